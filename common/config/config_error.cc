@@ -1,0 +1,1 @@
+#include "common/config/config_error.h"
