@@ -41,7 +41,7 @@ function(weft_unit_test name)
   weft_target_defaults(${name})
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS unit TIMEOUT 60
+    PROPERTIES LABELS unit TIMEOUT 60 SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 

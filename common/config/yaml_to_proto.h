@@ -1,0 +1,44 @@
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/config/config_error.h"
+
+namespace weft::config {
+
+// Limits that keep hostile or broken input from costing unbounded time or memory.
+struct YamlLimits {
+  size_t max_document_bytes = 16 * 1024 * 1024;
+  // Nodes visited, counting every expansion of a YAML alias: stops "billion
+  // laughs" documents, whose aliases would otherwise multiply the work.
+  size_t max_nodes = 1'000'000;
+  // Nesting of YAML collections below the root.
+  int max_depth = 64;
+};
+
+// Reads configuration written as YAML into a protobuf message.
+//
+// The mapping follows protobuf's JSON mapping so the same text works as JSON:
+// keys are proto field names (snake_case) or their lowerCamelCase JSON names,
+// enums are written by name, wrapper types as plain scalars, google.protobuf.Any
+// as a map with an "@type" key, Struct/Value as free-form YAML. Durations are
+// friendlier than in JSON: "250ms", "1.5s", "1h30m" (see duration_text.h).
+//
+// Nothing is ignored: unknown fields, duplicate keys, wrong types, out-of-range
+// numbers, two members of a oneof and empty values are errors. After a clean parse the
+// message is checked against its declared rules (proto_validator.h). Every error
+// names the source, the line and column, and the field path.
+//
+// `out` is cleared first; on error its contents are unspecified.
+ConfigErrors loadYaml(std::string_view text, std::string_view source_name,
+                      google::protobuf::Message& out, const YamlLimits& limits = {});
+
+// Reads and loads a YAML file; unreadable or oversized files are errors too.
+ConfigErrors loadYamlFile(const std::string& path, google::protobuf::Message& out,
+                          const YamlLimits& limits = {});
+
+}  // namespace weft::config

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Configures and builds Weft incrementally.
+#   scripts/build.sh              -> build/        (RelWithDebInfo)
+#   scripts/build.sh --sanitize   -> build-asan/   (ASan + UBSan)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_args=()
+if [ "${1:-}" = "--sanitize" ]; then
+  build_dir=build-asan
+  cmake_args+=(-DWEFT_SANITIZE=ON)
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+mkdir -p "$build_dir"
+echo "[build] configuring $build_dir ${cmake_args[*]:-}"
+cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" >"$build_dir/configure.log" 2>&1 || {
+  cat "$build_dir/configure.log" >&2
+  echo "[build] configure failed (log above)" >&2
+  exit 1
+}
+echo "[build] compiling in $build_dir with $jobs jobs"
+ninja -C "$build_dir" -j "$jobs"
+echo "[build] binaries in $build_dir/bin: $(ls "$build_dir/bin" | tr '\n' ' ')"
