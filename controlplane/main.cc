@@ -8,8 +8,7 @@
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   const weft::ProgramInfo program{
-      "weft-controlplane",
-      "the Weft control plane: config sources, translation, xDS server and CA",
+      "weft-controlplane", "the Weft control plane: config sources, translation, xDS server and CA",
       "weft-controlplane [options]"};
   po::options_description options("Options");
   po::variables_map values;

@@ -1,16 +1,48 @@
 // weft-proxy: the sidecar data plane.
 #include <iostream>
+#include <thread>
 
 #include "common/app/command_line.h"
+#include "common/log/log_level.h"
+#include "common/log/logger.h"
+#include "proxy/server/proxy_server.h"
 
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   const weft::ProgramInfo program{"weft-proxy", "the Weft sidecar proxy",
-                                  "weft-proxy [options]"};
+                                  "weft-proxy --config <bootstrap.yaml> [options]"};
+  std::string log_level;
+  std::string log_format;
+  weft::proxy::ProxyOptions proxy_options;
   po::options_description options("Options");
+  options.add_options()("config,c", po::value(&proxy_options.config_path),
+                        "bootstrap file (YAML of weft.v1.Bootstrap; see docs/api.md)")(
+      "concurrency", po::value(&proxy_options.concurrency)->default_value(0),
+      "worker threads (0: the bootstrap's value, else one per CPU)")(
+      "validate", po::bool_switch(&proxy_options.validate_only),
+      "check the bootstrap file, print the result and exit")(
+      "log-level", po::value(&log_level)->default_value("info"),
+      "trace, debug, info, warning, error, critical or off")(
+      "log-format", po::value(&log_format)->default_value("text"), "text or json (JSON lines)");
   po::variables_map values;
   if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, values)) {
     return *exit_code;
   }
-  return 0;
+  const auto level = weft::log::parseLogLevel(log_level);
+  if (!level) {
+    std::cerr << "weft-proxy: unknown --log-level '" << log_level << "'\n";
+    return 2;
+  }
+  if (log_format != "text" && log_format != "json") {
+    std::cerr << "weft-proxy: --log-format must be text or json, not '" << log_format << "'\n";
+    return 2;
+  }
+  if (proxy_options.config_path.empty()) {
+    std::cerr << "weft-proxy: --config is required (a bootstrap YAML file; see --help)\n";
+    return 2;
+  }
+  weft::log::initLogging(
+      {log_format == "json" ? weft::log::LogFormat::kJson : weft::log::LogFormat::kText, *level,
+       nullptr});
+  return weft::proxy::runProxy(proxy_options);
 }

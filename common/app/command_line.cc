@@ -11,7 +11,7 @@ namespace po = boost::program_options;
 std::optional<int> parseCommandLine(int argc, const char* const argv[], const ProgramInfo& program,
                                     po::options_description& options, po::variables_map& values) {
   options.add_options()("help,h", "print this help and exit")("version",
-                                                             "print the version and exit");
+                                                              "print the version and exit");
   try {
     po::store(po::command_line_parser(argc, argv).options(options).run(), values);
     if (values.count("help") != 0) {

@@ -4,9 +4,13 @@
 
 namespace weft {
 
-std::string_view version() { return WEFT_VERSION; }
+std::string_view version() {
+  return WEFT_VERSION;
+}
 
-std::string_view gitCommit() { return WEFT_GIT_COMMIT; }
+std::string_view gitCommit() {
+  return WEFT_GIT_COMMIT;
+}
 
 std::string versionLine(std::string_view program) {
   std::string line(program);

@@ -1,0 +1,280 @@
+#include "proxy/http1/downstream_session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+
+#include "common/log/logger.h"
+#include "proxy/http1/local_reply.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// Bodies are buffered in this first version; the bound keeps memory finite.
+constexpr uint64_t kMaxBufferedBody = 8 * 1024 * 1024;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+spdlog::logger& sessionLog() {
+  static spdlog::logger& logger = weft::log::logger("http1");
+  return logger;
+}
+
+// Hop-by-hop headers (RFC 9110 section 7.6.1) belong to one connection and are
+// never forwarded, nor are the headers named in Connection.
+template <bool IsRequest>
+void removeHopByHopHeaders(http::message<IsRequest, http::string_body>& message) {
+  std::vector<std::string> named;
+  for (auto token : http::token_list{message[http::field::connection]}) {
+    named.emplace_back(token);
+  }
+  for (const std::string& name : named) {
+    message.erase(name);
+  }
+  for (http::field field :
+       {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
+        http::field::te, http::field::trailer, http::field::upgrade,
+        http::field::proxy_authenticate, http::field::proxy_authorization}) {
+    message.erase(field);
+  }
+  // Transfer-Encoding is hop-by-hop too; prepare_payload() re-frames the body.
+  message.erase(http::field::transfer_encoding);
+}
+
+std::string requestId(WorkerContext& worker) {
+  char text[40];
+  std::snprintf(text, sizeof(text), "%08x-%016llx", worker.worker_index,
+                static_cast<unsigned long long>(++worker.next_request_id));
+  return text;
+}
+
+struct UpstreamPick {
+  const ClusterConfig* cluster = nullptr;
+  const UpstreamEndpoint* endpoint = nullptr;  // null when the cluster has no endpoints
+};
+
+UpstreamPick pickUpstream(const RouteEntry& route, WorkerContext& worker) {
+  // Weighted choice of cluster, then weighted round robin over its endpoints,
+  // both driven by the worker's cursor (no shared state, no locks).
+  const uint64_t ticket = worker.round_robin_cursor++;
+  const ClusterConfig* cluster = route.clusters.front().cluster;
+  if (route.clusters.size() > 1) {
+    uint64_t point = route.picker.point(ticket);
+    for (const WeightedClusterRef& candidate : route.clusters) {
+      if (point < candidate.weight) {
+        cluster = candidate.cluster;
+        break;
+      }
+      point -= candidate.weight;
+    }
+  }
+  if (cluster->endpoints.empty()) {
+    return {cluster, nullptr};
+  }
+  uint64_t point = cluster->picker.point(ticket);
+  for (const UpstreamEndpoint& endpoint : cluster->endpoints) {
+    if (point < endpoint.weight) {
+      return {cluster, &endpoint};
+    }
+    point -= endpoint.weight;
+  }
+  return {cluster, &cluster->endpoints.front()};
+}
+
+struct ForwardResult {
+  std::optional<Response> response;
+  LocalReplyReason failure = LocalReplyReason::kUpstreamReset;
+  std::string detail;
+};
+
+asio::awaitable<ForwardResult> forward(Request& request, const UpstreamEndpoint& endpoint,
+                                       std::chrono::milliseconds connect_timeout,
+                                       std::chrono::milliseconds route_timeout) {
+  ForwardResult result;
+  beast::tcp_stream upstream(co_await asio::this_coro::executor);
+  const auto deadline = route_timeout.count() > 0 ? route_timeout : std::chrono::hours(24);
+  upstream.expires_after(std::min<std::chrono::milliseconds>(connect_timeout, deadline));
+  auto [connect_error] = co_await upstream.async_connect(endpoint.address, kUseTuple);
+  if (connect_error) {
+    result.failure = LocalReplyReason::kUpstreamConnectFail;
+    result.detail = "connecting to " + endpoint.address.address().to_string() + ":" +
+                    std::to_string(endpoint.address.port()) + " failed: " + connect_error.message();
+    co_return result;
+  }
+  upstream.expires_after(deadline);
+  auto [write_error, written] = co_await http::async_write(upstream, request, kUseTuple);
+  if (write_error) {
+    result.failure = write_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
+                                                          : LocalReplyReason::kUpstreamReset;
+    result.detail = "sending the request upstream failed: " + write_error.message();
+    co_return result;
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxBufferedBody);
+  parser.header_limit(60 * 1024);
+  if (request.method() == http::verb::head) {
+    parser.skip(true);
+  }
+  auto [read_error, read] = co_await http::async_read(upstream, buffer, parser, kUseTuple);
+  if (read_error) {
+    result.failure = read_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
+                                                         : LocalReplyReason::kUpstreamReset;
+    result.detail = read_error == beast::error::timeout
+                        ? "no response within the route timeout"
+                        : "reading the upstream response failed: " + read_error.message();
+    co_return result;
+  }
+  error_code ignored;
+  upstream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  result.response = parser.release();
+  co_return result;
+}
+
+unsigned statusFor(LocalReplyReason reason) {
+  switch (reason) {
+    case LocalReplyReason::kUpstreamTimeout:
+      return 504;
+    case LocalReplyReason::kUpstreamReset:
+      return 502;
+    default:
+      return 503;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
+                                           const ListenerConfig& listener, WorkerContext& worker) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  error_code endpoint_error;
+  const auto peer = stream.socket().remote_endpoint(endpoint_error);
+  const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
+
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(listener.limits.max_request_headers_bytes);
+    parser.body_limit(kMaxBufferedBody);
+    stream.expires_after(listener.limits.request_headers_timeout);
+    auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    if (read_error == http::error::end_of_stream || read_error == asio::error::eof ||
+        read_error == asio::error::connection_reset) {
+      break;
+    }
+    if (read_error) {
+      if (read_error == beast::error::timeout && buffer.size() == 0 && !parser.got_some()) {
+        break;  // An idle keep-alive connection: close quietly.
+      }
+      LocalReplyReason reason = LocalReplyReason::kBadRequest;
+      unsigned status = 400;
+      std::string detail = "malformed request: " + read_error.message();
+      if (read_error == http::error::header_limit) {
+        reason = LocalReplyReason::kHeadersTooLarge;
+        status = 431;
+        detail = "request headers are larger than " +
+                 std::to_string(listener.limits.max_request_headers_bytes) + " bytes";
+      } else if (read_error == http::error::body_limit) {
+        reason = LocalReplyReason::kBodyTooLarge;
+        status = 413;
+        detail = "request body is larger than " + std::to_string(kMaxBufferedBody) + " bytes";
+      } else if (read_error == beast::error::timeout) {
+        detail = "request headers not received within the timeout";
+        status = 408;
+      }
+      sessionLog().info("{} from {}: {} {}", listener.name, peer_address, status, detail);
+      LocalResponse reply = makeLocalReply(reason, status, detail, 11, false);
+      stream.expires_after(std::chrono::seconds(5));
+      co_await http::async_write(stream, reply, kUseTuple);
+      break;
+    }
+
+    Request request = parser.release();
+    const bool client_keep_alive = request.keep_alive() && !worker.draining;
+    const unsigned version = request.version();
+    const std::string target(request.target());
+    const std::string authority(request[http::field::host]);
+    // Hold the snapshot for the whole exchange: a config change mid-request
+    // must not free what this request uses.
+    const SnapshotPtr snapshot = worker.snapshot;
+
+    std::optional<Response> response;
+    std::optional<LocalResponse> local;
+    const VirtualHostConfig* vhost =
+        listener.routes != nullptr ? listener.routes->findVirtualHost(authority) : nullptr;
+    const RouteEntry* route = vhost != nullptr ? RouteTable::findRoute(*vhost, target) : nullptr;
+    if (route == nullptr) {
+      local = makeLocalReply(LocalReplyReason::kNoRoute, 404,
+                             "no route for host '" + authority + "' and path '" + target + "'",
+                             version, client_keep_alive);
+    } else if (route->direct_response) {
+      local = makeLocalReply(LocalReplyReason::kDirectResponse, route->direct_response->first,
+                             route->direct_response->second, version, client_keep_alive);
+    } else if (const UpstreamPick pick = pickUpstream(*route, worker); pick.endpoint != nullptr) {
+      const ClusterConfig* cluster = pick.cluster;
+      removeHopByHopHeaders(request);
+      if (listener.limits.append_x_forwarded_for && !peer_address.empty()) {
+        std::string forwarded(request["X-Forwarded-For"]);
+        forwarded += forwarded.empty() ? peer_address : ", " + peer_address;
+        request.set("X-Forwarded-For", forwarded);
+      }
+      if (listener.limits.generate_request_id && request["x-request-id"].empty()) {
+        request.set("x-request-id", requestId(worker));
+      }
+      if (route->has_prefix_rewrite && route->path_kind == PathMatchKind::kPrefix) {
+        request.target(route->prefix_rewrite + target.substr(route->path.size()));
+      }
+      request.keep_alive(false);
+      request.prepare_payload();
+      ForwardResult result =
+          co_await forward(request, *pick.endpoint, cluster->connect_timeout, route->timeout);
+      if (result.response) {
+        response = std::move(result.response);
+      } else {
+        sessionLog().warn("{} {} {}: cluster {}: {}", listener.name,
+                          std::string(request.method_string()), target, cluster->name,
+                          result.detail);
+        local = makeLocalReply(result.failure, statusFor(result.failure),
+                               "cluster '" + cluster->name + "': " + result.detail, version,
+                               client_keep_alive);
+      }
+    } else {
+      local = makeLocalReply(LocalReplyReason::kNoHealthyUpstream, 503,
+                             "cluster '" + pick.cluster->name + "' has no endpoints", version,
+                             client_keep_alive);
+    }
+
+    error_code write_error;
+    stream.expires_after(listener.limits.idle_timeout);
+    if (response) {
+      removeHopByHopHeaders(*response);
+      response->version(version);
+      response->keep_alive(client_keep_alive);
+      response->prepare_payload();
+      std::tie(write_error, std::ignore) = co_await http::async_write(stream, *response, kUseTuple);
+    } else {
+      if (local->result_int() >= 400 && local->result_int() != 404) {
+        sessionLog().info("{} {} {} -> {} {}", listener.name, std::string(request.method_string()),
+                          target, local->result_int(), (*local)["x-weft-reason"]);
+      }
+      std::tie(write_error, std::ignore) = co_await http::async_write(stream, *local, kUseTuple);
+    }
+    if (write_error || !client_keep_alive) {
+      break;
+    }
+  }
+  error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace weft::proxy

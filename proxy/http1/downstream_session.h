@@ -1,0 +1,32 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+
+#include "proxy/snapshot/snapshot.h"
+
+namespace weft::proxy {
+
+// Per-worker state a session reads: the current snapshot and the worker's
+// load-balancing cursor. Owned by the worker; touched only on its thread.
+struct WorkerContext {
+  SnapshotPtr snapshot;
+  uint64_t round_robin_cursor = 0;
+  uint64_t next_request_id = 0;
+  uint32_t worker_index = 0;
+  bool draining = false;
+};
+
+// Serves one downstream HTTP/1.1 connection: reads requests in order (answering
+// pipelined requests in order), routes each, forwards it to an endpoint of the
+// chosen cluster and relays the response, until either side closes.
+//
+// This first version buffers bodies (bounded) and opens one upstream connection
+// per request; streaming bodies and pooled upstream connections replace both in
+// the data-plane work (issue #3).
+boost::asio::awaitable<void> serveHttp1Connection(boost::asio::ip::tcp::socket socket,
+                                                  const ListenerConfig& listener,
+                                                  WorkerContext& worker);
+
+}  // namespace weft::proxy

@@ -1,0 +1,49 @@
+#include "proxy/http1/local_reply.h"
+
+#include <boost/beast/http/field.hpp>
+
+namespace weft::proxy {
+
+std::string_view localReplyCode(LocalReplyReason reason) {
+  switch (reason) {
+    case LocalReplyReason::kBadRequest:
+      return "bad_request";
+    case LocalReplyReason::kHeadersTooLarge:
+      return "request_headers_too_large";
+    case LocalReplyReason::kBodyTooLarge:
+      return "request_body_too_large";
+    case LocalReplyReason::kNoRoute:
+      return "no_route";
+    case LocalReplyReason::kDirectResponse:
+      return "direct_response";
+    case LocalReplyReason::kNoHealthyUpstream:
+      return "no_healthy_upstream";
+    case LocalReplyReason::kUpstreamConnectFail:
+      return "upstream_connect_failure";
+    case LocalReplyReason::kUpstreamTimeout:
+      return "upstream_timeout";
+    case LocalReplyReason::kUpstreamReset:
+      return "upstream_reset";
+  }
+  return "unknown";
+}
+
+LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::string_view detail,
+                             unsigned http_version, bool keep_alive) {
+  namespace http = boost::beast::http;
+  LocalResponse response{static_cast<http::status>(status), http_version};
+  response.set(http::field::server, "weft");
+  if (reason != LocalReplyReason::kDirectResponse) {
+    response.set("x-weft-reason", localReplyCode(reason));
+    response.set(http::field::content_type, "text/plain");
+    response.body().assign(detail);
+    response.body().push_back('\n');
+  } else {
+    response.body().assign(detail);
+  }
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace weft::proxy

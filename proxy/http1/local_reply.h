@@ -1,0 +1,34 @@
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string_view>
+
+namespace weft::proxy {
+
+// Why the proxy answered a request itself instead of the upstream. Each reason
+// has a short stable code, sent in the x-weft-reason response header and logged,
+// so nobody meets an opaque 4xx/5xx.
+enum class LocalReplyReason {
+  kBadRequest,           // 400: the request broke HTTP/1.1 framing rules
+  kHeadersTooLarge,      // 431: request headers over the listener's limit
+  kBodyTooLarge,         // 413: request body over the buffering limit
+  kNoRoute,              // 404: no virtual host or route matched
+  kDirectResponse,       // the route answers with a fixed response
+  kNoHealthyUpstream,    // 503: the cluster has no endpoints
+  kUpstreamConnectFail,  // 503: connecting to the chosen endpoint failed
+  kUpstreamTimeout,      // 504: the route timeout expired
+  kUpstreamReset,        // 502: the upstream closed or sent an invalid response
+};
+
+// The code for the x-weft-reason header, e.g. "no_route".
+std::string_view localReplyCode(LocalReplyReason reason);
+
+using LocalResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Builds the proxy's own response: status, x-weft-reason, and a one-line
+// plain-text body that says what happened (`detail`).
+LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::string_view detail,
+                             unsigned http_version, bool keep_alive);
+
+}  // namespace weft::proxy

@@ -1,0 +1,134 @@
+#include "proxy/server/worker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/log/logger.h"
+
+namespace weft::proxy {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+Worker::Worker(uint32_t index, SnapshotPtr snapshot) {
+  context_.worker_index = index;
+  context_.snapshot = std::move(snapshot);
+}
+
+Worker::~Worker() {
+  join();
+}
+
+std::string Worker::bind(const std::vector<uint16_t>& ports) {
+  const auto& listeners = context_.snapshot->listeners;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    asio::ip::tcp::endpoint endpoint = listeners[i].address;
+    endpoint.port(ports[i]);
+    asio::ip::tcp::acceptor acceptor(io_context_);
+    error_code error;
+    acceptor.open(endpoint.protocol(), error);
+    if (!error) {
+      acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    }
+    if (!error) {
+      // Every worker binds the same address; the kernel balances accepts.
+      const int enable = 1;
+      if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &enable,
+                       sizeof(enable)) != 0) {
+        error = error_code(errno, boost::system::system_category());
+      }
+    }
+    if (!error) {
+      acceptor.bind(endpoint, error);
+    }
+    if (!error) {
+      acceptor.listen(asio::socket_base::max_listen_connections, error);
+    }
+    if (error) {
+      return "listener '" + listeners[i].name + "': cannot listen on " +
+             endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) + ": " +
+             error.message();
+    }
+    acceptors_.push_back(std::move(acceptor));
+  }
+  return {};
+}
+
+std::vector<uint16_t> Worker::boundPorts() const {
+  std::vector<uint16_t> ports;
+  for (const auto& acceptor : acceptors_) {
+    error_code error;
+    ports.push_back(acceptor.local_endpoint(error).port());
+  }
+  return ports;
+}
+
+void Worker::start() {
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(io_context_, acceptLoop(i), asio::detached);
+  }
+  thread_ = std::thread([this] { io_context_.run(); });
+}
+
+void Worker::drain(std::chrono::milliseconds deadline) {
+  asio::post(io_context_, [this, deadline] {
+    context_.draining = true;
+    for (auto& acceptor : acceptors_) {
+      error_code ignored;
+      acceptor.close(ignored);
+    }
+    drain_timer_ = std::make_unique<asio::steady_timer>(io_context_, deadline);
+    drain_timer_->async_wait([this](error_code error) {
+      if (!error && open_connections_ > 0) {
+        weft::log::logger("worker").info(
+            "worker {}: drain deadline reached with {} open "
+            "connections; closing them",
+            context_.worker_index, open_connections_);
+        io_context_.stop();
+      }
+    });
+    if (open_connections_ == 0) {
+      drain_timer_->cancel();
+    }
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+asio::awaitable<void> Worker::acceptLoop(size_t listener_index) {
+  auto& acceptor = acceptors_[listener_index];
+  for (;;) {
+    auto [error, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (error) {
+      if (error == asio::error::operation_aborted || !acceptor.is_open()) {
+        co_return;
+      }
+      // EMFILE and friends: log and keep accepting rather than lose the listener.
+      weft::log::logger("worker").warn("accept on listener '{}' failed: {}",
+                                       context_.snapshot->listeners[listener_index].name,
+                                       error.message());
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    asio::co_spawn(io_context_, runConnection(std::move(socket), listener_index), asio::detached);
+  }
+}
+
+asio::awaitable<void> Worker::runConnection(asio::ip::tcp::socket socket, size_t listener_index) {
+  ++open_connections_;
+  // Keep the snapshot that owns this listener's config alive for the connection.
+  const SnapshotPtr snapshot = context_.snapshot;
+  co_await serveHttp1Connection(std::move(socket), snapshot->listeners[listener_index], context_);
+  if (--open_connections_ == 0 && context_.draining && drain_timer_) {
+    drain_timer_->cancel();
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,123 @@
+#pragma once
+
+#include <re2/re2.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "weft/v1/bootstrap.pb.h"
+
+namespace weft::proxy {
+
+// The proxy's configuration in the form the request path reads: built once per
+// config update from the API messages, immutable afterwards, and shared by all
+// workers through std::shared_ptr<const Snapshot>. Names are resolved to
+// pointers here so that no request ever looks a cluster up by string.
+
+struct UpstreamEndpoint {
+  boost::asio::ip::tcp::endpoint address;
+  uint32_t weight = 1;
+};
+
+// Spreads weighted picks: ticket -> (ticket * stride) % total_weight visits every
+// point of [0, total_weight) once per cycle when stride and total_weight are
+// coprime, so a 90/10 split is exact over every 100 picks and interleaved rather
+// than 90 in a row.
+struct WeightedPicker {
+  uint64_t total_weight = 0;
+  uint64_t stride = 1;
+
+  void setTotal(uint64_t total);
+  uint64_t point(uint64_t ticket) const { return (ticket * stride) % total_weight; }
+};
+
+struct ClusterConfig {
+  std::string name;
+  std::vector<UpstreamEndpoint> endpoints;
+  WeightedPicker picker;  // over endpoint weights
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+struct WeightedClusterRef {
+  const ClusterConfig* cluster = nullptr;
+  uint32_t weight = 1;
+};
+
+enum class PathMatchKind { kPrefix, kExact, kRegex, kSeparatedPrefix };
+
+struct RouteEntry {
+  std::string name;
+  PathMatchKind path_kind = PathMatchKind::kPrefix;
+  std::string path;
+  std::unique_ptr<RE2> path_regex;
+  bool case_sensitive = true;
+
+  // Exactly one of these two: forward to clusters, or answer directly.
+  std::vector<WeightedClusterRef> clusters;
+  WeightedPicker picker;  // over cluster weights
+  std::optional<std::pair<unsigned, std::string>> direct_response;
+
+  std::string prefix_rewrite;
+  bool has_prefix_rewrite = false;
+  // Zero means no deadline.
+  std::chrono::milliseconds timeout{15000};
+
+  bool matchesPath(std::string_view path_without_query) const;
+};
+
+struct VirtualHostConfig {
+  std::string name;
+  std::vector<std::string> exact_domains;   // lower-case, port stripped
+  std::vector<std::string> suffix_domains;  // "*.example.com" stored as ".example.com"
+  std::vector<std::string> prefix_domains;  // "foo.*" stored as "foo."
+  bool matches_any = false;                 // "*"
+  std::vector<RouteEntry> routes;
+};
+
+class RouteTable {
+ public:
+  std::string name;
+  std::vector<VirtualHostConfig> virtual_hosts;
+
+  // The virtual host for a Host/:authority value: exact domains first, then the
+  // longest suffix wildcard, then the longest prefix wildcard, then "*".
+  const VirtualHostConfig* findVirtualHost(std::string_view authority) const;
+
+  // The first route of `host` whose match accepts the request target.
+  static const RouteEntry* findRoute(const VirtualHostConfig& host, std::string_view target);
+};
+
+struct HttpListenerLimits {
+  uint32_t max_request_headers_bytes = 60 * 1024;
+  uint32_t max_request_headers = 100;
+  std::chrono::milliseconds request_headers_timeout{10000};
+  std::chrono::milliseconds idle_timeout{3'600'000};
+  bool append_x_forwarded_for = true;
+  bool generate_request_id = true;
+};
+
+struct ListenerConfig {
+  std::string name;
+  boost::asio::ip::tcp::endpoint address;
+  const RouteTable* routes = nullptr;
+  HttpListenerLimits limits;
+};
+
+struct Snapshot {
+  weft::v1::Bootstrap source;  // kept for the admin config dump
+  std::vector<ListenerConfig> listeners;
+  // unique_ptr keeps addresses stable for the pointers held above.
+  std::unordered_map<std::string, std::unique_ptr<ClusterConfig>> clusters;
+  std::unordered_map<std::string, std::unique_ptr<RouteTable>> route_tables;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace weft::proxy

@@ -1,0 +1,160 @@
+"""Shared helpers for integration tests: start the real binaries and real
+clients on loopback, bounded in time, and clean up even when a test fails."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE_DIR = os.environ.get("WEFT_SOURCE_DIR", os.path.abspath(os.path.join(
+    os.path.dirname(__file__), "..", "..")))
+BIN_DIR = os.environ.get("WEFT_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
+BACKEND = os.path.join(SOURCE_DIR, "tests", "tools", "http_backend.py")
+
+
+def free_port():
+    """A port that was free a moment ago (for configs that need a fixed port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_tool(name):
+    """Skip (exit 77 in ctest terms) when a client is missing; CI fails on skips."""
+    if shutil.which(name) is None:
+        raise unittest.SkipTest(f"{name} is not installed")
+
+
+class Process:
+    """A child process whose output is captured to a file and which is always
+    stopped at the end of the test."""
+
+    def __init__(self, args, name, env=None):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"weft-{name}-", suffix=".log",
+                                               delete=False)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env,
+                                     start_new_session=True)
+
+    def output(self):
+        with open(self.log.name, "r", errors="replace") as f:
+            return f.read()
+
+    def wait_for(self, pattern, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.output())
+            if match:
+                return match
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode} before "
+                                     f"printing {pattern!r}:\n{self.output()}")
+            time.sleep(0.02)
+        raise AssertionError(f"{self.name} did not print {pattern!r} within {timeout}s:\n"
+                             f"{self.output()}")
+
+    def signal(self, signum):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
+    def wait(self, timeout=15):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+class IntegrationTest(unittest.TestCase):
+    """Base class: processes started through it are stopped after each test."""
+
+    def setUp(self):
+        self.processes = []
+        self.tempdir = tempfile.mkdtemp(prefix="weft-test-")
+
+    def tearDown(self):
+        for process in reversed(self.processes):
+            process.stop()
+        shutil.rmtree(self.tempdir, ignore_errors=True)
+
+    def start(self, args, name):
+        process = Process(args, name)
+        self.processes.append(process)
+        return process
+
+    def start_backend(self, name):
+        process = self.start([sys.executable, BACKEND, "--name", name], f"backend-{name}")
+        port = int(process.wait_for(r"listening on (\d+)").group(1))
+        return process, port
+
+    def write(self, filename, text):
+        path = os.path.join(self.tempdir, filename)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def start_proxy(self, config_text, extra_args=()):
+        path = self.write("bootstrap.yaml", config_text)
+        process = self.start([os.path.join(BIN_DIR, "weft-proxy"), "--config", path,
+                              *extra_args], "weft-proxy")
+        process.wait_for(r"weft-proxy ready")
+        return process
+
+    def curl(self, url, *args):
+        """Runs curl; returns (status, headers dict lower-cased, body text)."""
+        require_tool("curl")
+        result = subprocess.run(
+            ["curl", "-sS", "--max-time", "10", "-D", "-", url, *args],
+            capture_output=True, timeout=20)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Bytes, not text mode: text mode would turn the CRLFs we split on into LFs.
+        head, _, body = result.stdout.decode("utf-8", "replace").partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
+        return status, headers, body
+
+    def raw_request(self, port, data, timeout=5):
+        """Sends raw bytes and returns everything the proxy answers until it closes."""
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+def main():
+    """Runs the module's tests; exit 77 when every test was skipped for a
+    missing tool, so ctest reports a skip (and CI fails on it)."""
+    program = unittest.main(exit=False, verbosity=2)
+    result = program.result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun > 0 and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    if result.skipped:
+        print(f"{len(result.skipped)} test(s) skipped", file=sys.stderr)
+        sys.exit(77 if os.environ.get("CI") == "true" else 0)
+    sys.exit(0)

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""weft-proxy with a static bootstrap, driven by curl and raw sockets on loopback."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+CONFIG = """
+node: {{id: test-proxy}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            append_x_forwarded_for: true
+            max_request_headers_bytes: 4096
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: reviews
+                  domains: ["reviews", "reviews.*"]
+                  routes:
+                    - match: {{prefix: /api/}}
+                      route:
+                        prefix_rewrite: /v1/
+                        weighted_clusters:
+                          clusters:
+                            - {{name: reviews-v1, weight: 3}}
+                            - {{name: reviews-v2, weight: 1}}
+                    - match: {{path: /healthz}}
+                      direct_response: {{status: 200, body: "ok"}}
+                    - match: {{prefix: /down}}
+                      route: {{cluster: nowhere, timeout: 2s}}
+                - name: catch-all
+                  domains: ["*.example.com"]
+                  routes:
+                    - match: {{regex: "/items/[0-9]+"}}
+                      route: {{cluster: reviews-v1}}
+  clusters:
+    - name: reviews-v1
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {v1_port}}}}}
+    - name: reviews-v2
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {v2_port}}}}}
+    - name: nowhere
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {dead_port}}}}}
+"""
+
+
+class ProxyHttp1Test(harness.IntegrationTest):
+    def setUp(self):
+        super().setUp()
+        _, self.v1_port = self.start_backend("v1")
+        _, self.v2_port = self.start_backend("v2")
+        self.port = harness.free_port()
+        self.proxy = self.start_proxy(CONFIG.format(
+            proxy_port=self.port, v1_port=self.v1_port, v2_port=self.v2_port,
+            dead_port=harness.free_port()))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def test_weighted_split_and_prefix_rewrite(self):
+        seen = {"v1": 0, "v2": 0}
+        for _ in range(8):
+            status, headers, body = self.curl(f"{self.base}/api/reviews?x=1", "-H",
+                                              "Host: reviews")
+            self.assertEqual(status, 200)
+            echoed = json.loads(body)
+            self.assertEqual(echoed["path"], "/v1/reviews?x=1")
+            seen[echoed["backend"]] += 1
+        # One worker, weights 3:1: the split is exact over a multiple of 4.
+        self.assertEqual(seen, {"v1": 6, "v2": 2})
+
+    def test_forwarded_headers(self):
+        status, _, body = self.curl(f"{self.base}/api/x", "-H", "Host: reviews.default:80",
+                                    "-H", "X-Forwarded-For: 10.1.2.3",
+                                    "-H", "Connection: keep-alive, X-Secret",
+                                    "-H", "X-Secret: hop")
+        self.assertEqual(status, 200)
+        headers = json.loads(body)["headers"]
+        self.assertEqual(headers["x-forwarded-for"], "10.1.2.3, 127.0.0.1")
+        self.assertRegex(headers["x-request-id"], r"^[0-9a-f]{8}-[0-9a-f]{16}$")
+        # Headers named in Connection are hop-by-hop and never forwarded.
+        self.assertNotIn("x-secret", headers)
+
+    def test_wildcard_host_and_regex_route(self):
+        status, _, body = self.curl(f"{self.base}/items/42", "-H", "Host: shop.example.com")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["backend"], "v1")
+        status, headers, _ = self.curl(f"{self.base}/items/abc", "-H", "Host: shop.example.com")
+        self.assertEqual(status, 404)
+
+    def test_no_route_says_why(self):
+        status, headers, body = self.curl(f"{self.base}/api/x", "-H", "Host: unknown.test")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["x-weft-reason"], "no_route")
+        self.assertIn("unknown.test", body)
+
+    def test_direct_response(self):
+        status, headers, body = self.curl(f"{self.base}/healthz", "-H", "Host: reviews")
+        self.assertEqual((status, body), (200, "ok"))
+        self.assertNotIn("x-weft-reason", headers)
+
+    def test_upstream_connect_failure_says_why(self):
+        status, headers, body = self.curl(f"{self.base}/down", "-H", "Host: reviews")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["x-weft-reason"], "upstream_connect_failure")
+        self.assertIn("cluster 'nowhere'", body)
+
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        request = (b"GET /healthz HTTP/1.1\r\nHost: reviews\r\n\r\n" * 2 +
+                   b"GET /healthz HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        answer = self.raw_request(self.port, request)
+        self.assertEqual(answer.count(b"HTTP/1.1 200 OK"), 3)
+
+    def test_malformed_requests_get_400_and_close(self):
+        for bad in [b"GET / HTTP/1.1\r\nHost: reviews\r\nContent-Length: 1\r\n"
+                    b"Content-Length: 2\r\n\r\nab",
+                    b"GET / HTTP/1.1\r\nHost: reviews\r\nBad Header: x\r\n\r\n",
+                    b"NOT-HTTP\r\n\r\n"]:
+            answer = self.raw_request(self.port, bad)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer)
+            self.assertIn(b"x-weft-reason: bad_request", answer)
+
+    def test_oversized_headers_get_431(self):
+        big = b"GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"
+        answer = self.raw_request(self.port, big)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 431"), answer[:100])
+        self.assertIn(b"request_headers_too_large", answer)
+
+    def test_sigterm_drains_and_exits_cleanly(self):
+        self.proxy.signal(signal.SIGTERM)
+        self.assertEqual(self.proxy.wait(), 0)
+        self.assertIn("weft-proxy stopped", self.proxy.output())
+
+
+class ProxyConfigErrorsTest(harness.IntegrationTest):
+    def run_proxy(self, *args):
+        return subprocess.run([os.path.join(harness.BIN_DIR, "weft-proxy"), *args],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_bad_config_names_file_line_and_field(self):
+        path = self.write("bad.yaml", "node: {id: x}\nstatic_resources:\n  clusters:\n"
+                                      "    - name: a\n      conect_timeout: 1s\n")
+        result = self.run_proxy("--config", path)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"{path}:5:7: static_resources.clusters[0]: unknown field "
+                      "'conect_timeout'", result.stderr)
+        self.assertIn("did you mean 'connect_timeout'?", result.stderr)
+
+    def test_reference_to_unknown_cluster_is_rejected(self):
+        config = CONFIG.format(proxy_port=1, v1_port=2, v2_port=3, dead_port=4).replace(
+            "cluster: nowhere", "cluster: missing")
+        result = self.run_proxy("--validate", "--config", self.write("ref.yaml", config))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("route.cluster: unknown cluster \"missing\"", result.stderr)
+
+    def test_validate_accepts_a_good_config(self):
+        config = CONFIG.format(proxy_port=1, v1_port=2, v2_port=3, dead_port=4)
+        result = self.run_proxy("--validate", "--config", self.write("good.yaml", config))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("OK (1 listeners, 3 clusters)", result.stdout)
+
+    def test_port_in_use_is_a_clear_error(self):
+        import socket
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            config = CONFIG.format(proxy_port=port, v1_port=2, v2_port=3, dead_port=4)
+            result = self.run_proxy("--config", self.write("busy.yaml", config))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", result.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()
