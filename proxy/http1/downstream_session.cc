@@ -257,10 +257,16 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
     error_code write_error;
     stream.expires_after(listener.limits.idle_timeout);
     if (response) {
+      const unsigned status = response->result_int();
+      // A response to HEAD, a 204 or a 304 has no body but keeps the upstream's
+      // framing headers (RFC 9110 8.6, 15.3.5, 15.4.5): leave them as they are.
+      const bool bodiless = request.method() == http::verb::head || status == 204 || status == 304;
       removeHopByHopHeaders(*response);
       response->version(version);
       response->keep_alive(client_keep_alive);
-      response->prepare_payload();
+      if (!bodiless) {
+        response->prepare_payload();
+      }
       std::tie(write_error, std::ignore) = co_await http::async_write(stream, *response, kUseTuple);
     } else {
       if (local->result_int() >= 400 && local->result_int() != 404) {

@@ -2,6 +2,7 @@
 """weft-proxy with a static bootstrap, driven by curl and raw sockets on loopback."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +101,17 @@ class ProxyHttp1Test(harness.IntegrationTest):
         self.assertRegex(headers["x-request-id"], r"^[0-9a-f]{8}-[0-9a-f]{16}$")
         # Headers named in Connection are hop-by-hop and never forwarded.
         self.assertNotIn("x-secret", headers)
+
+    def test_head_keeps_the_upstream_content_length(self):
+        answer = self.raw_request(
+            self.port, b"HEAD /api/x HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        # The length of the document a GET would return, not the 0 of the empty HEAD body.
+        length = re.search(rb"\r\nContent-Length: (\d+)", head)
+        self.assertIsNotNone(length, head)
+        self.assertGreater(int(length.group(1)), 100)
+        self.assertEqual(rest, b"")  # and no body after the headers
 
     def test_wildcard_host_and_regex_route(self):
         status, _, body = self.curl(f"{self.base}/items/42", "-H", "Host: shop.example.com")
