@@ -294,8 +294,9 @@ class YamlToProto {
     std::set<int> seen_fields;
     std::map<const google::protobuf::OneofDescriptor*, const FieldDescriptor*> oneof_members;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      // Copies, not references: yaml-cpp's iterator hands out a temporary pair.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) {
         addError(key, path,
                  "field names must be plain strings, found " + std::string(nodeKind(key)));
@@ -384,8 +385,9 @@ class YamlToProto {
     const FieldDescriptor& value_field = *field.message_type()->map_value();
     std::set<std::string> seen_keys;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      // Copies, not references: yaml-cpp's iterator hands out a temporary pair.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) {
         addError(key, path, "map keys must be scalars, found " + std::string(nodeKind(key)));
         continue;
@@ -708,16 +710,18 @@ class YamlToProto {
       case YAML::NodeType::Map: {
         auto* fields = value.mutable_struct_value()->mutable_fields();
         for (auto it = node.begin(); it != node.end(); ++it) {
-          if (!it->first.IsScalar()) {
-            addError(it->first, path, "map keys must be scalars");
+          const YAML::Node key = it->first;
+          const YAML::Node entry = it->second;
+          if (!key.IsScalar()) {
+            addError(key, path, "map keys must be scalars");
             continue;
           }
-          const std::string entry_path = appendKey(path, it->first.Scalar());
-          if (fields->count(it->first.Scalar()) != 0) {
-            addError(it->first, entry_path, "map key is given more than once");
+          const std::string entry_path = appendKey(path, key.Scalar());
+          if (fields->count(key.Scalar()) != 0) {
+            addError(key, entry_path, "map key is given more than once");
             continue;
           }
-          parseStructValue(it->second, (*fields)[it->first.Scalar()], entry_path, depth + 1);
+          parseStructValue(entry, (*fields)[key.Scalar()], entry_path, depth + 1);
         }
         return;
       }
