@@ -39,6 +39,9 @@ std::string parseDurationText(std::string_view text, google::protobuf::Duration&
   }
   if (text.front() == '+') {
     text.remove_prefix(1);
+    if (text.empty()) {
+      return "invalid duration \"+\": expected a number followed by a unit";
+    }
   }
   if (text == "0") {
     out.set_seconds(0);
@@ -143,9 +146,14 @@ std::string formatDurationText(const google::protobuf::Duration& duration) {
   if (seconds == 0 && nanos == 0) {
     return "0s";
   }
-  if (nanos != 0) {
+  if (seconds < 0 || nanos < 0) {
+    // Only binary (xDS) input can carry these; show them plainly.
+    return std::to_string(seconds) + "s" + (nanos != 0 ? std::to_string(nanos) + "ns" : "");
+  }
+  // Below 9e9 seconds the total in nanoseconds fits in int64.
+  if (nanos != 0 && seconds < 9'000'000'000) {
     const int64_t total_nanos = seconds * 1'000'000'000 + nanos;
-    if (seconds < 9'000'000'000) {  // total nanoseconds fit in int64
+    {
       if (total_nanos % 1'000'000 == 0) {
         return std::to_string(total_nanos / 1'000'000) + "ms";
       }

@@ -5,6 +5,7 @@
 #include <google/protobuf/duration.pb.h>
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -55,6 +56,8 @@ std::string formatBound(double value, bool is_duration) {
   if (!is_duration) {
     return formatNumber(value);
   }
+  // Clamp before converting: a double outside int64's range is undefined to cast.
+  value = std::clamp(value, -1e15, 1e15);
   google::protobuf::Duration duration;
   const double whole = static_cast<double>(static_cast<int64_t>(value));
   duration.set_seconds(static_cast<int64_t>(value));

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/config/duration_text.h"
@@ -85,6 +86,9 @@ size_t editDistance(std::string_view a, std::string_view b) {
 // The closest field name, when it is close enough to be a likely typo.
 std::string suggestField(const Descriptor& descriptor, std::string_view key) {
   std::string best;
+  if (key.size() > 64) {
+    return best;  // No field name is that long; spare the quadratic comparison.
+  }
   size_t best_distance = std::max<size_t>(2, key.size() / 3) + 1;
   for (int i = 0; i < descriptor.field_count(); ++i) {
     const FieldDescriptor* field = descriptor.field(i);
@@ -113,6 +117,11 @@ const FieldDescriptor* findField(const Descriptor& descriptor, std::string_view 
 
 template <typename T>
 std::string parseInteger(const std::string& text, T& out) {
+  if constexpr (std::is_unsigned_v<T>) {
+    if (!text.empty() && text.front() == '-') {
+      return "value " + text + " must not be negative";
+    }
+  }
   const char* begin = text.data();
   const char* end = text.data() + text.size();
   if (begin != end && *begin == '+') {
@@ -127,6 +136,21 @@ std::string parseInteger(const std::string& text, T& out) {
     return "expected an integer, got \"" + text + "\"";
   }
   return {};
+}
+
+template <typename T>
+using ReflectionSetter = void (Reflection::*)(Message*, const FieldDescriptor*, T) const;
+
+// Parses an integer field's text and sets it (or, for a repeated field, appends it).
+template <typename T>
+std::string storeInteger(const std::string& text, Message& message, const FieldDescriptor& field,
+                         bool repeated, ReflectionSetter<T> set, ReflectionSetter<T> add) {
+  T value{};
+  std::string problem = parseInteger(text, value);
+  if (problem.empty()) {
+    (message.GetReflection()->*(repeated ? add : set))(&message, &field, value);
+  }
+  return problem;
 }
 
 std::string parseFloating(const std::string& text, double& out) {
@@ -266,7 +290,31 @@ class YamlToProto {
       addError(node, path, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
       return false;
     }
-    positions_.try_emplace(path, positionOf(node));
+    if (positions_.try_emplace(path, positionOf(node)).second) {
+      path_bytes_ += path.size();
+      if (path_bytes_ > limits_.max_path_bytes) {
+        budget_exhausted_ = true;
+        addError(node, "",
+                 "document too large: its field paths exceed " +
+                     std::to_string(limits_.max_path_bytes) + " bytes");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Checks a field name or map key: counted against the node budget (an alias
+  // can repeat a key cheaply) and bounded in length.
+  bool acceptKey(const YAML::Node& key, const std::string& path, int depth) {
+    if (errors_.size() >= kMaxReportedErrors || !enter(key, path, depth)) {
+      return false;
+    }
+    if (key.IsScalar() && key.Scalar().size() > limits_.max_key_bytes) {
+      addError(key, path,
+               "key of " + std::to_string(key.Scalar().size()) +
+                   " bytes is longer than the limit of " + std::to_string(limits_.max_key_bytes));
+      return false;
+    }
     return true;
   }
 
@@ -297,6 +345,12 @@ class YamlToProto {
       // Copies, not references: yaml-cpp's iterator hands out a temporary pair.
       const YAML::Node key = it->first;
       const YAML::Node value = it->second;
+      if (!acceptKey(key, path, depth + 1)) {
+        if (budget_exhausted_ || errors_.size() >= kMaxReportedErrors) {
+          return;
+        }
+        continue;
+      }
       if (!key.IsScalar()) {
         addError(key, path,
                  "field names must be plain strings, found " + std::string(nodeKind(key)));
@@ -388,6 +442,12 @@ class YamlToProto {
       // Copies, not references: yaml-cpp's iterator hands out a temporary pair.
       const YAML::Node key = it->first;
       const YAML::Node value = it->second;
+      if (!acceptKey(key, path, depth + 1)) {
+        if (budget_exhausted_ || errors_.size() >= kMaxReportedErrors) {
+          return;
+        }
+        continue;
+      }
       if (!key.IsScalar()) {
         addError(key, path, "map keys must be scalars, found " + std::string(nodeKind(key)));
         continue;
@@ -429,48 +489,22 @@ class YamlToProto {
     const std::string& text = node.Scalar();
     std::string problem;
     switch (field.cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32: {
-        int32_t value = 0;
-        problem = parseInteger(text, value);
-        if (problem.empty()) {
-          repeated ? reflection.AddInt32(&message, &field, value)
-                   : reflection.SetInt32(&message, &field, value);
-        }
+      case FieldDescriptor::CPPTYPE_INT32:
+        problem = storeInteger<int32_t>(text, message, field, repeated, &Reflection::SetInt32,
+                                        &Reflection::AddInt32);
         break;
-      }
-      case FieldDescriptor::CPPTYPE_INT64: {
-        int64_t value = 0;
-        problem = parseInteger(text, value);
-        if (problem.empty()) {
-          repeated ? reflection.AddInt64(&message, &field, value)
-                   : reflection.SetInt64(&message, &field, value);
-        }
+      case FieldDescriptor::CPPTYPE_INT64:
+        problem = storeInteger<int64_t>(text, message, field, repeated, &Reflection::SetInt64,
+                                        &Reflection::AddInt64);
         break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT32: {
-        uint32_t value = 0;
-        problem = rejectNegative(text);
-        if (problem.empty()) {
-          problem = parseInteger(text, value);
-        }
-        if (problem.empty()) {
-          repeated ? reflection.AddUInt32(&message, &field, value)
-                   : reflection.SetUInt32(&message, &field, value);
-        }
+      case FieldDescriptor::CPPTYPE_UINT32:
+        problem = storeInteger<uint32_t>(text, message, field, repeated, &Reflection::SetUInt32,
+                                         &Reflection::AddUInt32);
         break;
-      }
-      case FieldDescriptor::CPPTYPE_UINT64: {
-        uint64_t value = 0;
-        problem = rejectNegative(text);
-        if (problem.empty()) {
-          problem = parseInteger(text, value);
-        }
-        if (problem.empty()) {
-          repeated ? reflection.AddUInt64(&message, &field, value)
-                   : reflection.SetUInt64(&message, &field, value);
-        }
+      case FieldDescriptor::CPPTYPE_UINT64:
+        problem = storeInteger<uint64_t>(text, message, field, repeated, &Reflection::SetUInt64,
+                                         &Reflection::AddUInt64);
         break;
-      }
       case FieldDescriptor::CPPTYPE_DOUBLE: {
         double value = 0;
         problem = parseFloating(text, value);
@@ -529,13 +563,6 @@ class YamlToProto {
     if (!problem.empty()) {
       addError(node, path, std::move(problem));
     }
-  }
-
-  static std::string rejectNegative(const std::string& text) {
-    if (!text.empty() && text.front() == '-') {
-      return "value " + text + " must not be negative";
-    }
-    return {};
   }
 
   static std::string_view scalarKindName(const FieldDescriptor& field) {
@@ -712,6 +739,12 @@ class YamlToProto {
         for (auto it = node.begin(); it != node.end(); ++it) {
           const YAML::Node key = it->first;
           const YAML::Node entry = it->second;
+          if (!acceptKey(key, path, depth + 1)) {
+            if (budget_exhausted_ || errors_.size() >= kMaxReportedErrors) {
+              return;
+            }
+            continue;
+          }
           if (!key.IsScalar()) {
             addError(key, path, "map keys must be scalars");
             continue;
@@ -733,6 +766,7 @@ class YamlToProto {
   ConfigErrors errors_;
   std::unordered_map<std::string, Position> positions_;
   size_t nodes_visited_ = 0;
+  size_t path_bytes_ = 0;
   bool budget_exhausted_ = false;
 };
 

@@ -18,6 +18,11 @@ struct YamlLimits {
   size_t max_nodes = 1'000'000;
   // Nesting of YAML collections below the root.
   int max_depth = 64;
+  // Field names and map keys (labels, metadata) longer than this are errors.
+  size_t max_key_bytes = 1024;
+  // Bytes of field paths remembered for error positions: with long keys nested
+  // deep, paths could otherwise cost far more memory than the document itself.
+  size_t max_path_bytes = 64 * 1024 * 1024;
 };
 
 // Reads configuration written as YAML into a protobuf message.

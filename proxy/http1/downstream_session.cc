@@ -21,6 +21,8 @@ using boost::system::error_code;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Bodies are buffered in this first version; the bound keeps memory finite.
 constexpr uint64_t kMaxBufferedBody = 8 * 1024 * 1024;
+constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
+constexpr size_t kMaxForwardedForBytes = 16 * 1024;
 
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
@@ -120,24 +122,37 @@ asio::awaitable<ForwardResult> forward(Request& request, const UpstreamEndpoint&
     co_return result;
   }
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxBufferedBody);
-  parser.header_limit(60 * 1024);
-  if (request.method() == http::verb::head) {
-    parser.skip(true);
-  }
-  auto [read_error, read] = co_await http::async_read(upstream, buffer, parser, kUseTuple);
-  if (read_error) {
-    result.failure = read_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
-                                                         : LocalReplyReason::kUpstreamReset;
-    result.detail = read_error == beast::error::timeout
-                        ? "no response within the route timeout"
-                        : "reading the upstream response failed: " + read_error.message();
-    co_return result;
+  for (;;) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxBufferedBody);
+    parser.header_limit(kMaxUpstreamHeaderBytes);
+    if (request.method() == http::verb::head) {
+      parser.skip(true);
+    }
+    auto [read_error, read] = co_await http::async_read(upstream, buffer, parser, kUseTuple);
+    if (read_error) {
+      result.failure = read_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
+                                                           : LocalReplyReason::kUpstreamReset;
+      result.detail = read_error == beast::error::timeout
+                          ? "no response within the route timeout"
+                          : "reading the upstream response failed: " + read_error.message();
+      co_return result;
+    }
+    const unsigned status = parser.get().result_int();
+    if (status == 101) {
+      result.failure = LocalReplyReason::kUpstreamReset;
+      result.detail = "the upstream switched protocols, which this version does not proxy";
+      co_return result;
+    }
+    if (status >= 200) {
+      result.response = parser.release();
+      break;
+    }
+    // An interim 1xx (100 Continue, 103 Early Hints) precedes the final response;
+    // the request body has been sent already, so it carries nothing for the client.
   }
   error_code ignored;
   upstream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  result.response = parser.release();
   co_return result;
 }
 
@@ -152,6 +167,166 @@ unsigned statusFor(LocalReplyReason reason) {
   }
 }
 
+struct Rejection {
+  LocalReplyReason reason;
+  unsigned status;
+  std::string detail;
+};
+
+struct ReadOutcome {
+  std::optional<Request> request;
+  std::optional<Rejection> rejection;  // answer with this, then close
+  bool close_quietly = false;          // the client closed or idled out between requests
+};
+
+// Sets a stream deadline; zero means "no deadline", as the API documents.
+void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0) {
+    stream.expires_after(timeout);
+  } else {
+    stream.expires_never();
+  }
+}
+
+// Framing checks Beast leaves to the caller (RFC 9112 sections 3.2 and 6.1):
+// a request that could be read two ways is refused, never forwarded.
+std::optional<Rejection> checkFraming(const Request& request, const ListenerConfig& listener) {
+  auto bad = [](std::string detail) {
+    return Rejection{LocalReplyReason::kBadRequest, 400, std::move(detail)};
+  };
+  size_t host_count = 0;
+  size_t header_count = 0;
+  bool has_transfer_encoding = false;
+  for (const auto& field : request) {
+    ++header_count;
+    if (field.name() == http::field::host) {
+      ++host_count;
+    } else if (field.name() == http::field::transfer_encoding) {
+      has_transfer_encoding = true;
+    }
+  }
+  if (header_count > listener.limits.max_request_headers) {
+    return Rejection{LocalReplyReason::kHeadersTooLarge, 431,
+                     "request has " + std::to_string(header_count) + " headers, more than " +
+                         std::to_string(listener.limits.max_request_headers)};
+  }
+  // The proxy appends the peer address to X-Forwarded-For; a header value past
+  // 64 KiB cannot be represented, so an absurd chain is refused up front.
+  size_t forwarded_bytes = 0;
+  for (const auto& field : request) {
+    if (beast::iequals(field.name_string(), "x-forwarded-for")) {
+      forwarded_bytes += field.value().size() + 2;
+    }
+  }
+  if (forwarded_bytes > kMaxForwardedForBytes) {
+    return Rejection{
+        LocalReplyReason::kHeadersTooLarge, 431,
+        "X-Forwarded-For is longer than " + std::to_string(kMaxForwardedForBytes) + " bytes"};
+  }
+  if (request.version() >= 11 && host_count != 1) {
+    return bad(host_count == 0 ? "HTTP/1.1 request without a Host header"
+                               : "request with more than one Host header");
+  }
+  if (has_transfer_encoding) {
+    if (request.version() < 11) {
+      return bad("Transfer-Encoding in an HTTP/1.0 request");
+    }
+    if (request.count(http::field::content_length) != 0) {
+      return bad("request has both Transfer-Encoding and Content-Length");
+    }
+    if (!request.chunked()) {
+      return bad("Transfer-Encoding must end with chunked");
+    }
+  }
+  return std::nullopt;
+}
+
+Rejection rejectionFor(const error_code& error, const ListenerConfig& listener, bool reading_body) {
+  if (error == http::error::header_limit) {
+    return {LocalReplyReason::kHeadersTooLarge, 431,
+            "request headers are larger than " +
+                std::to_string(listener.limits.max_request_headers_bytes) + " bytes"};
+  }
+  if (error == http::error::body_limit) {
+    return {LocalReplyReason::kBodyTooLarge, 413,
+            "request body is larger than " + std::to_string(kMaxBufferedBody) + " bytes"};
+  }
+  if (error == beast::error::timeout) {
+    return {LocalReplyReason::kBadRequest, 408,
+            reading_body ? "request body not received within the idle timeout"
+                         : "request headers not received within the timeout"};
+  }
+  return {LocalReplyReason::kBadRequest, 400, "malformed request: " + error.message()};
+}
+
+bool isDisconnect(const error_code& error) {
+  return error == http::error::end_of_stream || error == asio::error::eof ||
+         error == asio::error::connection_reset || error == asio::error::broken_pipe;
+}
+
+// Reads one request: waits up to the idle timeout for its first byte, up to the
+// request-headers timeout for the rest of its header block, checks framing, and
+// reads the (bounded) body under the idle timeout.
+asio::awaitable<ReadOutcome> readRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                         const ListenerConfig& listener) {
+  ReadOutcome outcome;
+  if (buffer.size() == 0) {
+    expireAfter(stream, listener.limits.idle_timeout);
+    auto [error, bytes] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
+    if (error) {
+      outcome.close_quietly = true;  // closed, reset or idle: nothing to answer
+      co_return outcome;
+    }
+    buffer.commit(bytes);
+  }
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(listener.limits.max_request_headers_bytes);
+  parser.body_limit(kMaxBufferedBody);
+  expireAfter(stream, listener.limits.request_headers_timeout);
+  auto [header_error, header_bytes] =
+      co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  if (header_error) {
+    if (isDisconnect(header_error)) {
+      outcome.close_quietly = true;
+    } else {
+      outcome.rejection = rejectionFor(header_error, listener, false);
+    }
+    co_return outcome;
+  }
+  if (auto rejection = checkFraming(parser.get(), listener)) {
+    outcome.rejection = std::move(rejection);
+    co_return outcome;
+  }
+  if (!parser.is_done()) {
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // The body is buffered here before anything goes upstream, so the proxy
+      // itself invites the client to send it.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      expireAfter(stream, listener.limits.idle_timeout);
+      co_await asio::async_write(stream, asio::buffer(kContinue), kUseTuple);
+    }
+    expireAfter(stream, listener.limits.idle_timeout);
+    auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+    if (body_error) {
+      if (isDisconnect(body_error)) {
+        outcome.close_quietly = true;
+      } else {
+        outcome.rejection = rejectionFor(body_error, listener, true);
+      }
+      co_return outcome;
+    }
+  }
+  Request request = parser.release();
+  if (request.method() == http::verb::trace && !request.body().empty()) {
+    outcome.rejection = Rejection{LocalReplyReason::kBadRequest, 400, "TRACE request with a body"};
+    co_return outcome;
+  }
+  // The proxy answered any Expect itself; it is not the upstream's to answer again.
+  request.erase(http::field::expect);
+  outcome.request = std::move(request);
+  co_return outcome;
+}
+
 }  // namespace
 
 asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
@@ -163,43 +338,22 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
   const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
 
   for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(listener.limits.max_request_headers_bytes);
-    parser.body_limit(kMaxBufferedBody);
-    stream.expires_after(listener.limits.request_headers_timeout);
-    auto [read_error, bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-    if (read_error == http::error::end_of_stream || read_error == asio::error::eof ||
-        read_error == asio::error::connection_reset) {
+    ReadOutcome outcome = co_await readRequest(stream, buffer, listener);
+    if (outcome.close_quietly) {
       break;
     }
-    if (read_error) {
-      if (read_error == beast::error::timeout && buffer.size() == 0 && !parser.got_some()) {
-        break;  // An idle keep-alive connection: close quietly.
-      }
-      LocalReplyReason reason = LocalReplyReason::kBadRequest;
-      unsigned status = 400;
-      std::string detail = "malformed request: " + read_error.message();
-      if (read_error == http::error::header_limit) {
-        reason = LocalReplyReason::kHeadersTooLarge;
-        status = 431;
-        detail = "request headers are larger than " +
-                 std::to_string(listener.limits.max_request_headers_bytes) + " bytes";
-      } else if (read_error == http::error::body_limit) {
-        reason = LocalReplyReason::kBodyTooLarge;
-        status = 413;
-        detail = "request body is larger than " + std::to_string(kMaxBufferedBody) + " bytes";
-      } else if (read_error == beast::error::timeout) {
-        detail = "request headers not received within the timeout";
-        status = 408;
-      }
-      sessionLog().info("{} from {}: {} {}", listener.name, peer_address, status, detail);
-      LocalResponse reply = makeLocalReply(reason, status, detail, 11, false);
+    if (outcome.rejection) {
+      const Rejection& rejection = *outcome.rejection;
+      sessionLog().info("{} from {}: {} {}", listener.name, peer_address, rejection.status,
+                        rejection.detail);
+      LocalResponse reply =
+          makeLocalReply(rejection.reason, rejection.status, rejection.detail, 11, false, false);
       stream.expires_after(std::chrono::seconds(5));
       co_await http::async_write(stream, reply, kUseTuple);
       break;
     }
-
-    Request request = parser.release();
+    Request& request = *outcome.request;
+    const bool head_request = request.method() == http::verb::head;
     const bool client_keep_alive = request.keep_alive() && !worker.draining;
     const unsigned version = request.version();
     const std::string target(request.target());
@@ -216,15 +370,22 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
     if (route == nullptr) {
       local = makeLocalReply(LocalReplyReason::kNoRoute, 404,
                              "no route for host '" + authority + "' and path '" + target + "'",
-                             version, client_keep_alive);
+                             version, client_keep_alive, head_request);
     } else if (route->direct_response) {
-      local = makeLocalReply(LocalReplyReason::kDirectResponse, route->direct_response->first,
-                             route->direct_response->second, version, client_keep_alive);
+      local =
+          makeLocalReply(LocalReplyReason::kDirectResponse, route->direct_response->first,
+                         route->direct_response->second, version, client_keep_alive, head_request);
     } else if (const UpstreamPick pick = pickUpstream(*route, worker); pick.endpoint != nullptr) {
       const ClusterConfig* cluster = pick.cluster;
       removeHopByHopHeaders(request);
       if (listener.limits.append_x_forwarded_for && !peer_address.empty()) {
-        std::string forwarded(request["X-Forwarded-For"]);
+        // Several X-Forwarded-For lines form one list (RFC 9110 section 5.3).
+        std::string forwarded;
+        for (const auto& field : request) {
+          if (beast::iequals(field.name_string(), "x-forwarded-for")) {
+            forwarded.append(forwarded.empty() ? "" : ", ").append(field.value());
+          }
+        }
         forwarded += forwarded.empty() ? peer_address : ", " + peer_address;
         request.set("X-Forwarded-For", forwarded);
       }
@@ -246,12 +407,12 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
                           result.detail);
         local = makeLocalReply(result.failure, statusFor(result.failure),
                                "cluster '" + cluster->name + "': " + result.detail, version,
-                               client_keep_alive);
+                               client_keep_alive, head_request);
       }
     } else {
       local = makeLocalReply(LocalReplyReason::kNoHealthyUpstream, 503,
                              "cluster '" + pick.cluster->name + "' has no endpoints", version,
-                             client_keep_alive);
+                             client_keep_alive, head_request);
     }
 
     error_code write_error;

@@ -29,20 +29,28 @@ std::string_view localReplyCode(LocalReplyReason reason) {
 }
 
 LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::string_view detail,
-                             unsigned http_version, bool keep_alive) {
+                             unsigned http_version, bool keep_alive, bool head_request) {
   namespace http = boost::beast::http;
   LocalResponse response{static_cast<http::status>(status), http_version};
   response.set(http::field::server, "weft");
+  const bool bodiless_status = status < 200 || status == 204 || status == 304;
   if (reason != LocalReplyReason::kDirectResponse) {
     response.set("x-weft-reason", localReplyCode(reason));
-    response.set(http::field::content_type, "text/plain");
-    response.body().assign(detail);
-    response.body().push_back('\n');
-  } else {
-    response.body().assign(detail);
+  }
+  if (!bodiless_status) {
+    if (reason != LocalReplyReason::kDirectResponse) {
+      response.set(http::field::content_type, "text/plain");
+      response.body().assign(detail);
+      response.body().push_back('\n');
+    } else {
+      response.body().assign(detail);
+    }
   }
   response.keep_alive(keep_alive);
   response.prepare_payload();
+  if (head_request) {
+    response.body().clear();  // the headers describe the body a GET would get
+  }
   return response;
 }
 

@@ -27,8 +27,9 @@ std::string_view localReplyCode(LocalReplyReason reason);
 using LocalResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
 // Builds the proxy's own response: status, x-weft-reason, and a one-line
-// plain-text body that says what happened (`detail`).
+// plain-text body that says what happened (`detail`). A reply to HEAD keeps the
+// Content-Length of that body but sends none; 1xx, 204 and 304 have no body.
 LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::string_view detail,
-                             unsigned http_version, bool keep_alive);
+                             unsigned http_version, bool keep_alive, bool head_request);
 
 }  // namespace weft::proxy

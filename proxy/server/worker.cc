@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log/logger.h"
@@ -31,6 +32,10 @@ std::string Worker::bind(const std::vector<uint16_t>& ports) {
     acceptor.open(endpoint.protocol(), error);
     if (!error) {
       acceptor.set_option(asio::socket_base::reuse_address(true), error);
+    }
+    if (!error && endpoint.address().is_v6()) {
+      // An IPv6 listener serves IPv6 only; IPv4 has listeners of its own.
+      acceptor.set_option(asio::ip::v6_only(true), error);
     }
     if (!error) {
       // Every worker binds the same address; the kernel balances accepts.
@@ -109,10 +114,17 @@ asio::awaitable<void> Worker::acceptLoop(size_t listener_index) {
       if (error == asio::error::operation_aborted || !acceptor.is_open()) {
         co_return;
       }
-      // EMFILE and friends: log and keep accepting rather than lose the listener.
-      weft::log::logger("worker").warn("accept on listener '{}' failed: {}",
-                                       context_.snapshot->listeners[listener_index].name,
-                                       error.message());
+      // Out of descriptors or memory: retrying at once would spin. Pause, log at
+      // most once a second, and keep the listener.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_accept_warning_ > std::chrono::seconds(1)) {
+        last_accept_warning_ = now;
+        weft::log::logger("worker").warn("accept on listener '{}' failed: {}; pausing accepts",
+                                         context_.snapshot->listeners[listener_index].name,
+                                         error.message());
+      }
+      asio::steady_timer pause(io_context_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
     error_code ignored;
@@ -125,7 +137,14 @@ asio::awaitable<void> Worker::runConnection(asio::ip::tcp::socket socket, size_t
   ++open_connections_;
   // Keep the snapshot that owns this listener's config alive for the connection.
   const SnapshotPtr snapshot = context_.snapshot;
-  co_await serveHttp1Connection(std::move(socket), snapshot->listeners[listener_index], context_);
+  try {
+    co_await serveHttp1Connection(std::move(socket), snapshot->listeners[listener_index], context_);
+  } catch (const std::exception& e) {
+    // Beast throws on a few limits (e.g. a header value over 64 KiB); the
+    // connection ends, the worker and its other connections go on.
+    weft::log::logger("worker").error("listener '{}': connection ended by an exception: {}",
+                                      snapshot->listeners[listener_index].name, e.what());
+  }
   if (--open_connections_ == 0 && context_.draining && drain_timer_) {
     drain_timer_->cancel();
   }

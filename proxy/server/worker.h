@@ -51,6 +51,7 @@ class Worker {
   std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;
   size_t open_connections_ = 0;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
   std::thread thread_;
 };
 

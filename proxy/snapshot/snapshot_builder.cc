@@ -11,8 +11,11 @@ namespace {
 using config::appendField;
 using config::appendIndex;
 
+// Rounds up, so a sub-millisecond timeout stays a timeout rather than becoming
+// 0, which means "none".
 std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration) {
-  return std::chrono::milliseconds(duration.seconds() * 1000 + duration.nanos() / 1'000'000);
+  return std::chrono::milliseconds(duration.seconds() * 1000 +
+                                   (duration.nanos() + 999'999) / 1'000'000);
 }
 
 class SnapshotBuilder {
@@ -140,6 +143,12 @@ class SnapshotBuilder {
 
   void addListener(Snapshot& snapshot, const weft::v1::Listener& listener,
                    const std::string& path) {
+    for (const ListenerConfig& existing : snapshot.listeners) {
+      if (existing.name == listener.name()) {
+        fail(appendField(path, "name"), "duplicate listener name \"" + listener.name() + "\"");
+        return;
+      }
+    }
     ListenerConfig config;
     config.name = listener.name();
     if (!parseAddress(listener.address(), appendField(path, "address"), config.address)) {
@@ -221,6 +230,7 @@ class SnapshotBuilder {
     }
     // Inline route tables are owned by the listener that holds them.
     const RouteTable* pointer = table.get();
+    // Listener names are unique (checked above), so this key is free.
     snapshot.route_tables.emplace("listener:" + listener_name, std::move(table));
     return pointer;
   }
@@ -273,6 +283,11 @@ class SnapshotBuilder {
       notYet(appendField(match_path, "methods"));
     }
     if (route.has_direct_response()) {
+      const uint32_t status = route.direct_response().status();
+      if ((status == 204 || status == 304) && !route.direct_response().body().empty()) {
+        fail(appendField(appendField(path, "direct_response"), "body"),
+             "a " + std::to_string(status) + " response has no body");
+      }
       entry.direct_response.emplace(route.direct_response().status(),
                                     route.direct_response().body());
     } else if (route.has_route()) {

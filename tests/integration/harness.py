@@ -121,6 +121,8 @@ class IntegrationTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         # Bytes, not text mode: text mode would turn the CRLFs we split on into LFs.
         head, _, body = result.stdout.decode("utf-8", "replace").partition("\r\n\r\n")
+        while head.startswith("HTTP/") and head.split()[1].startswith("1"):
+            head, _, body = body.partition("\r\n\r\n")  # skip interim 1xx responses
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         headers = {}

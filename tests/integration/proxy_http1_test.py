@@ -152,6 +152,58 @@ class ProxyHttp1Test(harness.IntegrationTest):
             self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer)
             self.assertIn(b"x-weft-reason: bad_request", answer)
 
+    def test_ambiguous_framing_is_refused_not_forwarded(self):
+        for bad in [
+            # Transfer-Encoding not ending in chunked: the body could be read two ways.
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked, identity\r\n"
+            b"\r\nGET /api/smuggled HTTP/1.1\r\nHost: reviews\r\n\r\n",
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: gzip\r\n"
+            b"Content-Length: 5\r\n\r\nhello",
+            b"POST /api/a HTTP/1.0\r\nHost: reviews\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"GET /api/a HTTP/1.1\r\n\r\n",  # no Host
+            b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nHost: evil\r\n\r\n",
+            b"TRACE /api/a HTTP/1.1\r\nHost: reviews\r\nContent-Length: 2\r\n\r\nhi",
+        ]:
+            answer = self.raw_request(self.port, bad)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400"), (bad, answer[:200]))
+            self.assertIn(b"x-weft-reason: bad_request", answer)
+            self.assertNotIn(b"BaseHTTP", answer)  # nothing reached a backend
+
+    def test_too_many_headers_get_431(self):
+        headers = b"".join(b"X-H%d: v\r\n" % i for i in range(120))
+        answer = self.raw_request(self.port, b"GET / HTTP/1.1\r\nHost: reviews\r\n" + headers +
+                                  b"\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 431"), answer[:100])
+
+    def test_head_local_reply_has_no_body(self):
+        answer = self.raw_request(
+            self.port, b"HEAD /nothing HTTP/1.1\r\nHost: unknown\r\n\r\n"
+                       b"GET /healthz HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        first, _, rest = answer.partition(b"\r\n\r\n")
+        self.assertTrue(first.startswith(b"HTTP/1.1 404"), first)
+        # The next bytes are the second response, not a body for the HEAD.
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest[:100])
+
+    def test_upstream_interim_responses_are_not_taken_as_final(self):
+        request = (b"GET /api/interim HTTP/1.1\r\nHost: reviews\r\n\r\n"
+                   b"GET /healthz HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        answer = self.raw_request(self.port, request)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+        self.assertNotIn(b"100 Continue", answer)
+        self.assertIn(b'"path": "/v1/interim"', answer)
+        self.assertTrue(answer.endswith(b"ok"), answer[-50:])
+
+    def test_expect_continue_upload(self):
+        body = os.path.join(self.tempdir, "body.bin")
+        with open(body, "wb") as f:
+            f.write(b"x" * (2 * 1024 * 1024))
+        status, _, text = self.curl(f"{self.base}/api/upload", "-H", "Host: reviews",
+                                    "-H", "Expect: 100-continue", "--data-binary", f"@{body}")
+        self.assertEqual(status, 200)
+        echoed = json.loads(text)
+        self.assertEqual(echoed["body_bytes"], 2 * 1024 * 1024)
+        self.assertNotIn("expect", echoed["headers"])
+
     def test_oversized_headers_get_431(self):
         big = b"GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"
         answer = self.raw_request(self.port, big)
@@ -190,6 +242,26 @@ class ProxyConfigErrorsTest(harness.IntegrationTest):
         result = self.run_proxy("--validate", "--config", self.write("good.yaml", config))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("OK (1 listeners, 3 clusters)", result.stdout)
+
+    def test_duplicate_listener_names_are_rejected(self):
+        listener = """
+    - name: http
+      address: {{address: 127.0.0.1, port: {port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: r
+              virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}},
+                                direct_response: {{status: 200}}}}]}}]
+"""
+        config = ("node: {id: dup}\nstatic_resources:\n  listeners:" +
+                  listener.format(port=1) + listener.format(port=2))
+        result = self.run_proxy("--validate", "--config", self.write("dup.yaml", config))
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("static_resources.listeners[1].name: duplicate listener name \"http\"",
+                      result.stderr)
 
     def test_port_in_use_is_a_clear_error(self):
         import socket

@@ -17,6 +17,10 @@ def make_handler(name):
         protocol_version = "HTTP/1.1"
 
         def _answer(self):
+            if self.path.endswith("/interim"):
+                # Interim responses before the final one, as Go and others send them.
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n"
+                                 b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             payload = json.dumps({

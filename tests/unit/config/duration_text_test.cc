@@ -46,6 +46,7 @@ TEST(DurationTextTest, RejectsMissingOrUnknownUnits) {
   EXPECT_NE(problemWith("").find("empty"), std::string::npos);
   EXPECT_NE(problemWith("s").find("expected a number"), std::string::npos);
   EXPECT_NE(problemWith("abc").find("expected a number"), std::string::npos);
+  EXPECT_NE(problemWith("+").find("expected a number"), std::string::npos);
 }
 
 TEST(DurationTextTest, RejectsNegativeAndOutOfRange) {
@@ -61,6 +62,14 @@ TEST(DurationTextTest, FormatsShortestForm) {
   EXPECT_EQ(formatDurationText(parsed("1.5s")), "1500ms");
   EXPECT_EQ(formatDurationText(parsed("100us")), "100us");
   EXPECT_EQ(formatDurationText(parsed("90s")), "1m30s");
+  // Far beyond nanosecond range and negative (binary input only): no overflow.
+  google::protobuf::Duration huge;
+  huge.set_seconds(10'000'000'000);
+  huge.set_nanos(500'000'000);
+  EXPECT_EQ(formatDurationText(huge), "2777777h46m40s");
+  google::protobuf::Duration negative;
+  negative.set_seconds(-5);
+  EXPECT_EQ(formatDurationText(negative), "-5s");
 }
 
 }  // namespace

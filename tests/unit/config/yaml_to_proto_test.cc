@@ -280,6 +280,33 @@ TEST(YamlToProtoTest, DeepNestingIsBounded) {
   EXPECT_THAT(errors.front().reason, HasSubstr("nesting deeper than"));
 }
 
+TEST(YamlToProtoTest, OverlongKeysAreRejectedWithoutQuadraticWork) {
+  // An anchored 100 KB key repeated through aliases: each use must be cheap.
+  std::string text =
+      std::string(kValidBase) + "metadata:\n  ? &k " + std::string(100'000, 'k') + "\n  : 1\n";
+  for (int i = 0; i < 200; ++i) {
+    text += "unknown" + std::to_string(i) + ": {*k : 1}\n";
+  }
+  weft::test::Sample sample;
+  const ConfigErrors errors = load(text, sample);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_THAT(errors.front().reason, HasSubstr("longer than the limit of 1024"));
+  EXPECT_LE(errors.size(), kMaxReportedErrors);
+}
+
+TEST(YamlToProtoTest, FieldPathMemoryIsBounded) {
+  std::string text = std::string(kValidBase) + "metadata:\n";
+  for (int i = 0; i < 100; ++i) {
+    text += "  \"" + std::string(1000, 'a' + i % 26) + std::to_string(i) + "\": [1, 2, 3, 4]\n";
+  }
+  weft::test::Sample sample;
+  YamlLimits limits;
+  limits.max_path_bytes = 50'000;
+  const ConfigErrors errors = loadYaml(text, "paths.yaml", sample, limits);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_THAT(errors.back().reason, HasSubstr("field paths exceed 50000 bytes"));
+}
+
 TEST(YamlToProtoTest, OversizedDocumentIsRejectedBeforeParsing) {
   weft::test::Sample sample;
   YamlLimits limits;
