@@ -268,11 +268,17 @@ bool isDisconnect(const error_code& error) {
 // request-headers timeout for the rest of its header block, checks framing, and
 // reads the (bounded) body under the idle timeout.
 asio::awaitable<ReadOutcome> readRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                         const ListenerConfig& listener) {
+                                         const ListenerConfig& listener, WorkerContext& worker) {
   ReadOutcome outcome;
   if (buffer.size() == 0) {
+    if (worker.draining) {
+      outcome.close_quietly = true;
+      co_return outcome;
+    }
     expireAfter(stream, listener.limits.idle_timeout);
+    worker.idle_connections.insert(&stream);
     auto [error, bytes] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
+    worker.idle_connections.erase(&stream);
     if (error) {
       outcome.close_quietly = true;  // closed, reset or idle: nothing to answer
       co_return outcome;
@@ -338,7 +344,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
   const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
 
   for (;;) {
-    ReadOutcome outcome = co_await readRequest(stream, buffer, listener);
+    ReadOutcome outcome = co_await readRequest(stream, buffer, listener, worker);
     if (outcome.close_quietly) {
       break;
     }

@@ -2,7 +2,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <functional>
+#include <unordered_set>
 
 #include "proxy/snapshot/snapshot.h"
 
@@ -16,6 +18,9 @@ struct WorkerContext {
   uint64_t next_request_id = 0;
   uint32_t worker_index = 0;
   bool draining = false;
+  // Connections waiting for their next request. Draining closes them at once
+  // instead of letting them run into the drain deadline.
+  std::unordered_set<boost::beast::tcp_stream*> idle_connections;
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering

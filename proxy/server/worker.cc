@@ -84,6 +84,10 @@ void Worker::drain(std::chrono::milliseconds deadline) {
       error_code ignored;
       acceptor.close(ignored);
     }
+    // Idle keep-alive connections have nothing in flight: end their wait now.
+    for (boost::beast::tcp_stream* stream : context_.idle_connections) {
+      stream->cancel();
+    }
     drain_timer_ = std::make_unique<asio::steady_timer>(io_context_, deadline);
     drain_timer_->async_wait([this](error_code error) {
       if (!error && open_connections_ > 0) {

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 
@@ -211,9 +212,15 @@ class ProxyHttp1Test(harness.IntegrationTest):
         self.assertIn(b"request_headers_too_large", answer)
 
     def test_sigterm_drains_and_exits_cleanly(self):
-        self.proxy.signal(signal.SIGTERM)
-        self.assertEqual(self.proxy.wait(), 0)
+        # An idle keep-alive connection must not hold the drain until its deadline.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as idle:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            self.assertTrue(idle.recv(4096).startswith(b"HTTP/1.1 200"))
+            self.proxy.signal(signal.SIGTERM)
+            self.assertEqual(self.proxy.wait(), 0)
+            self.assertEqual(idle.recv(4096), b"")  # the proxy closed it
         self.assertIn("weft-proxy stopped", self.proxy.output())
+        self.assertNotIn("drain deadline reached", self.proxy.output())
 
 
 class ProxyConfigErrorsTest(harness.IntegrationTest):
@@ -264,7 +271,6 @@ class ProxyConfigErrorsTest(harness.IntegrationTest):
                       result.stderr)
 
     def test_port_in_use_is_a_clear_error(self):
-        import socket
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
