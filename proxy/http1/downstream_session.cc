@@ -99,27 +99,23 @@ struct ForwardResult {
   std::string detail;
 };
 
-asio::awaitable<ForwardResult> forward(Request& request, const UpstreamEndpoint& endpoint,
-                                       std::chrono::milliseconds connect_timeout,
-                                       std::chrono::milliseconds route_timeout) {
-  ForwardResult result;
-  beast::tcp_stream upstream(co_await asio::this_coro::executor);
-  const auto deadline = route_timeout.count() > 0 ? route_timeout : std::chrono::hours(24);
-  upstream.expires_after(std::min<std::chrono::milliseconds>(connect_timeout, deadline));
-  auto [connect_error] = co_await upstream.async_connect(endpoint.address, kUseTuple);
-  if (connect_error) {
-    result.failure = LocalReplyReason::kUpstreamConnectFail;
-    result.detail = "connecting to " + endpoint.address.address().to_string() + ":" +
-                    std::to_string(endpoint.address.port()) + " failed: " + connect_error.message();
-    co_return result;
-  }
-  upstream.expires_after(deadline);
+enum class ExchangeStatus { kDone, kRetryOnFreshConnection, kFailed };
+
+// One request/response exchange on one upstream connection. A reused connection
+// that fails before any byte of a response arrived was closed by the upstream
+// while idle; the request did not reach the application, so it is retried once on
+// a fresh connection.
+asio::awaitable<ExchangeStatus> exchange(beast::tcp_stream& upstream, bool reused, Request& request,
+                                         ForwardResult& result, bool& reusable) {
   auto [write_error, written] = co_await http::async_write(upstream, request, kUseTuple);
   if (write_error) {
+    if (reused && write_error != beast::error::timeout) {
+      co_return ExchangeStatus::kRetryOnFreshConnection;
+    }
     result.failure = write_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
                                                           : LocalReplyReason::kUpstreamReset;
     result.detail = "sending the request upstream failed: " + write_error.message();
-    co_return result;
+    co_return ExchangeStatus::kFailed;
   }
   beast::flat_buffer buffer;
   for (;;) {
@@ -131,28 +127,73 @@ asio::awaitable<ForwardResult> forward(Request& request, const UpstreamEndpoint&
     }
     auto [read_error, read] = co_await http::async_read(upstream, buffer, parser, kUseTuple);
     if (read_error) {
+      if (reused && !parser.got_some() && buffer.size() == 0 &&
+          read_error != beast::error::timeout) {
+        co_return ExchangeStatus::kRetryOnFreshConnection;
+      }
       result.failure = read_error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
                                                            : LocalReplyReason::kUpstreamReset;
       result.detail = read_error == beast::error::timeout
                           ? "no response within the route timeout"
                           : "reading the upstream response failed: " + read_error.message();
-      co_return result;
+      co_return ExchangeStatus::kFailed;
     }
     const unsigned status = parser.get().result_int();
     if (status == 101) {
       result.failure = LocalReplyReason::kUpstreamReset;
       result.detail = "the upstream switched protocols, which this version does not proxy";
-      co_return result;
+      co_return ExchangeStatus::kFailed;
     }
     if (status >= 200) {
+      // Bytes after a complete response were never asked for: do not reuse.
+      reusable = parser.get().keep_alive() && buffer.size() == 0;
       result.response = parser.release();
-      break;
+      co_return ExchangeStatus::kDone;
     }
     // An interim 1xx (100 Continue, 103 Early Hints) precedes the final response;
     // the request body has been sent already, so it carries nothing for the client.
   }
-  error_code ignored;
-  upstream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<ForwardResult> forward(Request& request, const UpstreamEndpoint& endpoint,
+                                       std::chrono::milliseconds connect_timeout,
+                                       std::chrono::milliseconds route_timeout,
+                                       Http1ConnectionPool& pool) {
+  ForwardResult result;
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = now + (route_timeout.count() > 0 ? route_timeout : std::chrono::hours(24));
+  // Upstream connections speak HTTP/1.1 with keep-alive whatever the client spoke.
+  request.version(11);
+  request.keep_alive(true);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<beast::tcp_stream> upstream =
+        attempt == 0 ? pool.take(endpoint.address) : nullptr;
+    const bool reused = upstream != nullptr;
+    if (!reused) {
+      upstream = std::make_unique<beast::tcp_stream>(co_await asio::this_coro::executor);
+      upstream->expires_at(std::min(deadline, std::chrono::steady_clock::now() + connect_timeout));
+      auto [connect_error] = co_await upstream->async_connect(endpoint.address, kUseTuple);
+      if (connect_error) {
+        result.failure = LocalReplyReason::kUpstreamConnectFail;
+        result.detail = "connecting to " + endpoint.address.address().to_string() + ":" +
+                        std::to_string(endpoint.address.port()) +
+                        " failed: " + connect_error.message();
+        co_return result;
+      }
+      error_code ignored;
+      upstream->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    upstream->expires_at(deadline);
+    bool reusable = false;
+    const ExchangeStatus status = co_await exchange(*upstream, reused, request, result, reusable);
+    if (status == ExchangeStatus::kRetryOnFreshConnection) {
+      continue;
+    }
+    if (status == ExchangeStatus::kDone && reusable) {
+      pool.release(endpoint.address, std::move(upstream));
+    }
+    co_return result;
+  }
   co_return result;
 }
 
@@ -401,10 +442,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
       if (route->has_prefix_rewrite && route->path_kind == PathMatchKind::kPrefix) {
         request.target(route->prefix_rewrite + target.substr(route->path.size()));
       }
-      request.keep_alive(false);
       request.prepare_payload();
-      ForwardResult result =
-          co_await forward(request, *pick.endpoint, cluster->connect_timeout, route->timeout);
+      ForwardResult result = co_await forward(request, *pick.endpoint, cluster->connect_timeout,
+                                              route->timeout, worker.upstream_pool);
       if (result.response) {
         response = std::move(result.response);
       } else {

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/http1_connection_pool.h"
 
 namespace weft::proxy {
 
@@ -21,15 +22,16 @@ struct WorkerContext {
   // Connections waiting for their next request. Draining closes them at once
   // instead of letting them run into the drain deadline.
   std::unordered_set<boost::beast::tcp_stream*> idle_connections;
+  Http1ConnectionPool upstream_pool;
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering
 // pipelined requests in order), routes each, forwards it to an endpoint of the
 // chosen cluster and relays the response, until either side closes.
 //
-// This first version buffers bodies (bounded) and opens one upstream connection
-// per request; streaming bodies and pooled upstream connections replace both in
-// the data-plane work (issue #3).
+// This version buffers bodies (bounded, 8 MiB); streaming bodies replace that in
+// the data-plane work (issue #3). Upstream connections are kept alive and reused
+// from the worker's pool.
 boost::asio::awaitable<void> serveHttp1Connection(boost::asio::ip::tcp::socket socket,
                                                   const ListenerConfig& listener,
                                                   WorkerContext& worker);

@@ -84,6 +84,7 @@ void Worker::drain(std::chrono::milliseconds deadline) {
       error_code ignored;
       acceptor.close(ignored);
     }
+    context_.upstream_pool.clear();
     // Idle keep-alive connections have nothing in flight: end their wait now.
     for (boost::beast::tcp_stream* stream : context_.idle_connections) {
       stream->cancel();

@@ -44,7 +44,7 @@ static_resources:
                 - name: catch-all
                   domains: ["*.example.com"]
                   routes:
-                    - match: {{regex: "/items/[0-9]+"}}
+                    - match: {{regex: "/items/([0-9]+|close-after)"}}
                       route: {{cluster: reviews-v1}}
   clusters:
     - name: reviews-v1
@@ -90,6 +90,28 @@ class ProxyHttp1Test(harness.IntegrationTest):
             seen[echoed["backend"]] += 1
         # One worker, weights 3:1: the split is exact over a multiple of 4.
         self.assertEqual(seen, {"v1": 6, "v2": 2})
+
+    def test_upstream_connections_are_reused(self):
+        ports = set()
+        for _ in range(4):
+            status, _, body = self.curl(f"{self.base}/items/1", "-H", "Host: shop.example.com")
+            self.assertEqual(status, 200)
+            ports.add(json.loads(body)["peer_port"])
+        self.assertEqual(len(ports), 1, ports)  # one upstream connection served all four
+
+    def test_upstream_closing_an_idle_connection_is_retried_on_a_fresh_one(self):
+        status, _, body = self.curl(f"{self.base}/items/7", "-H", "Host: shop.example.com")
+        self.assertEqual(status, 200)
+        first_port = json.loads(body)["peer_port"]
+        # The backend closes this connection right after answering, unannounced; the
+        # proxy must notice instead of sending the next request into a dead socket.
+        status, _, body = self.curl(f"{self.base}/items/close-after", "-H",
+                                    "Host: shop.example.com")
+        for _ in range(3):
+            status, headers, body = self.curl(f"{self.base}/items/8", "-H",
+                                              "Host: shop.example.com")
+            self.assertEqual(status, 200, headers)
+            self.assertNotEqual(json.loads(body)["peer_port"], first_port)
 
     def test_forwarded_headers(self):
         status, _, body = self.curl(f"{self.base}/api/x", "-H", "Host: reviews.default:80",

@@ -29,6 +29,7 @@ def make_handler(name):
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body_bytes": len(body),
+                "peer_port": self.client_address[1],
             }).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -37,6 +38,10 @@ def make_handler(name):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            if self.path.endswith("/close-after"):
+                # Close without announcing it, as a server does when its
+                # keep-alive timer fires between requests.
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _answer
 

@@ -1,0 +1,70 @@
+#include "proxy/upstream/http1_connection_pool.h"
+
+#include <sys/socket.h>
+
+#include <functional>
+
+namespace weft::proxy {
+
+namespace {
+
+// True when the peer has not closed the connection and sent nothing unasked for.
+// A stale keep-alive connection reads as EOF (0); an unsolicited byte from an
+// idle HTTP/1.1 server means the connection cannot be trusted either.
+bool stillIdle(boost::beast::tcp_stream& stream) {
+  char byte;
+  const ssize_t peeked = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+size_t Http1ConnectionPool::EndpointHash::operator()(
+    const boost::asio::ip::tcp::endpoint& endpoint) const {
+  size_t hash = std::hash<unsigned short>()(endpoint.port());
+  if (endpoint.address().is_v4()) {
+    hash ^= std::hash<uint32_t>()(endpoint.address().to_v4().to_uint()) * 31;
+  } else {
+    for (unsigned char byte : endpoint.address().to_v6().to_bytes()) {
+      hash = hash * 131 + byte;
+    }
+  }
+  return hash;
+}
+
+std::unique_ptr<boost::beast::tcp_stream> Http1ConnectionPool::take(
+    const boost::asio::ip::tcp::endpoint& endpoint) {
+  auto it = idle_.find(endpoint);
+  if (it == idle_.end()) {
+    return nullptr;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  auto& connections = it->second;
+  // Most recently used first: it is the least likely to have been closed.
+  while (!connections.empty()) {
+    IdleConnection candidate = std::move(connections.back());
+    connections.pop_back();
+    if (now - candidate.since < limits_.idle_timeout && stillIdle(*candidate.stream)) {
+      return std::move(candidate.stream);
+    }
+  }
+  return nullptr;
+}
+
+void Http1ConnectionPool::release(const boost::asio::ip::tcp::endpoint& endpoint,
+                                  std::unique_ptr<boost::beast::tcp_stream> connection) {
+  auto& connections = idle_[endpoint];
+  if (connections.size() >= limits_.max_idle_per_endpoint) {
+    // Full: close the oldest rather than the one that just proved alive.
+    connections.erase(connections.begin());
+  }
+  connection->expires_never();
+  connections.push_back({std::move(connection), std::chrono::steady_clock::now()});
+}
+
+size_t Http1ConnectionPool::idleCount(const boost::asio::ip::tcp::endpoint& endpoint) const {
+  auto it = idle_.find(endpoint);
+  return it == idle_.end() ? 0 : it->second.size();
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace weft::proxy {
+
+// Idle upstream HTTP/1.1 connections of one worker, by endpoint address.
+//
+// Owned by a worker and used only on its thread, so it takes no locks. A
+// connection goes back in only after a complete response that allows keep-alive;
+// one that the upstream closed while it sat idle is noticed when it is taken
+// out (a zero-byte peek reports the close) and dropped. Idle connections are
+// bounded per endpoint and expire after `idle_timeout`.
+class Http1ConnectionPool {
+ public:
+  struct Limits {
+    size_t max_idle_per_endpoint = 64;
+    std::chrono::milliseconds idle_timeout{60'000};
+  };
+
+  Http1ConnectionPool() = default;
+  explicit Http1ConnectionPool(Limits limits) : limits_(limits) {}
+
+  // A live idle connection to `endpoint`, or null when there is none.
+  std::unique_ptr<boost::beast::tcp_stream> take(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // Returns a connection after a complete keep-alive exchange.
+  void release(const boost::asio::ip::tcp::endpoint& endpoint,
+               std::unique_ptr<boost::beast::tcp_stream> connection);
+
+  // Closes every idle connection (draining, or a config change removed the endpoint).
+  void clear() { idle_.clear(); }
+
+  size_t idleCount(const boost::asio::ip::tcp::endpoint& endpoint) const;
+
+ private:
+  struct IdleConnection {
+    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct EndpointHash {
+    size_t operator()(const boost::asio::ip::tcp::endpoint& endpoint) const;
+  };
+
+  Limits limits_;
+  std::unordered_map<boost::asio::ip::tcp::endpoint, std::vector<IdleConnection>, EndpointHash>
+      idle_;
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,105 @@
+#include "proxy/upstream/http1_connection_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <poll.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// A loopback listener and connected client/server socket pairs.
+class PoolTest : public ::testing::Test {
+ protected:
+  PoolTest() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+
+  // Returns the client side; keeps the server side so the test can close it.
+  std::unique_ptr<boost::beast::tcp_stream> connect() {
+    auto client = std::make_unique<boost::beast::tcp_stream>(io_);
+    client->socket().connect(acceptor_.local_endpoint());
+    servers_.push_back(acceptor_.accept());
+    return client;
+  }
+
+  tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+  // Waits (bounded) until the client side of `stream` has something to read: the
+  // FIN or bytes the server sent, so the test does not race loopback delivery.
+  static void awaitReadable(boost::beast::tcp_stream& stream) {
+    pollfd descriptor{stream.socket().native_handle(), POLLIN, 0};
+    ASSERT_EQ(::poll(&descriptor, 1, 5000), 1);
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<tcp::socket> servers_;
+};
+
+TEST_F(PoolTest, EmptyPoolHasNothing) {
+  Http1ConnectionPool pool;
+  EXPECT_EQ(pool.take(endpoint()), nullptr);
+}
+
+TEST_F(PoolTest, ReleasedConnectionComesBackMostRecentFirst) {
+  Http1ConnectionPool pool;
+  auto first = connect();
+  auto second = connect();
+  auto* second_raw = second.get();
+  pool.release(endpoint(), std::move(first));
+  pool.release(endpoint(), std::move(second));
+  EXPECT_EQ(pool.idleCount(endpoint()), 2u);
+  EXPECT_EQ(pool.take(endpoint()).get(), second_raw);
+  EXPECT_EQ(pool.idleCount(endpoint()), 1u);
+}
+
+TEST_F(PoolTest, ConnectionClosedByPeerIsDropped) {
+  Http1ConnectionPool pool;
+  auto client = connect();
+  auto* raw = client.get();
+  pool.release(endpoint(), std::move(client));
+  servers_.back().close();
+  awaitReadable(*raw);
+  EXPECT_EQ(pool.take(endpoint()), nullptr);
+  EXPECT_EQ(pool.idleCount(endpoint()), 0u);
+}
+
+TEST_F(PoolTest, UnsolicitedBytesMakeAConnectionUnusable) {
+  Http1ConnectionPool pool;
+  auto client = connect();
+  auto* raw = client.get();
+  pool.release(endpoint(), std::move(client));
+  asio::write(servers_.back(), asio::buffer(std::string_view("HTTP/1.1 200 OK\r\n")));
+  awaitReadable(*raw);
+  EXPECT_EQ(pool.take(endpoint()), nullptr);
+}
+
+TEST_F(PoolTest, IdleConnectionsPerEndpointAreBounded) {
+  Http1ConnectionPool pool({.max_idle_per_endpoint = 2, .idle_timeout = std::chrono::seconds(60)});
+  for (int i = 0; i < 5; ++i) {
+    pool.release(endpoint(), connect());
+  }
+  EXPECT_EQ(pool.idleCount(endpoint()), 2u);
+}
+
+TEST_F(PoolTest, ExpiredConnectionsAreNotReused) {
+  Http1ConnectionPool pool(
+      {.max_idle_per_endpoint = 4, .idle_timeout = std::chrono::milliseconds(0)});
+  pool.release(endpoint(), connect());
+  EXPECT_EQ(pool.take(endpoint()), nullptr);
+}
+
+TEST_F(PoolTest, EndpointsAreKeptApart) {
+  Http1ConnectionPool pool;
+  pool.release(endpoint(), connect());
+  tcp::endpoint other(asio::ip::make_address("::1"), endpoint().port());
+  EXPECT_EQ(pool.take(other), nullptr);
+  EXPECT_NE(pool.take(endpoint()), nullptr);
+}
+
+}  // namespace
+}  // namespace weft::proxy
