@@ -44,7 +44,15 @@ std::unique_ptr<boost::beast::tcp_stream> Http1ConnectionPool::take(
   while (!connections.empty()) {
     IdleConnection candidate = std::move(connections.back());
     connections.pop_back();
-    if (now - candidate.since < limits_.idle_timeout && stillIdle(*candidate.stream)) {
+    const auto idle_for = now - candidate.since;
+    if (idle_for >= limits_.idle_timeout) {
+      continue;
+    }
+    // A connection back from a response moments ago is all but certainly open;
+    // checking it would cost a syscall per request under load. One idle longer
+    // may have met the upstream's keep-alive timeout: peek before trusting it.
+    // A close that still slips through is retried once by the caller.
+    if (idle_for < limits_.check_after || stillIdle(*candidate.stream)) {
       return std::move(candidate.stream);
     }
   }

@@ -13,14 +13,16 @@ namespace weft::proxy {
 //
 // Owned by a worker and used only on its thread, so it takes no locks. A
 // connection goes back in only after a complete response that allows keep-alive;
-// one that the upstream closed while it sat idle is noticed when it is taken
-// out (a zero-byte peek reports the close) and dropped. Idle connections are
+// one that sat idle for more than a moment is checked when it is taken out (a
+// non-blocking peek reports a close) and dropped if the upstream closed it. Idle connections are
 // bounded per endpoint and expire after `idle_timeout`.
 class Http1ConnectionPool {
  public:
   struct Limits {
     size_t max_idle_per_endpoint = 64;
     std::chrono::milliseconds idle_timeout{60'000};
+    // Connections idle for less than this are reused without a liveness peek.
+    std::chrono::milliseconds check_after{250};
   };
 
   Http1ConnectionPool() = default;

@@ -57,8 +57,15 @@ TEST_F(PoolTest, ReleasedConnectionComesBackMostRecentFirst) {
   EXPECT_EQ(pool.idleCount(endpoint()), 1u);
 }
 
+// Pools that check every connection they hand out, however briefly it was idle.
+Http1ConnectionPool::Limits alwaysChecked() {
+  return {.max_idle_per_endpoint = 64,
+          .idle_timeout = std::chrono::seconds(60),
+          .check_after = std::chrono::milliseconds(0)};
+}
+
 TEST_F(PoolTest, ConnectionClosedByPeerIsDropped) {
-  Http1ConnectionPool pool;
+  Http1ConnectionPool pool(alwaysChecked());
   auto client = connect();
   auto* raw = client.get();
   pool.release(endpoint(), std::move(client));
@@ -69,7 +76,7 @@ TEST_F(PoolTest, ConnectionClosedByPeerIsDropped) {
 }
 
 TEST_F(PoolTest, UnsolicitedBytesMakeAConnectionUnusable) {
-  Http1ConnectionPool pool;
+  Http1ConnectionPool pool(alwaysChecked());
   auto client = connect();
   auto* raw = client.get();
   pool.release(endpoint(), std::move(client));
@@ -79,7 +86,9 @@ TEST_F(PoolTest, UnsolicitedBytesMakeAConnectionUnusable) {
 }
 
 TEST_F(PoolTest, IdleConnectionsPerEndpointAreBounded) {
-  Http1ConnectionPool pool({.max_idle_per_endpoint = 2, .idle_timeout = std::chrono::seconds(60)});
+  Http1ConnectionPool pool({.max_idle_per_endpoint = 2,
+                            .idle_timeout = std::chrono::seconds(60),
+                            .check_after = std::chrono::milliseconds(250)});
   for (int i = 0; i < 5; ++i) {
     pool.release(endpoint(), connect());
   }
@@ -91,6 +100,17 @@ TEST_F(PoolTest, ExpiredConnectionsAreNotReused) {
       {.max_idle_per_endpoint = 4, .idle_timeout = std::chrono::milliseconds(0)});
   pool.release(endpoint(), connect());
   EXPECT_EQ(pool.take(endpoint()), nullptr);
+}
+
+TEST_F(PoolTest, RecentlyReleasedConnectionIsTrustedWithoutAPeek) {
+  Http1ConnectionPool pool;  // default: peek only after 250 ms idle
+  auto client = connect();
+  auto* raw = client.get();
+  pool.release(endpoint(), std::move(client));
+  servers_.back().close();
+  awaitReadable(*raw);
+  // Handed out unchecked; the caller's retry on a reused connection covers this.
+  EXPECT_EQ(pool.take(endpoint()).get(), raw);
 }
 
 TEST_F(PoolTest, EndpointsAreKeptApart) {
