@@ -32,7 +32,7 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
   return hash;
 }
 
-std::unique_ptr<boost::beast::tcp_stream> Http1ConnectionPool::take(
+UpstreamConnectionPtr Http1ConnectionPool::take(
     const boost::asio::ip::tcp::endpoint& endpoint) {
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
@@ -52,21 +52,21 @@ std::unique_ptr<boost::beast::tcp_stream> Http1ConnectionPool::take(
     // checking it would cost a syscall per request under load. One idle longer
     // may have met the upstream's keep-alive timeout: peek before trusting it.
     // A close that still slips through is retried once by the caller.
-    if (idle_for < limits_.check_after || stillIdle(*candidate.stream)) {
-      return std::move(candidate.stream);
+    if (idle_for < limits_.check_after || stillIdle(candidate.connection->stream)) {
+      return std::move(candidate.connection);
     }
   }
   return nullptr;
 }
 
 void Http1ConnectionPool::release(const boost::asio::ip::tcp::endpoint& endpoint,
-                                  std::unique_ptr<boost::beast::tcp_stream> connection) {
+                                  UpstreamConnectionPtr connection) {
   auto& connections = idle_[endpoint];
   if (connections.size() >= limits_.max_idle_per_endpoint) {
     // Full: close the oldest rather than the one that just proved alive.
     connections.erase(connections.begin());
   }
-  connection->expires_never();
+  connection->stream.expires_never();
   connections.push_back({std::move(connection), std::chrono::steady_clock::now()});
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
@@ -8,6 +9,17 @@
 #include <vector>
 
 namespace weft::proxy {
+
+// An upstream HTTP/1.1 connection with its read buffer, which outlives each
+// exchange so that no request allocates one.
+struct UpstreamConnection {
+  explicit UpstreamConnection(boost::beast::tcp_stream stream_in) : stream(std::move(stream_in)) {}
+
+  boost::beast::tcp_stream stream;
+  boost::beast::flat_buffer buffer;
+};
+
+using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
 
 // Idle upstream HTTP/1.1 connections of one worker, by endpoint address.
 //
@@ -29,11 +41,11 @@ class Http1ConnectionPool {
   explicit Http1ConnectionPool(Limits limits) : limits_(limits) {}
 
   // A live idle connection to `endpoint`, or null when there is none.
-  std::unique_ptr<boost::beast::tcp_stream> take(const boost::asio::ip::tcp::endpoint& endpoint);
+  UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint);
 
   // Returns a connection after a complete keep-alive exchange.
   void release(const boost::asio::ip::tcp::endpoint& endpoint,
-               std::unique_ptr<boost::beast::tcp_stream> connection);
+               UpstreamConnectionPtr connection);
 
   // Closes every idle connection (draining, or a config change removed the endpoint).
   void clear() { idle_.clear(); }
@@ -42,7 +54,7 @@ class Http1ConnectionPool {
 
  private:
   struct IdleConnection {
-    std::unique_ptr<boost::beast::tcp_stream> stream;
+    UpstreamConnectionPtr connection;
     std::chrono::steady_clock::time_point since;
   };
   struct EndpointHash {

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -221,11 +222,51 @@ class ProxyHttp1Test(harness.IntegrationTest):
         with open(body, "wb") as f:
             f.write(b"x" * (2 * 1024 * 1024))
         status, _, text = self.curl(f"{self.base}/api/upload", "-H", "Host: reviews",
-                                    "-H", "Expect: 100-continue", "--data-binary", f"@{body}")
+                                    "-H", "Expect: 100-continue", "--data-binary", f"@{body}",
+                                    "--expect100-timeout", "30")
         self.assertEqual(status, 200)
         echoed = json.loads(text)
         self.assertEqual(echoed["body_bytes"], 2 * 1024 * 1024)
         self.assertNotIn("expect", echoed["headers"])
+
+    def proxy_peak_rss_kib(self):
+        with open(f"/proc/{self.proxy.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM")
+
+    def test_100_mib_chunked_upload_streams_with_bounded_memory(self):
+        path = os.path.join(self.tempdir, "upload.bin")
+        with open(path, "wb") as f:
+            block = os.urandom(1 << 20)
+            for _ in range(100):
+                f.write(block)
+        status, _, body = self.curl(f"{self.base}/api/upload", "-H", "Host: reviews",
+                                    "-H", "Transfer-Encoding: chunked", "--data-binary",
+                                    f"@{path}", "--max-time", "120")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["body_bytes"], 100 << 20)
+        # The body passed through a fixed relay buffer, not proxy memory.
+        self.assertLess(self.proxy_peak_rss_kib(), 48 * 1024)
+
+    def test_100_mib_download_and_a_slow_reader_stay_bounded(self):
+        size = 100 << 20
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as client:
+            client.sendall(b"GET /api/download/%d HTTP/1.1\r\nHost: reviews\r\n\r\n" % size)
+            # Read a little, then stall: the proxy must stop reading the upstream
+            # rather than buffer the rest.
+            first = client.recv(65536)
+            self.assertTrue(first.startswith(b"HTTP/1.1 200"), first[:100])
+            time.sleep(1)
+            self.assertLess(self.proxy_peak_rss_kib(), 48 * 1024)
+            received = len(first.partition(b"\r\n\r\n")[2])
+            while received < size:
+                chunk = client.recv(1 << 20)
+                self.assertTrue(chunk, "connection closed early")
+                received += len(chunk)
+        self.assertEqual(received, size)
+        self.assertLess(self.proxy_peak_rss_kib(), 48 * 1024)
 
     def test_oversized_headers_get_431(self):
         big = b"GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"

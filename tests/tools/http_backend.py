@@ -21,14 +21,28 @@ def make_handler(name):
                 # Interim responses before the final one, as Go and others send them.
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n"
                                  b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            if "/download/" in self.path:
+                return self._download(int(self.path.rsplit("/", 1)[1]))
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                body_bytes = self._read_chunked()
+                body = b""
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                body_bytes = 0
+                body = b""
+                while body_bytes < length:  # read in pieces: uploads can be large
+                    piece = self.rfile.read(min(1 << 20, length - body_bytes))
+                    if not piece:
+                        break
+                    body_bytes += len(piece)
+                    if len(body) < 64:
+                        body += piece[:64]
             payload = json.dumps({
                 "backend": name,
                 "method": self.command,
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body_bytes": len(body),
+                "body_bytes": body_bytes,
                 "peer_port": self.client_address[1],
             }).encode()
             self.send_response(200)
@@ -41,6 +55,35 @@ def make_handler(name):
             if self.path.endswith("/close-after"):
                 # Close without announcing it, as a server does when its
                 # keep-alive timer fires between requests.
+                self.close_connection = True
+
+        def _read_chunked(self):
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b""):
+                        pass  # trailers
+                    return total
+                remaining = size
+                while remaining:
+                    remaining -= len(self.rfile.read(min(remaining, 1 << 20)))
+                self.rfile.readline()
+                total += size
+
+        def _download(self, size):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            block = b"d" * 65536
+            sent = 0
+            try:
+                while sent < size:
+                    n = min(len(block), size - sent)
+                    self.wfile.write(block[:n])
+                    sent += n
+            except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _answer

@@ -19,9 +19,9 @@ class PoolTest : public ::testing::Test {
   PoolTest() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
 
   // Returns the client side; keeps the server side so the test can close it.
-  std::unique_ptr<boost::beast::tcp_stream> connect() {
-    auto client = std::make_unique<boost::beast::tcp_stream>(io_);
-    client->socket().connect(acceptor_.local_endpoint());
+  UpstreamConnectionPtr connect() {
+    auto client = std::make_unique<UpstreamConnection>(boost::beast::tcp_stream(io_));
+    client->stream.socket().connect(acceptor_.local_endpoint());
     servers_.push_back(acceptor_.accept());
     return client;
   }
@@ -30,8 +30,8 @@ class PoolTest : public ::testing::Test {
 
   // Waits (bounded) until the client side of `stream` has something to read: the
   // FIN or bytes the server sent, so the test does not race loopback delivery.
-  static void awaitReadable(boost::beast::tcp_stream& stream) {
-    pollfd descriptor{stream.socket().native_handle(), POLLIN, 0};
+  static void awaitReadable(UpstreamConnection& connection) {
+    pollfd descriptor{connection.stream.socket().native_handle(), POLLIN, 0};
     ASSERT_EQ(::poll(&descriptor, 1, 5000), 1);
   }
 

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/admin/cluster_status.h"
+#include "proxy/admin/config_dump.h"
+
+namespace weft::proxy::admin {
+
+// The proxy's lifecycle, as /ready, /healthz and /server_info report it.
+enum class ServerState {
+  kInitializing,  // waiting for its first configuration (or certificate)
+  kLive,          // serving
+  kDraining,      // stopping: listeners closed, connections finishing
+};
+
+// "INITIALIZING", "LIVE" or "DRAINING" (Envoy's names, which tools already parse).
+std::string_view serverStateName(ServerState state);
+
+struct ProxyStatus {
+  ServerState state = ServerState::kInitializing;
+  // Why the proxy is not LIVE, e.g. "waiting for the first configuration"; shown by /ready.
+  std::string reason;
+  // Worker threads.
+  uint32_t concurrency = 0;
+};
+
+// How the admin server reaches the proxy. The server knows nothing of snapshots or workers:
+// it asks through these callbacks and renders what they return.
+//
+// Every callback runs on the thread running the admin server's io_context (the proxy's main
+// thread) and must not block it; anything owned by workers is gathered asynchronously, which
+// is why `clusters` completes through a callback. A callback left empty makes its endpoint
+// answer 501 (for `status`: /ready answers 503, /healthz 200).
+struct AdminCallbacks {
+  // The active configuration, or nullopt before there is one (/config_dump answers 503).
+  std::function<std::optional<ConfigDump>()> config_dump;
+
+  // Gathers the clusters' state and hands it to `done`, exactly once, from any thread (e.g.
+  // after a round trip through every worker). `done` may also be called before `clusters`
+  // returns. An answer later than AdminOptions::provider_timeout is dropped and the request
+  // gets 503. Call it before the admin io_context is destroyed, or not at all.
+  using ClustersDone = std::function<void(std::vector<ClusterStatus>)>;
+  std::function<void(ClustersDone done)> clusters;
+
+  // The lifecycle state. After a drain or quit request the server reports DRAINING whatever
+  // this returns.
+  std::function<ProxyStatus()> status;
+
+  // POST /drain_listeners (or /drain): stop accepting, close connections gracefully. Called at
+  // most once per server; it should return at once (workers drain on their own threads) and
+  // must leave the admin server running, so the operator can still watch the drain.
+  std::function<void()> drain;
+
+  // POST /quitquitquit: drain, then exit. Called after the response has been sent, so it may
+  // stop the admin server (AdminServer::stop()) and the main loop. Called at most once.
+  std::function<void()> quit;
+};
+
+}  // namespace weft::proxy::admin

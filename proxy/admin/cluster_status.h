@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft::proxy::admin {
+
+// What /clusters shows: the clusters the proxy knows and the state of each endpoint, summed
+// over all workers. Filled in by the proxy (AdminCallbacks::clusters); the admin server only
+// renders it.
+
+enum class EndpointHealth {
+  kHealthy,
+  kUnhealthy,  // failed active health checking
+  kEjected,    // ejected by outlier detection
+};
+
+// "healthy", "unhealthy" or "ejected".
+std::string_view endpointHealthName(EndpointHealth health);
+
+struct EndpointStatus {
+  // "10.0.0.7:8080", "[fd00::7]:8080", or "host:port" for a DNS endpoint.
+  std::string address;
+  uint32_t weight = 1;
+  EndpointHealth health = EndpointHealth::kHealthy;
+  // Requests in flight to this endpoint across all workers.
+  uint64_t active_requests = 0;
+};
+
+struct ClusterStatus {
+  std::string name;
+  bool added_via_api = false;  // from the control plane rather than the bootstrap file
+  std::vector<EndpointStatus> endpoints;
+};
+
+// Envoy's text layout, one fact per line, clusters sorted by name, endpoints in the given order:
+//   backend::added_via_api::false
+//   backend::10.0.0.7:8080::weight::1
+//   backend::10.0.0.7:8080::health_flags::healthy
+//   backend::10.0.0.7:8080::rq_active::0
+std::string renderClustersText(const std::vector<ClusterStatus>& clusters);
+
+// {"clusters": [{"name", "added_via_api", "endpoints": [{"address", "weight", "health",
+// "active_requests"}]}]}, pretty-printed, clusters sorted by name.
+std::string renderClustersJson(const std::vector<ClusterStatus>& clusters);
+
+}  // namespace weft::proxy::admin

@@ -1,0 +1,144 @@
+#include "proxy/admin/config_dump.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <ctime>
+
+#include "proxy/admin/json_text.h"
+
+namespace weft::proxy::admin {
+
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+constexpr std::string_view kSecretFieldName = "private_key";
+constexpr std::string_view kRedacted = "[redacted]";
+
+bool isSecretField(const FieldDescriptor& field) {
+  return field.name() == kSecretFieldName && field.cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+         !field.is_repeated();
+}
+
+bool containsSecrets(const Message& message) {
+  const Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    if (isSecretField(*field)) {
+      if (!reflection->GetString(message, field).empty()) {
+        return true;
+      }
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (!field->is_repeated()) {
+        if (containsSecrets(reflection->GetMessage(message, field))) {
+          return true;
+        }
+        continue;
+      }
+      const int count = reflection->FieldSize(message, field);
+      for (int i = 0; i < count; ++i) {
+        if (containsSecrets(reflection->GetRepeatedMessage(message, field, i))) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+std::string formatTime(std::chrono::system_clock::time_point time) {
+  if (time.time_since_epoch().count() == 0) {
+    return "null";
+  }
+  const auto since_epoch = time.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+  const std::time_t whole = static_cast<std::time_t>(seconds.count());
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char text[40];
+  const size_t length = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+  char with_millis[64];
+  std::snprintf(with_millis, sizeof(with_millis), "\"%.*s.%03dZ\"", static_cast<int>(length), text,
+                static_cast<int>(millis));
+  return with_millis;
+}
+
+// Indents every line but the first by two spaces, so protobuf's output nests in the envelope.
+std::string nest(std::string_view json) {
+  while (!json.empty() && json.back() == '\n') {
+    json.remove_suffix(1);
+  }
+  std::string out;
+  out.reserve(json.size() + json.size() / 8);
+  for (const char c : json) {
+    out += c;
+    if (c == '\n') {
+      out += "  ";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool redactSecrets(Message& message) {
+  const Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  bool redacted = false;
+  for (const FieldDescriptor* field : fields) {
+    if (isSecretField(*field)) {
+      if (!reflection->GetString(message, field).empty()) {
+        reflection->SetString(&message, field, std::string(kRedacted));
+        redacted = true;
+      }
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (!field->is_repeated()) {
+        redacted |= redactSecrets(*reflection->MutableMessage(&message, field));
+        continue;
+      }
+      const int count = reflection->FieldSize(message, field);
+      for (int i = 0; i < count; ++i) {
+        redacted |= redactSecrets(*reflection->MutableRepeatedMessage(&message, field, i));
+      }
+    }
+  }
+  return redacted;
+}
+
+bool renderConfigDump(const ConfigDump& dump, std::string& out, std::string& error) {
+  std::string bootstrap_json = "{}";
+  if (dump.bootstrap) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;
+    const Message* printed = dump.bootstrap.get();
+    std::unique_ptr<weft::v1::Bootstrap> redacted;
+    // Copy only when there is something to hide; the snapshot's message stays untouched.
+    if (containsSecrets(*dump.bootstrap)) {
+      redacted = std::make_unique<weft::v1::Bootstrap>(*dump.bootstrap);
+      redactSecrets(*redacted);
+      printed = redacted.get();
+    }
+    bootstrap_json.clear();
+    const auto status = google::protobuf::util::MessageToJsonString(*printed, &bootstrap_json,
+                                                                     options);
+    if (!status.ok()) {
+      error = "printing the configuration as JSON failed: " + std::string(status.message());
+      return false;
+    }
+  }
+  out = "{\n  \"version_info\": " + jsonQuoted(dump.version_info) +
+        ",\n  \"last_updated\": " + formatTime(dump.last_updated) +
+        ",\n  \"bootstrap\": " + nest(bootstrap_json) + "\n}\n";
+  return true;
+}
+
+}  // namespace weft::proxy::admin

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <string>
+#include <vector>
+
+namespace weft::proxy {
+
+// Removes the headers that belong to one connection (RFC 9110 section 7.6.1),
+// and those the Connection header names, before a message crosses the proxy.
+// Framing headers (Content-Length, Transfer-Encoding) stay: bodies are relayed
+// with the framing they arrived in.
+template <bool IsRequest, class Body>
+void removeHopByHopHeaders(boost::beast::http::message<IsRequest, Body>& header) {
+  namespace http = boost::beast::http;
+  const auto connection = header[http::field::connection];
+  if (!connection.empty()) {
+    std::vector<std::string> named;
+    for (auto token : http::token_list{connection}) {
+      named.emplace_back(token);
+    }
+    for (const std::string& name : named) {
+      if (!boost::beast::iequals(name, "content-length") &&
+          !boost::beast::iequals(name, "transfer-encoding")) {
+        header.erase(name);
+      }
+    }
+    header.erase(http::field::connection);
+  }
+  for (http::field field : {http::field::keep_alive, http::field::proxy_connection, http::field::te,
+                            http::field::trailer, http::field::upgrade,
+                            http::field::proxy_authenticate, http::field::proxy_authorization}) {
+    header.erase(field);
+  }
+}
+
+}  // namespace weft::proxy

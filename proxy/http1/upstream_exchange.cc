@@ -1,0 +1,224 @@
+#include "proxy/http1/upstream_exchange.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/http1/hop_by_hop.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
+
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0) {
+    stream.expires_after(timeout);
+  } else {
+    stream.expires_never();
+  }
+}
+
+struct RelayErrors {
+  error_code read;
+  error_code write;
+};
+
+// Moves one message body from `in` to `out` through `scratch`, a piece at a
+// time, writing the header first (together with the first piece when it is
+// already there, so a small message leaves in one write).
+template <bool IsRequest>
+asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                          http::parser<IsRequest, http::buffer_body>& parser,
+                                          beast::tcp_stream& out, std::span<char> scratch,
+                                          std::chrono::milliseconds in_timeout,
+                                          std::chrono::milliseconds out_timeout) {
+  RelayErrors errors;
+  http::serializer<IsRequest, http::buffer_body> serializer{parser.get()};
+  do {
+    auto& body = parser.get().body();
+    if (!parser.is_done()) {
+      body.data = scratch.data();
+      body.size = scratch.size();
+      if (in_timeout.count() >= 0) {
+        expireAfter(in, in_timeout);
+      }
+      auto [read_error, bytes] = co_await http::async_read(in, in_buffer, parser, kUseTuple);
+      if (read_error && read_error != http::error::need_buffer) {
+        errors.read = read_error;
+        co_return errors;
+      }
+      body.size = scratch.size() - body.size;
+      body.data = scratch.data();
+      body.more = !parser.is_done();
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    if (out_timeout.count() >= 0) {
+      expireAfter(out, out_timeout);
+    }
+    auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
+    if (write_error && write_error != http::error::need_buffer) {
+      errors.write = write_error;
+      co_return errors;
+    }
+  } while (!serializer.is_done());
+  co_return errors;
+}
+
+LocalReplyReason reasonFor(const error_code& error) {
+  return error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
+                                        : LocalReplyReason::kUpstreamReset;
+}
+
+// Prepares the upstream response header for the client.
+void adaptResponseHeader(http::response<http::buffer_body>& header, const ExchangeParams& params,
+                         bool& keep_alive) {
+  removeHopByHopHeaders(header);
+  keep_alive = params.client_keep_alive;
+  if (params.client_version < 11 && header.count(http::field::transfer_encoding) != 0) {
+    // An HTTP/1.0 client cannot read chunked framing: send the body raw and
+    // mark its end by closing the connection.
+    header.erase(http::field::transfer_encoding);
+    keep_alive = false;
+  }
+  header.version(params.client_version);
+  header.keep_alive(keep_alive);
+}
+
+}  // namespace
+
+asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
+                                              beast::flat_buffer& downstream_buffer,
+                                              RequestParser& request, const ExchangeParams& params,
+                                              Http1ConnectionPool& pool, std::span<char> scratch) {
+  ExchangeResult result;
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      (params.route_timeout.count() > 0 ? params.route_timeout : std::chrono::hours(24 * 365));
+  const bool has_body = !request.is_done();
+  const bool head_request = request.get().method() == http::verb::head;
+  constexpr std::chrono::milliseconds kKeepTimer{-1};  // leave the stream's deadline as it is
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    UpstreamConnectionPtr connection = attempt == 0 ? pool.take(params.upstream) : nullptr;
+    const bool reused = connection != nullptr;
+    if (!reused) {
+      connection = std::make_unique<UpstreamConnection>(
+          beast::tcp_stream(co_await asio::this_coro::executor));
+      connection->stream.expires_at(
+          std::min(deadline, std::chrono::steady_clock::now() + params.connect_timeout));
+      auto [connect_error] = co_await connection->stream.async_connect(params.upstream, kUseTuple);
+      if (connect_error) {
+        result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
+        result.failure = LocalReplyReason::kUpstreamConnectFail;
+        result.detail = "connecting to " + params.upstream.address().to_string() + ":" +
+                        std::to_string(params.upstream.port()) +
+                        " failed: " + connect_error.message();
+        co_return result;
+      }
+      error_code ignored;
+      connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    connection->stream.expires_at(deadline);
+    const bool retry_allowed = reused && !has_body;
+
+    // Request: header and body, client -> upstream.
+    RelayErrors sent =
+        co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
+                                    scratch, params.downstream_idle_timeout, kKeepTimer);
+    if (sent.read) {
+      result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+      result.detail = "reading the request body failed: " + sent.read.message();
+      co_return result;
+    }
+    if (sent.write) {
+      if (retry_allowed && sent.write != beast::error::timeout) {
+        continue;
+      }
+      result.failure = reasonFor(sent.write);
+      result.detail = "sending the request upstream failed: " + sent.write.message();
+      co_return result;
+    }
+
+    // Response header, skipping interim 1xx responses.
+    std::optional<ResponseParser> response;
+    error_code header_error;
+    bool got_bytes = false;
+    for (;;) {
+      response.emplace();
+      response->header_limit(kMaxUpstreamHeaderBytes);
+      response->body_limit(boost::none);
+      response->skip(head_request);
+      auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
+                                                             *response, kUseTuple);
+      got_bytes = got_bytes || response->got_some();
+      if (error) {
+        header_error = error;
+        break;
+      }
+      const unsigned status = response->get().result_int();
+      if (status >= 200 || status == 101) {
+        break;
+      }
+      // 100 Continue, 103 Early Hints: the body has been sent already, and the
+      // client gets only the final response. A 1xx has no body; parse the next.
+    }
+    if (header_error) {
+      if (retry_allowed && !got_bytes && connection->buffer.size() == 0 &&
+          header_error != beast::error::timeout) {
+        continue;
+      }
+      result.failure = reasonFor(header_error);
+      result.detail = header_error == beast::error::timeout
+                          ? "no response within the route timeout"
+                          : "reading the upstream response failed: " + header_error.message();
+      co_return result;
+    }
+    if (response->get().result_int() == 101) {
+      result.failure = LocalReplyReason::kUpstreamReset;
+      result.detail = "the upstream switched protocols, which this version does not proxy";
+      co_return result;
+    }
+    const bool upstream_keep_alive = response->get().keep_alive();
+    adaptResponseHeader(response->get(), params, result.keep_alive);
+
+    // Response: header and body, upstream -> client.
+    RelayErrors relayed =
+        co_await relayMessage<false>(connection->stream, connection->buffer, *response, downstream,
+                                     scratch, kKeepTimer, params.downstream_idle_timeout);
+    if (relayed.write) {
+      result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+      result.detail = "writing the response to the client failed: " + relayed.write.message();
+      co_return result;
+    }
+    if (relayed.read) {
+      result.outcome = ExchangeResult::Outcome::kFailedDuringResponse;
+      result.failure = reasonFor(relayed.read);
+      result.detail = "the upstream response broke off: " + relayed.read.message();
+      co_return result;
+    }
+    result.outcome = ExchangeResult::Outcome::kRelayed;
+    // Bytes after a complete response were never asked for: do not reuse then.
+    if (upstream_keep_alive && response->is_done() && connection->buffer.size() == 0) {
+      pool.release(params.upstream, std::move(connection));
+    }
+    co_return result;
+  }
+  co_return result;
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <chrono>
+#include <span>
+#include <string>
+
+#include "proxy/http1/local_reply.h"
+#include "proxy/upstream/http1_connection_pool.h"
+
+namespace weft::proxy {
+
+using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+
+struct ExchangeParams {
+  boost::asio::ip::tcp::endpoint upstream;
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds route_timeout;            // 0: none
+  std::chrono::milliseconds downstream_idle_timeout;  // 0: none
+  bool client_keep_alive = true;
+  unsigned client_version = 11;
+};
+
+struct ExchangeResult {
+  enum class Outcome {
+    kRelayed,               // the response went to the client
+    kFailedBeforeResponse,  // nothing was sent to the client: answer with a local reply
+    kFailedDuringResponse,  // the response had started: the client connection must close
+    kDownstreamGone,        // the client went away
+  };
+  Outcome outcome = Outcome::kFailedBeforeResponse;
+  LocalReplyReason failure = LocalReplyReason::kUpstreamReset;
+  std::string detail;
+  // With kRelayed: whether the client connection may carry another request.
+  bool keep_alive = false;
+};
+
+// Sends the request whose header `request` has read (its body still unread) to
+// an upstream and relays the response to the client, streaming both bodies
+// through `scratch`: memory per exchange is bounded by the scratch size whatever
+// the body sizes. Bodies keep their framing (Content-Length or chunked).
+//
+// Upstream connections come from and return to `pool`. A reused connection that
+// fails before any response byte, for a request without a body, was closed by
+// the upstream while idle; the request is retried once on a fresh connection.
+boost::asio::awaitable<ExchangeResult> relayExchange(boost::beast::tcp_stream& downstream,
+                                                     boost::beast::flat_buffer& downstream_buffer,
+                                                     RequestParser& request,
+                                                     const ExchangeParams& params,
+                                                     Http1ConnectionPool& pool,
+                                                     std::span<char> scratch);
+
+}  // namespace weft::proxy
