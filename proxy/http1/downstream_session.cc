@@ -247,8 +247,8 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEn
 
 }  // namespace
 
-asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
-                                           const ListenerConfig& listener, WorkerContext& worker) {
+asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::string listener_name,
+                                           WorkerContext& worker) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   std::array<char, kRelayBufferBytes> scratch;
@@ -257,6 +257,15 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
   const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
 
   for (;;) {
+    // Each request reads the worker's current snapshot and holds it to the end:
+    // a config change applies from the next request on, and never frees what a
+    // request in flight uses.
+    const SnapshotPtr snapshot = worker.snapshot;
+    const ListenerConfig* current = snapshot->findListener(listener_name);
+    if (current == nullptr) {
+      break;  // the listener was removed by a config change
+    }
+    const ListenerConfig& listener = *current;
     RequestParser parser;
     HeaderOutcome header = co_await readRequestHeader(stream, buffer, parser, listener, worker);
     if (header.close_quietly) {
@@ -278,9 +287,6 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket,
     // A local reply to a request whose body was not read ends the connection:
     // the unread body would otherwise be parsed as the next request.
     bool keep_alive = request.keep_alive() && !worker.draining;
-    // Hold the snapshot for the whole exchange: a config change mid-request
-    // must not free what this request uses.
-    const SnapshotPtr snapshot = worker.snapshot;
 
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();

@@ -32,8 +32,11 @@ struct WorkerContext {
 // This version buffers bodies (bounded, 8 MiB); streaming bodies replace that in
 // the data-plane work (issue #3). Upstream connections are kept alive and reused
 // from the worker's pool.
+//
+// The listener is named rather than passed: each request looks up the listener's
+// config in the worker's current snapshot, so route and limit changes reach open
+// keep-alive connections too.
 boost::asio::awaitable<void> serveHttp1Connection(boost::asio::ip::tcp::socket socket,
-                                                  const ListenerConfig& listener,
-                                                  WorkerContext& worker);
+                                                  std::string listener_name, WorkerContext& worker);
 
 }  // namespace weft::proxy

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,9 +13,16 @@
 
 namespace weft::proxy {
 
+// A listening socket made for one worker: bound, listening, not yet accepting.
+struct BoundListener {
+  std::string name;
+  boost::asio::ip::tcp::endpoint address;
+  std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+};
+
 // One worker: an io_context run by one thread, its own listening sockets
 // (SO_REUSEPORT, so the kernel spreads connections across workers) and its own
-// per-connection and load-balancing state. Workers share nothing but the
+// per-connection, pool and load-balancing state. Workers share nothing but the
 // immutable snapshot, so the request path takes no locks.
 class Worker {
  public:
@@ -24,16 +32,19 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Binds one socket per listener; `ports` gives the port to bind for each
-  // listener (the first worker resolves port 0 and the others reuse its choice).
-  // Returns an error message, empty on success. Called before start().
-  std::string bind(const std::vector<uint16_t>& ports);
+  // Opens and binds a listening socket on this worker's io_context. Called on
+  // the main thread before the socket is handed to the worker (start() or
+  // applySnapshot()). Returns an error message, empty on success.
+  std::string bindListener(const ListenerConfig& listener, BoundListener& out);
 
-  // The port each listener is bound to, in snapshot order.
-  std::vector<uint16_t> boundPorts() const;
+  // Starts the thread with the initial listeners.
+  void start(std::vector<BoundListener> listeners);
 
-  // Starts the thread: accept loops run until drain().
-  void start();
+  // Thread-safe: from the next request on, the worker serves `snapshot`. It
+  // starts accepting on `added` and closes the listeners named in `removed`;
+  // connections already open finish their request in flight.
+  void applySnapshot(SnapshotPtr snapshot, std::vector<BoundListener> added,
+                     std::vector<std::string> removed);
 
   // Thread-safe: stops accepting, asks open connections to close after their
   // current response, and ends the thread once they have, or at `deadline`.
@@ -42,13 +53,14 @@ class Worker {
   void join();
 
  private:
-  boost::asio::awaitable<void> acceptLoop(size_t listener_index);
+  void startAccepting(BoundListener listener);
+  boost::asio::awaitable<void> acceptLoop(BoundListener listener);
   boost::asio::awaitable<void> runConnection(boost::asio::ip::tcp::socket socket,
-                                             size_t listener_index);
+                                             std::string listener_name);
 
   boost::asio::io_context io_context_{1};
   WorkerContext context_;
-  std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::map<std::string, BoundListener> listeners_;
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;
   size_t open_connections_ = 0;
   std::chrono::steady_clock::time_point last_accept_warning_{};

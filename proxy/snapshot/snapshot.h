@@ -111,6 +111,16 @@ struct ListenerConfig {
 };
 
 struct Snapshot {
+  // The listener named `name`, or null. Listeners are few; a scan is cheapest.
+  const ListenerConfig* findListener(std::string_view name) const {
+    for (const ListenerConfig& listener : listeners) {
+      if (listener.name == name) {
+        return &listener;
+      }
+    }
+    return nullptr;
+  }
+
   weft::v1::Bootstrap source;  // kept for the admin config dump
   std::vector<ListenerConfig> listeners;
   // unique_ptr keeps addresses stable for the pointers held above.
