@@ -11,6 +11,7 @@
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http1/upstream_exchange.h"
+#include "proxy/upstream/upstream_pick.h"
 
 namespace weft::proxy {
 namespace {
@@ -35,39 +36,6 @@ std::string requestId(WorkerContext& worker) {
   std::snprintf(text, sizeof(text), "%08x-%016llx", worker.worker_index,
                 static_cast<unsigned long long>(++worker.next_request_id));
   return text;
-}
-
-struct UpstreamPick {
-  const ClusterConfig* cluster = nullptr;
-  const UpstreamEndpoint* endpoint = nullptr;  // null when the cluster has no endpoints
-};
-
-UpstreamPick pickUpstream(const RouteEntry& route, WorkerContext& worker) {
-  // Weighted choice of cluster, then weighted round robin over its endpoints,
-  // both driven by the worker's cursor (no shared state, no locks).
-  const uint64_t ticket = worker.round_robin_cursor++;
-  const ClusterConfig* cluster = route.clusters.front().cluster;
-  if (route.clusters.size() > 1) {
-    uint64_t point = route.picker.point(ticket);
-    for (const WeightedClusterRef& candidate : route.clusters) {
-      if (point < candidate.weight) {
-        cluster = candidate.cluster;
-        break;
-      }
-      point -= candidate.weight;
-    }
-  }
-  if (cluster->endpoints.empty()) {
-    return {cluster, nullptr};
-  }
-  uint64_t point = cluster->picker.point(ticket);
-  for (const UpstreamEndpoint& endpoint : cluster->endpoints) {
-    if (point < endpoint.weight) {
-      return {cluster, &endpoint};
-    }
-    point -= endpoint.weight;
-  }
-  return {cluster, &cluster->endpoints.front()};
 }
 
 unsigned statusFor(LocalReplyReason reason) {
@@ -99,7 +67,7 @@ void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
 // Framing checks Beast leaves to the caller (RFC 9112 sections 3.2 and 6.1):
 // a request that could be read two ways is refused, never forwarded.
 std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& request,
-                                      const ListenerConfig& listener) {
+                                      const HttpChainConfig& http) {
   auto bad = [](std::string detail) {
     return Rejection{LocalReplyReason::kBadRequest, 400, std::move(detail)};
   };
@@ -114,10 +82,10 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
       has_transfer_encoding = true;
     }
   }
-  if (header_count > listener.limits.max_request_headers) {
+  if (header_count > http.limits.max_request_headers) {
     return Rejection{LocalReplyReason::kHeadersTooLarge, 431,
                      "request has " + std::to_string(header_count) + " headers, more than " +
-                         std::to_string(listener.limits.max_request_headers)};
+                         std::to_string(http.limits.max_request_headers)};
   }
   // The proxy appends the peer address to X-Forwarded-For; a header value past
   // 64 KiB cannot be represented, so an absurd chain is refused up front.
@@ -150,11 +118,11 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
   return std::nullopt;
 }
 
-Rejection rejectionFor(const error_code& error, const ListenerConfig& listener) {
+Rejection rejectionFor(const error_code& error, const HttpChainConfig& http) {
   if (error == http::error::header_limit) {
     return {LocalReplyReason::kHeadersTooLarge, 431,
             "request headers are larger than " +
-                std::to_string(listener.limits.max_request_headers_bytes) + " bytes"};
+                std::to_string(http.limits.max_request_headers_bytes) + " bytes"};
   }
   if (error == beast::error::timeout) {
     return {LocalReplyReason::kBadRequest, 408, "request headers not received within the timeout"};
@@ -177,7 +145,7 @@ struct HeaderOutcome {
 // checks its framing. The body is left for the exchange to stream.
 asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
                                                  beast::flat_buffer& buffer, RequestParser& parser,
-                                                 const ListenerConfig& listener,
+                                                 const HttpChainConfig& http,
                                                  WorkerContext& worker) {
   HeaderOutcome outcome;
   if (buffer.size() == 0) {
@@ -185,7 +153,7 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
       outcome.close_quietly = true;
       co_return outcome;
     }
-    expireAfter(stream, listener.limits.idle_timeout);
+    expireAfter(stream, http.limits.idle_timeout);
     worker.idle_connections.insert(&stream);
     auto [error, bytes] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
     worker.idle_connections.erase(&stream);
@@ -195,19 +163,19 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
     }
     buffer.commit(bytes);
   }
-  parser.header_limit(listener.limits.max_request_headers_bytes);
+  parser.header_limit(http.limits.max_request_headers_bytes);
   parser.body_limit(boost::none);  // bodies stream through a fixed buffer
-  expireAfter(stream, listener.limits.request_headers_timeout);
+  expireAfter(stream, http.limits.request_headers_timeout);
   auto [error, bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
   if (error) {
     if (isDisconnect(error)) {
       outcome.close_quietly = true;
     } else {
-      outcome.rejection = rejectionFor(error, listener);
+      outcome.rejection = rejectionFor(error, http);
     }
     co_return outcome;
   }
-  outcome.rejection = checkFraming(parser.get(), listener);
+  outcome.rejection = checkFraming(parser.get(), http);
   if (!outcome.rejection && parser.get().method() == http::verb::trace && !parser.is_done()) {
     outcome.rejection = Rejection{LocalReplyReason::kBadRequest, 400, "TRACE request with a body"};
   }
@@ -217,12 +185,12 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
 // Prepares the request header for the upstream: hop-by-hop headers out,
 // X-Forwarded-For and x-request-id in, path rewritten.
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEntry& route,
-                        const ListenerConfig& listener, const std::string& peer_address,
+                        const HttpChainConfig& http, const std::string& peer_address,
                         WorkerContext& worker) {
   removeHopByHopHeaders(request);
   // The proxy answers Expect itself (before streaming the body); the upstream does not.
   request.erase(http::field::expect);
-  if (listener.limits.append_x_forwarded_for && !peer_address.empty()) {
+  if (http.limits.append_x_forwarded_for && !peer_address.empty()) {
     // Several X-Forwarded-For lines form one list (RFC 9110 section 5.3).
     std::string forwarded;
     for (const auto& field : request) {
@@ -233,7 +201,7 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEn
     forwarded.append(forwarded.empty() ? "" : ", ").append(peer_address);
     request.set("X-Forwarded-For", forwarded);
   }
-  if (listener.limits.generate_request_id && request["x-request-id"].empty()) {
+  if (http.limits.generate_request_id && request["x-request-id"].empty()) {
     request.set("x-request-id", requestId(worker));
   }
   if (route.has_prefix_rewrite && route.path_kind == PathMatchKind::kPrefix) {
@@ -247,10 +215,10 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEn
 
 }  // namespace
 
-asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::string listener_name,
+asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::flat_buffer buffer,
+                                           std::string listener_name, std::string chain_name,
                                            WorkerContext& worker) {
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
   std::array<char, kRelayBufferBytes> scratch;
   error_code endpoint_error;
   const auto peer = stream.socket().remote_endpoint(endpoint_error);
@@ -261,19 +229,20 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
     // a config change applies from the next request on, and never frees what a
     // request in flight uses.
     const SnapshotPtr snapshot = worker.snapshot;
-    const ListenerConfig* current = snapshot->findListener(listener_name);
-    if (current == nullptr) {
-      break;  // the listener was removed by a config change
+    const ListenerConfig* listener = snapshot->findListener(listener_name);
+    const FilterChainConfig* chain = listener ? listener->findChain(chain_name) : nullptr;
+    if (chain == nullptr || !chain->http) {
+      break;  // the listener or its chain was removed or changed by a config change
     }
-    const ListenerConfig& listener = *current;
+    const HttpChainConfig& http = *chain->http;
     RequestParser parser;
-    HeaderOutcome header = co_await readRequestHeader(stream, buffer, parser, listener, worker);
+    HeaderOutcome header = co_await readRequestHeader(stream, buffer, parser, http, worker);
     if (header.close_quietly) {
       break;
     }
     if (header.rejection) {
       const Rejection& rejection = *header.rejection;
-      sessionLog().info("{} from {}: {} {}", listener.name, peer_address, rejection.status,
+      sessionLog().info("{} from {}: {} {}", listener_name, peer_address, rejection.status,
                         rejection.detail);
       LocalResponse reply =
           makeLocalReply(rejection.reason, rejection.status, rejection.detail, 11, false, false);
@@ -291,7 +260,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
     const VirtualHostConfig* vhost =
-        listener.routes != nullptr ? listener.routes->findVirtualHost(authority) : nullptr;
+        http.routes != nullptr ? http.routes->findVirtualHost(authority) : nullptr;
     const RouteEntry* route = vhost != nullptr ? RouteTable::findRoute(*vhost, target) : nullptr;
 
     std::optional<LocalResponse> local;
@@ -304,17 +273,19 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
       local = makeLocalReply(LocalReplyReason::kDirectResponse, route->direct_response->first,
                              route->direct_response->second, version,
                              keep_alive && parser.is_done(), head_request);
-    } else if (const UpstreamPick pick = pickUpstream(*route, worker); pick.endpoint != nullptr) {
+    } else if (const UpstreamPick pick =
+                   pickUpstream(route->clusters, route->picker, worker.round_robin_cursor++);
+               pick.endpoint != nullptr) {
       const std::string method(request.method_string());
       const std::string original_target(target);
       const bool expects_continue =
           !parser.is_done() && beast::iequals(request[http::field::expect], "100-continue");
-      adaptRequestHeader(request, *route, listener, peer_address, worker);
+      adaptRequestHeader(request, *route, http, peer_address, worker);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        expireAfter(stream, listener.limits.idle_timeout);
+        expireAfter(stream, http.limits.idle_timeout);
         auto [continue_error, sent] =
             co_await asio::async_write(stream, asio::buffer(kContinue), kUseTuple);
         if (continue_error) {
@@ -324,7 +295,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
       ExchangeParams params{pick.endpoint->address,
                             pick.cluster->connect_timeout,
                             route->timeout,
-                            listener.limits.idle_timeout,
+                            http.limits.idle_timeout,
                             keep_alive,
                             version};
       ExchangeResult result =
@@ -334,7 +305,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
           keep_alive = result.keep_alive;
           break;
         case ExchangeResult::Outcome::kFailedBeforeResponse:
-          sessionLog().warn("{} {} {}: cluster {}: {}", listener.name, method, original_target,
+          sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             pick.cluster->name, result.detail);
           local = makeLocalReply(result.failure, statusFor(result.failure),
                                  "cluster '" + pick.cluster->name + "': " + result.detail, version,
@@ -342,7 +313,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
           break;
         case ExchangeResult::Outcome::kFailedDuringResponse:
         case ExchangeResult::Outcome::kDownstreamGone:
-          sessionLog().info("{} {} {}: cluster {}: {}", listener.name, method, original_target,
+          sessionLog().info("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             pick.cluster->name, result.detail);
           keep_alive = false;
           break;
@@ -355,7 +326,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, std::st
 
     if (local) {
       keep_alive = local->keep_alive();
-      expireAfter(stream, listener.limits.idle_timeout);
+      expireAfter(stream, http.limits.idle_timeout);
       auto [write_error, written] = co_await http::async_write(stream, *local, kUseTuple);
       if (write_error) {
         break;

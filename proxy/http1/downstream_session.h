@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <functional>
 #include <unordered_set>
@@ -33,10 +34,13 @@ struct WorkerContext {
 // the data-plane work (issue #3). Upstream connections are kept alive and reused
 // from the worker's pool.
 //
-// The listener is named rather than passed: each request looks up the listener's
-// config in the worker's current snapshot, so route and limit changes reach open
-// keep-alive connections too.
+// The listener and filter chain are named rather than passed: each request looks
+// up their config in the worker's current snapshot, so route and limit changes
+// reach open keep-alive connections too. `initial_bytes` holds what protocol
+// detection already read.
 boost::asio::awaitable<void> serveHttp1Connection(boost::asio::ip::tcp::socket socket,
-                                                  std::string listener_name, WorkerContext& worker);
+                                                  boost::beast::flat_buffer initial_bytes,
+                                                  std::string listener_name, std::string chain_name,
+                                                  WorkerContext& worker);
 
 }  // namespace weft::proxy

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log/logger.h"
+#include "proxy/listener/connection_handler.h"
 
 namespace weft::proxy {
 
@@ -167,7 +168,7 @@ asio::awaitable<void> Worker::runConnection(asio::ip::tcp::socket socket,
                                             std::string listener_name) {
   ++open_connections_;
   try {
-    co_await serveHttp1Connection(std::move(socket), listener_name, context_);
+    co_await handleConnection(std::move(socket), listener_name, context_);
   } catch (const std::exception& e) {
     // Beast throws on a few limits (e.g. a header value over 64 KiB); the
     // connection ends, the worker and its other connections go on.

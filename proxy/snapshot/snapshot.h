@@ -103,11 +103,86 @@ struct HttpListenerLimits {
   bool generate_request_id = true;
 };
 
+// An address prefix, compiled for matching.
+struct CidrMatch {
+  boost::asio::ip::address prefix;
+  uint32_t prefix_len = 0;
+
+  bool contains(const boost::asio::ip::address& address) const;
+};
+
+enum class TransportKind { kAny, kPlaintext, kTls };
+
+// What the listener learned about a new connection before choosing a chain.
+struct ConnectionFacts {
+  boost::asio::ip::tcp::endpoint destination;  // original destination when transparent
+  boost::asio::ip::tcp::endpoint source;
+  TransportKind transport = TransportKind::kPlaintext;
+  std::string_view application_protocol;  // "http/1.1", "h2c", or empty for opaque
+  std::string_view server_name;           // TLS SNI, when seen
+};
+
+struct FilterChainMatchConfig {
+  std::vector<uint16_t> destination_ports;
+  std::vector<CidrMatch> destination_cidrs;
+  std::vector<CidrMatch> source_cidrs;
+  std::vector<std::string> server_names;  // lower-case; "*.x" kept as ".x" suffix
+  TransportKind transport = TransportKind::kAny;
+  std::vector<std::string> application_protocols;
+
+  bool matches(const ConnectionFacts& facts) const;
+};
+
+struct HttpChainConfig {
+  const RouteTable* routes = nullptr;
+  HttpListenerLimits limits;
+};
+
+struct TcpChainConfig {
+  std::vector<WeightedClusterRef> clusters;
+  WeightedPicker picker;
+  std::chrono::milliseconds idle_timeout{3'600'000};  // 0: none
+};
+
+struct FilterChainConfig {
+  std::string name;
+  FilterChainMatchConfig match;
+  // Exactly one of the two.
+  std::optional<HttpChainConfig> http;
+  std::optional<TcpChainConfig> tcp;
+};
+
+struct DetectionConfig {
+  bool disabled = false;
+  std::chrono::milliseconds timeout{100};
+  std::vector<uint16_t> opaque_ports;
+};
+
 struct ListenerConfig {
   std::string name;
   boost::asio::ip::tcp::endpoint address;
-  const RouteTable* routes = nullptr;
-  HttpListenerLimits limits;
+  bool transparent = false;
+  DetectionConfig detection;
+  std::vector<FilterChainConfig> chains;
+
+  // The first chain whose match fits, or null.
+  const FilterChainConfig* selectChain(const ConnectionFacts& facts) const {
+    for (const FilterChainConfig& chain : chains) {
+      if (chain.match.matches(facts)) {
+        return &chain;
+      }
+    }
+    return nullptr;
+  }
+
+  const FilterChainConfig* findChain(std::string_view chain_name) const {
+    for (const FilterChainConfig& chain : chains) {
+      if (chain.name == chain_name) {
+        return &chain;
+      }
+    }
+    return nullptr;
+  }
 };
 
 struct Snapshot {

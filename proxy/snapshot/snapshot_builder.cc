@@ -154,31 +154,105 @@ class SnapshotBuilder {
     if (!parseAddress(listener.address(), appendField(path, "address"), config.address)) {
       return;
     }
-    if (listener.transparent()) {
-      notYet(appendField(path, "transparent"));
+    if (listener.additional_addresses_size() > 0) {
+      notYet(appendField(path, "additional_addresses"));
     }
-    if (listener.filter_chains_size() != 1) {
-      fail(appendField(path, "filter_chains"),
-           "this version of weft-proxy serves exactly one filter chain per listener");
-      return;
+    config.transparent = listener.transparent();
+    if (listener.has_protocol_detection()) {
+      const auto& detection = listener.protocol_detection();
+      config.detection.disabled = detection.disabled();
+      if (detection.has_timeout()) {
+        config.detection.timeout = toMillis(detection.timeout());
+      }
+      for (uint32_t port : detection.opaque_ports()) {
+        config.detection.opaque_ports.push_back(static_cast<uint16_t>(port));
+      }
     }
-    const auto& chain = listener.filter_chains(0);
-    const std::string chain_path = appendIndex(appendField(path, "filter_chains"), 0);
-    if (chain.has_tls()) {
-      notYet(appendField(chain_path, "tls"));
+    std::set<std::string> chain_names;
+    for (int c = 0; c < listener.filter_chains_size(); ++c) {
+      const auto& chain = listener.filter_chains(c);
+      const std::string chain_path = appendIndex(appendField(path, "filter_chains"), c);
+      if (!chain_names.insert(chain.name()).second) {
+        fail(appendField(chain_path, "name"),
+             "duplicate filter chain name \"" + chain.name() + "\" in this listener");
+        continue;
+      }
+      FilterChainConfig chain_config;
+      chain_config.name = chain.name();
+      if (chain.has_match()) {
+        addChainMatch(chain.match(), appendField(chain_path, "match"), chain_config.match);
+      }
+      if (chain.has_tls()) {
+        notYet(appendField(chain_path, "tls"));
+      }
+      if (chain.has_authorization()) {
+        notYet(appendField(chain_path, "authorization"));
+      }
+      if (chain.has_http()) {
+        chain_config.http = addHttpChain(snapshot, chain.http(), appendField(chain_path, "http"),
+                                         listener.name() + "/" + chain.name());
+      } else {
+        chain_config.tcp = addTcpChain(snapshot, chain.tcp(), appendField(chain_path, "tcp"));
+      }
+      config.chains.push_back(std::move(chain_config));
     }
-    if (!chain.has_http()) {
-      notYet(appendField(chain_path, "tcp"));
-      return;
+    snapshot.listeners.push_back(std::move(config));
+  }
+
+  void addChainMatch(const weft::v1::FilterChainMatch& match, const std::string& path,
+                     FilterChainMatchConfig& out) {
+    for (uint32_t port : match.destination_ports()) {
+      out.destination_ports.push_back(static_cast<uint16_t>(port));
     }
-    const auto& http = chain.http();
-    const std::string http_path = appendField(chain_path, "http");
+    auto cidrs = [&](const auto& list, const char* field, std::vector<CidrMatch>& into) {
+      for (int i = 0; i < list.size(); ++i) {
+        boost::system::error_code error;
+        CidrMatch cidr{boost::asio::ip::make_address(list[i].address_prefix(), error),
+                       list[i].prefix_len()};
+        const std::string entry_path = appendIndex(appendField(path, field), i);
+        if (error) {
+          fail(appendField(entry_path, "address_prefix"), "not an IP address");
+        } else if (cidr.prefix_len > (cidr.prefix.is_v4() ? 32u : 128u)) {
+          fail(appendField(entry_path, "prefix_len"), "longer than the address");
+        } else {
+          into.push_back(cidr);
+        }
+      }
+    };
+    cidrs(match.destination_cidrs(), "destination_cidrs", out.destination_cidrs);
+    cidrs(match.source_cidrs(), "source_cidrs", out.source_cidrs);
+    for (std::string name : match.server_names()) {
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      out.server_names.push_back(name.rfind("*.", 0) == 0 ? name.substr(1) : name);
+    }
+    switch (match.transport_protocol()) {
+      case weft::v1::FilterChainMatch::PLAINTEXT:
+        out.transport = TransportKind::kPlaintext;
+        break;
+      case weft::v1::FilterChainMatch::TLS:
+        out.transport = TransportKind::kTls;
+        break;
+      default:
+        out.transport = TransportKind::kAny;
+        break;
+    }
+    for (const std::string& protocol : match.application_protocols()) {
+      out.application_protocols.push_back(protocol);
+    }
+  }
+
+  std::optional<HttpChainConfig> addHttpChain(Snapshot& snapshot,
+                                              const weft::v1::HttpConnectionManager& http,
+                                              const std::string& path,
+                                              const std::string& table_key) {
     if (!http.has_route_config()) {
-      fail(appendField(http_path, "route_config_name"),
+      fail(appendField(path, "route_config_name"),
            "routes from RDS need a control plane; give route_config inline in a static "
            "bootstrap");
-      return;
+      return std::nullopt;
     }
+    HttpChainConfig config;
     if (http.has_max_request_headers_bytes()) {
       config.limits.max_request_headers_bytes = http.max_request_headers_bytes().value();
     }
@@ -195,13 +269,49 @@ class SnapshotBuilder {
       config.limits.generate_request_id = http.generate_request_id().value();
     }
     config.limits.append_x_forwarded_for = http.append_x_forwarded_for();
-    config.routes = addRouteTable(snapshot, http.route_config(),
-                                  appendField(http_path, "route_config"), listener.name());
-    snapshot.listeners.push_back(std::move(config));
+    config.routes =
+        addRouteTable(snapshot, http.route_config(), appendField(path, "route_config"), table_key);
+    return config;
+  }
+
+  std::optional<TcpChainConfig> addTcpChain(const Snapshot& snapshot, const weft::v1::TcpProxy& tcp,
+                                            const std::string& path) {
+    TcpChainConfig config;
+    if (tcp.has_weighted_clusters()) {
+      const auto& split = tcp.weighted_clusters().clusters();
+      for (int i = 0; i < split.size(); ++i) {
+        const std::string name_path = appendField(
+            appendIndex(appendField(appendField(path, "weighted_clusters"), "clusters"), i),
+            "name");
+        if (const ClusterConfig* cluster = findCluster(snapshot, split[i].name(), name_path)) {
+          if (split[i].weight() > 0) {
+            config.clusters.push_back({cluster, split[i].weight()});
+          }
+        }
+      }
+      if (config.clusters.empty() && errors_.empty()) {
+        fail(appendField(path, "weighted_clusters"), "all weights are 0");
+      }
+    } else if (const ClusterConfig* cluster =
+                   findCluster(snapshot, tcp.cluster(), appendField(path, "cluster"))) {
+      config.clusters.push_back({cluster, 1});
+    }
+    uint64_t total = 0;
+    for (const WeightedClusterRef& ref : config.clusters) {
+      total += ref.weight;
+    }
+    config.picker.setTotal(total);
+    if (tcp.has_idle_timeout()) {
+      config.idle_timeout = toMillis(tcp.idle_timeout());
+    }
+    if (tcp.has_max_connection_duration()) {
+      notYet(appendField(path, "max_connection_duration"));
+    }
+    return config;
   }
 
   const RouteTable* addRouteTable(Snapshot& snapshot, const weft::v1::RouteConfiguration& routes,
-                                  const std::string& path, const std::string& listener_name) {
+                                  const std::string& path, const std::string& table_key) {
     auto table = std::make_unique<RouteTable>();
     table->name = routes.name();
     for (int v = 0; v < routes.virtual_hosts_size(); ++v) {
@@ -228,10 +338,10 @@ class SnapshotBuilder {
       }
       table->virtual_hosts.push_back(std::move(host));
     }
-    // Inline route tables are owned by the listener that holds them.
+    // Inline route tables belong to their listener's chain; listener names and
+    // chain names within a listener are unique (checked), so the key is free.
     const RouteTable* pointer = table.get();
-    // Listener names are unique (checked above), so this key is free.
-    snapshot.route_tables.emplace("listener:" + listener_name, std::move(table));
+    snapshot.route_tables.emplace(table_key, std::move(table));
     return pointer;
   }
 

@@ -1,0 +1,119 @@
+#include "proxy/tcp/tcp_proxy_session.h"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/log/logger.h"
+#include "proxy/upstream/upstream_pick.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kPumpBufferBytes = 16 * 1024;
+
+spdlog::logger& tcpLog() {
+  static spdlog::logger& logger = weft::log::logger("tcp");
+  return logger;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Copies `from` to `to` until EOF or an error, then stops sending on `to` (the
+// half-close) and records activity for the idle watchdog.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Clock::time_point& last_activity) {
+  std::array<char, kPumpBufferBytes> buffer;
+  for (;;) {
+    auto [read_error, bytes] = co_await from.async_read_some(asio::buffer(buffer), kUseTuple);
+    if (read_error) {
+      break;
+    }
+    last_activity = Clock::now();
+    auto [write_error, written] =
+        co_await asio::async_write(to, asio::buffer(buffer.data(), bytes), kUseTuple);
+    if (write_error) {
+      // The receiver is gone: nothing more from this side can be delivered.
+      error_code ignored;
+      from.shutdown(tcp::socket::shutdown_receive, ignored);
+      break;
+    }
+  }
+  error_code ignored;
+  to.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// Completes when nothing has moved for `idle`; never when idle is zero.
+asio::awaitable<void> idleWatch(std::chrono::milliseconds idle,
+                                const Clock::time_point& last_activity) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  if (idle.count() == 0) {
+    timer.expires_at(Clock::time_point::max());
+    co_await timer.async_wait(kUseTuple);
+    co_return;
+  }
+  for (;;) {
+    const auto due = last_activity + idle;
+    if (Clock::now() >= due) {
+      co_return;
+    }
+    timer.expires_at(due);
+    auto [error] = co_await timer.async_wait(kUseTuple);
+    if (error) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
+                                         boost::beast::flat_buffer initial_bytes,
+                                         const TcpChainConfig& chain, WorkerContext& worker) {
+  using namespace asio::experimental::awaitable_operators;
+  const UpstreamPick pick = pickUpstream(chain.clusters, chain.picker, worker.round_robin_cursor++);
+  if (pick.endpoint == nullptr) {
+    tcpLog().warn("cluster '{}' has no endpoints; closing the connection",
+                  pick.cluster ? pick.cluster->name : "");
+    co_return;
+  }
+  const ClusterConfig* cluster = pick.cluster;
+  const UpstreamEndpoint* endpoint = pick.endpoint;
+
+  tcp::socket upstream(co_await asio::this_coro::executor);
+  asio::steady_timer connect_deadline(co_await asio::this_coro::executor, cluster->connect_timeout);
+  auto connected = co_await (upstream.async_connect(endpoint->address, kUseTuple) ||
+                             connect_deadline.async_wait(kUseTuple));
+  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
+    const std::string reason = connected.index() == 1
+                                   ? std::string("timed out")
+                                   : std::get<0>(std::get<0>(connected)).message();
+    tcpLog().warn("cluster '{}': connecting to {}:{} failed: {}; closing the connection",
+                  cluster->name, endpoint->address.address().to_string(), endpoint->address.port(),
+                  reason);
+    co_return;
+  }
+  error_code ignored;
+  upstream.set_option(tcp::no_delay(true), ignored);
+  if (initial_bytes.size() > 0) {
+    auto [error, written] = co_await asio::async_write(upstream, initial_bytes.data(), kUseTuple);
+    if (error) {
+      co_return;
+    }
+  }
+  Clock::time_point last_activity = Clock::now();
+  co_await (
+      (pump(downstream, upstream, last_activity) && pump(upstream, downstream, last_activity)) ||
+      idleWatch(chain.idle_timeout, last_activity));
+  downstream.close(ignored);
+  upstream.close(ignored);
+}
+
+}  // namespace weft::proxy
