@@ -114,6 +114,7 @@ def start_weft(workdir, backend_port):
         f.write(f"""
 node: {{id: bench}}
 concurrency: 1
+admin: {{address: {{address: 127.0.0.1, port: {free_port()}}}}}
 static_resources:
   listeners:
     - name: http

@@ -48,9 +48,10 @@ v1_port=$(grep -oE '[0-9]+' "$workdir/backend-v1.log" | head -1)
 v2_port=$(grep -oE '[0-9]+' "$workdir/backend-v2.log" | head -1)
 proxy_port=$(free_port)
 ratings_port=$(free_port)  # nothing listens here: "ratings" is down
+admin_port=$(free_port)
 
 sed -e "s/@PROXY_PORT@/$proxy_port/" -e "s/@REVIEWS_V1_PORT@/$v1_port/" \
-    -e "s/@REVIEWS_V2_PORT@/$v2_port/" -e "s/@RATINGS_PORT@/$ratings_port/" \
+    -e "s/@REVIEWS_V2_PORT@/$v2_port/" -e "s/@RATINGS_PORT@/$ratings_port/" -e "s/@ADMIN_PORT@/$admin_port/" \
     scripts/demo/bootstrap.yaml.in >"$workdir/bootstrap.yaml"
 
 echo "[demo] starting weft-proxy on 127.0.0.1:$proxy_port (config: scripts/demo/bootstrap.yaml.in)"
@@ -85,6 +86,11 @@ echo
 echo "[demo] 5. an unknown host: the 404 says why"
 curl -s --max-time 5 -H "Host: nobody.local" -D - "http://127.0.0.1:$proxy_port/x" |
   tr -d '\r' | grep -iE '^HTTP/|^x-weft-reason|no route' | sed 's/^/    /'
+
+echo
+echo "[demo] 6. the proxy's admin endpoint (127.0.0.1:$admin_port): clusters and readiness"
+curl -s --max-time 5 "http://127.0.0.1:$admin_port/clusters" | sed 's/^/    /'
+echo "    ready: $(curl -s --max-time 5 "http://127.0.0.1:$admin_port/ready")"
 
 echo
 echo "[demo] stopping weft-proxy with SIGTERM (graceful drain)"

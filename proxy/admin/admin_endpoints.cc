@@ -147,9 +147,9 @@ std::optional<AdminResponse> unknownParameter(const RequestTarget& target,
                                               std::string_view accepted) {
   for (const auto& [name, value] : target.params) {
     if (accepted.empty() || name != accepted) {
-      return text(400, "unknown query parameter '" + name + "' for " + target.path +
-                           (accepted.empty() ? "; it takes none"
-                                             : "; it takes " + std::string(accepted)));
+      return text(
+          400, "unknown query parameter '" + name + "' for " + target.path +
+                   (accepted.empty() ? "; it takes none" : "; it takes " + std::string(accepted)));
     }
   }
   return std::nullopt;
@@ -232,13 +232,13 @@ asio::awaitable<AdminResponse> AdminEndpoints::handle(const AdminRequest& reques
     co_return text(404, "no admin endpoint at " + target->path + "; GET / lists them");
   }
   if (!allows(endpoint->methods, request.method)) {
+    const std::string path(endpoint->path);
     AdminResponse response =
         text(405, endpoint->methods == Methods::kPost
-                      ? endpoint->path +
-                            std::string(" changes the proxy's state and needs POST (so that a "
-                                        "browser prefetch or a stray GET cannot trigger it)")
-                      : endpoint->path + std::string(" accepts ") +
-                            std::string(allowHeader(endpoint->methods)));
+                      ? path +
+                            " changes the proxy's state and needs POST (so that a browser "
+                            "prefetch or a stray GET cannot trigger it)"
+                      : path + " accepts " + std::string(allowHeader(endpoint->methods)));
     response.allow = allowHeader(endpoint->methods);
     co_return response;
   }
@@ -384,8 +384,8 @@ asio::awaitable<AdminResponse> AdminEndpoints::healthz(const AdminRequest&, cons
 asio::awaitable<AdminResponse> AdminEndpoints::serverInfo(const AdminRequest&,
                                                           const RequestTarget&) {
   const ProxyStatus status = currentStatus();
-  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - started_);
+  const auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   boost::json::object info{
       {"version", weft::version()},
       {"commit", weft::gitCommit()},
@@ -410,22 +410,21 @@ asio::awaitable<AdminResponse> AdminEndpoints::logging(const AdminRequest& reque
       response.allow = "POST";
       co_return response;
     }
-    co_return text(200, "active level: " + std::string(active) + "\nvalid levels: " +
-                            validLevels());
+    co_return text(200,
+                   "active level: " + std::string(active) + "\nvalid levels: " + validLevels());
   }
   if (!requested) {
     co_return text(400, "POST /logging needs ?level=<level>; valid levels: " + validLevels());
   }
   const auto level = weft::log::parseLogLevel(*requested);
   if (!level) {
-    co_return text(400, "unknown log level '" + std::string(*requested) +
-                            "'; valid levels: " + validLevels());
+    co_return text(
+        400, "unknown log level '" + std::string(*requested) + "'; valid levels: " + validLevels());
   }
   const std::string previous(active);
   // Logged before the change, so it is visible at the old level even when the new one is
   // quieter.
-  adminLog().info("log level {} -> {} (admin request)", previous,
-                  weft::log::logLevelName(*level));
+  adminLog().info("log level {} -> {} (admin request)", previous, weft::log::logLevelName(*level));
   weft::log::setLogLevel(*level);
   co_return text(200, "log level set to " + std::string(weft::log::logLevelName(*level)) +
                           " (was " + previous + ")");

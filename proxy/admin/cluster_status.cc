@@ -16,8 +16,9 @@ std::vector<const ClusterStatus*> sortedByName(const std::vector<ClusterStatus>&
   for (const ClusterStatus& cluster : clusters) {
     sorted.push_back(&cluster);
   }
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const ClusterStatus* a, const ClusterStatus* b) { return a->name < b->name; });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const ClusterStatus* a, const ClusterStatus* b) { return a->name < b->name; });
   return sorted;
 }
 
@@ -27,12 +28,23 @@ std::string_view endpointHealthName(EndpointHealth health) {
   switch (health) {
     case EndpointHealth::kHealthy:
       return "healthy";
+    case EndpointHealth::kDegraded:
+      return "degraded";
     case EndpointHealth::kUnhealthy:
       return "unhealthy";
     case EndpointHealth::kEjected:
       return "ejected";
+    case EndpointHealth::kDraining:
+      return "draining";
   }
   return "unknown";
+}
+
+std::string endpointAddress(const boost::asio::ip::tcp::endpoint& endpoint) {
+  const auto& address = endpoint.address();
+  const std::string port = std::to_string(endpoint.port());
+  return address.is_v6() ? "[" + address.to_string() + "]:" + port
+                         : address.to_string() + ":" + port;
 }
 
 std::string renderClustersText(const std::vector<ClusterStatus>& clusters) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,14 +12,20 @@ namespace weft::proxy::admin {
 // over all workers. Filled in by the proxy (AdminCallbacks::clusters); the admin server only
 // renders it.
 
+// Across workers, report the worst state any worker sees (ejection is per worker).
 enum class EndpointHealth {
   kHealthy,
-  kUnhealthy,  // failed active health checking
+  kDegraded,   // takes traffic only when healthy endpoints fall short
+  kUnhealthy,  // marked unhealthy by the control plane or failed active health checking
   kEjected,    // ejected by outlier detection
+  kDraining,   // being removed: takes no new requests
 };
 
-// "healthy", "unhealthy" or "ejected".
+// "healthy", "degraded", "unhealthy", "ejected" or "draining".
 std::string_view endpointHealthName(EndpointHealth health);
+
+// "10.0.0.7:8080" or "[fd00::7]:8080": how EndpointStatus::address shows an IP endpoint.
+std::string endpointAddress(const boost::asio::ip::tcp::endpoint& endpoint);
 
 struct EndpointStatus {
   // "10.0.0.7:8080", "[fd00::7]:8080", or "host:port" for a DNS endpoint.

@@ -4,6 +4,7 @@
 #include <google/protobuf/reflection.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "proxy/admin/json_text.h"
@@ -70,18 +71,31 @@ std::string formatTime(std::chrono::system_clock::time_point time) {
   return with_millis;
 }
 
-// Indents every line but the first by two spaces, so protobuf's output nests in the envelope.
+// Re-indents protobuf's pretty output to two spaces per level (protobuf 3.21 uses one, later
+// versions two) and nests it one level deep in the envelope. Every line's leading spaces are
+// indentation: JSON strings cannot hold a raw newline.
 std::string nest(std::string_view json) {
   while (!json.empty() && json.back() == '\n') {
     json.remove_suffix(1);
   }
+  size_t unit = 0;
   std::string out;
-  out.reserve(json.size() + json.size() / 8);
-  for (const char c : json) {
-    out += c;
-    if (c == '\n') {
-      out += "  ";
+  out.reserve(json.size() * 2);
+  bool first = true;
+  while (!json.empty()) {
+    const size_t newline = json.find('\n');
+    std::string_view line = json.substr(0, newline);
+    json = newline == std::string_view::npos ? std::string_view() : json.substr(newline + 1);
+    const size_t spaces = std::min(line.find_first_not_of(' '), line.size());
+    if (unit == 0 && spaces > 0) {
+      unit = spaces;  // the first indented line is one level deep
     }
+    if (!first) {
+      out += '\n';
+      out.append(2 + (unit == 0 ? 0 : spaces / unit * 2), ' ');
+    }
+    first = false;
+    out += line.substr(spaces);
   }
   return out;
 }
@@ -128,8 +142,8 @@ bool renderConfigDump(const ConfigDump& dump, std::string& out, std::string& err
       printed = redacted.get();
     }
     bootstrap_json.clear();
-    const auto status = google::protobuf::util::MessageToJsonString(*printed, &bootstrap_json,
-                                                                     options);
+    const auto status =
+        google::protobuf::util::MessageToJsonString(*printed, &bootstrap_json, options);
     if (!status.ok()) {
       error = "printing the configuration as JSON failed: " + std::string(status.message());
       return false;

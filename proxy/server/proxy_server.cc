@@ -9,6 +9,8 @@
 #include "common/config/yaml_to_proto.h"
 #include "common/log/logger.h"
 #include "common/signals/signal_watcher.h"
+#include "proxy/admin/admin_address.h"
+#include "proxy/admin/admin_server.h"
 #include "proxy/server/config_file_watcher.h"
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
@@ -65,6 +67,25 @@ class ProxyServer {
     if (concurrency == 0) {
       concurrency = std::max(1u, std::thread::hardware_concurrency());
     }
+    // The admin endpoint binds first: a bad or busy admin address stops start-up
+    // before any worker thread exists.
+    drain_deadline_ = drainTimeout(snapshot_->source);
+    boost::asio::ip::tcp::endpoint admin_address;
+    if (std::string error = admin::adminAddress(snapshot_->source, admin_address); !error.empty()) {
+      std::cerr << "weft-proxy: " << error << "\n";
+      serverLog().error("{}", error);
+      return 1;
+    }
+    admin::AdminOptions admin_options;
+    admin_options.address = admin_address;
+    admin_ = std::make_unique<admin::AdminServer>(main_context_, admin_options,
+                                                  adminCallbacks(concurrency));
+    if (std::string error = admin_->listen(); !error.empty()) {
+      std::cerr << "weft-proxy: " << error << "\n";
+      serverLog().error("{}", error);
+      return 1;
+    }
+
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, snapshot_));
@@ -88,18 +109,11 @@ class ProxyServer {
     serverLog().info("weft-proxy ready: {} workers, {} listeners, {} clusters", concurrency,
                      snapshot_->listeners.size(), snapshot_->clusters.size());
 
-    const auto drain_deadline = drainTimeout(snapshot_->source);
+    serverLog().info("admin listening on {}", admin::endpointAddress(boost::asio::ip::tcp::endpoint(
+                                                  admin_address.address(), admin_->port())));
     signals_ = std::make_unique<SignalWatcher>(
         main_context_,
-        [this, drain_deadline](int signal_number) {
-          serverLog().info("signal {}: draining (deadline {} ms)", signal_number,
-                           drain_deadline.count());
-          watcher_.reset();
-          for (auto& worker : workers_) {
-            worker->drain(drain_deadline);
-          }
-          signals_->stop();
-        },
+        [this](int signal_number) { shutdown("signal " + std::to_string(signal_number)); },
         [this](int) { reload("SIGHUP"); });
     watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
                                                    std::chrono::milliseconds(100),
@@ -118,6 +132,62 @@ class ProxyServer {
   }
 
  private:
+  // Stops accepting and lets connections finish; the main loop (and admin) keeps running.
+  void beginDrain(const std::string& reason) {
+    if (draining_) {
+      return;
+    }
+    draining_ = true;
+    serverLog().info("{}: draining (deadline {} ms)", reason, drain_deadline_.count());
+    watcher_.reset();
+    for (auto& worker : workers_) {
+      worker->drain(drain_deadline_);
+    }
+  }
+
+  // Drains and lets main_context_.run() return, so run() joins the workers and exits 0.
+  void shutdown(const std::string& reason) {
+    beginDrain(reason);
+    if (signals_) {
+      signals_->stop();
+    }
+    watcher_.reset();
+    if (admin_) {
+      admin_->stop();
+    }
+  }
+
+  admin::AdminCallbacks adminCallbacks(uint32_t concurrency) {
+    admin::AdminCallbacks callbacks;
+    callbacks.config_dump = [this] {
+      return std::optional<admin::ConfigDump>(admin::ConfigDump{
+          std::shared_ptr<const weft::v1::Bootstrap>(snapshot_, &snapshot_->source),
+          "static-" + std::to_string(applied_reloads_),  // 0: as started; n: after the nth reload
+          config_updated_});
+    };
+    callbacks.clusters = [this](admin::AdminCallbacks::ClustersDone done) {
+      // The snapshot's view; per-endpoint health and active requests arrive
+      // with the load balancers' per-worker host state.
+      std::vector<admin::ClusterStatus> clusters;
+      for (const auto& [name, cluster] : snapshot_->clusters) {
+        admin::ClusterStatus status{name, false, {}};
+        for (const UpstreamEndpoint& endpoint : cluster->endpoints) {
+          status.endpoints.push_back({admin::endpointAddress(endpoint.address), endpoint.weight,
+                                      admin::EndpointHealth::kHealthy, 0});
+        }
+        clusters.push_back(std::move(status));
+      }
+      done(std::move(clusters));
+    };
+    callbacks.status = [this, concurrency] {
+      return admin::ProxyStatus{
+          draining_ ? admin::ServerState::kDraining : admin::ServerState::kLive, "", concurrency};
+    };
+    callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
+    callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
+    return callbacks;
+  }
+
   void logListening(const ListenerConfig& listener) {
     const auto& address = listener.address.address();
     serverLog().info("listener '{}' listening on {}{}{}:{}", listener.name,
@@ -128,6 +198,9 @@ class ProxyServer {
   // Loads the file again and, when it is valid and changed, hands the new
   // snapshot to every worker. A bad file is reported and the running config stays.
   void reload(const char* trigger) {
+    if (draining_) {
+      return;
+    }
     std::string text = readFile(options_.config_path);
     if (text == last_config_text_ && std::string_view(trigger) != "SIGHUP") {
       return;  // an event that did not change the content
@@ -179,6 +252,7 @@ class ProxyServer {
     snapshot_ = std::move(next);
     last_config_text_ = std::move(text);
     ++applied_reloads_;
+    config_updated_ = std::chrono::system_clock::now();
     serverLog().info("config reloaded ({}): {} listeners, {} clusters", trigger,
                      snapshot_->listeners.size(), snapshot_->clusters.size());
   }
@@ -192,6 +266,11 @@ class ProxyServer {
   std::string last_config_text_;
   uint64_t applied_reloads_ = 0;
   uint64_t rejected_reloads_ = 0;
+  std::chrono::milliseconds drain_deadline_{5000};
+  std::chrono::system_clock::time_point config_updated_ = std::chrono::system_clock::now();
+  bool draining_ = false;
+  // Last: destroyed before the workers and the main context it refers to.
+  std::unique_ptr<admin::AdminServer> admin_;
 };
 
 }  // namespace

@@ -105,8 +105,16 @@ class IntegrationTest(unittest.TestCase):
             f.write(text)
         return path
 
+    def with_admin(self, config_text):
+        """Gives the proxy its own admin port: tests run in parallel, so the
+        default 127.0.0.1:15000 would collide."""
+        if "\nadmin:" in config_text:
+            return config_text
+        self.admin_port = free_port()
+        return config_text + f"\nadmin: {{address: {{address: 127.0.0.1, port: {self.admin_port}}}}}\n"
+
     def start_proxy(self, config_text, extra_args=()):
-        path = self.write("bootstrap.yaml", config_text)
+        path = self.write("bootstrap.yaml", self.with_admin(config_text))
         process = self.start([os.path.join(BIN_DIR, "weft-proxy"), "--config", path,
                               *extra_args], "weft-proxy")
         process.wait_for(r"weft-proxy ready")

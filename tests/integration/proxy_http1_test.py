@@ -338,7 +338,8 @@ class ProxyConfigErrorsTest(harness.IntegrationTest):
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            config = CONFIG.format(proxy_port=port, v1_port=2, v2_port=3, dead_port=4)
+            config = self.with_admin(CONFIG.format(proxy_port=port, v1_port=2, v2_port=3,
+                                                   dead_port=4))
             result = self.run_proxy("--config", self.write("busy.yaml", config))
         self.assertEqual(result.returncode, 1)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", result.stderr)
