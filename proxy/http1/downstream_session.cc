@@ -5,13 +5,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
 
 #include "common/log/logger.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http1/upstream_exchange.h"
-#include "proxy/upstream/upstream_pick.h"
+#include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
 namespace {
@@ -32,21 +31,7 @@ spdlog::logger& sessionLog() {
 }
 
 std::string requestId(WorkerContext& worker) {
-  char text[40];
-  std::snprintf(text, sizeof(text), "%08x-%016llx", worker.worker_index,
-                static_cast<unsigned long long>(++worker.next_request_id));
-  return text;
-}
-
-unsigned statusFor(LocalReplyReason reason) {
-  switch (reason) {
-    case LocalReplyReason::kUpstreamTimeout:
-      return 504;
-    case LocalReplyReason::kUpstreamReset:
-      return 502;
-    default:
-      return 503;
-  }
+  return makeRequestId(worker.worker_index, ++worker.next_request_id);
 }
 
 struct Rejection {
@@ -259,23 +244,16 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
 
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
-    const VirtualHostConfig* vhost =
-        http.routes != nullptr ? http.routes->findVirtualHost(authority) : nullptr;
-    const RouteEntry* route = vhost != nullptr ? RouteTable::findRoute(*vhost, target) : nullptr;
+    const RouteDecision decision =
+        decideRoute(http, authority, target, worker.round_robin_cursor);
 
     std::optional<LocalResponse> local;
-    if (route == nullptr) {
-      local = makeLocalReply(LocalReplyReason::kNoRoute, 404,
-                             "no route for host '" + std::string(authority) + "' and path '" +
-                                 std::string(target) + "'",
-                             version, keep_alive && parser.is_done(), head_request);
-    } else if (route->direct_response) {
-      local = makeLocalReply(LocalReplyReason::kDirectResponse, route->direct_response->first,
-                             route->direct_response->second, version,
+    if (decision.kind == RouteDecision::Kind::kLocalReply) {
+      local = makeLocalReply(decision.local_reason, decision.status, decision.detail, version,
                              keep_alive && parser.is_done(), head_request);
-    } else if (const UpstreamPick pick =
-                   pickUpstream(route->clusters, route->picker, worker.round_robin_cursor++);
-               pick.endpoint != nullptr) {
+    } else {
+      const RouteEntry* route = decision.route;
+      const UpstreamPick& pick = decision.pick;
       const std::string method(request.method_string());
       const std::string original_target(target);
       const bool expects_continue =
@@ -307,7 +285,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         case ExchangeResult::Outcome::kFailedBeforeResponse:
           sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             pick.cluster->name, result.detail);
-          local = makeLocalReply(result.failure, statusFor(result.failure),
+          local = makeLocalReply(result.failure, failureStatus(result.failure),
                                  "cluster '" + pick.cluster->name + "': " + result.detail, version,
                                  keep_alive && parser.is_done(), head_request);
           break;
@@ -318,10 +296,6 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           keep_alive = false;
           break;
       }
-    } else {
-      local = makeLocalReply(LocalReplyReason::kNoHealthyUpstream, 503,
-                             "cluster '" + pick.cluster->name + "' has no endpoints", version,
-                             keep_alive && parser.is_done(), head_request);
     }
 
     if (local) {

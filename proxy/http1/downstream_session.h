@@ -12,6 +12,8 @@
 
 namespace weft::proxy {
 
+class Http2ClientPool;
+
 // Per-worker state a session reads: the current snapshot and the worker's
 // load-balancing cursor. Owned by the worker; touched only on its thread.
 struct WorkerContext {
@@ -24,6 +26,8 @@ struct WorkerContext {
   // instead of letting them run into the drain deadline.
   std::unordered_set<boost::beast::tcp_stream*> idle_connections;
   Http1ConnectionPool upstream_pool;
+  // Multiplexed HTTP/2 upstream connections, made on first use (proxy/http2/).
+  std::shared_ptr<Http2ClientPool> http2_upstream_pool;
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering

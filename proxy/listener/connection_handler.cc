@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log/logger.h"
+#include "proxy/http2/server_connection.h"
 #include "proxy/listener/original_destination.h"
 #include "proxy/listener/protocol_sniffer.h"
 #include "proxy/tcp/tcp_proxy_session.h"
@@ -75,10 +76,15 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
     co_await proxyTcpConnection(std::move(socket), std::move(initial_bytes), *chain->tcp, worker);
     co_return;
   }
-  if (facts.application_protocol == "h2c" || facts.transport == TransportKind::kTls) {
+  if (facts.application_protocol == "h2c" && facts.transport != TransportKind::kTls) {
+    co_await serveHttp2Connection(std::move(socket), std::move(initial_bytes), listener->name,
+                                  chain->name, worker);
+    co_return;
+  }
+  if (facts.transport == TransportKind::kTls) {
     listenerLog().warn("listener '{}' chain '{}': {} is not served by this version; closed",
                        listener->name, chain->name,
-                       facts.transport == TransportKind::kTls ? "TLS" : "HTTP/2 (h2c)");
+                       "TLS");
     co_return;
   }
   co_await serveHttp1Connection(std::move(socket), std::move(initial_bytes), listener->name,

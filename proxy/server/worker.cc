@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log/logger.h"
+#include "proxy/http2/client_connection_pool.h"
 #include "proxy/listener/connection_handler.h"
 
 namespace weft::proxy {
@@ -94,6 +95,9 @@ void Worker::applySnapshot(SnapshotPtr snapshot, std::vector<BoundListener> adde
     context_.snapshot = std::move(snapshot);
     // Pooled connections may lead to endpoints the new config no longer has.
     context_.upstream_pool.clear();
+    if (context_.http2_upstream_pool) {
+      context_.http2_upstream_pool->retireAll();
+    }
     if (context_.draining) {
       return;
     }
@@ -112,6 +116,9 @@ void Worker::drain(std::chrono::milliseconds deadline) {
     }
     listeners_.clear();
     context_.upstream_pool.clear();
+    if (context_.http2_upstream_pool) {
+      context_.http2_upstream_pool->retireAll();  // each closes once its streams end
+    }
     // Idle keep-alive connections have nothing in flight: end their wait now.
     for (boost::beast::tcp_stream* stream : context_.idle_connections) {
       stream->cancel();

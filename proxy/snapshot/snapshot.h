@@ -38,8 +38,20 @@ struct WeightedPicker {
   uint64_t point(uint64_t ticket) const { return (ticket * stride) % total_weight; }
 };
 
+// HTTP/2 settings of one side of the proxy (Http2ProtocolOptions).
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t initial_stream_window = 256 * 1024;
+  uint32_t initial_connection_window = 1024 * 1024;
+};
+
+// The protocol a cluster's endpoints speak for HTTP requests.
+enum class UpstreamProtocol { kHttp1, kHttp2 };
+
 struct ClusterConfig {
   std::string name;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  Http2Settings http2;  // with kHttp2
   std::vector<UpstreamEndpoint> endpoints;
   WeightedPicker picker;  // over endpoint weights
   std::chrono::milliseconds connect_timeout{5000};
@@ -136,6 +148,7 @@ struct FilterChainMatchConfig {
 struct HttpChainConfig {
   const RouteTable* routes = nullptr;
   HttpListenerLimits limits;
+  Http2Settings http2;  // for HTTP/2 (h2c) connections on this chain
 };
 
 struct TcpChainConfig {

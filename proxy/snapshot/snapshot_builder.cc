@@ -87,7 +87,8 @@ class SnapshotBuilder {
     if (cluster.lb_policy() != weft::v1::Cluster::ROUND_ROBIN) {
       notYet(appendField(path, "lb_policy"));
     }
-    if (cluster.protocol() != weft::v1::Cluster::HTTP1) {
+    if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
+        cluster.protocol() != weft::v1::Cluster::HTTP2) {
       notYet(appendField(path, "protocol"));
     }
     for (const char* field : {"circuit_breakers", "outlier_detection", "health_check", "tls"}) {
@@ -98,6 +99,11 @@ class SnapshotBuilder {
     }
     auto config = std::make_unique<ClusterConfig>();
     config->name = cluster.name();
+    config->protocol = cluster.protocol() == weft::v1::Cluster::HTTP2 ? UpstreamProtocol::kHttp2
+                                                                      : UpstreamProtocol::kHttp1;
+    if (cluster.has_http2()) {
+      readHttp2Settings(cluster.http2(), appendField(path, "http2"), config->http2);
+    }
     if (cluster.has_connect_timeout()) {
       config->connect_timeout = toMillis(cluster.connect_timeout());
     }
@@ -242,6 +248,22 @@ class SnapshotBuilder {
     }
   }
 
+  void readHttp2Settings(const weft::v1::Http2ProtocolOptions& options, const std::string& path,
+                         Http2Settings& out) {
+    if (options.has_max_concurrent_streams()) {
+      out.max_concurrent_streams = options.max_concurrent_streams().value();
+    }
+    if (options.has_initial_stream_window_size()) {
+      out.initial_stream_window = options.initial_stream_window_size().value();
+    }
+    if (options.has_initial_connection_window_size()) {
+      out.initial_connection_window = options.initial_connection_window_size().value();
+    }
+    if (options.has_keepalive_interval()) {
+      notYet(appendField(path, "keepalive_interval"));
+    }
+  }
+
   std::optional<HttpChainConfig> addHttpChain(Snapshot& snapshot,
                                               const weft::v1::HttpConnectionManager& http,
                                               const std::string& path,
@@ -269,6 +291,9 @@ class SnapshotBuilder {
       config.limits.generate_request_id = http.generate_request_id().value();
     }
     config.limits.append_x_forwarded_for = http.append_x_forwarded_for();
+    if (http.has_http2()) {
+      readHttp2Settings(http.http2(), appendField(path, "http2"), config.http2);
+    }
     config.routes =
         addRouteTable(snapshot, http.route_config(), appendField(path, "route_config"), table_key);
     return config;

@@ -32,8 +32,7 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
   return hash;
 }
 
-UpstreamConnectionPtr Http1ConnectionPool::take(
-    const boost::asio::ip::tcp::endpoint& endpoint) {
+UpstreamConnectionPtr Http1ConnectionPool::take(const boost::asio::ip::tcp::endpoint& endpoint) {
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
     return nullptr;

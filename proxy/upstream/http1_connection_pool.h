@@ -44,8 +44,7 @@ class Http1ConnectionPool {
   UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint);
 
   // Returns a connection after a complete keep-alive exchange.
-  void release(const boost::asio::ip::tcp::endpoint& endpoint,
-               UpstreamConnectionPtr connection);
+  void release(const boost::asio::ip::tcp::endpoint& endpoint, UpstreamConnectionPtr connection);
 
   // Closes every idle connection (draining, or a config change removed the endpoint).
   void clear() { idle_.clear(); }

@@ -15,6 +15,9 @@ SOURCE_DIR = os.environ.get("WEFT_SOURCE_DIR", os.path.abspath(os.path.join(
     os.path.dirname(__file__), "..", "..")))
 BIN_DIR = os.environ.get("WEFT_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
 BACKEND = os.path.join(SOURCE_DIR, "tests", "tools", "http_backend.py")
+# ASan keeps freed memory in quarantine and shadows every byte, so memory bounds
+# are asserted on the normal build only (the sanitizer build checks the rest).
+SANITIZED = os.environ.get("WEFT_SANITIZED", "0") not in ("0", "", "FALSE", "OFF")
 
 
 def free_port():

@@ -99,6 +99,9 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="backend")
     args = parser.parse_args()
+    # A deep accept queue: a multiplexing client makes the proxy open many
+    # upstream connections at once (the default of 5 drops SYNs under load).
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.name))
     print(f"listening on {server.server_address[1]}", flush=True)
     try:

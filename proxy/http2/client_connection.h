@@ -1,0 +1,92 @@
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/http2/stream_exchange.h"
+#include "proxy/snapshot/snapshot.h"
+
+namespace weft::proxy {
+
+// One HTTP/2 (prior knowledge) connection to an upstream endpoint, carrying
+// many exchanges at once. Owned by a worker's Http2ClientPool and its own
+// coroutines; used only on the worker's thread.
+//
+// Response DATA is acknowledged upstream only as the downstream client takes
+// it, and request bodies are sent from deferred providers fed by the client:
+// each stream buffers at most one flow-control window. Requests submitted while
+// the connection is still connecting wait in the session. When the connection
+// fails, exchanges without a response get a local reply, the others a reset.
+class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientConnection> {
+ public:
+  Http2ClientConnection(boost::asio::any_io_executor executor,
+                        boost::asio::ip::tcp::endpoint endpoint, std::string cluster_name,
+                        std::chrono::milliseconds connect_timeout, const Http2Settings& settings);
+  ~Http2ClientConnection();
+
+  Http2ClientConnection(const Http2ClientConnection&) = delete;
+  Http2ClientConnection& operator=(const Http2ClientConnection&) = delete;
+
+  // Connects and runs the connection until it closes.
+  void start();
+
+  // Whether a new stream may go on this connection now.
+  bool acceptsStreams() const;
+  bool closed() const { return closed_; }
+
+  // Takes no new streams and closes once the open ones finish (drain, or a
+  // config change that may have removed the endpoint).
+  void closeWhenIdle();
+
+  // Opens a stream for `exchange` with the request `fields`; false when the
+  // session refuses it (the caller answers locally).
+  bool submit(const StreamExchangePtr& exchange, const HeaderList& fields);
+
+ private:
+  struct ClientStream;
+
+  bool createSession(const Http2Settings& settings);
+  boost::asio::awaitable<void> run(std::shared_ptr<Http2ClientConnection> self);
+  boost::asio::awaitable<void> readLoop();
+  boost::asio::awaitable<void> writeLoop();
+  void signalWrite() { write_signal_.cancel(); }
+  void failAll(const std::string& detail);
+
+  static ClientStream* streamOf(nghttp2_session* session, int32_t stream_id);
+  static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user);
+  static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t flags,
+                      void* user);
+  static int onFrameReceived(nghttp2_session* session, const nghttp2_frame* frame, void* user);
+  static int onDataChunk(nghttp2_session* session, uint8_t flags, int32_t stream_id,
+                         const uint8_t* data, size_t length, void* user);
+  static int onStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                           void* user);
+  static ssize_t readRequestBody(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
+                                 size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                 void* user);
+
+  boost::beast::tcp_stream stream_;
+  boost::asio::steady_timer write_signal_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+  std::string cluster_name_;
+  std::chrono::milliseconds connect_timeout_;
+  uint32_t max_streams_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::unique_ptr<ClientStream>> streams_;
+  std::string out_;
+  bool connected_ = false;
+  bool goaway_received_ = false;
+  bool close_when_idle_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace weft::proxy

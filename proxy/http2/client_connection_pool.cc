@@ -1,0 +1,105 @@
+#include "proxy/http2/client_connection_pool.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+
+#include "common/log/logger.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+
+// Ends an exchange that outlives its route timeout: a 504 before the response
+// started, a reset after. Woken early (and then done) when the upstream side
+// finishes or the client goes away.
+asio::awaitable<void> enforceRouteTimeout(StreamExchangePtr exchange,
+                                          std::chrono::steady_clock::time_point deadline,
+                                          std::string cluster_name) {
+  for (;;) {
+    if (exchange->upstream_finished || exchange->downstream_closed) {
+      co_return;
+    }
+    exchange->wake.expires_at(deadline);
+    auto [error] = co_await exchange->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error != asio::error::operation_aborted) {
+      break;  // the deadline passed
+    }
+  }
+  if (exchange->upstream_finished || exchange->downstream_closed) {
+    co_return;
+  }
+  if (exchange->upstream != nullptr) {
+    exchange->upstream->resetByDownstream(*exchange);
+  }
+  if (!exchange->response_started) {
+    exchange->localReply(LocalReplyReason::kUpstreamTimeout, 504,
+                         "cluster '" + cluster_name + "': no response within the route timeout");
+  } else if (exchange->downstream != nullptr) {
+    exchange->downstream->resetByUpstream(*exchange, NGHTTP2_CANCEL);
+  }
+}
+
+}  // namespace
+
+size_t Http2ClientPool::EndpointHash::operator()(
+    const boost::asio::ip::tcp::endpoint& endpoint) const {
+  return std::hash<std::string>()(endpoint.address().to_string()) ^ endpoint.port();
+}
+
+std::shared_ptr<Http2ClientConnection> Http2ClientPool::connectionFor(
+    asio::any_io_executor executor, const UpstreamTarget& target, const Http2Settings& settings) {
+  auto& connections = connections_[target.endpoint];
+  std::erase_if(connections, [](const auto& connection) { return connection->closed(); });
+  for (const auto& connection : connections) {
+    if (connection->acceptsStreams()) {
+      return connection;
+    }
+  }
+  auto connection = std::make_shared<Http2ClientConnection>(
+      executor, target.endpoint, target.cluster_name, target.connect_timeout, settings);
+  connection->start();
+  connections.push_back(connection);
+  return connection;
+}
+
+void Http2ClientPool::forward(asio::any_io_executor executor, const StreamExchangePtr& exchange,
+                              const HeaderList& fields, const UpstreamTarget& target,
+                              const Http2Settings& settings) {
+  const auto connection = connectionFor(executor, target, settings);
+  if (!connection->submit(exchange, fields)) {
+    exchange->localReply(LocalReplyReason::kUpstreamReset, 502,
+                         "cluster '" + target.cluster_name +
+                             "': the upstream HTTP/2 connection refused a new stream");
+    return;
+  }
+  if (target.route_timeout.count() > 0) {
+    asio::co_spawn(
+        executor,
+        enforceRouteTimeout(exchange, std::chrono::steady_clock::now() + target.route_timeout,
+                            target.cluster_name),
+        asio::detached);
+  }
+}
+
+void Http2ClientPool::retireAll() {
+  for (auto& [endpoint, connections] : connections_) {
+    for (const auto& connection : connections) {
+      connection->closeWhenIdle();
+    }
+  }
+  connections_.clear();
+}
+
+size_t Http2ClientPool::connectionCount() const {
+  size_t count = 0;
+  for (const auto& [endpoint, connections] : connections_) {
+    count += connections.size();
+  }
+  return count;
+}
+
+}  // namespace weft::proxy

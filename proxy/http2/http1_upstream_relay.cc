@@ -1,0 +1,284 @@
+#include "proxy/http2/http1_upstream_relay.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <iterator>
+
+#include "common/log/logger.h"
+#include "proxy/router/route_decision.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
+constexpr size_t kRelayBufferBytes = 16 * 1024;
+// Response bytes waiting for the client before the relay stops reading.
+constexpr size_t kMaxPendingResponseBytes = 64 * 1024;
+constexpr size_t kMaxRequestPieceBytes = 64 * 1024;
+
+spdlog::logger& relayLog() {
+  static spdlog::logger& logger = weft::log::logger("http2");
+  return logger;
+}
+
+// Wakes the relay coroutine on every change the downstream reports.
+class WakeOnChange final : public ExchangeUpstream {
+ public:
+  void requestDataReady(StreamExchange& exchange) override { exchange.wake.cancel(); }
+  void responseBodyDrained(StreamExchange& exchange, size_t) override { exchange.wake.cancel(); }
+  void resetByDownstream(StreamExchange& exchange) override { exchange.wake.cancel(); }
+};
+
+// Waits for a change on the exchange; false when `deadline` passed first.
+asio::awaitable<bool> waitForChange(StreamExchange& exchange,
+                                    std::chrono::steady_clock::time_point deadline) {
+  exchange.wake.expires_at(deadline);
+  auto [error] = co_await exchange.wake.async_wait(kUseTuple);
+  co_return error == asio::error::operation_aborted;
+}
+
+LocalReplyReason reasonFor(const error_code& error) {
+  return error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
+                                        : LocalReplyReason::kUpstreamReset;
+}
+
+std::string chunkHeader(size_t length) {
+  char text[24];
+  const int n = std::snprintf(text, sizeof(text), "%zx\r\n", length);
+  return std::string(text, static_cast<size_t>(n));
+}
+
+struct SendResult {
+  error_code write;
+  bool timed_out = false;
+  bool downstream_gone = false;
+};
+
+// Writes the request header and streams the body as the client sends it.
+asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnection& connection,
+                                        std::string header, bool chunked,
+                                        std::chrono::steady_clock::time_point deadline) {
+  SendResult result;
+  std::string pending = std::move(header);
+  BodyPipe& body = exchange.request_body;
+  for (;;) {
+    if (exchange.downstream_closed) {
+      result.downstream_gone = true;
+      co_return result;
+    }
+    size_t taken = 0;
+    if (body.size() > 0) {
+      const std::string_view piece = body.peek().substr(0, kMaxRequestPieceBytes);
+      taken = piece.size();
+      if (chunked) {
+        pending.append(chunkHeader(piece.size())).append(piece).append("\r\n");
+      } else {
+        pending.append(piece);
+      }
+      body.drop(taken);
+    }
+    const bool last = body.size() == 0 && body.ended;
+    if (last && chunked) {
+      pending.append(http1LastChunk(body.trailers));
+    }
+    if (!pending.empty()) {
+      auto [error, written] =
+          co_await asio::async_write(connection.stream, asio::buffer(pending), kUseTuple);
+      if (error) {
+        result.write = error;
+        co_return result;
+      }
+      pending.clear();
+      if (taken > 0 && exchange.downstream != nullptr) {
+        exchange.downstream->requestBodyConsumed(exchange, taken);
+      }
+    }
+    if (last) {
+      co_return result;
+    }
+    if (body.size() == 0 && !co_await waitForChange(exchange, deadline)) {
+      result.timed_out = true;
+      co_return result;
+    }
+  }
+}
+
+// Fails the exchange: a local reply before the response started, a reset after.
+void fail(StreamExchange& exchange, const UpstreamTarget& target, LocalReplyReason reason,
+          const std::string& detail) {
+  relayLog().info("{} {}: cluster {}: {}", exchange.request.method, exchange.request.path,
+                  target.cluster_name, detail);
+  if (!exchange.response_started) {
+    exchange.localReply(reason, failureStatus(reason),
+                        "cluster '" + target.cluster_name + "': " + detail);
+  } else if (exchange.downstream != nullptr) {
+    exchange.downstream->resetByUpstream(exchange, NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, ForwardingFacts facts,
+                                           UpstreamTarget target, Http1ConnectionPool& pool) {
+  StreamExchange& exchange = *exchange_ptr;
+  WakeOnChange waker;
+  exchange.upstream = &waker;
+  struct Detach {
+    StreamExchange& exchange;
+    ~Detach() { exchange.upstream = nullptr; }
+  } detach{exchange};
+
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      (target.route_timeout.count() > 0 ? target.route_timeout : std::chrono::hours(24 * 365));
+  const BodyPipe& body = exchange.request_body;
+  const bool no_body = body.ended && body.size() == 0 && body.trailers.empty();
+  const bool chunked = !no_body && !exchange.request.has_content_length;
+  const std::string header = http1RequestText(exchange.request, facts, chunked);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    UpstreamConnectionPtr connection = attempt == 0 ? pool.take(target.endpoint) : nullptr;
+    const bool reused = connection != nullptr;
+    if (!reused) {
+      connection = std::make_unique<UpstreamConnection>(
+          beast::tcp_stream(co_await asio::this_coro::executor));
+      connection->stream.expires_at(
+          std::min(deadline, std::chrono::steady_clock::now() + target.connect_timeout));
+      auto [connect_error] = co_await connection->stream.async_connect(target.endpoint, kUseTuple);
+      if (connect_error) {
+        fail(exchange, target, LocalReplyReason::kUpstreamConnectFail,
+             "connecting to " + target.endpoint.address().to_string() + ":" +
+                 std::to_string(target.endpoint.port()) + " failed: " + connect_error.message());
+        co_return;
+      }
+      error_code ignored;
+      connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    connection->stream.expires_at(deadline);
+    // Retrying is safe only when nothing of the request can have been used.
+    const bool retry_allowed = reused && no_body;
+
+    SendResult sent = co_await sendRequest(exchange, *connection, header, chunked, deadline);
+    if (sent.downstream_gone) {
+      co_return;
+    }
+    if (sent.timed_out) {
+      fail(exchange, target, LocalReplyReason::kUpstreamTimeout,
+           "the request body did not arrive within the route timeout");
+      co_return;
+    }
+    if (sent.write) {
+      if (retry_allowed && sent.write != beast::error::timeout) {
+        continue;
+      }
+      fail(exchange, target, reasonFor(sent.write),
+           "sending the request upstream failed: " + sent.write.message());
+      co_return;
+    }
+
+    std::optional<http::response_parser<http::buffer_body>> response;
+    error_code header_error;
+    bool got_bytes = false;
+    for (;;) {
+      response.emplace();
+      response->header_limit(kMaxUpstreamHeaderBytes);
+      response->body_limit(boost::none);
+      response->skip(exchange.head_request);
+      auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
+                                                             *response, kUseTuple);
+      got_bytes = got_bytes || response->got_some();
+      if (error) {
+        header_error = error;
+        break;
+      }
+      const unsigned status = response->get().result_int();
+      if (status >= 200 || status == 101) {
+        break;
+      }
+    }
+    if (exchange.downstream_closed) {
+      co_return;
+    }
+    if (header_error) {
+      if (retry_allowed && !got_bytes && connection->buffer.size() == 0 &&
+          header_error != beast::error::timeout) {
+        continue;
+      }
+      fail(exchange, target, reasonFor(header_error),
+           header_error == beast::error::timeout
+               ? "no response within the route timeout"
+               : "reading the upstream response failed: " + header_error.message());
+      co_return;
+    }
+    if (response->get().result_int() == 101) {
+      fail(exchange, target, LocalReplyReason::kUpstreamReset,
+           "the upstream switched protocols, which HTTP/2 cannot carry");
+      co_return;
+    }
+    const bool upstream_keep_alive = response->get().keep_alive();
+    const size_t header_count =
+        static_cast<size_t>(std::distance(response->get().begin(), response->get().end()));
+    exchange.setResponse(http2ResponseFields(response->get().base()));
+    exchange.response_body.ended = response->is_done();
+    if (exchange.downstream != nullptr) {
+      exchange.downstream->responseHeadersReady(exchange);
+    }
+
+    std::array<char, kRelayBufferBytes> scratch;
+    while (!response->is_done()) {
+      while (exchange.response_body.size() >= kMaxPendingResponseBytes &&
+             !exchange.downstream_closed) {
+        if (!co_await waitForChange(exchange, deadline)) {
+          fail(exchange, target, LocalReplyReason::kUpstreamTimeout,
+               "the client did not read the response within the route timeout");
+          co_return;
+        }
+      }
+      if (exchange.downstream_closed) {
+        co_return;  // the connection is dropped: its response is half read
+      }
+      auto& piece = response->get().body();
+      piece.data = scratch.data();
+      piece.size = scratch.size();
+      auto [error, bytes] =
+          co_await http::async_read(connection->stream, connection->buffer, *response, kUseTuple);
+      if (error && error != http::error::need_buffer) {
+        fail(exchange, target, reasonFor(error),
+             "the upstream response broke off: " + error.message());
+        co_return;
+      }
+      if (exchange.downstream_closed) {
+        co_return;
+      }
+      exchange.response_body.append(std::string_view(scratch.data(), scratch.size() - piece.size));
+      if (response->is_done()) {
+        exchange.response_body.trailers = http1Trailers(response->get(), header_count);
+        exchange.response_body.ended = true;
+      }
+      if (exchange.downstream != nullptr) {
+        exchange.downstream->responseDataReady(exchange);
+      }
+    }
+    exchange.upstream_finished = true;
+    if (upstream_keep_alive && connection->buffer.size() == 0) {
+      pool.release(target.endpoint, std::move(connection));
+    }
+    co_return;
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,567 @@
+#include "proxy/http2/server_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <unordered_map>
+
+#include "common/log/logger.h"
+#include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/http1_upstream_relay.h"
+#include "proxy/http2/nghttp2_headers.h"
+#include "proxy/http2/stream_exchange.h"
+#include "proxy/router/route_decision.h"
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// Frames are gathered up to this size before one write (fewer syscalls).
+constexpr size_t kWriteBatchBytes = 64 * 1024;
+constexpr size_t kReadBufferBytes = 16 * 1024;
+
+spdlog::logger& h2Log() {
+  static spdlog::logger& logger = weft::log::logger("http2");
+  return logger;
+}
+
+void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0) {
+    stream.expires_after(timeout);
+  } else {
+    stream.expires_never();
+  }
+}
+
+// A downstream stream: its exchange and the header block being decoded.
+struct ServerStream {
+  ServerStream(StreamExchangePtr exchange_in, const HttpListenerLimits& limits)
+      : exchange(std::move(exchange_in)),
+        headers(limits.max_request_headers_bytes, limits.max_request_headers) {}
+
+  StreamExchangePtr exchange;
+  HeaderCollector headers;
+};
+
+class ServerConnection final : public ExchangeDownstream {
+ public:
+  ServerConnection(asio::ip::tcp::socket socket, std::string listener_name, std::string chain_name,
+                   WorkerContext& worker)
+      : stream_(std::move(socket)),
+        write_signal_(stream_.get_executor()),
+        listener_name_(std::move(listener_name)),
+        chain_name_(std::move(chain_name)),
+        worker_(worker) {
+    error_code error;
+    const auto peer = stream_.socket().remote_endpoint(error);
+    peer_address_ = error ? "" : peer.address().to_string();
+  }
+
+  ~ServerConnection() override {
+    detachAll();
+    nghttp2_session_del(session_);
+  }
+
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  asio::awaitable<void> run(beast::flat_buffer initial) {
+    const HttpChainConfig* http = currentChain(worker_.snapshot);
+    if (http == nullptr || !startSession(*http)) {
+      co_return;
+    }
+    limits_ = http->limits;
+    if (initial.size() > 0) {
+      const auto data = initial.data();
+      if (!receive(static_cast<const uint8_t*>(data.data()), data.size())) {
+        closing_ = true;
+      }
+    }
+    co_await (readLoop() && writeLoop());
+    error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  // ExchangeDownstream
+  void responseHeadersReady(StreamExchange& exchange) override;
+  void responseDataReady(StreamExchange& exchange) override;
+  void requestBodyConsumed(StreamExchange& exchange, size_t length) override;
+  void resetByUpstream(StreamExchange& exchange, uint32_t h2_error) override;
+
+ private:
+  const HttpChainConfig* currentChain(const SnapshotPtr& snapshot) const {
+    const ListenerConfig* listener = snapshot->findListener(listener_name_);
+    const FilterChainConfig* chain = listener ? listener->findChain(chain_name_) : nullptr;
+    return chain != nullptr && chain->http ? &*chain->http : nullptr;
+  }
+
+  bool startSession(const HttpChainConfig& http);
+  bool receive(const uint8_t* data, size_t length);
+  asio::awaitable<void> readLoop();
+  asio::awaitable<void> writeLoop();
+  void signalWrite() { write_signal_.cancel(); }
+  void maybeSendGoaway();
+  void dispatch(const StreamExchangePtr& exchange);
+  void detachAll();
+
+  static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
+    return static_cast<ServerStream*>(nghttp2_session_get_stream_user_data(session, stream_id));
+  }
+  static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user);
+  static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t flags,
+                      void* user);
+  static int onFrameReceived(nghttp2_session* session, const nghttp2_frame* frame, void* user);
+  static int onDataChunk(nghttp2_session* session, uint8_t flags, int32_t stream_id,
+                         const uint8_t* data, size_t length, void* user);
+  static int onStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                           void* user);
+  static ssize_t readResponseBody(nghttp2_session* session, int32_t stream_id, uint8_t* buffer,
+                                  size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                  void* user);
+
+  beast::tcp_stream stream_;
+  asio::steady_timer write_signal_;
+  std::string listener_name_;
+  std::string chain_name_;
+  WorkerContext& worker_;
+  std::string peer_address_;
+  HttpListenerLimits limits_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::unique_ptr<ServerStream>> streams_;
+  // Streams whose request headers are complete, routed after mem_recv returns
+  // (nghttp2 must not be re-entered from its own callbacks).
+  std::vector<StreamExchangePtr> ready_;
+  std::string out_;
+  bool closing_ = false;
+  bool goaway_sent_ = false;
+};
+
+bool ServerConnection::startSession(const HttpChainConfig& http) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&callbacks) != 0) {
+    return false;
+  }
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &onFrameReceived);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &onStreamClose);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Window updates follow what went upstream, not what arrived: backpressure.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  const int rv = nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+  if (rv != 0) {
+    session_ = nullptr;
+    return false;
+  }
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, http.http2.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, http.http2.initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, http.limits.max_request_headers_bytes},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) {
+    return false;
+  }
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(http.http2.initial_connection_window));
+  return true;
+}
+
+bool ServerConnection::receive(const uint8_t* data, size_t length) {
+  const ssize_t rv = nghttp2_session_mem_recv(session_, data, length);
+  if (rv < 0) {
+    h2Log().info("{} from {}: HTTP/2 connection error: {}", listener_name_, peer_address_,
+                 nghttp2_strerror(static_cast<int>(rv)));
+    // Queues a GOAWAY where nghttp2 did not already; the writer flushes it.
+    nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+    signalWrite();
+    return false;
+  }
+  std::vector<StreamExchangePtr> ready;
+  ready.swap(ready_);
+  for (const StreamExchangePtr& exchange : ready) {
+    if (!exchange->downstream_closed) {
+      dispatch(exchange);
+    }
+  }
+  signalWrite();
+  return true;
+}
+
+void ServerConnection::maybeSendGoaway() {
+  if (worker_.draining && !goaway_sent_ && session_ != nullptr) {
+    goaway_sent_ = true;
+    // Streams up to the last one seen finish; the client opens new ones elsewhere.
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    signalWrite();
+  }
+}
+
+asio::awaitable<void> ServerConnection::readLoop() {
+  std::array<uint8_t, kReadBufferBytes> buffer;
+  while (!closing_) {
+    maybeSendGoaway();
+    if (nghttp2_session_want_read(session_) == 0) {
+      break;
+    }
+    const bool idle = streams_.empty();
+    // Open streams have route timeouts of their own; only an idle connection times out.
+    expireAfter(stream_, idle ? limits_.idle_timeout : std::chrono::milliseconds(0));
+    if (idle) {
+      worker_.idle_connections.insert(&stream_);
+    }
+    auto [error, bytes] = co_await stream_.async_read_some(asio::buffer(buffer), kUseTuple);
+    worker_.idle_connections.erase(&stream_);
+    if (error) {
+      if (error == asio::error::operation_aborted && worker_.draining && !closing_) {
+        continue;  // woken by drain: GOAWAY at the top of the loop
+      }
+      break;
+    }
+    if (!receive(buffer.data(), bytes)) {
+      break;
+    }
+  }
+  closing_ = true;
+  signalWrite();
+}
+
+asio::awaitable<void> ServerConnection::writeLoop() {
+  for (;;) {
+    maybeSendGoaway();
+    out_.clear();
+    for (;;) {
+      const uint8_t* data = nullptr;
+      const ssize_t length = nghttp2_session_mem_send(session_, &data);
+      if (length < 0) {
+        closing_ = true;
+        break;
+      }
+      if (length == 0) {
+        break;
+      }
+      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
+      if (out_.size() >= kWriteBatchBytes) {
+        break;
+      }
+    }
+    if (!out_.empty()) {
+      if (closing_) {
+        stream_.expires_after(std::chrono::seconds(5));  // last words; do not wait long
+      }
+      auto [error, written] = co_await asio::async_write(stream_, asio::buffer(out_), kUseTuple);
+      if (error) {
+        closing_ = true;
+        error_code ignored;
+        stream_.socket().cancel(ignored);
+        break;
+      }
+      continue;
+    }
+    if (closing_) {
+      break;
+    }
+    if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+      closing_ = true;
+      error_code ignored;
+      stream_.socket().cancel(ignored);  // end the reader's wait
+      break;
+    }
+    write_signal_.expires_at(asio::steady_timer::time_point::max());
+    co_await write_signal_.async_wait(kUseTuple);
+  }
+}
+
+void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
+  const SnapshotPtr snapshot = worker_.snapshot;
+  const HttpChainConfig* http = currentChain(snapshot);
+  if (http == nullptr) {
+    // The chain went away with a config change: this connection ends.
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange->stream_id,
+                              NGHTTP2_REFUSED_STREAM);
+    if (!goaway_sent_) {
+      goaway_sent_ = true;
+      nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                            nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                            nullptr, 0);
+    }
+    return;
+  }
+  exchange->snapshot = snapshot;
+  const RequestHead& request = exchange->request;
+  exchange->head_request = request.method == "HEAD";
+  if (exchange->request_headers_too_large) {
+    h2Log().info("{} from {}: 431 request headers over the limit", listener_name_, peer_address_);
+    exchange->localReply(LocalReplyReason::kHeadersTooLarge, 431,
+                         "request headers are larger than " +
+                             std::to_string(http->limits.max_request_headers_bytes) +
+                             " bytes or more than " +
+                             std::to_string(http->limits.max_request_headers) + " fields");
+    return;
+  }
+  if (request.method == "CONNECT" || request.path.empty()) {
+    exchange->localReply(LocalReplyReason::kBadRequest, 400,
+                         "CONNECT and requests without :path are not proxied");
+    return;
+  }
+  const RouteDecision decision =
+      decideRoute(*http, request.authority, request.path, worker_.round_robin_cursor);
+  if (decision.kind == RouteDecision::Kind::kLocalReply) {
+    exchange->localReply(decision.local_reason, decision.status, decision.detail);
+    return;
+  }
+  const RouteEntry& route = *decision.route;
+  ForwardingFacts facts;
+  if (http->limits.append_x_forwarded_for) {
+    facts.peer_address = peer_address_;
+  }
+  if (http->limits.generate_request_id) {
+    facts.request_id = makeRequestId(worker_.worker_index, ++worker_.next_request_id);
+  }
+  facts.path = request.path;
+  if (route.has_prefix_rewrite && route.path_kind == PathMatchKind::kPrefix) {
+    facts.path = route.prefix_rewrite + request.path.substr(route.path.size());
+  }
+  UpstreamTarget target{decision.pick.endpoint->address, decision.pick.cluster->name,
+                        decision.pick.cluster->connect_timeout, route.timeout};
+  if (decision.pick.cluster->protocol == UpstreamProtocol::kHttp2) {
+    if (!worker_.http2_upstream_pool) {
+      worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
+    }
+    worker_.http2_upstream_pool->forward(stream_.get_executor(), exchange,
+                                         http2RequestFields(request, facts), target,
+                                         decision.pick.cluster->http2);
+    return;
+  }
+  asio::co_spawn(stream_.get_executor(),
+                 relayToHttp1Upstream(exchange, std::move(facts), target, worker_.upstream_pool),
+                 asio::detached);
+}
+
+void ServerConnection::detachAll() {
+  for (auto& [id, stream] : streams_) {
+    StreamExchange& exchange = *stream->exchange;
+    exchange.downstream_closed = true;
+    exchange.downstream = nullptr;
+    if (exchange.upstream != nullptr) {
+      exchange.upstream->resetByDownstream(exchange);
+    }
+    exchange.wake.cancel();
+  }
+  streams_.clear();
+}
+
+void ServerConnection::responseHeadersReady(StreamExchange& exchange) {
+  if (exchange.downstream_closed) {
+    return;
+  }
+  if (exchange.discard_request_body && exchange.request_body.size() > 0) {
+    nghttp2_session_consume(session_, exchange.stream_id, exchange.request_body.size());
+    exchange.request_body.drop(exchange.request_body.size());
+  }
+  const std::vector<nghttp2_nv> nva = toNv(exchange.response_fields);
+  const BodyPipe& body = exchange.response_body;
+  nghttp2_data_provider provider{};
+  provider.source.ptr = &exchange;
+  provider.read_callback = &readResponseBody;
+  const bool empty = body.ended && body.size() == 0 && body.trailers.empty();
+  const int rv = nghttp2_submit_response(session_, exchange.stream_id, nva.data(), nva.size(),
+                                         empty ? nullptr : &provider);
+  if (rv != 0) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange.stream_id,
+                              NGHTTP2_INTERNAL_ERROR);
+  }
+  signalWrite();
+}
+
+void ServerConnection::responseDataReady(StreamExchange& exchange) {
+  if (exchange.downstream_closed) {
+    return;
+  }
+  // Fails harmlessly when the provider is not deferred.
+  nghttp2_session_resume_data(session_, exchange.stream_id);
+  signalWrite();
+}
+
+void ServerConnection::requestBodyConsumed(StreamExchange& exchange, size_t length) {
+  if (exchange.downstream_closed) {
+    return;
+  }
+  nghttp2_session_consume(session_, exchange.stream_id, length);
+  signalWrite();
+}
+
+void ServerConnection::resetByUpstream(StreamExchange& exchange, uint32_t h2_error) {
+  if (exchange.downstream_closed) {
+    return;
+  }
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange.stream_id, h2_error);
+  signalWrite();
+}
+
+int ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame,
+                                     void* user) {
+  auto* self = static_cast<ServerConnection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS) {
+    return 0;
+  }
+  const int32_t id = frame->hd.stream_id;
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    auto exchange = std::make_shared<StreamExchange>(self->stream_.get_executor());
+    exchange->stream_id = id;
+    exchange->downstream = self;
+    auto stream = std::make_unique<ServerStream>(std::move(exchange), self->limits_);
+    nghttp2_session_set_stream_user_data(session, id, stream.get());
+    self->streams_[id] = std::move(stream);
+  } else if (ServerStream* stream = streamOf(session, id)) {
+    // Trailers: a new block under the same limits.
+    stream->headers =
+        HeaderCollector(self->limits_.max_request_headers_bytes, self->limits_.max_request_headers);
+  }
+  return 0;
+}
+
+int ServerConnection::onHeader(nghttp2_session* session, const nghttp2_frame* frame,
+                               const uint8_t* name, size_t name_length, const uint8_t* value,
+                               size_t value_length, uint8_t /*flags*/, void* /*user*/) {
+  if (ServerStream* stream = streamOf(session, frame->hd.stream_id)) {
+    stream->headers.add(std::string_view(reinterpret_cast<const char*>(name), name_length),
+                        std::string_view(reinterpret_cast<const char*>(value), value_length));
+  }
+  return 0;
+}
+
+int ServerConnection::onFrameReceived(nghttp2_session* session, const nghttp2_frame* frame,
+                                      void* user) {
+  auto* self = static_cast<ServerConnection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
+    return 0;
+  }
+  ServerStream* stream = streamOf(session, frame->hd.stream_id);
+  if (stream == nullptr) {
+    return 0;
+  }
+  StreamExchange& exchange = *stream->exchange;
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (stream->headers.tooLarge()) {
+        exchange.request_headers_too_large = true;
+      } else {
+        exchange.request = splitRequestHead(std::move(stream->headers.fields()));
+      }
+      stream->headers.fields().clear();
+      exchange.request_body.ended = end_stream;
+      self->ready_.push_back(stream->exchange);
+      return 0;
+    }
+    if (stream->headers.tooLarge()) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                NGHTTP2_ENHANCE_YOUR_CALM);
+      return 0;
+    }
+    exchange.request_body.trailers = std::move(stream->headers.fields());
+  }
+  if (end_stream) {
+    exchange.request_body.ended = true;
+    if (exchange.upstream != nullptr) {
+      exchange.upstream->requestDataReady(exchange);
+    }
+  }
+  return 0;
+}
+
+int ServerConnection::onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t stream_id,
+                                  const uint8_t* data, size_t length, void* /*user*/) {
+  ServerStream* stream = streamOf(session, stream_id);
+  if (stream == nullptr || stream->exchange->discard_request_body) {
+    nghttp2_session_consume(session, stream_id, length);
+    return 0;
+  }
+  StreamExchange& exchange = *stream->exchange;
+  exchange.request_body.append(data, length);
+  if (exchange.upstream != nullptr) {
+    exchange.upstream->requestDataReady(exchange);
+  }
+  return 0;
+}
+
+int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
+                                    uint32_t /*error_code*/, void* user) {
+  auto* self = static_cast<ServerConnection*>(user);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) {
+    return 0;
+  }
+  StreamExchangePtr exchange = it->second->exchange;
+  self->streams_.erase(it);
+  // Bytes never sent upstream still count against the connection window.
+  nghttp2_session_consume_connection(session, exchange->request_body.size());
+  exchange->request_body.drop(exchange->request_body.size());
+  exchange->downstream_closed = true;
+  exchange->downstream = nullptr;
+  if (exchange->upstream != nullptr) {
+    exchange->upstream->resetByDownstream(*exchange);
+  }
+  exchange->wake.cancel();
+  return 0;
+}
+
+ssize_t ServerConnection::readResponseBody(nghttp2_session* session, int32_t stream_id,
+                                           uint8_t* buffer, size_t length, uint32_t* flags,
+                                           nghttp2_data_source* source, void* /*user*/) {
+  auto* exchange = static_cast<StreamExchange*>(source->ptr);
+  BodyPipe& body = exchange->response_body;
+  const size_t taken = body.take(buffer, length);
+  if (taken > 0 && exchange->upstream != nullptr) {
+    exchange->upstream->responseBodyDrained(*exchange, taken);
+  }
+  if (body.size() == 0 && body.ended) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!body.trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      const std::vector<nghttp2_nv> nva = toNv(body.trailers);
+      nghttp2_submit_trailer(session, stream_id, nva.data(), nva.size());
+    }
+    return static_cast<ssize_t>(taken);
+  }
+  if (taken == 0) {
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<ssize_t>(taken);
+}
+
+}  // namespace
+
+asio::awaitable<void> serveHttp2Connection(asio::ip::tcp::socket socket,
+                                           beast::flat_buffer initial_bytes,
+                                           std::string listener_name, std::string chain_name,
+                                           WorkerContext& worker) {
+  auto connection = std::make_unique<ServerConnection>(std::move(socket), std::move(listener_name),
+                                                       std::move(chain_name), worker);
+  co_await connection->run(std::move(initial_bytes));
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,48 @@
+#include "proxy/http2/stream_exchange.h"
+
+#include <cstring>
+
+namespace weft::proxy {
+
+size_t BodyPipe::take(uint8_t* out, size_t max) {
+  const size_t length = std::min(max, size());
+  std::memcpy(out, data_.data() + offset_, length);
+  drop(length);
+  return length;
+}
+
+void BodyPipe::drop(size_t length) {
+  offset_ += std::min(length, size());
+  if (offset_ == data_.size()) {
+    data_.clear();
+    offset_ = 0;
+  } else if (offset_ > 64 * 1024 && offset_ * 2 > data_.size()) {
+    // Compact once most of the buffer is consumed, so it never grows past
+    // twice what is in flight.
+    data_.erase(0, offset_);
+    offset_ = 0;
+  }
+}
+
+void StreamExchange::setResponse(HeaderList fields) {
+  response_fields = std::move(fields);
+  response_started = true;
+}
+
+void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::string_view detail) {
+  if (response_started) {
+    return;
+  }
+  LocalResponse reply = makeLocalReply(reason, status, detail, 11, true, head_request);
+  HeaderList fields = http2ResponseFields(reply.base());
+  setResponse(std::move(fields));
+  response_body = BodyPipe();
+  response_body.append(reply.body());
+  response_body.ended = true;
+  discard_request_body = true;
+  if (downstream != nullptr) {
+    downstream->responseHeadersReady(*this);
+  }
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/http1/local_reply.h"
+#include "proxy/http2/header_translation.h"
+#include "proxy/snapshot/snapshot.h"
+
+namespace weft::proxy {
+
+// Body bytes in flight between the two sides of an exchange, plus the end of
+// the message and its trailers. Its size is bounded by HTTP/2 flow control (or,
+// for an HTTP/1.1 upstream, by the relay reading only when it is drained).
+class BodyPipe {
+ public:
+  size_t size() const { return data_.size() - offset_; }
+  void append(const uint8_t* data, size_t length) {
+    data_.append(reinterpret_cast<const char*>(data), length);
+  }
+  void append(std::string_view data) { data_.append(data); }
+  // Copies up to `max` bytes to `out` and removes them.
+  size_t take(uint8_t* out, size_t max);
+  std::string_view peek() const { return std::string_view(data_).substr(offset_); }
+  void drop(size_t length);
+
+  bool ended = false;
+  HeaderList trailers;
+
+ private:
+  std::string data_;
+  size_t offset_ = 0;
+};
+
+class StreamExchange;
+
+// The side an exchange's request came from (the downstream HTTP/2 stream).
+class ExchangeDownstream {
+ public:
+  virtual ~ExchangeDownstream() = default;
+  // The response headers are set (response_fields); body may follow.
+  virtual void responseHeadersReady(StreamExchange& exchange) = 0;
+  // Response body bytes, its end or its trailers arrived.
+  virtual void responseDataReady(StreamExchange& exchange) = 0;
+  // `length` request body bytes went upstream: the client may send more.
+  virtual void requestBodyConsumed(StreamExchange& exchange, size_t length) = 0;
+  // The upstream broke off after the response started: reset the stream.
+  virtual void resetByUpstream(StreamExchange& exchange, uint32_t h2_error) = 0;
+};
+
+// The side an exchange's request goes to.
+class ExchangeUpstream {
+ public:
+  virtual ~ExchangeUpstream() = default;
+  virtual void requestDataReady(StreamExchange& exchange) = 0;
+  virtual void responseBodyDrained(StreamExchange& exchange, size_t length) = 0;
+  virtual void resetByDownstream(StreamExchange& exchange) = 0;
+};
+
+// One request and its response, joining the downstream stream and the upstream
+// that serves it (as nghttpx's Downstream object does). Shared by both sides;
+// each detaches itself when it goes away, so neither calls into a dead one.
+class StreamExchange {
+ public:
+  explicit StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
+
+  // Answers locally: sets the response and tells the downstream. Only before
+  // the response started.
+  void localReply(LocalReplyReason reason, unsigned status, std::string_view detail);
+
+  bool responseStarted() const { return response_started; }
+  void setResponse(HeaderList fields);
+
+  int32_t stream_id = 0;
+  SnapshotPtr snapshot;  // holds the config the exchange started with
+  RequestHead request;
+  bool head_request = false;
+  bool request_headers_too_large = false;
+  // The request body is not wanted (local reply): it is consumed as it comes.
+  bool discard_request_body = false;
+  BodyPipe request_body;
+
+  HeaderList response_fields;  // ":status" first
+  bool response_started = false;
+  BodyPipe response_body;
+
+  // Set when the downstream stream closed or was reset; the upstream stops.
+  bool downstream_closed = false;
+  bool upstream_finished = false;
+
+  ExchangeDownstream* downstream = nullptr;
+  ExchangeUpstream* upstream = nullptr;
+  // Wakes a coroutine that drives the upstream side (HTTP/1.1 relay): cancelled
+  // on every change, it is a condition variable for one thread.
+  boost::asio::steady_timer wake;
+};
+
+using StreamExchangePtr = std::shared_ptr<StreamExchange>;
+
+// Where and how an exchange goes upstream.
+struct UpstreamTarget {
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string cluster_name;
+  std::chrono::milliseconds connect_timeout;
+  std::chrono::milliseconds route_timeout;  // 0: none
+};
+
+}  // namespace weft::proxy

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""weft-proxy serving HTTP/2 (h2c, prior knowledge), driven by curl, nghttp, h2load
+and gRPC on loopback. Upstreams: the HTTP/1.1 test backend, the proxy's own second
+listener as an HTTP/2 upstream (an HTTP2 cluster), and a gRPC server."""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+GRPC_TOOL = os.path.join(harness.SOURCE_DIR, "tests", "tools", "grpc_echo.py")
+# grpcio is the Debian package, for Debian's interpreter (the harness may run on pyenv's).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+CONFIG = """
+node: {{id: test-proxy}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: front
+      address: {{address: 127.0.0.1, port: {front_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: front
+            append_x_forwarded_for: true
+            max_request_headers_bytes: 8192
+            route_config:
+              name: front
+              virtual_hosts:
+                - name: reviews
+                  domains: ["reviews"]
+                  routes:
+                    - match: {{prefix: /api/}}
+                      route: {{prefix_rewrite: /v1/, cluster: backend}}
+                    - match: {{path: /healthz}}
+                      direct_response: {{status: 200, body: "ok"}}
+                    - match: {{prefix: /h2/}}
+                      route: {{cluster: hop}}
+                    - match: {{prefix: /down}}
+                      route: {{cluster: nowhere}}
+                - name: grpc
+                  domains: ["grpc"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc}}
+    - name: back
+      address: {{address: 127.0.0.1, port: {back_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: back
+            route_config:
+              name: back
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: backend}}
+  clusters:
+    - name: backend
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {backend_port}}}}}
+    - name: hop
+      protocol: HTTP2
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {back_port}}}}}
+    - name: grpc
+      protocol: HTTP2
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {grpc_port}}}}}
+    - name: nowhere
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {dead_port}}}}}
+"""
+
+
+def frame(kind, flags, stream_id, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
+        struct.pack(">I", stream_id) + payload
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class ProxyHttp2Test(harness.IntegrationTest):
+    def setUp(self):
+        super().setUp()
+        _, backend_port = self.start_backend("v1")
+        self.grpc_port = harness.free_port()
+        self.front_port = harness.free_port()
+        self.back_port = harness.free_port()
+        self.proxy = self.start_proxy(CONFIG.format(
+            front_port=self.front_port, back_port=self.back_port, backend_port=backend_port,
+            grpc_port=self.grpc_port, dead_port=harness.free_port()))
+        self.base = f"http://127.0.0.1:{self.front_port}"
+
+    def h2(self, path, *args):
+        return self.curl(self.base + path, "--http2-prior-knowledge", *args)
+
+    def test_routing_and_forwarded_headers(self):
+        status, headers, body = self.h2("/api/items?x=1", "-H", "Host: reviews",
+                                        "-H", "X-Forwarded-For: 10.1.2.3",
+                                        "-H", "Cookie: a=1", "-H", "Cookie: b=2")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["x-backend"], "v1")
+        echoed = json.loads(body)
+        self.assertEqual(echoed["path"], "/v1/items?x=1")
+        self.assertEqual(echoed["headers"]["host"], "reviews")
+        self.assertEqual(echoed["headers"]["x-forwarded-for"], "10.1.2.3, 127.0.0.1")
+        self.assertRegex(echoed["headers"]["x-request-id"], r"^[0-9a-f]{8}-[0-9a-f]{16}$")
+
+    def test_local_replies(self):
+        status, headers, body = self.h2("/nothing", "-H", "Host: reviews")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["x-weft-reason"], "no_route")
+        self.assertIn("/nothing", body)
+        status, headers, body = self.h2("/healthz", "-H", "Host: reviews")
+        self.assertEqual((status, body), (200, "ok"))
+        status, headers, body = self.h2("/down", "-H", "Host: reviews")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["x-weft-reason"], "upstream_connect_failure")
+
+    def test_request_headers_over_the_limit_get_431(self):
+        status, headers, _ = self.h2("/api/x", "-H", "Host: reviews", "-H", "X-Big: " + "b" * 9000)
+        self.assertEqual(status, 431)
+        self.assertEqual(headers["x-weft-reason"], "request_headers_too_large")
+        # The connection serves on: only that stream was refused.
+        status, _, _ = self.h2("/healthz", "-H", "Host: reviews")
+        self.assertEqual(status, 200)
+
+    def test_post_bodies_with_and_without_length(self):
+        path = self.write("upload.bin", "u" * 3_000_000)
+        for prefix in ("/api/", "/h2/"):
+            status, _, body = self.h2(prefix + "up", "-H", "Host: reviews",
+                                      "--data-binary", "@" + path)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["body_bytes"], 3_000_000)
+            # From stdin: no content-length, so the HTTP/1.1 hop is chunked.
+            with open(path, "rb") as f:
+                result = subprocess.run(
+                    ["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-T", "-",
+                     "-H", "Host: reviews", self.base + prefix + "stdin"],
+                    stdin=f, capture_output=True, timeout=20)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            echoed = json.loads(result.stdout)
+            self.assertEqual(echoed["body_bytes"], 3_000_000)
+            self.assertEqual(echoed["headers"].get("transfer-encoding"), "chunked")
+
+    def test_large_download_through_both_upstream_protocols(self):
+        for prefix in ("/api/", "/h2/"):
+            result = subprocess.run(
+                ["curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null",
+                 "-w", "%{http_code} %{size_download}", "-H", "Host: reviews",
+                 self.base + prefix + "download/20000000"], capture_output=True, timeout=30)
+            self.assertEqual(result.stdout.decode(), "200 20000000", result.stderr)
+
+    def test_http2_upstream_cluster(self):
+        status, headers, body = self.h2("/h2/abc", "-H", "Host: reviews")
+        self.assertEqual(status, 200)
+        echoed = json.loads(body)
+        self.assertEqual(echoed["path"], "/h2/abc")
+        self.assertEqual(echoed["headers"]["host"], "reviews")
+
+    def test_nghttp_multiplexes(self):
+        harness.require_tool("nghttp")
+        urls = [f"{self.base}/api/n{i}" for i in range(20)]
+        result = subprocess.run(["nghttp", "-n", "-s", "-H", ":authority: reviews", *urls],
+                                capture_output=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # -s prints one line per stream: status, sizes, timings, path.
+        answered = [line for line in result.stdout.decode().splitlines()
+                    if "/api/n" in line and " 200 " in line]
+        self.assertEqual(len(answered), 20, result.stdout)
+
+    def test_h2load_without_failures(self):
+        harness.require_tool("h2load")
+        for path in ("/healthz", "/api/load", "/h2/load"):
+            result = subprocess.run(
+                ["h2load", "-n", "2000", "-c", "4", "-m", "10", "-H", ":authority: reviews",
+                 self.base + path], capture_output=True, timeout=90)
+            out = result.stdout.decode()
+            self.assertEqual(result.returncode, 0, out)
+            self.assertIn("2000 succeeded, 0 failed, 0 errored", out)
+            self.assertIn("2000 2xx", out)
+
+    def test_hostile_frames_end_only_that_connection(self):
+        # DATA on stream 0 is a connection error: GOAWAY (type 7), then close.
+        answer = self.raw_request(self.front_port,
+                                  PREFACE + frame(4, 0, 0) + frame(0, 0, 0, b"xx"))
+        self.assertIn(bytes([7]), answer[:200])
+        # Garbage instead of frames after the preface.
+        self.raw_request(self.front_port, PREFACE + b"\xff" * 5000)
+        # A HEADERS frame with an undecodable header block.
+        self.raw_request(self.front_port,
+                         PREFACE + frame(4, 0, 0) + frame(1, 0x5, 1, b"\xff\xff\xff\xff"))
+        status, _, _ = self.h2("/healthz", "-H", "Host: reviews")
+        self.assertEqual(status, 200)
+
+    def test_grpc_through_an_http2_cluster(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        result = subprocess.run(
+            [SYSTEM_PYTHON, GRPC_TOOL, "call", f"127.0.0.1:{self.front_port}", "grpc"],
+            capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        answer = json.loads(result.stdout)
+        self.assertEqual(answer["unary_bytes"], 100000)
+        self.assertEqual(answer["unary_trailer"], "unary")  # trailers relayed
+        self.assertEqual(answer["stream"], ["A", "BC", "DEF"] * 10)
+        self.assertEqual(answer["fail"], "NOT_FOUND")  # grpc-status preserved
+        self.assertEqual(answer["fail_details"], "no such thing")
+
+    def test_drain_sends_goaway(self):
+        # An upstream HTTP/2 connection is open too: it must not hold the drain.
+        status, _, _ = self.h2("/h2/warm", "-H", "Host: reviews")
+        self.assertEqual(status, 200)
+        with socket.create_connection(("127.0.0.1", self.front_port), timeout=5) as s:
+            s.sendall(PREFACE + frame(4, 0, 0))
+            s.recv(4096)  # the proxy's SETTINGS
+            self.proxy.signal(signal.SIGTERM)
+            data = b""
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertIn(bytes([7]), data)  # a GOAWAY frame type among what came
+        started = time.monotonic()
+        self.assertEqual(self.proxy.wait(timeout=10), 0)
+        self.assertLess(time.monotonic() - started, 3)  # well before the 5 s drain deadline
+
+
+if __name__ == "__main__":
+    harness.main()

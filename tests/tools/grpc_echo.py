@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""A gRPC echo server and client for tests, with raw-bytes messages (no protos).
+
+serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
+  /test.Echo/Unary echoes the request; /test.Echo/Stream echoes each message;
+  /test.Echo/Fail answers NOT_FOUND with a message.
+call <target> [authority]: runs the three calls through <target> (host:port) and prints one
+  JSON line with what came back.
+Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
+"""
+import json
+import sys
+from concurrent import futures
+
+import grpc
+
+
+def serve(port):
+    def unary(request, context):
+        context.set_trailing_metadata((("x-echo-trailer", "unary"),))
+        return request
+
+    def stream(requests, context):
+        for request in requests:
+            yield request.upper()
+
+    def fail(request, context):
+        context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+
+    handler = grpc.method_handlers_generic_handler("test.Echo", {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "Stream": grpc.stream_stream_rpc_method_handler(stream),
+        "Fail": grpc.unary_unary_rpc_method_handler(fail),
+    })
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers((handler,))
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    print(f"listening on {bound}", flush=True)
+    server.wait_for_termination()
+
+
+def call(target, authority=None):
+    result = {}
+    options = [("grpc.default_authority", authority)] if authority else []
+    with grpc.insecure_channel(target, options=options) as channel:
+        unary = channel.unary_unary("/test.Echo/Unary")
+        response, call_info = unary.with_call(b"x" * 100000, timeout=10)
+        result["unary_bytes"] = len(response)
+        result["unary_trailer"] = dict(call_info.trailing_metadata()).get("x-echo-trailer")
+        stream = channel.stream_stream("/test.Echo/Stream")
+        result["stream"] = [m.decode() for m in stream(iter([b"a", b"bc", b"def"] * 10),
+                                                       timeout=10)]
+        try:
+            channel.unary_unary("/test.Echo/Fail")(b"", timeout=10)
+            result["fail"] = "OK"
+        except grpc.RpcError as error:
+            result["fail"] = error.code().name
+            result["fail_details"] = error.details()
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    else:
+        call(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
