@@ -244,8 +244,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
 
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
-    const RouteDecision decision =
-        decideRoute(http, authority, target, worker.round_robin_cursor);
+    const RouteDecision decision = decideRoute(http, authority, target, worker.round_robin_cursor);
 
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {

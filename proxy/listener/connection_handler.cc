@@ -83,8 +83,7 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
   }
   if (facts.transport == TransportKind::kTls) {
     listenerLog().warn("listener '{}' chain '{}': {} is not served by this version; closed",
-                       listener->name, chain->name,
-                       "TLS");
+                       listener->name, chain->name, "TLS");
     co_return;
   }
   co_await serveHttp1Connection(std::move(socket), std::move(initial_bytes), listener->name,
