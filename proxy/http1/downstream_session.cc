@@ -1,6 +1,9 @@
 #include "proxy/http1/downstream_session.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,6 +21,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using namespace boost::asio::experimental::awaitable_operators;
 using boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -150,8 +154,25 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
   }
   parser.header_limit(http.limits.max_request_headers_bytes);
   parser.body_limit(boost::none);  // bodies stream through a fixed buffer
-  expireAfter(stream, http.limits.request_headers_timeout);
-  auto [error, bytes] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  // The header deadline is a timer that cancels the read rather than the
+  // stream's own expiry, which would close the socket before the 408 is sent.
+  stream.expires_never();
+  error_code error;
+  if (http.limits.request_headers_timeout.count() > 0) {
+    asio::steady_timer deadline(co_await asio::this_coro::executor,
+                                http.limits.request_headers_timeout);
+    auto outcome_or_timeout =
+        co_await (http::async_read_header(stream, buffer, parser, kUseTuple) ||
+                  deadline.async_wait(kUseTuple));
+    if (outcome_or_timeout.index() == 1) {
+      error = beast::error::timeout;
+    } else {
+      error = std::get<0>(std::get<0>(outcome_or_timeout));
+    }
+  } else {
+    std::tie(error, std::ignore) =
+        co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+  }
   if (error) {
     if (isDisconnect(error)) {
       outcome.close_quietly = true;

@@ -25,6 +25,7 @@ static_resources:
             stat_prefix: http
             append_x_forwarded_for: true
             max_request_headers_bytes: 4096
+            request_headers_timeout: 1s
             route_config:
               name: local
               virtual_hosts:
@@ -271,6 +272,20 @@ class ProxyHttp1Test(harness.IntegrationTest):
                 received += len(chunk)
         self.assertEqual(received, size)
         self.assert_peak_rss_below(48)
+
+    def test_slow_headers_get_408(self):
+        # request_headers_timeout is 1s in this config: a client that starts a
+        # request and never finishes its headers is answered and closed.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=15) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: reviews\r\nX-Slow: ")
+            answer = b""
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 408"), answer[:100])
+        self.assertIn(b"request headers not received within the timeout", answer)
 
     def test_oversized_headers_get_431(self):
         big = b"GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"
