@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/log/logger.h"
+#include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http1/upstream_exchange.h"
@@ -189,10 +190,12 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
 }
 
 // Prepares the request header for the upstream: hop-by-hop headers out,
-// X-Forwarded-For and x-request-id in, path rewritten.
-void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEntry& route,
+// X-Forwarded-For and x-request-id in, the route's rewrites and header
+// mutations applied.
+void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDecision& decision,
                         const HttpChainConfig& http, const std::string& peer_address,
                         WorkerContext& worker) {
+  const RouteEntry& route = *decision.route;
   removeHopByHopHeaders(request);
   // The proxy answers Expect itself (before streaming the body); the upstream does not.
   request.erase(http::field::expect);
@@ -210,10 +213,15 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEn
   if (http.limits.generate_request_id && request["x-request-id"].empty()) {
     request.set("x-request-id", requestId(worker));
   }
-  if (route.has_prefix_rewrite && route.path_kind == PathMatchKind::kPrefix) {
-    const std::string_view target = request.target();
-    request.target(route.prefix_rewrite + std::string(target.substr(route.path.size())));
+  std::string rewritten;
+  if (rewriteTarget(route, request.target(), rewritten)) {
+    request.target(rewritten);
   }
+  if (!route.host_rewrite.empty()) {
+    request.set("x-forwarded-host", request[http::field::host]);
+    request.set(http::field::host, route.host_rewrite);
+  }
+  decision.request_mutations.apply(request.base());
   // Upstream connections speak HTTP/1.1 with keep-alive whatever the client spoke.
   request.version(11);
   request.keep_alive(true);
@@ -265,20 +273,24 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
 
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
-    const RouteDecision decision = decideRoute(http, authority, target, worker.round_robin_cursor);
+    const BeastHeaderLookup header_lookup(request.base());
+    const RequestView view{request.method_string(), "http",        authority, target,
+                           &header_lookup,          peer.address()};
+    const RouteDecision decision =
+        decideRoute(http, view, worker.worker_index, worker.round_robin_cursor);
 
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
-      local = makeLocalReply(decision.local_reason, decision.status, decision.detail, version,
-                             keep_alive && parser.is_done(), head_request);
+      local = makeDecisionReply(decision, version, keep_alive && parser.is_done(), head_request);
     } else {
       const RouteEntry* route = decision.route;
-      const UpstreamPick& pick = decision.pick;
+      const ClusterConfig& cluster = *decision.cluster;
+      const ActiveRequest active(decision.host);
       const std::string method(request.method_string());
       const std::string original_target(target);
       const bool expects_continue =
           !parser.is_done() && beast::iequals(request[http::field::expect], "100-continue");
-      adaptRequestHeader(request, *route, http, peer_address, worker);
+      adaptRequestHeader(request, decision, http, peer_address, worker);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
@@ -290,12 +302,16 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           break;
         }
       }
-      ExchangeParams params{pick.endpoint->address,
-                            pick.cluster->connect_timeout,
+      ExchangeParams params{decision.host->address(),
+                            cluster.connect_timeout,
                             route->timeout,
                             http.limits.idle_timeout,
                             keep_alive,
                             version};
+      params.response_mutations = &decision.response_mutations;
+      params.set_cookie = decision.set_cookie;
+      params.pool_idle_timeout = cluster.upstream_idle_timeout;
+      params.max_requests_per_connection = cluster.max_requests_per_connection;
       ExchangeResult result =
           co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
       switch (result.outcome) {
@@ -304,15 +320,16 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           break;
         case ExchangeResult::Outcome::kFailedBeforeResponse:
           sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
-                            pick.cluster->name, result.detail);
+                            cluster.name, result.detail);
           local = makeLocalReply(result.failure, failureStatus(result.failure),
-                                 "cluster '" + pick.cluster->name + "': " + result.detail, version,
+                                 "cluster '" + cluster.name + "': " + result.detail, version,
                                  keep_alive && parser.is_done(), head_request);
+          decision.response_mutations.apply(local->base());
           break;
         case ExchangeResult::Outcome::kFailedDuringResponse:
         case ExchangeResult::Outcome::kDownstreamGone:
           sessionLog().info("{} {} {}: cluster {}: {}", listener_name, method, original_target,
-                            pick.cluster->name, result.detail);
+                            cluster.name, result.detail);
           keep_alive = false;
           break;
       }

@@ -16,6 +16,8 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "no_route";
     case LocalReplyReason::kDirectResponse:
       return "direct_response";
+    case LocalReplyReason::kRedirect:
+      return "redirect";
     case LocalReplyReason::kNoHealthyUpstream:
       return "no_healthy_upstream";
     case LocalReplyReason::kUpstreamConnectFail:
@@ -34,11 +36,14 @@ LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::stri
   LocalResponse response{static_cast<http::status>(status), http_version};
   response.set(http::field::server, "weft");
   const bool bodiless_status = status < 200 || status == 204 || status == 304;
-  if (reason != LocalReplyReason::kDirectResponse) {
+  // Configured answers are the route's behaviour, not a failure to explain.
+  const bool configured =
+      reason == LocalReplyReason::kDirectResponse || reason == LocalReplyReason::kRedirect;
+  if (!configured) {
     response.set("x-weft-reason", localReplyCode(reason));
   }
   if (!bodiless_status) {
-    if (reason != LocalReplyReason::kDirectResponse) {
+    if (!configured) {
       response.set(http::field::content_type, "text/plain");
       response.body().assign(detail);
       response.body().push_back('\n');

@@ -15,6 +15,7 @@ enum class LocalReplyReason {
   kBodyTooLarge,         // 413: request body over the buffering limit
   kNoRoute,              // 404: no virtual host or route matched
   kDirectResponse,       // the route answers with a fixed response
+  kRedirect,             // 3xx: the route answers with a redirect
   kNoHealthyUpstream,    // 503: the cluster has no endpoints
   kUpstreamConnectFail,  // 503: connecting to the chosen endpoint failed
   kUpstreamTimeout,      // 504: the route timeout expired

@@ -95,6 +95,12 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
     header.erase(http::field::transfer_encoding);
     keep_alive = false;
   }
+  if (params.response_mutations != nullptr) {
+    params.response_mutations->apply(header.base());
+  }
+  if (!params.set_cookie.empty()) {
+    header.insert(http::field::set_cookie, params.set_cookie);
+  }
   header.version(params.client_version);
   header.keep_alive(keep_alive);
 }
@@ -114,7 +120,8 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
   constexpr std::chrono::milliseconds kKeepTimer{-1};  // leave the stream's deadline as it is
 
   for (int attempt = 0; attempt < 2; ++attempt) {
-    UpstreamConnectionPtr connection = attempt == 0 ? pool.take(params.upstream) : nullptr;
+    UpstreamConnectionPtr connection =
+        attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout) : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
       connection = std::make_unique<UpstreamConnection>(
@@ -213,7 +220,10 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     }
     result.outcome = ExchangeResult::Outcome::kRelayed;
     // Bytes after a complete response were never asked for: do not reuse then.
-    if (upstream_keep_alive && response->is_done() && connection->buffer.size() == 0) {
+    ++connection->requests;
+    const bool spent = params.max_requests_per_connection != 0 &&
+                       connection->requests >= params.max_requests_per_connection;
+    if (upstream_keep_alive && !spent && response->is_done() && connection->buffer.size() == 0) {
       pool.release(params.upstream, std::move(connection));
     }
     co_return result;

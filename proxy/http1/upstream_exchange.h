@@ -1,5 +1,7 @@
 #pragma once
 
+#include "proxy/router/header_mutation.h"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -23,6 +25,12 @@ struct ExchangeParams {
   std::chrono::milliseconds downstream_idle_timeout;  // 0: none
   bool client_keep_alive = true;
   unsigned client_version = 11;
+  // Applied to the response header before it goes to the client.
+  const MutationChain* response_mutations = nullptr;
+  std::string_view set_cookie;  // a generated affinity cookie, when not empty
+  // The cluster's pool settings.
+  std::chrono::milliseconds pool_idle_timeout{60'000};
+  uint32_t max_requests_per_connection = 0;  // 0: unlimited
 };
 
 struct ExchangeResult {

@@ -14,6 +14,8 @@ namespace weft::proxy {
 struct HeaderField {
   std::string name;
   std::string value;
+
+  bool operator==(const HeaderField&) const = default;
 };
 
 using HeaderList = std::vector<HeaderField>;

@@ -16,6 +16,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/header_list_lookup.h"
 #include "proxy/http2/http1_upstream_relay.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
@@ -69,6 +70,9 @@ class ServerConnection final : public ExchangeDownstream {
     error_code error;
     const auto peer = stream_.socket().remote_endpoint(error);
     peer_address_ = error ? "" : peer.address().to_string();
+    if (!error) {
+      peer_ip_ = peer.address();
+    }
   }
 
   ~ServerConnection() override {
@@ -141,6 +145,7 @@ class ServerConnection final : public ExchangeDownstream {
   std::string chain_name_;
   WorkerContext& worker_;
   std::string peer_address_;
+  boost::asio::ip::address peer_ip_;
   HttpListenerLimits limits_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<ServerStream>> streams_;
@@ -326,13 +331,27 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
                          "CONNECT and requests without :path are not proxied");
     return;
   }
+  const HeaderListLookup header_lookup(request.fields);
+  const RequestView view{request.method, request.scheme, request.authority,
+                         request.path,   &header_lookup, peer_ip_};
   const RouteDecision decision =
-      decideRoute(*http, request.authority, request.path, worker_.round_robin_cursor);
+      decideRoute(*http, view, worker_.worker_index, worker_.round_robin_cursor);
   if (decision.kind == RouteDecision::Kind::kLocalReply) {
-    exchange->localReply(decision.local_reason, decision.status, decision.detail);
+    exchange->localReply(makeDecisionReply(decision, 11, true, exchange->head_request));
     return;
   }
+  // From here on every response, a failure's local reply included, gets them.
+  exchange->response_mutations = decision.response_mutations;
   const RouteEntry& route = *decision.route;
+  const ClusterConfig& cluster = *decision.cluster;
+  exchange->set_cookie = decision.set_cookie;
+  exchange->active_request = ActiveRequest(decision.host);
+  RequestHead& head = exchange->request;
+  if (!route.host_rewrite.empty()) {
+    head.fields.push_back({"x-forwarded-host", head.authority});
+    head.authority = route.host_rewrite;
+  }
+  decision.request_mutations.apply(head.fields);
   ForwardingFacts facts;
   if (http->limits.append_x_forwarded_for) {
     facts.peer_address = peer_address_;
@@ -340,19 +359,17 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (http->limits.generate_request_id) {
     facts.request_id = makeRequestId(worker_.worker_index, ++worker_.next_request_id);
   }
-  facts.path = request.path;
-  if (route.has_prefix_rewrite && route.path_kind == PathMatchKind::kPrefix) {
-    facts.path = route.prefix_rewrite + request.path.substr(route.path.size());
+  if (!rewriteTarget(route, head.path, facts.path)) {
+    facts.path = head.path;
   }
-  UpstreamTarget target{decision.pick.endpoint->address, decision.pick.cluster->name,
-                        decision.pick.cluster->connect_timeout, route.timeout};
-  if (decision.pick.cluster->protocol == UpstreamProtocol::kHttp2) {
+  UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout,
+                        route.timeout};
+  if (cluster.protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
     }
     worker_.http2_upstream_pool->forward(stream_.get_executor(), exchange,
-                                         http2RequestFields(request, facts), target,
-                                         decision.pick.cluster->http2);
+                                         http2RequestFields(head, facts), target, cluster.http2);
     return;
   }
   asio::co_spawn(stream_.get_executor(),

@@ -26,6 +26,10 @@ void BodyPipe::drop(size_t length) {
 
 void StreamExchange::setResponse(HeaderList fields) {
   response_fields = std::move(fields);
+  response_mutations.apply(response_fields);
+  if (!set_cookie.empty()) {
+    response_fields.push_back({"set-cookie", set_cookie});
+  }
   response_started = true;
 }
 
@@ -33,7 +37,13 @@ void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::s
   if (response_started) {
     return;
   }
-  LocalResponse reply = makeLocalReply(reason, status, detail, 11, true, head_request);
+  localReply(makeLocalReply(reason, status, detail, 11, true, head_request));
+}
+
+void StreamExchange::localReply(const LocalResponse& reply) {
+  if (response_started) {
+    return;
+  }
   HeaderList fields = http2ResponseFields(reply.base());
   setResponse(std::move(fields));
   response_body = BodyPipe();

@@ -7,7 +7,9 @@
 
 #include "proxy/http1/local_reply.h"
 #include "proxy/http2/header_translation.h"
+#include "proxy/router/header_mutation.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/upstream_pick.h"
 
 namespace weft::proxy {
 
@@ -70,7 +72,11 @@ class StreamExchange {
   // the response started.
   void localReply(LocalReplyReason reason, unsigned status, std::string_view detail);
 
+  // Answers with a reply the router built (a redirect, a direct response).
+  void localReply(const LocalResponse& reply);
+
   bool responseStarted() const { return response_started; }
+  // Sets the response header, with the route's response mutations applied.
   void setResponse(HeaderList fields);
 
   int32_t stream_id = 0;
@@ -81,6 +87,12 @@ class StreamExchange {
   // The request body is not wanted (local reply): it is consumed as it comes.
   bool discard_request_body = false;
   BodyPipe request_body;
+
+  // From the route: changes to the response header, a generated affinity
+  // cookie to set, and the host the request counts against while it runs.
+  MutationChain response_mutations;
+  std::string set_cookie;
+  ActiveRequest active_request;
 
   HeaderList response_fields;  // ":status" first
   bool response_started = false;

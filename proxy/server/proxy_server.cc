@@ -41,14 +41,31 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-// Loads and builds a snapshot; errors are returned, never thrown.
-SnapshotPtr loadSnapshot(const std::string& path, config::ConfigErrors& errors) {
+// Workers: --concurrency, else the bootstrap's concurrency, else one per core.
+uint32_t resolveConcurrency(const ProxyOptions& options, const weft::v1::Bootstrap& bootstrap) {
+  uint32_t concurrency = options.concurrency;
+  if (concurrency == 0) {
+    concurrency = bootstrap.concurrency();
+  }
+  if (concurrency == 0) {
+    concurrency = std::max(1u, std::thread::hardware_concurrency());
+  }
+  return concurrency;
+}
+
+// Loads and builds a snapshot for `workers` workers (0: as many as the
+// bootstrap asks for); errors are returned, never thrown.
+SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
+                         config::ConfigErrors& errors) {
   weft::v1::Bootstrap bootstrap;
-  errors = config::loadYamlFile(path, bootstrap);
+  errors = config::loadYamlFile(options.config_path, bootstrap);
   if (!errors.empty()) {
     return nullptr;
   }
-  return buildSnapshot(bootstrap, path, errors);
+  if (workers == 0) {
+    workers = resolveConcurrency(options, bootstrap);
+  }
+  return buildSnapshot(bootstrap, options.config_path, errors, workers);
 }
 
 bool sameAddress(const ListenerConfig& a, const ListenerConfig& b) {
@@ -62,13 +79,7 @@ class ProxyServer {
       : options_(options), snapshot_(std::move(snapshot)) {}
 
   int run() {
-    uint32_t concurrency = options_.concurrency;
-    if (concurrency == 0) {
-      concurrency = snapshot_->source.concurrency();
-    }
-    if (concurrency == 0) {
-      concurrency = std::max(1u, std::thread::hardware_concurrency());
-    }
+    const uint32_t concurrency = resolveConcurrency(options_, snapshot_->source);
     // The admin endpoint binds first: a bad or busy admin address stops start-up
     // before any worker thread exists.
     drain_deadline_ = drainTimeout(snapshot_->source);
@@ -168,18 +179,7 @@ class ProxyServer {
           config_updated_});
     };
     callbacks.clusters = [this](admin::AdminCallbacks::ClustersDone done) {
-      // The snapshot's view; per-endpoint health and active requests arrive
-      // with the load balancers' per-worker host state.
-      std::vector<admin::ClusterStatus> clusters;
-      for (const auto& [name, cluster] : snapshot_->clusters) {
-        admin::ClusterStatus status{name, false, {}};
-        for (const UpstreamEndpoint& endpoint : cluster->endpoints) {
-          status.endpoints.push_back({admin::endpointAddress(endpoint.address), endpoint.weight,
-                                      admin::EndpointHealth::kHealthy, 0});
-        }
-        clusters.push_back(std::move(status));
-      }
-      done(std::move(clusters));
+      gatherClusterStatus(std::move(done));
     };
     callbacks.status = [this, concurrency] {
       return admin::ProxyStatus{
@@ -188,6 +188,95 @@ class ProxyServer {
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;
+  }
+
+  // /clusters: the endpoints of every cluster as configured, then each worker
+  // adds, on its own thread, the active requests and health flags of the hosts
+  // it has used. The last worker to answer completes the reply.
+  void gatherClusterStatus(admin::AdminCallbacks::ClustersDone done) {
+    struct Gathering {
+      SnapshotPtr snapshot;
+      std::vector<const ClusterConfig*> configs;
+      std::vector<admin::ClusterStatus> clusters;
+      size_t pending = 0;
+      admin::AdminCallbacks::ClustersDone done;
+    };
+    auto gathering = std::make_shared<Gathering>();
+    gathering->snapshot = snapshot_;
+    gathering->done = std::move(done);
+    for (const auto& [name, cluster] : snapshot_->clusters) {
+      admin::ClusterStatus status{name, false, {}};
+      for (const lb::LocalityConfig& locality : cluster->lb_factory->config().localities) {
+        for (const lb::EndpointConfig& endpoint : locality.endpoints) {
+          status.endpoints.push_back({admin::endpointAddress(endpoint.address), endpoint.weight,
+                                      configuredHealth(endpoint.health), 0});
+        }
+      }
+      gathering->configs.push_back(cluster.get());
+      gathering->clusters.push_back(std::move(status));
+    }
+    gathering->pending = workers_.size();
+    if (workers_.empty()) {
+      gathering->done(std::move(gathering->clusters));
+      return;
+    }
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+      workers_[w]->post([this, gathering, w] {
+        // On worker w: its slots are written by it alone, so reading is safe here.
+        using HostFacts = std::vector<std::pair<uint32_t, admin::EndpointHealth>>;
+        std::vector<HostFacts> seen(gathering->configs.size());
+        for (size_t c = 0; c < gathering->configs.size(); ++c) {
+          const auto& slot = gathering->configs[c]->per_worker[w];
+          if (!slot) {
+            continue;
+          }
+          for (const lb::Host& host : slot->hosts->hosts()) {
+            seen[c].emplace_back(host.activeRequests(), observedHealth(host));
+          }
+        }
+        boost::asio::post(main_context_, [gathering, seen = std::move(seen)] {
+          for (size_t c = 0; c < seen.size(); ++c) {
+            auto& endpoints = gathering->clusters[c].endpoints;
+            for (size_t h = 0; h < seen[c].size() && h < endpoints.size(); ++h) {
+              endpoints[h].active_requests += seen[c][h].first;
+              endpoints[h].health = std::max(endpoints[h].health, seen[c][h].second);
+            }
+          }
+          if (--gathering->pending == 0) {
+            gathering->done(std::move(gathering->clusters));
+          }
+        });
+      });
+    }
+  }
+
+  static admin::EndpointHealth configuredHealth(lb::EdsHealth health) {
+    switch (health) {
+      case lb::EdsHealth::kUnhealthy:
+        return admin::EndpointHealth::kUnhealthy;
+      case lb::EdsHealth::kDraining:
+        return admin::EndpointHealth::kDraining;
+      case lb::EdsHealth::kDegraded:
+        return admin::EndpointHealth::kDegraded;
+      default:
+        return admin::EndpointHealth::kHealthy;
+    }
+  }
+
+  static admin::EndpointHealth observedHealth(const lb::Host& host) {
+    if (host.hasFlag(lb::HostFlag::kOutlierEjected)) {
+      return admin::EndpointHealth::kEjected;
+    }
+    switch (host.health()) {
+      case lb::HostHealth::kDegraded:
+        return admin::EndpointHealth::kDegraded;
+      case lb::HostHealth::kUnhealthy:
+        return admin::EndpointHealth::kUnhealthy;
+      case lb::HostHealth::kDraining:
+        return admin::EndpointHealth::kDraining;
+      default:
+        return admin::EndpointHealth::kHealthy;
+    }
   }
 
   void logListening(const ListenerConfig& listener) {
@@ -208,7 +297,8 @@ class ProxyServer {
       return;  // an event that did not change the content
     }
     config::ConfigErrors errors;
-    SnapshotPtr next = loadSnapshot(options_.config_path, errors);
+    // The workers stay as they are: the new snapshot is made for their number.
+    SnapshotPtr next = loadSnapshot(options_, static_cast<uint32_t>(workers_.size()), errors);
     if (!next) {
       ++rejected_reloads_;
       serverLog().error("reload ({}) rejected, keeping the running config:\n{}", trigger,
@@ -279,7 +369,7 @@ class ProxyServer {
 
 int runProxy(const ProxyOptions& options) {
   config::ConfigErrors errors;
-  SnapshotPtr snapshot = loadSnapshot(options.config_path, errors);
+  SnapshotPtr snapshot = loadSnapshot(options, 0, errors);
   if (!snapshot) {
     std::cerr << config::formatErrors(errors) << "\n";
     serverLog().error("config {} rejected with {} error(s)", options.config_path, errors.size());

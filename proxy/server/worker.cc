@@ -75,6 +75,10 @@ void Worker::start(std::vector<BoundListener> listeners) {
   thread_ = std::thread([this] { io_context_.run(); });
 }
 
+void Worker::post(std::function<void()> job) {
+  asio::post(io_context_, std::move(job));
+}
+
 void Worker::startAccepting(BoundListener listener) {
   asio::co_spawn(io_context_, acceptLoop(listener), asio::detached);
   listeners_[listener.name] = std::move(listener);

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +50,10 @@ class Worker {
   // Thread-safe: stops accepting, asks open connections to close after their
   // current response, and ends the thread once they have, or at `deadline`.
   void drain(std::chrono::milliseconds deadline);
+
+  // Thread-safe: runs `job` on the worker's thread (e.g. to read per-worker
+  // state for the admin endpoint). Never runs if the worker has stopped.
+  void post(std::function<void()> job);
 
   void join();
 

@@ -108,11 +108,11 @@ const VirtualHostConfig* RouteTable::findVirtualHost(std::string_view authority)
   return any;
 }
 
-const RouteEntry* RouteTable::findRoute(const VirtualHostConfig& host, std::string_view target) {
-  const size_t query = target.find('?');
-  const std::string_view path = target.substr(0, query);
+const RouteEntry* RouteTable::findRoute(const VirtualHostConfig& host, const RequestView& request) {
+  const std::string_view path = request.path();
   for (const RouteEntry& route : host.routes) {
-    if (route.matchesPath(path)) {
+    if (route.matchesPath(path) &&
+        (route.conditions.empty() || route.conditions.matches(request))) {
       return &route;
     }
   }

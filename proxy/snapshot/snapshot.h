@@ -12,6 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/router/header_mutation.h"
+#include "proxy/router/request_match.h"
+#include "proxy/upstream/lb/lb_factory.h"
+#include "proxy/upstream/lb/load_balancer.h"
+#include "proxy/upstream/lb/priority_set.h"
 #include "weft/v1/bootstrap.pb.h"
 
 namespace weft::proxy {
@@ -20,11 +25,6 @@ namespace weft::proxy {
 // config update from the API messages, immutable afterwards, and shared by all
 // workers through std::shared_ptr<const Snapshot>. Names are resolved to
 // pointers here so that no request ever looks a cluster up by string.
-
-struct UpstreamEndpoint {
-  boost::asio::ip::tcp::endpoint address;
-  uint32_t weight = 1;
-};
 
 // Spreads weighted picks: ticket -> (ticket * stride) % total_weight visits every
 // point of [0, total_weight) once per cycle when stride and total_weight are
@@ -48,18 +48,68 @@ struct Http2Settings {
 // The protocol a cluster's endpoints speak for HTTP requests.
 enum class UpstreamProtocol { kHttp1, kHttp2 };
 
+// One worker's state for one cluster: its hosts (health flags, active requests)
+// and its load balancer. Made by that worker on first use and touched by no
+// other thread.
+struct WorkerClusterState {
+  std::unique_ptr<lb::PrioritySet> hosts;
+  lb::LoadBalancerPtr balancer;
+};
+
 struct ClusterConfig {
   std::string name;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   Http2Settings http2;  // with kHttp2
-  std::vector<UpstreamEndpoint> endpoints;
-  WeightedPicker picker;  // over endpoint weights
   std::chrono::milliseconds connect_timeout{5000};
+  // Endpoints by priority and locality, policy, and the shared hash tables.
+  std::unique_ptr<lb::LoadBalancerFactory> lb_factory;
+  // RING_HASH or MAGLEV: routes compute a request hash for it.
+  bool hash_based = false;
+  // Idle keep-alive upstream connections are closed after this long; 0: never.
+  std::chrono::milliseconds upstream_idle_timeout{60'000};
+  // Requests per upstream connection before it is closed; 0: unlimited.
+  uint32_t max_requests_per_connection = 0;
+
+  // The state of worker `worker_index`, made on first use. Each worker writes
+  // only its own slot of `per_worker` (sized at build for every worker), so the
+  // otherwise immutable snapshot carries per-worker state without a lock, and a
+  // request that holds the snapshot keeps its hosts alive.
+  WorkerClusterState& workerState(uint32_t worker_index) const;
+
+  mutable std::vector<std::unique_ptr<WorkerClusterState>> per_worker;
 };
 
 struct WeightedClusterRef {
   const ClusterConfig* cluster = nullptr;
   uint32_t weight = 1;
+  // Innermost header mutations, applied when this backend of a split is chosen.
+  HeaderMutationConfig request_headers;
+  HeaderMutationConfig response_headers;
+};
+
+// One input to the request hash of RING_HASH and MAGLEV clusters.
+struct HashPolicyConfig {
+  enum class Kind : uint8_t { kHeader, kCookie, kSourceIp, kQueryParameter };
+  Kind kind = Kind::kHeader;
+  std::string name;  // header (lower-case), cookie or query parameter name
+  // Cookie: generate one when absent; ttl 0 makes a session cookie.
+  bool generate_cookie = false;
+  std::chrono::seconds cookie_ttl{0};
+  std::string cookie_path = "/";
+  bool terminal = false;
+};
+
+// Answer with a redirect (RedirectAction).
+struct RedirectConfig {
+  unsigned status = 301;
+  std::string scheme;  // empty: the request's
+  std::string host;    // empty: the request's
+  uint32_t port = 0;   // 0: the request's
+  std::string path;    // whole new path, when has_path
+  bool has_path = false;
+  std::string prefix_rewrite;  // replaces the matched prefix, when has_prefix_rewrite
+  bool has_prefix_rewrite = false;
+  bool strip_query = false;
 };
 
 enum class PathMatchKind { kPrefix, kExact, kRegex, kSeparatedPrefix };
@@ -70,16 +120,26 @@ struct RouteEntry {
   std::string path;
   std::unique_ptr<RE2> path_regex;
   bool case_sensitive = true;
+  // Header, query parameter and method conditions.
+  RequestConditions conditions;
 
-  // Exactly one of these two: forward to clusters, or answer directly.
+  // Exactly one of these three: forward to clusters, redirect, or answer directly.
   std::vector<WeightedClusterRef> clusters;
   WeightedPicker picker;  // over cluster weights
+  std::optional<RedirectConfig> redirect;
   std::optional<std::pair<unsigned, std::string>> direct_response;
 
   std::string prefix_rewrite;
   bool has_prefix_rewrite = false;
+  std::unique_ptr<RE2> regex_rewrite;  // every match replaced by regex_substitution
+  std::string regex_substitution;
+  std::string host_rewrite;  // empty: keep the authority
   // Zero means no deadline.
   std::chrono::milliseconds timeout{15000};
+  std::vector<HashPolicyConfig> hash_policies;
+
+  HeaderMutationConfig request_headers;
+  HeaderMutationConfig response_headers;
 
   bool matchesPath(std::string_view path_without_query) const;
 };
@@ -91,19 +151,24 @@ struct VirtualHostConfig {
   std::vector<std::string> prefix_domains;  // "foo.*" stored as "foo."
   bool matches_any = false;                 // "*"
   std::vector<RouteEntry> routes;
+  HeaderMutationConfig request_headers;
+  HeaderMutationConfig response_headers;
 };
 
 class RouteTable {
  public:
   std::string name;
   std::vector<VirtualHostConfig> virtual_hosts;
+  HeaderMutationConfig request_headers;
+  HeaderMutationConfig response_headers;
 
   // The virtual host for a Host/:authority value: exact domains first, then the
   // longest suffix wildcard, then the longest prefix wildcard, then "*".
   const VirtualHostConfig* findVirtualHost(std::string_view authority) const;
 
-  // The first route of `host` whose match accepts the request target.
-  static const RouteEntry* findRoute(const VirtualHostConfig& host, std::string_view target);
+  // The first route of `host` whose match accepts the request: path, then
+  // methods, headers and query parameters.
+  static const RouteEntry* findRoute(const VirtualHostConfig& host, const RequestView& request);
 };
 
 struct HttpListenerLimits {

@@ -4,6 +4,8 @@
 #include <set>
 
 #include "common/config/field_path.h"
+#include "proxy/http2/header_translation.h"
+#include "proxy/upstream/lb/lb_config_proto.h"
 
 namespace weft::proxy {
 namespace {
@@ -20,8 +22,8 @@ std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration) {
 
 class SnapshotBuilder {
  public:
-  SnapshotBuilder(std::string_view source, config::ConfigErrors& errors)
-      : source_(source), errors_(errors) {}
+  SnapshotBuilder(std::string_view source, uint32_t worker_count, config::ConfigErrors& errors)
+      : source_(source), worker_count_(worker_count == 0 ? 1 : worker_count), errors_(errors) {}
 
   SnapshotPtr build(const weft::v1::Bootstrap& bootstrap) {
     auto snapshot = std::make_shared<Snapshot>();
@@ -61,6 +63,19 @@ class SnapshotBuilder {
     fail(path, "is not implemented by this version of weft-proxy yet; remove it");
   }
 
+  // Every field of `message` that is set but not named in `implemented` is an
+  // error: a setting the proxy would otherwise ignore without a word.
+  void onlyImplemented(const google::protobuf::Message& message, const std::string& path,
+                       std::initializer_list<std::string_view> implemented) {
+    std::vector<const google::protobuf::FieldDescriptor*> fields;
+    message.GetReflection()->ListFields(message, &fields);
+    for (const google::protobuf::FieldDescriptor* field : fields) {
+      if (std::find(implemented.begin(), implemented.end(), field->name()) == implemented.end()) {
+        notYet(appendField(path, field->name()));
+      }
+    }
+  }
+
   bool parseAddress(const weft::v1::SocketAddress& address, const std::string& path,
                     boost::asio::ip::tcp::endpoint& out) {
     boost::system::error_code error;
@@ -84,19 +99,16 @@ class SnapshotBuilder {
       notYet(appendField(path, "type"));
       return;
     }
-    if (cluster.lb_policy() != weft::v1::Cluster::ROUND_ROBIN) {
-      notYet(appendField(path, "lb_policy"));
-    }
+    onlyImplemented(
+        cluster, path,
+        {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
+         "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
+         "http2", "connection_pool", "destination_service"});
     if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
         cluster.protocol() != weft::v1::Cluster::HTTP2) {
       notYet(appendField(path, "protocol"));
     }
-    for (const char* field : {"circuit_breakers", "outlier_detection", "health_check", "tls"}) {
-      const auto* descriptor = cluster.GetDescriptor()->FindFieldByName(field);
-      if (cluster.GetReflection()->HasField(cluster, descriptor)) {
-        notYet(appendField(path, field));
-      }
-    }
+    checkLbConfigFits(cluster, path);
     auto config = std::make_unique<ClusterConfig>();
     config->name = cluster.name();
     config->protocol = cluster.protocol() == weft::v1::Cluster::HTTP2 ? UpstreamProtocol::kHttp2
@@ -107,17 +119,40 @@ class SnapshotBuilder {
     if (cluster.has_connect_timeout()) {
       config->connect_timeout = toMillis(cluster.connect_timeout());
     }
-    const std::string endpoints_path =
-        appendField(appendField(path, "load_assignment"), "endpoints");
+    if (cluster.has_connection_pool()) {
+      const auto& pool = cluster.connection_pool();
+      const std::string pool_path = appendField(path, "connection_pool");
+      onlyImplemented(pool, pool_path, {"max_requests_per_connection", "idle_timeout"});
+      if (pool.has_max_requests_per_connection()) {
+        config->max_requests_per_connection = pool.max_requests_per_connection().value();
+      }
+      if (pool.has_idle_timeout()) {
+        config->upstream_idle_timeout = toMillis(pool.idle_timeout());
+      }
+    }
     const auto& assignment = cluster.load_assignment();
+    const std::string assignment_path = appendField(path, "load_assignment");
+    onlyImplemented(assignment, assignment_path, {"cluster_name", "endpoints", "policy"});
+    if (assignment.has_policy()) {
+      onlyImplemented(assignment.policy(), appendField(assignment_path, "policy"),
+                      {"overprovisioning_factor"});
+    }
+    lb::ClusterLbConfig lb_config;
+    lb_config.policy = lb::lbPolicyFromProto(cluster, assignment);
+    const std::string endpoints_path = appendField(assignment_path, "endpoints");
     for (int l = 0; l < assignment.endpoints_size(); ++l) {
       const auto& locality = assignment.endpoints(l);
       const std::string locality_path = appendIndex(endpoints_path, l);
+      lb::LocalityConfig locality_config;
+      locality_config.priority = locality.priority();
+      if (locality.has_load_balancing_weight()) {
+        locality_config.weight = locality.load_balancing_weight().value();
+      }
       for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
         const auto& lb_endpoint = locality.lb_endpoints(e);
         const std::string endpoint_path =
             appendIndex(appendField(locality_path, "lb_endpoints"), e);
-        UpstreamEndpoint endpoint;
+        lb::EndpointConfig endpoint;
         if (!parseAddress(lb_endpoint.endpoint().address(),
                           appendField(appendField(endpoint_path, "endpoint"), "address"),
                           endpoint.address)) {
@@ -126,15 +161,43 @@ class SnapshotBuilder {
         if (lb_endpoint.has_load_balancing_weight()) {
           endpoint.weight = lb_endpoint.load_balancing_weight().value();
         }
-        config->endpoints.push_back(endpoint);
+        endpoint.health = lb::edsHealthFromProto(lb_endpoint.health_status());
+        locality_config.endpoints.push_back(endpoint);
       }
+      lb_config.localities.push_back(std::move(locality_config));
     }
-    uint64_t total = 0;
-    for (const UpstreamEndpoint& endpoint : config->endpoints) {
-      total += endpoint.weight;
-    }
-    config->picker.setTotal(total);
+    config->hash_based = lb_config.policy.policy == lb::LbPolicy::kRingHash ||
+                         lb_config.policy.policy == lb::LbPolicy::kMaglev;
+    config->lb_factory = std::make_unique<lb::LoadBalancerFactory>(std::move(lb_config));
+    config->per_worker.resize(worker_count_);
     snapshot.clusters.emplace(cluster.name(), std::move(config));
+  }
+
+  // The lb_config oneof must describe the chosen lb_policy.
+  void checkLbConfigFits(const weft::v1::Cluster& cluster, const std::string& path) {
+    using weft::v1::Cluster;
+    const char* field = nullptr;
+    Cluster::LbPolicy wanted = cluster.lb_policy();
+    switch (cluster.lb_config_case()) {
+      case Cluster::kLeastRequest:
+        field = "least_request";
+        wanted = Cluster::LEAST_REQUEST;
+        break;
+      case Cluster::kRingHash:
+        field = "ring_hash";
+        wanted = Cluster::RING_HASH;
+        break;
+      case Cluster::kMaglev:
+        field = "maglev";
+        wanted = Cluster::MAGLEV;
+        break;
+      case Cluster::LB_CONFIG_NOT_SET:
+        return;
+    }
+    if (wanted != cluster.lb_policy()) {
+      fail(appendField(path, field), std::string("settings for another policy than lb_policy ") +
+                                         Cluster::LbPolicy_Name(cluster.lb_policy()));
+    }
   }
 
   const ClusterConfig* findCluster(const Snapshot& snapshot, const std::string& name,
@@ -339,11 +402,24 @@ class SnapshotBuilder {
                                   const std::string& path, const std::string& table_key) {
     auto table = std::make_unique<RouteTable>();
     table->name = routes.name();
+    onlyImplemented(
+        routes, path,
+        {"name", "virtual_hosts", "request_headers", "response_headers", "validate_clusters"});
+    table->request_headers =
+        readMutation(routes.request_headers(), appendField(path, "request_headers"));
+    table->response_headers =
+        readMutation(routes.response_headers(), appendField(path, "response_headers"));
     for (int v = 0; v < routes.virtual_hosts_size(); ++v) {
       const auto& vhost = routes.virtual_hosts(v);
       const std::string vhost_path = appendIndex(appendField(path, "virtual_hosts"), v);
       VirtualHostConfig host;
       host.name = vhost.name();
+      onlyImplemented(vhost, vhost_path,
+                      {"name", "domains", "routes", "request_headers", "response_headers"});
+      host.request_headers =
+          readMutation(vhost.request_headers(), appendField(vhost_path, "request_headers"));
+      host.response_headers =
+          readMutation(vhost.response_headers(), appendField(vhost_path, "response_headers"));
       for (std::string domain : vhost.domains()) {
         std::transform(domain.begin(), domain.end(), domain.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -408,15 +484,26 @@ class SnapshotBuilder {
     if (match.has_case_sensitive()) {
       entry.case_sensitive = match.case_sensitive().value();
     }
-    if (match.headers_size() > 0) {
-      notYet(appendField(match_path, "headers"));
+    onlyImplemented(match, match_path,
+                    {"prefix", "path", "regex", "path_separated_prefix", "case_sensitive",
+                     "headers", "query_parameters", "methods"});
+    for (int h = 0; h < match.headers_size(); ++h) {
+      readHeaderMatcher(match.headers(h), appendIndex(appendField(match_path, "headers"), h),
+                        entry.conditions.headers);
     }
-    if (match.query_parameters_size() > 0) {
-      notYet(appendField(match_path, "query_parameters"));
+    for (int q = 0; q < match.query_parameters_size(); ++q) {
+      readQueryMatcher(match.query_parameters(q),
+                       appendIndex(appendField(match_path, "query_parameters"), q),
+                       entry.conditions.query_parameters);
     }
-    if (match.methods_size() > 0) {
-      notYet(appendField(match_path, "methods"));
-    }
+    entry.conditions.methods.assign(match.methods().begin(), match.methods().end());
+    onlyImplemented(route, path,
+                    {"name", "match", "route", "redirect", "direct_response", "request_headers",
+                     "response_headers", "metadata"});
+    entry.request_headers =
+        readMutation(route.request_headers(), appendField(path, "request_headers"));
+    entry.response_headers =
+        readMutation(route.response_headers(), appendField(path, "response_headers"));
     if (route.has_direct_response()) {
       const uint32_t status = route.direct_response().status();
       if ((status == 204 || status == 304) && !route.direct_response().body().empty()) {
@@ -426,69 +513,312 @@ class SnapshotBuilder {
       entry.direct_response.emplace(route.direct_response().status(),
                                     route.direct_response().body());
     } else if (route.has_route()) {
-      const auto& action = route.route();
-      const std::string action_path = appendField(path, "route");
-      if (action.has_weighted_clusters()) {
-        const auto& split = action.weighted_clusters().clusters();
-        for (int i = 0; i < split.size(); ++i) {
-          const std::string name_path = appendField(
-              appendIndex(appendField(appendField(action_path, "weighted_clusters"), "clusters"),
-                          i),
-              "name");
-          if (const ClusterConfig* cluster = findCluster(snapshot, split[i].name(), name_path)) {
-            if (split[i].weight() > 0) {
-              entry.clusters.push_back({cluster, split[i].weight()});
-            }
-          }
-        }
-        if (entry.clusters.empty() && errors_.empty()) {
-          fail(appendField(action_path, "weighted_clusters"), "all weights are 0");
-        }
-      } else if (const ClusterConfig* cluster =
-                     findCluster(snapshot, action.cluster(), appendField(action_path, "cluster"))) {
-        entry.clusters.push_back({cluster, 1});
-      }
-      uint64_t total = 0;
-      for (const WeightedClusterRef& ref : entry.clusters) {
-        total += ref.weight;
-      }
-      entry.picker.setTotal(total);
-      if (action.path_rewrite_case() == weft::v1::RouteAction::kPrefixRewrite) {
-        if (entry.path_kind != PathMatchKind::kPrefix) {
-          fail(appendField(action_path, "prefix_rewrite"), "needs a prefix match");
-        }
-        entry.prefix_rewrite = action.prefix_rewrite();
-        entry.has_prefix_rewrite = true;
-      } else if (action.has_regex_rewrite()) {
-        notYet(appendField(action_path, "regex_rewrite"));
-      }
-      if (action.has_timeout()) {
-        entry.timeout = toMillis(action.timeout());
-      }
-      if (action.has_retry_policy()) {
-        notYet(appendField(action_path, "retry_policy"));
-      }
+      readRouteAction(snapshot, route.route(), appendField(path, "route"), entry);
     } else {
-      notYet(appendField(path, "redirect"));
-    }
-    if (route.has_fault()) {
-      notYet(appendField(path, "fault"));
-    }
-    if (route.has_rate_limit()) {
-      notYet(appendField(path, "rate_limit"));
+      entry.redirect = readRedirect(route.redirect(), appendField(path, "redirect"), entry);
     }
     host.routes.push_back(std::move(entry));
   }
 
+  void readRouteAction(const Snapshot& snapshot, const weft::v1::RouteAction& action,
+                       const std::string& action_path, RouteEntry& entry) {
+    onlyImplemented(action, action_path,
+                    {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
+                     "host_rewrite", "timeout", "hash_policy"});
+    if (action.has_weighted_clusters()) {
+      const auto& split = action.weighted_clusters().clusters();
+      const std::string split_path =
+          appendField(appendField(action_path, "weighted_clusters"), "clusters");
+      for (int i = 0; i < split.size(); ++i) {
+        const std::string backend_path = appendIndex(split_path, i);
+        if (const ClusterConfig* cluster =
+                findCluster(snapshot, split[i].name(), appendField(backend_path, "name"))) {
+          if (split[i].weight() > 0) {
+            WeightedClusterRef ref{cluster, split[i].weight(), {}, {}};
+            ref.request_headers = readMutation(split[i].request_headers(),
+                                               appendField(backend_path, "request_headers"));
+            ref.response_headers = readMutation(split[i].response_headers(),
+                                                appendField(backend_path, "response_headers"));
+            entry.clusters.push_back(std::move(ref));
+          }
+        }
+      }
+      if (entry.clusters.empty() && errors_.empty()) {
+        fail(appendField(action_path, "weighted_clusters"), "all weights are 0");
+      }
+    } else if (const ClusterConfig* cluster =
+                   findCluster(snapshot, action.cluster(), appendField(action_path, "cluster"))) {
+      entry.clusters.push_back({cluster, 1, {}, {}});
+    }
+    uint64_t total = 0;
+    for (const WeightedClusterRef& ref : entry.clusters) {
+      total += ref.weight;
+    }
+    entry.picker.setTotal(total);
+    if (action.path_rewrite_case() == weft::v1::RouteAction::kPrefixRewrite) {
+      if (entry.path_kind != PathMatchKind::kPrefix &&
+          entry.path_kind != PathMatchKind::kSeparatedPrefix) {
+        fail(appendField(action_path, "prefix_rewrite"),
+             "needs a prefix or path_separated_prefix match");
+      }
+      entry.prefix_rewrite = action.prefix_rewrite();
+      entry.has_prefix_rewrite = true;
+    } else if (action.has_regex_rewrite()) {
+      const std::string rewrite_path = appendField(action_path, "regex_rewrite");
+      entry.regex_rewrite =
+          compileRegex(action.regex_rewrite().pattern(), appendField(rewrite_path, "pattern"));
+      entry.regex_substitution = action.regex_rewrite().substitution();
+      std::string why;
+      if (entry.regex_rewrite &&
+          !entry.regex_rewrite->CheckRewriteString(entry.regex_substitution, &why)) {
+        fail(appendField(rewrite_path, "substitution"), why);
+      }
+    }
+    entry.host_rewrite = action.host_rewrite();
+    if (action.has_timeout()) {
+      entry.timeout = toMillis(action.timeout());
+    }
+    for (int h = 0; h < action.hash_policy_size(); ++h) {
+      entry.hash_policies.push_back(readHashPolicy(
+          action.hash_policy(h), appendIndex(appendField(action_path, "hash_policy"), h)));
+    }
+  }
+
+  std::unique_ptr<RE2> compileRegex(const std::string& pattern, const std::string& path) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto regex = std::make_unique<RE2>(pattern, options);
+    if (!regex->ok()) {
+      fail(path, "invalid regular expression: " + regex->error());
+      return nullptr;
+    }
+    return regex;
+  }
+
+  static std::string lowerCase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+  }
+
+  void readValueMatch(const std::string& exact, const std::string& prefix,
+                      const std::string& suffix, const std::string& contains,
+                      const std::string& regex, int which, bool ignore_case,
+                      const std::string& path, ValueMatcher& out) {
+    out.ignore_case = ignore_case;
+    auto text = [&](const std::string& value) { return ignore_case ? lowerCase(value) : value; };
+    switch (which) {
+      case 0:
+        out.kind = ValueMatcher::Kind::kExact;
+        out.text = text(exact);
+        break;
+      case 1:
+        out.kind = ValueMatcher::Kind::kPrefix;
+        out.text = text(prefix);
+        break;
+      case 2:
+        out.kind = ValueMatcher::Kind::kSuffix;
+        out.text = text(suffix);
+        break;
+      case 3:
+        out.kind = ValueMatcher::Kind::kContains;
+        out.text = text(contains);
+        break;
+      case 4:
+        out.kind = ValueMatcher::Kind::kRegex;
+        out.regex = compileRegex(regex, appendField(path, "regex"));
+        break;
+      default:
+        break;
+    }
+  }
+
+  void readHeaderMatcher(const weft::v1::HeaderMatcher& matcher, const std::string& path,
+                         std::vector<HeaderMatchConfig>& out) {
+    using weft::v1::HeaderMatcher;
+    HeaderMatchConfig config;
+    config.name = lowerCase(matcher.name());
+    config.invert = matcher.invert();
+    switch (matcher.header_match_case()) {
+      case HeaderMatcher::kExact:
+        readValueMatch(matcher.exact(), "", "", "", "", 0, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case HeaderMatcher::kPrefix:
+        readValueMatch("", matcher.prefix(), "", "", "", 1, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case HeaderMatcher::kSuffix:
+        readValueMatch("", "", matcher.suffix(), "", "", 2, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case HeaderMatcher::kContains:
+        readValueMatch("", "", "", matcher.contains(), "", 3, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case HeaderMatcher::kRegex:
+        readValueMatch("", "", "", "", matcher.regex(), 4, false, path, config.value);
+        break;
+      case HeaderMatcher::kPresent:
+        config.value.kind = ValueMatcher::Kind::kPresent;
+        config.present = matcher.present();
+        break;
+      case HeaderMatcher::kRange:
+        config.value.kind = ValueMatcher::Kind::kRange;
+        config.value.range_start = matcher.range().start();
+        config.value.range_end = matcher.range().end();
+        if (config.value.range_end <= config.value.range_start) {
+          fail(appendField(path, "range"), "end must be greater than start");
+        }
+        break;
+      case HeaderMatcher::HEADER_MATCH_NOT_SET:
+        break;
+    }
+    out.push_back(std::move(config));
+  }
+
+  void readQueryMatcher(const weft::v1::QueryParameterMatcher& matcher, const std::string& path,
+                        std::vector<QueryMatchConfig>& out) {
+    using weft::v1::QueryParameterMatcher;
+    QueryMatchConfig config;
+    config.name = matcher.name();
+    config.invert = matcher.invert();
+    switch (matcher.query_match_case()) {
+      case QueryParameterMatcher::kExact:
+        readValueMatch(matcher.exact(), "", "", "", "", 0, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case QueryParameterMatcher::kPrefix:
+        readValueMatch("", matcher.prefix(), "", "", "", 1, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case QueryParameterMatcher::kSuffix:
+        readValueMatch("", "", matcher.suffix(), "", "", 2, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case QueryParameterMatcher::kContains:
+        readValueMatch("", "", "", matcher.contains(), "", 3, matcher.ignore_case(), path,
+                       config.value);
+        break;
+      case QueryParameterMatcher::kRegex:
+        readValueMatch("", "", "", "", matcher.regex(), 4, false, path, config.value);
+        break;
+      case QueryParameterMatcher::kPresent:
+        config.value.kind = ValueMatcher::Kind::kPresent;
+        config.present = matcher.present();
+        break;
+      case QueryParameterMatcher::QUERY_MATCH_NOT_SET:
+        break;
+    }
+    out.push_back(std::move(config));
+  }
+
+  HeaderMutationConfig readMutation(const weft::v1::HeaderMutation& mutation,
+                                    const std::string& path) {
+    HeaderMutationConfig config;
+    for (const std::string& name : mutation.remove()) {
+      config.remove.push_back(lowerCase(name));
+    }
+    auto read_values = [&](const auto& values, const char* field, std::vector<HeaderField>& into) {
+      for (int i = 0; i < values.size(); ++i) {
+        std::string name = lowerCase(values[i].name());
+        if (name == "host" || name == "content-length" || isConnectionSpecific(name)) {
+          fail(appendField(appendIndex(appendField(path, field), i), "name"),
+               "\"" + name + "\" cannot be set by a header mutation" +
+                   (name == "host" ? " (use host_rewrite)" : " (it is connection-specific)"));
+          continue;
+        }
+        into.push_back({std::move(name), values[i].value()});
+      }
+    };
+    read_values(mutation.set(), "set", config.set);
+    read_values(mutation.append(), "append", config.append);
+    return config;
+  }
+
+  HashPolicyConfig readHashPolicy(const weft::v1::HashPolicy& policy, const std::string& path) {
+    using weft::v1::HashPolicy;
+    HashPolicyConfig config;
+    config.terminal = policy.terminal();
+    switch (policy.policy_specifier_case()) {
+      case HashPolicy::kHeader:
+        config.kind = HashPolicyConfig::Kind::kHeader;
+        config.name = lowerCase(policy.header().name());
+        break;
+      case HashPolicy::kCookie:
+        config.kind = HashPolicyConfig::Kind::kCookie;
+        config.name = policy.cookie().name();
+        config.generate_cookie = policy.cookie().has_ttl();
+        config.cookie_ttl = std::chrono::seconds(policy.cookie().ttl().seconds());
+        if (!policy.cookie().path().empty()) {
+          config.cookie_path = policy.cookie().path();
+        }
+        break;
+      case HashPolicy::kSourceIp:
+        config.kind = HashPolicyConfig::Kind::kSourceIp;
+        if (!policy.source_ip()) {
+          fail(appendField(path, "source_ip"), "must be true when given");
+        }
+        break;
+      case HashPolicy::kQueryParameter:
+        config.kind = HashPolicyConfig::Kind::kQueryParameter;
+        config.name = policy.query_parameter().name();
+        break;
+      case HashPolicy::POLICY_SPECIFIER_NOT_SET:
+        break;
+    }
+    return config;
+  }
+
+  RedirectConfig readRedirect(const weft::v1::RedirectAction& redirect, const std::string& path,
+                              const RouteEntry& entry) {
+    using weft::v1::RedirectAction;
+    RedirectConfig config;
+    switch (redirect.response_code()) {
+      case RedirectAction::FOUND:
+        config.status = 302;
+        break;
+      case RedirectAction::SEE_OTHER:
+        config.status = 303;
+        break;
+      case RedirectAction::TEMPORARY_REDIRECT:
+        config.status = 307;
+        break;
+      case RedirectAction::PERMANENT_REDIRECT:
+        config.status = 308;
+        break;
+      default:
+        config.status = 301;
+        break;
+    }
+    config.scheme = redirect.scheme_redirect();
+    config.host = lowerCase(redirect.host_redirect());
+    config.port = redirect.port_redirect();
+    config.strip_query = redirect.strip_query();
+    if (redirect.path_rewrite_case() == RedirectAction::kPathRedirect) {
+      config.path = redirect.path_redirect();
+      config.has_path = true;
+    } else if (redirect.path_rewrite_case() == RedirectAction::kPrefixRewrite) {
+      if (entry.path_kind != PathMatchKind::kPrefix &&
+          entry.path_kind != PathMatchKind::kSeparatedPrefix) {
+        fail(appendField(path, "prefix_rewrite"), "needs a prefix or path_separated_prefix match");
+      }
+      config.prefix_rewrite = redirect.prefix_rewrite();
+      config.has_prefix_rewrite = true;
+    }
+    return config;
+  }
+
   std::string_view source_;
+  uint32_t worker_count_;
   config::ConfigErrors& errors_;
 };
 
 }  // namespace
 
 SnapshotPtr buildSnapshot(const weft::v1::Bootstrap& bootstrap, std::string_view source,
-                          config::ConfigErrors& errors) {
-  SnapshotBuilder builder(source, errors);
+                          config::ConfigErrors& errors, uint32_t worker_count) {
+  SnapshotBuilder builder(source, worker_count, errors);
   return builder.build(bootstrap);
 }
 

@@ -14,8 +14,11 @@ namespace weft::proxy {
 // two listeners on one address) and settings this version of the proxy does not
 // implement yet are errors, named by field path, rather than silently ignored.
 //
+// `worker_count` sizes each cluster's per-worker state slots: the snapshot is
+// served by that many workers, numbered from 0.
+//
 // Returns null and fills `errors` when the config cannot be served.
 SnapshotPtr buildSnapshot(const weft::v1::Bootstrap& bootstrap, std::string_view source,
-                          config::ConfigErrors& errors);
+                          config::ConfigErrors& errors, uint32_t worker_count = 1);
 
 }  // namespace weft::proxy

@@ -78,26 +78,31 @@ asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
                                          boost::beast::flat_buffer initial_bytes,
                                          const TcpChainConfig& chain, WorkerContext& worker) {
   using namespace asio::experimental::awaitable_operators;
-  const UpstreamPick pick = pickUpstream(chain.clusters, chain.picker, worker.round_robin_cursor++);
-  if (pick.endpoint == nullptr) {
-    tcpLog().warn("cluster '{}' has no endpoints; closing the connection",
-                  pick.cluster ? pick.cluster->name : "");
+  const WeightedClusterRef* backend =
+      pickBackend(chain.clusters, chain.picker, worker.round_robin_cursor++);
+  lb::Host* host =
+      backend != nullptr ? chooseHost(*backend->cluster, worker.worker_index) : nullptr;
+  if (host == nullptr) {
+    tcpLog().warn("cluster '{}' has no healthy endpoints; closing the connection",
+                  backend != nullptr ? backend->cluster->name : "");
     co_return;
   }
-  const ClusterConfig* cluster = pick.cluster;
-  const UpstreamEndpoint* endpoint = pick.endpoint;
+  const ClusterConfig* cluster = backend->cluster;
+  // The connection counts as one request against its host while it lasts.
+  const ActiveRequest active(host);
+  const lb::Host* endpoint = host;
 
   tcp::socket upstream(co_await asio::this_coro::executor);
   asio::steady_timer connect_deadline(co_await asio::this_coro::executor, cluster->connect_timeout);
-  auto connected = co_await (upstream.async_connect(endpoint->address, kUseTuple) ||
+  auto connected = co_await (upstream.async_connect(endpoint->address(), kUseTuple) ||
                              connect_deadline.async_wait(kUseTuple));
   if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
     const std::string reason = connected.index() == 1
                                    ? std::string("timed out")
                                    : std::get<0>(std::get<0>(connected)).message();
     tcpLog().warn("cluster '{}': connecting to {}:{} failed: {}; closing the connection",
-                  cluster->name, endpoint->address.address().to_string(), endpoint->address.port(),
-                  reason);
+                  cluster->name, endpoint->address().address().to_string(),
+                  endpoint->address().port(), reason);
     co_return;
   }
   error_code ignored;

@@ -32,7 +32,10 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
   return hash;
 }
 
-UpstreamConnectionPtr Http1ConnectionPool::take(const boost::asio::ip::tcp::endpoint& endpoint) {
+UpstreamConnectionPtr Http1ConnectionPool::take(
+    const boost::asio::ip::tcp::endpoint& endpoint,
+    std::optional<std::chrono::milliseconds> idle_timeout) {
+  const std::chrono::milliseconds limit = idle_timeout.value_or(limits_.idle_timeout);
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
     return nullptr;
@@ -44,7 +47,7 @@ UpstreamConnectionPtr Http1ConnectionPool::take(const boost::asio::ip::tcp::endp
     IdleConnection candidate = std::move(connections.back());
     connections.pop_back();
     const auto idle_for = now - candidate.since;
-    if (idle_for >= limits_.idle_timeout) {
+    if (limit.count() > 0 && idle_for >= limit) {
       continue;
     }
     // A connection back from a response moments ago is all but certainly open;

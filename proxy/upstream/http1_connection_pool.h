@@ -5,6 +5,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct UpstreamConnection {
 
   boost::beast::tcp_stream stream;
   boost::beast::flat_buffer buffer;
+  uint32_t requests = 0;  // completed exchanges, for max_requests_per_connection
 };
 
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
@@ -40,8 +42,11 @@ class Http1ConnectionPool {
   Http1ConnectionPool() = default;
   explicit Http1ConnectionPool(Limits limits) : limits_(limits) {}
 
-  // A live idle connection to `endpoint`, or null when there is none.
-  UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint);
+  // A live idle connection to `endpoint`, or null when there is none. A
+  // connection idle for `idle_timeout` or longer (the cluster's setting; 0: no
+  // limit) is closed instead. Defaults to the pool's own limit.
+  UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint,
+                             std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt);
 
   // Returns a connection after a complete keep-alive exchange.
   void release(const boost::asio::ip::tcp::endpoint& endpoint, UpstreamConnectionPtr connection);

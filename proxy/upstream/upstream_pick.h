@@ -1,47 +1,75 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "proxy/snapshot/snapshot.h"
 
 namespace weft::proxy {
 
-struct UpstreamPick {
-  const ClusterConfig* cluster = nullptr;
-  const UpstreamEndpoint* endpoint = nullptr;  // null when the cluster has no endpoints
-};
-
-// Chooses a cluster of a weighted split, then an endpoint of it by weight, both
-// from one ticket of the worker's counter (see WeightedPicker): no shared state,
-// no locks, no allocation.
-inline UpstreamPick pickUpstream(const std::vector<WeightedClusterRef>& clusters,
-                                 const WeightedPicker& picker, uint64_t ticket) {
-  if (clusters.empty()) {
-    return {};
+// The backend of a weighted split for one ticket of the worker's counter (see
+// WeightedPicker): no shared state, no locks, no allocation. Null when the split
+// is empty.
+inline const WeightedClusterRef* pickBackend(const std::vector<WeightedClusterRef>& backends,
+                                             const WeightedPicker& picker, uint64_t ticket) {
+  if (backends.empty()) {
+    return nullptr;
   }
-  const ClusterConfig* cluster = clusters.front().cluster;
-  if (clusters.size() > 1) {
+  if (backends.size() > 1) {
     uint64_t point = picker.point(ticket);
-    for (const WeightedClusterRef& candidate : clusters) {
+    for (const WeightedClusterRef& candidate : backends) {
       if (point < candidate.weight) {
-        cluster = candidate.cluster;
-        break;
+        return &candidate;
       }
       point -= candidate.weight;
     }
   }
-  if (cluster->endpoints.empty()) {
-    return {cluster, nullptr};
-  }
-  uint64_t point = cluster->picker.point(ticket);
-  for (const UpstreamEndpoint& endpoint : cluster->endpoints) {
-    if (point < endpoint.weight) {
-      return {cluster, &endpoint};
-    }
-    point -= endpoint.weight;
-  }
-  return {cluster, &cluster->endpoints.front()};
+  return &backends.front();
 }
+
+// The host of `cluster` this worker's load balancer chooses, or null when none
+// can take traffic (no endpoints, or none healthy and panic mode is off).
+inline lb::Host* chooseHost(const ClusterConfig& cluster, uint32_t worker_index,
+                            std::optional<uint64_t> hash = std::nullopt) {
+  lb::LbContext context;
+  context.hash = hash;
+  return cluster.workerState(worker_index).balancer->choose(context);
+}
+
+// Counts a request against its host from assignment until it ends, for
+// least-request balancing and the admin /clusters view. The host belongs to the
+// snapshot the request holds, so it outlives the guard.
+class ActiveRequest {
+ public:
+  ActiveRequest() = default;
+  explicit ActiveRequest(lb::Host* host) : host_(host) {
+    if (host_ != nullptr) {
+      host_->requestStarted();
+    }
+  }
+  ~ActiveRequest() { finish(); }
+  ActiveRequest(const ActiveRequest&) = delete;
+  ActiveRequest& operator=(const ActiveRequest&) = delete;
+  ActiveRequest(ActiveRequest&& other) noexcept : host_(other.host_) { other.host_ = nullptr; }
+  ActiveRequest& operator=(ActiveRequest&& other) noexcept {
+    if (this != &other) {
+      finish();
+      host_ = other.host_;
+      other.host_ = nullptr;
+    }
+    return *this;
+  }
+
+  void finish() {
+    if (host_ != nullptr) {
+      host_->requestFinished();
+      host_ = nullptr;
+    }
+  }
+
+ private:
+  lb::Host* host_ = nullptr;
+};
 
 }  // namespace weft::proxy

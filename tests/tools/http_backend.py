@@ -9,6 +9,7 @@ and prints "listening on <port>" once ready.
 import argparse
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -16,7 +17,18 @@ def make_handler(name):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _joined_headers(self):
+            # Repeated fields joined with ", ", as RFC 9110 section 5.3 reads them.
+            joined = {}
+            for key, value in self.headers.items():
+                key = key.lower()
+                joined[key] = f"{joined[key]}, {value}" if key in joined else value
+            return joined
+
         def _answer(self):
+            if "/delay/" in self.path:
+                # /delay/<ms>: answer after that long (a request in flight for a test).
+                time.sleep(int(self.path.rsplit("/delay/", 1)[1].split("?")[0]) / 1000)
             if self.path.endswith("/interim"):
                 # Interim responses before the final one, as Go and others send them.
                 self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -41,7 +53,7 @@ def make_handler(name):
                 "backend": name,
                 "method": self.command,
                 "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "headers": self._joined_headers(),
                 "body_bytes": body_bytes,
                 "peer_port": self.client_address[1],
             }).encode()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <poll.h>
 
 #include <boost/asio/io_context.hpp>
@@ -97,9 +99,20 @@ TEST_F(PoolTest, IdleConnectionsPerEndpointAreBounded) {
 
 TEST_F(PoolTest, ExpiredConnectionsAreNotReused) {
   Http1ConnectionPool pool(
-      {.max_idle_per_endpoint = 4, .idle_timeout = std::chrono::milliseconds(0)});
+      {.max_idle_per_endpoint = 4, .idle_timeout = std::chrono::milliseconds(1)});
   pool.release(endpoint(), connect());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(pool.take(endpoint()), nullptr);
+}
+
+TEST_F(PoolTest, TheClusterIdleTimeoutOverridesThePoolsAndZeroMeansNone) {
+  Http1ConnectionPool pool(
+      {.max_idle_per_endpoint = 4, .idle_timeout = std::chrono::milliseconds(1)});
+  pool.release(endpoint(), connect());
+  pool.release(endpoint(), connect());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_NE(pool.take(endpoint(), std::chrono::milliseconds(0)), nullptr);
+  EXPECT_NE(pool.take(endpoint(), std::chrono::hours(1)), nullptr);
 }
 
 TEST_F(PoolTest, RecentlyReleasedConnectionIsTrustedWithoutAPeek) {

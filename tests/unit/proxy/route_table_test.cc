@@ -84,8 +84,10 @@ TEST(RouteTableTest, FirstMatchingRouteWinsAndQueryIsIgnored) {
   prefix.path = "/";
   vhost.routes.push_back(std::move(exact));
   vhost.routes.push_back(std::move(prefix));
-  EXPECT_EQ(RouteTable::findRoute(vhost, "/a?x=1")->name, "exact");
-  EXPECT_EQ(RouteTable::findRoute(vhost, "/b")->name, "prefix");
+  RequestView with_query{"GET", "http", "h", "/a?x=1", nullptr, {}};
+  RequestView other{"GET", "http", "h", "/b", nullptr, {}};
+  EXPECT_EQ(RouteTable::findRoute(vhost, with_query)->name, "exact");
+  EXPECT_EQ(RouteTable::findRoute(vhost, other)->name, "prefix");
 }
 
 TEST(WeightedPickerTest, SplitIsExactPerCycleAndInterleaved) {

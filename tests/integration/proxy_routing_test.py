@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Routing features end to end: match conditions, header mutations, rewrites,
+redirects, and load balancing with the real weft-proxy, curl over HTTP/1.1 and
+HTTP/2 (prior knowledge), and echo backends on loopback."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+CONFIG = """
+node: {{id: routing-proxy}}
+concurrency: 2
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              response_headers:
+                set: [{{name: x-mesh, value: weft}}]
+              virtual_hosts:
+                - name: shop
+                  domains: ["shop"]
+                  request_headers:
+                    remove: [x-internal-token]
+                  routes:
+                    - name: canary
+                      match:
+                        prefix: /
+                        headers: [{{name: x-canary, exact: "true"}}]
+                      route: {{cluster: v2}}
+                    - name: writes
+                      match: {{prefix: /, methods: [POST, PUT, DELETE]}}
+                      route: {{cluster: v2}}
+                    - name: beta-query
+                      match:
+                        prefix: /
+                        query_parameters: [{{name: beta, exact: "1"}}]
+                      route: {{cluster: v2}}
+                    - name: secure
+                      match: {{prefix: /account}}
+                      redirect: {{scheme_redirect: https, port_redirect: 8443}}
+                    - name: moved
+                      match: {{prefix: /old/}}
+                      redirect: {{prefix_rewrite: /new/, response_code: TEMPORARY_REDIRECT}}
+                    - name: internal
+                      match: {{prefix: /internal}}
+                      route:
+                        cluster: v1
+                        host_rewrite: internal.shop
+                        regex_rewrite: {{pattern: "^/internal/([a-z]+)", substitution: "/\\\\1/v2"}}
+                    - name: default
+                      match: {{prefix: /}}
+                      request_headers:
+                        set: [{{name: x-route, value: default}}]
+                        append: [{{name: x-trace, value: proxy}}]
+                      response_headers:
+                        remove: [server]
+                        set: [{{name: x-served-by, value: weft}}]
+                      route: {{cluster: v1}}
+                - name: sticky
+                  domains: ["sticky"]
+                  routes:
+                    - match: {{prefix: /cookie}}
+                      route:
+                        cluster: ring
+                        hash_policy: [{{cookie: {{name: weft-session, ttl: 600s}}}}]
+                    - match: {{prefix: /}}
+                      route:
+                        cluster: ring
+                        hash_policy: [{{header: {{name: x-user}}}}]
+                - name: once
+                  domains: ["once"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: one-request-per-connection}}
+                - name: least
+                  domains: ["least"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: least, timeout: 10s}}
+  clusters:
+    - name: v1
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {a_port}}}}}
+    - name: v2
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {b_port}}}}}
+    - name: ring
+      lb_policy: RING_HASH
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {a_port}}}}}
+              - endpoint: {{address: {{address: 127.0.0.1, port: {b_port}}}}}
+              - endpoint: {{address: {{address: 127.0.0.1, port: {c_port}}}}}
+    - name: one-request-per-connection
+      connection_pool: {{max_requests_per_connection: 1}}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {a_port}}}}}
+    - name: least
+      lb_policy: LEAST_REQUEST
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {a_port}}}}}
+              - endpoint: {{address: {{address: 127.0.0.1, port: {b_port}}}}}
+                health_status: UNHEALTHY
+              - endpoint: {{address: {{address: 127.0.0.1, port: {c_port}}}}}
+                health_status: DRAINING
+"""
+
+
+class ProxyRoutingTest(harness.IntegrationTest):
+    def setUp(self):
+        super().setUp()
+        _, a_port = self.start_backend("a")
+        _, b_port = self.start_backend("b")
+        _, c_port = self.start_backend("c")
+        self.backend_by_port = {a_port: "a", b_port: "b", c_port: "c"}
+        self.port = harness.free_port()
+        self.start_proxy(CONFIG.format(proxy_port=self.port, a_port=a_port, b_port=b_port,
+                                       c_port=c_port))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def request(self, path, *args, host="shop", http2=False):
+        extra = ["--http2-prior-knowledge"] if http2 else []
+        return self.curl(f"{self.base}{path}", "-H", f"Host: {host}", *extra, *args)
+
+    def backend(self, path, *args, **kwargs):
+        status, headers, body = self.request(path, *args, **kwargs)
+        self.assertEqual(status, 200, (headers, body))
+        return json.loads(body)
+
+    def test_header_method_and_query_conditions_pick_the_route(self):
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                self.assertEqual(self.backend("/p", http2=http2)["backend"], "a")
+                self.assertEqual(
+                    self.backend("/p", "-H", "x-canary: true", http2=http2)["backend"], "b")
+                self.assertEqual(
+                    self.backend("/p", "-H", "x-canary: false", http2=http2)["backend"], "a")
+                self.assertEqual(self.backend("/p", "-X", "DELETE", http2=http2)["backend"], "b")
+                self.assertEqual(self.backend("/p?x=1&beta=1", http2=http2)["backend"], "b")
+                self.assertEqual(self.backend("/p?beta=10", http2=http2)["backend"], "a")
+
+    def test_request_and_response_header_mutations(self):
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                status, headers, body = self.request(
+                    "/p", "-H", "x-internal-token: secret", "-H", "x-route: client",
+                    "-H", "x-trace: client", http2=http2)
+                self.assertEqual(status, 200)
+                seen = json.loads(body)["headers"]
+                self.assertNotIn("x-internal-token", seen)   # removed by the virtual host
+                self.assertEqual(seen["x-route"], "default")  # set replaces the client's
+                self.assertEqual(seen["x-trace"], "client, proxy")  # append keeps it
+                self.assertEqual(headers["x-mesh"], "weft")   # route configuration level
+                self.assertEqual(headers["x-served-by"], "weft")
+                self.assertNotIn("server", headers)
+
+    def test_local_replies_get_the_response_mutations_too(self):
+        status, headers, _ = self.request("/p", host="unknown")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["x-weft-reason"], "no_route")
+        self.assertEqual(headers["x-mesh"], "weft")
+
+    def test_regex_and_host_rewrite(self):
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                seen = self.backend("/internal/orders?id=3", http2=http2)
+                self.assertEqual(seen["path"], "/orders/v2?id=3")
+                self.assertEqual(seen["headers"]["host"], "internal.shop")
+                self.assertEqual(seen["headers"]["x-forwarded-host"], "shop")
+
+    def test_redirects(self):
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                status, headers, body = self.request("/account/settings?tab=1", http2=http2)
+                self.assertEqual(status, 301)
+                self.assertEqual(headers["location"], "https://shop:8443/account/settings?tab=1")
+                self.assertNotIn("x-weft-reason", headers)
+                self.assertEqual(body, "")
+                status, headers, _ = self.request("/old/page", http2=http2)
+                self.assertEqual(status, 307)
+                self.assertEqual(headers["location"], "http://shop/new/page")
+
+    def test_ring_hash_keeps_each_user_on_one_backend(self):
+        spread = set()
+        for user in range(12):
+            seen = {self.backend("/", "-H", f"x-user: user-{user}", host="sticky")["backend"]
+                    for _ in range(4)}
+            self.assertEqual(len(seen), 1, f"user-{user} moved between {seen}")
+            spread |= seen
+        self.assertGreater(len(spread), 1, "every user hashed to one backend")
+
+    def test_generated_affinity_cookie_sticks(self):
+        jar = os.path.join(self.tempdir, "cookies.txt")
+        status, headers, body = self.request("/cookie", "-c", jar, host="sticky")
+        self.assertEqual(status, 200)
+        self.assertRegex(headers["set-cookie"], r'^weft-session="[0-9a-f]{16}"; Path=/; '
+                                                r"Max-Age=600; HttpOnly$")
+        first = json.loads(body)["backend"]
+        for _ in range(5):
+            status, headers, body = self.request("/cookie", "-b", jar, host="sticky")
+            self.assertEqual(json.loads(body)["backend"], first)
+            self.assertNotIn("set-cookie", headers)  # the client has one
+
+    def test_max_requests_per_connection(self):
+        ports = {self.backend("/p", host="once")["peer_port"] for _ in range(3)}
+        self.assertEqual(len(ports), 3, "each request should get a new upstream connection")
+
+    def test_unhealthy_and_draining_endpoints_get_no_traffic(self):
+        backends = {self.backend("/p", host="least")["backend"] for _ in range(10)}
+        self.assertEqual(backends, {"a"})
+
+    def admin_clusters(self):
+        status, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+        self.assertEqual(status, 200)
+        return {c["name"]: c for c in json.loads(body)["clusters"]}
+
+    def test_admin_clusters_shows_health_and_requests_in_flight(self):
+        least = self.admin_clusters()["least"]
+        health = {self.backend_by_port[int(e["address"].rsplit(":", 1)[1])]: e["health"]
+                  for e in least["endpoints"]}
+        self.assertEqual(health, {"a": "healthy", "b": "unhealthy", "c": "draining"})
+
+        # Two slow requests in flight to the only usable endpoint show up as active.
+        threads = [threading.Thread(target=self.backend, args=("/delay/3000",),
+                                    kwargs={"host": "least"}) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        try:
+            deadline = time.time() + 10
+            active = 0
+            while time.time() < deadline:
+                endpoints = self.admin_clusters()["least"]["endpoints"]
+                active = sum(e["active_requests"] for e in endpoints)
+                if active == 2:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(active, 2)
+        finally:
+            for thread in threads:
+                thread.join()
+        endpoints = self.admin_clusters()["least"]["endpoints"]
+        self.assertEqual(sum(e["active_requests"] for e in endpoints), 0)
+
+    def test_unimplemented_setting_is_refused_with_its_field(self):
+        bad = CONFIG.replace("connection_pool: {{max_requests_per_connection: 1}}",
+                             "connection_pool: {{max_connections_per_host: 1}}").format(
+            proxy_port=harness.free_port(), a_port=1, b_port=2, c_port=3)
+        path = self.write("bad.yaml", bad)
+        result = subprocess.run([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path,
+                                 "--validate"], capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("connection_pool.max_connections_per_host: is not implemented",
+                      result.stderr + result.stdout)
+
+
+if __name__ == "__main__":
+    harness.main()
