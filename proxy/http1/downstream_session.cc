@@ -14,6 +14,7 @@
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http1/upstream_exchange.h"
+#include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
@@ -238,6 +239,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
   const auto peer = stream.socket().remote_endpoint(endpoint_error);
   const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
 
+  uint32_t requests_served = 0;
   for (;;) {
     // Each request reads the worker's current snapshot and holds it to the end:
     // a config change applies from the next request on, and never frees what a
@@ -260,6 +262,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                         rejection.detail);
       LocalResponse reply =
           makeLocalReply(rejection.reason, rejection.status, rejection.detail, 11, false, false);
+      if (http.hide_local_reply_reason) {
+        reply.erase("x-weft-reason");
+      }
       stream.expires_after(std::chrono::seconds(5));
       co_await http::async_write(stream, reply, kUseTuple);
       break;
@@ -270,14 +275,38 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
     // A local reply to a request whose body was not read ends the connection:
     // the unread body would otherwise be parsed as the next request.
     bool keep_alive = request.keep_alive() && !worker.draining;
+    ++requests_served;
+    if (http.max_requests_per_connection != 0 &&
+        requests_served >= http.max_requests_per_connection) {
+      keep_alive = false;  // this response says Connection: close
+    }
+
+    // Normalized once, before routing: what routes and policies match is what
+    // goes upstream.
+    std::string normalized_target;
+    const PathVerdict path_verdict =
+        normalizePath(request.target(), http.path_normalization, normalized_target);
+    if (path_verdict == PathVerdict::kRewritten) {
+      request.target(normalized_target);
+    }
 
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
     const BeastHeaderLookup header_lookup(request.base());
     const RequestView view{request.method_string(), "http",        authority, target,
                            &header_lookup,          peer.address()};
-    const RouteDecision decision =
-        decideRoute(http, view, worker.worker_index, worker.round_robin_cursor);
+    RouteDecision decision;
+    if (path_verdict == PathVerdict::kInvalid || path_verdict == PathVerdict::kEscapedSlash) {
+      decision.local_reason = path_verdict == PathVerdict::kInvalid
+                                  ? LocalReplyReason::kBadRequest
+                                  : LocalReplyReason::kEscapedSlash;
+      decision.status = 400;
+      decision.detail = path_verdict == PathVerdict::kInvalid
+                            ? "invalid request path (bad percent-encoding or not origin-form)"
+                            : "encoded slash in the request path";
+    } else {
+      decision = decideRoute(http, view, worker.worker_index, worker.round_robin_cursor);
+    }
 
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
@@ -309,7 +338,14 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                             keep_alive,
                             version};
       params.response_mutations = &decision.response_mutations;
-      params.set_cookie = decision.set_cookie;
+      HeaderList response_additions;
+      if (!decision.set_cookie.empty()) {
+        response_additions.push_back({"set-cookie", decision.set_cookie});
+      }
+      if (http.request_id_in_response && request.count("x-request-id") != 0) {
+        response_additions.push_back({"x-request-id", std::string(request["x-request-id"])});
+      }
+      params.response_additions = &response_additions;
       params.pool_idle_timeout = cluster.upstream_idle_timeout;
       params.max_requests_per_connection = cluster.max_requests_per_connection;
       ExchangeResult result =
@@ -325,6 +361,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                                  "cluster '" + cluster.name + "': " + result.detail, version,
                                  keep_alive && parser.is_done(), head_request);
           decision.response_mutations.apply(local->base());
+          for (const HeaderField& field : response_additions) {
+            local->insert(field.name, field.value);
+          }
           break;
         case ExchangeResult::Outcome::kFailedDuringResponse:
         case ExchangeResult::Outcome::kDownstreamGone:
@@ -336,6 +375,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
     }
 
     if (local) {
+      if (http.hide_local_reply_reason) {
+        local->erase("x-weft-reason");
+      }
       keep_alive = local->keep_alive();
       expireAfter(stream, http.limits.idle_timeout);
       auto [write_error, written] = co_await http::async_write(stream, *local, kUseTuple);

@@ -16,6 +16,8 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "no_route";
     case LocalReplyReason::kDirectResponse:
       return "direct_response";
+    case LocalReplyReason::kEscapedSlash:
+      return "escaped_slash";
     case LocalReplyReason::kRedirect:
       return "redirect";
     case LocalReplyReason::kNoHealthyUpstream:

@@ -11,6 +11,7 @@ namespace weft::proxy {
 // so nobody meets an opaque 4xx/5xx.
 enum class LocalReplyReason {
   kBadRequest,           // 400: the request broke HTTP/1.1 framing rules
+  kEscapedSlash,         // 400: an encoded slash in the path, refused by the listener
   kHeadersTooLarge,      // 431: request headers over the listener's limit
   kBodyTooLarge,         // 413: request body over the buffering limit
   kNoRoute,              // 404: no virtual host or route matched

@@ -98,8 +98,10 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
   if (params.response_mutations != nullptr) {
     params.response_mutations->apply(header.base());
   }
-  if (!params.set_cookie.empty()) {
-    header.insert(http::field::set_cookie, params.set_cookie);
+  if (params.response_additions != nullptr) {
+    for (const HeaderField& field : *params.response_additions) {
+      header.insert(field.name, field.value);
+    }
   }
   header.version(params.client_version);
   header.keep_alive(keep_alive);

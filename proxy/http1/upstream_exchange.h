@@ -1,5 +1,6 @@
 #pragma once
 
+#include "proxy/http2/header_translation.h"
 #include "proxy/router/header_mutation.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -27,7 +28,8 @@ struct ExchangeParams {
   unsigned client_version = 11;
   // Applied to the response header before it goes to the client.
   const MutationChain* response_mutations = nullptr;
-  std::string_view set_cookie;  // a generated affinity cookie, when not empty
+  // Fields added to the response (a generated affinity cookie, x-request-id).
+  const HeaderList* response_additions = nullptr;
   // The cluster's pool settings.
   std::chrono::milliseconds pool_idle_timeout{60'000};
   uint32_t max_requests_per_connection = 0;  // 0: unlimited

@@ -20,6 +20,7 @@
 #include "proxy/http2/http1_upstream_relay.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
+#include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
@@ -155,6 +156,7 @@ class ServerConnection final : public ExchangeDownstream {
   std::string out_;
   bool closing_ = false;
   bool goaway_sent_ = false;
+  uint32_t requests_served_ = 0;
 };
 
 bool ServerConnection::startSession(const HttpChainConfig& http) {
@@ -315,7 +317,16 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
     return;
   }
   exchange->snapshot = snapshot;
-  const RequestHead& request = exchange->request;
+  exchange->hide_local_reply_reason = http->hide_local_reply_reason;
+  ++requests_served_;
+  if (http->max_requests_per_connection != 0 &&
+      requests_served_ >= http->max_requests_per_connection && !goaway_sent_) {
+    // Drain: this stream is the last; the client opens a new connection.
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, exchange->stream_id, NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  RequestHead& request = exchange->request;
   exchange->head_request = request.method == "HEAD";
   if (exchange->request_headers_too_large) {
     h2Log().info("{} from {}: 431 request headers over the limit", listener_name_, peer_address_);
@@ -331,6 +342,22 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
                          "CONNECT and requests without :path are not proxied");
     return;
   }
+  std::string normalized_path;
+  switch (normalizePath(request.path, http->path_normalization, normalized_path)) {
+    case PathVerdict::kUnchanged:
+      break;
+    case PathVerdict::kRewritten:
+      request.path = std::move(normalized_path);
+      break;
+    case PathVerdict::kInvalid:
+      exchange->localReply(LocalReplyReason::kBadRequest, 400,
+                           "invalid request path (bad percent-encoding or not origin-form)");
+      return;
+    case PathVerdict::kEscapedSlash:
+      exchange->localReply(LocalReplyReason::kEscapedSlash, 400,
+                           "encoded slash in the request path");
+      return;
+  }
   const HeaderListLookup header_lookup(request.fields);
   const RequestView view{request.method, request.scheme, request.authority,
                          request.path,   &header_lookup, peer_ip_};
@@ -344,7 +371,9 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   exchange->response_mutations = decision.response_mutations;
   const RouteEntry& route = *decision.route;
   const ClusterConfig& cluster = *decision.cluster;
-  exchange->set_cookie = decision.set_cookie;
+  if (!decision.set_cookie.empty()) {
+    exchange->response_additions.push_back({"set-cookie", decision.set_cookie});
+  }
   exchange->active_request = ActiveRequest(decision.host);
   RequestHead& head = exchange->request;
   if (!route.host_rewrite.empty()) {
@@ -358,6 +387,15 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   if (http->limits.generate_request_id) {
     facts.request_id = makeRequestId(worker_.worker_index, ++worker_.next_request_id);
+  }
+  if (http->request_id_in_response) {
+    const auto client_id =
+        std::find_if(head.fields.begin(), head.fields.end(),
+                     [](const HeaderField& field) { return field.name == "x-request-id"; });
+    const std::string& id = client_id != head.fields.end() ? client_id->value : facts.request_id;
+    if (!id.empty()) {
+      exchange->response_additions.push_back({"x-request-id", id});
+    }
   }
   if (!rewriteTarget(route, head.path, facts.path)) {
     facts.path = head.path;

@@ -27,9 +27,8 @@ void BodyPipe::drop(size_t length) {
 void StreamExchange::setResponse(HeaderList fields) {
   response_fields = std::move(fields);
   response_mutations.apply(response_fields);
-  if (!set_cookie.empty()) {
-    response_fields.push_back({"set-cookie", set_cookie});
-  }
+  response_fields.insert(response_fields.end(), response_additions.begin(),
+                         response_additions.end());
   response_started = true;
 }
 
@@ -45,6 +44,9 @@ void StreamExchange::localReply(const LocalResponse& reply) {
     return;
   }
   HeaderList fields = http2ResponseFields(reply.base());
+  if (hide_local_reply_reason) {
+    std::erase_if(fields, [](const HeaderField& field) { return field.name == "x-weft-reason"; });
+  }
   setResponse(std::move(fields));
   response_body = BodyPipe();
   response_body.append(reply.body());

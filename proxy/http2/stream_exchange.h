@@ -88,11 +88,12 @@ class StreamExchange {
   bool discard_request_body = false;
   BodyPipe request_body;
 
-  // From the route: changes to the response header, a generated affinity
-  // cookie to set, and the host the request counts against while it runs.
+  // From the route and listener: changes to the response header, fields to
+  // add to it, and the host the request counts against while it runs.
   MutationChain response_mutations;
-  std::string set_cookie;
+  HeaderList response_additions;  // e.g. set-cookie, x-request-id
   ActiveRequest active_request;
+  bool hide_local_reply_reason = false;
 
   HeaderList response_fields;  // ":status" first
   bool response_started = false;

@@ -6,6 +6,7 @@
 #include "proxy/http2/server_connection.h"
 #include "proxy/listener/original_destination.h"
 #include "proxy/listener/protocol_sniffer.h"
+#include "proxy/listener/socket_options.h"
 #include "proxy/tcp/tcp_proxy_session.h"
 
 namespace weft::proxy {
@@ -32,6 +33,9 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
     co_return;
   }
   boost::system::error_code error;
+  if (listener->keepalive) {
+    applyKeepalive(socket, *listener->keepalive);
+  }
   ConnectionFacts facts;
   facts.source = socket.remote_endpoint(error);
   facts.destination = socket.local_endpoint(error);
@@ -76,7 +80,10 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
     co_await proxyTcpConnection(std::move(socket), std::move(initial_bytes), *chain->tcp, worker);
     co_return;
   }
-  if (facts.application_protocol == "h2c" && facts.transport != TransportKind::kTls) {
+  const HttpCodec codec = chain->http->codec;
+  if (codec == HttpCodec::kHttp2 ||
+      (codec == HttpCodec::kAuto && facts.application_protocol == "h2c" &&
+       facts.transport != TransportKind::kTls)) {
     co_await serveHttp2Connection(std::move(socket), std::move(initial_bytes), listener->name,
                                   chain->name, worker);
     co_return;

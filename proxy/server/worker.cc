@@ -58,7 +58,7 @@ std::string Worker::bindListener(const ListenerConfig& listener, BoundListener& 
     acceptor->bind(endpoint, error);
   }
   if (!error) {
-    acceptor->listen(asio::socket_base::max_listen_connections, error);
+    acceptor->listen(static_cast<int>(listener.backlog), error);
   }
   if (error) {
     return "listener '" + listener.name + "': cannot listen on " + endpoint.address().to_string() +

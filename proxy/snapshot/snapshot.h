@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/router/header_mutation.h"
+#include "proxy/router/path_normalization.h"
 #include "proxy/router/request_match.h"
 #include "proxy/upstream/lb/lb_factory.h"
 #include "proxy/upstream/lb/load_balancer.h"
@@ -210,10 +211,18 @@ struct FilterChainMatchConfig {
   bool matches(const ConnectionFacts& facts) const;
 };
 
+enum class HttpCodec : uint8_t { kAuto, kHttp1, kHttp2 };
+
 struct HttpChainConfig {
   const RouteTable* routes = nullptr;
   HttpListenerLimits limits;
   Http2Settings http2;  // for HTTP/2 (h2c) connections on this chain
+  HttpCodec codec = HttpCodec::kAuto;
+  PathNormalizationConfig path_normalization;
+  bool request_id_in_response = false;
+  bool hide_local_reply_reason = false;
+  // Requests (HTTP/2: streams) per downstream connection before it is drained; 0: no limit.
+  uint32_t max_requests_per_connection = 0;
 };
 
 struct TcpChainConfig {
@@ -236,10 +245,19 @@ struct DetectionConfig {
   std::vector<uint16_t> opaque_ports;
 };
 
+// TCP keepalive probing of accepted connections; unset fields keep the kernel's.
+struct TcpKeepaliveConfig {
+  uint32_t probes = 0;
+  uint32_t idle_seconds = 0;
+  uint32_t interval_seconds = 0;
+};
+
 struct ListenerConfig {
   std::string name;
   boost::asio::ip::tcp::endpoint address;
   bool transparent = false;
+  uint32_t backlog = 1024;
+  std::optional<TcpKeepaliveConfig> keepalive;
   DetectionConfig detection;
   std::vector<FilterChainConfig> chains;
 

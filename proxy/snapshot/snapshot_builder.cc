@@ -227,6 +227,20 @@ class SnapshotBuilder {
       notYet(appendField(path, "additional_addresses"));
     }
     config.transparent = listener.transparent();
+    onlyImplemented(listener, path,
+                    {"name", "address", "additional_addresses", "transparent", "direction",
+                     "protocol_detection", "filter_chains", "backlog", "tcp_keepalive"});
+    if (listener.has_backlog()) {
+      config.backlog = listener.backlog().value();
+    }
+    if (listener.has_tcp_keepalive()) {
+      const auto& keepalive = listener.tcp_keepalive();
+      TcpKeepaliveConfig probing;
+      probing.probes = keepalive.has_probes() ? keepalive.probes().value() : 0;
+      probing.idle_seconds = static_cast<uint32_t>(keepalive.idle_time().seconds());
+      probing.interval_seconds = static_cast<uint32_t>(keepalive.interval().seconds());
+      config.keepalive = probing;
+    }
     if (listener.has_protocol_detection()) {
       const auto& detection = listener.protocol_detection();
       config.detection.disabled = detection.disabled();
@@ -338,6 +352,46 @@ class SnapshotBuilder {
       return std::nullopt;
     }
     HttpChainConfig config;
+    onlyImplemented(http, path,
+                    {"stat_prefix", "route_config", "codec", "http2", "max_request_headers_bytes",
+                     "max_request_headers_count", "request_headers_timeout", "idle_timeout",
+                     "max_requests_per_connection", "append_x_forwarded_for", "generate_request_id",
+                     "request_id_in_response", "path_normalization", "hide_local_reply_reason"});
+    switch (http.codec()) {
+      case weft::v1::HttpConnectionManager::HTTP1:
+        config.codec = HttpCodec::kHttp1;
+        break;
+      case weft::v1::HttpConnectionManager::HTTP2:
+        config.codec = HttpCodec::kHttp2;
+        break;
+      default:
+        config.codec = HttpCodec::kAuto;
+        break;
+    }
+    if (http.has_path_normalization()) {
+      const auto& normalization = http.path_normalization();
+      if (normalization.has_rfc3986()) {
+        config.path_normalization.rfc3986 = normalization.rfc3986().value();
+      }
+      config.path_normalization.merge_slashes = normalization.merge_slashes();
+      switch (normalization.escaped_slashes()) {
+        case weft::v1::PathNormalization::REJECT:
+          config.path_normalization.escaped_slashes =
+              PathNormalizationConfig::EscapedSlashes::kReject;
+          break;
+        case weft::v1::PathNormalization::UNESCAPE:
+          config.path_normalization.escaped_slashes =
+              PathNormalizationConfig::EscapedSlashes::kUnescape;
+          break;
+        default:
+          break;
+      }
+    }
+    config.request_id_in_response = http.request_id_in_response();
+    config.hide_local_reply_reason = http.hide_local_reply_reason();
+    if (http.has_max_requests_per_connection()) {
+      config.max_requests_per_connection = http.max_requests_per_connection().value();
+    }
     if (http.has_max_request_headers_bytes()) {
       config.limits.max_request_headers_bytes = http.max_request_headers_bytes().value();
     }

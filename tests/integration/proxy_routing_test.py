@@ -88,6 +88,42 @@ static_resources:
                   routes:
                     - match: {{prefix: /}}
                       route: {{cluster: least, timeout: 10s}}
+    - name: strict
+      address: {{address: 127.0.0.1, port: {strict_port}}}
+      backlog: 16
+      tcp_keepalive: {{probes: 3, idle_time: 60s, interval: 10s}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: strict
+            request_id_in_response: true
+            hide_local_reply_reason: true
+            max_requests_per_connection: 2
+            path_normalization: {{merge_slashes: true, escaped_slashes: REJECT}}
+            route_config:
+              name: strict
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: v1}}
+    - name: h2-only
+      address: {{address: 127.0.0.1, port: {h2_port}}}
+      protocol_detection: {{disabled: true}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: h2
+            codec: HTTP2
+            route_config:
+              name: h2
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: v1}}
   clusters:
     - name: v1
       load_assignment:
@@ -134,8 +170,11 @@ class ProxyRoutingTest(harness.IntegrationTest):
         _, c_port = self.start_backend("c")
         self.backend_by_port = {a_port: "a", b_port: "b", c_port: "c"}
         self.port = harness.free_port()
+        self.strict_port = harness.free_port()
+        self.h2_port = harness.free_port()
         self.start_proxy(CONFIG.format(proxy_port=self.port, a_port=a_port, b_port=b_port,
-                                       c_port=c_port))
+                                       c_port=c_port, strict_port=self.strict_port,
+                                       h2_port=self.h2_port))
         self.base = f"http://127.0.0.1:{self.port}"
 
     def request(self, path, *args, host="shop", http2=False):
@@ -261,10 +300,45 @@ class ProxyRoutingTest(harness.IntegrationTest):
         endpoints = self.admin_clusters()["least"]["endpoints"]
         self.assertEqual(sum(e["active_requests"] for e in endpoints), 0)
 
+    def test_paths_are_normalized_before_routing(self):
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                # --path-as-is: curl would otherwise remove the dot segments itself.
+                seen = self.backend("/public/../internal/x/%2e%2E/orders", "--path-as-is",
+                                    http2=http2)
+                self.assertEqual(seen["path"], "/orders/v2")  # took the /internal route
+                seen = self.backend("/%70/q?a=%2e%2e", "--path-as-is", http2=http2)
+                self.assertEqual(seen["path"], "/p/q?a=%2e%2e")
+                status, headers, _ = self.request("/a%zz", http2=http2)
+                self.assertEqual(status, 400)
+                self.assertEqual(headers["x-weft-reason"], "bad_request")
+
+    def test_listener_options(self):
+        strict = f"http://127.0.0.1:{self.strict_port}"
+        status, headers, body = self.curl(f"{strict}//a///b", "--path-as-is")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["path"], "/a/b")
+        self.assertEqual(headers["x-request-id"], json.loads(body)["headers"]["x-request-id"])
+        status, headers, _ = self.curl(f"{strict}/a%2Fb")
+        self.assertEqual(status, 400)
+        self.assertNotIn("x-weft-reason", headers)  # hidden on this listener
+        # Two requests per connection: the second response closes it.
+        reply = self.raw_request(self.strict_port, b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                   b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                   b"GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(reply.count(b"HTTP/1.1 200"), 2, reply)
+        self.assertIn(b"Connection: close", reply.split(b"HTTP/1.1 200")[2])
+        # A listener pinned to HTTP/2 without detection serves prior-knowledge clients.
+        status, _, body = self.curl(f"http://127.0.0.1:{self.h2_port}/x",
+                                    "--http2-prior-knowledge")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["path"], "/x")
+
     def test_unimplemented_setting_is_refused_with_its_field(self):
         bad = CONFIG.replace("connection_pool: {{max_requests_per_connection: 1}}",
                              "connection_pool: {{max_connections_per_host: 1}}").format(
-            proxy_port=harness.free_port(), a_port=1, b_port=2, c_port=3)
+            proxy_port=harness.free_port(), a_port=1, b_port=2, c_port=3,
+            strict_port=harness.free_port(), h2_port=harness.free_port())
         path = self.write("bad.yaml", bad)
         result = subprocess.run([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path,
                                  "--validate"], capture_output=True, text=True, timeout=20)
