@@ -4,7 +4,11 @@
 Generates a bootstrap with N clusters of M endpoints each (default 1,000 x 10 =
 10,000 endpoints) and one HTTP listener whose routes reach every cluster, starts
 weft-proxy on it, waits until it is ready, and reports its resident set size
-(VmRSS) and peak (VmHWM). Repeats a few times and prints the median.
+(VmRSS), split into private anonymous memory (RssAnon: heap, stacks) and
+file-backed pages (RssFile: the binary and shared libraries, shared with every
+other process that maps them), and the peak (VmHWM). The same is measured for
+a config with no clusters, so the cost of the config itself is visible. Repeats
+a few times and prints medians.
 
 Usage: bench/idle_rss.py [--clusters 1000] [--endpoints 10] [--runs 3] [--concurrency 2]
 Nothing is sent to the endpoints (they are addresses in 127.0.0.0/8 only).
@@ -42,7 +46,9 @@ def bootstrap(clusters, endpoints, concurrency):
         lines += [f"                - name: svc-{c}",
                   f"                  domains: [\"svc-{c}.default.svc.cluster.local\"]",
                   f"                  routes: [{{match: {{prefix: /}}, route: {{cluster: svc-{c}}}}}]"]
-    lines.append("  clusters:")
+    if clusters == 0:
+        lines[-1] += " []"
+    lines.append("  clusters:" if clusters else "  clusters: []")
     for c in range(clusters):
         lines += [f"    - name: svc-{c}", "      load_assignment:", "        endpoints:",
                   "          - lb_endpoints:"]
@@ -70,38 +76,49 @@ def main():
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="weft-rss-")
-    path = os.path.join(workdir, "bootstrap.yaml")
-    rss, hwm = [], []
-    for _ in range(args.runs):
+    size = 0
+    results = {}
+    for clusters in (0, args.clusters):
+        path = os.path.join(workdir, f"bootstrap-{clusters}.yaml")
         with open(path, "w") as f:
-            f.write(bootstrap(args.clusters, args.endpoints, args.concurrency))
-        log = open(os.path.join(workdir, "proxy.log"), "w+")
-        proc = subprocess.Popen([WEFT, "--config", path, "--log-level", "info"], stdout=log,
-                                stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                log.seek(0)
-                if "weft-proxy ready" in log.read():
-                    break
-                if proc.poll() is not None:
-                    log.seek(0)
-                    sys.exit(f"weft-proxy exited:\n{log.read()}")
-                time.sleep(0.1)
-            time.sleep(2)  # idle
-            rss.append(status_kib(proc.pid, "VmRSS"))
-            hwm.append(status_kib(proc.pid, "VmHWM"))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-    size = os.path.getsize(path)
+            f.write(bootstrap(clusters, args.endpoints, args.concurrency))
+        size = os.path.getsize(path)
+        samples = {field: [] for field in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+        for _ in range(args.runs):
+            for field, value in measure(path, workdir).items():
+                samples[field].append(value)
+        results[clusters] = {field: statistics.median(values) / 1024
+                             for field, values in samples.items()}
     print(f"{args.clusters} clusters x {args.endpoints} endpoints "
           f"({args.clusters * args.endpoints} endpoints, {size / 1e6:.1f} MB of YAML), "
-          f"{args.concurrency} workers, {args.runs} runs")
-    print(f"idle RSS median {statistics.median(rss) / 1024:.1f} MiB "
-          f"(runs: {', '.join(f'{r / 1024:.1f}' for r in rss)}); "
-          f"peak during load median {statistics.median(hwm) / 1024:.1f} MiB")
+          f"{args.concurrency} workers, {args.runs} runs, medians in MiB")
+    print(f"{'config':<22}{'RSS':>8}{'anon':>8}{'file':>8}{'peak':>8}")
+    for clusters, label in ((0, "no clusters"), (args.clusters, f"{args.clusters} clusters")):
+        r = results[clusters]
+        print(f"{label:<22}{r['VmRSS']:>8.1f}{r['RssAnon']:>8.1f}{r['RssFile']:>8.1f}"
+              f"{r['VmHWM']:>8.1f}")
 
+
+def measure(path, workdir):
+    log = open(os.path.join(workdir, "proxy.log"), "w+")
+    proc = subprocess.Popen([WEFT, "--config", path, "--log-level", "info"], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            log.seek(0)
+            if "weft-proxy ready" in log.read():
+                break
+            if proc.poll() is not None:
+                log.seek(0)
+                sys.exit(f"weft-proxy exited:\n{log.read()}")
+            time.sleep(0.1)
+        time.sleep(2)  # idle
+        return {field: status_kib(proc.pid, field)
+                for field in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -22,21 +21,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-// Patterns are compiled once per field for the life of the process. Validation
-// runs on config updates only, so a mutex here is off the request path.
-const RE2* compiledPattern(const FieldDescriptor& field, const std::string& pattern) {
-  static std::mutex mutex;
-  static std::unordered_map<const FieldDescriptor*, std::unique_ptr<RE2>> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& entry = cache[&field];
-  if (!entry) {
-    RE2::Options options;
-    options.set_log_errors(false);
-    entry = std::make_unique<RE2>(pattern, options);
-  }
-  return entry.get();
-}
 
 std::string formatNumber(double value) {
   std::string text = std::to_string(value);
@@ -98,6 +82,19 @@ class Validator {
   }
 
   ConfigErrors takeErrors() { return std::move(errors_); }
+
+  // Patterns are compiled once per field and validation run. Not a process-wide
+  // cache: RE2 grows its matching state as it runs, and state that outlived the
+  // run would pin the pages of the loader's freed transient memory.
+  const RE2* compiledPattern(const FieldDescriptor& field, const std::string& pattern) {
+    auto& entry = patterns_[&field];
+    if (!entry) {
+      RE2::Options options;
+      options.set_log_errors(false);
+      entry = std::make_unique<RE2>(pattern, options);
+    }
+    return entry.get();
+  }
 
  private:
   void fail(const std::string& path, std::string reason) {
@@ -360,6 +357,7 @@ class Validator {
   static constexpr int kMaxDepth = 100;
   std::string_view source_;
   ConfigErrors errors_;
+  std::unordered_map<const FieldDescriptor*, std::unique_ptr<RE2>> patterns_;
   int depth_ = 0;
 };
 

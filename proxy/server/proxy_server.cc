@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/config/reflection_warmup.h"
 #include "common/config/yaml_to_proto.h"
 #include "common/log/logger.h"
 #include "common/signals/signal_watcher.h"
@@ -53,12 +54,35 @@ uint32_t resolveConcurrency(const ProxyOptions& options, const weft::v1::Bootstr
   return concurrency;
 }
 
+// Reads the YAML file into a Bootstrap on a short-lived thread and hands it
+// back serialized. Parsing makes many small transient allocations (the YAML
+// tree, field positions) that would otherwise sit between the long-lived
+// config objects and keep their pages resident; on its own thread they live in
+// that thread's malloc arena, which is freed whole when it ends.
+config::ConfigErrors loadBootstrapIsolated(const std::string& path, weft::v1::Bootstrap& out) {
+  config::ConfigErrors errors;
+  std::string serialized;
+  config::warmReflection(*weft::v1::Bootstrap::descriptor());
+  std::thread loader([&] {
+    weft::v1::Bootstrap parsed;
+    errors = config::loadYamlFile(path, parsed);
+    if (errors.empty()) {
+      parsed.SerializeToString(&serialized);
+    }
+  });
+  loader.join();
+  if (errors.empty()) {
+    out.ParseFromString(serialized);
+  }
+  return errors;
+}
+
 // Loads and builds a snapshot for `workers` workers (0: as many as the
 // bootstrap asks for); errors are returned, never thrown.
 SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
                          config::ConfigErrors& errors) {
   weft::v1::Bootstrap bootstrap;
-  errors = config::loadYamlFile(options.config_path, bootstrap);
+  errors = loadBootstrapIsolated(options.config_path, bootstrap);
   if (!errors.empty()) {
     return nullptr;
   }
@@ -79,16 +103,22 @@ class ProxyServer {
       : options_(options), snapshot_(std::move(snapshot)) {}
 
   int run() {
-    const uint32_t concurrency = resolveConcurrency(options_, snapshot_->source);
-    // The admin endpoint binds first: a bad or busy admin address stops start-up
-    // before any worker thread exists.
-    drain_deadline_ = drainTimeout(snapshot_->source);
+    uint32_t concurrency = 0;
     boost::asio::ip::tcp::endpoint admin_address;
-    if (std::string error = admin::adminAddress(snapshot_->source, admin_address); !error.empty()) {
-      std::cerr << "weft-proxy: " << error << "\n";
-      serverLog().error("{}", error);
-      return 1;
+    {
+      // Scoped: the parsed message is only needed for these settings.
+      const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
+      concurrency = resolveConcurrency(options_, bootstrap);
+      drain_deadline_ = drainTimeout(bootstrap);
+      // The admin endpoint binds first: a bad or busy admin address stops
+      // start-up before any worker thread exists.
+      if (std::string error = admin::adminAddress(bootstrap, admin_address); !error.empty()) {
+        std::cerr << "weft-proxy: " << error << "\n";
+        serverLog().error("{}", error);
+        return 1;
+      }
     }
+    ::malloc_trim(0);
     admin::AdminOptions admin_options;
     admin_options.address = admin_address;
     admin_ = std::make_unique<admin::AdminServer>(main_context_, admin_options,
@@ -174,7 +204,7 @@ class ProxyServer {
     admin::AdminCallbacks callbacks;
     callbacks.config_dump = [this] {
       return std::optional<admin::ConfigDump>(admin::ConfigDump{
-          std::shared_ptr<const weft::v1::Bootstrap>(snapshot_, &snapshot_->source),
+          std::make_shared<const weft::v1::Bootstrap>(snapshot_->bootstrap()),
           "static-" + std::to_string(applied_reloads_),  // 0: as started; n: after the nth reload
           config_updated_});
     };
@@ -347,6 +377,7 @@ class ProxyServer {
     config_updated_ = std::chrono::system_clock::now();
     serverLog().info("config reloaded ({}): {} listeners, {} clusters", trigger,
                      snapshot_->listeners.size(), snapshot_->clusters.size());
+    ::malloc_trim(0);  // the loader's transient memory, as at start-up
   }
 
   ProxyOptions options_;

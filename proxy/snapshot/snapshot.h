@@ -292,7 +292,14 @@ struct Snapshot {
     return nullptr;
   }
 
-  weft::v1::Bootstrap source;  // kept for the admin config dump
+  // The Bootstrap the snapshot was built from, serialized: a third of the parsed
+  // message's memory, and read back only for the admin config dump.
+  std::string source;
+  weft::v1::Bootstrap bootstrap() const {
+    weft::v1::Bootstrap message;
+    message.ParseFromString(source);
+    return message;
+  }
   std::vector<ListenerConfig> listeners;
   // unique_ptr keeps addresses stable for the pointers held above.
   std::unordered_map<std::string, std::unique_ptr<ClusterConfig>> clusters;

@@ -27,7 +27,7 @@ class SnapshotBuilder {
 
   SnapshotPtr build(const weft::v1::Bootstrap& bootstrap) {
     auto snapshot = std::make_shared<Snapshot>();
-    snapshot->source = bootstrap;
+    bootstrap.SerializeToString(&snapshot->source);
     const auto& resources = bootstrap.static_resources();
     const std::string resources_path = "static_resources";
 
