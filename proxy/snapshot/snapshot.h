@@ -229,6 +229,7 @@ struct TcpChainConfig {
   std::vector<WeightedClusterRef> clusters;
   WeightedPicker picker;
   std::chrono::milliseconds idle_timeout{3'600'000};  // 0: none
+  uint32_t max_connect_attempts = 1;                  // each to another host when there is one
 };
 
 struct FilterChainConfig {

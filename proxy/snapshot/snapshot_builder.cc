@@ -419,6 +419,12 @@ class SnapshotBuilder {
   std::optional<TcpChainConfig> addTcpChain(const Snapshot& snapshot, const weft::v1::TcpProxy& tcp,
                                             const std::string& path) {
     TcpChainConfig config;
+    onlyImplemented(tcp, path,
+                    {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout",
+                     "max_connection_duration", "max_connect_attempts"});
+    if (tcp.has_max_connect_attempts()) {
+      config.max_connect_attempts = tcp.max_connect_attempts().value();
+    }
     if (tcp.has_weighted_clusters()) {
       const auto& split = tcp.weighted_clusters().clusters();
       for (int i = 0; i < split.size(); ++i) {

@@ -80,30 +80,43 @@ asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
   using namespace asio::experimental::awaitable_operators;
   const WeightedClusterRef* backend =
       pickBackend(chain.clusters, chain.picker, worker.round_robin_cursor++);
-  lb::Host* host =
-      backend != nullptr ? chooseHost(*backend->cluster, worker.worker_index) : nullptr;
-  if (host == nullptr) {
-    tcpLog().warn("cluster '{}' has no healthy endpoints; closing the connection",
-                  backend != nullptr ? backend->cluster->name : "");
+  if (backend == nullptr) {
     co_return;
   }
   const ClusterConfig* cluster = backend->cluster;
-  // The connection counts as one request against its host while it lasts.
-  const ActiveRequest active(host);
-  const lb::Host* endpoint = host;
-
+  // Attempts go to different hosts while there are others (LbContext::excluded).
+  std::array<const lb::Host*, 10> tried{};
+  size_t attempts = 0;
   tcp::socket upstream(co_await asio::this_coro::executor);
-  asio::steady_timer connect_deadline(co_await asio::this_coro::executor, cluster->connect_timeout);
-  auto connected = co_await (upstream.async_connect(endpoint->address(), kUseTuple) ||
-                             connect_deadline.async_wait(kUseTuple));
-  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
+  ActiveRequest active;
+  for (;;) {
+    lb::Host* host = chooseHost(*cluster, worker.worker_index, std::nullopt,
+                                std::span<const lb::Host* const>(tried.data(), attempts));
+    if (host == nullptr) {
+      tcpLog().warn("cluster '{}' has no healthy endpoints; closing the connection", cluster->name);
+      co_return;
+    }
+    tried[attempts++] = host;
+    // The connection counts as one request against its host while it lasts.
+    active = ActiveRequest(host);
+    upstream = tcp::socket(co_await asio::this_coro::executor);
+    asio::steady_timer connect_deadline(co_await asio::this_coro::executor,
+                                        cluster->connect_timeout);
+    auto connected = co_await (upstream.async_connect(host->address(), kUseTuple) ||
+                               connect_deadline.async_wait(kUseTuple));
+    if (connected.index() == 0 && !std::get<0>(std::get<0>(connected))) {
+      break;
+    }
     const std::string reason = connected.index() == 1
                                    ? std::string("timed out")
                                    : std::get<0>(std::get<0>(connected)).message();
-    tcpLog().warn("cluster '{}': connecting to {}:{} failed: {}; closing the connection",
-                  cluster->name, endpoint->address().address().to_string(),
-                  endpoint->address().port(), reason);
-    co_return;
+    const bool last = attempts >= std::min<size_t>(chain.max_connect_attempts, tried.size());
+    tcpLog().warn("cluster '{}': connecting to {}:{} failed: {}; {}", cluster->name,
+                  host->address().address().to_string(), host->address().port(), reason,
+                  last ? "closing the connection" : "trying another endpoint");
+    if (last) {
+      co_return;
+    }
   }
   error_code ignored;
   upstream.set_option(tcp::no_delay(true), ignored);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "proxy/snapshot/snapshot.h"
@@ -30,10 +31,13 @@ inline const WeightedClusterRef* pickBackend(const std::vector<WeightedClusterRe
 
 // The host of `cluster` this worker's load balancer chooses, or null when none
 // can take traffic (no endpoints, or none healthy and panic mode is off).
+// `excluded`: hosts earlier attempts already tried, avoided while others exist.
 inline lb::Host* chooseHost(const ClusterConfig& cluster, uint32_t worker_index,
-                            std::optional<uint64_t> hash = std::nullopt) {
+                            std::optional<uint64_t> hash = std::nullopt,
+                            std::span<const lb::Host* const> excluded = {}) {
   lb::LbContext context;
   context.hash = hash;
+  context.excluded = excluded;
   return cluster.workerState(worker_index).balancer->choose(context);
 }
 
