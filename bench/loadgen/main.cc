@@ -1,102 +1,51 @@
-// weft-loadgen: an open-loop (constant-rate) HTTP/1.1 latency generator.
+// weft-loadgen: an open-loop (constant-rate) HTTP latency generator.
 //
-// Sends GET requests over N keep-alive connections on a fixed schedule of R requests/s for D
-// seconds and measures each latency from the request's intended send time, so a stalled
-// response shows up in the latency of every request scheduled behind it (no coordinated
-// omission, unlike closed-loop tools such as wrk). A due request goes to an idle connection,
-// or waits in a FIFO until one frees up; it is never sent early and never skipped.
+// Sends GET requests over N connections (HTTP/1.1 keep-alive, or h2c with S streams each) on
+// a fixed schedule of R requests/s for D seconds and measures each latency from the request's
+// intended send time, so a stalled response shows up in the latency of every request
+// scheduled behind it (no coordinated omission, unlike closed-loop tools such as wrk). A due
+// request goes to a free slot (an idle HTTP/1.1 connection, a free HTTP/2 stream), or waits in
+// a FIFO until one frees up; it is never sent early and never skipped.
 //
 // One thread, Asio callbacks. Everything a run needs (request bytes, read buffers, the queue
 // of waiting requests, the histogram) is allocated before the first request; the process
-// counts operator new calls during the run and prints them, to show the timing loop does not
-// allocate. Prints one JSON object.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+// counts heap allocations during the run and prints them, to show the timing loop does not
+// allocate (in h2c mode nghttp2 allocates per stream, and those are counted too).
+// Prints one JSON object.
 #include <sys/prctl.h>
 
-#include <array>
-#include <atomic>
-#include <boost/asio.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/loadgen/allocation_count.h"
+#include "bench/loadgen/connection.h"
+#include "bench/loadgen/h2c_connection.h"
+#include "bench/loadgen/http1_connection.h"
 #include "bench/loadgen/latency_histogram.h"
 #include "bench/loadgen/open_loop_schedule.h"
-#include "bench/loadgen/response_framer.h"
-
-namespace {
-
-std::atomic<std::uint64_t> g_allocations{0};
-
-}  // namespace
-
-// Counting replacements of the global allocation functions.
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto alignment = static_cast<std::size_t>(align);
-  if (void* p = std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-  return operator new(size, align);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
 
 namespace weft::loadgen {
 namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::string path = "/";
-  std::string authority;  // Host header; default host:port
+  std::string authority;  // Host / :authority; default host:port
+  bool h2c = false;
   unsigned connections = 16;
+  unsigned streams = 10;  // per h2c connection
   double rate = 1000;
   double duration_seconds = 5;
   double drain_seconds = 2;  // after the last send, how long answers may still arrive
@@ -105,8 +54,14 @@ struct Options {
 
 constexpr std::string_view kUsage =
     "usage: weft-loadgen --port P [--host 127.0.0.1] [--path /] [--authority NAME]\n"
-    "                    [--rate 1000] [--duration 5] [--connections 16] [--drain 2]\n"
-    "                    [--label NAME]\n";
+    "                    [--protocol http1|h2c] [--connections 16] [--streams 10]\n"
+    "                    [--rate 1000] [--duration 5] [--drain 2] [--label NAME]\n";
+
+bool parseCount(const char* value, long low, long high, long& out) {
+  char* end = nullptr;
+  out = std::strtol(value, &end, 10);
+  return *end == '\0' && out >= low && out <= high;
+}
 
 bool parseOptions(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
@@ -116,22 +71,29 @@ bool parseOptions(int argc, char** argv, Options& options) {
     }
     const char* value = argv[++i];
     char* end = nullptr;
+    long count = 0;
     if (flag == "--host") {
       options.host = value;
     } else if (flag == "--port") {
-      const long port = std::strtol(value, &end, 10);
-      if (*end != '\0' || port <= 0 || port > 65535)
+      if (!parseCount(value, 1, 65535, count))
         return false;
-      options.port = static_cast<std::uint16_t>(port);
+      options.port = static_cast<std::uint16_t>(count);
     } else if (flag == "--path") {
       options.path = value;
     } else if (flag == "--authority") {
       options.authority = value;
-    } else if (flag == "--connections") {
-      const long n = std::strtol(value, &end, 10);
-      if (*end != '\0' || n <= 0 || n > 10000)
+    } else if (flag == "--protocol") {
+      if (std::string_view(value) != "http1" && std::string_view(value) != "h2c")
         return false;
-      options.connections = static_cast<unsigned>(n);
+      options.h2c = std::string_view(value) == "h2c";
+    } else if (flag == "--connections") {
+      if (!parseCount(value, 1, 10000, count))
+        return false;
+      options.connections = static_cast<unsigned>(count);
+    } else if (flag == "--streams") {
+      if (!parseCount(value, 1, 1000, count))
+        return false;
+      options.streams = static_cast<unsigned>(count);
     } else if (flag == "--rate") {
       options.rate = std::strtod(value, &end);
       if (*end != '\0' || options.rate <= 0)
@@ -153,36 +115,8 @@ bool parseOptions(int argc, char** argv, Options& options) {
   return options.port != 0;
 }
 
-class Run;
-
-// One keep-alive connection: sends one request at a time and frames the responses.
-class Connection {
- public:
-  Connection(asio::io_context& context, Run& run) : socket_(context), run_(run) {}
-
-  bool connect(const tcp::endpoint& endpoint);
-  bool busy() const { return busy_; }
-  bool open() const { return open_; }
-  void send(Clock::time_point intended);
-  void startReading();
-
- private:
-  void onRead(const boost::system::error_code& error, std::size_t bytes);
-  void fail();
-
-  tcp::socket socket_;
-  Run& run_;
-  std::array<char, 64 * 1024> buffer_{};
-  std::size_t begin_ = 0;  // unconsumed bytes are buffer_[begin_, end_)
-  std::size_t end_ = 0;
-  ResponseFramer framer_;
-  Clock::time_point intended_{};
-  bool busy_ = false;
-  bool open_ = false;
-};
-
-// The run: schedule, queue of due requests waiting for a connection, results.
-class Run {
+// The run: schedule, free slots, queue of due requests waiting for a slot, results.
+class Run final : public RunCallbacks {
  public:
   Run(const Options& options, const OpenLoopSchedule& schedule)
       : options_(options), schedule_(schedule), timer_(context_), waiting_(schedule.total() + 1) {
@@ -191,10 +125,7 @@ class Run {
                                       : options.authority;
     request_ = "GET " + options.path + " HTTP/1.1\r\nHost: " + authority +
                "\r\nUser-Agent: weft-loadgen\r\n\r\n";
-    idle_.reserve(options.connections);
-    for (unsigned i = 0; i < options.connections; ++i) {
-      connections_.push_back(std::make_unique<Connection>(context_, *this));
-    }
+    authority_ = authority;
   }
 
   int execute() {
@@ -205,30 +136,43 @@ class Run {
       return 2;
     }
     const tcp::endpoint endpoint(address, options_.port);
-    for (auto& connection : connections_) {
-      if (!connection->connect(endpoint)) {
+    for (unsigned i = 0; i < options_.connections; ++i) {
+      bool connected = false;
+      if (options_.h2c) {
+        auto connection = std::make_unique<H2cConnection>(context_, *this, authority_,
+                                                          options_.path, options_.streams);
+        connected = connection->connect(endpoint);
+        connections_.push_back(std::move(connection));
+      } else {
+        auto connection = std::make_unique<Http1Connection>(context_, *this, request_);
+        connected = connection->connect(endpoint);
+        connections_.push_back(std::move(connection));
+      }
+      if (!connected) {
         std::fprintf(stderr, "weft-loadgen: cannot connect to %s:%u\n", options_.host.c_str(),
                      options_.port);
         return 1;
       }
-      connection->startReading();
-      idle_.push_back(connection.get());
     }
+    // Free slots, interleaved across connections so that load spreads over all of them.
+    const unsigned slots = connections_.front()->slots();
+    free_slots_.reserve(static_cast<std::size_t>(slots) * connections_.size());
+    for (unsigned slot = 0; slot < slots; ++slot) {
+      for (auto it = connections_.rbegin(); it != connections_.rend(); ++it) {
+        free_slots_.push_back(it->get());
+      }
+    }
+    context_.poll();  // settings exchange, before the clock starts
     start_ = Clock::now();
-    const std::uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
+    const std::uint64_t allocations_before = allocationCount();
     armTimer();
     context_.run();
-    const std::uint64_t allocations =
-        g_allocations.load(std::memory_order_relaxed) - allocations_before;
-    const double elapsed = std::chrono::duration<double>(finished_ - start_).count();
-    report(allocations, elapsed);
+    const std::uint64_t allocations = allocationCount() - allocations_before;
+    report(allocations, std::chrono::duration<double>(finished_ - start_).count());
     return 0;
   }
 
-  std::string_view request() const { return request_; }
-
-  // A connection finished a response (or failed, when status is 0).
-  void onResponse(Connection& connection, Clock::time_point intended, int status) {
+  void onResponse(Connection& connection, Clock::time_point intended, int status) override {
     const auto now = Clock::now();
     --outstanding_;
     if (status >= 200 && status < 400) {
@@ -237,13 +181,13 @@ class Run {
     } else {
       ++errors_;
     }
-    if (connection.open() && !connection.busy()) {
-      dispatchTo(connection);
+    if (connection.open()) {
+      slotFreed(connection);
     }
     finishIfDone();
   }
 
-  void onConnectionLost() {
+  void onConnectionLost() override {
     ++connection_errors_;
     finishIfDone();
   }
@@ -275,9 +219,9 @@ class Run {
     for (; issued_ < due; ++issued_) {
       const Clock::time_point intended = start_ + schedule_.offsetOf(issued_);
       ++outstanding_;
-      if (!idle_.empty()) {
-        Connection* connection = idle_.back();
-        idle_.pop_back();
+      if (!free_slots_.empty()) {
+        Connection* connection = free_slots_.back();
+        free_slots_.pop_back();
         connection->send(intended);
       } else {
         waiting_[waiting_tail_++] = intended;
@@ -286,12 +230,12 @@ class Run {
     armTimer();
   }
 
-  // A connection became free: it takes the oldest waiting request, or goes idle.
-  void dispatchTo(Connection& connection) {
+  // A slot of `connection` became free: it takes the oldest waiting request, or waits.
+  void slotFreed(Connection& connection) {
     if (waiting_head_ < waiting_tail_) {
       connection.send(waiting_[waiting_head_++]);
     } else {
-      idle_.push_back(&connection);
+      free_slots_.push_back(&connection);
     }
   }
 
@@ -313,14 +257,15 @@ class Run {
       return static_cast<unsigned long long>(histogram_.valueAtQuantile(q));
     };
     // Requests still unanswered when the drain time ran out count as errors.
-    const unsigned long long unanswered = outstanding_;
+    const auto unanswered = static_cast<unsigned long long>(outstanding_);
     std::printf(
-        "{\"label\": \"%s\", \"rate\": %.1f, \"duration_s\": %.3f, \"connections\": %u, "
-        "\"scheduled\": %llu, \"count\": %llu, \"errors\": %llu, \"connection_errors\": %llu, "
-        "\"unanswered\": %llu, \"achieved_rate\": %.1f, "
-        "\"latency_us\": {\"p50\": %llu, \"p90\": %llu, \"p99\": %llu, \"p99_9\": %llu, "
-        "\"max\": %llu, \"mean\": %.1f}, \"allocations_during_run\": %llu}\n",
-        options_.label.c_str(), options_.rate, options_.duration_seconds, options_.connections,
+        "{\"label\": \"%s\", \"protocol\": \"%s\", \"rate\": %.1f, \"duration_s\": %.3f, "
+        "\"connections\": %u, \"streams\": %u, \"scheduled\": %llu, \"count\": %llu, "
+        "\"errors\": %llu, \"connection_errors\": %llu, \"unanswered\": %llu, "
+        "\"achieved_rate\": %.1f, \"latency_us\": {\"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
+        "\"p99_9\": %llu, \"max\": %llu, \"mean\": %.1f}, \"allocations_during_run\": %llu}\n",
+        options_.label.c_str(), options_.h2c ? "h2c" : "http1", options_.rate,
+        options_.duration_seconds, options_.connections, options_.h2c ? options_.streams : 1,
         static_cast<unsigned long long>(schedule_.total()),
         static_cast<unsigned long long>(histogram_.count()),
         static_cast<unsigned long long>(errors_) + unanswered,
@@ -335,10 +280,11 @@ class Run {
   asio::io_context context_{1};
   asio::steady_timer timer_;
   std::string request_;
+  std::string authority_;
   std::vector<std::unique_ptr<Connection>> connections_;
-  std::vector<Connection*> idle_;
-  // Intended send times of due requests no connection was free for: a FIFO sized for the
-  // whole run, so it never grows.
+  std::vector<Connection*> free_slots_;  // one entry per free request slot
+  // Intended send times of due requests no slot was free for: a FIFO sized for the whole run,
+  // so it never grows.
   std::vector<Clock::time_point> waiting_;
   std::size_t waiting_head_ = 0;
   std::size_t waiting_tail_ = 0;
@@ -350,97 +296,6 @@ class Run {
   std::uint64_t errors_ = 0;
   std::uint64_t connection_errors_ = 0;
 };
-
-bool Connection::connect(const tcp::endpoint& endpoint) {
-  boost::system::error_code error;
-  socket_.connect(endpoint, error);
-  if (error) {
-    return false;
-  }
-  socket_.set_option(tcp::no_delay(true), error);
-  open_ = true;
-  return true;
-}
-
-void Connection::send(Clock::time_point intended) {
-  intended_ = intended;
-  busy_ = true;
-  if (!open_) {
-    fail();
-    return;
-  }
-  const std::string_view request = run_.request();
-  // Requests are small: one non-blocking write normally takes the whole request.
-  boost::system::error_code error;
-  const std::size_t written =
-      asio::write(socket_, asio::buffer(request.data(), request.size()), error);
-  if (error || written != request.size()) {
-    fail();
-  }
-}
-
-void Connection::startReading() {
-  if (end_ == buffer_.size()) {
-    if (begin_ == 0) {
-      fail();  // a header block larger than the buffer
-      return;
-    }
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  socket_.async_read_some(
-      asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
-      [this](const boost::system::error_code& error, std::size_t bytes) { onRead(error, bytes); });
-}
-
-void Connection::onRead(const boost::system::error_code& error, std::size_t bytes) {
-  if (error) {
-    fail();
-    return;
-  }
-  end_ += bytes;
-  while (begin_ < end_) {
-    std::size_t consumed = 0;
-    const auto result =
-        framer_.feed(std::string_view(buffer_.data() + begin_, end_ - begin_), consumed);
-    begin_ += consumed;
-    if (result == ResponseFramer::Result::kNeedMore) {
-      break;
-    }
-    if (result == ResponseFramer::Result::kError || !busy_) {
-      fail();  // garbage, or a response nobody asked for
-      return;
-    }
-    busy_ = false;
-    const bool close = framer_.closeAfter();
-    run_.onResponse(*this, intended_, framer_.status());
-    if (close) {
-      fail();
-      return;
-    }
-  }
-  if (begin_ == end_) {
-    begin_ = end_ = 0;
-  }
-  startReading();
-}
-
-// The connection is unusable: the request on it (if any) fails and the connection stays
-// closed; later requests go to the remaining connections (a reconnect would allocate and
-// distort the run, and a benchmark target that drops connections has failed anyway).
-void Connection::fail() {
-  if (open_) {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    open_ = false;
-    run_.onConnectionLost();
-  }
-  if (busy_) {
-    busy_ = false;
-    run_.onResponse(*this, intended_, 0);
-  }
-}
 
 }  // namespace
 }  // namespace weft::loadgen
