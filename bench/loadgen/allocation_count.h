@@ -5,7 +5,7 @@
 namespace weft::loadgen {
 
 // Heap allocations made by the process so far: operator new (replaced in
-// allocation_count.cc) and nghttp2's allocator (h2c_connection.cc).
+// allocation_count.cc) and fresh blocks of nghttp2's pool (h2c_connection.cc).
 std::uint64_t allocationCount();
 void countAllocation();
 

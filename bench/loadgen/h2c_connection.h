@@ -13,8 +13,8 @@
 namespace weft::loadgen {
 
 // HTTP/2 over cleartext with prior knowledge: up to `streams` requests in flight on one
-// connection. Our side keeps a fixed set of stream slots; nghttp2 itself allocates a little per
-// stream, through an allocator that the process's allocation count includes.
+// connection. Our side keeps a fixed set of stream slots; nghttp2's per-stream allocations go
+// through a recycling pool, so a run stops allocating once the first streams have run.
 class H2cConnection final : public Connection {
  public:
   H2cConnection(boost::asio::io_context& context, RunCallbacks& run, const std::string& authority,

@@ -10,7 +10,8 @@
 // One thread, Asio callbacks. Everything a run needs (request bytes, read buffers, the queue
 // of waiting requests, the histogram) is allocated before the first request; the process
 // counts heap allocations during the run and prints them, to show the timing loop does not
-// allocate (in h2c mode nghttp2 allocates per stream, and those are counted too).
+// allocate (in h2c mode nghttp2's allocations go through a recycling pool and its misses are
+// counted too).
 // Prints one JSON object.
 #include <sys/prctl.h>
 
