@@ -16,12 +16,12 @@ destination port, reaches the backends on 8081 and 2626 (a Service's port and
 targetPort). Other ports get the proxy's local reply. Needs root, ip, iptables,
 setpriv and curl; skips (77) otherwise, which CI counts as a failure.
 """
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import json
 import tempfile
 import unittest
 
@@ -211,7 +211,7 @@ class TransparentCaptureTest(harness.IntegrationTest):
     @classmethod
     def stop_processes(cls):
         for process in reversed(cls.processes_):
-            if process.proc.returncode not in (None, 0) or process.proc.poll() is not None:
+            if process.proc.poll() is not None:  # it ended before we stopped it
                 print(f"--- {process.name} exited early:\n{process.output()}", file=sys.stderr)
             process.stop()
 
