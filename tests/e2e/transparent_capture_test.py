@@ -149,8 +149,17 @@ def remove_stale_namespaces():
             owner = int(name[len(PREFIX):].split("-")[0])
         except ValueError:
             continue
-        if owner != os.getpid() and not os.path.exists(f"/proc/{owner}"):
+        if owner != os.getpid() and not process_alive(owner):
             remove_namespace(name)
+
+
+def process_alive(pid):
+    """False for a process that is gone or a zombie (killed, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def ip6tables_nat_works(netns):
