@@ -59,6 +59,8 @@ LISTENER = """
         - name: "2525"
           match: {{destination_ports: [2525]}}
           tcp: {{stat_prefix: outbound_2525_{family}, cluster: banner-{family}}}
+        # Catch-all. A sidecar would pass unknown destinations through an ORIGINAL_DST
+        # cluster; this version has STATIC clusters only, so they get a local reply.
         - name: passthrough
           http:
             stat_prefix: passthrough_{family}
