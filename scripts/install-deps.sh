@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
 # Real clients and peers that the integration tests and the demo drive.
 TEST_PACKAGES=(
   curl python3 openssl iproute2 procps wrk nghttp2-client python3-grpcio
+  iptables  # tests/e2e: capture rules inside the test's own network namespaces
 )
 
 missing=()

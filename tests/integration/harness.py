@@ -123,12 +123,14 @@ class IntegrationTest(unittest.TestCase):
         process.wait_for(r"weft-proxy ready")
         return process
 
-    def curl(self, url, *args):
-        """Runs curl; returns (status, headers dict lower-cased, body text)."""
+    def curl(self, url, *args, netns=None):
+        """Runs curl (inside network namespace `netns` if given); returns (status,
+        headers dict lower-cased, body text)."""
         require_tool("curl")
-        result = subprocess.run(
-            ["curl", "-sS", "--max-time", "10", "-D", "-", url, *args],
-            capture_output=True, timeout=20)
+        command = ["curl", "-sS", "--max-time", "10", "-D", "-", url, *args]
+        if netns:
+            command = ["ip", "netns", "exec", netns, *command]
+        result = subprocess.run(command, capture_output=True, timeout=20)
         self.assertEqual(result.returncode, 0, result.stderr)
         # Bytes, not text mode: text mode would turn the CRLFs we split on into LFs.
         head, _, body = result.stdout.decode("utf-8", "replace").partition("\r\n\r\n")

@@ -3,11 +3,13 @@
 
 Answers every request with a JSON document describing what it received (the
 backend's name, method, path, headers and body length), so a test can check
-what the proxy forwarded. Binds 127.0.0.1 on the given port (0: any free port)
-and prints "listening on <port>" once ready.
+what the proxy forwarded. Binds --host (default 127.0.0.1; an IPv6 literal
+works too) on the given port (0: any free port) and prints "listening on
+<port>" once ready.
 """
 import argparse
 import json
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,11 +112,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="backend")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     # A deep accept queue: a multiplexing client makes the proxy open many
     # upstream connections at once (the default of 5 drops SYNs under load).
     ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.name))
+    if ":" in args.host:
+        ThreadingHTTPServer.address_family = socket.AF_INET6
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.name))
     print(f"listening on {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

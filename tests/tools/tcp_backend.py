@@ -4,7 +4,8 @@
   --mode echo    echoes bytes; when the client half-closes, sends "bye" and closes
   --mode banner  sends "220 ready\\r\\n" on connect (like SMTP), then echoes
 
-Binds 127.0.0.1 (port 0: any free port) and prints "listening on <port>".
+Binds --host (default 127.0.0.1; an IPv6 literal works too) on --port (0: any
+free port) and prints "listening on <port>".
 """
 import argparse
 import socket
@@ -35,10 +36,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mode", choices=["echo", "banner"], default="echo")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    server = socket.socket()
+    server = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", args.port))
+    server.bind((args.host, args.port))
     server.listen(128)
     print(f"listening on {server.getsockname()[1]}", flush=True)
     while True:
