@@ -52,7 +52,20 @@ static_resources:
       filter_chains:
         - name: tcp
           tcp: {{stat_prefix: dead, cluster: nowhere}}
+    - name: second-chance
+      address: {{address: 127.0.0.1, port: {retry_port}}}
+      protocol_detection: {{disabled: true}}
+      filter_chains:
+        - name: tcp
+          tcp: {{stat_prefix: retry, cluster: half-dead, max_connect_attempts: 2}}
   clusters:
+    - name: half-dead
+      connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {nowhere}}}}}
+              - endpoint: {{address: {{address: 127.0.0.1, port: {echo}}}}}
     - name: echo
       load_assignment:
         endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {echo}}}}}}}]}}]
@@ -82,10 +95,12 @@ class ProxyTcpTest(harness.IntegrationTest):
         super().setUp()
         echo = self.start([sys.executable, TCP_BACKEND, "--mode", "echo"], "echo")
         banner = self.start([sys.executable, TCP_BACKEND, "--mode", "banner"], "banner")
-        self.ports = {name: harness.free_port() for name in ("mixed", "banner", "http_only", "dead")}
+        self.ports = {name: harness.free_port()
+                      for name in ("mixed", "banner", "http_only", "dead", "retry")}
         self.proxy = self.start_proxy(CONFIG.format(
             mixed_port=self.ports["mixed"], banner_port=self.ports["banner"],
             http_only_port=self.ports["http_only"], dead_port=self.ports["dead"],
+            retry_port=self.ports["retry"],
             echo=int(echo.wait_for(r"listening on (\d+)").group(1)),
             banner=int(banner.wait_for(r"listening on (\d+)").group(1)),
             nowhere=harness.free_port()))
@@ -132,6 +147,17 @@ class ProxyTcpTest(harness.IntegrationTest):
             conn.sendall(b"\x00\x00not http at all")
             self.assertEqual(read_all(conn), b"")
         self.proxy.wait_for(r"listener 'http-only': no filter chain fits")
+
+    def test_a_failed_connect_is_retried_on_another_endpoint(self):
+        # Round robin alternates between the dead and the live endpoint; with two
+        # attempts every connection reaches the live one.
+        for i in range(4):
+            with self.connect("retry") as conn:
+                conn.sendall(b"\x00try%d" % i)
+                conn.shutdown(socket.SHUT_WR)
+                self.assertEqual(read_all(conn), b"\x00try%dbye" % i)
+        self.proxy.wait_for(r"cluster 'half-dead': connecting to 127\.0\.0\.1:\d+ failed: .*; "
+                            r"trying another endpoint")
 
     def test_tcp_upstream_connect_failure_closes_the_connection(self):
         with self.connect("dead") as conn:
