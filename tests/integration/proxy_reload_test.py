@@ -149,6 +149,33 @@ class ProxyReloadTest(harness.IntegrationTest):
         self.assertNotIn("Non-2xx", output)
         self.assertGreaterEqual(self.proxy.output().count("config reloaded"), 5)
 
+    def test_reloads_under_h2load_fail_no_request(self):
+        harness.require_tool("h2load")
+        # HTTP/2 (prior knowledge), 4 connections x 10 concurrent streams, to the
+        # upstream cluster; reloads land while streams are in flight.
+        load = subprocess.Popen(
+            ["h2load", "-D", "4", "-c", "4", "-m", "10",
+             f"http://127.0.0.1:{self.port}/h2load"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            for i in range(10):
+                time.sleep(0.3)
+                self.rewrite(self.config(f"h2-{i}"))
+            output = load.communicate(timeout=60)[0]
+        finally:
+            if load.poll() is None:
+                load.kill()
+        done = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, "
+                         r"(\d+) failed, (\d+) errored", output)
+        self.assertIsNotNone(done, output)
+        total, finished, succeeded, failed, errored = map(int, done.groups())
+        self.assertGreater(succeeded, 0, output)
+        self.assertEqual((failed, errored), (0, 0), output)
+        self.assertEqual(succeeded, finished, output)
+        status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
+        self.assertEqual(status.group(3, 4), ("0", "0"), output)
+        self.assertGreaterEqual(self.proxy.output().count("config reloaded"), 5)
+
 
 if __name__ == "__main__":
     harness.main()
