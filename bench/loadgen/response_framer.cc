@@ -1,5 +1,7 @@
 #include "bench/loadgen/response_framer.h"
 
+#include "common/text/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,19 +9,12 @@ namespace weft::loadgen {
 
 namespace {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool containsIgnoreCase(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) {
     return false;
   }
   for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (equalsIgnoreCase(haystack.substr(i, needle.size()), needle)) {
+    if (text::equalsIgnoreCaseAscii(haystack.substr(i, needle.size()), needle)) {
       return true;
     }
   }
@@ -48,16 +43,6 @@ bool parseDecimal(std::string_view text, std::uint64_t& value) {
     value = value * 10 + static_cast<std::uint64_t>(c - '0');
   }
   return true;
-}
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -98,14 +83,14 @@ ResponseFramer::Result ResponseFramer::parseHead(std::string_view data, std::siz
     }
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trim(line.substr(colon + 1));
-    if (equalsIgnoreCase(name, "content-length")) {
+    if (text::equalsIgnoreCaseAscii(name, "content-length")) {
       if (!parseDecimal(value, length)) {
         return Result::kError;
       }
       has_length = true;
-    } else if (equalsIgnoreCase(name, "transfer-encoding")) {
+    } else if (text::equalsIgnoreCaseAscii(name, "transfer-encoding")) {
       chunked = containsIgnoreCase(value, "chunked");
-    } else if (equalsIgnoreCase(name, "connection")) {
+    } else if (text::equalsIgnoreCaseAscii(name, "connection")) {
       if (containsIgnoreCase(value, "close")) {
         close_after_ = true;
       } else if (containsIgnoreCase(value, "keep-alive")) {
@@ -167,11 +152,11 @@ ResponseFramer::Result ResponseFramer::feed(std::string_view data, std::size_t& 
         }
         std::uint64_t size = 0;
         std::size_t i = 0;
-        for (; i < line_end && hexDigit(rest[i]) >= 0; ++i) {
+        for (; i < line_end && text::hexDigitValue(rest[i]) >= 0; ++i) {
           if (i >= 15) {
             return Result::kError;
           }
-          size = size * 16 + static_cast<std::uint64_t>(hexDigit(rest[i]));
+          size = size * 16 + static_cast<std::uint64_t>(text::hexDigitValue(rest[i]));
         }
         if (i == 0) {
           return Result::kError;

@@ -1,17 +1,9 @@
 #include "proxy/router/path_normalization.h"
 
+#include "common/text/ascii.h"
+
 namespace weft::proxy {
 namespace {
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 bool isUnreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -104,8 +96,8 @@ PathVerdict normalizePath(std::string_view target, const PathNormalizationConfig
       continue;
     }
     const bool complete = i + 2 < path.size();
-    const int high = complete ? hexDigit(path[i + 1]) : -1;
-    const int low = complete ? hexDigit(path[i + 2]) : -1;
+    const int high = complete ? text::hexDigitValue(path[i + 1]) : -1;
+    const int low = complete ? text::hexDigitValue(path[i + 2]) : -1;
     if (high < 0 || low < 0) {
       if (config.rfc3986) {
         return PathVerdict::kInvalid;

@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/text/ascii.h"
+
 namespace weft::proxy {
 namespace {
-
-char lowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
 
 // `pattern` is already lower-case when `ignore_case`.
 bool sameText(std::string_view value, std::string_view pattern, bool ignore_case) {
@@ -19,7 +17,7 @@ bool sameText(std::string_view value, std::string_view pattern, bool ignore_case
     return value == pattern;
   }
   for (size_t i = 0; i < value.size(); ++i) {
-    if (lowerAscii(value[i]) != pattern[i]) {
+    if (text::toLowerAscii(value[i]) != pattern[i]) {
       return false;
     }
   }
@@ -31,18 +29,8 @@ bool containsText(std::string_view value, std::string_view pattern, bool ignore_
     return value.find(pattern) != std::string_view::npos;
   }
   auto it = std::search(value.begin(), value.end(), pattern.begin(), pattern.end(),
-                        [](char a, char b) { return lowerAscii(a) == b; });
+                        [](char a, char b) { return text::toLowerAscii(a) == b; });
   return it != value.end() || pattern.empty();
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -95,8 +83,8 @@ std::string_view percentDecode(std::string_view text, std::string& out) {
   out.clear();
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      const int high = hexValue(text[i + 1]);
-      const int low = hexValue(text[i + 2]);
+      const int high = text::hexDigitValue(text[i + 1]);
+      const int low = text::hexDigitValue(text[i + 2]);
       if (high >= 0 && low >= 0) {
         out.push_back(static_cast<char>(high * 16 + low));
         i += 2;

@@ -661,114 +661,67 @@ class SnapshotBuilder {
     return text;
   }
 
-  void readValueMatch(const std::string& exact, const std::string& prefix,
-                      const std::string& suffix, const std::string& contains,
-                      const std::string& regex, int which, bool ignore_case,
-                      const std::string& path, ValueMatcher& out) {
-    out.ignore_case = ignore_case;
-    auto text = [&](const std::string& value) { return ignore_case ? lowerCase(value) : value; };
-    switch (which) {
-      case 0:
-        out.kind = ValueMatcher::Kind::kExact;
-        out.text = text(exact);
-        break;
-      case 1:
-        out.kind = ValueMatcher::Kind::kPrefix;
-        out.text = text(prefix);
-        break;
-      case 2:
-        out.kind = ValueMatcher::Kind::kSuffix;
-        out.text = text(suffix);
-        break;
-      case 3:
-        out.kind = ValueMatcher::Kind::kContains;
-        out.text = text(contains);
-        break;
-      case 4:
-        out.kind = ValueMatcher::Kind::kRegex;
-        out.regex = compileRegex(regex, appendField(path, "regex"));
-        break;
-      default:
-        break;
+  // The string condition of a HeaderMatcher or QueryParameterMatcher (the two
+  // share these oneof members). Returns false when the matcher is a presence
+  // or range test instead.
+  template <class Matcher>
+  bool readStringMatch(const Matcher& matcher, const std::string& path, ValueMatcher& out) {
+    using Kind = ValueMatcher::Kind;
+    out.ignore_case = matcher.ignore_case();
+    auto text = [&](const std::string& value) {
+      return out.ignore_case ? lowerCase(value) : value;
+    };
+    if (matcher.has_exact()) {
+      out.kind = Kind::kExact;
+      out.text = text(matcher.exact());
+    } else if (matcher.has_prefix()) {
+      out.kind = Kind::kPrefix;
+      out.text = text(matcher.prefix());
+    } else if (matcher.has_suffix()) {
+      out.kind = Kind::kSuffix;
+      out.text = text(matcher.suffix());
+    } else if (matcher.has_contains()) {
+      out.kind = Kind::kContains;
+      out.text = text(matcher.contains());
+    } else if (matcher.has_regex()) {
+      out.kind = Kind::kRegex;
+      out.ignore_case = false;  // RE2 has (?i) for that
+      out.regex = compileRegex(matcher.regex(), appendField(path, "regex"));
+    } else {
+      return false;
     }
+    return true;
   }
 
   void readHeaderMatcher(const weft::v1::HeaderMatcher& matcher, const std::string& path,
                          std::vector<HeaderMatchConfig>& out) {
-    using weft::v1::HeaderMatcher;
     HeaderMatchConfig config;
     config.name = lowerCase(matcher.name());
     config.invert = matcher.invert();
-    switch (matcher.header_match_case()) {
-      case HeaderMatcher::kExact:
-        readValueMatch(matcher.exact(), "", "", "", "", 0, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case HeaderMatcher::kPrefix:
-        readValueMatch("", matcher.prefix(), "", "", "", 1, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case HeaderMatcher::kSuffix:
-        readValueMatch("", "", matcher.suffix(), "", "", 2, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case HeaderMatcher::kContains:
-        readValueMatch("", "", "", matcher.contains(), "", 3, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case HeaderMatcher::kRegex:
-        readValueMatch("", "", "", "", matcher.regex(), 4, false, path, config.value);
-        break;
-      case HeaderMatcher::kPresent:
-        config.value.kind = ValueMatcher::Kind::kPresent;
-        config.present = matcher.present();
-        break;
-      case HeaderMatcher::kRange:
+    if (!readStringMatch(matcher, path, config.value)) {
+      if (matcher.has_range()) {
         config.value.kind = ValueMatcher::Kind::kRange;
         config.value.range_start = matcher.range().start();
         config.value.range_end = matcher.range().end();
         if (config.value.range_end <= config.value.range_start) {
           fail(appendField(path, "range"), "end must be greater than start");
         }
-        break;
-      case HeaderMatcher::HEADER_MATCH_NOT_SET:
-        break;
+      } else {
+        config.value.kind = ValueMatcher::Kind::kPresent;
+        config.present = matcher.present();
+      }
     }
     out.push_back(std::move(config));
   }
 
   void readQueryMatcher(const weft::v1::QueryParameterMatcher& matcher, const std::string& path,
                         std::vector<QueryMatchConfig>& out) {
-    using weft::v1::QueryParameterMatcher;
     QueryMatchConfig config;
     config.name = matcher.name();
     config.invert = matcher.invert();
-    switch (matcher.query_match_case()) {
-      case QueryParameterMatcher::kExact:
-        readValueMatch(matcher.exact(), "", "", "", "", 0, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case QueryParameterMatcher::kPrefix:
-        readValueMatch("", matcher.prefix(), "", "", "", 1, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case QueryParameterMatcher::kSuffix:
-        readValueMatch("", "", matcher.suffix(), "", "", 2, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case QueryParameterMatcher::kContains:
-        readValueMatch("", "", "", matcher.contains(), "", 3, matcher.ignore_case(), path,
-                       config.value);
-        break;
-      case QueryParameterMatcher::kRegex:
-        readValueMatch("", "", "", "", matcher.regex(), 4, false, path, config.value);
-        break;
-      case QueryParameterMatcher::kPresent:
-        config.value.kind = ValueMatcher::Kind::kPresent;
-        config.present = matcher.present();
-        break;
-      case QueryParameterMatcher::QUERY_MATCH_NOT_SET:
-        break;
+    if (!readStringMatch(matcher, path, config.value)) {
+      config.value.kind = ValueMatcher::Kind::kPresent;
+      config.present = matcher.present();
     }
     out.push_back(std::move(config));
   }
