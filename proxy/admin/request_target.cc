@@ -1,21 +1,10 @@
 #include "proxy/admin/request_target.h"
 
+#include "common/text/ascii.h"
+
 namespace weft::proxy::admin {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Decodes one query component (application/x-www-form-urlencoded: '+' is a space).
 std::optional<std::string> decodeComponent(std::string_view text) {
@@ -29,8 +18,8 @@ std::optional<std::string> decodeComponent(std::string_view text) {
       if (i + 2 >= text.size()) {
         return std::nullopt;
       }
-      const int high = hexValue(text[i + 1]);
-      const int low = hexValue(text[i + 2]);
+      const int high = text::hexDigitValue(text[i + 1]);
+      const int low = text::hexDigitValue(text[i + 2]);
       if (high < 0 || low < 0) {
         return std::nullopt;
       }
