@@ -1,24 +1,18 @@
 #include <algorithm>
 #include <array>
 
+#include "common/text/ascii.h"
 #include "proxy/snapshot/snapshot.h"
 
 namespace weft::proxy {
 namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool startsWith(std::string_view text, std::string_view prefix, bool case_sensitive) {
   if (text.size() < prefix.size()) {
     return false;
   }
   return case_sensitive ? text.substr(0, prefix.size()) == prefix
-                        : equalsIgnoreCase(text.substr(0, prefix.size()), prefix);
+                        : text::equalsIgnoreCaseAscii(text.substr(0, prefix.size()), prefix);
 }
 
 // Host header without the port; "[::1]:80" keeps its brackets.
@@ -54,7 +48,7 @@ bool RouteEntry::matchesPath(std::string_view path_only) const {
     case PathMatchKind::kPrefix:
       return startsWith(path_only, path, case_sensitive);
     case PathMatchKind::kExact:
-      return case_sensitive ? path_only == path : equalsIgnoreCase(path_only, path);
+      return case_sensitive ? path_only == path : text::equalsIgnoreCaseAscii(path_only, path);
     case PathMatchKind::kSeparatedPrefix:
       // "/api" matches "/api" and "/api/x" but not "/apix".
       return startsWith(path_only, path, case_sensitive) &&
@@ -66,9 +60,16 @@ bool RouteEntry::matchesPath(std::string_view path_only) const {
 }
 
 const VirtualHostConfig* RouteTable::findVirtualHost(std::string_view authority) const {
-  std::string host(hostWithoutPort(authority));
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Lower-cased into a stack buffer: no allocation per request. Configured
+  // domains are at most 261 characters, so a longer authority can only meet "*".
+  std::array<char, 512> lowered;
+  const bool fits = authority.size() <= lowered.size();
+  const size_t length = fits ? authority.size() : 0;
+  std::transform(authority.begin(), authority.begin() + static_cast<std::ptrdiff_t>(length),
+                 lowered.begin(), text::toLowerAscii);
+  const std::string_view full(lowered.data(), length);
+  const std::string_view host = hostWithoutPort(full);
+  const VirtualHostConfig* exact_host = nullptr;
   const VirtualHostConfig* best_suffix = nullptr;
   size_t best_suffix_length = 0;
   const VirtualHostConfig* best_prefix = nullptr;
@@ -76,8 +77,11 @@ const VirtualHostConfig* RouteTable::findVirtualHost(std::string_view authority)
   const VirtualHostConfig* any = nullptr;
   for (const VirtualHostConfig& vhost : virtual_hosts) {
     for (const std::string& domain : vhost.exact_domains) {
-      if (domain == host) {
-        return &vhost;
+      if (domain == full) {
+        return &vhost;  // "reviews:9080" names the authority with its port
+      }
+      if (domain == host && exact_host == nullptr) {
+        exact_host = &vhost;
       }
     }
     for (const std::string& suffix : vhost.suffix_domains) {
@@ -98,6 +102,9 @@ const VirtualHostConfig* RouteTable::findVirtualHost(std::string_view authority)
     if (vhost.matches_any && any == nullptr) {
       any = &vhost;
     }
+  }
+  if (exact_host != nullptr) {
+    return exact_host;
   }
   if (best_suffix != nullptr) {
     return best_suffix;

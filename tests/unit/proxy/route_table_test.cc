@@ -37,6 +37,17 @@ TEST(RouteTableTest, VirtualHostPrecedence) {
   EXPECT_EQ(table.findVirtualHost(".svc")->name, "any");
 }
 
+TEST(RouteTableTest, ADomainWithAPortMatchesTheWholeAuthorityFirst) {
+  RouteTable table;
+  table.virtual_hosts.push_back(host("no-port", {"reviews"}));
+  table.virtual_hosts.push_back(host("with-port", {"reviews:9080"}));
+  EXPECT_EQ(table.findVirtualHost("Reviews:9080")->name, "with-port");
+  EXPECT_EQ(table.findVirtualHost("reviews:80")->name, "no-port");
+  EXPECT_EQ(table.findVirtualHost("reviews")->name, "no-port");
+  // An authority longer than any domain can be is matched by "*" only.
+  EXPECT_EQ(table.findVirtualHost(std::string(600, 'a')), nullptr);
+}
+
 TEST(RouteTableTest, NoVirtualHostWithoutCatchAll) {
   RouteTable table;
   table.virtual_hosts.push_back(host("exact", {"a"}));
