@@ -68,6 +68,12 @@ for _ in $(seq 1 20); do
     -D - | grep -i '^x-backend' | tr -d '\r'
 done | sort | uniq -c | sed 's/^/    /'
 
+echo "    with 'x-canary: always' (a header-matched route), 5 more requests:"
+for _ in $(seq 1 5); do
+  curl -s --max-time 5 -H "Host: reviews" -H "x-canary: always" \
+    "http://127.0.0.1:$proxy_port/reviews/1" -o /dev/null -D - | grep -i '^x-backend' | tr -d '\r'
+done | sort | uniq -c | sed 's/^/    /'
+
 echo
 echo "[demo] 2. what the backend received (x-forwarded-for and x-request-id added by the proxy):"
 curl -s --max-time 5 -H "Host: reviews" "http://127.0.0.1:$proxy_port/reviews/2" |
