@@ -12,6 +12,7 @@
 #include "common/log/logger.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/local_reply.h"
+#include "proxy/http1/upgrade.h"
 #include "proxy/http1/upstream_exchange.h"
 #include "proxy/router/route_decision.h"
 
@@ -192,7 +193,7 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
 // X-Forwarded-For and x-request-id in, path rewritten.
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEntry& route,
                         const HttpChainConfig& http, const std::string& peer_address,
-                        WorkerContext& worker) {
+                        std::string_view upgrade, WorkerContext& worker) {
   removeHopByHopHeaders(request);
   // The proxy answers Expect itself (before streaming the body); the upstream does not.
   request.erase(http::field::expect);
@@ -217,6 +218,11 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEn
   // Upstream connections speak HTTP/1.1 with keep-alive whatever the client spoke.
   request.version(11);
   request.keep_alive(true);
+  if (!upgrade.empty()) {
+    // Hop-by-hop, but the upgrade is asked of the upstream on this very hop.
+    request.set(http::field::connection, "Upgrade");
+    request.set(http::field::upgrade, upgrade);
+  }
 }
 
 }  // namespace
@@ -278,7 +284,12 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       const std::string original_target(target);
       const bool expects_continue =
           !parser.is_done() && beast::iequals(request[http::field::expect], "100-continue");
-      adaptRequestHeader(request, *route, http, peer_address, worker);
+      // Only an HTTP/1.1 upstream can switch protocols on its connection.
+      const std::string upgrade =
+          version >= 11 && pick.cluster->protocol == UpstreamProtocol::kHttp1
+              ? allowedUpgrade(request.base(), http.upgrade_types)
+              : std::string();
+      adaptRequestHeader(request, *route, http, peer_address, upgrade, worker);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
@@ -295,7 +306,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                             route->timeout,
                             http.limits.idle_timeout,
                             keep_alive,
-                            version};
+                            version,
+                            upgrade,
+                            http.limits.idle_timeout};
       ExchangeResult result =
           co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
       switch (result.outcome) {

@@ -3,11 +3,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "proxy/http1/hop_by_hop.h"
+#include "proxy/http1/upgrade.h"
+#include "proxy/tcp/byte_splice.h"
 
 namespace weft::proxy {
 namespace {
@@ -97,6 +100,56 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
   }
   header.version(params.client_version);
   header.keep_alive(keep_alive);
+}
+
+// Relays a 101 to the client, then tunnels bytes until both sides are done.
+// Bytes either side sent after its header (a client's first WebSocket frame,
+// a server's greeting) were read already and go first.
+asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
+                                       beast::flat_buffer& downstream_buffer,
+                                       UpstreamConnection& upstream, ResponseParser& response,
+                                       const ExchangeParams& params, std::span<char> scratch) {
+  ExchangeResult result;
+  result.outcome = ExchangeResult::Outcome::kRelayed;
+  result.keep_alive = false;  // the connection is the tunnel's now
+  auto& header = response.get();
+  const std::string chosen(header[http::field::upgrade]);
+  removeHopByHopHeaders(header);
+  header.set(http::field::connection, "Upgrade");
+  header.set(http::field::upgrade, chosen);
+  RelayErrors relayed =
+      co_await relayMessage<false>(upstream.stream, upstream.buffer, response, downstream, scratch,
+                                   params.tunnel_idle_timeout, params.downstream_idle_timeout);
+  if (relayed.read || relayed.write) {
+    result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+    result.detail = "relaying the 101 response failed";
+    co_return result;
+  }
+  downstream.expires_never();
+  upstream.stream.expires_never();
+  if (downstream_buffer.size() > 0) {
+    auto [error, written] =
+        co_await asio::async_write(upstream.stream.socket(), downstream_buffer.data(), kUseTuple);
+    if (error) {
+      result.detail = "the upgraded upstream connection failed: " + error.message();
+      co_return result;
+    }
+    downstream_buffer.consume(downstream_buffer.size());
+  }
+  if (upstream.buffer.size() > 0) {
+    auto [error, written] =
+        co_await asio::async_write(downstream.socket(), upstream.buffer.data(), kUseTuple);
+    if (error) {
+      result.detail = "the upgraded client connection failed: " + error.message();
+      co_return result;
+    }
+    upstream.buffer.consume(upstream.buffer.size());
+  }
+  co_await spliceBytes(downstream.socket(), upstream.stream.socket(), params.tunnel_idle_timeout);
+  error_code ignored;
+  upstream.stream.socket().close(ignored);
+  result.detail = "upgraded connection (" + chosen + ") closed";
+  co_return result;
 }
 
 }  // namespace
@@ -189,8 +242,13 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       co_return result;
     }
     if (response->get().result_int() == 101) {
+      if (!params.upgrade.empty() &&
+          upgradeWasOffered(response->get()[http::field::upgrade], params.upgrade)) {
+        co_return co_await tunnel(downstream, downstream_buffer, *connection, *response, params,
+                                  scratch);
+      }
       result.failure = LocalReplyReason::kUpstreamReset;
-      result.detail = "the upstream switched protocols, which this version does not proxy";
+      result.detail = "the upstream switched to a protocol the request did not offer";
       co_return result;
     }
     const bool upstream_keep_alive = response->get().keep_alive();

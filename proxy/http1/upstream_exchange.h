@@ -23,6 +23,10 @@ struct ExchangeParams {
   std::chrono::milliseconds downstream_idle_timeout;  // 0: none
   bool client_keep_alive = true;
   unsigned client_version = 11;
+  // The Upgrade value forwarded (allowed protocols only); empty: not an upgrade.
+  std::string_view upgrade;
+  // After a 101, the tunnel closes when no byte moved for this long (0: never).
+  std::chrono::milliseconds tunnel_idle_timeout{0};
 };
 
 struct ExchangeResult {
@@ -43,6 +47,11 @@ struct ExchangeResult {
 // an upstream and relays the response to the client, streaming both bodies
 // through `scratch`: memory per exchange is bounded by the scratch size whatever
 // the body sizes. Bodies keep their framing (Content-Length or chunked).
+//
+// An upgrade request (params.upgrade) answered with 101 becomes a byte tunnel:
+// the 101 goes to the client, then bytes are spliced both ways (half-close
+// passed on) until both sides closed or the tunnel idled out; the upstream
+// connection is never pooled again. Any other answer is a normal response.
 //
 // Upstream connections come from and return to `pool`. A reused connection that
 // fails before any response byte, for a request without a body, was closed by

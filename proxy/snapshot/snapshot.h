@@ -149,6 +149,8 @@ struct HttpChainConfig {
   const RouteTable* routes = nullptr;
   HttpListenerLimits limits;
   Http2Settings http2;  // for HTTP/2 (h2c) connections on this chain
+  // Upgrade protocols tunnelled (lower-case names, e.g. "websocket").
+  std::vector<std::string> upgrade_types;
 };
 
 struct TcpChainConfig {

@@ -291,6 +291,14 @@ class SnapshotBuilder {
       config.limits.generate_request_id = http.generate_request_id().value();
     }
     config.limits.append_x_forwarded_for = http.append_x_forwarded_for();
+    for (std::string type : http.upgrade_types()) {
+      std::transform(type.begin(), type.end(), type.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      config.upgrade_types.push_back(std::move(type));
+    }
+    if (config.upgrade_types.empty()) {
+      config.upgrade_types.push_back("websocket");  // decisions.md: WebSocket by default
+    }
     if (http.has_http2()) {
       readHttp2Settings(http.http2(), appendField(path, "http2"), config.http2);
     }
