@@ -194,7 +194,16 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteEntry& route,
                         const HttpChainConfig& http, const std::string& peer_address,
                         std::string_view upgrade, WorkerContext& worker) {
+  // "TE: trailers" says the client takes trailers; the proxy relays them, so the
+  // upstream may send them (TE itself is hop-by-hop).
+  bool takes_trailers = false;
+  for (auto token : http::token_list{request[http::field::te]}) {
+    takes_trailers = takes_trailers || beast::iequals(token, "trailers");
+  }
   removeHopByHopHeaders(request);
+  if (takes_trailers) {
+    request.set(http::field::te, "trailers");
+  }
   // The proxy answers Expect itself (before streaming the body); the upstream does not.
   request.erase(http::field::expect);
   if (http.limits.append_x_forwarded_for && !peer_address.empty()) {

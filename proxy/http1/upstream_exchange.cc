@@ -7,6 +7,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <iterator>
 
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/upgrade.h"
@@ -38,9 +39,26 @@ struct RelayErrors {
   error_code write;
 };
 
+// The last chunk with the trailer fields Beast appended to the message after
+// its first `header_count` fields.
+std::string lastChunkWithTrailers(const http::fields& fields, size_t header_count) {
+  std::string text = "0\r\n";
+  size_t index = 0;
+  for (const auto& field : fields) {
+    if (index++ < header_count || isForbiddenTrailer(field.name_string())) {
+      continue;
+    }
+    text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  }
+  text.append("\r\n");
+  return text;
+}
+
 // Moves one message body from `in` to `out` through `scratch`, a piece at a
 // time, writing the header first (together with the first piece when it is
-// already there, so a small message leaves in one write).
+// already there, so a small message leaves in one write). Trailers of a chunked
+// message go on when the outgoing message is chunked too; Beast's serializer
+// cannot write them, so that last chunk is written here.
 template <bool IsRequest>
 asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
@@ -49,8 +67,13 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
                                           std::chrono::milliseconds out_timeout) {
   RelayErrors errors;
   http::serializer<IsRequest, http::buffer_body> serializer{parser.get()};
+  const bool relay_trailers = parser.chunked() && parser.get().chunked();
+  const size_t header_count =
+      relay_trailers ? static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end()))
+                     : 0;
   do {
     auto& body = parser.get().body();
+    bool trailers_follow = false;
     if (!parser.is_done()) {
       body.data = scratch.data();
       body.size = scratch.size();
@@ -64,17 +87,49 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
       }
       body.size = scratch.size() - body.size;
       body.data = scratch.data();
-      body.more = !parser.is_done();
+      trailers_follow = relay_trailers && parser.is_done() &&
+                        static_cast<size_t>(
+                            std::distance(parser.get().begin(), parser.get().end())) > header_count;
+      // With trailers, this piece is an ordinary chunk; the last one follows.
+      body.more = !parser.is_done() || trailers_follow;
     } else {
       body.data = nullptr;
       body.size = 0;
       body.more = false;
     }
+    std::string last;
+    if (trailers_follow) {
+      // Beast appended the trailers to the header's fields; they leave in the
+      // last chunk, and must not be serialized with a header not yet written.
+      last = lastChunkWithTrailers(parser.get().base(), header_count);
+      auto& fields = parser.get().base();
+      auto first_trailer = fields.begin();
+      std::advance(first_trailer, static_cast<std::ptrdiff_t>(header_count));
+      while (first_trailer != fields.end()) {
+        first_trailer = fields.erase(first_trailer);
+      }
+    }
     if (out_timeout.count() >= 0) {
       expireAfter(out, out_timeout);
     }
-    auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
-    if (write_error && write_error != http::error::need_buffer) {
+    if (trailers_follow && body.size == 0) {
+      if (!serializer.is_header_done()) {
+        serializer.split(true);
+        auto [write_error, written] = co_await http::async_write_header(out, serializer, kUseTuple);
+        if (write_error) {
+          errors.write = write_error;
+          co_return errors;
+        }
+      }
+    } else {
+      auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
+      if (write_error && write_error != http::error::need_buffer) {
+        errors.write = write_error;
+        co_return errors;
+      }
+    }
+    if (trailers_follow) {
+      auto [write_error, written] = co_await asio::async_write(out, asio::buffer(last), kUseTuple);
       errors.write = write_error;
       co_return errors;
     }
@@ -96,6 +151,7 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
     // An HTTP/1.0 client cannot read chunked framing: send the body raw and
     // mark its end by closing the connection.
     header.erase(http::field::transfer_encoding);
+    header.erase(http::field::trailer);  // no chunked framing, no trailers
     keep_alive = false;
   }
   header.version(params.client_version);
@@ -193,6 +249,14 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     RelayErrors sent =
         co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
                                     scratch, params.downstream_idle_timeout, kKeepTimer);
+    if (sent.read &&
+        &sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
+      // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
+      // client's fault, answered with 400; the upstream connection is dropped.
+      result.failure = LocalReplyReason::kBadRequest;
+      result.detail = "malformed request body: " + sent.read.message();
+      co_return result;
+    }
     if (sent.read) {
       result.outcome = ExchangeResult::Outcome::kDownstreamGone;
       result.detail = "reading the request body failed: " + sent.read.message();

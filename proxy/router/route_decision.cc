@@ -43,6 +43,8 @@ unsigned failureStatus(LocalReplyReason reason) {
       return 504;
     case LocalReplyReason::kUpstreamReset:
       return 502;
+    case LocalReplyReason::kBadRequest:
+      return 400;
     default:
       return 503;
   }
