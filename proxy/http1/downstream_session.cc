@@ -11,9 +11,11 @@
 
 #include "common/log/logger.h"
 #include "proxy/http1/hop_by_hop.h"
+#include "proxy/http1/http2_upstream_bridge.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http1/upgrade.h"
 #include "proxy/http1/upstream_exchange.h"
+#include "proxy/http2/client_connection_pool.h"
 #include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
@@ -310,16 +312,30 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           break;
         }
       }
-      ExchangeParams params{pick.endpoint->address,
-                            pick.cluster->connect_timeout,
-                            route->timeout,
-                            http.limits.idle_timeout,
-                            keep_alive,
-                            version,
-                            upgrade,
-                            http.limits.idle_timeout};
-      ExchangeResult result =
-          co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+      ExchangeResult result;
+      if (pick.cluster->protocol == UpstreamProtocol::kHttp2) {
+        if (!worker.http2_upstream_pool) {
+          worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
+        }
+        const std::shared_ptr<Http2ClientPool> pool = worker.http2_upstream_pool;
+        const Http2BridgeParams bridge_params{
+            UpstreamTarget{pick.endpoint->address, pick.cluster->name,
+                           pick.cluster->connect_timeout, route->timeout},
+            pick.cluster->http2, http.limits.idle_timeout, keep_alive, version};
+        result =
+            co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
+      } else {
+        ExchangeParams params{pick.endpoint->address,
+                              pick.cluster->connect_timeout,
+                              route->timeout,
+                              http.limits.idle_timeout,
+                              keep_alive,
+                              version,
+                              upgrade,
+                              http.limits.idle_timeout};
+        result =
+            co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+      }
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:
           keep_alive = result.keep_alive;

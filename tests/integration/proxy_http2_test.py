@@ -234,6 +234,98 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(answer["fail"], "NOT_FOUND")  # grpc-status preserved
         self.assertEqual(answer["fail_details"], "no such thing")
 
+    def h1(self, path, *args):
+        return self.curl(self.base + path, "--http1.1", *args)
+
+    def test_http1_client_to_http2_cluster(self):
+        status, headers, body = self.h1("/h2/abc?q=1", "-H", "Host: reviews")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["x-backend"], "v1")
+        echoed = json.loads(body)
+        self.assertEqual(echoed["path"], "/h2/abc?q=1")
+        self.assertEqual(echoed["headers"]["host"], "reviews")
+        # Bodies both ways, with and without a length, larger than any buffer.
+        path = self.write("upload.bin", "u" * 3_000_000)
+        status, _, body = self.h1("/h2/up", "-H", "Host: reviews", "--data-binary", "@" + path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["body_bytes"], 3_000_000)
+        status, _, body = self.h1("/h2/up", "-H", "Host: reviews", "--data-binary", "@" + path,
+                                  "-H", "Transfer-Encoding: chunked")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["body_bytes"], 3_000_000)
+        result = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", "--http1.1", "-o", "/dev/null",
+             "-w", "%{http_code} %{size_download}", "-H", "Host: reviews",
+             self.base + "/h2/download/20000000"], capture_output=True, timeout=30)
+        self.assertEqual(result.stdout.decode(), "200 20000000", result.stderr)
+
+    def test_http1_client_to_http2_cluster_keeps_the_connection(self):
+        request = (b"GET /h2/one HTTP/1.1\r\nHost: reviews\r\n\r\n"
+                   b"HEAD /h2/two HTTP/1.1\r\nHost: reviews\r\n\r\n"
+                   b"GET /h2/three HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        answer = self.raw_request(self.front_port, request)
+        self.assertEqual(answer.count(b"HTTP/1.1 200 OK"), 3, answer)
+        self.assertIn(b'"path": "/h2/one"', answer)
+        self.assertNotIn(b'"path": "/h2/two"', answer)  # HEAD: no body
+        self.assertTrue(answer.endswith(b"}"), answer[-100:])
+        self.assertIn(b'"path": "/h2/three"', answer)
+
+    def test_http1_client_to_unreachable_http2_cluster_says_why(self):
+        # The grpc cluster is HTTP/2 and, with no gRPC server started, unreachable.
+        status, headers, body = self.h1("/x", "-H", "Host: grpc")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers["x-weft-reason"], "upstream_connect_failure")
+
+    def grpc_over_http1(self, method, message):
+        """A gRPC call as HTTP/1.1 bytes: (head, body, trailers) of the answer."""
+        payload = b"\x00" + struct.pack(">I", len(message)) + message
+        request = (f"POST /test.Echo/{method} HTTP/1.1\r\nHost: grpc\r\nTE: trailers\r\n"
+                   "Content-Type: application/grpc\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n").encode() + \
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+        answer = self.raw_request(self.front_port, request, timeout=10)
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode().split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body, trailers = b"", {}
+        if headers.get("transfer-encoding") == "chunked":
+            while True:
+                line, _, rest = rest.partition(b"\r\n")
+                size = int(line, 16)
+                if size == 0:
+                    break
+                body += rest[:size]
+                rest = rest[size + 2:]
+            for line in rest.decode().split("\r\n"):
+                if line:
+                    name, _, value = line.partition(":")
+                    trailers[name.strip().lower()] = value.strip()
+        else:
+            body = rest
+        return head.decode(), headers, body, trailers
+
+    def test_grpc_from_an_http1_client_keeps_trailers_and_status(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        head, headers, body, trailers = self.grpc_over_http1("Unary", b"ping")
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertEqual(headers["content-type"], "application/grpc")
+        self.assertEqual(body, b"\x00\x00\x00\x00\x04ping")
+        # The HTTP/2 trailers arrive as chunked trailers.
+        self.assertEqual(trailers.get("grpc-status"), "0", trailers)
+        self.assertEqual(trailers.get("x-echo-trailer"), "unary")
+        # A trailers-only answer: grpc-status in the header, no body.
+        head, headers, body, trailers = self.grpc_over_http1("Fail", b"")
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertEqual(headers["grpc-status"], "5")
+        self.assertEqual(headers["grpc-message"], "no such thing")
+        self.assertEqual(headers["content-length"], "0")
+
     def test_drain_sends_goaway(self):
         # An upstream HTTP/2 connection is open too: it must not hold the drain.
         status, _, _ = self.h2("/h2/warm", "-H", "Host: reviews")
