@@ -16,6 +16,7 @@
 #include "proxy/http1/upgrade.h"
 #include "proxy/http1/upstream_exchange.h"
 #include "proxy/http2/client_connection_pool.h"
+#include "proxy/router/grpc_timeout.h"
 #include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
@@ -312,6 +313,21 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           break;
         }
       }
+      std::chrono::milliseconds timeout = route->timeout;
+      if (route->max_grpc_timeout) {
+        const auto grpc_timeout = request.find("grpc-timeout");
+        const RequestDeadline deadline = requestDeadline(
+            *route, request[http::field::content_type],
+            grpc_timeout != request.end() ? std::optional<std::string_view>(grpc_timeout->value())
+                                          : std::nullopt);
+        if (deadline.malformed_grpc_timeout) {
+          sessionLog().info("{} {} {}: malformed grpc-timeout '{}' ignored", listener_name, method,
+                            original_target, grpc_timeout->value().substr(0, 64));
+        } else if (deadline.forwarded_grpc_timeout) {
+          request.set("grpc-timeout", *deadline.forwarded_grpc_timeout);  // the time left
+        }
+        timeout = deadline.timeout;
+      }
       ExchangeResult result;
       if (pick.cluster->protocol == UpstreamProtocol::kHttp2) {
         if (!worker.http2_upstream_pool) {
@@ -320,14 +336,14 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         const std::shared_ptr<Http2ClientPool> pool = worker.http2_upstream_pool;
         const Http2BridgeParams bridge_params{
             UpstreamTarget{pick.endpoint->address, pick.cluster->name,
-                           pick.cluster->connect_timeout, route->timeout},
+                           pick.cluster->connect_timeout, timeout},
             pick.cluster->http2, http.limits.idle_timeout, keep_alive, version};
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {
         ExchangeParams params{pick.endpoint->address,
                               pick.cluster->connect_timeout,
-                              route->timeout,
+                              timeout,
                               http.limits.idle_timeout,
                               keep_alive,
                               version,

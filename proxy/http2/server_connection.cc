@@ -19,6 +19,7 @@
 #include "proxy/http2/http1_upstream_relay.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
+#include "proxy/router/grpc_timeout.h"
 #include "proxy/router/route_decision.h"
 
 namespace weft::proxy {
@@ -117,6 +118,9 @@ class ServerConnection final : public ExchangeDownstream {
   void signalWrite() { write_signal_.cancel(); }
   void maybeSendGoaway();
   void dispatch(const StreamExchangePtr& exchange);
+  // The route deadline from grpc-timeout (route with max_grpc_timeout); rewrites
+  // the forwarded grpc-timeout to it.
+  std::chrono::milliseconds grpcDeadline(StreamExchange& exchange, const RouteEntry& route);
   void detachAll();
 
   static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
@@ -344,8 +348,12 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (route.has_prefix_rewrite && route.path_kind == PathMatchKind::kPrefix) {
     facts.path = route.prefix_rewrite + request.path.substr(route.path.size());
   }
+  std::chrono::milliseconds timeout = route.timeout;
+  if (route.max_grpc_timeout) {
+    timeout = grpcDeadline(*exchange, route);
+  }
   UpstreamTarget target{decision.pick.endpoint->address, decision.pick.cluster->name,
-                        decision.pick.cluster->connect_timeout, route.timeout};
+                        decision.pick.cluster->connect_timeout, timeout};
   if (decision.pick.cluster->protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
@@ -358,6 +366,30 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   asio::co_spawn(stream_.get_executor(),
                  relayToHttp1Upstream(exchange, std::move(facts), target, worker_.upstream_pool),
                  asio::detached);
+}
+
+std::chrono::milliseconds ServerConnection::grpcDeadline(StreamExchange& exchange,
+                                                         const RouteEntry& route) {
+  std::string_view content_type;
+  HeaderField* grpc_timeout = nullptr;
+  for (HeaderField& field : exchange.request.fields) {
+    if (field.name == "content-type") {
+      content_type = field.value;
+    } else if (field.name == "grpc-timeout") {
+      grpc_timeout = &field;
+    }
+  }
+  const RequestDeadline deadline = requestDeadline(
+      route, content_type,
+      grpc_timeout ? std::optional<std::string_view>(grpc_timeout->value) : std::nullopt);
+  if (deadline.malformed_grpc_timeout) {
+    h2Log().info("{} from {}: {} {}: malformed grpc-timeout '{}' ignored", listener_name_,
+                 peer_address_, exchange.request.method, exchange.request.path,
+                 grpc_timeout->value.substr(0, 64));
+  } else if (deadline.forwarded_grpc_timeout) {
+    grpc_timeout->value = *deadline.forwarded_grpc_timeout;  // the time left
+  }
+  return deadline.timeout;
 }
 
 void ServerConnection::detachAll() {

@@ -67,10 +67,12 @@ class StreamExchange {
   explicit StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
 
   // Answers locally: sets the response and tells the downstream. Only before
-  // the response started.
+  // the response started. A gRPC request gets a trailers-only gRPC answer.
   void localReply(LocalReplyReason reason, unsigned status, std::string_view detail);
 
   bool responseStarted() const { return response_started; }
+  // Whether the request is gRPC (by its content-type).
+  bool isGrpc() const;
   void setResponse(HeaderList fields);
 
   int32_t stream_id = 0;

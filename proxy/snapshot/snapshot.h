@@ -80,6 +80,9 @@ struct RouteEntry {
   bool has_prefix_rewrite = false;
   // Zero means no deadline.
   std::chrono::milliseconds timeout{15000};
+  // Set: a gRPC request's grpc-timeout sets its deadline, capped here (0: no cap).
+  std::optional<std::chrono::milliseconds> max_grpc_timeout;
+  std::chrono::milliseconds grpc_timeout_offset{0};
 
   bool matchesPath(std::string_view path_without_query) const;
 };

@@ -473,6 +473,12 @@ class SnapshotBuilder {
       if (action.has_timeout()) {
         entry.timeout = toMillis(action.timeout());
       }
+      if (action.has_max_grpc_timeout()) {
+        entry.max_grpc_timeout = toMillis(action.max_grpc_timeout());
+      }
+      if (action.has_grpc_timeout_offset()) {
+        entry.grpc_timeout_offset = toMillis(action.grpc_timeout_offset());
+      }
       if (action.has_retry_policy()) {
         notYet(appendField(action_path, "retry_policy"));
       }

@@ -51,6 +51,16 @@ static_resources:
                   routes:
                     - match: {{prefix: /}}
                       route: {{cluster: grpc}}
+                - name: grpc-capped
+                  domains: ["grpc-capped"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc, max_grpc_timeout: 300ms, grpc_timeout_offset: 50ms}}
+                - name: grpc-short
+                  domains: ["grpc-short"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc, timeout: 300ms}}
     - name: back
       address: {{address: 127.0.0.1, port: {back_port}}}
       filter_chains:
@@ -325,6 +335,75 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(headers["grpc-status"], "5")
         self.assertEqual(headers["grpc-message"], "no such thing")
         self.assertEqual(headers["content-length"], "0")
+
+    def require_grpc(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+
+    def grpc_script(self, code, authority="grpc-capped"):
+        """Runs a gRPC client snippet (Debian's python3) against the proxy; its JSON output."""
+        script = ("import grpc, json\n"
+                  f"channel = grpc.insecure_channel('127.0.0.1:{self.front_port}', "
+                  f"options=[('grpc.default_authority', '{authority}')])\n" + code)
+        result = subprocess.run([SYSTEM_PYTHON, "-c", script], capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    SLOW_CALL = (
+        "try:\n"
+        "    channel.unary_unary('/test.Echo/Slow')(b'3', timeout=20)\n"
+        "    print(json.dumps({'code': 'OK'}))\n"
+        "except grpc.RpcError as e:\n"
+        "    print(json.dumps({'code': e.code().name, 'details': e.details(),\n"
+        "                      'trailers': dict(e.trailing_metadata() or ())}))\n")
+
+    def test_grpc_timeout_is_capped_by_the_route(self):
+        self.require_grpc()
+        # The client allows 20 s for a 3 s call; the route caps the deadline at
+        # 300 ms (the proxy's timer and the forwarded grpc-timeout both), so the
+        # call cannot succeed. Without a cap it would (see the grpc route).
+        self.assertEqual(self.grpc_script(self.SLOW_CALL)["code"], "DEADLINE_EXCEEDED")
+        self.assertEqual(self.grpc_script(self.SLOW_CALL, "grpc")["code"], "OK")
+
+    def test_route_timeout_on_a_grpc_call_is_a_grpc_deadline_exceeded(self):
+        self.require_grpc()
+        # No max_grpc_timeout: grpc-timeout (20 s) goes on unchanged, and the
+        # proxy's own route timeout ends the call with a trailers-only answer.
+        answer = self.grpc_script(self.SLOW_CALL, "grpc-short")
+        self.assertEqual(answer["code"], "DEADLINE_EXCEEDED", answer)
+        self.assertEqual(answer["trailers"].get("x-weft-reason"), "upstream_timeout", answer)
+        self.assertIn("route timeout", answer["details"])
+
+    def test_grpc_timeout_forwarded_is_the_time_left(self):
+        self.require_grpc()
+        answer = self.grpc_script(
+            "left = channel.unary_unary('/test.Echo/Remaining')(b'', timeout=20)\n"
+            "print(json.dumps({'left': left.decode()}))\n")
+        # The server's deadline came from the rewritten grpc-timeout: at most the
+        # 300 ms cap less nothing (the offset applies to the client's value).
+        self.assertNotEqual(answer["left"], "none")
+        self.assertLessEqual(float(answer["left"]), 0.3)
+        self.assertGreater(float(answer["left"]), 0)
+        # Under the cap, the client's own deadline minus the offset is what is left.
+        answer = self.grpc_script(
+            "left = channel.unary_unary('/test.Echo/Remaining')(b'', timeout=0.2)\n"
+            "print(json.dumps({'left': left.decode()}))\n")
+        self.assertLessEqual(float(answer["left"]), 0.15)
+
+    def test_local_replies_to_grpc_requests_are_grpc_statuses(self):
+        self.require_grpc()
+        answer = self.grpc_script(
+            "try:\n"
+            "    channel.unary_unary('/test.Echo/Unary')(b'x', timeout=10)\n"
+            "except grpc.RpcError as e:\n"
+            "    print(json.dumps({'code': e.code().name,\n"
+            "                      'trailers': dict(e.trailing_metadata() or ())}))\n",
+            "nobody")
+        self.assertEqual(answer["code"], "UNIMPLEMENTED", answer)  # no virtual host "nobody"
+        self.assertEqual(answer["trailers"].get("x-weft-reason"), "no_route")
 
     def test_drain_sends_goaway(self):
         # An upstream HTTP/2 connection is open too: it must not hold the drain.
