@@ -337,7 +337,11 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         const Http2BridgeParams bridge_params{
             UpstreamTarget{pick.endpoint->address, pick.cluster->name,
                            pick.cluster->connect_timeout, timeout},
-            pick.cluster->http2, http.limits.idle_timeout, keep_alive, version};
+            pick.cluster->http2,
+            http.limits.idle_timeout,
+            streamIdleTimeout(*route, http.limits),
+            keep_alive,
+            version};
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {
@@ -348,7 +352,8 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                               keep_alive,
                               version,
                               upgrade,
-                              http.limits.idle_timeout};
+                              http.limits.idle_timeout,
+                              streamIdleTimeout(*route, http.limits)};
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
       }
@@ -359,7 +364,8 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         case ExchangeResult::Outcome::kFailedBeforeResponse:
           sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             pick.cluster->name, result.detail);
-          local = makeLocalReply(result.failure, failureStatus(result.failure),
+          local = makeLocalReply(result.failure,
+                                 result.status != 0 ? result.status : failureStatus(result.failure),
                                  "cluster '" + pick.cluster->name + "': " + result.detail, version,
                                  keep_alive && parser.is_done(), head_request);
           break;

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -15,6 +17,7 @@
 
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/stream_idle_watch.h"
 
 namespace weft::proxy {
 namespace {
@@ -298,6 +301,8 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
         }
         exchange.wake.cancel();
       }
+      exchange.downstream_closed = true;  // ends the stream idle watch
+      exchange.idle_timer.cancel();
     }
   } detach{*exchange};
 
@@ -305,6 +310,11 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   facts.path = exchange->request.path;
   pool.forward(executor, exchange, http2RequestFields(exchange->request, facts), params.target,
                params.settings);
+  if (params.stream_idle_timeout.count() > 0) {
+    asio::co_spawn(
+        executor, watchStreamIdle(exchange, params.stream_idle_timeout, params.target.cluster_name),
+        asio::detached);
+  }
 
   bool keep_alive = params.client_keep_alive;
   const size_t half = scratch.size() / 2;

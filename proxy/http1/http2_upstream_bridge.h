@@ -17,6 +17,7 @@ struct Http2BridgeParams {
   UpstreamTarget target;
   Http2Settings settings;                             // of the cluster's HTTP/2 connections
   std::chrono::milliseconds downstream_idle_timeout;  // 0: none
+  std::chrono::milliseconds stream_idle_timeout;      // 0: none
   bool client_keep_alive = true;
   unsigned client_version = 11;
 };

@@ -24,6 +24,8 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "upstream_timeout";
     case LocalReplyReason::kUpstreamReset:
       return "upstream_reset";
+    case LocalReplyReason::kStreamIdleTimeout:
+      return "stream_idle_timeout";
   }
   return "unknown";
 }
@@ -31,6 +33,7 @@ std::string_view localReplyCode(LocalReplyReason reason) {
 unsigned grpcStatusFor(LocalReplyReason reason) {
   switch (reason) {
     case LocalReplyReason::kUpstreamTimeout:
+    case LocalReplyReason::kStreamIdleTimeout:
       return 4;  // DEADLINE_EXCEEDED
     case LocalReplyReason::kNoRoute:
       return 12;  // UNIMPLEMENTED

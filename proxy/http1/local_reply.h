@@ -20,6 +20,7 @@ enum class LocalReplyReason {
   kUpstreamConnectFail,  // 503: connecting to the chosen endpoint failed
   kUpstreamTimeout,      // 504: the route timeout expired
   kUpstreamReset,        // 502: the upstream closed or sent an invalid response
+  kStreamIdleTimeout,    // 504 (408 while the request is incomplete): no bytes moved
 };
 
 // The code for the x-weft-reason header, e.g. "no_route".

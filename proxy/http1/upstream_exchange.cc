@@ -1,6 +1,8 @@
 #include "proxy/http1/upstream_exchange.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -26,12 +28,41 @@ constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
 
 using ResponseParser = http::response_parser<http::buffer_body>;
 
-void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
-  if (timeout.count() > 0) {
-    stream.expires_after(timeout);
-  } else {
-    stream.expires_never();
+using Clock = std::chrono::steady_clock;
+
+// When one operation on a stream must have finished: `idle` after it starts (0:
+// no limit), and never later than `latest`.
+struct OpExpiry {
+  std::chrono::milliseconds idle{0};
+  Clock::time_point latest = Clock::time_point::max();
+  // Time reads out with a timer instead of the stream's expiry, which would
+  // close the socket: the client connection must stay open for the 408.
+  bool keep_open = false;
+};
+
+Clock::time_point dueAt(const OpExpiry& expiry) {
+  auto due = expiry.latest;
+  if (expiry.idle.count() > 0) {
+    due = std::min(due, Clock::now() + expiry.idle);
   }
+  return due;
+}
+
+void arm(beast::tcp_stream& stream, const OpExpiry& expiry) {
+  const auto due = dueAt(expiry);
+  if (due == Clock::time_point::max()) {
+    stream.expires_never();
+  } else {
+    stream.expires_at(due);
+  }
+}
+
+// The smaller of two timeouts where 0 means none.
+std::chrono::milliseconds tighter(std::chrono::milliseconds a, std::chrono::milliseconds b) {
+  if (a.count() == 0) {
+    return b;
+  }
+  return b.count() == 0 ? a : std::min(a, b);
 }
 
 struct RelayErrors {
@@ -54,6 +85,30 @@ std::string lastChunkWithTrailers(const http::fields& fields, size_t header_coun
   return text;
 }
 
+// Reads what has arrived of the message body into the parser's buffer, within
+// `expiry`: returns once some bytes were parsed, not when the buffer is full,
+// so a slowly streamed body moves on as it comes.
+template <bool IsRequest>
+asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                     http::parser<IsRequest, http::buffer_body>& parser,
+                                     const OpExpiry& expiry) {
+  const auto due = dueAt(expiry);
+  if (!expiry.keep_open || due == Clock::time_point::max()) {
+    arm(in, expiry);
+    auto [error, bytes] = co_await http::async_read_some(in, in_buffer, parser, kUseTuple);
+    co_return error;
+  }
+  using namespace asio::experimental::awaitable_operators;
+  in.expires_never();
+  asio::steady_timer timer(co_await asio::this_coro::executor, due);
+  auto outcome = co_await (http::async_read_some(in, in_buffer, parser, kUseTuple) ||
+                           timer.async_wait(kUseTuple));
+  if (outcome.index() == 1) {
+    co_return error_code(beast::error::timeout);
+  }
+  co_return std::get<0>(std::get<0>(outcome));
+}
+
 // Moves one message body from `in` to `out` through `scratch`, a piece at a
 // time, writing the header first (together with the first piece when it is
 // already there, so a small message leaves in one write). Trailers of a chunked
@@ -63,8 +118,7 @@ template <bool IsRequest>
 asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
                                           beast::tcp_stream& out, std::span<char> scratch,
-                                          std::chrono::milliseconds in_timeout,
-                                          std::chrono::milliseconds out_timeout) {
+                                          const OpExpiry& in_expiry, const OpExpiry& out_expiry) {
   RelayErrors errors;
   http::serializer<IsRequest, http::buffer_body> serializer{parser.get()};
   const bool relay_trailers = parser.chunked() && parser.get().chunked();
@@ -77,16 +131,17 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
     if (!parser.is_done()) {
       body.data = scratch.data();
       body.size = scratch.size();
-      if (in_timeout.count() >= 0) {
-        expireAfter(in, in_timeout);
-      }
-      auto [read_error, bytes] = co_await http::async_read(in, in_buffer, parser, kUseTuple);
+      const error_code read_error = co_await readSome(in, in_buffer, parser, in_expiry);
       if (read_error && read_error != http::error::need_buffer) {
         errors.read = read_error;
         co_return errors;
       }
       body.size = scratch.size() - body.size;
-      body.data = scratch.data();
+      if (body.size == 0 && !parser.is_done()) {
+        continue;  // framing only (a chunk header): nothing to send yet
+      }
+      // No data pointer for an empty last piece: Beast would frame it as a chunk.
+      body.data = body.size > 0 ? scratch.data() : nullptr;
       trailers_follow = relay_trailers && parser.is_done() &&
                         static_cast<size_t>(
                             std::distance(parser.get().begin(), parser.get().end())) > header_count;
@@ -109,9 +164,7 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
         first_trailer = fields.erase(first_trailer);
       }
     }
-    if (out_timeout.count() >= 0) {
-      expireAfter(out, out_timeout);
-    }
+    arm(out, out_expiry);
     if (trailers_follow && body.size == 0) {
       if (!serializer.is_header_done()) {
         serializer.split(true);
@@ -137,9 +190,13 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
   co_return errors;
 }
 
-LocalReplyReason reasonFor(const error_code& error) {
-  return error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
-                                        : LocalReplyReason::kUpstreamReset;
+// A timeout before the route deadline was the stream idle timeout.
+LocalReplyReason reasonFor(const error_code& error, Clock::time_point deadline) {
+  if (error != beast::error::timeout) {
+    return LocalReplyReason::kUpstreamReset;
+  }
+  return Clock::now() >= deadline ? LocalReplyReason::kUpstreamTimeout
+                                  : LocalReplyReason::kStreamIdleTimeout;
 }
 
 // Prepares the upstream response header for the client.
@@ -173,9 +230,9 @@ asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
   removeHopByHopHeaders(header);
   header.set(http::field::connection, "Upgrade");
   header.set(http::field::upgrade, chosen);
-  RelayErrors relayed =
-      co_await relayMessage<false>(upstream.stream, upstream.buffer, response, downstream, scratch,
-                                   params.tunnel_idle_timeout, params.downstream_idle_timeout);
+  RelayErrors relayed = co_await relayMessage<false>(
+      upstream.stream, upstream.buffer, response, downstream, scratch,
+      OpExpiry{params.tunnel_idle_timeout}, OpExpiry{params.downstream_idle_timeout});
   if (relayed.read || relayed.write) {
     result.outcome = ExchangeResult::Outcome::kDownstreamGone;
     result.detail = "relaying the 101 response failed";
@@ -220,7 +277,12 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       (params.route_timeout.count() > 0 ? params.route_timeout : std::chrono::hours(24 * 365));
   const bool has_body = !request.is_done();
   const bool head_request = request.get().method() == http::verb::head;
-  constexpr std::chrono::milliseconds kKeepTimer{-1};  // leave the stream's deadline as it is
+  // Each read or write ends when no byte moved for the stream idle timeout; the
+  // upstream side also at the route deadline.
+  const OpExpiry downstream_expiry{
+      tighter(params.downstream_idle_timeout, params.stream_idle_timeout), Clock::time_point::max(),
+      true};
+  const OpExpiry upstream_expiry{params.stream_idle_timeout, deadline};
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection = attempt == 0 ? pool.take(params.upstream) : nullptr;
@@ -242,19 +304,25 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       error_code ignored;
       connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    connection->stream.expires_at(deadline);
     const bool retry_allowed = reused && !has_body;
 
     // Request: header and body, client -> upstream.
     RelayErrors sent =
         co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
-                                    scratch, params.downstream_idle_timeout, kKeepTimer);
+                                    scratch, downstream_expiry, upstream_expiry);
     if (sent.read &&
         &sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
       // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
       // client's fault, answered with 400; the upstream connection is dropped.
       result.failure = LocalReplyReason::kBadRequest;
       result.detail = "malformed request body: " + sent.read.message();
+      co_return result;
+    }
+    if (sent.read == beast::error::timeout) {
+      // The client stopped sending its body: 408, and the connection closes.
+      result.failure = LocalReplyReason::kStreamIdleTimeout;
+      result.status = 408;
+      result.detail = "the request body stalled for the stream idle timeout";
       co_return result;
     }
     if (sent.read) {
@@ -266,7 +334,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       if (retry_allowed && sent.write != beast::error::timeout) {
         continue;
       }
-      result.failure = reasonFor(sent.write);
+      result.failure = reasonFor(sent.write, deadline);
       result.detail = "sending the request upstream failed: " + sent.write.message();
       co_return result;
     }
@@ -280,6 +348,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       response->header_limit(kMaxUpstreamHeaderBytes);
       response->body_limit(boost::none);
       response->skip(head_request);
+      arm(connection->stream, upstream_expiry);
       auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
                                                              *response, kUseTuple);
       got_bytes = got_bytes || response->got_some();
@@ -299,9 +368,11 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
           header_error != beast::error::timeout) {
         continue;
       }
-      result.failure = reasonFor(header_error);
-      result.detail = header_error == beast::error::timeout
+      result.failure = reasonFor(header_error, deadline);
+      result.detail = result.failure == LocalReplyReason::kUpstreamTimeout
                           ? "no response within the route timeout"
+                      : result.failure == LocalReplyReason::kStreamIdleTimeout
+                          ? "no response byte within the stream idle timeout"
                           : "reading the upstream response failed: " + header_error.message();
       co_return result;
     }
@@ -321,7 +392,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     // Response: header and body, upstream -> client.
     RelayErrors relayed =
         co_await relayMessage<false>(connection->stream, connection->buffer, *response, downstream,
-                                     scratch, kKeepTimer, params.downstream_idle_timeout);
+                                     scratch, upstream_expiry, downstream_expiry);
     if (relayed.write) {
       result.outcome = ExchangeResult::Outcome::kDownstreamGone;
       result.detail = "writing the response to the client failed: " + relayed.write.message();
@@ -329,7 +400,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     }
     if (relayed.read) {
       result.outcome = ExchangeResult::Outcome::kFailedDuringResponse;
-      result.failure = reasonFor(relayed.read);
+      result.failure = reasonFor(relayed.read, deadline);
       result.detail = "the upstream response broke off: " + relayed.read.message();
       co_return result;
     }

@@ -27,6 +27,8 @@ struct ExchangeParams {
   std::string_view upgrade;
   // After a 101, the tunnel closes when no byte moved for this long (0: never).
   std::chrono::milliseconds tunnel_idle_timeout{0};
+  // A read or write with no byte moving for this long ends the exchange (0: none).
+  std::chrono::milliseconds stream_idle_timeout{0};
 };
 
 struct ExchangeResult {
@@ -38,6 +40,7 @@ struct ExchangeResult {
   };
   Outcome outcome = Outcome::kFailedBeforeResponse;
   LocalReplyReason failure = LocalReplyReason::kUpstreamReset;
+  unsigned status = 0;  // with kFailedBeforeResponse: the status, when not failureStatus()
   std::string detail;
   // With kRelayed: whether the client connection may carry another request.
   bool keep_alive = false;

@@ -35,12 +35,20 @@ spdlog::logger& relayLog() {
   return logger;
 }
 
-// Wakes the relay coroutine on every change the downstream reports.
+// Wakes the relay coroutine on every change the downstream reports; a reset
+// also cancels what the relay waits for on its upstream connection.
 class WakeOnChange final : public ExchangeUpstream {
  public:
   void requestDataReady(StreamExchange& exchange) override { exchange.wake.cancel(); }
   void responseBodyDrained(StreamExchange& exchange, size_t) override { exchange.wake.cancel(); }
-  void resetByDownstream(StreamExchange& exchange) override { exchange.wake.cancel(); }
+  void resetByDownstream(StreamExchange& exchange) override {
+    if (connection != nullptr) {
+      connection->stream.cancel();
+    }
+    exchange.wake.cancel();
+  }
+
+  UpstreamConnection* connection = nullptr;  // the one in use
 };
 
 // Waits for a change on the exchange; false when `deadline` passed first.
@@ -120,6 +128,9 @@ asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnec
 // Fails the exchange: a local reply before the response started, a reset after.
 void fail(StreamExchange& exchange, const UpstreamTarget& target, LocalReplyReason reason,
           const std::string& detail) {
+  if (exchange.upstream_cancelled) {
+    return;  // the proxy ended this exchange itself and has answered already
+  }
   relayLog().info("{} {}: cluster {}: {}", exchange.request.method, exchange.request.path,
                   target.cluster_name, detail);
   if (!exchange.response_started) {
@@ -139,8 +150,12 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
   exchange.upstream = &waker;
   struct Detach {
     StreamExchange& exchange;
-    ~Detach() { exchange.upstream = nullptr; }
-  } detach{exchange};
+    WakeOnChange& waker;
+    ~Detach() {
+      exchange.upstream = nullptr;
+      waker.connection = nullptr;
+    }
+  } detach{exchange, waker};
 
   const auto deadline =
       std::chrono::steady_clock::now() +
@@ -156,6 +171,9 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     if (!reused) {
       connection = std::make_unique<UpstreamConnection>(
           beast::tcp_stream(co_await asio::this_coro::executor));
+    }
+    waker.connection = connection.get();
+    if (!reused) {
       connection->stream.expires_at(
           std::min(deadline, std::chrono::steady_clock::now() + target.connect_timeout));
       auto [connect_error] = co_await connection->stream.async_connect(target.endpoint, kUseTuple);
@@ -254,8 +272,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       auto& piece = response->get().body();
       piece.data = scratch.data();
       piece.size = scratch.size();
-      auto [error, bytes] =
-          co_await http::async_read(connection->stream, connection->buffer, *response, kUseTuple);
+      auto [error, bytes] = co_await http::async_read_some(connection->stream, connection->buffer,
+                                                           *response, kUseTuple);
       if (error && error != http::error::need_buffer) {
         fail(exchange, target, reasonFor(error),
              "the upstream response broke off: " + error.message());
@@ -274,6 +292,7 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       }
     }
     exchange.upstream_finished = true;
+    waker.connection = nullptr;
     if (upstream_keep_alive && connection->buffer.size() == 0) {
       pool.release(target.endpoint, std::move(connection));
     }

@@ -19,6 +19,7 @@
 #include "proxy/http2/http1_upstream_relay.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
+#include "proxy/http2/stream_idle_watch.h"
 #include "proxy/router/grpc_timeout.h"
 #include "proxy/router/route_decision.h"
 
@@ -354,6 +355,11 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   UpstreamTarget target{decision.pick.endpoint->address, decision.pick.cluster->name,
                         decision.pick.cluster->connect_timeout, timeout};
+  const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
+  if (idle.count() > 0) {
+    asio::co_spawn(stream_.get_executor(), watchStreamIdle(exchange, idle, target.cluster_name),
+                   asio::detached);
+  }
   if (decision.pick.cluster->protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
@@ -401,6 +407,7 @@ void ServerConnection::detachAll() {
       exchange.upstream->resetByDownstream(exchange);
     }
     exchange.wake.cancel();
+    exchange.idle_timer.cancel();
   }
   streams_.clear();
 }
@@ -558,6 +565,7 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
     exchange->upstream->resetByDownstream(*exchange);
   }
   exchange->wake.cancel();
+  exchange->idle_timer.cancel();
   return 0;
 }
 

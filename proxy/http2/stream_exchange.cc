@@ -14,6 +14,7 @@ size_t BodyPipe::take(uint8_t* out, size_t max) {
 }
 
 void BodyPipe::drop(size_t length) {
+  moved_ += std::min(length, size());
   offset_ += std::min(length, size());
   if (offset_ == data_.size()) {
     data_.clear();

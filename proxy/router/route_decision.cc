@@ -40,6 +40,7 @@ RouteDecision decideRoute(const HttpChainConfig& http, std::string_view authorit
 unsigned failureStatus(LocalReplyReason reason) {
   switch (reason) {
     case LocalReplyReason::kUpstreamTimeout:
+    case LocalReplyReason::kStreamIdleTimeout:
       return 504;
     case LocalReplyReason::kUpstreamReset:
       return 502;

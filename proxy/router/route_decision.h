@@ -30,6 +30,12 @@ struct RouteDecision {
 RouteDecision decideRoute(const HttpChainConfig& http, std::string_view authority,
                           std::string_view target, uint64_t& cursor);
 
+// The stream idle timeout of a request on `route` (its override, else the chain's).
+inline std::chrono::milliseconds streamIdleTimeout(const RouteEntry& route,
+                                                   const HttpListenerLimits& limits) {
+  return route.idle_timeout ? *route.idle_timeout : limits.stream_idle_timeout;
+}
+
 // The status of a local reply for a failure reaching the upstream.
 unsigned failureStatus(LocalReplyReason reason);
 

@@ -287,6 +287,9 @@ class SnapshotBuilder {
     if (http.has_idle_timeout()) {
       config.limits.idle_timeout = toMillis(http.idle_timeout());
     }
+    if (http.has_stream_idle_timeout()) {
+      config.limits.stream_idle_timeout = toMillis(http.stream_idle_timeout());
+    }
     if (http.has_generate_request_id()) {
       config.limits.generate_request_id = http.generate_request_id().value();
     }
@@ -472,6 +475,9 @@ class SnapshotBuilder {
       }
       if (action.has_timeout()) {
         entry.timeout = toMillis(action.timeout());
+      }
+      if (action.has_idle_timeout()) {
+        entry.idle_timeout = toMillis(action.idle_timeout());
       }
       if (action.has_max_grpc_timeout()) {
         entry.max_grpc_timeout = toMillis(action.max_grpc_timeout());

@@ -43,6 +43,8 @@ static_resources:
                       direct_response: {{status: 200, body: "ok"}}
                     - match: {{prefix: /down}}
                       route: {{cluster: nowhere, timeout: 2s}}
+                    - match: {{prefix: /stall}}
+                      route: {{cluster: reviews-v1, timeout: 20s, idle_timeout: 500ms}}
                 - name: catch-all
                   domains: ["*.example.com"]
                   routes:
@@ -276,6 +278,33 @@ class ProxyHttp1Test(harness.IntegrationTest):
         self.assertNotIn(b"trailer", head.lower())
         self.assertIn(b'"request_trailers": {}', body)
         self.assertNotIn(b"abc123", body)
+
+    def test_stream_idle_timeout_before_the_response_is_504(self):
+        # The route timeout (20 s) is far off: what ends it is 500 ms of silence.
+        status, headers, body = self.curl(f"{self.base}/stall-header", "-H", "Host: reviews")
+        self.assertEqual(status, 504, body)
+        self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout")
+
+    def test_stream_idle_timeout_during_the_response_closes_the_connection(self):
+        answer = self.raw_request(self.port, b"GET /stall-body HTTP/1.1\r\nHost: reviews\r\n\r\n",
+                                  timeout=15)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"Content-Length: 1000", head)
+        self.assertEqual(body, b"s" * 10)  # cut off: the proxy closed the connection
+
+    def test_stalled_request_body_gets_408(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=15) as s:
+            s.sendall(b"POST /stall-header HTTP/1.1\r\nHost: reviews\r\nContent-Length: 100\r\n"
+                      b"\r\n" + b"x" * 10)
+            answer = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 408"), answer[:200])
+        self.assertIn(b"x-weft-reason: stream_idle_timeout", answer)
 
     def test_expect_continue_upload(self):
         body = os.path.join(self.tempdir, "body.bin")

@@ -46,6 +46,12 @@ static_resources:
                       route: {{cluster: hop}}
                     - match: {{prefix: /down}}
                       route: {{cluster: nowhere}}
+                    - match: {{prefix: /stall}}
+                      route: {{cluster: backend, timeout: 20s, idle_timeout: 500ms}}
+                    - match: {{prefix: /h2stall}}
+                      route: {{cluster: hop, timeout: 20s, idle_timeout: 500ms}}
+                    - match: {{prefix: /hcm-idle}}
+                      route: {{cluster: hop, timeout: 20s}}
                 - name: grpc
                   domains: ["grpc"]
                   routes:
@@ -67,6 +73,7 @@ static_resources:
         - name: http
           http:
             stat_prefix: back
+            stream_idle_timeout: 1s
             route_config:
               name: back
               virtual_hosts:
@@ -404,6 +411,38 @@ class ProxyHttp2Test(harness.IntegrationTest):
             "nobody")
         self.assertEqual(answer["code"], "UNIMPLEMENTED", answer)  # no virtual host "nobody"
         self.assertEqual(answer["trailers"].get("x-weft-reason"), "no_route")
+
+    def test_stream_idle_timeout_on_every_protocol_pair(self):
+        # HTTP/2 -> HTTP/1.1 cluster, HTTP/2 -> HTTP/2 cluster, HTTP/1.1 -> HTTP/2
+        # cluster: the upstream stays silent; the route's 500 ms idle timeout ends
+        # the request long before its 20 s route timeout.
+        for client, path in (("--http2-prior-knowledge", "/stall/stall-header"),
+                             ("--http2-prior-knowledge", "/h2stall/stall-header"),
+                             ("--http1.1", "/h2stall/stall-header")):
+            status, headers, body = self.curl(self.base + path, client, "-H", "Host: reviews")
+            self.assertEqual(status, 504, (client, path, body))
+            self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout", (client, path))
+            self.assertIn("stream idle timeout", body)
+
+    def test_connection_manager_stream_idle_timeout(self):
+        # No idle_timeout on the front route (default 5 min): the back listener's
+        # stream_idle_timeout (1 s) answers, and the front relays its reply.
+        status, headers, _ = self.h2("/hcm-idle/stall-header", "-H", "Host: reviews")
+        self.assertEqual(status, 504)
+        self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout")
+
+    def test_stream_idle_timeout_after_the_response_started_resets(self):
+        for client, path in (("--http2-prior-knowledge", "/stall/stall-body"),
+                             ("--http2-prior-knowledge", "/h2stall/stall-body"),
+                             ("--http1.1", "/h2stall/stall-body")):
+            result = subprocess.run(
+                ["curl", "-sS", "--max-time", "15", client, "-o", "/dev/null",
+                 "-w", "%{http_code} %{size_download}", "-H", "Host: reviews", self.base + path],
+                capture_output=True, timeout=30)
+            # The header and the first bytes came; then the stream was cut, which
+            # curl reports as an error (not its own --max-time, exit 28).
+            self.assertNotIn(result.returncode, (0, 28), (client, path, result))
+            self.assertEqual(result.stdout.decode(), "200 10", (client, path, result))
 
     def test_drain_sends_goaway(self):
         # An upstream HTTP/2 connection is open too: it must not hold the drain.

@@ -23,6 +23,10 @@ def make_handler(name):
                                  b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
             if "/download/" in self.path:
                 return self._download(int(self.path.rsplit("/", 1)[1]))
+            if "/stall-header" in self.path:
+                return self._stall(header=False)
+            if "/stall-body" in self.path:
+                return self._stall(header=True)
             self.request_trailers = {}
             if self.path.endswith("/trailers"):
                 return self._trailers()
@@ -76,6 +80,23 @@ def make_handler(name):
                     remaining -= len(self.rfile.read(min(remaining, 1 << 20)))
                 self.rfile.readline()
                 total += size
+
+        def _stall(self, header):
+            """Goes silent (for stream idle timeouts): before the response, or
+            after its header and the first 10 of 1000 body bytes. Ends when the
+            proxy gives up on it, or after 30 s."""
+            if header:
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b"s" * 10)
+                self.wfile.flush()
+            self.connection.settimeout(30)
+            try:
+                self.connection.recv(1)  # returns when the proxy closes the connection
+            except OSError:
+                pass
+            self.close_connection = True
 
         def _trailers(self):
             """A chunked response with trailers, whose body reports the request's
