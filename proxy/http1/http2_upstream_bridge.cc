@@ -187,18 +187,6 @@ std::string responseHeaderText(const StreamExchange& exchange, const Http2Bridge
   return text;
 }
 
-std::string lastChunk(const HeaderList& trailers) {
-  std::string text = "0\r\n";
-  for (const HeaderField& field : trailers) {
-    if (field.name.empty() || field.name[0] == ':' || isForbiddenTrailer(field.name)) {
-      continue;
-    }
-    text.append(field.name).append(": ").append(field.value).append("\r\n");
-  }
-  text.append("\r\n");
-  return text;
-}
-
 struct ResponseOutcome {
   error_code write;
   bool reset = false;  // the upstream broke off after the response started
@@ -246,7 +234,7 @@ asio::awaitable<ResponseOutcome> pumpResponse(beast::tcp_stream& downstream,
       }
     }
     if (finished && framing.chunked) {
-      last = lastChunk(body.trailers);
+      last = http1LastChunk(body.trailers);
       pieces[count++] = asio::buffer(last);
     }
     if (count > 0) {

@@ -13,7 +13,9 @@
 
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/upgrade.h"
+#include "proxy/http2/header_translation.h"
 #include "proxy/tcp/byte_splice.h"
+#include "proxy/upstream/http1_upstream_io.h"
 
 namespace weft::proxy {
 namespace {
@@ -24,9 +26,7 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
-
-using ResponseParser = http::response_parser<http::buffer_body>;
+using ResponseParser = UpstreamResponseParser;
 
 using Clock = std::chrono::steady_clock;
 
@@ -69,21 +69,6 @@ struct RelayErrors {
   error_code read;
   error_code write;
 };
-
-// The last chunk with the trailer fields Beast appended to the message after
-// its first `header_count` fields.
-std::string lastChunkWithTrailers(const http::fields& fields, size_t header_count) {
-  std::string text = "0\r\n";
-  size_t index = 0;
-  for (const auto& field : fields) {
-    if (index++ < header_count || isForbiddenTrailer(field.name_string())) {
-      continue;
-    }
-    text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
-  }
-  text.append("\r\n");
-  return text;
-}
 
 // Reads what has arrived of the message body into the parser's buffer, within
 // `expiry`: returns once some bytes were parsed, not when the buffer is full,
@@ -156,7 +141,7 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
     if (trailers_follow) {
       // Beast appended the trailers to the header's fields; they leave in the
       // last chunk, and must not be serialized with a header not yet written.
-      last = lastChunkWithTrailers(parser.get().base(), header_count);
+      last = http1LastChunk(http1Trailers(parser.get().base(), header_count));
       auto& fields = parser.get().base();
       auto first_trailer = fields.begin();
       std::advance(first_trailer, static_cast<std::ptrdiff_t>(header_count));
@@ -290,19 +275,14 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     if (!reused) {
       connection = std::make_unique<UpstreamConnection>(
           beast::tcp_stream(co_await asio::this_coro::executor));
-      connection->stream.expires_at(
-          std::min(deadline, std::chrono::steady_clock::now() + params.connect_timeout));
-      auto [connect_error] = co_await connection->stream.async_connect(params.upstream, kUseTuple);
-      if (connect_error) {
+      std::string failure =
+          co_await connectUpstream(*connection, params.upstream, params.connect_timeout, deadline);
+      if (!failure.empty()) {
         result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
         result.failure = LocalReplyReason::kUpstreamConnectFail;
-        result.detail = "connecting to " + params.upstream.address().to_string() + ":" +
-                        std::to_string(params.upstream.port()) +
-                        " failed: " + connect_error.message();
+        result.detail = std::move(failure);
         co_return result;
       }
-      error_code ignored;
-      connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     }
     const bool retry_allowed = reused && !has_body;
 
@@ -340,32 +320,13 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     }
 
     // Response header, skipping interim 1xx responses.
-    std::optional<ResponseParser> response;
-    error_code header_error;
-    bool got_bytes = false;
-    for (;;) {
-      response.emplace();
-      response->header_limit(kMaxUpstreamHeaderBytes);
-      response->body_limit(boost::none);
-      response->skip(head_request);
-      arm(connection->stream, upstream_expiry);
-      auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
-                                                             *response, kUseTuple);
-      got_bytes = got_bytes || response->got_some();
-      if (error) {
-        header_error = error;
-        break;
-      }
-      const unsigned status = response->get().result_int();
-      if (status >= 200 || status == 101) {
-        break;
-      }
-      // 100 Continue, 103 Early Hints: the body has been sent already, and the
-      // client gets only the final response. A 1xx has no body; parse the next.
-    }
+    std::optional<UpstreamResponseParser> response;
+    arm(connection->stream, upstream_expiry);
+    const ResponseHeadRead head =
+        co_await readFinalResponseHeader(*connection, response, head_request);
+    const error_code& header_error = head.error;
     if (header_error) {
-      if (retry_allowed && !got_bytes && connection->buffer.size() == 0 &&
-          header_error != beast::error::timeout) {
+      if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
         continue;
       }
       result.failure = reasonFor(header_error, deadline);

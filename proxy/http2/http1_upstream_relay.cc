@@ -14,6 +14,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/router/route_decision.h"
+#include "proxy/upstream/http1_upstream_io.h"
 
 namespace weft::proxy {
 namespace {
@@ -24,7 +25,6 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
 constexpr size_t kRelayBufferBytes = 16 * 1024;
 // Response bytes waiting for the client before the relay stops reading.
 constexpr size_t kMaxPendingResponseBytes = 64 * 1024;
@@ -174,17 +174,12 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     }
     waker.connection = connection.get();
     if (!reused) {
-      connection->stream.expires_at(
-          std::min(deadline, std::chrono::steady_clock::now() + target.connect_timeout));
-      auto [connect_error] = co_await connection->stream.async_connect(target.endpoint, kUseTuple);
-      if (connect_error) {
-        fail(exchange, target, LocalReplyReason::kUpstreamConnectFail,
-             "connecting to " + target.endpoint.address().to_string() + ":" +
-                 std::to_string(target.endpoint.port()) + " failed: " + connect_error.message());
+      const std::string failure =
+          co_await connectUpstream(*connection, target.endpoint, target.connect_timeout, deadline);
+      if (!failure.empty()) {
+        fail(exchange, target, LocalReplyReason::kUpstreamConnectFail, failure);
         co_return;
       }
-      error_code ignored;
-      connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     }
     connection->stream.expires_at(deadline);
     // Retrying is safe only when nothing of the request can have been used.
@@ -208,32 +203,15 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       co_return;
     }
 
-    std::optional<http::response_parser<http::buffer_body>> response;
-    error_code header_error;
-    bool got_bytes = false;
-    for (;;) {
-      response.emplace();
-      response->header_limit(kMaxUpstreamHeaderBytes);
-      response->body_limit(boost::none);
-      response->skip(exchange.head_request);
-      auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
-                                                             *response, kUseTuple);
-      got_bytes = got_bytes || response->got_some();
-      if (error) {
-        header_error = error;
-        break;
-      }
-      const unsigned status = response->get().result_int();
-      if (status >= 200 || status == 101) {
-        break;
-      }
-    }
+    std::optional<UpstreamResponseParser> response;
+    const ResponseHeadRead head =
+        co_await readFinalResponseHeader(*connection, response, exchange.head_request);
+    const error_code& header_error = head.error;
     if (exchange.downstream_closed) {
       co_return;
     }
     if (header_error) {
-      if (retry_allowed && !got_bytes && connection->buffer.size() == 0 &&
-          header_error != beast::error::timeout) {
+      if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
         continue;
       }
       fail(exchange, target, reasonFor(header_error),
