@@ -118,7 +118,8 @@ asio::awaitable<error_code> pumpRequest(beast::tcp_stream& downstream, beast::fl
     body.data = scratch.data();
     body.size = scratch.size();
     expireAfter(downstream, idle_timeout);
-    auto [error, bytes] = co_await http::async_read(downstream, buffer, request, kUseTuple);
+    // Some, not all: a streamed body (a gRPC-style call) moves on as it comes.
+    auto [error, bytes] = co_await http::async_read_some(downstream, buffer, request, kUseTuple);
     if (error && error != http::error::need_buffer) {
       co_return error;
     }
