@@ -12,8 +12,12 @@
 #include "common/log/logger.h"
 #include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/hop_by_hop.h"
+#include "proxy/http1/http2_upstream_bridge.h"
 #include "proxy/http1/local_reply.h"
+#include "proxy/http1/upgrade.h"
 #include "proxy/http1/upstream_exchange.h"
+#include "proxy/http2/client_connection_pool.h"
+#include "proxy/router/grpc_timeout.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
 
@@ -195,9 +199,18 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
 // mutations applied.
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDecision& decision,
                         const HttpChainConfig& http, const std::string& peer_address,
-                        WorkerContext& worker) {
+                        std::string_view upgrade, WorkerContext& worker) {
   const RouteEntry& route = *decision.route;
+  // "TE: trailers" says the client takes trailers; the proxy relays them, so the
+  // upstream may send them (TE itself is hop-by-hop).
+  bool takes_trailers = false;
+  for (auto token : http::token_list{request[http::field::te]}) {
+    takes_trailers = takes_trailers || beast::iequals(token, "trailers");
+  }
   removeHopByHopHeaders(request);
+  if (takes_trailers) {
+    request.set(http::field::te, "trailers");
+  }
   // The proxy answers Expect itself (before streaming the body); the upstream does not.
   request.erase(http::field::expect);
   if (http.limits.append_x_forwarded_for && !peer_address.empty()) {
@@ -226,6 +239,11 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
   // Upstream connections speak HTTP/1.1 with keep-alive whatever the client spoke.
   request.version(11);
   request.keep_alive(true);
+  if (!upgrade.empty()) {
+    // Hop-by-hop, but the upgrade is asked of the upstream on this very hop.
+    request.set(http::field::connection, "Upgrade");
+    request.set(http::field::upgrade, upgrade);
+  }
 }
 
 }  // namespace
@@ -319,7 +337,11 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       const std::string original_target(target);
       const bool expects_continue =
           !parser.is_done() && beast::iequals(request[http::field::expect], "100-continue");
-      adaptRequestHeader(request, decision, http, peer_address, worker);
+      // Only an HTTP/1.1 upstream can switch protocols on its connection.
+      const std::string upgrade = version >= 11 && cluster.protocol == UpstreamProtocol::kHttp1
+                                      ? allowedUpgrade(request.base(), http.upgrade_types)
+                                      : std::string();
+      adaptRequestHeader(request, decision, http, peer_address, upgrade, worker);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
@@ -331,13 +353,21 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           break;
         }
       }
-      ExchangeParams params{decision.host->address(),
-                            cluster.connect_timeout,
-                            route->timeout,
-                            http.limits.idle_timeout,
-                            keep_alive,
-                            version};
-      params.response_mutations = &decision.response_mutations;
+      std::chrono::milliseconds timeout = route->timeout;
+      if (route->max_grpc_timeout) {
+        const auto grpc_timeout = request.find("grpc-timeout");
+        const RequestDeadline deadline = requestDeadline(
+            *route, request[http::field::content_type],
+            grpc_timeout != request.end() ? std::optional<std::string_view>(grpc_timeout->value())
+                                          : std::nullopt);
+        if (deadline.malformed_grpc_timeout) {
+          sessionLog().info("{} {} {}: malformed grpc-timeout '{}' ignored", listener_name, method,
+                            original_target, grpc_timeout->value().substr(0, 64));
+        } else if (deadline.forwarded_grpc_timeout) {
+          request.set("grpc-timeout", *deadline.forwarded_grpc_timeout);  // the time left
+        }
+        timeout = deadline.timeout;
+      }
       HeaderList response_additions;
       if (!decision.set_cookie.empty()) {
         response_additions.push_back({"set-cookie", decision.set_cookie});
@@ -345,11 +375,40 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       if (http.request_id_in_response && request.count("x-request-id") != 0) {
         response_additions.push_back({"x-request-id", std::string(request["x-request-id"])});
       }
-      params.response_additions = &response_additions;
-      params.pool_idle_timeout = cluster.upstream_idle_timeout;
-      params.max_requests_per_connection = cluster.max_requests_per_connection;
-      ExchangeResult result =
-          co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+      ExchangeResult result;
+      if (cluster.protocol == UpstreamProtocol::kHttp2) {
+        if (!worker.http2_upstream_pool) {
+          worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
+        }
+        const std::shared_ptr<Http2ClientPool> pool = worker.http2_upstream_pool;
+        Http2BridgeParams bridge_params{UpstreamTarget{decision.host->address(), cluster.name,
+                                                       cluster.connect_timeout, timeout},
+                                        cluster.http2,
+                                        http.limits.idle_timeout,
+                                        streamIdleTimeout(*route, http.limits),
+                                        keep_alive,
+                                        version};
+        bridge_params.response_mutations = &decision.response_mutations;
+        bridge_params.response_additions = &response_additions;
+        result =
+            co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
+      } else {
+        ExchangeParams params{decision.host->address(),
+                              cluster.connect_timeout,
+                              timeout,
+                              http.limits.idle_timeout,
+                              keep_alive,
+                              version};
+        params.upgrade = upgrade;
+        params.tunnel_idle_timeout = http.limits.idle_timeout;
+        params.stream_idle_timeout = streamIdleTimeout(*route, http.limits);
+        params.response_mutations = &decision.response_mutations;
+        params.response_additions = &response_additions;
+        params.pool_idle_timeout = cluster.upstream_idle_timeout;
+        params.max_requests_per_connection = cluster.max_requests_per_connection;
+        result =
+            co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+      }
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:
           keep_alive = result.keep_alive;
@@ -357,7 +416,8 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         case ExchangeResult::Outcome::kFailedBeforeResponse:
           sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             cluster.name, result.detail);
-          local = makeLocalReply(result.failure, failureStatus(result.failure),
+          local = makeLocalReply(result.failure,
+                                 result.status != 0 ? result.status : failureStatus(result.failure),
                                  "cluster '" + cluster.name + "': " + result.detail, version,
                                  keep_alive && parser.is_done(), head_request);
           decision.response_mutations.apply(local->base());

@@ -28,8 +28,50 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "upstream_timeout";
     case LocalReplyReason::kUpstreamReset:
       return "upstream_reset";
+    case LocalReplyReason::kStreamIdleTimeout:
+      return "stream_idle_timeout";
   }
   return "unknown";
+}
+
+unsigned grpcStatusFor(LocalReplyReason reason) {
+  switch (reason) {
+    case LocalReplyReason::kUpstreamTimeout:
+    case LocalReplyReason::kStreamIdleTimeout:
+      return 4;  // DEADLINE_EXCEEDED
+    case LocalReplyReason::kNoRoute:
+      return 12;  // UNIMPLEMENTED
+    case LocalReplyReason::kHeadersTooLarge:
+    case LocalReplyReason::kBodyTooLarge:
+      return 8;  // RESOURCE_EXHAUSTED
+    case LocalReplyReason::kBadRequest:
+    case LocalReplyReason::kEscapedSlash:
+      return 13;  // INTERNAL
+    case LocalReplyReason::kNoHealthyUpstream:
+    case LocalReplyReason::kUpstreamConnectFail:
+    case LocalReplyReason::kUpstreamReset:
+    case LocalReplyReason::kDirectResponse:
+    case LocalReplyReason::kRedirect:
+      return 14;  // UNAVAILABLE
+  }
+  return 2;  // UNKNOWN
+}
+
+std::string grpcMessageText(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7e || c == '%') {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 LocalResponse makeLocalReply(LocalReplyReason reason, unsigned status, std::string_view detail,

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <string>
 #include <string_view>
 
 namespace weft::proxy {
@@ -21,10 +22,19 @@ enum class LocalReplyReason {
   kUpstreamConnectFail,  // 503: connecting to the chosen endpoint failed
   kUpstreamTimeout,      // 504: the route timeout expired
   kUpstreamReset,        // 502: the upstream closed or sent an invalid response
+  kStreamIdleTimeout,    // 504 (408 while the request is incomplete): no bytes moved
 };
 
 // The code for the x-weft-reason header, e.g. "no_route".
 std::string_view localReplyCode(LocalReplyReason reason);
+
+// The gRPC status a gRPC client gets for a local reply (gRPC status codes:
+// 4 DEADLINE_EXCEEDED for timeouts, 14 UNAVAILABLE for upstream failures, ...).
+unsigned grpcStatusFor(LocalReplyReason reason);
+
+// `text` percent-encoded for grpc-message (gRPC over HTTP/2 spec): bytes
+// outside printable ASCII, and '%', become %XX.
+std::string grpcMessageText(std::string_view text);
 
 using LocalResponse = boost::beast::http::response<boost::beast::http::string_body>;
 

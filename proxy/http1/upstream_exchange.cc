@@ -1,13 +1,21 @@
 #include "proxy/http1/upstream_exchange.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <iterator>
 
 #include "proxy/http1/hop_by_hop.h"
+#include "proxy/http1/upgrade.h"
+#include "proxy/http2/header_translation.h"
+#include "proxy/tcp/byte_splice.h"
+#include "proxy/upstream/http1_upstream_io.h"
 
 namespace weft::proxy {
 namespace {
@@ -18,16 +26,43 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
+using ResponseParser = UpstreamResponseParser;
 
-using ResponseParser = http::response_parser<http::buffer_body>;
+using Clock = std::chrono::steady_clock;
 
-void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
-  if (timeout.count() > 0) {
-    stream.expires_after(timeout);
-  } else {
-    stream.expires_never();
+// When one operation on a stream must have finished: `idle` after it starts (0:
+// no limit), and never later than `latest`.
+struct OpExpiry {
+  std::chrono::milliseconds idle{0};
+  Clock::time_point latest = Clock::time_point::max();
+  // Time reads out with a timer instead of the stream's expiry, which would
+  // close the socket: the client connection must stay open for the 408.
+  bool keep_open = false;
+};
+
+Clock::time_point dueAt(const OpExpiry& expiry) {
+  auto due = expiry.latest;
+  if (expiry.idle.count() > 0) {
+    due = std::min(due, Clock::now() + expiry.idle);
   }
+  return due;
+}
+
+void arm(beast::tcp_stream& stream, const OpExpiry& expiry) {
+  const auto due = dueAt(expiry);
+  if (due == Clock::time_point::max()) {
+    stream.expires_never();
+  } else {
+    stream.expires_at(due);
+  }
+}
+
+// The smaller of two timeouts where 0 means none.
+std::chrono::milliseconds tighter(std::chrono::milliseconds a, std::chrono::milliseconds b) {
+  if (a.count() == 0) {
+    return b;
+  }
+  return b.count() == 0 ? a : std::min(a, b);
 }
 
 struct RelayErrors {
@@ -35,43 +70,104 @@ struct RelayErrors {
   error_code write;
 };
 
+// Reads what has arrived of the message body into the parser's buffer, within
+// `expiry`: returns once some bytes were parsed, not when the buffer is full,
+// so a slowly streamed body moves on as it comes.
+template <bool IsRequest>
+asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                     http::parser<IsRequest, http::buffer_body>& parser,
+                                     const OpExpiry& expiry) {
+  const auto due = dueAt(expiry);
+  if (!expiry.keep_open || due == Clock::time_point::max()) {
+    arm(in, expiry);
+    auto [error, bytes] = co_await http::async_read_some(in, in_buffer, parser, kUseTuple);
+    co_return error;
+  }
+  using namespace asio::experimental::awaitable_operators;
+  in.expires_never();
+  asio::steady_timer timer(co_await asio::this_coro::executor, due);
+  auto outcome = co_await (http::async_read_some(in, in_buffer, parser, kUseTuple) ||
+                           timer.async_wait(kUseTuple));
+  if (outcome.index() == 1) {
+    co_return error_code(beast::error::timeout);
+  }
+  co_return std::get<0>(std::get<0>(outcome));
+}
+
 // Moves one message body from `in` to `out` through `scratch`, a piece at a
 // time, writing the header first (together with the first piece when it is
-// already there, so a small message leaves in one write).
+// already there, so a small message leaves in one write). Trailers of a chunked
+// message go on when the outgoing message is chunked too; Beast's serializer
+// cannot write them, so that last chunk is written here.
 template <bool IsRequest>
 asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
                                           beast::tcp_stream& out, std::span<char> scratch,
-                                          std::chrono::milliseconds in_timeout,
-                                          std::chrono::milliseconds out_timeout) {
+                                          const OpExpiry& in_expiry, const OpExpiry& out_expiry) {
   RelayErrors errors;
   http::serializer<IsRequest, http::buffer_body> serializer{parser.get()};
+  const bool relay_trailers = parser.chunked() && parser.get().chunked();
+  const size_t header_count =
+      relay_trailers ? static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end()))
+                     : 0;
   do {
     auto& body = parser.get().body();
+    bool trailers_follow = false;
     if (!parser.is_done()) {
       body.data = scratch.data();
       body.size = scratch.size();
-      if (in_timeout.count() >= 0) {
-        expireAfter(in, in_timeout);
-      }
-      auto [read_error, bytes] = co_await http::async_read(in, in_buffer, parser, kUseTuple);
+      const error_code read_error = co_await readSome(in, in_buffer, parser, in_expiry);
       if (read_error && read_error != http::error::need_buffer) {
         errors.read = read_error;
         co_return errors;
       }
       body.size = scratch.size() - body.size;
-      body.data = scratch.data();
-      body.more = !parser.is_done();
+      if (body.size == 0 && !parser.is_done()) {
+        continue;  // framing only (a chunk header): nothing to send yet
+      }
+      // No data pointer for an empty last piece: Beast would frame it as a chunk.
+      body.data = body.size > 0 ? scratch.data() : nullptr;
+      trailers_follow = relay_trailers && parser.is_done() &&
+                        static_cast<size_t>(
+                            std::distance(parser.get().begin(), parser.get().end())) > header_count;
+      // With trailers, this piece is an ordinary chunk; the last one follows.
+      body.more = !parser.is_done() || trailers_follow;
     } else {
       body.data = nullptr;
       body.size = 0;
       body.more = false;
     }
-    if (out_timeout.count() >= 0) {
-      expireAfter(out, out_timeout);
+    std::string last;
+    if (trailers_follow) {
+      // Beast appended the trailers to the header's fields; they leave in the
+      // last chunk, and must not be serialized with a header not yet written.
+      last = http1LastChunk(http1Trailers(parser.get().base(), header_count));
+      auto& fields = parser.get().base();
+      auto first_trailer = fields.begin();
+      std::advance(first_trailer, static_cast<std::ptrdiff_t>(header_count));
+      while (first_trailer != fields.end()) {
+        first_trailer = fields.erase(first_trailer);
+      }
     }
-    auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
-    if (write_error && write_error != http::error::need_buffer) {
+    arm(out, out_expiry);
+    if (trailers_follow && body.size == 0) {
+      if (!serializer.is_header_done()) {
+        serializer.split(true);
+        auto [write_error, written] = co_await http::async_write_header(out, serializer, kUseTuple);
+        if (write_error) {
+          errors.write = write_error;
+          co_return errors;
+        }
+      }
+    } else {
+      auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
+      if (write_error && write_error != http::error::need_buffer) {
+        errors.write = write_error;
+        co_return errors;
+      }
+    }
+    if (trailers_follow) {
+      auto [write_error, written] = co_await asio::async_write(out, asio::buffer(last), kUseTuple);
       errors.write = write_error;
       co_return errors;
     }
@@ -79,9 +175,13 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
   co_return errors;
 }
 
-LocalReplyReason reasonFor(const error_code& error) {
-  return error == beast::error::timeout ? LocalReplyReason::kUpstreamTimeout
-                                        : LocalReplyReason::kUpstreamReset;
+// A timeout before the route deadline was the stream idle timeout.
+LocalReplyReason reasonFor(const error_code& error, Clock::time_point deadline) {
+  if (error != beast::error::timeout) {
+    return LocalReplyReason::kUpstreamReset;
+  }
+  return Clock::now() >= deadline ? LocalReplyReason::kUpstreamTimeout
+                                  : LocalReplyReason::kStreamIdleTimeout;
 }
 
 // Prepares the upstream response header for the client.
@@ -93,6 +193,7 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
     // An HTTP/1.0 client cannot read chunked framing: send the body raw and
     // mark its end by closing the connection.
     header.erase(http::field::transfer_encoding);
+    header.erase(http::field::trailer);  // no chunked framing, no trailers
     keep_alive = false;
   }
   if (params.response_mutations != nullptr) {
@@ -107,6 +208,56 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
   header.keep_alive(keep_alive);
 }
 
+// Relays a 101 to the client, then tunnels bytes until both sides are done.
+// Bytes either side sent after its header (a client's first WebSocket frame,
+// a server's greeting) were read already and go first.
+asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
+                                       beast::flat_buffer& downstream_buffer,
+                                       UpstreamConnection& upstream, ResponseParser& response,
+                                       const ExchangeParams& params, std::span<char> scratch) {
+  ExchangeResult result;
+  result.outcome = ExchangeResult::Outcome::kRelayed;
+  result.keep_alive = false;  // the connection is the tunnel's now
+  auto& header = response.get();
+  const std::string chosen(header[http::field::upgrade]);
+  removeHopByHopHeaders(header);
+  header.set(http::field::connection, "Upgrade");
+  header.set(http::field::upgrade, chosen);
+  RelayErrors relayed = co_await relayMessage<false>(
+      upstream.stream, upstream.buffer, response, downstream, scratch,
+      OpExpiry{params.tunnel_idle_timeout}, OpExpiry{params.downstream_idle_timeout});
+  if (relayed.read || relayed.write) {
+    result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+    result.detail = "relaying the 101 response failed";
+    co_return result;
+  }
+  downstream.expires_never();
+  upstream.stream.expires_never();
+  if (downstream_buffer.size() > 0) {
+    auto [error, written] =
+        co_await asio::async_write(upstream.stream.socket(), downstream_buffer.data(), kUseTuple);
+    if (error) {
+      result.detail = "the upgraded upstream connection failed: " + error.message();
+      co_return result;
+    }
+    downstream_buffer.consume(downstream_buffer.size());
+  }
+  if (upstream.buffer.size() > 0) {
+    auto [error, written] =
+        co_await asio::async_write(downstream.socket(), upstream.buffer.data(), kUseTuple);
+    if (error) {
+      result.detail = "the upgraded client connection failed: " + error.message();
+      co_return result;
+    }
+    upstream.buffer.consume(upstream.buffer.size());
+  }
+  co_await spliceBytes(downstream.socket(), upstream.stream.socket(), params.tunnel_idle_timeout);
+  error_code ignored;
+  upstream.stream.socket().close(ignored);
+  result.detail = "upgraded connection (" + chosen + ") closed";
+  co_return result;
+}
+
 }  // namespace
 
 asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
@@ -119,7 +270,12 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       (params.route_timeout.count() > 0 ? params.route_timeout : std::chrono::hours(24 * 365));
   const bool has_body = !request.is_done();
   const bool head_request = request.get().method() == http::verb::head;
-  constexpr std::chrono::milliseconds kKeepTimer{-1};  // leave the stream's deadline as it is
+  // Each read or write ends when no byte moved for the stream idle timeout; the
+  // upstream side also at the route deadline.
+  const OpExpiry downstream_expiry{
+      tighter(params.downstream_idle_timeout, params.stream_idle_timeout), Clock::time_point::max(),
+      true};
+  const OpExpiry upstream_expiry{params.stream_idle_timeout, deadline};
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
@@ -128,27 +284,36 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     if (!reused) {
       connection = std::make_unique<UpstreamConnection>(
           beast::tcp_stream(co_await asio::this_coro::executor));
-      connection->stream.expires_at(
-          std::min(deadline, std::chrono::steady_clock::now() + params.connect_timeout));
-      auto [connect_error] = co_await connection->stream.async_connect(params.upstream, kUseTuple);
-      if (connect_error) {
+      std::string failure =
+          co_await connectUpstream(*connection, params.upstream, params.connect_timeout, deadline);
+      if (!failure.empty()) {
         result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
         result.failure = LocalReplyReason::kUpstreamConnectFail;
-        result.detail = "connecting to " + params.upstream.address().to_string() + ":" +
-                        std::to_string(params.upstream.port()) +
-                        " failed: " + connect_error.message();
+        result.detail = std::move(failure);
         co_return result;
       }
-      error_code ignored;
-      connection->stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    connection->stream.expires_at(deadline);
     const bool retry_allowed = reused && !has_body;
 
     // Request: header and body, client -> upstream.
     RelayErrors sent =
         co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
-                                    scratch, params.downstream_idle_timeout, kKeepTimer);
+                                    scratch, downstream_expiry, upstream_expiry);
+    if (sent.read &&
+        &sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
+      // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
+      // client's fault, answered with 400; the upstream connection is dropped.
+      result.failure = LocalReplyReason::kBadRequest;
+      result.detail = "malformed request body: " + sent.read.message();
+      co_return result;
+    }
+    if (sent.read == beast::error::timeout) {
+      // The client stopped sending its body: 408, and the connection closes.
+      result.failure = LocalReplyReason::kStreamIdleTimeout;
+      result.status = 408;
+      result.detail = "the request body stalled for the stream idle timeout";
+      co_return result;
+    }
     if (sent.read) {
       result.outcome = ExchangeResult::Outcome::kDownstreamGone;
       result.detail = "reading the request body failed: " + sent.read.message();
@@ -158,48 +323,37 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
       if (retry_allowed && sent.write != beast::error::timeout) {
         continue;
       }
-      result.failure = reasonFor(sent.write);
+      result.failure = reasonFor(sent.write, deadline);
       result.detail = "sending the request upstream failed: " + sent.write.message();
       co_return result;
     }
 
     // Response header, skipping interim 1xx responses.
-    std::optional<ResponseParser> response;
-    error_code header_error;
-    bool got_bytes = false;
-    for (;;) {
-      response.emplace();
-      response->header_limit(kMaxUpstreamHeaderBytes);
-      response->body_limit(boost::none);
-      response->skip(head_request);
-      auto [error, bytes] = co_await http::async_read_header(connection->stream, connection->buffer,
-                                                             *response, kUseTuple);
-      got_bytes = got_bytes || response->got_some();
-      if (error) {
-        header_error = error;
-        break;
-      }
-      const unsigned status = response->get().result_int();
-      if (status >= 200 || status == 101) {
-        break;
-      }
-      // 100 Continue, 103 Early Hints: the body has been sent already, and the
-      // client gets only the final response. A 1xx has no body; parse the next.
-    }
+    std::optional<UpstreamResponseParser> response;
+    arm(connection->stream, upstream_expiry);
+    const ResponseHeadRead head =
+        co_await readFinalResponseHeader(*connection, response, head_request);
+    const error_code& header_error = head.error;
     if (header_error) {
-      if (retry_allowed && !got_bytes && connection->buffer.size() == 0 &&
-          header_error != beast::error::timeout) {
+      if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
         continue;
       }
-      result.failure = reasonFor(header_error);
-      result.detail = header_error == beast::error::timeout
+      result.failure = reasonFor(header_error, deadline);
+      result.detail = result.failure == LocalReplyReason::kUpstreamTimeout
                           ? "no response within the route timeout"
+                      : result.failure == LocalReplyReason::kStreamIdleTimeout
+                          ? "no response byte within the stream idle timeout"
                           : "reading the upstream response failed: " + header_error.message();
       co_return result;
     }
     if (response->get().result_int() == 101) {
+      if (!params.upgrade.empty() &&
+          upgradeWasOffered(response->get()[http::field::upgrade], params.upgrade)) {
+        co_return co_await tunnel(downstream, downstream_buffer, *connection, *response, params,
+                                  scratch);
+      }
       result.failure = LocalReplyReason::kUpstreamReset;
-      result.detail = "the upstream switched protocols, which this version does not proxy";
+      result.detail = "the upstream switched to a protocol the request did not offer";
       co_return result;
     }
     const bool upstream_keep_alive = response->get().keep_alive();
@@ -208,7 +362,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     // Response: header and body, upstream -> client.
     RelayErrors relayed =
         co_await relayMessage<false>(connection->stream, connection->buffer, *response, downstream,
-                                     scratch, kKeepTimer, params.downstream_idle_timeout);
+                                     scratch, upstream_expiry, downstream_expiry);
     if (relayed.write) {
       result.outcome = ExchangeResult::Outcome::kDownstreamGone;
       result.detail = "writing the response to the client failed: " + relayed.write.message();
@@ -216,7 +370,7 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     }
     if (relayed.read) {
       result.outcome = ExchangeResult::Outcome::kFailedDuringResponse;
-      result.failure = reasonFor(relayed.read);
+      result.failure = reasonFor(relayed.read, deadline);
       result.detail = "the upstream response broke off: " + relayed.read.message();
       co_return result;
     }

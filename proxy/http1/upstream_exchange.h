@@ -33,6 +33,12 @@ struct ExchangeParams {
   // The cluster's pool settings.
   std::chrono::milliseconds pool_idle_timeout{60'000};
   uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  // The Upgrade value forwarded (allowed protocols only); empty: not an upgrade.
+  std::string_view upgrade;
+  // After a 101, the tunnel closes when no byte moved for this long (0: never).
+  std::chrono::milliseconds tunnel_idle_timeout{0};
+  // A read or write with no byte moving for this long ends the exchange (0: none).
+  std::chrono::milliseconds stream_idle_timeout{0};
 };
 
 struct ExchangeResult {
@@ -44,6 +50,7 @@ struct ExchangeResult {
   };
   Outcome outcome = Outcome::kFailedBeforeResponse;
   LocalReplyReason failure = LocalReplyReason::kUpstreamReset;
+  unsigned status = 0;  // with kFailedBeforeResponse: the status, when not failureStatus()
   std::string detail;
   // With kRelayed: whether the client connection may carry another request.
   bool keep_alive = false;
@@ -53,6 +60,11 @@ struct ExchangeResult {
 // an upstream and relays the response to the client, streaming both bodies
 // through `scratch`: memory per exchange is bounded by the scratch size whatever
 // the body sizes. Bodies keep their framing (Content-Length or chunked).
+//
+// An upgrade request (params.upgrade) answered with 101 becomes a byte tunnel:
+// the 101 goes to the client, then bytes are spliced both ways (half-close
+// passed on) until both sides closed or the tunnel idled out; the upstream
+// connection is never pooled again. Any other answer is a normal response.
 //
 // Upstream connections come from and return to `pool`. A reused connection that
 // fails before any response byte, for a request without a body, was closed by

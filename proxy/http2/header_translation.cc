@@ -1,5 +1,7 @@
 #include "proxy/http2/header_translation.h"
 
+#include "proxy/http1/hop_by_hop.h"
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <cctype>
@@ -214,7 +216,8 @@ HeaderList http1Trailers(const http::fields& fields, size_t header_count) {
 std::string http1LastChunk(const HeaderList& trailers) {
   std::string text = "0\r\n";
   for (const HeaderField& field : trailers) {
-    if (field.name.empty() || field.name[0] == ':' || isConnectionSpecific(field.name)) {
+    if (field.name.empty() || field.name[0] == ':' || isConnectionSpecific(field.name) ||
+        isForbiddenTrailer(field.name)) {
       continue;
     }
     text.append(field.name).append(": ").append(field.value).append("\r\n");

@@ -20,6 +20,8 @@
 #include "proxy/http2/http1_upstream_relay.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
+#include "proxy/http2/stream_idle_watch.h"
+#include "proxy/router/grpc_timeout.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
 
@@ -122,6 +124,9 @@ class ServerConnection final : public ExchangeDownstream {
   void signalWrite() { write_signal_.cancel(); }
   void maybeSendGoaway();
   void dispatch(const StreamExchangePtr& exchange);
+  // The route deadline from grpc-timeout (route with max_grpc_timeout); rewrites
+  // the forwarded grpc-timeout to it.
+  std::chrono::milliseconds grpcDeadline(StreamExchange& exchange, const RouteEntry& route);
   void detachAll();
 
   static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
@@ -364,7 +369,14 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   const RouteDecision decision =
       decideRoute(*http, view, worker_.worker_index, worker_.round_robin_cursor);
   if (decision.kind == RouteDecision::Kind::kLocalReply) {
-    exchange->localReply(makeDecisionReply(decision, 11, true, exchange->head_request));
+    if (decision.local_reason == LocalReplyReason::kDirectResponse ||
+        decision.local_reason == LocalReplyReason::kRedirect) {
+      exchange->localReply(makeDecisionReply(decision, 11, true, exchange->head_request));
+    } else {
+      // A failure: a gRPC client gets it as a gRPC status (localReply decides).
+      exchange->response_mutations = decision.response_mutations;
+      exchange->localReply(decision.local_reason, decision.status, decision.detail);
+    }
     return;
   }
   // From here on every response, a failure's local reply included, gets them.
@@ -400,8 +412,16 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (!rewriteTarget(route, head.path, facts.path)) {
     facts.path = head.path;
   }
-  UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout,
-                        route.timeout};
+  std::chrono::milliseconds timeout = route.timeout;
+  if (route.max_grpc_timeout) {
+    timeout = grpcDeadline(*exchange, route);
+  }
+  UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout, timeout};
+  const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
+  if (idle.count() > 0) {
+    asio::co_spawn(stream_.get_executor(), watchStreamIdle(exchange, idle, target.cluster_name),
+                   asio::detached);
+  }
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
@@ -415,6 +435,30 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
                  asio::detached);
 }
 
+std::chrono::milliseconds ServerConnection::grpcDeadline(StreamExchange& exchange,
+                                                         const RouteEntry& route) {
+  std::string_view content_type;
+  HeaderField* grpc_timeout = nullptr;
+  for (HeaderField& field : exchange.request.fields) {
+    if (field.name == "content-type") {
+      content_type = field.value;
+    } else if (field.name == "grpc-timeout") {
+      grpc_timeout = &field;
+    }
+  }
+  const RequestDeadline deadline = requestDeadline(
+      route, content_type,
+      grpc_timeout ? std::optional<std::string_view>(grpc_timeout->value) : std::nullopt);
+  if (deadline.malformed_grpc_timeout) {
+    h2Log().info("{} from {}: {} {}: malformed grpc-timeout '{}' ignored", listener_name_,
+                 peer_address_, exchange.request.method, exchange.request.path,
+                 grpc_timeout->value.substr(0, 64));
+  } else if (deadline.forwarded_grpc_timeout) {
+    grpc_timeout->value = *deadline.forwarded_grpc_timeout;  // the time left
+  }
+  return deadline.timeout;
+}
+
 void ServerConnection::detachAll() {
   for (auto& [id, stream] : streams_) {
     StreamExchange& exchange = *stream->exchange;
@@ -424,6 +468,7 @@ void ServerConnection::detachAll() {
       exchange.upstream->resetByDownstream(exchange);
     }
     exchange.wake.cancel();
+    exchange.idle_timer.cancel();
   }
   streams_.clear();
 }
@@ -581,6 +626,7 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
     exchange->upstream->resetByDownstream(*exchange);
   }
   exchange->wake.cancel();
+  exchange->idle_timer.cancel();
   return 0;
 }
 

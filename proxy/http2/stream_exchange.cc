@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "proxy/router/grpc_timeout.h"
+
 namespace weft::proxy {
 
 size_t BodyPipe::take(uint8_t* out, size_t max) {
@@ -12,6 +14,7 @@ size_t BodyPipe::take(uint8_t* out, size_t max) {
 }
 
 void BodyPipe::drop(size_t length) {
+  moved_ += std::min(length, size());
   offset_ += std::min(length, size());
   if (offset_ == data_.size()) {
     data_.clear();
@@ -24,6 +27,15 @@ void BodyPipe::drop(size_t length) {
   }
 }
 
+bool StreamExchange::isGrpc() const {
+  for (const HeaderField& field : request.fields) {
+    if (field.name == "content-type") {
+      return isGrpcContentType(field.value);
+    }
+  }
+  return false;
+}
+
 void StreamExchange::setResponse(HeaderList fields) {
   response_fields = std::move(fields);
   response_mutations.apply(response_fields);
@@ -34,6 +46,26 @@ void StreamExchange::setResponse(HeaderList fields) {
 
 void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::string_view detail) {
   if (response_started) {
+    return;
+  }
+  if (reason != LocalReplyReason::kDirectResponse && reason != LocalReplyReason::kRedirect &&
+      isGrpc()) {
+    // A gRPC client reads the status from grpc-status, not :status: a
+    // trailers-only response (HEADERS with END_STREAM) says what happened.
+    HeaderList fields{{":status", "200"},
+                      {"content-type", "application/grpc"},
+                      {"grpc-status", std::to_string(grpcStatusFor(reason))},
+                      {"grpc-message", grpcMessageText(detail)}};
+    if (!hide_local_reply_reason) {
+      fields.push_back({"x-weft-reason", std::string(localReplyCode(reason))});
+    }
+    setResponse(std::move(fields));
+    response_body = BodyPipe();
+    response_body.ended = true;
+    discard_request_body = true;
+    if (downstream != nullptr) {
+      downstream->responseHeadersReady(*this);
+    }
     return;
   }
   localReply(makeLocalReply(reason, status, detail, 11, true, head_request));

@@ -21,12 +21,18 @@ class BodyPipe {
   size_t size() const { return data_.size() - offset_; }
   void append(const uint8_t* data, size_t length) {
     data_.append(reinterpret_cast<const char*>(data), length);
+    moved_ += length;
   }
-  void append(std::string_view data) { data_.append(data); }
+  void append(std::string_view data) {
+    data_.append(data);
+    moved_ += data.size();
+  }
   // Copies up to `max` bytes to `out` and removes them.
   size_t take(uint8_t* out, size_t max);
   std::string_view peek() const { return std::string_view(data_).substr(offset_); }
   void drop(size_t length);
+  // Bytes that went in or out so far: the stream idle watch sees progress in it.
+  uint64_t moved() const { return moved_; }
 
   bool ended = false;
   HeaderList trailers;
@@ -34,6 +40,7 @@ class BodyPipe {
  private:
   std::string data_;
   size_t offset_ = 0;
+  uint64_t moved_ = 0;
 };
 
 class StreamExchange;
@@ -66,16 +73,19 @@ class ExchangeUpstream {
 // each detaches itself when it goes away, so neither calls into a dead one.
 class StreamExchange {
  public:
-  explicit StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
+  explicit StreamExchange(boost::asio::any_io_executor executor)
+      : wake(executor), idle_timer(executor) {}
 
   // Answers locally: sets the response and tells the downstream. Only before
-  // the response started.
+  // the response started. A gRPC request gets a trailers-only gRPC answer.
   void localReply(LocalReplyReason reason, unsigned status, std::string_view detail);
 
   // Answers with a reply the router built (a redirect, a direct response).
   void localReply(const LocalResponse& reply);
 
   bool responseStarted() const { return response_started; }
+  // Whether the request is gRPC (by its content-type).
+  bool isGrpc() const;
   // Sets the response header, with the route's response mutations applied.
   void setResponse(HeaderList fields);
 
@@ -102,12 +112,18 @@ class StreamExchange {
   // Set when the downstream stream closed or was reset; the upstream stops.
   bool downstream_closed = false;
   bool upstream_finished = false;
+  // Set when the proxy ended the upstream side itself (stream idle timeout):
+  // the upstream side then stops without answering or resetting the client.
+  bool upstream_cancelled = false;
 
   ExchangeDownstream* downstream = nullptr;
   ExchangeUpstream* upstream = nullptr;
   // Wakes a coroutine that drives the upstream side (HTTP/1.1 relay): cancelled
   // on every change, it is a condition variable for one thread.
   boost::asio::steady_timer wake;
+  // The stream idle watch's timer; cancelled when the downstream goes away so
+  // the watch ends at once.
+  boost::asio::steady_timer idle_timer;
 };
 
 using StreamExchangePtr = std::shared_ptr<StreamExchange>;

@@ -267,9 +267,12 @@ LocalResponse makeDecisionReply(const RouteDecision& decision, unsigned http_ver
 unsigned failureStatus(LocalReplyReason reason) {
   switch (reason) {
     case LocalReplyReason::kUpstreamTimeout:
+    case LocalReplyReason::kStreamIdleTimeout:
       return 504;
     case LocalReplyReason::kUpstreamReset:
       return 502;
+    case LocalReplyReason::kBadRequest:
+      return 400;
     default:
       return 503;
   }

@@ -51,6 +51,12 @@ bool rewriteTarget(const RouteEntry& route, std::string_view target, std::string
 LocalResponse makeDecisionReply(const RouteDecision& decision, unsigned http_version,
                                 bool keep_alive, bool head_request);
 
+// The stream idle timeout of a request on `route` (its override, else the chain's).
+inline std::chrono::milliseconds streamIdleTimeout(const RouteEntry& route,
+                                                   const HttpListenerLimits& limits) {
+  return route.idle_timeout ? *route.idle_timeout : limits.stream_idle_timeout;
+}
+
 // The status of a local reply for a failure reaching the upstream.
 unsigned failureStatus(LocalReplyReason reason);
 

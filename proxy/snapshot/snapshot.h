@@ -141,6 +141,11 @@ struct RouteEntry {
 
   HeaderMutationConfig request_headers;
   HeaderMutationConfig response_headers;
+  // Set: a gRPC request's grpc-timeout sets its deadline, capped here (0: no cap).
+  std::optional<std::chrono::milliseconds> max_grpc_timeout;
+  std::chrono::milliseconds grpc_timeout_offset{0};
+  // Set: overrides the chain's stream_idle_timeout (0: none).
+  std::optional<std::chrono::milliseconds> idle_timeout;
 
   bool matchesPath(std::string_view path_without_query) const;
 };
@@ -177,6 +182,8 @@ struct HttpListenerLimits {
   uint32_t max_request_headers = 100;
   std::chrono::milliseconds request_headers_timeout{10000};
   std::chrono::milliseconds idle_timeout{3'600'000};
+  // A request with no bytes moving either way for this long is ended (0: none).
+  std::chrono::milliseconds stream_idle_timeout{300'000};
   bool append_x_forwarded_for = true;
   bool generate_request_id = true;
 };
@@ -223,6 +230,8 @@ struct HttpChainConfig {
   bool hide_local_reply_reason = false;
   // Requests (HTTP/2: streams) per downstream connection before it is drained; 0: no limit.
   uint32_t max_requests_per_connection = 0;
+  // Upgrade protocols tunnelled (lower-case names, e.g. "websocket").
+  std::vector<std::string> upgrade_types;
 };
 
 struct TcpChainConfig {

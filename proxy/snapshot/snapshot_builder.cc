@@ -354,9 +354,10 @@ class SnapshotBuilder {
     HttpChainConfig config;
     onlyImplemented(http, path,
                     {"stat_prefix", "route_config", "codec", "http2", "max_request_headers_bytes",
-                     "max_request_headers_count", "request_headers_timeout", "idle_timeout",
-                     "max_requests_per_connection", "append_x_forwarded_for", "generate_request_id",
-                     "request_id_in_response", "path_normalization", "hide_local_reply_reason"});
+                     "max_request_headers_count", "request_headers_timeout", "stream_idle_timeout",
+                     "idle_timeout", "upgrade_types", "max_requests_per_connection",
+                     "append_x_forwarded_for", "generate_request_id", "request_id_in_response",
+                     "path_normalization", "hide_local_reply_reason"});
     switch (http.codec()) {
       case weft::v1::HttpConnectionManager::HTTP1:
         config.codec = HttpCodec::kHttp1;
@@ -404,10 +405,21 @@ class SnapshotBuilder {
     if (http.has_idle_timeout()) {
       config.limits.idle_timeout = toMillis(http.idle_timeout());
     }
+    if (http.has_stream_idle_timeout()) {
+      config.limits.stream_idle_timeout = toMillis(http.stream_idle_timeout());
+    }
     if (http.has_generate_request_id()) {
       config.limits.generate_request_id = http.generate_request_id().value();
     }
     config.limits.append_x_forwarded_for = http.append_x_forwarded_for();
+    for (std::string type : http.upgrade_types()) {
+      std::transform(type.begin(), type.end(), type.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      config.upgrade_types.push_back(std::move(type));
+    }
+    if (config.upgrade_types.empty()) {
+      config.upgrade_types.push_back("websocket");  // decisions.md: WebSocket by default
+    }
     if (http.has_http2()) {
       readHttp2Settings(http.http2(), appendField(path, "http2"), config.http2);
     }
@@ -582,9 +594,10 @@ class SnapshotBuilder {
 
   void readRouteAction(const Snapshot& snapshot, const weft::v1::RouteAction& action,
                        const std::string& action_path, RouteEntry& entry) {
-    onlyImplemented(action, action_path,
-                    {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
-                     "host_rewrite", "timeout", "hash_policy"});
+    onlyImplemented(
+        action, action_path,
+        {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite",
+         "timeout", "idle_timeout", "hash_policy", "max_grpc_timeout", "grpc_timeout_offset"});
     if (action.has_weighted_clusters()) {
       const auto& split = action.weighted_clusters().clusters();
       const std::string split_path =
@@ -637,6 +650,15 @@ class SnapshotBuilder {
     entry.host_rewrite = action.host_rewrite();
     if (action.has_timeout()) {
       entry.timeout = toMillis(action.timeout());
+    }
+    if (action.has_idle_timeout()) {
+      entry.idle_timeout = toMillis(action.idle_timeout());
+    }
+    if (action.has_max_grpc_timeout()) {
+      entry.max_grpc_timeout = toMillis(action.max_grpc_timeout());
+    }
+    if (action.has_grpc_timeout_offset()) {
+      entry.grpc_timeout_offset = toMillis(action.grpc_timeout_offset());
     }
     for (int h = 0; h < action.hash_policy_size(); ++h) {
       entry.hash_policies.push_back(readHashPolicy(

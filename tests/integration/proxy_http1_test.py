@@ -43,6 +43,8 @@ static_resources:
                       direct_response: {{status: 200, body: "ok"}}
                     - match: {{prefix: /down}}
                       route: {{cluster: nowhere, timeout: 2s}}
+                    - match: {{prefix: /stall}}
+                      route: {{cluster: reviews-v1, timeout: 20s, idle_timeout: 500ms}}
                 - name: catch-all
                   domains: ["*.example.com"]
                   routes:
@@ -217,6 +219,92 @@ class ProxyHttp1Test(harness.IntegrationTest):
         self.assertNotIn(b"100 Continue", answer)
         self.assertIn(b'"path": "/v1/interim"', answer)
         self.assertTrue(answer.endswith(b"ok"), answer[-50:])
+
+    @staticmethod
+    def parse_chunked(data):
+        """(body, trailers dict, rest) of a chunked body at the start of `data`."""
+        body = b""
+        while True:
+            line, _, data = data.partition(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            if size == 0:
+                break
+            body += data[:size]
+            data = data[size + 2:]
+        trailers = {}
+        while True:
+            line, _, data = data.partition(b"\r\n")
+            if not line:
+                return body, trailers, data
+            name, _, value = line.decode().partition(":")
+            trailers[name.strip().lower()] = value.strip()
+
+    def test_chunked_trailers_pass_both_ways(self):
+        request = (b"POST /api/trailers HTTP/1.1\r\nHost: reviews\r\nTE: trailers\r\n"
+                   b"Transfer-Encoding: chunked\r\nTrailer: x-request-sum\r\n\r\n"
+                   b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-request-sum: 42\r\n\r\n"
+                   # The connection must still be framed right for the next request.
+                   b"GET /healthz HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        answer = self.raw_request(self.port, request)
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"transfer-encoding: chunked", head.lower())
+        self.assertIn(b"trailer: x-checksum, x-status", head.lower())
+        body, trailers, rest = self.parse_chunked(rest)
+        self.assertEqual(trailers, {"x-checksum": "abc123", "x-status": "done"})
+        echoed = json.loads(body)
+        # Request trailers reached the upstream; "TE: trailers" was passed on;
+        # the trailers were not sent among the response's header fields.
+        self.assertNotIn(b"abc123", head)
+        self.assertEqual(echoed["request_trailers"], {"x-request-sum": "42"})
+        self.assertEqual(echoed["te"], "trailers")
+        self.assertEqual(echoed["body_bytes"], 11)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest[:100])
+        self.assertTrue(rest.endswith(b"ok"), rest[-50:])
+
+    def test_framing_field_in_a_request_trailer_gets_400(self):
+        answer = self.raw_request(
+            self.port, b"POST /api/trailers HTTP/1.1\r\nHost: reviews\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\ncontent-length: 999\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+        self.assertIn(b"x-weft-reason: bad_request", answer)
+
+    def test_http10_client_gets_the_body_without_trailers(self):
+        answer = self.raw_request(
+            self.port, b"GET /api/trailers HTTP/1.0\r\nHost: reviews\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.0 200"), head)
+        self.assertNotIn(b"chunked", head.lower())
+        self.assertNotIn(b"trailer", head.lower())
+        self.assertIn(b'"request_trailers": {}', body)
+        self.assertNotIn(b"abc123", body)
+
+    def test_stream_idle_timeout_before_the_response_is_504(self):
+        # The route timeout (20 s) is far off: what ends it is 500 ms of silence.
+        status, headers, body = self.curl(f"{self.base}/stall-header", "-H", "Host: reviews")
+        self.assertEqual(status, 504, body)
+        self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout")
+
+    def test_stream_idle_timeout_during_the_response_closes_the_connection(self):
+        answer = self.raw_request(self.port, b"GET /stall-body HTTP/1.1\r\nHost: reviews\r\n\r\n",
+                                  timeout=15)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"Content-Length: 1000", head)
+        self.assertEqual(body, b"s" * 10)  # cut off: the proxy closed the connection
+
+    def test_stalled_request_body_gets_408(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=15) as s:
+            s.sendall(b"POST /stall-header HTTP/1.1\r\nHost: reviews\r\nContent-Length: 100\r\n"
+                      b"\r\n" + b"x" * 10)
+            answer = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 408"), answer[:200])
+        self.assertIn(b"x-weft-reason: stream_idle_timeout", answer)
 
     def test_expect_continue_upload(self):
         body = os.path.join(self.tempdir, "body.bin")

@@ -46,17 +46,34 @@ static_resources:
                       route: {{cluster: hop}}
                     - match: {{prefix: /down}}
                       route: {{cluster: nowhere}}
+                    - match: {{prefix: /stall}}
+                      route: {{cluster: backend, timeout: 20s, idle_timeout: 500ms}}
+                    - match: {{prefix: /h2stall}}
+                      route: {{cluster: hop, timeout: 20s, idle_timeout: 500ms}}
+                    - match: {{prefix: /hcm-idle}}
+                      route: {{cluster: hop, timeout: 20s}}
                 - name: grpc
                   domains: ["grpc"]
                   routes:
                     - match: {{prefix: /}}
                       route: {{cluster: grpc}}
+                - name: grpc-capped
+                  domains: ["grpc-capped"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc, max_grpc_timeout: 300ms, grpc_timeout_offset: 50ms}}
+                - name: grpc-short
+                  domains: ["grpc-short"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc, timeout: 300ms}}
     - name: back
       address: {{address: 127.0.0.1, port: {back_port}}}
       filter_chains:
         - name: http
           http:
             stat_prefix: back
+            stream_idle_timeout: 1s
             route_config:
               name: back
               virtual_hosts:
@@ -233,6 +250,201 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(answer["stream"], ["A", "BC", "DEF"] * 10)
         self.assertEqual(answer["fail"], "NOT_FOUND")  # grpc-status preserved
         self.assertEqual(answer["fail_details"], "no such thing")
+
+    def h1(self, path, *args):
+        return self.curl(self.base + path, "--http1.1", *args)
+
+    def test_http1_client_to_http2_cluster(self):
+        status, headers, body = self.h1("/h2/abc?q=1", "-H", "Host: reviews")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["x-backend"], "v1")
+        echoed = json.loads(body)
+        self.assertEqual(echoed["path"], "/h2/abc?q=1")
+        self.assertEqual(echoed["headers"]["host"], "reviews")
+        # Bodies both ways, with and without a length, larger than any buffer.
+        path = self.write("upload.bin", "u" * 3_000_000)
+        status, _, body = self.h1("/h2/up", "-H", "Host: reviews", "--data-binary", "@" + path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["body_bytes"], 3_000_000)
+        status, _, body = self.h1("/h2/up", "-H", "Host: reviews", "--data-binary", "@" + path,
+                                  "-H", "Transfer-Encoding: chunked")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["body_bytes"], 3_000_000)
+        result = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", "--http1.1", "-o", "/dev/null",
+             "-w", "%{http_code} %{size_download}", "-H", "Host: reviews",
+             self.base + "/h2/download/20000000"], capture_output=True, timeout=30)
+        self.assertEqual(result.stdout.decode(), "200 20000000", result.stderr)
+
+    def test_http1_client_to_http2_cluster_keeps_the_connection(self):
+        request = (b"GET /h2/one HTTP/1.1\r\nHost: reviews\r\n\r\n"
+                   b"HEAD /h2/two HTTP/1.1\r\nHost: reviews\r\n\r\n"
+                   b"GET /h2/three HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        answer = self.raw_request(self.front_port, request)
+        self.assertEqual(answer.count(b"HTTP/1.1 200 OK"), 3, answer)
+        self.assertIn(b'"path": "/h2/one"', answer)
+        self.assertNotIn(b'"path": "/h2/two"', answer)  # HEAD: no body
+        self.assertTrue(answer.endswith(b"}"), answer[-100:])
+        self.assertIn(b'"path": "/h2/three"', answer)
+
+    def test_http1_client_to_unreachable_http2_cluster_says_why(self):
+        # The grpc cluster is HTTP/2 and, with no gRPC server started, unreachable.
+        status, headers, body = self.h1("/x", "-H", "Host: grpc")
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers["x-weft-reason"], "upstream_connect_failure")
+
+    def grpc_over_http1(self, method, message):
+        """A gRPC call as HTTP/1.1 bytes: (head, body, trailers) of the answer."""
+        payload = b"\x00" + struct.pack(">I", len(message)) + message
+        request = (f"POST /test.Echo/{method} HTTP/1.1\r\nHost: grpc\r\nTE: trailers\r\n"
+                   "Content-Type: application/grpc\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n").encode() + \
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+        answer = self.raw_request(self.front_port, request, timeout=10)
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        headers = {}
+        for line in head.decode().split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body, trailers = b"", {}
+        if headers.get("transfer-encoding") == "chunked":
+            while True:
+                line, _, rest = rest.partition(b"\r\n")
+                size = int(line, 16)
+                if size == 0:
+                    break
+                body += rest[:size]
+                rest = rest[size + 2:]
+            for line in rest.decode().split("\r\n"):
+                if line:
+                    name, _, value = line.partition(":")
+                    trailers[name.strip().lower()] = value.strip()
+        else:
+            body = rest
+        return head.decode(), headers, body, trailers
+
+    def test_grpc_from_an_http1_client_keeps_trailers_and_status(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        head, headers, body, trailers = self.grpc_over_http1("Unary", b"ping")
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertEqual(headers["content-type"], "application/grpc")
+        self.assertEqual(body, b"\x00\x00\x00\x00\x04ping")
+        # The HTTP/2 trailers arrive as chunked trailers.
+        self.assertEqual(trailers.get("grpc-status"), "0", trailers)
+        self.assertEqual(trailers.get("x-echo-trailer"), "unary")
+        # A trailers-only answer: grpc-status in the header, no body.
+        head, headers, body, trailers = self.grpc_over_http1("Fail", b"")
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertEqual(headers["grpc-status"], "5")
+        self.assertEqual(headers["grpc-message"], "no such thing")
+        self.assertEqual(headers["content-length"], "0")
+
+    def require_grpc(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+
+    def grpc_script(self, code, authority="grpc-capped"):
+        """Runs a gRPC client snippet (Debian's python3) against the proxy; its JSON output."""
+        script = ("import grpc, json\n"
+                  f"channel = grpc.insecure_channel('127.0.0.1:{self.front_port}', "
+                  f"options=[('grpc.default_authority', '{authority}')])\n" + code)
+        result = subprocess.run([SYSTEM_PYTHON, "-c", script], capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    SLOW_CALL = (
+        "try:\n"
+        "    channel.unary_unary('/test.Echo/Slow')(b'3', timeout=20)\n"
+        "    print(json.dumps({'code': 'OK'}))\n"
+        "except grpc.RpcError as e:\n"
+        "    print(json.dumps({'code': e.code().name, 'details': e.details(),\n"
+        "                      'trailers': dict(e.trailing_metadata() or ())}))\n")
+
+    def test_grpc_timeout_is_capped_by_the_route(self):
+        self.require_grpc()
+        # The client allows 20 s for a 3 s call; the route caps the deadline at
+        # 300 ms (the proxy's timer and the forwarded grpc-timeout both), so the
+        # call cannot succeed. Without a cap it would (see the grpc route).
+        self.assertEqual(self.grpc_script(self.SLOW_CALL)["code"], "DEADLINE_EXCEEDED")
+        self.assertEqual(self.grpc_script(self.SLOW_CALL, "grpc")["code"], "OK")
+
+    def test_route_timeout_on_a_grpc_call_is_a_grpc_deadline_exceeded(self):
+        self.require_grpc()
+        # No max_grpc_timeout: grpc-timeout (20 s) goes on unchanged, and the
+        # proxy's own route timeout ends the call with a trailers-only answer.
+        answer = self.grpc_script(self.SLOW_CALL, "grpc-short")
+        self.assertEqual(answer["code"], "DEADLINE_EXCEEDED", answer)
+        self.assertEqual(answer["trailers"].get("x-weft-reason"), "upstream_timeout", answer)
+        self.assertIn("route timeout", answer["details"])
+
+    def test_grpc_timeout_forwarded_is_the_time_left(self):
+        self.require_grpc()
+        answer = self.grpc_script(
+            "left = channel.unary_unary('/test.Echo/Remaining')(b'', timeout=20)\n"
+            "print(json.dumps({'left': left.decode()}))\n")
+        # The server's deadline came from the rewritten grpc-timeout: the 300 ms
+        # cap, not the client's 20 s. (gRPC rounds deadlines to its timer tick,
+        # so the bounds leave a margin far smaller than what they tell apart.)
+        self.assertNotEqual(answer["left"], "none")
+        self.assertLess(float(answer["left"]), 1.0)
+        self.assertGreater(float(answer["left"]), 0)
+        # Under the cap, the client's own deadline less the 50 ms offset is what
+        # is left: about 0.15 s, where without the offset it would be about 0.2 s.
+        answer = self.grpc_script(
+            "left = channel.unary_unary('/test.Echo/Remaining')(b'', timeout=0.2)\n"
+            "print(json.dumps({'left': left.decode()}))\n")
+        self.assertLess(float(answer["left"]), 0.18)
+
+    def test_local_replies_to_grpc_requests_are_grpc_statuses(self):
+        self.require_grpc()
+        answer = self.grpc_script(
+            "try:\n"
+            "    channel.unary_unary('/test.Echo/Unary')(b'x', timeout=10)\n"
+            "except grpc.RpcError as e:\n"
+            "    print(json.dumps({'code': e.code().name,\n"
+            "                      'trailers': dict(e.trailing_metadata() or ())}))\n",
+            "nobody")
+        self.assertEqual(answer["code"], "UNIMPLEMENTED", answer)  # no virtual host "nobody"
+        self.assertEqual(answer["trailers"].get("x-weft-reason"), "no_route")
+
+    def test_stream_idle_timeout_on_every_protocol_pair(self):
+        # HTTP/2 -> HTTP/1.1 cluster, HTTP/2 -> HTTP/2 cluster, HTTP/1.1 -> HTTP/2
+        # cluster: the upstream stays silent; the route's 500 ms idle timeout ends
+        # the request long before its 20 s route timeout.
+        for client, path in (("--http2-prior-knowledge", "/stall/stall-header"),
+                             ("--http2-prior-knowledge", "/h2stall/stall-header"),
+                             ("--http1.1", "/h2stall/stall-header")):
+            status, headers, body = self.curl(self.base + path, client, "-H", "Host: reviews")
+            self.assertEqual(status, 504, (client, path, body))
+            self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout", (client, path))
+            self.assertIn("stream idle timeout", body)
+
+    def test_connection_manager_stream_idle_timeout(self):
+        # No idle_timeout on the front route (default 5 min): the back listener's
+        # stream_idle_timeout (1 s) answers, and the front relays its reply.
+        status, headers, _ = self.h2("/hcm-idle/stall-header", "-H", "Host: reviews")
+        self.assertEqual(status, 504)
+        self.assertEqual(headers["x-weft-reason"], "stream_idle_timeout")
+
+    def test_stream_idle_timeout_after_the_response_started_resets(self):
+        for client, path in (("--http2-prior-knowledge", "/stall/stall-body"),
+                             ("--http2-prior-knowledge", "/h2stall/stall-body"),
+                             ("--http1.1", "/h2stall/stall-body")):
+            result = subprocess.run(
+                ["curl", "-sS", "--max-time", "15", client, "-o", "/dev/null",
+                 "-w", "%{http_code} %{size_download}", "-H", "Host: reviews", self.base + path],
+                capture_output=True, timeout=30)
+            # The header and the first bytes came; then the stream was cut, which
+            # curl reports as an error (not its own --max-time, exit 28).
+            self.assertNotIn(result.returncode, (0, 28), (client, path, result))
+            self.assertEqual(result.stdout.decode(), "200 10", (client, path, result))
 
     def test_drain_sends_goaway(self):
         # An upstream HTTP/2 connection is open too: it must not hold the drain.

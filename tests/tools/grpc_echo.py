@@ -3,13 +3,16 @@
 
 serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   /test.Echo/Unary echoes the request; /test.Echo/Stream echoes each message;
-  /test.Echo/Fail answers NOT_FOUND with a message.
+  /test.Echo/Fail answers NOT_FOUND with a message; /test.Echo/Slow sleeps for the seconds
+  in the request (text), or until the call is cancelled, then echoes; /test.Echo/Remaining
+  answers with the seconds the server has left under the call's deadline (text; "none").
 call <target> [authority]: runs the three calls through <target> (host:port) and prints one
   JSON line with what came back.
 Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
 """
 import json
 import sys
+import threading
 from concurrent import futures
 
 import grpc
@@ -27,10 +30,22 @@ def serve(port):
     def fail(request, context):
         context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
 
+    def slow(request, context):
+        done = threading.Event()
+        context.add_callback(done.set)  # the call ended: cancelled or its deadline passed
+        done.wait(float(request.decode() or "5"))
+        return request
+
+    def remaining(request, context):
+        left = context.time_remaining()
+        return b"none" if left is None else repr(left).encode()
+
     handler = grpc.method_handlers_generic_handler("test.Echo", {
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
         "Stream": grpc.stream_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow),
+        "Remaining": grpc.unary_unary_rpc_method_handler(remaining),
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))

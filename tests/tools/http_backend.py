@@ -37,6 +37,13 @@ def make_handler(name):
                                  b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
             if "/download/" in self.path:
                 return self._download(int(self.path.rsplit("/", 1)[1]))
+            if "/stall-header" in self.path:
+                return self._stall(header=False)
+            if "/stall-body" in self.path:
+                return self._stall(header=True)
+            self.request_trailers = {}
+            if self.path.endswith("/trailers"):
+                return self._trailers()
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 body_bytes = self._read_chunked()
                 body = b""
@@ -76,14 +83,52 @@ def make_handler(name):
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b""):
-                        pass  # trailers
-                    return total
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b""):
+                            return total
+                        name, _, value = line.decode("latin-1").partition(":")
+                        self.request_trailers[name.strip().lower()] = value.strip()
                 remaining = size
                 while remaining:
                     remaining -= len(self.rfile.read(min(remaining, 1 << 20)))
                 self.rfile.readline()
                 total += size
+
+        def _stall(self, header):
+            """Goes silent (for stream idle timeouts): before the response, or
+            after its header and the first 10 of 1000 body bytes. Ends when the
+            proxy gives up on it, or after 30 s."""
+            if header:
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b"s" * 10)
+                self.wfile.flush()
+            self.connection.settimeout(30)
+            try:
+                self.connection.recv(1)  # returns when the proxy closes the connection
+            except OSError:
+                pass
+            self.close_connection = True
+
+        def _trailers(self):
+            """A chunked response with trailers, whose body reports the request's
+            trailers and TE header: for relaying trailers end to end."""
+            body_bytes = self._read_chunked() if "chunked" in (
+                self.headers.get("Transfer-Encoding") or "").lower() else 0
+            payload = json.dumps({"request_trailers": self.request_trailers,
+                                  "te": self.headers.get("TE"),
+                                  "body_bytes": body_bytes}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "x-checksum, x-status")
+            self.end_headers()
+            half = len(payload) // 2
+            for piece in (payload[:half], payload[half:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\nx-checksum: abc123\r\nx-status: done\r\n\r\n")
 
         def _download(self, size):
             self.send_response(200)

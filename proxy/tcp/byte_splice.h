@@ -1,0 +1,21 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+
+namespace weft::proxy {
+
+// Copies bytes both ways between two connected sockets until each direction
+// has seen EOF (or an error), or until nothing moved either way for `idle`
+// (0: no idle limit). Half-close is passed on: EOF from one side shuts down
+// sending to the other, which may go on talking. Memory: one fixed buffer per
+// direction. The sockets are left open; the caller closes them.
+//
+// Shared by opaque TCP proxying and HTTP/1.1 upgrades (WebSocket), which
+// become a byte tunnel once the upstream has answered 101.
+boost::asio::awaitable<void> spliceBytes(boost::asio::ip::tcp::socket& a,
+                                         boost::asio::ip::tcp::socket& b,
+                                         std::chrono::milliseconds idle);
+
+}  // namespace weft::proxy

@@ -1,0 +1,65 @@
+#include "proxy/upstream/http1_upstream_io.h"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+namespace weft::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+}  // namespace
+
+asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
+                                             const asio::ip::tcp::endpoint& endpoint,
+                                             std::chrono::milliseconds connect_timeout,
+                                             std::chrono::steady_clock::time_point deadline) {
+  connection.stream.expires_at(
+      std::min(deadline, std::chrono::steady_clock::now() + connect_timeout));
+  auto [error] = co_await connection.stream.async_connect(endpoint, kUseTuple);
+  if (error) {
+    co_return "connecting to " + endpoint.address().to_string() + ":" +
+        std::to_string(endpoint.port()) + " failed: " + error.message();
+  }
+  boost::system::error_code ignored;
+  connection.stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  co_return std::string();
+}
+
+asio::awaitable<ResponseHeadRead> readFinalResponseHeader(
+    UpstreamConnection& connection, std::optional<UpstreamResponseParser>& response,
+    bool head_request) {
+  ResponseHeadRead read;
+  for (;;) {
+    response.emplace();
+    response->header_limit(kMaxUpstreamHeaderBytes);
+    response->body_limit(boost::none);
+    response->skip(head_request);
+    auto [error, bytes] = co_await http::async_read_header(connection.stream, connection.buffer,
+                                                           *response, kUseTuple);
+    read.got_bytes = read.got_bytes || response->got_some();
+    if (error) {
+      read.error = error;
+      co_return read;
+    }
+    const unsigned status = response->get().result_int();
+    if (status >= 200 || status == 101) {
+      co_return read;
+    }
+    // An interim response has no body: the next header follows.
+  }
+}
+
+bool mayRetryOnFreshConnection(bool retry_allowed, const ResponseHeadRead& read,
+                               const UpstreamConnection& connection) {
+  return retry_allowed && !read.got_bytes && connection.buffer.size() == 0 &&
+         read.error != beast::error::timeout;
+}
+
+}  // namespace weft::proxy
