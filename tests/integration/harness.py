@@ -20,11 +20,24 @@ BACKEND = os.path.join(SOURCE_DIR, "tests", "tools", "http_backend.py")
 SANITIZED = os.environ.get("WEFT_SANITIZED", "0") not in ("0", "", "FALSE", "OFF")
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A port that was free a moment ago (for configs that need a fixed port)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago (for configs that need a fixed port).
+
+    Never the same port twice in one test process: the kernel may offer a port
+    again as soon as the probe socket closes, and a config that names two
+    ports handed out that way (a listener and the admin endpoint) would collide
+    with itself."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no fresh free port after 100 tries")
 
 
 def require_tool(name):
