@@ -247,7 +247,11 @@ class ProxyHttp2Test(harness.IntegrationTest):
         answer = json.loads(result.stdout)
         self.assertEqual(answer["unary_bytes"], 100000)
         self.assertEqual(answer["unary_trailer"], "unary")  # trailers relayed
-        self.assertEqual(answer["stream"], ["A", "BC", "DEF"] * 10)
+        self.assertEqual(answer["stream"], ["A", "BC", "DEF"] * 10)  # bidi streaming
+        self.assertEqual(answer["big_bytes"], 4 << 20)  # 4 MiB each way
+        self.assertTrue(answer["big_intact"])
+        self.assertEqual(answer["server_stream"], [70000] * 5)
+        self.assertEqual(answer["client_stream"], "20,1000000")
         self.assertEqual(answer["fail"], "NOT_FOUND")  # grpc-status preserved
         self.assertEqual(answer["fail_details"], "no such thing")
 

@@ -5,9 +5,12 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   /test.Echo/Unary echoes the request; /test.Echo/Stream echoes each message;
   /test.Echo/Fail answers NOT_FOUND with a message; /test.Echo/Slow sleeps for the seconds
   in the request (text), or until the call is cancelled, then echoes; /test.Echo/Remaining
-  answers with the seconds the server has left under the call's deadline (text; "none").
-call <target> [authority]: runs the three calls through <target> (host:port) and prints one
-  JSON line with what came back.
+  answers with the seconds the server has left under the call's deadline (text; "none");
+  /test.Echo/ServerStream answers "<count>,<size>" with count messages of size bytes;
+  /test.Echo/ClientStream answers with "<messages>,<bytes>" it received. Messages up to
+  8 MiB are accepted both ways.
+call <target> [authority]: runs unary (100 kB and 4 MiB), bidi, server- and client-streaming
+  and failing calls through <target> (host:port) and prints one JSON line with what came back.
 Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
 """
 import json
@@ -16,6 +19,11 @@ import threading
 from concurrent import futures
 
 import grpc
+
+
+# 4 MiB messages need more than gRPC's default 4 MiB limit once framed.
+MESSAGE_LIMITS = [("grpc.max_send_message_length", 8 << 20),
+                  ("grpc.max_receive_message_length", 8 << 20)]
 
 
 def serve(port):
@@ -36,6 +44,19 @@ def serve(port):
         done.wait(float(request.decode() or "5"))
         return request
 
+    def server_stream(request, context):
+        count, size = (int(part) for part in request.decode().split(","))
+        for i in range(count):
+            yield bytes([65 + i % 26]) * size
+
+    def client_stream(requests, context):
+        messages = 0
+        total = 0
+        for request in requests:
+            messages += 1
+            total += len(request)
+        return f"{messages},{total}".encode()
+
     def remaining(request, context):
         left = context.time_remaining()
         return b"none" if left is None else repr(left).encode()
@@ -46,8 +67,10 @@ def serve(port):
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
         "Remaining": grpc.unary_unary_rpc_method_handler(remaining),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
     })
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=MESSAGE_LIMITS)
     server.add_generic_rpc_handlers((handler,))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
@@ -57,7 +80,9 @@ def serve(port):
 
 def call(target, authority=None):
     result = {}
-    options = [("grpc.default_authority", authority)] if authority else []
+    options = list(MESSAGE_LIMITS)
+    if authority:
+        options.append(("grpc.default_authority", authority))
     with grpc.insecure_channel(target, options=options) as channel:
         unary = channel.unary_unary("/test.Echo/Unary")
         response, call_info = unary.with_call(b"x" * 100000, timeout=10)
@@ -66,6 +91,14 @@ def call(target, authority=None):
         stream = channel.stream_stream("/test.Echo/Stream")
         result["stream"] = [m.decode() for m in stream(iter([b"a", b"bc", b"def"] * 10),
                                                        timeout=10)]
+        big = bytes(range(256)) * (4 << 12)  # 4 MiB, every byte value
+        echoed = unary(big, timeout=30)
+        result["big_bytes"] = len(echoed)
+        result["big_intact"] = echoed == big
+        server_stream = channel.unary_stream("/test.Echo/ServerStream")
+        result["server_stream"] = [len(m) for m in server_stream(b"5,70000", timeout=10)]
+        client_stream = channel.stream_unary("/test.Echo/ClientStream")
+        result["client_stream"] = client_stream(iter([b"y" * 50000] * 20), timeout=10).decode()
         try:
             channel.unary_unary("/test.Echo/Fail")(b"", timeout=10)
             result["fail"] = "OK"
