@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "proxy/http1/hop_by_hop.h"
+#include "proxy/http1/message_head_writer.h"
 #include "proxy/http1/upgrade.h"
 #include "proxy/http2/header_translation.h"
 #include "proxy/tcp/byte_splice.h"
@@ -94,26 +95,32 @@ asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& 
   co_return std::get<0>(std::get<0>(outcome));
 }
 
-// Moves one message body from `in` to `out` through `scratch`, a piece at a
-// time, writing the header first (together with the first piece when it is
-// already there, so a small message leaves in one write). Trailers of a chunked
-// message go on when the outgoing message is chunked too; Beast's serializer
-// cannot write them, so that last chunk is written here.
+// Moves one message from `in` to `out` through `scratch`, a piece at a time:
+// the head (serialized once, appendMessageHead) leaves together with the first
+// piece of body when that is already there, so a small message goes in one
+// write. A chunked body is re-framed piece by piece; its trailers go on when the
+// outgoing message is chunked too (Beast appends them to the header's fields,
+// so they are cut from there and sent in the last chunk).
 template <bool IsRequest>
 asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
                                           beast::tcp_stream& out, std::span<char> scratch,
                                           const OpExpiry& in_expiry, const OpExpiry& out_expiry) {
   RelayErrors errors;
-  http::serializer<IsRequest, http::buffer_body> serializer{parser.get()};
-  const bool relay_trailers = parser.chunked() && parser.get().chunked();
+  auto& message = parser.get();
+  // A message done right after its head has no body (HEAD, 204, 304, length 0):
+  // nothing follows the head, not even a last chunk.
+  const bool has_body = !parser.is_done();
+  const bool out_chunked = has_body && message.chunked();
+  const bool relay_trailers = out_chunked && parser.chunked();
   const size_t header_count =
-      relay_trailers ? static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end()))
-                     : 0;
-  do {
-    auto& body = parser.get().body();
+      relay_trailers ? static_cast<size_t>(std::distance(message.begin(), message.end())) : 0;
+  std::string head;
+  for (;;) {
+    size_t piece = 0;
     bool trailers_follow = false;
     if (!parser.is_done()) {
+      auto& body = message.body();
       body.data = scratch.data();
       body.size = scratch.size();
       const error_code read_error = co_await readSome(in, in_buffer, parser, in_expiry);
@@ -121,58 +128,57 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
         errors.read = read_error;
         co_return errors;
       }
-      body.size = scratch.size() - body.size;
-      if (body.size == 0 && !parser.is_done()) {
+      piece = scratch.size() - body.size;
+      if (piece == 0 && !parser.is_done()) {
         continue;  // framing only (a chunk header): nothing to send yet
       }
-      // No data pointer for an empty last piece: Beast would frame it as a chunk.
-      body.data = body.size > 0 ? scratch.data() : nullptr;
-      trailers_follow = relay_trailers && parser.is_done() &&
-                        static_cast<size_t>(
-                            std::distance(parser.get().begin(), parser.get().end())) > header_count;
-      // With trailers, this piece is an ordinary chunk; the last one follows.
-      body.more = !parser.is_done() || trailers_follow;
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
+      trailers_follow =
+          relay_trailers && parser.is_done() &&
+          static_cast<size_t>(std::distance(message.begin(), message.end())) > header_count;
     }
-    std::string last;
+    const bool last = parser.is_done();
+    std::string last_chunk;
     if (trailers_follow) {
-      // Beast appended the trailers to the header's fields; they leave in the
-      // last chunk, and must not be serialized with a header not yet written.
-      last = http1LastChunk(http1Trailers(parser.get().base(), header_count));
-      auto& fields = parser.get().base();
+      last_chunk = http1LastChunk(http1Trailers(message.base(), header_count));
+      auto& fields = message.base();
       auto first_trailer = fields.begin();
       std::advance(first_trailer, static_cast<std::ptrdiff_t>(header_count));
       while (first_trailer != fields.end()) {
         first_trailer = fields.erase(first_trailer);
       }
     }
-    arm(out, out_expiry);
-    if (trailers_follow && body.size == 0) {
-      if (!serializer.is_header_done()) {
-        serializer.split(true);
-        auto [write_error, written] = co_await http::async_write_header(out, serializer, kUseTuple);
-        if (write_error) {
-          errors.write = write_error;
-          co_return errors;
-        }
+    std::array<asio::const_buffer, 5> buffers;
+    size_t count = 0;
+    if (head.empty()) {
+      head.reserve(512);
+      appendMessageHead(message.base(), head);
+      buffers[count++] = asio::buffer(head);
+    }
+    char size_line[20];
+    if (piece > 0) {
+      if (out_chunked) {
+        buffers[count++] = chunkSizeLine(piece, size_line);
       }
-    } else {
-      auto [write_error, written] = co_await http::async_write(out, serializer, kUseTuple);
-      if (write_error && write_error != http::error::need_buffer) {
-        errors.write = write_error;
-        co_return errors;
+      buffers[count++] = asio::const_buffer(scratch.data(), piece);
+      if (out_chunked) {
+        buffers[count++] = asio::const_buffer("\r\n", 2);
       }
     }
-    if (trailers_follow) {
-      auto [write_error, written] = co_await asio::async_write(out, asio::buffer(last), kUseTuple);
+    if (last && out_chunked) {
+      buffers[count++] =
+          trailers_follow ? asio::buffer(last_chunk) : asio::const_buffer("0\r\n\r\n", 5);
+    }
+    arm(out, out_expiry);
+    auto [write_error, written] = co_await asio::async_write(
+        out, std::span<const asio::const_buffer>(buffers.data(), count), kUseTuple);
+    if (write_error) {
       errors.write = write_error;
       co_return errors;
     }
-  } while (!serializer.is_done());
-  co_return errors;
+    if (last) {
+      co_return errors;
+    }
+  }
 }
 
 // A timeout before the route deadline was the stream idle timeout.

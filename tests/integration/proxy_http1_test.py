@@ -129,6 +129,19 @@ class ProxyHttp1Test(harness.IntegrationTest):
         # Headers named in Connection are hop-by-hop and never forwarded.
         self.assertNotIn("x-secret", headers)
 
+    def test_head_of_a_chunked_resource_has_no_body_not_even_a_last_chunk(self):
+        # The upstream announces chunked framing for HEAD but sends no body; the
+        # proxy must not invent a "0" chunk, or the next response on the
+        # connection would start with it.
+        answer = self.raw_request(
+            self.port, b"HEAD /api/trailers HTTP/1.1\r\nHost: reviews\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"\r\nTransfer-Encoding: chunked", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest)
+        self.assertTrue(rest.endswith(b"\r\n\r\nok"), rest)
+
     def test_head_keeps_the_upstream_content_length(self):
         answer = self.raw_request(
             self.port, b"HEAD /api/x HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n")
