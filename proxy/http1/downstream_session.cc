@@ -11,6 +11,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/http1/beast_header_lookup.h"
+#include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/http2_upstream_bridge.h"
 #include "proxy/http1/local_reply.h"
@@ -164,20 +165,20 @@ asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
   // stream's own expiry, which would close the socket before the 408 is sent.
   stream.expires_never();
   error_code error;
-  if (http.limits.request_headers_timeout.count() > 0) {
+  if (parseBuffered(parser, buffer, error)) {
+    // The whole header was buffered (as it usually is): no read, no timer.
+  } else if (http.limits.request_headers_timeout.count() > 0) {
     asio::steady_timer deadline(co_await asio::this_coro::executor,
                                 http.limits.request_headers_timeout);
     auto outcome_or_timeout =
-        co_await (http::async_read_header(stream, buffer, parser, kUseTuple) ||
-                  deadline.async_wait(kUseTuple));
+        co_await (readHeaderParsed(stream, buffer, parser) || deadline.async_wait(kUseTuple));
     if (outcome_or_timeout.index() == 1) {
       error = beast::error::timeout;
     } else {
-      error = std::get<0>(std::get<0>(outcome_or_timeout));
+      error = std::get<0>(outcome_or_timeout);
     }
   } else {
-    std::tie(error, std::ignore) =
-        co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    error = co_await readHeaderParsed(stream, buffer, parser);
   }
   if (error) {
     if (isDisconnect(error)) {

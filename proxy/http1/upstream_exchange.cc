@@ -11,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 #include <iterator>
 
+#include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/message_head_writer.h"
 #include "proxy/http1/upgrade.h"
@@ -78,21 +79,23 @@ template <bool IsRequest>
 asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                      http::parser<IsRequest, http::buffer_body>& parser,
                                      const OpExpiry& expiry) {
+  error_code error;
+  if (parseBuffered(parser, in_buffer, error)) {
+    co_return error;  // no read, no timer: the bytes were there
+  }
   const auto due = dueAt(expiry);
   if (!expiry.keep_open || due == Clock::time_point::max()) {
     arm(in, expiry);
-    auto [error, bytes] = co_await http::async_read_some(in, in_buffer, parser, kUseTuple);
-    co_return error;
+    co_return co_await readSomeParsed(in, in_buffer, parser);
   }
   using namespace asio::experimental::awaitable_operators;
   in.expires_never();
   asio::steady_timer timer(co_await asio::this_coro::executor, due);
-  auto outcome = co_await (http::async_read_some(in, in_buffer, parser, kUseTuple) ||
-                           timer.async_wait(kUseTuple));
+  auto outcome = co_await (readSomeParsed(in, in_buffer, parser) || timer.async_wait(kUseTuple));
   if (outcome.index() == 1) {
     co_return error_code(beast::error::timeout);
   }
-  co_return std::get<0>(std::get<0>(outcome));
+  co_return std::get<0>(outcome);
 }
 
 // Moves one message from `in` to `out` through `scratch`, a piece at a time:

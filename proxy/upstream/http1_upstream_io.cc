@@ -1,5 +1,7 @@
 #include "proxy/upstream/http1_upstream_io.h"
 
+#include "proxy/http1/buffered_parse.h"
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -41,8 +43,8 @@ asio::awaitable<ResponseHeadRead> readFinalResponseHeader(
     response->header_limit(kMaxUpstreamHeaderBytes);
     response->body_limit(boost::none);
     response->skip(head_request);
-    auto [error, bytes] = co_await http::async_read_header(connection.stream, connection.buffer,
-                                                           *response, kUseTuple);
+    const boost::system::error_code error =
+        co_await readHeaderParsed(connection.stream, connection.buffer, *response);
     read.got_bytes = read.got_bytes || response->got_some();
     if (error) {
       read.error = error;
