@@ -108,7 +108,8 @@ template <bool IsRequest>
 asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
                                           beast::tcp_stream& out, std::span<char> scratch,
-                                          const OpExpiry& in_expiry, const OpExpiry& out_expiry) {
+                                          std::string& head, const OpExpiry& in_expiry,
+                                          const OpExpiry& out_expiry) {
   RelayErrors errors;
   auto& message = parser.get();
   // A message done right after its head has no body (HEAD, 204, 304, length 0):
@@ -118,7 +119,8 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
   const bool relay_trailers = out_chunked && parser.chunked();
   const size_t header_count =
       relay_trailers ? static_cast<size_t>(std::distance(message.begin(), message.end())) : 0;
-  std::string head;
+  head.clear();
+  bool head_written = false;
   for (;;) {
     size_t piece = 0;
     bool trailers_follow = false;
@@ -152,10 +154,10 @@ asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buf
     }
     std::array<asio::const_buffer, 5> buffers;
     size_t count = 0;
-    if (head.empty()) {
-      head.reserve(512);
+    if (!head_written) {
       appendMessageHead(message.base(), head);
       buffers[count++] = asio::buffer(head);
+      head_written = true;
     }
     char size_line[20];
     if (piece > 0) {
@@ -233,7 +235,7 @@ asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
   header.set(http::field::connection, "Upgrade");
   header.set(http::field::upgrade, chosen);
   RelayErrors relayed = co_await relayMessage<false>(
-      upstream.stream, upstream.buffer, response, downstream, scratch,
+      upstream.stream, upstream.buffer, response, downstream, scratch, upstream.head_buffer,
       OpExpiry{params.tunnel_idle_timeout}, OpExpiry{params.downstream_idle_timeout});
   if (relayed.read || relayed.write) {
     result.outcome = ExchangeResult::Outcome::kDownstreamGone;
@@ -305,9 +307,9 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     const bool retry_allowed = reused && !has_body;
 
     // Request: header and body, client -> upstream.
-    RelayErrors sent =
-        co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
-                                    scratch, downstream_expiry, upstream_expiry);
+    RelayErrors sent = co_await relayMessage<true>(
+        downstream, downstream_buffer, request, connection->stream, scratch,
+        connection->head_buffer, downstream_expiry, upstream_expiry);
     if (sent.read &&
         &sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
       // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
@@ -369,9 +371,9 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
     adaptResponseHeader(response->get(), params, result.keep_alive);
 
     // Response: header and body, upstream -> client.
-    RelayErrors relayed =
-        co_await relayMessage<false>(connection->stream, connection->buffer, *response, downstream,
-                                     scratch, upstream_expiry, downstream_expiry);
+    RelayErrors relayed = co_await relayMessage<false>(
+        connection->stream, connection->buffer, *response, downstream, scratch,
+        connection->head_buffer, upstream_expiry, downstream_expiry);
     if (relayed.write) {
       result.outcome = ExchangeResult::Outcome::kDownstreamGone;
       result.detail = "writing the response to the client failed: " + relayed.write.message();

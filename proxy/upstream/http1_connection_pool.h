@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct UpstreamConnection {
 
   boost::beast::tcp_stream stream;
   boost::beast::flat_buffer buffer;
+  // Where message heads are serialized, both ways, one exchange at a time.
+  std::string head_buffer;
   uint32_t requests = 0;  // completed exchanges, for max_requests_per_connection
 };
 
