@@ -6,8 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include "proxy/io/deadline_stream.h"
 
 #include "common/log/logger.h"
 #include "proxy/http1/beast_header_lookup.h"
@@ -52,7 +52,7 @@ struct Rejection {
 };
 
 // Sets a stream deadline; zero means "no deadline", as the API documents.
-void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
   if (timeout.count() > 0) {
     stream.expires_after(timeout);
   } else {
@@ -139,9 +139,8 @@ struct HeaderOutcome {
 // Reads the next request's header: waits up to the idle timeout for its first
 // byte, then up to the request-headers timeout for the whole header block, and
 // checks its framing. The body is left for the exchange to stream.
-asio::awaitable<HeaderOutcome> readRequestHeader(beast::tcp_stream& stream,
-                                                 beast::flat_buffer& buffer, RequestParser& parser,
-                                                 const HttpChainConfig& http,
+asio::awaitable<HeaderOutcome> readRequestHeader(DeadlineStream& stream, beast::flat_buffer& buffer,
+                                                 RequestParser& parser, const HttpChainConfig& http,
                                                  WorkerContext& worker) {
   HeaderOutcome outcome;
   if (buffer.size() == 0) {
@@ -252,7 +251,7 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
 asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::flat_buffer buffer,
                                            std::string listener_name, std::string chain_name,
                                            WorkerContext& worker) {
-  beast::tcp_stream stream(std::move(socket));
+  DeadlineStream stream(std::move(socket));
   std::array<char, kRelayBufferBytes> scratch;
   error_code endpoint_error;
   const auto peer = stream.socket().remote_endpoint(endpoint_error);

@@ -32,7 +32,7 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Request body bytes waiting for the HTTP/2 window before the client is read again.
 constexpr size_t kMaxPendingRequestBytes = 64 * 1024;
 
-void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
   if (timeout.count() > 0) {
     stream.expires_after(timeout);
   } else {
@@ -99,7 +99,7 @@ RequestHead requestHead(const http::request<http::buffer_body>& request) {
 
 // Reads the client's request body into the exchange, a bounded amount ahead of
 // what the HTTP/2 stream has taken.
-asio::awaitable<error_code> pumpRequest(beast::tcp_stream& downstream, beast::flat_buffer& buffer,
+asio::awaitable<error_code> pumpRequest(DeadlineStream& downstream, beast::flat_buffer& buffer,
                                         RequestParser& request, StreamExchange& exchange,
                                         Http1Downstream& bridge, std::span<char> scratch,
                                         std::chrono::milliseconds idle_timeout) {
@@ -195,8 +195,8 @@ struct ResponseOutcome {
 };
 
 // Writes the response to the client as the exchange receives it.
-asio::awaitable<ResponseOutcome> pumpResponse(beast::tcp_stream& downstream,
-                                              StreamExchange& exchange, Http1Downstream& bridge,
+asio::awaitable<ResponseOutcome> pumpResponse(DeadlineStream& downstream, StreamExchange& exchange,
+                                              Http1Downstream& bridge,
                                               const Http2BridgeParams& params, bool& keep_alive,
                                               std::span<char> scratch) {
   ResponseOutcome outcome;
@@ -267,7 +267,7 @@ asio::awaitable<ResponseOutcome> pumpResponse(beast::tcp_stream& downstream,
 }  // namespace
 
 asio::awaitable<ExchangeResult> relayToHttp2Upstream(
-    beast::tcp_stream& downstream, beast::flat_buffer& downstream_buffer, RequestParser& request,
+    DeadlineStream& downstream, beast::flat_buffer& downstream_buffer, RequestParser& request,
     const Http2BridgeParams& params, Http2ClientPool& pool, std::span<char> scratch) {
   ExchangeResult result;
   const auto executor = co_await asio::this_coro::executor;

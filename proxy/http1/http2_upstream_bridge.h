@@ -2,9 +2,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <span>
+#include "proxy/io/deadline_stream.h"
 
 #include "proxy/http1/upstream_exchange.h"
 #include "proxy/http2/stream_exchange.h"
@@ -40,7 +40,7 @@ struct Http2BridgeParams {
 // before the response (connect, reset, route timeout) come back as the
 // exchange's local reply; after it started, the client connection is closed.
 boost::asio::awaitable<ExchangeResult> relayToHttp2Upstream(
-    boost::beast::tcp_stream& downstream, boost::beast::flat_buffer& downstream_buffer,
+    DeadlineStream& downstream, boost::beast::flat_buffer& downstream_buffer,
     RequestParser& request, const Http2BridgeParams& params, Http2ClientPool& pool,
     std::span<char> scratch);
 

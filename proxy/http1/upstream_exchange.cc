@@ -50,7 +50,7 @@ Clock::time_point dueAt(const OpExpiry& expiry) {
   return due;
 }
 
-void arm(beast::tcp_stream& stream, const OpExpiry& expiry) {
+void arm(DeadlineStream& stream, const OpExpiry& expiry) {
   const auto due = dueAt(expiry);
   if (due == Clock::time_point::max()) {
     stream.expires_never();
@@ -76,7 +76,7 @@ struct RelayErrors {
 // `expiry`: returns once some bytes were parsed, not when the buffer is full,
 // so a slowly streamed body moves on as it comes.
 template <bool IsRequest>
-asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+asio::awaitable<error_code> readSome(DeadlineStream& in, beast::flat_buffer& in_buffer,
                                      http::parser<IsRequest, http::buffer_body>& parser,
                                      const OpExpiry& expiry) {
   error_code error;
@@ -105,9 +105,9 @@ asio::awaitable<error_code> readSome(beast::tcp_stream& in, beast::flat_buffer& 
 // outgoing message is chunked too (Beast appends them to the header's fields,
 // so they are cut from there and sent in the last chunk).
 template <bool IsRequest>
-asio::awaitable<RelayErrors> relayMessage(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+asio::awaitable<RelayErrors> relayMessage(DeadlineStream& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser,
-                                          beast::tcp_stream& out, std::span<char> scratch,
+                                          DeadlineStream& out, std::span<char> scratch,
                                           std::string& head, const OpExpiry& in_expiry,
                                           const OpExpiry& out_expiry) {
   RelayErrors errors;
@@ -222,7 +222,7 @@ void adaptResponseHeader(http::response<http::buffer_body>& header, const Exchan
 // Relays a 101 to the client, then tunnels bytes until both sides are done.
 // Bytes either side sent after its header (a client's first WebSocket frame,
 // a server's greeting) were read already and go first.
-asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
+asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
                                        beast::flat_buffer& downstream_buffer,
                                        UpstreamConnection& upstream, ResponseParser& response,
                                        const ExchangeParams& params, std::span<char> scratch) {
@@ -271,7 +271,7 @@ asio::awaitable<ExchangeResult> tunnel(beast::tcp_stream& downstream,
 
 }  // namespace
 
-asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
+asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
                                               beast::flat_buffer& downstream_buffer,
                                               RequestParser& request, const ExchangeParams& params,
                                               Http1ConnectionPool& pool, std::span<char> scratch) {
@@ -293,8 +293,8 @@ asio::awaitable<ExchangeResult> relayExchange(beast::tcp_stream& downstream,
         attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout) : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
-      connection = std::make_unique<UpstreamConnection>(
-          beast::tcp_stream(co_await asio::this_coro::executor));
+      connection =
+          std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
       std::string failure =
           co_await connectUpstream(*connection, params.upstream, params.connect_timeout, deadline);
       if (!failure.empty()) {

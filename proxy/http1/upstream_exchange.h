@@ -5,12 +5,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <span>
 #include <string>
+#include "proxy/io/deadline_stream.h"
 
 #include "proxy/http1/local_reply.h"
 #include "proxy/upstream/http1_connection_pool.h"
@@ -69,7 +69,7 @@ struct ExchangeResult {
 // Upstream connections come from and return to `pool`. A reused connection that
 // fails before any response byte, for a request without a body, was closed by
 // the upstream while idle; the request is retried once on a fresh connection.
-boost::asio::awaitable<ExchangeResult> relayExchange(boost::beast::tcp_stream& downstream,
+boost::asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
                                                      boost::beast::flat_buffer& downstream_buffer,
                                                      RequestParser& request,
                                                      const ExchangeParams& params,

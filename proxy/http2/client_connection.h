@@ -6,10 +6,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include "proxy/io/deadline_stream.h"
 
 #include "proxy/http2/stream_exchange.h"
 #include "proxy/snapshot/snapshot.h"
@@ -74,7 +74,7 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
                                  size_t length, uint32_t* flags, nghttp2_data_source* source,
                                  void* user);
 
-  boost::beast::tcp_stream stream_;
+  DeadlineStream stream_;
   boost::asio::steady_timer write_signal_;
   boost::asio::ip::tcp::endpoint endpoint_;
   std::string cluster_name_;

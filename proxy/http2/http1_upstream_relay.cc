@@ -175,8 +175,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     UpstreamConnectionPtr connection = attempt == 0 ? pool.take(target.endpoint) : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
-      connection = std::make_unique<UpstreamConnection>(
-          beast::tcp_stream(co_await asio::this_coro::executor));
+      connection =
+          std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
     }
     waker.connection = connection.get();
     if (!reused) {

@@ -10,9 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
 #include <unordered_map>
+#include "proxy/io/deadline_stream.h"
 
 #include "common/log/logger.h"
 #include "proxy/http2/client_connection_pool.h"
@@ -43,7 +43,7 @@ spdlog::logger& h2Log() {
   return logger;
 }
 
-void expireAfter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) {
+void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
   if (timeout.count() > 0) {
     stream.expires_after(timeout);
   } else {
@@ -145,7 +145,7 @@ class ServerConnection final : public ExchangeDownstream {
                                   size_t length, uint32_t* flags, nghttp2_data_source* source,
                                   void* user);
 
-  beast::tcp_stream stream_;
+  DeadlineStream stream_;
   asio::steady_timer write_signal_;
   std::string listener_name_;
   std::string chain_name_;

@@ -124,7 +124,7 @@ void Worker::drain(std::chrono::milliseconds deadline) {
       context_.http2_upstream_pool->retireAll();  // each closes once its streams end
     }
     // Idle keep-alive connections have nothing in flight: end their wait now.
-    for (boost::beast::tcp_stream* stream : context_.idle_connections) {
+    for (DeadlineStream* stream : context_.idle_connections) {
       stream->cancel();
     }
     drain_timer_ = std::make_unique<asio::steady_timer>(io_context_, deadline);

@@ -11,7 +11,7 @@ namespace {
 // True when the peer has not closed the connection and sent nothing unasked for.
 // A stale keep-alive connection reads as EOF (0); an unsolicited byte from an
 // idle HTTP/1.1 server means the connection cannot be trusted either.
-bool stillIdle(boost::beast::tcp_stream& stream) {
+bool stillIdle(DeadlineStream& stream) {
   char byte;
   const ssize_t peeked = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

@@ -2,22 +2,22 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
+#include "proxy/io/deadline_stream.h"
 
 namespace weft::proxy {
 
 // An upstream HTTP/1.1 connection with its read buffer, which outlives each
 // exchange so that no request allocates one.
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::beast::tcp_stream stream_in) : stream(std::move(stream_in)) {}
+  explicit UpstreamConnection(DeadlineStream stream_in) : stream(std::move(stream_in)) {}
 
-  boost::beast::tcp_stream stream;
+  DeadlineStream stream;
   boost::beast::flat_buffer buffer;
   // Where message heads are serialized, both ways, one exchange at a time.
   std::string head_buffer;

@@ -22,7 +22,7 @@ class PoolTest : public ::testing::Test {
 
   // Returns the client side; keeps the server side so the test can close it.
   UpstreamConnectionPtr connect() {
-    auto client = std::make_unique<UpstreamConnection>(boost::beast::tcp_stream(io_));
+    auto client = std::make_unique<UpstreamConnection>(DeadlineStream(io_));
     client->stream.socket().connect(acceptor_.local_endpoint());
     servers_.push_back(acceptor_.accept());
     return client;
