@@ -1,4 +1,5 @@
 #include "proxy/http1/http2_upstream_bridge.h"
+#include "common/text/ascii.h"
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -43,7 +44,7 @@ void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
 std::string lowerCase(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = text::toLowerAscii(c);
   }
   return out;
 }

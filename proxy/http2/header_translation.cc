@@ -1,4 +1,5 @@
 #include "proxy/http2/header_translation.h"
+#include "common/text/ascii.h"
 
 #include "proxy/http1/hop_by_hop.h"
 
@@ -15,7 +16,7 @@ namespace http = boost::beast::http;
 std::string lowerCase(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = text::toLowerAscii(c);
   }
   return out;
 }
@@ -163,11 +164,14 @@ HeaderList http2RequestFields(const RequestHead& head, const ForwardingFacts& fa
 
 HeaderList http2ResponseFields(const http::response_header<>& response) {
   HeaderList out;
+  out.reserve(16);
   out.push_back({":status", std::to_string(response.result_int())});
   std::vector<std::string> named;
   const auto connection = response[http::field::connection];
-  for (auto token : http::token_list{connection}) {
-    named.push_back(lowerCase(token));
+  if (!connection.empty()) {
+    for (auto token : http::token_list{connection}) {
+      named.push_back(lowerCase(token));
+    }
   }
   for (const auto& field : response) {
     std::string name = lowerCase(field.name_string());

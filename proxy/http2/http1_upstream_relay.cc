@@ -1,4 +1,6 @@
 #include "proxy/http2/http1_upstream_relay.h"
+#include "proxy/http1/buffered_parse.h"
+#include "proxy/http1/message_head_writer.h"
 
 #include <nghttp2/nghttp2.h>
 
@@ -70,12 +72,6 @@ LocalReplyReason reasonFor(const error_code& error) {
                                         : LocalReplyReason::kUpstreamReset;
 }
 
-std::string chunkHeader(size_t length) {
-  char text[24];
-  const int n = std::snprintf(text, sizeof(text), "%zx\r\n", length);
-  return std::string(text, static_cast<size_t>(n));
-}
-
 struct SendResult {
   error_code write;
   bool timed_out = false;
@@ -84,10 +80,12 @@ struct SendResult {
 
 // Writes the request header and streams the body as the client sends it.
 asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnection& connection,
-                                        std::string header, bool chunked,
+                                        std::string_view header, bool chunked,
                                         std::chrono::steady_clock::time_point deadline) {
   SendResult result;
-  std::string pending = std::move(header);
+  // The connection's head buffer carries the header and whatever body is there.
+  std::string& pending = connection.head_buffer;
+  pending.assign(header);
   BodyPipe& body = exchange.request_body;
   for (;;) {
     if (exchange.downstream_closed) {
@@ -99,7 +97,11 @@ asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnec
       const std::string_view piece = body.peek().substr(0, kMaxRequestPieceBytes);
       taken = piece.size();
       if (chunked) {
-        pending.append(chunkHeader(piece.size())).append(piece).append("\r\n");
+        char size_line[20];
+        const asio::const_buffer line = chunkSizeLine(piece.size(), size_line);
+        pending.append(static_cast<const char*>(line.data()), line.size())
+            .append(piece)
+            .append("\r\n");
       } else {
         pending.append(piece);
       }
@@ -256,8 +258,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       auto& piece = response->get().body();
       piece.data = scratch.data();
       piece.size = scratch.size();
-      auto [error, bytes] = co_await http::async_read_some(connection->stream, connection->buffer,
-                                                           *response, kUseTuple);
+      const error_code error =
+          co_await readSomeParsed(connection->stream, connection->buffer, *response);
       if (error && error != http::error::need_buffer) {
         fail(exchange, target, reasonFor(error),
              "the upstream response broke off: " + error.message());
