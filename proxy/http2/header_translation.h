@@ -27,7 +27,9 @@ using HeaderList = std::vector<HeaderField>;
 class HeaderCollector {
  public:
   HeaderCollector(uint32_t max_bytes, uint32_t max_count)
-      : max_bytes_(max_bytes), max_count_(max_count) {}
+      : max_bytes_(max_bytes), max_count_(max_count) {
+    fields_.reserve(kTypicalFieldCount);  // one allocation for a usual request
+  }
 
   void add(std::string_view name, std::string_view value);
   bool tooLarge() const { return too_large_; }
@@ -40,6 +42,7 @@ class HeaderCollector {
   uint32_t max_count_;
   size_t bytes_ = 0;
   size_t count_ = 0;
+  static constexpr size_t kTypicalFieldCount = 16;
   bool too_large_ = false;
   HeaderList fields_;
 };

@@ -33,7 +33,6 @@ namespace http = beast::http;
 using boost::system::error_code;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kRelayBufferBytes = 16 * 1024;
 // Response bytes waiting for the client before the relay stops reading.
 constexpr size_t kMaxPendingResponseBytes = 64 * 1024;
 constexpr size_t kMaxRequestPieceBytes = 64 * 1024;
@@ -242,7 +241,7 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       exchange.downstream->responseHeadersReady(exchange);
     }
 
-    std::array<char, kRelayBufferBytes> scratch;
+    const std::span<char> scratch = connection->relayBuffer();
     while (!response->is_done()) {
       while (exchange.response_body.size() >= kMaxPendingResponseBytes &&
              !exchange.downstream_closed) {

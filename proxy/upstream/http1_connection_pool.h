@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,7 +22,20 @@ struct UpstreamConnection {
   boost::beast::flat_buffer buffer;
   // Where message heads are serialized, both ways, one exchange at a time.
   std::string head_buffer;
+  // Response body pieces on their way to an HTTP/2 client, made on first use
+  // and kept with the pooled connection: in the relay's coroutine frame they
+  // made every request allocate and free 16 KiB.
+  std::span<char> relayBuffer() {
+    if (!relay_buffer_) {
+      relay_buffer_ = std::make_unique_for_overwrite<char[]>(kRelayBufferBytes);
+    }
+    return {relay_buffer_.get(), kRelayBufferBytes};
+  }
   uint32_t requests = 0;  // completed exchanges, for max_requests_per_connection
+
+ private:
+  static constexpr size_t kRelayBufferBytes = 16 * 1024;
+  std::unique_ptr<char[]> relay_buffer_;
 };
 
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
