@@ -70,26 +70,35 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
   size_t host_count = 0;
   size_t header_count = 0;
   bool has_transfer_encoding = false;
+  bool has_content_length = false;
+  // The proxy appends the peer address to X-Forwarded-For; a header value past
+  // 64 KiB cannot be represented, so an absurd chain is refused up front.
+  size_t forwarded_bytes = 0;
   for (const auto& field : request) {
     ++header_count;
-    if (field.name() == http::field::host) {
-      ++host_count;
-    } else if (field.name() == http::field::transfer_encoding) {
-      has_transfer_encoding = true;
+    switch (field.name()) {
+      case http::field::host:
+        ++host_count;
+        break;
+      case http::field::transfer_encoding:
+        has_transfer_encoding = true;
+        break;
+      case http::field::content_length:
+        has_content_length = true;
+        break;
+      case http::field::unknown:
+        if (beast::iequals(field.name_string(), "x-forwarded-for")) {
+          forwarded_bytes += field.value().size() + 2;
+        }
+        break;
+      default:
+        break;
     }
   }
   if (header_count > http.limits.max_request_headers) {
     return Rejection{LocalReplyReason::kHeadersTooLarge, 431,
                      "request has " + std::to_string(header_count) + " headers, more than " +
                          std::to_string(http.limits.max_request_headers)};
-  }
-  // The proxy appends the peer address to X-Forwarded-For; a header value past
-  // 64 KiB cannot be represented, so an absurd chain is refused up front.
-  size_t forwarded_bytes = 0;
-  for (const auto& field : request) {
-    if (beast::iequals(field.name_string(), "x-forwarded-for")) {
-      forwarded_bytes += field.value().size() + 2;
-    }
   }
   if (forwarded_bytes > kMaxForwardedForBytes) {
     return Rejection{
@@ -104,7 +113,7 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
     if (request.version() < 11) {
       return bad("Transfer-Encoding in an HTTP/1.0 request");
     }
-    if (request.count(http::field::content_length) != 0) {
+    if (has_content_length) {
       return bad("request has both Transfer-Encoding and Content-Length");
     }
     if (!request.chunked()) {

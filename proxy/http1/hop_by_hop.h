@@ -29,12 +29,23 @@ void removeHopByHopHeaders(boost::beast::http::message<IsRequest, Body>& header)
         header.erase(name);
       }
     }
-    header.erase(http::field::connection);
   }
-  for (http::field field :
-       {http::field::keep_alive, http::field::proxy_connection, http::field::te,
-        http::field::upgrade, http::field::proxy_authenticate, http::field::proxy_authorization}) {
-    header.erase(field);
+  // One pass over the fields comparing known-field codes, rather than a tree
+  // lookup per hop-by-hop name: this runs on both messages of every request.
+  for (auto field = header.begin(); field != header.end();) {
+    switch (field->name()) {
+      case http::field::connection:
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::upgrade:
+      case http::field::proxy_authenticate:
+      case http::field::proxy_authorization:
+        field = header.erase(field);
+        break;
+      default:
+        ++field;
+    }
   }
 }
 
