@@ -158,9 +158,12 @@ asio::awaitable<HeaderOutcome> readRequestHeader(DeadlineStream& stream, beast::
       co_return outcome;
     }
     expireAfter(stream, http.limits.idle_timeout);
-    worker.idle_connections.insert(&stream);
-    auto [error, bytes] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
-    worker.idle_connections.erase(&stream);
+    error_code error;
+    size_t bytes = 0;
+    {
+      const IdleRegistry::Entry idle(worker.idle_connections, stream);
+      std::tie(error, bytes) = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
+    }
     if (error) {
       outcome.close_quietly = true;  // closed, reset or idle: nothing to answer
       co_return outcome;

@@ -4,9 +4,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <functional>
-#include <unordered_set>
 #include "proxy/io/deadline_stream.h"
 
+#include "proxy/io/idle_registry.h"
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
@@ -24,7 +24,7 @@ struct WorkerContext {
   bool draining = false;
   // Connections waiting for their next request. Draining closes them at once
   // instead of letting them run into the drain deadline.
-  std::unordered_set<DeadlineStream*> idle_connections;
+  IdleRegistry idle_connections;
   Http1ConnectionPool upstream_pool;
   // Multiplexed HTTP/2 upstream connections, made on first use (proxy/http2/).
   std::shared_ptr<Http2ClientPool> http2_upstream_pool;

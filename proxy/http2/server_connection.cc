@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include "proxy/io/deadline_stream.h"
 
@@ -241,11 +242,12 @@ asio::awaitable<void> ServerConnection::readLoop() {
     const bool idle = streams_.empty();
     // Open streams have route timeouts of their own; only an idle connection times out.
     expireAfter(stream_, idle ? limits_.idle_timeout : std::chrono::milliseconds(0));
+    std::optional<IdleRegistry::Entry> idle_entry;
     if (idle) {
-      worker_.idle_connections.insert(&stream_);
+      idle_entry.emplace(worker_.idle_connections, stream_);
     }
     auto [error, bytes] = co_await stream_.async_read_some(asio::buffer(buffer), kUseTuple);
-    worker_.idle_connections.erase(&stream_);
+    idle_entry.reset();
     if (error) {
       if (error == asio::error::operation_aborted && worker_.draining && !closing_) {
         continue;  // woken by drain: GOAWAY at the top of the loop

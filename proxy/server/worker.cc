@@ -124,9 +124,7 @@ void Worker::drain(std::chrono::milliseconds deadline) {
       context_.http2_upstream_pool->retireAll();  // each closes once its streams end
     }
     // Idle keep-alive connections have nothing in flight: end their wait now.
-    for (DeadlineStream* stream : context_.idle_connections) {
-      stream->cancel();
-    }
+    context_.idle_connections.cancelAll();
     drain_timer_ = std::make_unique<asio::steady_timer>(io_context_, deadline);
     drain_timer_->async_wait([this](error_code error) {
       if (!error && open_connections_ > 0) {

@@ -1,4 +1,5 @@
 #include "proxy/io/deadline_stream.h"
+#include "proxy/io/idle_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -149,6 +150,34 @@ TEST_F(DeadlineStreamTest, DestroyingTheStreamWithAWaitOutstandingIsSafe) {
   }
   io_.run_for(60ms);  // the cancelled wait completes after the stream is gone
   SUCCEED();
+}
+
+}  // namespace
+}  // namespace weft::proxy
+
+namespace weft::proxy {
+namespace {
+
+// The drain path: every connection registered as idle has its wait ended, and
+// entries leave the registry in any order as their scopes end.
+TEST_F(DeadlineStreamTest, IdleRegistryCancelsTheWaitsOfRegisteredConnections) {
+  IdleRegistry registry;
+  EXPECT_TRUE(registry.empty());
+  {
+    DeadlineStream other(io_);
+    auto first = std::make_unique<IdleRegistry::Entry>(registry, stream_);
+    auto second = std::make_unique<IdleRegistry::Entry>(registry, other);
+    first.reset();  // unlinking one entry leaves the other linked
+    EXPECT_FALSE(registry.empty());
+    second.reset();
+    EXPECT_TRUE(registry.empty());
+  }
+  const IdleRegistry::Entry idle(registry, stream_);
+  startRead();
+  registry.cancelAll();
+  runUntilRead();
+  EXPECT_EQ(*read_error_, boost::asio::error::operation_aborted);
+  EXPECT_TRUE(stream_.socket().is_open());  // cancelled, not closed: the drain decides
 }
 
 }  // namespace
