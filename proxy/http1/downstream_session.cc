@@ -18,6 +18,7 @@
 #include "proxy/http1/upgrade.h"
 #include "proxy/http1/upstream_exchange.h"
 #include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/stream_idle_watch.h"
 #include "proxy/router/grpc_timeout.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
@@ -260,6 +261,13 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
 
 }  // namespace
 
+StreamIdleWatcher& WorkerContext::streamIdleWatcher(const asio::any_io_executor& executor) {
+  if (!stream_idle_watcher) {
+    stream_idle_watcher = std::make_shared<StreamIdleWatcher>(executor);
+  }
+  return *stream_idle_watcher;
+}
+
 asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::flat_buffer buffer,
                                            std::string listener_name, std::string chain_name,
                                            WorkerContext& worker) {
@@ -402,6 +410,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
                                         version};
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
+        bridge_params.idle_watcher = &worker.streamIdleWatcher(stream.get_executor());
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {

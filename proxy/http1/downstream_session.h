@@ -13,6 +13,7 @@
 namespace weft::proxy {
 
 class Http2ClientPool;
+class StreamIdleWatcher;
 
 // Per-worker state a session reads: the current snapshot and the worker's
 // load-balancing cursor. Owned by the worker; touched only on its thread.
@@ -28,6 +29,9 @@ struct WorkerContext {
   Http1ConnectionPool upstream_pool;
   // Multiplexed HTTP/2 upstream connections, made on first use (proxy/http2/).
   std::shared_ptr<Http2ClientPool> http2_upstream_pool;
+  // Stream idle timeouts of exchanges that involve HTTP/2, made on first use.
+  std::shared_ptr<StreamIdleWatcher> stream_idle_watcher;
+  StreamIdleWatcher& streamIdleWatcher(const boost::asio::any_io_executor& executor);
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering

@@ -297,8 +297,7 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
         }
         exchange.wake.cancel();
       }
-      exchange.downstream_closed = true;  // ends the stream idle watch
-      exchange.idle_timer.cancel();
+      exchange.downstream_closed = true;  // the stream idle watch drops it
     }
   } detach{*exchange};
 
@@ -306,10 +305,8 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   facts.path = exchange->request.path;
   pool.forward(executor, exchange, http2RequestFields(exchange->request, facts), params.target,
                params.settings);
-  if (params.stream_idle_timeout.count() > 0) {
-    asio::co_spawn(
-        executor, watchStreamIdle(exchange, params.stream_idle_timeout, params.target.cluster_name),
-        asio::detached);
+  if (params.stream_idle_timeout.count() > 0 && params.idle_watcher != nullptr) {
+    params.idle_watcher->watch(exchange, params.stream_idle_timeout, params.target.cluster_name);
   }
 
   bool keep_alive = params.client_keep_alive;

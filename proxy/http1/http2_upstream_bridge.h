@@ -11,6 +11,8 @@
 
 namespace weft::proxy {
 
+class StreamIdleWatcher;
+
 class Http2ClientPool;
 
 struct Http2BridgeParams {
@@ -24,6 +26,8 @@ struct Http2BridgeParams {
   const MutationChain* response_mutations = nullptr;
   // Fields added to the response (a generated affinity cookie, x-request-id).
   const HeaderList* response_additions = nullptr;
+  // The worker's watch that applies stream_idle_timeout (required when it is set).
+  StreamIdleWatcher* idle_watcher = nullptr;
 };
 
 // Sends an HTTP/1.1 request (header read and adapted, body unread) to an

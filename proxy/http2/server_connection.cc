@@ -421,8 +421,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout, timeout};
   const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
   if (idle.count() > 0) {
-    asio::co_spawn(stream_.get_executor(), watchStreamIdle(exchange, idle, target.cluster_name),
-                   asio::detached);
+    worker_.streamIdleWatcher(stream_.get_executor()).watch(exchange, idle, target.cluster_name);
   }
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {
@@ -470,7 +469,6 @@ void ServerConnection::detachAll() {
       exchange.upstream->resetByDownstream(exchange);
     }
     exchange.wake.cancel();
-    exchange.idle_timer.cancel();
   }
   streams_.clear();
 }
@@ -628,7 +626,6 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
     exchange->upstream->resetByDownstream(*exchange);
   }
   exchange->wake.cancel();
-  exchange->idle_timer.cancel();
   return 0;
 }
 

@@ -74,7 +74,7 @@ class ExchangeUpstream {
 class StreamExchange {
  public:
   explicit StreamExchange(boost::asio::any_io_executor executor)
-      : wake(executor), idle_timer(executor) {}
+      : wake(executor) {}
 
   // Answers locally: sets the response and tells the downstream. Only before
   // the response started. A gRPC request gets a trailers-only gRPC answer.
@@ -121,9 +121,6 @@ class StreamExchange {
   // Wakes a coroutine that drives the upstream side (HTTP/1.1 relay): cancelled
   // on every change, it is a condition variable for one thread.
   boost::asio::steady_timer wake;
-  // The stream idle watch's timer; cancelled when the downstream goes away so
-  // the watch ends at once.
-  boost::asio::steady_timer idle_timer;
 };
 
 using StreamExchangePtr = std::shared_ptr<StreamExchange>;
