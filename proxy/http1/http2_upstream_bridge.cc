@@ -306,7 +306,7 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   pool.forward(executor, exchange, http2RequestFields(exchange->request, facts), params.target,
                params.settings);
   if (params.stream_idle_timeout.count() > 0 && params.idle_watcher != nullptr) {
-    params.idle_watcher->watch(exchange, params.stream_idle_timeout, params.target.cluster_name);
+    params.idle_watcher->watch(*exchange, params.stream_idle_timeout, params.target.cluster_name);
   }
 
   bool keep_alive = params.client_keep_alive;

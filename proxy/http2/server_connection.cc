@@ -421,7 +421,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout, timeout};
   const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
   if (idle.count() > 0) {
-    worker_.streamIdleWatcher(stream_.get_executor()).watch(exchange, idle, target.cluster_name);
+    worker_.streamIdleWatcher(stream_.get_executor()).watch(*exchange, idle, target.cluster_name);
   }
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
     if (!worker_.http2_upstream_pool) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "proxy/http2/stream_idle_watch.h"
 #include "proxy/router/grpc_timeout.h"
 
 namespace weft::proxy {
@@ -24,6 +25,12 @@ void BodyPipe::drop(size_t length) {
     // twice what is in flight.
     data_.erase(0, offset_);
     offset_ = 0;
+  }
+}
+
+StreamExchange::~StreamExchange() {
+  if (idle_watch.watcher != nullptr) {
+    idle_watch.watcher->unwatch(*this);
   }
 }
 

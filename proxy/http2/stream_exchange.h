@@ -1,9 +1,11 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "proxy/http1/local_reply.h"
 #include "proxy/http2/header_translation.h"
@@ -44,6 +46,21 @@ class BodyPipe {
 };
 
 class StreamExchange;
+class StreamIdleWatcher;
+
+// An exchange's place in the worker's StreamIdleWatcher (stream_idle_watch.h):
+// an intrusive list, so that an exchange leaves it the moment it is destroyed
+// and the watcher never keeps one alive or dangling.
+struct IdleWatchLink {
+  using Progress = std::tuple<uint64_t, uint64_t, bool, bool, bool>;
+  StreamIdleWatcher* watcher = nullptr;  // null: not watched
+  StreamExchange* prev = nullptr;
+  StreamExchange* next = nullptr;
+  std::chrono::milliseconds idle{0};
+  Progress seen{};
+  std::chrono::steady_clock::time_point last_change{};
+  std::string cluster_name;
+};
 
 // The side an exchange's request came from (the downstream HTTP/2 stream).
 class ExchangeDownstream {
@@ -71,10 +88,12 @@ class ExchangeUpstream {
 // One request and its response, joining the downstream stream and the upstream
 // that serves it (as nghttpx's Downstream object does). Shared by both sides;
 // each detaches itself when it goes away, so neither calls into a dead one.
-class StreamExchange {
+class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
  public:
-  explicit StreamExchange(boost::asio::any_io_executor executor)
-      : wake(executor) {}
+  explicit StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
+  ~StreamExchange();
+  StreamExchange(const StreamExchange&) = delete;
+  StreamExchange& operator=(const StreamExchange&) = delete;
 
   // Answers locally: sets the response and tells the downstream. Only before
   // the response started. A gRPC request gets a trailers-only gRPC answer.
@@ -121,6 +140,7 @@ class StreamExchange {
   // Wakes a coroutine that drives the upstream side (HTTP/1.1 relay): cancelled
   // on every change, it is a condition variable for one thread.
   boost::asio::steady_timer wake;
+  IdleWatchLink idle_watch;
 };
 
 using StreamExchangePtr = std::shared_ptr<StreamExchange>;

@@ -2,21 +2,65 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <vector>
+
 #include "common/log/logger.h"
 
 namespace weft::proxy {
 
-void StreamIdleWatcher::watch(const StreamExchangePtr& exchange, std::chrono::milliseconds idle,
+StreamIdleWatcher::~StreamIdleWatcher() {
+  for (StreamExchange* exchange = head_; exchange != nullptr;) {
+    StreamExchange* next = exchange->idle_watch.next;
+    exchange->idle_watch = IdleWatchLink();
+    exchange = next;
+  }
+}
+
+void StreamIdleWatcher::watch(StreamExchange& exchange, std::chrono::milliseconds idle,
                               std::string_view cluster_name) {
+  if (exchange.idle_watch.watcher != nullptr) {
+    return;  // watched already
+  }
   const auto now = Clock::now();
-  watched_.push_back(Watched{exchange, idle, progress(*exchange), now, std::string(cluster_name)});
+  IdleWatchLink& link = exchange.idle_watch;
+  link.watcher = this;
+  link.prev = nullptr;
+  link.next = head_;
+  link.idle = idle;
+  link.seen = progress(exchange);
+  link.last_change = now;
+  link.cluster_name.assign(cluster_name);
+  if (head_ != nullptr) {
+    head_->idle_watch.prev = &exchange;
+  }
+  head_ = &exchange;
+  ++count_;
   const auto due = now + periodOf(idle);
   if (!waiting_ || due < due_) {
     waitUntil(due);
   }
 }
 
-StreamIdleWatcher::Progress StreamIdleWatcher::progress(const StreamExchange& exchange) {
+void StreamIdleWatcher::unwatch(StreamExchange& exchange) {
+  IdleWatchLink& link = exchange.idle_watch;
+  if (link.watcher != this) {
+    return;
+  }
+  if (link.prev != nullptr) {
+    link.prev->idle_watch.next = link.next;
+  } else {
+    head_ = link.next;
+  }
+  if (link.next != nullptr) {
+    link.next->idle_watch.prev = link.prev;
+  }
+  link.watcher = nullptr;
+  link.prev = nullptr;
+  link.next = nullptr;
+  --count_;
+}
+
+IdleWatchLink::Progress StreamIdleWatcher::progress(const StreamExchange& exchange) {
   return {exchange.request_body.moved(), exchange.response_body.moved(),
           exchange.request_body.ended, exchange.response_started, exchange.response_body.ended};
 }
@@ -56,29 +100,28 @@ void StreamIdleWatcher::sweep() {
     std::string cluster_name;
   };
   std::vector<Expired> expired;
-  for (size_t i = 0; i < watched_.size();) {
-    Watched& entry = watched_[i];
-    StreamExchangePtr exchange = entry.exchange.lock();
-    bool drop = exchange == nullptr || complete(*exchange);
-    if (!drop) {
-      const Progress current = progress(*exchange);
-      if (current != entry.seen) {
-        entry.seen = current;
-        entry.last_change = now;
-      } else if (now - entry.last_change >= entry.idle) {
-        expired.push_back({std::move(exchange), entry.idle, std::move(entry.cluster_name)});
-        drop = true;
+  for (StreamExchange* exchange = head_; exchange != nullptr;) {
+    StreamExchange* next = exchange->idle_watch.next;
+    IdleWatchLink& link = exchange->idle_watch;
+    if (complete(*exchange)) {
+      unwatch(*exchange);
+    } else {
+      const IdleWatchLink::Progress current = progress(*exchange);
+      if (current != link.seen) {
+        link.seen = current;
+        link.last_change = now;
+        next_period = std::min(next_period, periodOf(link.idle));
+      } else if (now - link.last_change >= link.idle) {
+        // Held while acted on: a reply may release the connection's reference.
+        expired.push_back({exchange->shared_from_this(), link.idle, std::move(link.cluster_name)});
+        unwatch(*exchange);
+      } else {
+        next_period = std::min(next_period, periodOf(link.idle));
       }
     }
-    if (drop) {
-      entry = std::move(watched_.back());  // order does not matter
-      watched_.pop_back();
-      continue;
-    }
-    next_period = std::min(next_period, periodOf(entry.idle));
-    ++i;
+    exchange = next;
   }
-  if (!watched_.empty()) {
+  if (head_ != nullptr) {
     waitUntil(now + next_period);
   }
   // Acted on after the sweep: the replies call into connections, which must

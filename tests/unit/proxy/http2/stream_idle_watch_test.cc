@@ -45,7 +45,7 @@ class StreamIdleWatcherTest : public ::testing::Test {
 TEST_F(StreamIdleWatcherTest, AnExchangeWithNoBytesMovingGetsA504) {
   auto exchange = newExchange();
   exchange->request_body.ended = true;  // the request is complete: the upstream is silent
-  watcher_.watch(exchange, 40ms, "backend");
+  watcher_.watch(*exchange, 40ms, "backend");
   io_.run_for(300ms);
   EXPECT_TRUE(exchange->response_started);
   EXPECT_EQ(statusOf(*exchange), "504");
@@ -56,14 +56,14 @@ TEST_F(StreamIdleWatcherTest, AnExchangeWithNoBytesMovingGetsA504) {
 
 TEST_F(StreamIdleWatcherTest, AnIncompleteRequestBodyGetsA408) {
   auto exchange = newExchange();
-  watcher_.watch(exchange, 40ms, "backend");
+  watcher_.watch(*exchange, 40ms, "backend");
   io_.run_for(300ms);
   EXPECT_EQ(statusOf(*exchange), "408");
 }
 
 TEST_F(StreamIdleWatcherTest, BytesMovingKeepTheExchangeAlive) {
   auto exchange = newExchange();
-  watcher_.watch(exchange, 300ms, "backend");
+  watcher_.watch(*exchange, 300ms, "backend");
   // Response bytes arrive every 20 ms for 800 ms: never idle for 300 ms.
   asio::steady_timer trickle(io_);
   int pieces = 0;
@@ -86,10 +86,12 @@ TEST_F(StreamIdleWatcherTest, BytesMovingKeepTheExchangeAlive) {
 TEST_F(StreamIdleWatcherTest, FinishedAndDestroyedExchangesAreDroppedWithoutAReply) {
   auto finished = newExchange();
   auto gone = newExchange();
-  watcher_.watch(finished, 40ms, "backend");
-  watcher_.watch(gone, 40ms, "backend");
+  watcher_.watch(*finished, 40ms, "backend");
+  watcher_.watch(*gone, 40ms, "backend");
   finished->downstream_closed = true;
   gone.reset();
+  // A destroyed exchange leaves the list at once: nothing of it is kept until a sweep.
+  EXPECT_EQ(watcher_.watchedCount(), 1u);
   io_.run_for(300ms);
   EXPECT_FALSE(finished->response_started);
   EXPECT_EQ(watcher_.watchedCount(), 0u);
@@ -99,11 +101,28 @@ TEST_F(StreamIdleWatcherTest, AShorterTimeoutWatchedLaterIsNotHeldBackByALongerO
   auto slow = newExchange();
   auto fast = newExchange();
   fast->request_body.ended = true;
-  watcher_.watch(slow, 1h, "backend");
-  watcher_.watch(fast, 40ms, "backend");
+  watcher_.watch(*slow, 1h, "backend");
+  watcher_.watch(*fast, 40ms, "backend");
   io_.run_for(300ms);
   EXPECT_EQ(statusOf(*fast), "504");
   EXPECT_FALSE(slow->response_started);
+}
+
+}  // namespace
+}  // namespace weft::proxy
+
+namespace weft::proxy {
+namespace {
+
+TEST(StreamIdleWatcherLifetimeTest, ExchangesOutlivingTheWatcherAreUnlinked) {
+  boost::asio::io_context io;
+  auto exchange = std::make_shared<StreamExchange>(io.get_executor());
+  {
+    StreamIdleWatcher watcher(io.get_executor());
+    watcher.watch(*exchange, std::chrono::milliseconds(40), "backend");
+  }
+  EXPECT_EQ(exchange->idle_watch.watcher, nullptr);
+  exchange.reset();  // must not reach the destroyed watcher
 }
 
 }  // namespace
