@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 // ASCII-only character helpers for protocol text (header names, percent
@@ -8,6 +9,15 @@ namespace weft::text {
 
 constexpr char toLowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+// A lower-cased copy (header names for HTTP/2, which requires lower case).
+inline std::string lowerCaseAscii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = toLowerAscii(c);
+  }
+  return out;
 }
 
 // The value of a hexadecimal digit, or -1.

@@ -41,14 +41,6 @@ void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
   }
 }
 
-std::string lowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = text::toLowerAscii(c);
-  }
-  return out;
-}
-
 // The exchange's downstream side for an HTTP/1.1 client: every event wakes the
 // two pumps, which re-check the exchange's state (one thread: no wake-up is
 // lost, since state is checked before each wait).
@@ -87,7 +79,7 @@ RequestHead requestHead(const http::request<http::buffer_body>& request) {
   head.scheme = "http";
   head.path = std::string(request.target());
   for (const auto& field : request) {
-    std::string name = lowerCase(field.name_string());
+    std::string name = text::lowerCaseAscii(field.name_string());
     if (name == "host") {
       head.authority = std::string(field.value());
       continue;
@@ -129,7 +121,8 @@ asio::awaitable<error_code> pumpRequest(DeadlineStream& downstream, beast::flat_
       size_t index = 0;
       for (const auto& field : message) {
         if (index++ >= header_count && !isForbiddenTrailer(field.name_string())) {
-          pipe.trailers.push_back({lowerCase(field.name_string()), std::string(field.value())});
+          pipe.trailers.push_back(
+              {text::lowerCaseAscii(field.name_string()), std::string(field.value())});
         }
       }
       pipe.ended = true;

@@ -13,14 +13,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::string lowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = text::toLowerAscii(c);
-  }
-  return out;
-}
-
 // Emits the proxy's x-forwarded-for (the client's list, joined, plus the peer)
 // and x-request-id (unless the client sent one).
 void addForwardingFields(const HeaderList& fields, const ForwardingFacts& facts,
@@ -170,11 +162,11 @@ HeaderList http2ResponseFields(const http::response_header<>& response) {
   const auto connection = response[http::field::connection];
   if (!connection.empty()) {
     for (auto token : http::token_list{connection}) {
-      named.push_back(lowerCase(token));
+      named.push_back(text::lowerCaseAscii(token));
     }
   }
   for (const auto& field : response) {
-    std::string name = lowerCase(field.name_string());
+    std::string name = text::lowerCaseAscii(field.name_string());
     if (isConnectionSpecific(name)) {
       continue;
     }
@@ -208,7 +200,7 @@ HeaderList http1Trailers(const http::fields& fields, size_t header_count) {
     if (index++ < header_count) {
       continue;
     }
-    std::string name = lowerCase(field.name_string());
+    std::string name = text::lowerCaseAscii(field.name_string());
     if (isConnectionSpecific(name) || name == "content-length") {
       continue;  // framing and routing fields are not allowed in trailers
     }
