@@ -817,7 +817,7 @@ ConfigErrors loadYaml(std::string_view text, std::string_view source_name, Messa
   return parser.takeErrors();
 }
 
-ConfigErrors loadYamlFile(const std::string& path, Message& out, const YamlLimits& limits) {
+ConfigErrors readConfigFile(const std::string& path, std::string& text, const YamlLimits& limits) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return {ConfigError{path, "", 0, 0, "cannot open file: " + std::string(std::strerror(errno))}};
@@ -833,9 +833,17 @@ ConfigErrors loadYamlFile(const std::string& path, Message& out, const YamlLimit
                             std::to_string(limits.max_document_bytes)}};
   }
   file.seekg(0, std::ios::beg);
-  std::string text(static_cast<size_t>(size), '\0');
+  text.assign(static_cast<size_t>(size), '\0');
   if (!file.read(text.data(), size)) {
     return {ConfigError{path, "", 0, 0, "cannot read file"}};
+  }
+  return {};
+}
+
+ConfigErrors loadYamlFile(const std::string& path, Message& out, const YamlLimits& limits) {
+  std::string text;
+  if (ConfigErrors errors = readConfigFile(path, text, limits); !errors.empty()) {
+    return errors;
   }
   return loadYaml(text, path, out, limits);
 }

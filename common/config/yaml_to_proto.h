@@ -42,6 +42,11 @@ struct YamlLimits {
 ConfigErrors loadYaml(std::string_view text, std::string_view source_name,
                       google::protobuf::Message& out, const YamlLimits& limits = {});
 
+// Reads a config file whole into `text`; unreadable files and files larger than
+// limits.max_document_bytes are errors (checked before reading).
+ConfigErrors readConfigFile(const std::string& path, std::string& text,
+                            const YamlLimits& limits = {});
+
 // Reads and loads a YAML file; unreadable or oversized files are errors too.
 ConfigErrors loadYamlFile(const std::string& path, google::protobuf::Message& out,
                           const YamlLimits& limits = {});

@@ -140,6 +140,9 @@ class SnapshotBuilder {
     lb::ClusterLbConfig lb_config;
     lb_config.policy = lb::lbPolicyFromProto(cluster, assignment);
     const std::string endpoints_path = appendField(assignment_path, "endpoints");
+    // Exact sizes: these vectors live as long as the snapshot, and growth by
+    // doubling would leave up to half of each unused (10,000 endpoints: 0.2 MB).
+    lb_config.localities.reserve(static_cast<size_t>(assignment.endpoints_size()));
     for (int l = 0; l < assignment.endpoints_size(); ++l) {
       const auto& locality = assignment.endpoints(l);
       const std::string locality_path = appendIndex(endpoints_path, l);
@@ -148,6 +151,7 @@ class SnapshotBuilder {
       if (locality.has_load_balancing_weight()) {
         locality_config.weight = locality.load_balancing_weight().value();
       }
+      locality_config.endpoints.reserve(static_cast<size_t>(locality.lb_endpoints_size()));
       for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
         const auto& lb_endpoint = locality.lb_endpoints(e);
         const std::string endpoint_path =
@@ -481,6 +485,7 @@ class SnapshotBuilder {
         readMutation(routes.request_headers(), appendField(path, "request_headers"));
     table->response_headers =
         readMutation(routes.response_headers(), appendField(path, "response_headers"));
+    table->virtual_hosts.reserve(static_cast<size_t>(routes.virtual_hosts_size()));
     for (int v = 0; v < routes.virtual_hosts_size(); ++v) {
       const auto& vhost = routes.virtual_hosts(v);
       const std::string vhost_path = appendIndex(appendField(path, "virtual_hosts"), v);
@@ -505,6 +510,7 @@ class SnapshotBuilder {
           host.exact_domains.push_back(domain);
         }
       }
+      host.routes.reserve(static_cast<size_t>(vhost.routes_size()));
       for (int r = 0; r < vhost.routes_size(); ++r) {
         addRoute(snapshot, host, vhost.routes(r),
                  appendIndex(appendField(vhost_path, "routes"), r));
@@ -582,12 +588,13 @@ class SnapshotBuilder {
         fail(appendField(appendField(path, "direct_response"), "body"),
              "a " + std::to_string(status) + " response has no body");
       }
-      entry.direct_response.emplace(route.direct_response().status(),
-                                    route.direct_response().body());
+      entry.direct_response = std::make_unique<const std::pair<unsigned, std::string>>(
+          route.direct_response().status(), route.direct_response().body());
     } else if (route.has_route()) {
       readRouteAction(snapshot, route.route(), appendField(path, "route"), entry);
     } else {
-      entry.redirect = readRedirect(route.redirect(), appendField(path, "redirect"), entry);
+      entry.redirect = std::make_unique<const RedirectConfig>(
+          readRedirect(route.redirect(), appendField(path, "redirect"), entry));
     }
     host.routes.push_back(std::move(entry));
   }

@@ -91,6 +91,16 @@ class ProxyReloadTest(harness.IntegrationTest):
         self.wait_until(lambda: self.version_on(self.port) == "v3", "reload on file change")
         self.assertIn("config reloaded (file change)", self.proxy.output())
 
+    def test_rewrite_with_the_same_content_is_not_a_reload(self):
+        with open(self.config_path) as f:
+            running = f.read()
+        self.rewrite(running)  # a new file, but the content that is already running
+        time.sleep(0.5)  # several debounce periods: the event is handled on its own
+        self.rewrite(self.config("v8"))
+        self.wait_until(lambda: self.version_on(self.port) == "v8", "reload on file change")
+        self.assertEqual(self.proxy.output().count("config reloaded (file change)"), 1,
+                         self.proxy.output())
+
     def test_open_keep_alive_connection_sees_the_new_routes(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as conn:
             def ask():
