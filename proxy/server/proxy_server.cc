@@ -2,8 +2,6 @@
 
 #include <malloc.h>
 
-#include <google/protobuf/arena.h>
-
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
@@ -122,24 +120,15 @@ config::ConfigErrors loadBootstrapIsolated(const std::string& path, weft::v1::Bo
 // bootstrap asks for); errors are returned, never thrown.
 SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
                          config::ConfigErrors& errors, ContentDigest& digest) {
-  // The parsed message is short-lived and made of many small objects. On the
-  // heap, the snapshot built next would fill the gaps between them, and once the
-  // message is freed those half-used pages would stay resident for the life of
-  // the snapshot (about 2 MB with 1,000 services). In an arena of large blocks
-  // the message sits apart and leaves as a few whole blocks.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 64 * 1024;
-  arena_options.max_block_size = 1024 * 1024;
-  google::protobuf::Arena arena(arena_options);
-  auto* bootstrap = google::protobuf::Arena::CreateMessage<weft::v1::Bootstrap>(&arena);
-  errors = loadBootstrapIsolated(options.config_path, *bootstrap, digest);
+  weft::v1::Bootstrap bootstrap;
+  errors = loadBootstrapIsolated(options.config_path, bootstrap, digest);
   if (!errors.empty()) {
     return nullptr;
   }
   if (workers == 0) {
-    workers = resolveConcurrency(options, *bootstrap);
+    workers = resolveConcurrency(options, bootstrap);
   }
-  return buildSnapshot(*bootstrap, options.config_path, errors, workers);
+  return buildSnapshot(bootstrap, options.config_path, errors, workers);
 }
 
 bool sameAddress(const ListenerConfig& a, const ListenerConfig& b) {
