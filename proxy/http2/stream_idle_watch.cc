@@ -18,8 +18,8 @@ StreamIdleWatcher::~StreamIdleWatcher() {
 
 void StreamIdleWatcher::watch(StreamExchange& exchange, std::chrono::milliseconds idle,
                               std::string_view cluster_name) {
-  if (exchange.idle_watch.watcher != nullptr) {
-    return;  // watched already
+  if (exchange.idle_watch.watcher != nullptr || stopped_) {
+    return;  // watched already, or the worker is done
   }
   const auto now = Clock::now();
   IdleWatchLink& link = exchange.idle_watch;
@@ -39,6 +39,13 @@ void StreamIdleWatcher::watch(StreamExchange& exchange, std::chrono::millisecond
   if (!waiting_ || due < due_) {
     waitUntil(due);
   }
+}
+
+void StreamIdleWatcher::stop() {
+  stopped_ = true;
+  waiting_ = false;
+  ++generation_;  // the cancelled wait's completion is stale
+  timer_.cancel();
 }
 
 void StreamIdleWatcher::unwatch(StreamExchange& exchange) {
@@ -121,7 +128,7 @@ void StreamIdleWatcher::sweep() {
     }
     exchange = next;
   }
-  if (head_ != nullptr) {
+  if (head_ != nullptr && !stopped_) {
     waitUntil(now + next_period);
   }
   // Acted on after the sweep: the replies call into connections, which must

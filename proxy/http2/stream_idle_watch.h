@@ -36,6 +36,12 @@ class StreamIdleWatcher {
 
   size_t watchedCount() const { return count_; }
 
+  // Cancels the sweep timer and ignores later watch() calls. For a draining
+  // worker whose connections have all closed: an armed timer would otherwise
+  // hold its event loop open for up to a quarter of the longest idle timeout
+  // (75 s by default) past the drain.
+  void stop();
+
  private:
   using Clock = std::chrono::steady_clock;
 
@@ -50,6 +56,7 @@ class StreamIdleWatcher {
 
   boost::asio::steady_timer timer_;
   bool waiting_ = false;
+  bool stopped_ = false;
   Clock::time_point due_{};
   uint64_t generation_ = 0;  // of the wait in force; an older one's completion is stale
   StreamExchange* head_ = nullptr;

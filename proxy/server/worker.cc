@@ -9,6 +9,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/stream_idle_watch.h"
 #include "proxy/listener/connection_handler.h"
 
 namespace weft::proxy {
@@ -134,9 +135,17 @@ void Worker::drain(std::chrono::milliseconds deadline) {
       }
     });
     if (open_connections_ == 0) {
-      drain_timer_->cancel();
+      finishDrain();
     }
   });
+}
+
+void Worker::finishDrain() {
+  // Nothing may keep the event loop running once the last connection is gone.
+  drain_timer_->cancel();
+  if (context_.stream_idle_watcher) {
+    context_.stream_idle_watcher->stop();
+  }
 }
 
 void Worker::join() {
@@ -185,7 +194,7 @@ asio::awaitable<void> Worker::runConnection(asio::ip::tcp::socket socket,
                       e.what());
   }
   if (--open_connections_ == 0 && context_.draining && drain_timer_) {
-    drain_timer_->cancel();
+    finishDrain();
   }
 }
 

@@ -59,6 +59,8 @@ class Worker {
 
  private:
   void startAccepting(BoundListener listener);
+  // Draining, and the last connection has closed: lets the event loop end.
+  void finishDrain();
   boost::asio::awaitable<void> acceptLoop(BoundListener listener);
   boost::asio::awaitable<void> runConnection(boost::asio::ip::tcp::socket socket,
                                              std::string listener_name);

@@ -471,5 +471,48 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertLess(time.monotonic() - started, 3)  # well before the 5 s drain deadline
 
 
+class ProxyHttp2DrainTest(harness.IntegrationTest):
+    """Default timeouts, unlike the config above, whose 1 s stream idle timeout
+    keeps the worker's idle sweep short enough to hide a sweep holding the drain."""
+
+    def test_sigterm_after_http2_requests_exits_at_once(self):
+        _, backend_port = self.start_backend("v1")
+        port = harness.free_port()
+        proxy = self.start_proxy(f"""
+node: {{id: drain-test}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: front
+      address: {{address: 127.0.0.1, port: {port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: front
+            route_config:
+              name: front
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: backend}}
+  clusters:
+    - name: backend
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {backend_port}}}}}
+""")
+        for _ in range(3):
+            status, _, _ = self.curl(f"http://127.0.0.1:{port}/x", "--http2-prior-knowledge")
+            self.assertEqual(status, 200)
+        proxy.signal(signal.SIGTERM)
+        # Nothing is open, so the drain ends at once; the stream idle sweep
+        # (a quarter of the default 300 s timeout) must not keep the worker alive.
+        self.assertEqual(proxy.wait(timeout=15), 0, proxy.output())
+        self.assertNotIn("drain deadline reached", proxy.output())
+
+
 if __name__ == "__main__":
     harness.main()

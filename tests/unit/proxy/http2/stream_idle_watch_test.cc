@@ -54,6 +54,20 @@ TEST_F(StreamIdleWatcherTest, AnExchangeWithNoBytesMovingGetsA504) {
   EXPECT_EQ(watcher_.watchedCount(), 0u);
 }
 
+TEST_F(StreamIdleWatcherTest, StopLetsTheEventLoopEndAndIgnoresLaterWatches) {
+  {
+    auto exchange = newExchange();
+    watcher_.watch(*exchange, std::chrono::hours(1), "backend");
+  }  // gone, but its sweep is still scheduled (a quarter of an hour ahead)
+  watcher_.stop();
+  auto later = newExchange();
+  watcher_.watch(*later, 40ms, "backend");
+  EXPECT_EQ(watcher_.watchedCount(), 0u);
+  // Nothing is left to run: run() returns instead of waiting for the sweep.
+  io_.run();
+  EXPECT_FALSE(later->response_started);
+}
+
 TEST_F(StreamIdleWatcherTest, AnIncompleteRequestBodyGetsA408) {
   auto exchange = newExchange();
   watcher_.watch(*exchange, 40ms, "backend");
