@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <string_view>
 
 namespace weft::proxy {
 
@@ -25,6 +26,24 @@ namespace weft::proxy {
 // Parses what `buffer` holds. Returns true when the parser made progress or
 // failed (`error` says which); false when it needs more bytes, or when nothing
 // is buffered.
+// True when a header line in `head` (raw header bytes) is an obs-fold: a line
+// that starts with SP or HTAB and so continues the previous field's value.
+inline bool hasObsFold(std::string_view head) {
+  for (size_t at = head.find('\n'); at != std::string_view::npos && at + 1 < head.size();
+       at = head.find('\n', at + 1)) {
+    if (head[at + 1] == ' ' || head[at + 1] == '\t') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A message with an obs-fold fails with http::error::bad_obs_fold. RFC 9112
+// section 5.2 lets a recipient either reject it or unfold it; Beast unfolds, but
+// a folded line is what request smuggling and header injection hide behind, and
+// no client has sent one for decades, so the proxy rejects it (400 for a
+// request, 502 for a response). Beast consumes the header fields in the one
+// put() that completes the header, so those bytes are checked there.
 template <bool IsRequest>
 bool parseBuffered(boost::beast::http::basic_parser<IsRequest>& parser,
                    boost::beast::flat_buffer& buffer, boost::system::error_code& error) {
@@ -32,7 +51,12 @@ bool parseBuffered(boost::beast::http::basic_parser<IsRequest>& parser,
   if (buffer.size() == 0) {
     return false;
   }
+  const bool header_was_done = parser.is_header_done();
   const size_t used = parser.put(buffer.data(), error);
+  if (!error && !header_was_done && parser.is_header_done() &&
+      hasObsFold(std::string_view(static_cast<const char*>(buffer.data().data()), used))) {
+    error = boost::beast::http::error::bad_obs_fold;
+  }
   buffer.consume(used);
   if (error == boost::beast::http::error::need_more) {
     error = {};

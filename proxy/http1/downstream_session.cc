@@ -1,5 +1,6 @@
 #include "proxy/http1/downstream_session.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -61,6 +62,57 @@ void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
   }
 }
 
+// Transfer-Encoding must list codings the proxy can relay, with chunked once
+// and last (RFC 9112 section 6.1). The proxy passes other codings through for
+// the upstream to decode, so it accepts those registered with IANA; anything
+// else gets 501, the status the RFC gives for a coding not understood.
+std::optional<Rejection> checkTransferCodings(const http::request<http::buffer_body>& request) {
+  static constexpr std::string_view kRelayed[] = {"gzip", "x-gzip", "deflate", "compress",
+                                                  "x-compress"};
+  size_t chunked_count = 0;
+  bool chunked_last = false;
+  for (const auto& field : request) {
+    if (field.name() != http::field::transfer_encoding) {
+      continue;
+    }
+    std::string_view list = field.value();
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string_view coding = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      coding = coding.substr(0, coding.find(';'));  // parameters do not change the coding
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (coding.empty()) {
+        continue;  // empty list elements are allowed and ignored (RFC 9110 section 5.6.1)
+      }
+      chunked_last = beast::iequals(coding, "chunked");
+      if (chunked_last) {
+        ++chunked_count;
+        continue;
+      }
+      const bool relayed =
+          std::any_of(std::begin(kRelayed), std::end(kRelayed),
+                      [&](std::string_view known) { return beast::iequals(coding, known); });
+      if (!relayed) {
+        return Rejection{LocalReplyReason::kBadRequest, 501,
+                         "unknown transfer coding '" + std::string(coding) + "'"};
+      }
+    }
+  }
+  if (chunked_count > 1) {
+    return Rejection{LocalReplyReason::kBadRequest, 400, "Transfer-Encoding applies chunked twice"};
+  }
+  if (!chunked_last) {
+    return Rejection{LocalReplyReason::kBadRequest, 400, "Transfer-Encoding must end with chunked"};
+  }
+  return std::nullopt;
+}
+
 // Framing checks Beast leaves to the caller (RFC 9112 sections 3.2 and 6.1):
 // a request that could be read two ways is refused, never forwarded.
 std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& request,
@@ -86,6 +138,11 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
         break;
       case http::field::content_length:
         has_content_length = true;
+        // Beast accepts "2, 2" (equal values); forwarded as is, it would be
+        // read differently by each upstream. RFC 9112 section 6.3 allows refusing.
+        if (field.value().find(',') != std::string_view::npos) {
+          return bad("Content-Length lists more than one value");
+        }
         break;
       case http::field::unknown:
         if (beast::iequals(field.name_string(), "x-forwarded-for")) {
@@ -117,8 +174,8 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
     if (has_content_length) {
       return bad("request has both Transfer-Encoding and Content-Length");
     }
-    if (!request.chunked()) {
-      return bad("Transfer-Encoding must end with chunked");
+    if (std::optional<Rejection> rejection = checkTransferCodings(request)) {
+      return rejection;
     }
   }
   return std::nullopt;
@@ -132,6 +189,10 @@ Rejection rejectionFor(const error_code& error, const HttpChainConfig& http) {
   }
   if (error == beast::error::timeout) {
     return {LocalReplyReason::kBadRequest, 408, "request headers not received within the timeout"};
+  }
+  if (error == http::error::bad_obs_fold) {
+    return {LocalReplyReason::kBadRequest, 400,
+            "a header line continues the previous one (obs-fold, RFC 9112 section 5.2)"};
   }
   return {LocalReplyReason::kBadRequest, 400, "malformed request: " + error.message()};
 }

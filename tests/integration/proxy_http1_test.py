@@ -195,7 +195,7 @@ class ProxyHttp1Test(harness.IntegrationTest):
     def test_ambiguous_framing_is_refused_not_forwarded(self):
         for bad in [
             # Transfer-Encoding not ending in chunked: the body could be read two ways.
-            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked, identity\r\n"
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked, gzip\r\n"
             b"\r\nGET /api/smuggled HTTP/1.1\r\nHost: reviews\r\n\r\n",
             b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: gzip\r\n"
             b"Content-Length: 5\r\n\r\nhello",
@@ -203,11 +203,34 @@ class ProxyHttp1Test(harness.IntegrationTest):
             b"GET /api/a HTTP/1.1\r\n\r\n",  # no Host
             b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nHost: evil\r\n\r\n",
             b"TRACE /api/a HTTP/1.1\r\nHost: reviews\r\nContent-Length: 2\r\n\r\nhi",
+            # chunked applied twice
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            # a list of Content-Length values, even equal ones
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nContent-Length: 2, 2\r\n\r\nhi",
+            # obs-fold: a header line continuing the previous one, with SP or HTAB
+            b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nX-Folded: a\r\n b\r\n\r\n",
+            b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nX-Folded: a\r\n\tb\r\n\r\n",
         ]:
             answer = self.raw_request(self.port, bad)
             self.assertTrue(answer.startswith(b"HTTP/1.1 400"), (bad, answer[:200]))
             self.assertIn(b"x-weft-reason: bad_request", answer)
             self.assertNotIn(b"BaseHTTP", answer)  # nothing reached a backend
+
+    def test_unknown_transfer_coding_gets_501_not_forwarded(self):
+        # RFC 9112 section 6.1: a coding the server does not understand is a 501.
+        answer = self.raw_request(
+            self.port, b"POST /api/a HTTP/1.1\r\nHost: reviews\r\n"
+                       b"Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 501"), answer[:200])
+        self.assertIn(b"unknown transfer coding 'foo'", answer)
+        self.assertNotIn(b"BaseHTTP", answer)
+        # A registered coding before chunked is relayed for the upstream to decode.
+        answer = self.raw_request(
+            self.port, b"POST /api/a HTTP/1.1\r\nHost: reviews\r\n"
+                       b"Transfer-Encoding: gzip , chunked\r\nConnection: close\r\n\r\n"
+                       b"2\r\nhi\r\n0\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
 
     def test_too_many_headers_get_431(self):
         headers = b"".join(b"X-H%d: v\r\n" % i for i in range(120))

@@ -89,6 +89,41 @@ TEST(BufferedParseTest, MalformedBytesReportBeastsError) {
   EXPECT_TRUE(error);
 }
 
+TEST(BufferedParseTest, ObsFoldIsRefusedWithSpaceOrTab) {
+  for (const char* head : {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n",
+                           "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\t2\r\n\r\n"}) {
+    auto buffer = bufferWith(head);
+    http::request_parser<http::buffer_body> parser;
+    error_code error;
+    EXPECT_TRUE(parseBuffered(parser, buffer, error));
+    EXPECT_EQ(error, http::error::bad_obs_fold) << head;
+  }
+}
+
+TEST(BufferedParseTest, ObsFoldIsFoundWhenTheHeadArrivesInPieces) {
+  // The start line is consumed on its own; the fields complete later.
+  auto buffer = bufferWith("GET / HTTP/1.1\r\nHost: a\r\n");
+  http::request_parser<http::buffer_body> parser;
+  error_code error;
+  parseBuffered(parser, buffer, error);
+  EXPECT_FALSE(error);
+  const std::string_view rest = "X-A: 1\r\n 2\r\n\r\n";
+  const auto space = buffer.prepare(rest.size());
+  std::memcpy(space.data(), rest.data(), rest.size());
+  buffer.commit(rest.size());
+  EXPECT_TRUE(parseBuffered(parser, buffer, error));
+  EXPECT_EQ(error, http::error::bad_obs_fold);
+}
+
+TEST(BufferedParseTest, SpacesInsideValuesAreNotObsFold) {
+  auto buffer = bufferWith("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1 2\t3\r\n\r\n");
+  http::request_parser<http::buffer_body> parser;
+  error_code error;
+  EXPECT_TRUE(parseBuffered(parser, buffer, error));
+  EXPECT_FALSE(error) << error.message();
+  EXPECT_TRUE(parser.is_header_done());
+}
+
 // readSomeParsed against a real socket: what the peer sends, then closes.
 class ReadSomeParsedTest : public ::testing::Test {
  protected:
