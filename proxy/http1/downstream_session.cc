@@ -462,13 +462,14 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
           worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
         }
         const std::shared_ptr<Http2ClientPool> pool = worker.http2_upstream_pool;
-        Http2BridgeParams bridge_params{UpstreamTarget{decision.host->address(), cluster.name,
-                                                       cluster.connect_timeout, timeout},
-                                        cluster.http2,
-                                        http.limits.idle_timeout,
-                                        streamIdleTimeout(*route, http.limits),
-                                        keep_alive,
-                                        version};
+        Http2BridgeParams bridge_params{
+            UpstreamTarget{decision.host->address(), cluster.name, cluster.connect_timeout, timeout,
+                           cluster.upstream_idle_timeout, cluster.max_requests_per_connection},
+            cluster.http2,
+            http.limits.idle_timeout,
+            streamIdleTimeout(*route, http.limits),
+            keep_alive,
+            version};
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
         bridge_params.idle_watcher = &worker.streamIdleWatcher(stream.get_executor());

@@ -61,16 +61,16 @@ struct Http2ClientConnection::ClientStream final : public ExchangeUpstream {
 };
 
 Http2ClientConnection::Http2ClientConnection(asio::any_io_executor executor,
-                                             asio::ip::tcp::endpoint endpoint,
-                                             std::string cluster_name,
-                                             std::chrono::milliseconds connect_timeout,
+                                             const UpstreamTarget& target,
                                              const Http2Settings& settings)
     : stream_(executor),
       write_signal_(executor),
-      endpoint_(endpoint),
-      cluster_name_(std::move(cluster_name)),
-      connect_timeout_(connect_timeout),
-      max_streams_(settings.max_concurrent_streams) {
+      endpoint_(target.endpoint),
+      cluster_name_(target.cluster_name),
+      connect_timeout_(target.connect_timeout),
+      max_streams_(settings.max_concurrent_streams),
+      idle_timeout_(target.pool_idle_timeout),
+      max_requests_(target.max_requests_per_connection) {
   if (!createSession(settings)) {
     closed_ = true;
   }
@@ -122,6 +122,10 @@ bool Http2ClientConnection::acceptsStreams() const {
       nghttp2_session_get_next_stream_id(session_) > (1U << 30)) {
     return false;
   }
+  if (streams_.empty() && connected_ && idle_timeout_.count() > 0 &&
+      std::chrono::steady_clock::now() - idle_since_ >= idle_timeout_) {
+    return false;  // idle too long: the socket is (about to be) closed by its deadline
+  }
   const uint32_t peer_limit =
       nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
   return streams_.size() < std::min(peer_limit, max_streams_);
@@ -156,9 +160,22 @@ bool Http2ClientConnection::submit(const StreamExchangePtr& exchange, const Head
   }
   stream->id = id;
   exchange->upstream = stream.get();
+  if (streams_.empty() && connected_ && idle_timeout_.count() > 0) {
+    stream_.expires_never();  // busy again: the idle deadline no longer applies
+  }
   streams_[id] = std::move(stream);
+  if (max_requests_ != 0 && ++requests_ >= max_requests_) {
+    close_when_idle_ = true;  // spent: closes once this and the other open streams end
+  }
   signalWrite();
   return true;
+}
+
+void Http2ClientConnection::startIdle() {
+  idle_since_ = std::chrono::steady_clock::now();
+  if (idle_timeout_.count() > 0 && connected_ && !closed_) {
+    stream_.expires_at(idle_since_ + idle_timeout_);
+  }
 }
 
 asio::awaitable<void> Http2ClientConnection::run(std::shared_ptr<Http2ClientConnection> self) {
@@ -180,6 +197,9 @@ asio::awaitable<void> Http2ClientConnection::run(std::shared_ptr<Http2ClientConn
   error_code ignored;
   stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   connected_ = true;
+  if (streams_.empty()) {
+    startIdle();
+  }
   co_await (readLoop() && writeLoop());
   closed_ = true;
   stream_.socket().close(ignored);
@@ -191,6 +211,11 @@ asio::awaitable<void> Http2ClientConnection::readLoop() {
   while (!closed_) {
     auto [error, bytes] = co_await stream_.async_read_some(asio::buffer(buffer), kUseTuple);
     if (error) {
+      if (error == beast::error::timeout) {
+        clientLog().debug("cluster {}: closed the HTTP/2 connection to {}:{} after {} ms idle",
+                          cluster_name_, endpoint_.address().to_string(), endpoint_.port(),
+                          idle_timeout_.count());
+      }
       break;
     }
     const ssize_t rv = nghttp2_session_mem_recv(session_, buffer.data(), bytes);
@@ -393,6 +418,8 @@ int Http2ClientConnection::onStreamClose(nghttp2_session* session, int32_t strea
   exchange.wake.cancel();
   if (self->close_when_idle_ && self->streams_.empty()) {
     nghttp2_session_terminate_session(session, NGHTTP2_NO_ERROR);
+  } else if (self->streams_.empty()) {
+    self->startIdle();
   }
   return 0;
 }

@@ -27,9 +27,8 @@ namespace weft::proxy {
 // fails, exchanges without a response get a local reply, the others a reset.
 class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientConnection> {
  public:
-  Http2ClientConnection(boost::asio::any_io_executor executor,
-                        boost::asio::ip::tcp::endpoint endpoint, std::string cluster_name,
-                        std::chrono::milliseconds connect_timeout, const Http2Settings& settings);
+  Http2ClientConnection(boost::asio::any_io_executor executor, const UpstreamTarget& target,
+                        const Http2Settings& settings);
   ~Http2ClientConnection();
 
   Http2ClientConnection(const Http2ClientConnection&) = delete;
@@ -41,6 +40,7 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   // Whether a new stream may go on this connection now.
   bool acceptsStreams() const;
   bool closed() const { return closed_; }
+  const std::string& clusterName() const { return cluster_name_; }
 
   // Takes no new streams and closes once the open ones finish (drain, or a
   // config change that may have removed the endpoint).
@@ -59,6 +59,8 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   boost::asio::awaitable<void> writeLoop();
   void signalWrite() { write_signal_.cancel(); }
   void failAll(const std::string& detail);
+  // No streams left: the pool's idle timeout starts.
+  void startIdle();
 
   static ClientStream* streamOf(nghttp2_session* session, int32_t stream_id);
   static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* user);
@@ -80,6 +82,12 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   std::string cluster_name_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t max_streams_;
+  // The cluster's pool settings: close after this long without streams (0:
+  // never), and take no more streams after this many (0: unlimited).
+  std::chrono::milliseconds idle_timeout_;
+  uint32_t max_requests_;
+  uint32_t requests_ = 0;
+  std::chrono::steady_clock::time_point idle_since_{};
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<ClientStream>> streams_;
   std::string out_;

@@ -55,12 +55,13 @@ std::shared_ptr<Http2ClientConnection> Http2ClientPool::connectionFor(
   auto& connections = connections_[target.endpoint];
   std::erase_if(connections, [](const auto& connection) { return connection->closed(); });
   for (const auto& connection : connections) {
-    if (connection->acceptsStreams()) {
+    // Clusters sharing an endpoint keep their own connections: their settings
+    // (stream limits, pool limits) differ.
+    if (connection->clusterName() == target.cluster_name && connection->acceptsStreams()) {
       return connection;
     }
   }
-  auto connection = std::make_shared<Http2ClientConnection>(
-      executor, target.endpoint, target.cluster_name, target.connect_timeout, settings);
+  auto connection = std::make_shared<Http2ClientConnection>(executor, target, settings);
   connection->start();
   connections.push_back(connection);
   return connection;

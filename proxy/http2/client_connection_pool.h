@@ -12,8 +12,8 @@
 namespace weft::proxy {
 
 // A worker's HTTP/2 connections to upstream endpoints. A request goes on the
-// first open connection to its endpoint with room for another stream; a new
-// connection is opened only when none has. No locks: one worker, one thread.
+// first open connection of its cluster to its endpoint with room for another
+// stream; a new connection is opened only when none has. No locks: one worker, one thread.
 class Http2ClientPool {
  public:
   // Sends `exchange` to `target` over HTTP/2 with the request `fields`, and

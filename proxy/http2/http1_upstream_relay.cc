@@ -173,7 +173,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
   const std::string header = http1RequestText(exchange.request, facts, chunked);
 
   for (int attempt = 0; attempt < 2; ++attempt) {
-    UpstreamConnectionPtr connection = attempt == 0 ? pool.take(target.endpoint) : nullptr;
+    UpstreamConnectionPtr connection =
+        attempt == 0 ? pool.take(target.endpoint, target.pool_idle_timeout) : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
       connection =
@@ -278,7 +279,10 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     }
     exchange.upstream_finished = true;
     waker.connection = nullptr;
-    if (upstream_keep_alive && connection->buffer.size() == 0) {
+    ++connection->requests;
+    const bool spent = target.max_requests_per_connection != 0 &&
+                       connection->requests >= target.max_requests_per_connection;
+    if (upstream_keep_alive && !spent && connection->buffer.size() == 0) {
       pool.release(target.endpoint, std::move(connection));
     }
     co_return;

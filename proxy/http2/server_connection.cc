@@ -418,7 +418,9 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (route.max_grpc_timeout) {
     timeout = grpcDeadline(*exchange, route);
   }
-  UpstreamTarget target{decision.host->address(), cluster.name, cluster.connect_timeout, timeout};
+  UpstreamTarget target{decision.host->address(),      cluster.name,
+                        cluster.connect_timeout,       timeout,
+                        cluster.upstream_idle_timeout, cluster.max_requests_per_connection};
   const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
   if (idle.count() > 0) {
     worker_.streamIdleWatcher(stream_.get_executor()).watch(*exchange, idle, target.cluster_name);

@@ -151,6 +151,9 @@ struct UpstreamTarget {
   std::string cluster_name;
   std::chrono::milliseconds connect_timeout;
   std::chrono::milliseconds route_timeout;  // 0: none
+  // The cluster's connection pool settings (ConnectionPool).
+  std::chrono::milliseconds pool_idle_timeout{60'000};  // 0: none
+  uint32_t max_requests_per_connection = 0;             // 0: unlimited
 };
 
 }  // namespace weft::proxy

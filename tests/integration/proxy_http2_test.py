@@ -67,6 +67,16 @@ static_resources:
                   routes:
                     - match: {{prefix: /}}
                       route: {{cluster: grpc, timeout: 300ms}}
+                - name: grpc-twice
+                  domains: ["grpc-twice"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc-twice}}
+                - name: grpc-idle
+                  domains: ["grpc-idle"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc-idle}}
     - name: back
       address: {{address: 127.0.0.1, port: {back_port}}}
       filter_chains:
@@ -99,6 +109,20 @@ static_resources:
     - name: grpc
       protocol: HTTP2
       connect_timeout: 1s
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {grpc_port}}}}}
+    - name: grpc-twice
+      protocol: HTTP2
+      connection_pool: {{max_requests_per_connection: 2}}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {grpc_port}}}}}
+    - name: grpc-idle
+      protocol: HTTP2
+      connection_pool: {{idle_timeout: 300ms}}
       load_assignment:
         endpoints:
           - lb_endpoints:
@@ -254,6 +278,36 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(answer["client_stream"], "20,1000000")
         self.assertEqual(answer["fail"], "NOT_FOUND")  # grpc-status preserved
         self.assertEqual(answer["fail_details"], "no such thing")
+
+    def grpc_peers(self, authority, pause, count):
+        """The upstream connections (as the gRPC server sees their source
+        address) that `count` calls through the proxy arrived on."""
+        result = subprocess.run(
+            [SYSTEM_PYTHON, GRPC_TOOL, "peers", f"127.0.0.1:{self.front_port}", authority,
+             str(pause), str(count)], capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def test_http2_upstream_pool_limits(self):
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import grpc"], capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        # Unlimited, default 60 s idle timeout: one connection carries every call,
+        # also across pauses.
+        self.assertEqual(len(set(self.grpc_peers("grpc", 0.5, 3))), 1)
+        # max_requests_per_connection 2: six calls need three connections.
+        peers = self.grpc_peers("grpc-twice", 0, 6)
+        self.assertEqual(len(set(peers)), 3, peers)
+        self.assertEqual(peers[0], peers[1])
+        self.assertEqual(peers[2], peers[3])
+        # Idle timeout 300 ms: back-to-back calls share a connection; after a
+        # pause longer than the timeout the next call needs a new one.
+        peers = self.grpc_peers("grpc-idle", 0, 2)
+        self.assertEqual(peers[0], peers[1])
+        peers = self.grpc_peers("grpc-idle", 1.0, 3)
+        self.assertEqual(len(set(peers)), 3, peers)
 
     def h1(self, path, *args):
         return self.curl(self.base + path, "--http1.1", *args)

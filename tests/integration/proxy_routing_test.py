@@ -261,8 +261,13 @@ class ProxyRoutingTest(harness.IntegrationTest):
             self.assertNotIn("set-cookie", headers)  # the client has one
 
     def test_max_requests_per_connection(self):
-        ports = {self.backend("/p", host="once")["peer_port"] for _ in range(3)}
-        self.assertEqual(len(ports), 3, "each request should get a new upstream connection")
+        # HTTP/1.1 clients go through the HTTP/1 exchange, HTTP/2 clients through
+        # the relay: both must honour the cluster's pool limit.
+        for http2 in (False, True):
+            with self.subTest(http2=http2):
+                ports = {self.backend("/p", host="once", http2=http2)["peer_port"]
+                         for _ in range(3)}
+                self.assertEqual(len(ports), 3, "each request should get a new upstream connection")
 
     def test_unhealthy_and_draining_endpoints_get_no_traffic(self):
         backends = {self.backend("/p", host="least")["backend"] for _ in range(10)}

@@ -7,8 +7,11 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   in the request (text), or until the call is cancelled, then echoes; /test.Echo/Remaining
   answers with the seconds the server has left under the call's deadline (text; "none");
   /test.Echo/ServerStream answers "<count>,<size>" with count messages of size bytes;
-  /test.Echo/ClientStream answers with "<messages>,<bytes>" it received. Messages up to
-  8 MiB are accepted both ways.
+  /test.Echo/ClientStream answers with "<messages>,<bytes>" it received; /test.Echo/Peer
+  answers with the caller's address as gRPC sees it ("ipv4:127.0.0.1:<port>"), which tells
+  which connection a call came on. Messages up to 8 MiB are accepted both ways.
+peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
+  pausing between them, and prints the peers seen as a JSON list.
 call <target> [authority]: runs unary (100 kB and 4 MiB), bidi, server- and client-streaming
   and failing calls through <target> (host:port) and prints one JSON line with what came back.
 Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
@@ -16,6 +19,7 @@ Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
 import json
 import sys
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -57,6 +61,9 @@ def serve(port):
             total += len(request)
         return f"{messages},{total}".encode()
 
+    def peer(request, context):
+        return context.peer().encode()
+
     def remaining(request, context):
         left = context.time_remaining()
         return b"none" if left is None else repr(left).encode()
@@ -67,6 +74,7 @@ def serve(port):
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
         "Remaining": grpc.unary_unary_rpc_method_handler(remaining),
+        "Peer": grpc.unary_unary_rpc_method_handler(peer),
         "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
     })
@@ -108,8 +116,22 @@ def call(target, authority=None):
     print(json.dumps(result), flush=True)
 
 
+def peers(target, authority, pause, count):
+    options = [("grpc.default_authority", authority)]
+    seen = []
+    with grpc.insecure_channel(target, options=options) as channel:
+        peer = channel.unary_unary("/test.Echo/Peer")
+        for i in range(count):
+            if i:
+                time.sleep(pause)
+            seen.append(peer(b"", timeout=10).decode())
+    print(json.dumps(seen), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    elif sys.argv[1] == "peers":
+        peers(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     else:
         call(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
