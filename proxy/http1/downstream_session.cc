@@ -470,6 +470,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
             streamIdleTimeout(*route, http.limits),
             keep_alive,
             version};
+        if (cluster.max_connections_per_host != 0) {
+          bridge_params.target.max_connections = cluster.connectionLimitShare(worker.worker_index);
+        }
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
         bridge_params.idle_watcher = &worker.streamIdleWatcher(stream.get_executor());
@@ -489,6 +492,10 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         params.response_additions = &response_additions;
         params.pool_idle_timeout = cluster.upstream_idle_timeout;
         params.max_requests_per_connection = cluster.max_requests_per_connection;
+        if (cluster.max_connections_per_host != 0) {
+          params.connection_limit =
+              cluster.connectionLimit(worker.worker_index, decision.host->index());
+        }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
       }

@@ -28,6 +28,8 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "upstream_timeout";
     case LocalReplyReason::kUpstreamReset:
       return "upstream_reset";
+    case LocalReplyReason::kUpstreamOverflow:
+      return "upstream_overflow";
     case LocalReplyReason::kStreamIdleTimeout:
       return "stream_idle_timeout";
   }
@@ -50,6 +52,7 @@ unsigned grpcStatusFor(LocalReplyReason reason) {
     case LocalReplyReason::kNoHealthyUpstream:
     case LocalReplyReason::kUpstreamConnectFail:
     case LocalReplyReason::kUpstreamReset:
+    case LocalReplyReason::kUpstreamOverflow:
     case LocalReplyReason::kDirectResponse:
     case LocalReplyReason::kRedirect:
       return 14;  // UNAVAILABLE

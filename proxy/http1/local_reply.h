@@ -22,6 +22,7 @@ enum class LocalReplyReason {
   kUpstreamConnectFail,  // 503: connecting to the chosen endpoint failed
   kUpstreamTimeout,      // 504: the route timeout expired
   kUpstreamReset,        // 502: the upstream closed or sent an invalid response
+  kUpstreamOverflow,     // 503: the endpoint's connection limit is reached and too many wait
   kStreamIdleTimeout,    // 504 (408 while the request is incomplete): no bytes moved
 };
 

@@ -291,10 +291,24 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
         attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout) : nullptr;
-    const bool reused = connection != nullptr;
+    bool reused = connection != nullptr;
+    if (!reused && params.connection_limit) {
+      LimitedConnection limited = co_await connectionWithinLimit(params.connection_limit, deadline);
+      if (!limited.connection) {
+        result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
+        result.failure = limited.overflow ? LocalReplyReason::kUpstreamOverflow
+                                          : LocalReplyReason::kUpstreamTimeout;
+        result.detail = connectionLimitDetail(*params.connection_limit, limited.overflow);
+        co_return result;
+      }
+      connection = std::move(limited.connection);
+      reused = limited.reused;
+    }
     if (!reused) {
-      connection =
-          std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
+      if (!connection) {
+        connection = std::make_unique<UpstreamConnection>(
+            DeadlineStream(co_await asio::this_coro::executor));
+      }
       std::string failure =
           co_await connectUpstream(*connection, params.upstream, params.connect_timeout, deadline);
       if (!failure.empty()) {

@@ -33,6 +33,8 @@ struct ExchangeParams {
   // The cluster's pool settings.
   std::chrono::milliseconds pool_idle_timeout{60'000};
   uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  // Set when the cluster limits connections per endpoint.
+  std::shared_ptr<HostConnectionLimit> connection_limit;
   // The Upgrade value forwarded (allowed protocols only); empty: not an upgrade.
   std::string_view upgrade;
   // After a 101, the tunnel closes when no byte moved for this long (0: never).

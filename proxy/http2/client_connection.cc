@@ -116,15 +116,20 @@ void Http2ClientConnection::start() {
   asio::co_spawn(stream_.get_executor(), run(shared_from_this()), asio::detached);
 }
 
-bool Http2ClientConnection::acceptsStreams() const {
+bool Http2ClientConnection::canQueueStreams() const {
   if (closed_ || close_when_idle_ || goaway_received_ || session_ == nullptr ||
       nghttp2_session_want_read(session_) == 0 ||
       nghttp2_session_get_next_stream_id(session_) > (1U << 30)) {
     return false;
   }
-  if (streams_.empty() && connected_ && idle_timeout_.count() > 0 &&
-      std::chrono::steady_clock::now() - idle_since_ >= idle_timeout_) {
-    return false;  // idle too long: the socket is (about to be) closed by its deadline
+  // Idle too long: the socket is (about to be) closed by its deadline.
+  return !(streams_.empty() && connected_ && idle_timeout_.count() > 0 &&
+           std::chrono::steady_clock::now() - idle_since_ >= idle_timeout_);
+}
+
+bool Http2ClientConnection::acceptsStreams() const {
+  if (!canQueueStreams()) {
+    return false;
   }
   const uint32_t peer_limit =
       nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -143,7 +148,7 @@ void Http2ClientConnection::closeWhenIdle() {
 }
 
 bool Http2ClientConnection::submit(const StreamExchangePtr& exchange, const HeaderList& fields) {
-  if (!acceptsStreams()) {
+  if (!canQueueStreams()) {
     return false;
   }
   auto stream = std::make_unique<ClientStream>(*this, exchange);

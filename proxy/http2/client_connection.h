@@ -39,6 +39,10 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
 
   // Whether a new stream may go on this connection now.
   bool acceptsStreams() const;
+  // Whether a stream submitted now would be sent once a slot frees: the
+  // connection is open and not closing, only its stream limit is reached.
+  bool canQueueStreams() const;
+  size_t streamCount() const { return streams_.size(); }
   bool closed() const { return closed_; }
   const std::string& clusterName() const { return cluster_name_; }
 

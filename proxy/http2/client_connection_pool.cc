@@ -54,12 +54,27 @@ std::shared_ptr<Http2ClientConnection> Http2ClientPool::connectionFor(
     asio::any_io_executor executor, const UpstreamTarget& target, const Http2Settings& settings) {
   auto& connections = connections_[target.endpoint];
   std::erase_if(connections, [](const auto& connection) { return connection->closed(); });
+  std::shared_ptr<Http2ClientConnection> least_busy;
+  size_t open = 0;
   for (const auto& connection : connections) {
     // Clusters sharing an endpoint keep their own connections: their settings
     // (stream limits, pool limits) differ.
-    if (connection->clusterName() == target.cluster_name && connection->acceptsStreams()) {
+    if (connection->clusterName() != target.cluster_name) {
+      continue;
+    }
+    if (connection->acceptsStreams()) {
       return connection;
     }
+    ++open;
+    if (connection->canQueueStreams() &&
+        (!least_busy || connection->streamCount() < least_busy->streamCount())) {
+      least_busy = connection;
+    }
+  }
+  // At max_connections_per_host the request joins the least busy connection;
+  // nghttp2 holds it until a stream slot frees (the peer's concurrency limit).
+  if (target.max_connections != 0 && open >= target.max_connections && least_busy) {
+    return least_busy;
   }
   auto connection = std::make_shared<Http2ClientConnection>(executor, target, settings);
   connection->start();

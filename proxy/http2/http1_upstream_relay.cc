@@ -175,8 +175,20 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
         attempt == 0 ? pool.take(target.endpoint, target.pool_idle_timeout) : nullptr;
-    const bool reused = connection != nullptr;
-    if (!reused) {
+    bool reused = connection != nullptr;
+    if (!reused && target.connection_limit) {
+      LimitedConnection limited = co_await connectionWithinLimit(target.connection_limit, deadline);
+      if (!limited.connection) {
+        fail(exchange, target,
+             limited.overflow ? LocalReplyReason::kUpstreamOverflow
+                              : LocalReplyReason::kUpstreamTimeout,
+             connectionLimitDetail(*target.connection_limit, limited.overflow));
+        co_return;
+      }
+      connection = std::move(limited.connection);
+      reused = limited.reused;
+    }
+    if (!connection) {
       connection =
           std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
     }

@@ -421,6 +421,13 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   UpstreamTarget target{decision.host->address(),      cluster.name,
                         cluster.connect_timeout,       timeout,
                         cluster.upstream_idle_timeout, cluster.max_requests_per_connection};
+  if (cluster.max_connections_per_host != 0) {
+    target.max_connections = cluster.connectionLimitShare(worker_.worker_index);
+    if (cluster.protocol == UpstreamProtocol::kHttp1) {
+      target.connection_limit =
+          cluster.connectionLimit(worker_.worker_index, decision.host->index());
+    }
+  }
   const std::chrono::milliseconds idle = streamIdleTimeout(route, http->limits);
   if (idle.count() > 0) {
     worker_.streamIdleWatcher(stream_.get_executor()).watch(*exchange, idle, target.cluster_name);

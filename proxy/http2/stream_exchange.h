@@ -11,6 +11,7 @@
 #include "proxy/http2/header_translation.h"
 #include "proxy/router/header_mutation.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/connection_limit.h"
 #include "proxy/upstream/upstream_pick.h"
 
 namespace weft::proxy {
@@ -154,6 +155,10 @@ struct UpstreamTarget {
   // The cluster's connection pool settings (ConnectionPool).
   std::chrono::milliseconds pool_idle_timeout{60'000};  // 0: none
   uint32_t max_requests_per_connection = 0;             // 0: unlimited
+  // With max_connections_per_host: this worker's share for the endpoint, and
+  // (HTTP/1 clusters) the slots and waiting line that enforce it.
+  uint32_t max_connections = 0;  // 0: unlimited
+  std::shared_ptr<HostConnectionLimit> connection_limit;
 };
 
 }  // namespace weft::proxy

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <random>
 
 #include "proxy/snapshot/snapshot.h"
@@ -17,6 +18,28 @@ WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
     slot->balancer = lb_factory->create(*slot->hosts, seed);
   }
   return *slot;
+}
+
+uint32_t ClusterConfig::connectionLimitShare(uint32_t worker_index) const {
+  const auto workers = static_cast<uint32_t>(std::max<size_t>(per_worker.size(), 1));
+  const uint32_t share =
+      max_connections_per_host / workers + (worker_index < max_connections_per_host % workers);
+  return std::max(share, 1u);
+}
+
+std::shared_ptr<HostConnectionLimit> ClusterConfig::connectionLimit(uint32_t worker_index,
+                                                                    uint32_t host_index) const {
+  if (max_connections_per_host == 0) {
+    return nullptr;
+  }
+  auto& limits = workerState(worker_index).connection_limits;
+  if (limits.size() <= host_index) {
+    limits.resize(host_index + 1);
+  }
+  if (!limits[host_index]) {
+    limits[host_index] = std::make_shared<HostConnectionLimit>(connectionLimitShare(worker_index));
+  }
+  return limits[host_index];
 }
 
 }  // namespace weft::proxy

@@ -15,6 +15,7 @@
 #include "proxy/router/header_mutation.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/request_match.h"
+#include "proxy/upstream/connection_limit.h"
 #include "proxy/upstream/lb/lb_factory.h"
 #include "proxy/upstream/lb/load_balancer.h"
 #include "proxy/upstream/lb/priority_set.h"
@@ -55,6 +56,8 @@ enum class UpstreamProtocol { kHttp1, kHttp2 };
 struct WorkerClusterState {
   std::unique_ptr<lb::PrioritySet> hosts;
   lb::LoadBalancerPtr balancer;
+  // With max_connections_per_host: per host (by Host::index()), made on first use.
+  std::vector<std::shared_ptr<HostConnectionLimit>> connection_limits;
 };
 
 struct ClusterConfig {
@@ -70,6 +73,9 @@ struct ClusterConfig {
   std::chrono::milliseconds upstream_idle_timeout{60'000};
   // Requests per upstream connection before it is closed; 0: unlimited.
   uint32_t max_requests_per_connection = 0;
+  // Connections to one endpoint from this proxy, divided among the workers
+  // (connectionLimitShare); 0: unlimited.
+  uint32_t max_connections_per_host = 0;
 
   // The state of worker `worker_index`, made on first use. Each worker writes
   // only its own slot of `per_worker` (sized at build for every worker), so the
@@ -78,6 +84,17 @@ struct ClusterConfig {
   WorkerClusterState& workerState(uint32_t worker_index) const;
 
   mutable std::vector<std::unique_ptr<WorkerClusterState>> per_worker;
+
+  // Worker `worker_index`'s share of max_connections_per_host: an equal part,
+  // the remainder going to the first workers, and at least one, so that the
+  // shares add up to the limit whenever it is at least the number of workers.
+  uint32_t connectionLimitShare(uint32_t worker_index) const;
+
+  // Worker `worker_index`'s connection limit for host `host_index`, or null when
+  // the cluster has none (callers test max_connections_per_host first, so
+  // unlimited clusters pay nothing). Made on first use; the worker's thread only.
+  std::shared_ptr<HostConnectionLimit> connectionLimit(uint32_t worker_index,
+                                                       uint32_t host_index) const;
 };
 
 struct WeightedClusterRef {

@@ -122,7 +122,11 @@ class SnapshotBuilder {
     if (cluster.has_connection_pool()) {
       const auto& pool = cluster.connection_pool();
       const std::string pool_path = appendField(path, "connection_pool");
-      onlyImplemented(pool, pool_path, {"max_requests_per_connection", "idle_timeout"});
+      onlyImplemented(pool, pool_path,
+                      {"max_requests_per_connection", "idle_timeout", "max_connections_per_host"});
+      if (pool.has_max_connections_per_host()) {
+        config->max_connections_per_host = pool.max_connections_per_host().value();
+      }
       if (pool.has_max_requests_per_connection()) {
         config->max_requests_per_connection = pool.max_requests_per_connection().value();
       }

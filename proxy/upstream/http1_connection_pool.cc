@@ -63,12 +63,18 @@ UpstreamConnectionPtr Http1ConnectionPool::take(
 
 void Http1ConnectionPool::release(const boost::asio::ip::tcp::endpoint& endpoint,
                                   UpstreamConnectionPtr connection) {
+  connection->stream.expires_never();
+  if (connection->limit) {
+    connection = connection->limit->handOver(std::move(connection));
+    if (!connection) {
+      return;
+    }
+  }
   auto& connections = idle_[endpoint];
   if (connections.size() >= limits_.max_idle_per_endpoint) {
     // Full: close the oldest rather than the one that just proved alive.
     connections.erase(connections.begin());
   }
-  connection->stream.expires_never();
   connections.push_back({std::move(connection), std::chrono::steady_clock::now()});
 }
 

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 #include "proxy/io/deadline_stream.h"
+#include "proxy/upstream/connection_limit.h"
 
 namespace weft::proxy {
 
@@ -17,6 +18,13 @@ namespace weft::proxy {
 // exchange so that no request allocates one.
 struct UpstreamConnection {
   explicit UpstreamConnection(DeadlineStream stream_in) : stream(std::move(stream_in)) {}
+  ~UpstreamConnection() {
+    if (limit) {
+      limit->closed();
+    }
+  }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   DeadlineStream stream;
   boost::beast::flat_buffer buffer;
@@ -32,6 +40,9 @@ struct UpstreamConnection {
     return {relay_buffer_.get(), kRelayBufferBytes};
   }
   uint32_t requests = 0;  // completed exchanges, for max_requests_per_connection
+  // Set when the cluster limits connections per endpoint: the slot this
+  // connection holds, given back when it closes.
+  std::shared_ptr<HostConnectionLimit> limit;
 
  private:
   static constexpr size_t kRelayBufferBytes = 16 * 1024;
@@ -65,7 +76,9 @@ class Http1ConnectionPool {
   UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint,
                              std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt);
 
-  // Returns a connection after a complete keep-alive exchange.
+  // Returns a connection after a complete keep-alive exchange. A connection
+  // under a per-endpoint limit goes to the first request waiting for one
+  // instead, when there is one.
   void release(const boost::asio::ip::tcp::endpoint& endpoint, UpstreamConnectionPtr connection);
 
   // Closes every idle connection (draining, or a config change removed the endpoint).

@@ -72,6 +72,11 @@ static_resources:
                   routes:
                     - match: {{prefix: /}}
                       route: {{cluster: grpc-twice}}
+                - name: grpc-one
+                  domains: ["grpc-one"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc-one}}
                 - name: grpc-idle
                   domains: ["grpc-idle"]
                   routes:
@@ -116,6 +121,14 @@ static_resources:
     - name: grpc-twice
       protocol: HTTP2
       connection_pool: {{max_requests_per_connection: 2}}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {grpc_port}}}}}
+    - name: grpc-one
+      protocol: HTTP2
+      http2: {{max_concurrent_streams: 1}}
+      connection_pool: {{max_connections_per_host: 1}}
       load_assignment:
         endpoints:
           - lb_endpoints:
@@ -308,6 +321,11 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(peers[0], peers[1])
         peers = self.grpc_peers("grpc-idle", 1.0, 3)
         self.assertEqual(len(set(peers)), 3, peers)
+        # One stream per connection and one connection allowed: concurrent calls
+        # queue on that connection instead of opening more (the proxy has one
+        # worker, whose share is the whole limit).
+        peers = self.grpc_peers("grpc-one", -0.3, 4)
+        self.assertEqual(len(set(peers)), 1, peers)
 
     def h1(self, path, *args):
         return self.curl(self.base + path, "--http1.1", *args)

@@ -341,15 +341,98 @@ class ProxyRoutingTest(harness.IntegrationTest):
 
     def test_unimplemented_setting_is_refused_with_its_field(self):
         bad = CONFIG.replace("connection_pool: {{max_requests_per_connection: 1}}",
-                             "connection_pool: {{max_connections_per_host: 1}}").format(
+                             "connection_pool: {{max_connection_duration: 60s}}").format(
             proxy_port=harness.free_port(), a_port=1, b_port=2, c_port=3,
             strict_port=harness.free_port(), h2_port=harness.free_port())
         path = self.write("bad.yaml", bad)
         result = subprocess.run([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path,
                                  "--validate"], capture_output=True, text=True, timeout=20)
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("connection_pool.max_connections_per_host: is not implemented",
+        self.assertIn("connection_pool.max_connection_duration: is not implemented",
                       result.stderr + result.stdout)
+
+
+LIMIT_CONFIG = """
+node: {{id: limit-proxy}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /short/}}
+                      route: {{cluster: limited, timeout: 300ms, prefix_rewrite: /}}
+                    - match: {{prefix: /}}
+                      route: {{cluster: limited, timeout: 10s}}
+  clusters:
+    - name: limited
+      connection_pool: {{max_connections_per_host: 1}}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {a_port}}}}}
+"""
+
+
+class ProxyConnectionLimitTest(harness.IntegrationTest):
+    """max_connections_per_host: requests beyond the limit wait for a connection
+    (one worker, so its share is the whole limit)."""
+
+    def setUp(self):
+        super().setUp()
+        _, a_port = self.start_backend("a")
+        port = harness.free_port()
+        self.proxy = self.start_proxy(LIMIT_CONFIG.format(proxy_port=port, a_port=a_port))
+        self.base = f"http://127.0.0.1:{port}"
+
+    def active_requests(self):
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+        clusters = {c["name"]: c for c in json.loads(body)["clusters"]}
+        return sum(e["active_requests"] for e in clusters["limited"]["endpoints"])
+
+    def test_concurrent_requests_share_the_one_connection_allowed(self):
+        results = []
+
+        def fetch(http2):
+            extra = ["--http2-prior-knowledge"] if http2 else []
+            results.append(self.curl(f"{self.base}/delay/200", *extra))
+
+        threads = [threading.Thread(target=fetch, args=(i % 2 == 1,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([status for status, _, _ in results], [200] * 6)
+        # Without the limit six concurrent requests open six connections.
+        peers = {json.loads(body)["peer_port"] for _, _, body in results}
+        self.assertEqual(len(peers), 1, peers)
+
+    def test_waiting_past_the_route_timeout_is_a_504_that_says_why(self):
+        slow = []
+        thread = threading.Thread(
+            target=lambda: slow.append(self.curl(f"{self.base}/delay/1500")))
+        thread.start()
+        try:
+            # Until the slow request holds the only connection.
+            deadline = time.monotonic() + 10
+            while self.active_requests() != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            status, headers, body = self.curl(f"{self.base}/short/x")
+        finally:
+            thread.join()
+        self.assertEqual(status, 504, body)
+        self.assertEqual(headers["x-weft-reason"], "upstream_timeout")
+        self.assertIn("max_connections_per_host", body)
+        self.assertEqual(slow[0][0], 200)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   answers with the seconds the server has left under the call's deadline (text; "none");
   /test.Echo/ServerStream answers "<count>,<size>" with count messages of size bytes;
   /test.Echo/ClientStream answers with "<messages>,<bytes>" it received; /test.Echo/Peer
-  answers with the caller's address as gRPC sees it ("ipv4:127.0.0.1:<port>"), which tells
-  which connection a call came on. Messages up to 8 MiB are accepted both ways.
+  answers, after sleeping the seconds in the request (text, may be empty), with the caller's
+  address as gRPC sees it ("ipv4:127.0.0.1:<port>"), which tells which connection a call
+  came on. Messages up to 8 MiB are accepted both ways.
 peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
-  pausing between them, and prints the peers seen as a JSON list.
+  pausing between them, and prints the peers seen as a JSON list. A negative pause makes the
+  calls all at once instead, each held open for -pause seconds.
 call <target> [authority]: runs unary (100 kB and 4 MiB), bidi, server- and client-streaming
   and failing calls through <target> (host:port) and prints one JSON line with what came back.
 Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
@@ -62,6 +64,7 @@ def serve(port):
         return f"{messages},{total}".encode()
 
     def peer(request, context):
+        time.sleep(float(request.decode() or "0"))  # holds the call open that long
         return context.peer().encode()
 
     def remaining(request, context):
@@ -121,7 +124,10 @@ def peers(target, authority, pause, count):
     seen = []
     with grpc.insecure_channel(target, options=options) as channel:
         peer = channel.unary_unary("/test.Echo/Peer")
-        for i in range(count):
+        if pause < 0:
+            calls = [peer.future(str(-pause).encode(), timeout=30) for _ in range(count)]
+            seen = [call.result().decode() for call in calls]
+        for i in range(count if pause >= 0 else 0):
             if i:
                 time.sleep(pause)
             seen.append(peer(b"", timeout=10).decode())

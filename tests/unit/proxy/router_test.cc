@@ -3,6 +3,8 @@
 // per-worker load balancers wired in by decideRoute.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <map>
 #include <set>
 
@@ -514,6 +516,36 @@ TEST(RouterTest, WorkersHaveTheirOwnHostState) {
   lb::Host* worker1 = request.route(snapshot, cursor, 1).host;
   EXPECT_NE(worker0, worker1);
   EXPECT_EQ(worker0->address(), worker1->address());
+}
+
+TEST(RouterTest, ConnectionLimitIsSharedOutAmongWorkers) {
+  const std::string vhosts = R"(                - name: svc
+                  domains: ["*"]
+                  routes:
+                    - match: {prefix: /}
+                      route: {cluster: limited}
+)";
+  // Two workers (build() makes the snapshot for two).
+  for (const auto& [limit, first, second] :
+       std::vector<std::tuple<int, uint32_t, uint32_t>>{{5, 3, 2}, {4, 2, 2}, {1, 1, 1}}) {
+    SnapshotPtr snapshot = mustBuild(
+        bootstrapText(vhosts, cluster("limited", {8080, 8081},
+                                      "      connection_pool: {max_connections_per_host: " +
+                                          std::to_string(limit) + "}\n")));
+    ASSERT_TRUE(snapshot);
+    const ClusterConfig& limited = *snapshot->clusters.at("limited");
+    EXPECT_EQ(limited.connectionLimitShare(0), first) << limit;
+    EXPECT_EQ(limited.connectionLimitShare(1), second) << limit;
+    // One line per worker and host, made once.
+    auto host0 = limited.connectionLimit(0, 0);
+    ASSERT_NE(host0, nullptr);
+    EXPECT_EQ(host0->limit(), first);
+    EXPECT_EQ(limited.connectionLimit(0, 0), host0);
+    EXPECT_NE(limited.connectionLimit(0, 1), host0);
+    EXPECT_NE(limited.connectionLimit(1, 0), host0);
+  }
+  SnapshotPtr unlimited = mustBuild(bootstrapText(vhosts, cluster("limited", {8080})));
+  EXPECT_EQ(unlimited->clusters.at("limited")->connectionLimit(0, 0), nullptr);
 }
 
 TEST(RouterTest, BuilderRejectsWhatItCannotServe) {
