@@ -38,9 +38,8 @@ struct WorkerContext {
 // pipelined requests in order), routes each, forwards it to an endpoint of the
 // chosen cluster and relays the response, until either side closes.
 //
-// This version buffers bodies (bounded, 8 MiB); streaming bodies replace that in
-// the data-plane work (issue #3). Upstream connections are kept alive and reused
-// from the worker's pool.
+// Bodies stream both ways through a fixed buffer, whatever their size; upstream
+// connections are kept alive and reused from the worker's pool.
 //
 // The listener and filter chain are named rather than passed: each request looks
 // up their config in the worker's current snapshot, so route and limit changes

@@ -10,8 +10,6 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "bad_request";
     case LocalReplyReason::kHeadersTooLarge:
       return "request_headers_too_large";
-    case LocalReplyReason::kBodyTooLarge:
-      return "request_body_too_large";
     case LocalReplyReason::kNoRoute:
       return "no_route";
     case LocalReplyReason::kDirectResponse:
@@ -44,7 +42,6 @@ unsigned grpcStatusFor(LocalReplyReason reason) {
     case LocalReplyReason::kNoRoute:
       return 12;  // UNIMPLEMENTED
     case LocalReplyReason::kHeadersTooLarge:
-    case LocalReplyReason::kBodyTooLarge:
       return 8;  // RESOURCE_EXHAUSTED
     case LocalReplyReason::kBadRequest:
     case LocalReplyReason::kEscapedSlash:

@@ -14,7 +14,6 @@ enum class LocalReplyReason {
   kBadRequest,           // 400: the request broke HTTP/1.1 framing rules
   kEscapedSlash,         // 400: an encoded slash in the path, refused by the listener
   kHeadersTooLarge,      // 431: request headers over the listener's limit
-  kBodyTooLarge,         // 413: request body over the buffering limit
   kNoRoute,              // 404: no virtual host or route matched
   kDirectResponse,       // the route answers with a fixed response
   kRedirect,             // 3xx: the route answers with a redirect
