@@ -409,6 +409,14 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
 
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
+      if (decision.local_reason != LocalReplyReason::kDirectResponse &&
+          decision.local_reason != LocalReplyReason::kRedirect) {
+        // A failure answered before any upstream is involved: logged, as every
+        // local reply is.
+        sessionLog().info("{} from {}: {} {}: {} {} ({})", listener_name, peer_address,
+                          request.method_string(), target.substr(0, 256), decision.status,
+                          localReplyCode(decision.local_reason), decision.detail);
+      }
       local = makeDecisionReply(decision, version, keep_alive && parser.is_done(), head_request);
     } else {
       const RouteEntry* route = decision.route;
@@ -473,6 +481,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         if (cluster.max_connections_per_host != 0) {
           bridge_params.target.max_connections = cluster.connectionLimitShare(worker.worker_index);
         }
+        bridge_params.draining = &worker.draining;
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
         bridge_params.idle_watcher = &worker.streamIdleWatcher(stream.get_executor());
@@ -492,6 +501,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         params.response_additions = &response_additions;
         params.pool_idle_timeout = cluster.upstream_idle_timeout;
         params.max_requests_per_connection = cluster.max_requests_per_connection;
+        params.draining = &worker.draining;
         if (cluster.max_connections_per_host != 0) {
           params.connection_limit =
               cluster.connectionLimit(worker.worker_index, decision.host->index());

@@ -202,6 +202,9 @@ asio::awaitable<ResponseOutcome> pumpResponse(DeadlineStream& downstream, Stream
     co_return outcome;
   }
   ResponseFraming framing;
+  if (params.draining != nullptr && *params.draining) {
+    keep_alive = false;  // the drain began while this request was in flight
+  }
   std::string header = responseHeaderText(exchange, params, keep_alive, framing);
   outcome.close_delimited = framing.close_delimited;
   BodyPipe& body = exchange.response_body;

@@ -28,6 +28,9 @@ struct Http2BridgeParams {
   const HeaderList* response_additions = nullptr;
   // The worker's watch that applies stream_idle_timeout (required when it is set).
   StreamIdleWatcher* idle_watcher = nullptr;
+  // The worker's drain flag: set by the time the response starts, the response
+  // says Connection: close.
+  const bool* draining = nullptr;
 };
 
 // Sends an HTTP/1.1 request (header read and adapted, body unread) to an

@@ -199,7 +199,7 @@ LocalReplyReason reasonFor(const error_code& error, Clock::time_point deadline) 
 void adaptResponseHeader(http::response<http::buffer_body>& header, const ExchangeParams& params,
                          bool& keep_alive) {
   removeHopByHopHeaders(header);
-  keep_alive = params.client_keep_alive;
+  keep_alive = params.client_keep_alive && !(params.draining != nullptr && *params.draining);
   if (params.client_version < 11 && header.count(http::field::transfer_encoding) != 0) {
     // An HTTP/1.0 client cannot read chunked framing: send the body raw and
     // mark its end by closing the connection.

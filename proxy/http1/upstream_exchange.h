@@ -41,6 +41,9 @@ struct ExchangeParams {
   std::chrono::milliseconds tunnel_idle_timeout{0};
   // A read or write with no byte moving for this long ends the exchange (0: none).
   std::chrono::milliseconds stream_idle_timeout{0};
+  // The worker's drain flag: set by the time the response starts, the response
+  // says Connection: close.
+  const bool* draining = nullptr;
 };
 
 struct ExchangeResult {

@@ -335,6 +335,13 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   RequestHead& request = exchange->request;
   exchange->head_request = request.method == "HEAD";
+  // A failure answered before any upstream is involved: logged, as every
+  // local reply is, then answered (as a gRPC status to a gRPC client).
+  auto refuse = [&](LocalReplyReason reason, unsigned status, const std::string& detail) {
+    h2Log().info("{} from {}: {} {}: {} {} ({})", listener_name_, peer_address_, request.method,
+                 request.path.substr(0, 256), status, localReplyCode(reason), detail);
+    exchange->localReply(reason, status, detail);
+  };
   if (exchange->request_headers_too_large) {
     h2Log().info("{} from {}: 431 request headers over the limit", listener_name_, peer_address_);
     exchange->localReply(LocalReplyReason::kHeadersTooLarge, 431,
@@ -345,8 +352,8 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
     return;
   }
   if (request.method == "CONNECT" || request.path.empty()) {
-    exchange->localReply(LocalReplyReason::kBadRequest, 400,
-                         "CONNECT and requests without :path are not proxied");
+    refuse(LocalReplyReason::kBadRequest, 400,
+           "CONNECT and requests without :path are not proxied");
     return;
   }
   std::string normalized_path;
@@ -357,12 +364,11 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
       request.path = std::move(normalized_path);
       break;
     case PathVerdict::kInvalid:
-      exchange->localReply(LocalReplyReason::kBadRequest, 400,
-                           "invalid request path (bad percent-encoding or not origin-form)");
+      refuse(LocalReplyReason::kBadRequest, 400,
+             "invalid request path (bad percent-encoding or not origin-form)");
       return;
     case PathVerdict::kEscapedSlash:
-      exchange->localReply(LocalReplyReason::kEscapedSlash, 400,
-                           "encoded slash in the request path");
+      refuse(LocalReplyReason::kEscapedSlash, 400, "encoded slash in the request path");
       return;
   }
   const HeaderListLookup header_lookup(request.fields);
@@ -377,7 +383,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
     } else {
       // A failure: a gRPC client gets it as a gRPC status (localReply decides).
       exchange->response_mutations = decision.response_mutations;
-      exchange->localReply(decision.local_reason, decision.status, decision.detail);
+      refuse(decision.local_reason, decision.status, decision.detail);
     }
     return;
   }

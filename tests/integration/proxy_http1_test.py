@@ -165,6 +165,12 @@ class ProxyHttp1Test(harness.IntegrationTest):
         self.assertEqual(status, 404)
         self.assertEqual(headers["x-weft-reason"], "no_route")
         self.assertIn("unknown.test", body)
+        # Said in the log too, with the request it answered.
+        self.proxy.wait_for(r"GET /api/x: 404 no_route \(.*unknown\.test")
+        # And the upstream failures.
+        status, headers, _ = self.curl(f"{self.base}/down", "-H", "Host: reviews")
+        self.assertEqual(status, 503)
+        self.proxy.wait_for(r"GET /down: cluster \w+: connecting to")
 
     def test_direct_response(self):
         status, headers, body = self.curl(f"{self.base}/healthz", "-H", "Host: reviews")
@@ -427,6 +433,96 @@ class ProxyHttp1Test(harness.IntegrationTest):
             self.assertEqual(idle.recv(4096), b"")  # the proxy closed it
         self.assertIn("weft-proxy stopped", self.proxy.output())
         self.assertNotIn("drain deadline reached", self.proxy.output())
+
+
+DRAIN_CONFIG = """
+node: {{id: drain-test}}
+concurrency: 1
+drain_timeout: {drain_timeout}
+static_resources:
+  listeners:
+    - name: front
+      address: {{address: 127.0.0.1, port: {port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: front
+            route_config:
+              name: front
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route: {{cluster: backend, timeout: 30s}}
+  clusters:
+    - name: backend
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {backend_port}}}}}
+"""
+
+
+class ProxyDrainTest(harness.IntegrationTest):
+    def start_draining_proxy(self, drain_timeout):
+        _, backend_port = self.start_backend("v1")
+        self.port = harness.free_port()
+        self.proxy = self.start_proxy(DRAIN_CONFIG.format(
+            port=self.port, backend_port=backend_port, drain_timeout=drain_timeout))
+
+    def slow_request(self, delay_ms):
+        """Sends a keep-alive request that the backend answers after delay_ms,
+        and returns the socket once the proxy has it in flight."""
+        conn = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        self.addCleanup(conn.close)
+        conn.sendall(b"GET /delay/%d HTTP/1.1\r\nHost: x\r\n\r\n" % delay_ms)
+        # Until the proxy has it in flight to the backend.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+            if sum(e["active_requests"] for c in json.loads(body)["clusters"]
+                   for e in c["endpoints"]) == 1:
+                return conn
+            time.sleep(0.05)
+        self.fail("the slow request never reached the backend")
+
+    @staticmethod
+    def read_response(conn):
+        data = b""
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def test_request_in_flight_finishes_with_connection_close(self):
+        self.start_draining_proxy("10s")
+        conn = self.slow_request(1500)
+        self.proxy.signal(signal.SIGTERM)
+        self.proxy.wait_for(r"draining")
+        # Listeners are closed: a new client is refused while the drain goes on.
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        answer = self.read_response(conn)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+        head = answer.partition(b"\r\n\r\n")[0].lower()
+        self.assertIn(b"connection: close", head)
+        self.assertEqual(self.proxy.wait(timeout=15), 0)
+        self.assertNotIn("drain deadline reached", self.proxy.output())
+
+    def test_drain_deadline_cuts_a_request_that_outlasts_it(self):
+        self.start_draining_proxy("1s")
+        conn = self.slow_request(20000)
+        self.proxy.signal(signal.SIGTERM)
+        # The process ends at the 1 s deadline, not when the backend answers.
+        self.assertEqual(self.proxy.wait(timeout=15), 0)
+        self.assertIn("drain deadline reached with 1 open connections", self.proxy.output())
+        self.assertEqual(self.read_response(conn), b"")  # closed without an answer
 
 
 class ProxyConfigErrorsTest(harness.IntegrationTest):

@@ -189,6 +189,7 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(status, 404)
         self.assertEqual(headers["x-weft-reason"], "no_route")
         self.assertIn("/nothing", body)
+        self.proxy.wait_for(r"GET /nothing: 404 no_route \(")  # in the log too
         status, headers, body = self.h2("/healthz", "-H", "Host: reviews")
         self.assertEqual((status, body), (200, "ok"))
         status, headers, body = self.h2("/down", "-H", "Host: reviews")
