@@ -42,8 +42,10 @@ inline bool hasObsFold(std::string_view head) {
 // section 5.2 lets a recipient either reject it or unfold it; Beast unfolds, but
 // a folded line is what request smuggling and header injection hide behind, and
 // no client has sent one for decades, so the proxy rejects it (400 for a
-// request, 502 for a response). Beast consumes the header fields in the one
-// put() that completes the header, so those bytes are checked there.
+// request, 502 for a response). Every put() made before the header is complete
+// has the bytes it consumed checked: Beast consumes a header line only once it
+// has seen the character after it, so a fold and the line it continues are
+// always consumed together.
 template <bool IsRequest>
 bool parseBuffered(boost::beast::http::basic_parser<IsRequest>& parser,
                    boost::beast::flat_buffer& buffer, boost::system::error_code& error) {
@@ -53,7 +55,7 @@ bool parseBuffered(boost::beast::http::basic_parser<IsRequest>& parser,
   }
   const bool header_was_done = parser.is_header_done();
   const size_t used = parser.put(buffer.data(), error);
-  if (!error && !header_was_done && parser.is_header_done() &&
+  if (!header_was_done && (!error || error == boost::beast::http::error::need_more) &&
       hasObsFold(std::string_view(static_cast<const char*>(buffer.data().data()), used))) {
     error = boost::beast::http::error::bad_obs_fold;
   }

@@ -63,52 +63,63 @@ void expireAfter(DeadlineStream& stream, std::chrono::milliseconds timeout) {
 }
 
 // Transfer-Encoding must list codings the proxy can relay, with chunked once
-// and last (RFC 9112 section 6.1). The proxy passes other codings through for
-// the upstream to decode, so it accepts those registered with IANA; anything
-// else gets 501, the status the RFC gives for a coding not understood.
+// and last (RFC 9112 section 6.1), in one field line without parameters. The
+// proxy passes other codings through for the upstream to decode, so it accepts
+// those registered with IANA; anything else gets 501, the status the RFC gives
+// for a coding not understood.
+//
+// One line only: Beast's parser decides chunked framing from the combined
+// lines while message::chunked(), which the relay uses to frame what it
+// forwards, reads the first; and Beast's token list stops at a ';'. A request
+// the two could read differently would let a client smuggle a second request
+// to the upstream, so neither is accepted.
 std::optional<Rejection> checkTransferCodings(const http::request<http::buffer_body>& request) {
   static constexpr std::string_view kRelayed[] = {"gzip", "x-gzip", "deflate", "compress",
                                                   "x-compress"};
+  auto bad = [](std::string detail) {
+    return Rejection{LocalReplyReason::kBadRequest, 400, std::move(detail)};
+  };
+  if (request.count(http::field::transfer_encoding) != 1) {
+    return bad("more than one Transfer-Encoding field");
+  }
+  std::string_view list = request[http::field::transfer_encoding];
+  if (list.find(';') != std::string_view::npos) {
+    return bad("Transfer-Encoding with parameters");
+  }
   size_t chunked_count = 0;
   bool chunked_last = false;
-  for (const auto& field : request) {
-    if (field.name() != http::field::transfer_encoding) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view coding = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+      coding.remove_suffix(1);
+    }
+    if (coding.empty()) {
+      continue;  // empty list elements are allowed and ignored (RFC 9110 section 5.6.1)
+    }
+    chunked_last = beast::iequals(coding, "chunked");
+    if (chunked_last) {
+      ++chunked_count;
       continue;
     }
-    std::string_view list = field.value();
-    while (!list.empty()) {
-      const size_t comma = list.find(',');
-      std::string_view coding = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      coding = coding.substr(0, coding.find(';'));  // parameters do not change the coding
-      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
-        coding.remove_prefix(1);
-      }
-      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
-        coding.remove_suffix(1);
-      }
-      if (coding.empty()) {
-        continue;  // empty list elements are allowed and ignored (RFC 9110 section 5.6.1)
-      }
-      chunked_last = beast::iequals(coding, "chunked");
-      if (chunked_last) {
-        ++chunked_count;
-        continue;
-      }
-      const bool relayed =
-          std::any_of(std::begin(kRelayed), std::end(kRelayed),
-                      [&](std::string_view known) { return beast::iequals(coding, known); });
-      if (!relayed) {
-        return Rejection{LocalReplyReason::kBadRequest, 501,
-                         "unknown transfer coding '" + std::string(coding) + "'"};
-      }
+    const bool relayed =
+        std::any_of(std::begin(kRelayed), std::end(kRelayed),
+                    [&](std::string_view known) { return beast::iequals(coding, known); });
+    if (!relayed) {
+      return Rejection{LocalReplyReason::kBadRequest, 501,
+                       "unknown transfer coding '" + std::string(coding) + "'"};
     }
   }
   if (chunked_count > 1) {
-    return Rejection{LocalReplyReason::kBadRequest, 400, "Transfer-Encoding applies chunked twice"};
+    return bad("Transfer-Encoding applies chunked twice");
   }
-  if (!chunked_last) {
-    return Rejection{LocalReplyReason::kBadRequest, 400, "Transfer-Encoding must end with chunked"};
+  // Both views must agree that the body is chunked: ours and Beast's.
+  if (!chunked_last || !request.chunked()) {
+    return bad("Transfer-Encoding must end with chunked");
   }
   return std::nullopt;
 }
@@ -137,12 +148,13 @@ std::optional<Rejection> checkFraming(const http::request<http::buffer_body>& re
         has_transfer_encoding = true;
         break;
       case http::field::content_length:
-        has_content_length = true;
-        // Beast accepts "2, 2" (equal values); forwarded as is, it would be
-        // read differently by each upstream. RFC 9112 section 6.3 allows refusing.
-        if (field.value().find(',') != std::string_view::npos) {
-          return bad("Content-Length lists more than one value");
+        // Beast accepts "2, 2" and repeated equal lines; forwarded as they are,
+        // each upstream could read them its own way. RFC 9112 section 6.3
+        // allows refusing them.
+        if (has_content_length || field.value().find(',') != std::string_view::npos) {
+          return bad("more than one Content-Length value");
         }
+        has_content_length = true;
         break;
       case http::field::unknown:
         if (beast::iequals(field.name_string(), "x-forwarded-for")) {

@@ -214,6 +214,14 @@ class ProxyHttp1Test(harness.IntegrationTest):
             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             # a list of Content-Length values, even equal ones
             b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nContent-Length: 2, 2\r\n\r\nhi",
+            # Transfer-Encoding the relay and Beast's parser could frame differently
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: gzip\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/smuggled HTTP/1.1\r\n\r\n",
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: gzip;q=1, chunked\r\n"
+            b"\r\n0\r\n\r\n",
+            # two equal Content-Length lines
+            b"POST /api/a HTTP/1.1\r\nHost: reviews\r\nContent-Length: 2\r\n"
+            b"Content-Length: 2\r\n\r\nhi",
             # obs-fold: a header line continuing the previous one, with SP or HTAB
             b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nX-Folded: a\r\n b\r\n\r\n",
             b"GET /api/a HTTP/1.1\r\nHost: reviews\r\nX-Folded: a\r\n\tb\r\n\r\n",
