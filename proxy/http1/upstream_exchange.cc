@@ -10,6 +10,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <iterator>
+#include <utility>
 
 #include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
@@ -288,11 +289,20 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
       true};
   const OpExpiry upstream_expiry{params.stream_idle_timeout, deadline};
 
+  // A retry keeps the slot of the connection that failed (connection limit):
+  // giving it back would send the retry to the end of the line.
+  std::shared_ptr<HostConnectionLimit> carried_slot;
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
-        attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout) : nullptr;
+        attempt == 0
+            ? pool.take(params.upstream, params.pool_idle_timeout, params.connection_limit.get())
+            : nullptr;
     bool reused = connection != nullptr;
-    if (!reused && params.connection_limit) {
+    if (!reused && carried_slot) {
+      connection =
+          std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
+      connection->limit = std::move(carried_slot);
+    } else if (!reused && params.connection_limit) {
       LimitedConnection limited = co_await connectionWithinLimit(params.connection_limit, deadline);
       if (!limited.connection) {
         result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
@@ -346,6 +356,7 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
     }
     if (sent.write) {
       if (retry_allowed && sent.write != beast::error::timeout) {
+        carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
       result.failure = reasonFor(sent.write, deadline);
@@ -361,6 +372,7 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
     const error_code& header_error = head.error;
     if (header_error) {
       if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
+        carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
       result.failure = reasonFor(header_error, deadline);

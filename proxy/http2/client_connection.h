@@ -43,6 +43,7 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   // connection is open and not closing, only its stream limit is reached.
   bool canQueueStreams() const;
   size_t streamCount() const { return streams_.size(); }
+  size_t maxStreams() const { return max_streams_; }
   bool closed() const { return closed_; }
   const std::string& clusterName() const { return cluster_name_; }
 

@@ -71,9 +71,14 @@ std::shared_ptr<Http2ClientConnection> Http2ClientPool::connectionFor(
       least_busy = connection;
     }
   }
-  // At max_connections_per_host the request joins the least busy connection;
-  // nghttp2 holds it until a stream slot frees (the peer's concurrency limit).
+  // At max_connections_per_host the request joins the least busy connection,
+  // beyond the cluster's max_concurrent_streams if need be, up to the
+  // upstream's own limit, past which nghttp2 holds it until a stream ends.
+  // Bounded like the HTTP/1.1 line: null (503) once that many wait.
   if (target.max_connections != 0 && open >= target.max_connections && least_busy) {
+    if (least_busy->streamCount() >= least_busy->maxStreams() + HostConnectionLimit::kMaxWaiting) {
+      return nullptr;
+    }
     return least_busy;
   }
   auto connection = std::make_shared<Http2ClientConnection>(executor, target, settings);
@@ -86,6 +91,15 @@ void Http2ClientPool::forward(asio::any_io_executor executor, const StreamExchan
                               const HeaderList& fields, const UpstreamTarget& target,
                               const Http2Settings& settings) {
   const auto connection = connectionFor(executor, target, settings);
+  if (!connection) {
+    exchange->localReply(
+        LocalReplyReason::kUpstreamOverflow, 503,
+        "cluster '" + target.cluster_name + "': all " + std::to_string(target.max_connections) +
+            " connections this worker may open to the endpoint "
+            "(max_connections_per_host) are full and " +
+            std::to_string(HostConnectionLimit::kMaxWaiting) + " streams already wait");
+    return;
+  }
   if (!connection->submit(exchange, fields)) {
     exchange->localReply(LocalReplyReason::kUpstreamReset, 502,
                          "cluster '" + target.cluster_name +

@@ -33,6 +33,7 @@ class Http2ClientPool {
     size_t operator()(const boost::asio::ip::tcp::endpoint& endpoint) const;
   };
 
+  // Null when the endpoint's connection share is full and too many streams wait.
   std::shared_ptr<Http2ClientConnection> connectionFor(boost::asio::any_io_executor executor,
                                                        const UpstreamTarget& target,
                                                        const Http2Settings& settings);

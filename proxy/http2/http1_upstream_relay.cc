@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <utility>
 // GCC 12 with -fsanitize=address, once the parser's read is inlined here, warns
 // that boost::optional in Beast's content_length() may be used uninitialized:
 // a false positive in Boost's code (see decision 8 for others like it).
@@ -52,10 +53,13 @@ class WakeOnChange final : public ExchangeUpstream {
     if (connection != nullptr) {
       connection->stream.cancel();
     }
+    // A request waiting for a connection (max_connections_per_host) leaves the line.
+    waiting.emit(asio::cancellation_type::all);
     exchange.wake.cancel();
   }
 
   UpstreamConnection* connection = nullptr;  // the one in use
+  asio::cancellation_signal waiting;
 };
 
 // Waits for a change on the exchange; false when `deadline` passed first.
@@ -172,12 +176,29 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
   const bool chunked = !no_body && !exchange.request.has_content_length;
   const std::string header = http1RequestText(exchange.request, facts, chunked);
 
+  // A retry keeps the slot of the connection that failed (connection limit):
+  // giving it back would send the retry to the end of the line.
+  std::shared_ptr<HostConnectionLimit> carried_slot;
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
-        attempt == 0 ? pool.take(target.endpoint, target.pool_idle_timeout) : nullptr;
+        attempt == 0
+            ? pool.take(target.endpoint, target.pool_idle_timeout, target.connection_limit.get())
+            : nullptr;
     bool reused = connection != nullptr;
-    if (!reused && target.connection_limit) {
-      LimitedConnection limited = co_await connectionWithinLimit(target.connection_limit, deadline);
+    if (!reused && carried_slot) {
+      connection =
+          std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
+      connection->limit = std::move(carried_slot);
+    } else if (!reused && target.connection_limit) {
+      LimitedConnection limited =
+          co_await connectionWithinLimit(target.connection_limit, deadline, waker.waiting.slot());
+      if (exchange.downstream_closed || exchange.upstream_cancelled) {
+        // Gone while it waited: a connection handed to it goes to the next in line.
+        if (limited.connection && limited.reused) {
+          pool.release(target.endpoint, std::move(limited.connection));
+        }
+        co_return;
+      }
       if (!limited.connection) {
         fail(exchange, target,
              limited.overflow ? LocalReplyReason::kUpstreamOverflow
@@ -216,6 +237,7 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     }
     if (sent.write) {
       if (retry_allowed && sent.write != beast::error::timeout) {
+        carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
       fail(exchange, target, reasonFor(sent.write),
@@ -232,6 +254,7 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     }
     if (header_error) {
       if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
+        carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
       fail(exchange, target, reasonFor(header_error),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -21,6 +22,8 @@ struct HostConnectionLimit::Waiter {
     if (!woken) {
       auto& line = owner->waiters_;
       line.erase(std::find(line.begin(), line.end(), this));
+    } else if (outcome.slot) {
+      owner->closed();  // given a slot but never resumed to use it: pass it on
     }
   }
   Waiter(const Waiter&) = delete;
@@ -69,7 +72,7 @@ UpstreamConnectionPtr HostConnectionLimit::handOver(UpstreamConnectionPtr connec
 }
 
 asio::awaitable<HostConnectionLimit::Waited> HostConnectionLimit::wait(
-    std::chrono::steady_clock::time_point deadline) {
+    std::chrono::steady_clock::time_point deadline, asio::cancellation_slot cancel) {
   if (waiters_.size() >= kMaxWaiting) {
     Waited overflow;
     overflow.overflow = true;
@@ -80,8 +83,10 @@ asio::awaitable<HostConnectionLimit::Waited> HostConnectionLimit::wait(
   waiter.timer.expires_at(deadline);
   // Woken by a cancel, or the deadline; either way what decides is `woken`,
   // which a wake sets before the completion runs.
-  co_await waiter.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await waiter.timer.async_wait(
+      asio::bind_cancellation_slot(cancel, asio::as_tuple(asio::use_awaitable)));
   Waited outcome = std::move(waiter.outcome);
+  waiter.outcome.slot = false;  // the caller holds it now
   co_return outcome;
 }
 
@@ -97,10 +102,11 @@ std::string connectionLimitDetail(const HostConnectionLimit& limit, bool overflo
 }
 
 asio::awaitable<LimitedConnection> connectionWithinLimit(
-    std::shared_ptr<HostConnectionLimit> limit, std::chrono::steady_clock::time_point deadline) {
+    std::shared_ptr<HostConnectionLimit> limit, std::chrono::steady_clock::time_point deadline,
+    asio::cancellation_slot cancel) {
   LimitedConnection out;
   if (!limit->tryOpen()) {
-    HostConnectionLimit::Waited waited = co_await limit->wait(deadline);
+    HostConnectionLimit::Waited waited = co_await limit->wait(deadline, cancel);
     if (waited.connection) {
       out.connection = std::move(waited.connection);
       out.reused = true;

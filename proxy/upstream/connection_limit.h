@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -58,7 +59,9 @@ class HostConnectionLimit : public std::enable_shared_from_this<HostConnectionLi
 
   // Waits in line until a connection or a slot is free, or `deadline`. The
   // object must be owned by a shared_ptr.
-  boost::asio::awaitable<Waited> wait(std::chrono::steady_clock::time_point deadline);
+  // Emitting on `cancel` leaves the line early (the request went away).
+  boost::asio::awaitable<Waited> wait(std::chrono::steady_clock::time_point deadline,
+                                      boost::asio::cancellation_slot cancel = {});
 
  private:
   struct Waiter;
@@ -71,7 +74,7 @@ class HostConnectionLimit : public std::enable_shared_from_this<HostConnectionLi
 // A connection for a request to an endpoint whose pool had no idle one, within
 // `limit`: a new, unconnected connection counted against it (reused false), or
 // one another request just finished with (reused true). Null when the line was
-// full (overflow) or `deadline` passed while waiting.
+// full (overflow), `deadline` passed while waiting, or `cancel` was emitted.
 struct LimitedConnection {
   UpstreamConnectionPtr connection;
   bool reused = false;
@@ -81,6 +84,7 @@ struct LimitedConnection {
 std::string connectionLimitDetail(const HostConnectionLimit& limit, bool overflow);
 
 boost::asio::awaitable<LimitedConnection> connectionWithinLimit(
-    std::shared_ptr<HostConnectionLimit> limit, std::chrono::steady_clock::time_point deadline);
+    std::shared_ptr<HostConnectionLimit> limit, std::chrono::steady_clock::time_point deadline,
+    boost::asio::cancellation_slot cancel = {});
 
 }  // namespace weft::proxy

@@ -34,20 +34,25 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
 
 UpstreamConnectionPtr Http1ConnectionPool::take(
     const boost::asio::ip::tcp::endpoint& endpoint,
-    std::optional<std::chrono::milliseconds> idle_timeout) {
-  const std::chrono::milliseconds limit = idle_timeout.value_or(limits_.idle_timeout);
+    std::optional<std::chrono::milliseconds> idle_timeout, const HostConnectionLimit* limit) {
+  const std::chrono::milliseconds idle_limit = idle_timeout.value_or(limits_.idle_timeout);
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
     return nullptr;
   }
   const auto now = std::chrono::steady_clock::now();
   auto& connections = it->second;
-  // Most recently used first: it is the least likely to have been closed.
-  while (!connections.empty()) {
-    IdleConnection candidate = std::move(connections.back());
-    connections.pop_back();
+  // Most recently used first: it is the least likely to have been closed. Only
+  // a connection counted by the caller's limit (or, without one, by none)
+  // will do: another cluster's, or an older config's, would go uncounted.
+  for (size_t i = connections.size(); i-- > 0;) {
+    if (connections[i].connection->limit.get() != limit) {
+      continue;
+    }
+    IdleConnection candidate = std::move(connections[i]);
+    connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
     const auto idle_for = now - candidate.since;
-    if (limit.count() > 0 && idle_for >= limit) {
+    if (idle_limit.count() > 0 && idle_for >= idle_limit) {
       continue;
     }
     // A connection back from a response moments ago is all but certainly open;

@@ -70,11 +70,13 @@ class Http1ConnectionPool {
   Http1ConnectionPool() = default;
   explicit Http1ConnectionPool(Limits limits) : limits_(limits) {}
 
-  // A live idle connection to `endpoint`, or null when there is none. A
-  // connection idle for `idle_timeout` or longer (the cluster's setting; 0: no
-  // limit) is closed instead. Defaults to the pool's own limit.
+  // A live idle connection to `endpoint` counted by `limit` (null: one counted
+  // by no limit), or null when there is none. A connection idle for
+  // `idle_timeout` or longer (the cluster's setting; 0: no limit) is closed
+  // instead. Defaults to the pool's own limit.
   UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint,
-                             std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt);
+                             std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt,
+                             const HostConnectionLimit* limit = nullptr);
 
   // Returns a connection after a complete keep-alive exchange. A connection
   // under a per-endpoint limit goes to the first request waiting for one

@@ -105,6 +105,47 @@ TEST_F(ConnectionLimitTest, AWaiterGivesUpAtItsDeadline) {
   EXPECT_EQ(limit_->open(), 1u);
 }
 
+TEST_F(ConnectionLimitTest, ACancelledWaiterLeavesTheLine) {
+  auto first = request();
+  auto second = request();
+  asio::cancellation_signal gone;
+  std::optional<LimitedConnection> outcome;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        outcome = co_await connectionWithinLimit(limit_, Clock::now() + 10s, gone.slot());
+      },
+      asio::detached);
+  runReady();
+  EXPECT_EQ(limit_->waiting(), 1u);
+  gone.emit(asio::cancellation_type::all);  // the request went away
+  runReady();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(outcome->connection, nullptr);
+  EXPECT_FALSE(outcome->overflow);
+  EXPECT_EQ(limit_->waiting(), 0u);
+}
+
+TEST_F(ConnectionLimitTest, ASlotGivenToAWaiterThatNeverResumesIsPassedOn) {
+  auto first = request();
+  auto second = request();
+  runReady();
+  {
+    asio::io_context other;  // its coroutine is destroyed with it, unresumed
+    auto limit = limit_;
+    asio::co_spawn(
+        other,
+        [limit]() -> asio::awaitable<void> {
+          co_await connectionWithinLimit(limit, Clock::now() + 10s);
+        },
+        asio::detached);
+    other.poll();
+    (*first)->connection.reset();  // the slot goes to that waiter...
+    EXPECT_EQ(limit_->open(), 2u);
+  }
+  EXPECT_EQ(limit_->open(), 1u);  // ...and comes back when it is destroyed
+}
+
 TEST_F(ConnectionLimitTest, TheLineIsBounded) {
   auto first = request();
   auto second = request();

@@ -47,6 +47,22 @@ TEST_F(PoolTest, EmptyPoolHasNothing) {
   EXPECT_EQ(pool.take(endpoint()), nullptr);
 }
 
+TEST_F(PoolTest, OnlyAConnectionCountedByTheCallersLimitIsTaken) {
+  Http1ConnectionPool pool;
+  auto limit = std::make_shared<HostConnectionLimit>(4);
+  auto other = std::make_shared<HostConnectionLimit>(4);
+  auto counted = connect();
+  counted->limit = limit;
+  auto* counted_raw = counted.get();
+  auto uncounted = connect();
+  auto* uncounted_raw = uncounted.get();
+  pool.release(endpoint(), std::move(uncounted));
+  pool.release(endpoint(), std::move(counted));
+  EXPECT_EQ(pool.take(endpoint(), std::nullopt, other.get()), nullptr);
+  EXPECT_EQ(pool.take(endpoint(), std::nullopt, limit.get()).get(), counted_raw);
+  EXPECT_EQ(pool.take(endpoint()).get(), uncounted_raw);
+}
+
 TEST_F(PoolTest, ReleasedConnectionComesBackMostRecentFirst) {
   Http1ConnectionPool pool;
   auto first = connect();
