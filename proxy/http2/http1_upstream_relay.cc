@@ -129,7 +129,12 @@ asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnec
     if (last) {
       co_return result;
     }
-    if (body.size() == 0 && !co_await waitForChange(exchange, deadline)) {
+    // Wait only when nothing is left to act on. A wakeup that came while the
+    // write above was in flight was lost (cancelling a timer nobody waits on
+    // does nothing), so what it announced (more data, the end of the body, the
+    // client gone) is checked here, not waited for.
+    if (body.size() == 0 && !body.ended && !exchange.downstream_closed &&
+        !co_await waitForChange(exchange, deadline)) {
       result.timed_out = true;
       co_return result;
     }

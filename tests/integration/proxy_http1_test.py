@@ -129,6 +129,29 @@ class ProxyHttp1Test(harness.IntegrationTest):
         # Headers named in Connection are hop-by-hop and never forwarded.
         self.assertNotIn("x-secret", headers)
 
+    def test_hop_by_hop_fields_stop_at_the_proxy_both_ways(self):
+        # RFC 9110 section 7.6.1: Connection, the fields it names, Keep-Alive,
+        # Proxy-Connection, TE and Upgrade describe one connection.
+        for client in ("--http1.1", "--http2-prior-knowledge"):
+            args = [client, "-H", "Host: reviews"]
+            if client == "--http1.1":  # fields an HTTP/2 client may not send at all
+                args += ["-H", "Keep-Alive: timeout=9", "-H", "Proxy-Connection: keep-alive",
+                         "-H", "TE: gzip, trailers", "-H", "Connection: X-Hop", "-H", "X-Hop: 1"]
+            status, response_headers, body = self.curl(f"{self.base}/api/hop-by-hop", *args)
+            self.assertEqual(status, 200, (client, body))
+            forwarded = json.loads(body)["headers"]
+            for name in ("keep-alive", "proxy-connection", "x-hop", "upgrade"):
+                self.assertNotIn(name, forwarded, (client, name))
+            if client == "--http1.1":
+                # The client's TE is dropped; the proxy, which relays trailers,
+                # says so itself (and asks for no transfer coding).
+                self.assertEqual(forwarded.get("te"), "trailers")
+            self.assertIn("x-backend", response_headers)  # end-to-end fields pass
+            for name in ("keep-alive", "proxy-connection", "x-private", "upgrade"):
+                self.assertNotIn(name, response_headers, (client, name))
+            if client == "--http1.1":
+                self.assertNotEqual(response_headers.get("connection", "").lower(), "x-private")
+
     def test_head_of_a_chunked_resource_has_no_body_not_even_a_last_chunk(self):
         # The upstream announces chunked framing for HEAD but sends no body; the
         # proxy must not invent a "0" chunk, or the next response on the

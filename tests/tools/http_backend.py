@@ -70,6 +70,13 @@ def make_handler(name):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("X-Backend", name)
+            if self.path.endswith("/hop-by-hop"):
+                # Fields that describe this connection only: a proxy must drop them.
+                self.send_header("Keep-Alive", "timeout=5")
+                self.send_header("Proxy-Connection", "keep-alive")
+                self.send_header("Connection", "X-Private")
+                self.send_header("X-Private", "for this hop only")
+                self.send_header("Upgrade", "h2c")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
