@@ -251,7 +251,9 @@ asio::awaitable<ResponseOutcome> pumpResponse(DeadlineStream& downstream, Stream
     if (finished) {
       co_return outcome;
     }
-    if (body.size() == 0) {
+    // The end of the body may have come while the write above was in flight:
+    // its wakeup found nobody waiting and is gone, so it is checked, not waited for.
+    if (body.size() == 0 && !body.ended) {
       if (bridge.reset) {
         outcome.reset = true;
         co_return outcome;
