@@ -410,20 +410,17 @@ class ProxyEdgeCasesTest(harness.IntegrationTest):
         self.assertEqual(h2.server_settings.get(SETTINGS_MAX_CONCURRENT_STREAMS), 100,
                          h2.server_settings)
 
-    def test_http2_stream_over_the_concurrency_limit_is_refused(self):
-        h2 = H2Connection(self.port)
+    def open_101_streams(self, ack_settings):
+        """Opens 101 POST streams that never end (no END_STREAM; the upstream
+        never answers), so all stay open: ids 1, 3, ..., 201. Returns the
+        connection, the ids, the resets seen {stream: code} and the GOAWAY seen
+        (last stream, code, debug data), once stream 201 was reset or a GOAWAY came."""
+        h2 = H2Connection(self.port, ack_settings=ack_settings)
         self.addCleanup(h2.close)
-        # 101 POSTs that never end (no END_STREAM, the upstream never answers),
-        # so all stay open. Stream ids 1, 3, ..., 201; the 101st is 201.
         streams = [1 + 2 * i for i in range(101)]
         h2.sock.sendall(b"".join(
             frame(HEADERS, END_HEADERS, sid, request_headers(b"POST", b"/raw/hold/%d" % sid))
             for sid in streams))
-        # RFC 9113 5.1.2: a HEADERS frame exceeding the advertised limit is a
-        # stream error (PROTOCOL_ERROR or REFUSED_STREAM), which section 5.4 lets
-        # an endpoint treat as a connection error. nghttp2 resets the stream
-        # while the limit is unacknowledged and ends the connection after
-        # (decision 27). Either way stream 201 must never be processed.
         resets = {}
         goaway = None
         deadline = time.monotonic() + 10
@@ -435,12 +432,21 @@ class ProxyEdgeCasesTest(harness.IntegrationTest):
             if kind == RST_STREAM:
                 resets[stream_id] = struct.unpack(">I", payload)[0]
             elif kind == GOAWAY:
-                goaway = struct.unpack(">II", payload[:8])
+                goaway = (*struct.unpack(">II", payload[:8]), payload[8:])
+        return h2, streams, resets, goaway
+
+    def test_http2_stream_over_the_concurrency_limit_is_refused(self):
+        # RFC 9113 5.1.2: a HEADERS frame exceeding the advertised limit is a
+        # stream error (PROTOCOL_ERROR or REFUSED_STREAM), which section 5.4 lets
+        # an endpoint treat as a connection error. nghttp2 resets the stream
+        # while the limit is unacknowledged and ends the connection after
+        # (decision 27). Either way stream 201 must never be processed.
+        _, streams, resets, goaway = self.open_101_streams(ack_settings=True)
         if goaway is not None:
-            last_stream, error_code = goaway
+            last_stream, error_code, debug = goaway
             self.assertEqual(error_code, PROTOCOL_ERROR, goaway)
             self.assertEqual(last_stream, streams[-2], goaway)  # the first 100 were accepted
-            self.assertIn(b"max concurrent streams", payload[8:])
+            self.assertIn(b"max concurrent streams", debug)
         else:
             self.assertIn(resets.get(streams[-1]), (REFUSED_STREAM, PROTOCOL_ERROR), resets)
             self.assertEqual(set(resets), {streams[-1]}, resets)  # the first 100 untouched
@@ -448,22 +454,8 @@ class ProxyEdgeCasesTest(harness.IntegrationTest):
     def test_http2_stream_over_an_unacknowledged_limit_is_reset_alone(self):
         # Before the client acknowledges SETTINGS, the excess stream alone is
         # refused and the connection goes on.
-        h2 = H2Connection(self.port, ack_settings=False)
-        self.addCleanup(h2.close)
-        streams = [1 + 2 * i for i in range(101)]
-        h2.sock.sendall(b"".join(
-            frame(HEADERS, END_HEADERS, sid, request_headers(b"POST", b"/raw/hold/%d" % sid))
-            for sid in streams))
-        resets = {}
-        deadline = time.monotonic() + 10
-        while streams[-1] not in resets and time.monotonic() < deadline:
-            try:
-                kind, _, stream_id, payload = h2.read_frame(timeout=1)
-            except socket.timeout:
-                continue
-            self.assertNotEqual(kind, GOAWAY, payload)
-            if kind == RST_STREAM:
-                resets[stream_id] = struct.unpack(">I", payload)[0]
+        h2, streams, resets, goaway = self.open_101_streams(ack_settings=False)
+        self.assertIsNone(goaway)
         self.assertEqual(resets, {streams[-1]: REFUSED_STREAM})
         # The connection still works: a PING is answered.
         h2.sock.sendall(frame(PING, 0, 0, b"edgecase"))
