@@ -19,6 +19,7 @@
 #include "proxy/server/config_file_watcher.h"
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
+#include "proxy/xds/ads_client.h"
 
 namespace weft::proxy {
 
@@ -131,6 +132,32 @@ SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
   return buildSnapshot(bootstrap, options.config_path, errors, workers);
 }
 
+// Parts of dynamic_resources this version does not implement yet: refused, never ignored.
+std::string unsupportedDynamicSettings(const weft::v1::Bootstrap& bootstrap) {
+  const auto& dynamic = bootstrap.dynamic_resources();
+  const std::string kNotYet = ": is not implemented by this version of weft-proxy yet; remove it";
+  if (dynamic.has_ca()) {
+    return "dynamic_resources.ca" + kNotYet;
+  }
+  if (!dynamic.has_ads()) {
+    return {};
+  }
+  const auto& ads = dynamic.ads();
+  if (ads.mode() != weft::v1::AdsConfig::STATE_OF_THE_WORLD) {
+    return "dynamic_resources.ads.mode" + kNotYet;
+  }
+  if (ads.resource_types_size() > 0) {
+    return "dynamic_resources.ads.resource_types" + kNotYet;
+  }
+  if (!ads.server().has_address()) {
+    return "dynamic_resources.ads.server.cluster" + kNotYet + " (give the address)";
+  }
+  if (ads.server().has_tls()) {
+    return "dynamic_resources.ads.server.tls" + kNotYet;
+  }
+  return {};
+}
+
 bool sameAddress(const ListenerConfig& a, const ListenerConfig& b) {
   return a.address == b.address;
 }
@@ -138,8 +165,12 @@ bool sameAddress(const ListenerConfig& a, const ListenerConfig& b) {
 // Owns the workers and the main thread's duties: signals, reloads, shutdown.
 class ProxyServer {
  public:
-  ProxyServer(const ProxyOptions& options, SnapshotPtr snapshot, ContentDigest loaded)
-      : options_(options), snapshot_(std::move(snapshot)), last_config_(loaded) {}
+  ProxyServer(const ProxyOptions& options, SnapshotPtr snapshot, ContentDigest loaded,
+              bool bootstrap_has_ads)
+      : options_(options),
+        snapshot_(std::move(snapshot)),
+        last_config_(loaded),
+        bootstrap_has_ads_(bootstrap_has_ads) {}
 
   int run() {
     uint32_t concurrency = 0;
@@ -155,6 +186,22 @@ class ProxyServer {
         std::cerr << "weft-proxy: " << error << "\n";
         serverLog().error("{}", error);
         return 1;
+      }
+    }
+    if (bootstrap_has_ads_) {
+      const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
+      ads_ = std::make_unique<xds::AdsClient>(
+          main_context_, bootstrap,
+          [concurrency](const weft::v1::Bootstrap& assembled, config::ConfigErrors& errors) {
+            return buildSnapshot(assembled, "xds", errors, concurrency);
+          },
+          [this](SnapshotPtr next, const std::string& versions) {
+            return applySnapshot(std::move(next), "xds " + versions);
+          });
+      // Static stability: a configuration persisted by an earlier run serves before the
+      // control plane answers.
+      if (SnapshotPtr restored = ads_->restorePersisted()) {
+        snapshot_ = std::move(restored);
       }
     }
     ::malloc_trim(0);
@@ -196,10 +243,17 @@ class ProxyServer {
         main_context_,
         [this](int signal_number) { shutdown("signal " + std::to_string(signal_number)); },
         [this](int) { reload("SIGHUP"); });
+    if (ads_) {
+      ads_->start();
+    }
     watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
                                                    std::chrono::milliseconds(100),
                                                    [this] { reload("file change"); });
-    if (!watcher_->error().empty()) {
+    if (ads_) {
+      // The dynamic configuration is merged into the bootstrap's; re-reading the file alone
+      // would drop it. Bootstrap changes take a restart when a control plane is used.
+      watcher_.reset();
+    } else if (!watcher_->error().empty()) {
       serverLog().warn("not watching {} for changes ({}); reload with SIGHUP", options_.config_path,
                        watcher_->error());
       watcher_.reset();
@@ -229,6 +283,9 @@ class ProxyServer {
   // Drains and lets main_context_.run() return, so run() joins the workers and exits 0.
   void shutdown(const std::string& reason) {
     beginDrain(reason);
+    if (ads_) {
+      ads_->stop();
+    }
     if (signals_) {
       signals_->stop();
     }
@@ -243,7 +300,9 @@ class ProxyServer {
     callbacks.config_dump = [this] {
       return std::optional<admin::ConfigDump>(admin::ConfigDump{
           std::make_shared<const weft::v1::Bootstrap>(snapshot_->bootstrap()),
-          "static-" + std::to_string(applied_reloads_),  // 0: as started; n: after the nth reload
+          ads_ && ads_->state().hasDynamicResources()
+              ? ads_->state().versionSummary()
+              : "static-" + std::to_string(applied_reloads_),  // n: after the nth reload
           config_updated_});
     };
     callbacks.clusters = [this](admin::AdminCallbacks::ClustersDone done) {
@@ -360,6 +419,13 @@ class ProxyServer {
     if (draining_) {
       return;
     }
+    if (ads_) {
+      serverLog().warn(
+          "{} ignored: the configuration comes from the control plane (restart to "
+          "change the bootstrap)",
+          trigger);
+      return;
+    }
     if (digestFile(options_.config_path) == last_config_ && std::string_view(trigger) != "SIGHUP") {
       return;  // an event that did not change the content
     }
@@ -374,8 +440,19 @@ class ProxyServer {
                         config::formatErrors(errors));
       return;
     }
-    // Listeners whose name and address stay keep their sockets; others are
-    // opened (on every worker, before any is told) or closed.
+    if (std::string error = applySnapshot(std::move(next), trigger); !error.empty()) {
+      ++rejected_reloads_;
+      serverLog().error("reload ({}) rejected, keeping the running config: {}", trigger, error);
+      return;
+    }
+    last_config_ = digest;
+    ::malloc_trim(0);  // the loader's transient memory, as at start-up
+  }
+
+  // Hands a new snapshot to every worker. Listeners whose name and address stay keep their
+  // sockets; others are opened (on every worker, before any is told) or closed. Returns an
+  // empty string, or why nothing changed (an address that cannot be bound).
+  std::string applySnapshot(SnapshotPtr next, const std::string& trigger) {
     std::vector<const ListenerConfig*> added;
     std::vector<std::string> removed;
     for (const ListenerConfig& listener : next->listeners) {
@@ -397,9 +474,7 @@ class ProxyServer {
       for (const ListenerConfig* listener : added) {
         BoundListener socket;
         if (std::string error = workers_[i]->bindListener(*listener, socket); !error.empty()) {
-          ++rejected_reloads_;
-          serverLog().error("reload ({}) rejected, keeping the running config: {}", trigger, error);
-          return;  // sockets bound so far close as `bound` goes out of scope
+          return error;  // sockets bound so far close as `bound` goes out of scope
         }
         bound[i].push_back(std::move(socket));
       }
@@ -411,12 +486,11 @@ class ProxyServer {
       logListening(*listener);
     }
     snapshot_ = std::move(next);
-    last_config_ = digest;
     ++applied_reloads_;
     config_updated_ = std::chrono::system_clock::now();
     serverLog().info("config reloaded ({}): {} listeners, {} clusters", trigger,
                      snapshot_->listeners.size(), snapshot_->clusters.size());
-    ::malloc_trim(0);  // the loader's transient memory, as at start-up
+    return {};
   }
 
   ProxyOptions options_;
@@ -431,6 +505,8 @@ class ProxyServer {
   std::chrono::milliseconds drain_deadline_{5000};
   std::chrono::system_clock::time_point config_updated_ = std::chrono::system_clock::now();
   bool draining_ = false;
+  bool bootstrap_has_ads_ = false;
+  std::unique_ptr<xds::AdsClient> ads_;
   // Last: destroyed before the workers and the main context it refers to.
   std::unique_ptr<admin::AdminServer> admin_;
 };
@@ -454,7 +530,13 @@ int runProxy(const ProxyOptions& options) {
   // Loading builds large transient structures (YAML tree, field positions);
   // hand the freed pages back so the idle footprint is the snapshot's.
   ::malloc_trim(0);
-  ProxyServer server(options, std::move(snapshot), loaded);
+  const weft::v1::Bootstrap bootstrap = snapshot->bootstrap();
+  if (std::string error = unsupportedDynamicSettings(bootstrap); !error.empty()) {
+    std::cerr << options.config_path << ": " << error << "\n";
+    serverLog().error("config {} rejected: {}", options.config_path, error);
+    return 1;
+  }
+  ProxyServer server(options, std::move(snapshot), loaded, bootstrap.dynamic_resources().has_ads());
   return server.run();
 }
 
