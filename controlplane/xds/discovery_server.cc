@@ -183,7 +183,8 @@ void DiscoveryServer::requestReceived(uint64_t id, weft::v1::DiscoveryRequest re
       const weft::v1::Node& node = connection.session->node();
       xdsLog().info("proxy {} connected from {} (workload {}/{})", node.id(), connection.link->peer,
                     node.namespace_(), node.workload_name());
-      compute(connection);
+      // A proxy that connects after a change converges from its connection, not the change.
+      compute(connection, std::chrono::steady_clock::now());
     }
   });
 }
@@ -204,20 +205,20 @@ void DiscoveryServer::streamEnded(uint64_t id) {
   });
 }
 
-void DiscoveryServer::compute(Connection& connection) {
+void DiscoveryServer::compute(Connection& connection,
+                              std::chrono::steady_clock::time_point changed_at) {
   if (!compute_ || !connection.session->hasNode()) {
     return;
   }
-  connection.session->onResources(compute_(connection.session->node()), changed_at_);
+  connection.session->onResources(compute_(connection.session->node()), changed_at);
 }
 
 void DiscoveryServer::setConfiguration(ComputeForProxy compute_for_proxy,
                                        std::chrono::steady_clock::time_point changed_at) {
   const auto started = std::chrono::steady_clock::now();
   compute_ = std::move(compute_for_proxy);
-  changed_at_ = changed_at;
   for (auto& [id, connection] : sessions_) {
-    compute(connection);
+    compute(connection, changed_at);
   }
   if (metrics_) {
     metrics_->pushRound(std::chrono::steady_clock::now() - started);

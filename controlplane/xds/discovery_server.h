@@ -73,13 +73,12 @@ class DiscoveryServer final : public weft::v1::AggregatedDiscoveryService::Callb
     std::chrono::system_clock::time_point connected_at;
   };
 
-  void compute(Connection& connection);
+  void compute(Connection& connection, std::chrono::steady_clock::time_point changed_at);
 
   boost::asio::io_context& loop_;
   std::string control_plane_id_;
   std::shared_ptr<XdsMetrics> metrics_;
   ComputeForProxy compute_;
-  std::chrono::steady_clock::time_point changed_at_{};
   std::map<uint64_t, Connection> sessions_;
   std::atomic<uint64_t> next_stream_id_{1};
 };

@@ -244,6 +244,8 @@ class ProxyServer {
         [this](int signal_number) { shutdown("signal " + std::to_string(signal_number)); },
         [this](int) { reload("SIGHUP"); });
     if (ads_) {
+      ads_->setAdminAddress(admin::endpointAddress(
+          boost::asio::ip::tcp::endpoint(admin_address.address(), admin_->port())));
       ads_->start();
     }
     watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,

@@ -262,15 +262,24 @@ void AdsClient::onResponse(uint64_t call_id, weft::v1::DiscoveryResponse respons
     send(std::move(outcome.reply));
     return;
   }
+  if (!outcome.unchanged && state_.complete()) {
+    // Applied before it is acknowledged: a configuration that cannot be put in place (an
+    // address already in use) is rejected like an invalid one, and the proxy stays as it was.
+    if (std::string error = applyNow(std::move(outcome.snapshot), "update"); !error.empty()) {
+      weft::v1::ErrorDetail detail;
+      detail.set_code(9);  // FAILED_PRECONDITION
+      detail.set_message(error);
+      xdsLog().error("rejected {} version {}: {}", response.type_url(), response.version_info(),
+                     error);
+      send(state_.rejectLastAccepted(response, std::move(detail)));
+      return;
+    }
+  }
   send(std::move(outcome.reply));
   for (auto& change : outcome.subscription_changes) {
     send(std::move(change));
   }
-  if (outcome.unchanged) {
-    return;
-  }
-  if (state_.complete()) {
-    applyNow(std::move(outcome.snapshot), "update");
+  if (outcome.unchanged || state_.complete()) {
     return;
   }
   // Warming: wait for the referenced resources, but not forever.
@@ -292,20 +301,21 @@ void AdsClient::onResponse(uint64_t call_id, weft::v1::DiscoveryResponse respons
   }
 }
 
-void AdsClient::applyNow(SnapshotPtr snapshot, const char* why) {
+std::string AdsClient::applyNow(SnapshotPtr snapshot, const char* why) {
   warming_ = false;
   warming_timer_.cancel();
   if (!snapshot) {
-    return;
+    return {};
   }
   const std::string versions = state_.versionSummary();
   if (std::string error = apply_(std::move(snapshot), versions); !error.empty()) {
     xdsLog().error("configuration {} not applied: {}", versions, error);
-    return;
+    return error;
   }
   ++applied_;
   xdsLog().info("configuration applied ({}): {}", why, versions);
   persist();
+  return {};
 }
 
 void AdsClient::persist() {

@@ -45,6 +45,11 @@ class AdsClient {
   // snapshot to start with, or null (with the reason logged).
   SnapshotPtr restorePersisted();
 
+  // Where this proxy's admin endpoint listens, announced in the node metadata.
+  void setAdminAddress(const std::string& address) {
+    state_.setNodeMetadata("admin_address", address);
+  }
+
   void start();
   // Ends the stream; no reconnect.
   void stop();
@@ -63,7 +68,7 @@ class AdsClient {
   void connect();
   void scheduleReconnect();
   void send(weft::v1::DiscoveryRequest request);
-  void applyNow(SnapshotPtr snapshot, const char* why);
+  std::string applyNow(SnapshotPtr snapshot, const char* why);
   void persist();
   std::string target() const;
 

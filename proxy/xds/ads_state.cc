@@ -227,6 +227,10 @@ weft::v1::DiscoveryRequest AdsState::request(XdsType type, const std::string& no
   return out;
 }
 
+void AdsState::setNodeMetadata(const std::string& key, const std::string& value) {
+  (*bootstrap_.mutable_node()->mutable_metadata()->mutable_fields())[key].set_string_value(value);
+}
+
 std::vector<weft::v1::DiscoveryRequest> AdsState::streamRequests() const {
   std::vector<weft::v1::DiscoveryRequest> out;
   for (XdsType type : kXdsTypes) {
@@ -457,6 +461,8 @@ AdsState::Outcome AdsState::onResponse(const weft::v1::DiscoveryResponse& respon
     *outcome.reply.mutable_error_detail() = error;
     return outcome;
   }
+  previous_accepted_ = accepted_;
+  previous_status_ = status_;
   accepted_ = std::move(candidate);
   ++status.accepted;
   status.version = response.version_info();
@@ -476,6 +482,20 @@ AdsState::Outcome AdsState::onResponse(const weft::v1::DiscoveryResponse& respon
     outcome.subscription_changes.push_back(request(other, ""));
   }
   return outcome;
+}
+
+weft::v1::DiscoveryRequest AdsState::rejectLastAccepted(const weft::v1::DiscoveryResponse& response,
+                                                        weft::v1::ErrorDetail error) {
+  accepted_ = previous_accepted_;
+  status_ = previous_status_;
+  const auto found = std::find_if(kXdsTypes.begin(), kXdsTypes.end(),
+                                  [&](XdsType t) { return xdsTypeUrl(t) == response.type_url(); });
+  const XdsType type = found == kXdsTypes.end() ? XdsType::kCluster : *found;
+  ++status_[index(type)].rejected;
+  status_[index(type)].last_error = error;
+  weft::v1::DiscoveryRequest out = request(type, response.nonce());
+  *out.mutable_error_detail() = std::move(error);
+  return out;
 }
 
 bool AdsState::complete() const {

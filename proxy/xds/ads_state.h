@@ -50,6 +50,10 @@ class AdsState {
 
   AdsState(weft::v1::Bootstrap bootstrap, Build build);
 
+  // Adds a string to the node's metadata (e.g. "admin_address", which weftctl proxy-config uses
+  // to find the proxy's admin endpoint from the control plane's list).
+  void setNodeMetadata(const std::string& key, const std::string& value);
+
   // The requests that open every subscription on a new stream, carrying the versions held
   // (from this process or the persisted file) so unchanged types are confirmed, not resent.
   // The first carries the node.
@@ -66,6 +70,11 @@ class AdsState {
     SnapshotPtr snapshot;
   };
   Outcome onResponse(const weft::v1::DiscoveryResponse& response);
+
+  // Undoes the last accepted response, which could not be applied after all (e.g. a listener
+  // address that cannot be bound), and returns the NACK that replaces its ACK.
+  weft::v1::DiscoveryRequest rejectLastAccepted(const weft::v1::DiscoveryResponse& response,
+                                                weft::v1::ErrorDetail error);
 
   // Whether every subscribed by-name resource has arrived (a listener waits for its routes,
   // a cluster for its endpoints: warming).
@@ -110,6 +119,9 @@ class AdsState {
   std::set<std::string> static_secrets_;
   std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> accepted_;
   std::array<XdsTypeStatus, kXdsTypeCount> status_;
+  // The state before the last accepted response, for rejectLastAccepted().
+  std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> previous_accepted_;
+  std::array<XdsTypeStatus, kXdsTypeCount> previous_status_;
 };
 
 }  // namespace weft::proxy::xds
