@@ -229,13 +229,16 @@ class YamlToProto {
   YamlToProto(std::string_view source, const YamlLimits& limits)
       : source_(source), limits_(limits) {}
 
-  void parseRoot(const YAML::Node& root, Message& out) {
+  // `path` is empty for a whole document, else the place of `root` in its document.
+  void parseRoot(const YAML::Node& root, Message& out, const std::string& path) {
     if (!root.IsMap()) {
-      addError(root, "",
-               "the document must be a map of fields, found " + std::string(nodeKind(root)));
+      addError(root, path,
+               (path.empty() ? "the document must be a map of fields, found "
+                             : "expected a map of fields, found ") +
+                   std::string(nodeKind(root)));
       return;
     }
-    parseMessage(root, out, "", 0);
+    parseMessage(root, out, path, 0);
   }
 
   bool hasErrors() const { return !errors_.empty(); }
@@ -802,17 +805,40 @@ ConfigErrors loadYaml(std::string_view text, std::string_view source_name, Messa
                           "expected one YAML document, found " + std::to_string(documents.size()));
   }
 
+  return loadYamlNode(documents.front(), source_name, "", out, limits);
+}
+
+ConfigErrors loadYamlNode(const YAML::Node& node, std::string_view source_name,
+                          std::string_view path_prefix, Message& out, const YamlLimits& limits,
+                          const MessageCheck& check) {
+  out.Clear();
+  const std::string prefix(path_prefix);
+  // Errors found in `out` have paths relative to it; the caller reads them from the
+  // document's root.
+  auto prefixed = [&prefix](ConfigError error) {
+    if (!prefix.empty()) {
+      error.field_path = error.field_path.empty() ? prefix : appendField(prefix, error.field_path);
+    }
+    return error;
+  };
   YamlToProto parser(source_name, limits);
   try {
-    parser.parseRoot(documents.front(), out);
+    parser.parseRoot(node, out, prefix);
   } catch (const YAML::Exception& e) {
-    return document_error(0, 0, std::string("YAML error: ") + e.what());
+    // Reading a node can still throw (e.g. on an invalid node); it stops here.
+    return {ConfigError{std::string(source_name), prefix, 0, 0,
+                        std::string("YAML error: ") + e.what()}};
   }
   if (parser.hasErrors()) {
     return parser.takeErrors();
   }
   for (ConfigError& error : validateMessage(out)) {
-    parser.addPositioned(std::move(error));
+    parser.addPositioned(prefixed(std::move(error)));
+  }
+  if (check) {
+    for (ConfigError& error : check(out)) {
+      parser.addPositioned(prefixed(std::move(error)));
+    }
   }
   return parser.takeErrors();
 }

@@ -3,10 +3,15 @@
 #include <google/protobuf/message.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "common/config/config_error.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace weft::config {
 
@@ -41,6 +46,21 @@ struct YamlLimits {
 // `out` is cleared first; on error its contents are unspecified.
 ConfigErrors loadYaml(std::string_view text, std::string_view source_name,
                       google::protobuf::Message& out, const YamlLimits& limits = {});
+
+// Checks a caller adds to the declared rules, for what a schema cannot say: a regular
+// expression that must compile, a field required only together with another. Returns errors
+// whose field paths are relative to the message; the loader prefixes and positions them.
+using MessageCheck = std::function<ConfigErrors(const google::protobuf::Message&)>;
+
+// Loads one node of an already parsed YAML document into `out`: the `spec` of a Kubernetes
+// manifest, whose envelope (apiVersion, kind, metadata) the caller reads itself. Same rules as
+// loadYaml and the same limits, counted from this node (max_document_bytes applies to text,
+// so the caller checks it when parsing). Positions are those of the node's document; field
+// paths start with `path_prefix`, e.g. "spec" gives "spec.rules[0].timeout". After a clean
+// parse, `out` is validated and `check`, if given, runs on it as well.
+ConfigErrors loadYamlNode(const YAML::Node& node, std::string_view source_name,
+                          std::string_view path_prefix, google::protobuf::Message& out,
+                          const YamlLimits& limits = {}, const MessageCheck& check = {});
 
 // Reads a config file whole into `text`; unreadable files and files larger than
 // limits.max_document_bytes are errors (checked before reading).

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -342,6 +343,69 @@ TEST(YamlToProtoTest, FileErrorsNameTheFile) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].source, path.string());
   EXPECT_EQ(errors[0].line, 5);
+}
+
+TEST(YamlToProtoTest, LoadsANodeOfALargerDocumentWithPrefixedPathsAndItsPositions) {
+  const YAML::Node document = YAML::Load(R"(kind: Sample
+spec:
+  name: web
+  cluster: backend
+  retries: 2
+  required_color: RED
+  endpoints:
+    - host: a
+      prot: 80
+)");
+  weft::test::Sample sample;
+  ConfigErrors errors = loadYamlNode(document["spec"], "sample.yaml", "spec", sample);
+  ASSERT_EQ(errors.size(), 1u) << formatErrors(errors);
+  EXPECT_EQ(errors[0].field_path, "spec.endpoints[0]");
+  EXPECT_EQ(errors[0].line, 9);  // a line of the whole document
+  EXPECT_THAT(errors[0].reason, HasSubstr("unknown field 'prot'"));
+
+  // Validator findings get the prefix and the position of the closest written field.
+  const YAML::Node invalid =
+      YAML::Load("spec:\n  cluster: c\n  retries: 20\n  name: x\n  required_color: RED\n");
+  errors = loadYamlNode(invalid["spec"], "sample.yaml", "spec", sample);
+  ASSERT_EQ(errors.size(), 1u) << formatErrors(errors);
+  EXPECT_EQ(errors[0].field_path, "spec.retries");
+  EXPECT_EQ(errors[0].line, 3);
+
+  const YAML::Node scalar = YAML::Load("spec: 5\n");
+  errors = loadYamlNode(scalar["spec"], "sample.yaml", "spec", sample);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field_path, "spec");
+  EXPECT_THAT(errors[0].reason, HasSubstr("expected a map of fields, found a scalar"));
+}
+
+TEST(YamlToProtoTest, CallerChecksArePrefixedAndPositioned) {
+  const YAML::Node document = YAML::Load(
+      "spec:\n  name: web\n  cluster: c\n  retries: 1\n  required_color: RED\n"
+      "  endpoints:\n    - host: a\n    - host: b\n      port: 81\n");
+  weft::test::Sample sample;
+  const MessageCheck check = [](const google::protobuf::Message& message) {
+    const auto& loaded = static_cast<const weft::test::Sample&>(message);
+    ConfigErrors errors;
+    if (loaded.endpoints_size() == 2) {
+      errors.push_back(ConfigError{"", "endpoints[1].port", 0, 0, "must equal the first port"});
+      errors.push_back(ConfigError{"", "", 0, 0, "whole-message problem"});
+    }
+    return errors;
+  };
+  const ConfigErrors errors =
+      loadYamlNode(document["spec"], "checked.yaml", "spec", sample, {}, check);
+  ASSERT_EQ(errors.size(), 2u) << formatErrors(errors);
+  EXPECT_EQ(errors[0].toString(),
+            "checked.yaml:9:13: spec.endpoints[1].port: must equal the first port");
+  EXPECT_EQ(errors[1].field_path, "spec");
+  EXPECT_EQ(errors[1].line, 2);
+  // Without a prefix the paths stay relative to the message, as with loadYaml.
+  const ConfigErrors unprefixed =
+      loadYamlNode(document["spec"], "checked.yaml", "", sample, {}, check);
+  ASSERT_EQ(unprefixed.size(), 2u);
+  EXPECT_EQ(unprefixed[0].field_path, "endpoints[1].port");
+  // A node that is not a map fails without running the check.
+  EXPECT_EQ(loadYamlNode(YAML::Load("[1]"), "checked.yaml", "spec", sample, {}, check).size(), 1u);
 }
 
 }  // namespace
