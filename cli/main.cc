@@ -1,17 +1,59 @@
 // weftctl: the operator's command line for a Weft mesh.
 #include <iostream>
 
+#include "cli/proxy_config_command.h"
+#include "cli/proxy_status_command.h"
 #include "common/app/command_line.h"
 
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
-  const weft::ProgramInfo program{"weftctl", "operate a Weft service mesh",
-                                  "weftctl [options] <command> [args]"};
+  const weft::ProgramInfo program{
+      "weftctl", "operate a Weft service mesh",
+      "weftctl [options] <command> [args]\n\n"
+      "Commands:\n"
+      "  proxy-status [proxy-id]       connected proxies and whether each runs the latest\n"
+      "                                configuration of every resource type\n"
+      "  proxy-config <proxy> [listeners|routes|clusters|endpoints|all]\n"
+      "                                what one proxy runs, from its admin endpoint; <proxy> is\n"
+      "                                its admin address (host:port) or its id"};
+  std::string control_plane;
+  std::string output;
+  std::vector<std::string> arguments;
   po::options_description options("Options");
+  options.add_options()("control-plane",
+                        po::value(&control_plane)->default_value("127.0.0.1:15010"),
+                        "the control plane's xDS address (host:port)")(
+      "output,o", po::value(&output)->default_value("table"), "table or json (proxy-config)")(
+      "args", po::value(&arguments), "the command and its arguments");
+  po::positional_options_description positional;
+  positional.add("args", -1);
   po::variables_map values;
-  if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, values)) {
-    return *exit_code;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
+              values);
+  } catch (const po::error& error) {
+    std::cerr << "weftctl: " << error.what() << "\n";
+    return 2;
   }
-  std::cerr << "weftctl: no command given; see --help\n";
+  // --help and --version are handled by the shared parser; it sees no positionals.
+  if (values.count("args") == 0) {
+    if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, values)) {
+      return *exit_code;
+    }
+    std::cerr << "weftctl: no command given; see --help\n";
+    return 2;
+  }
+  po::notify(values);
+  const std::string& command = arguments.front();
+  if (command == "proxy-status" && arguments.size() <= 2) {
+    return weft::cli::runProxyStatus(control_plane, arguments.size() == 2 ? arguments[1] : "",
+                                     std::cout, std::cerr);
+  }
+  if (command == "proxy-config" && arguments.size() >= 2 && arguments.size() <= 3) {
+    return weft::cli::runProxyConfig(arguments[1], arguments.size() == 3 ? arguments[2] : "all",
+                                     output, control_plane, std::cout, std::cerr);
+  }
+  std::cerr << "weftctl: unknown command or wrong arguments: " << command
+            << "; see weftctl --help\n";
   return 2;
 }

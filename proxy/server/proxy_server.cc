@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string_view>
 #include <thread>
 
@@ -190,6 +191,9 @@ class ProxyServer {
     }
     if (bootstrap_has_ads_) {
       const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
+      for (const auto& cluster : bootstrap.static_resources().clusters()) {
+        static_clusters_.insert(cluster.name());
+      }
       ads_ = std::make_unique<xds::AdsClient>(
           main_context_, bootstrap,
           [concurrency](const weft::v1::Bootstrap& assembled, config::ConfigErrors& errors) {
@@ -334,7 +338,7 @@ class ProxyServer {
     gathering->snapshot = snapshot_;
     gathering->done = std::move(done);
     for (const auto& [name, cluster] : snapshot_->clusters) {
-      admin::ClusterStatus status{name, false, {}};
+      admin::ClusterStatus status{name, ads_ && static_clusters_.count(name) == 0, {}};
       for (const lb::LocalityConfig& locality : cluster->lb_factory->config().localities) {
         for (const lb::EndpointConfig& endpoint : locality.endpoints) {
           status.endpoints.push_back({admin::endpointAddress(endpoint.address), endpoint.weight,
@@ -509,6 +513,8 @@ class ProxyServer {
   bool draining_ = false;
   bool bootstrap_has_ads_ = false;
   std::unique_ptr<xds::AdsClient> ads_;
+  // With a control plane: the clusters of the bootstrap file (the others came over xDS).
+  std::set<std::string> static_clusters_;
   // Last: destroyed before the workers and the main context it refers to.
   std::unique_ptr<admin::AdminServer> admin_;
 };

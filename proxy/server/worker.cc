@@ -73,6 +73,7 @@ void Worker::start(std::vector<BoundListener> listeners) {
   for (BoundListener& listener : listeners) {
     startAccepting(std::move(listener));
   }
+  keep_running_.emplace(io_context_.get_executor());
   thread_ = std::thread([this] { io_context_.run(); });
 }
 
@@ -115,6 +116,7 @@ void Worker::applySnapshot(SnapshotPtr snapshot, std::vector<BoundListener> adde
 void Worker::drain(std::chrono::milliseconds deadline) {
   asio::post(io_context_, [this, deadline] {
     context_.draining = true;
+    keep_running_.reset();
     for (auto& [name, listener] : listeners_) {
       error_code ignored;
       listener.acceptor->close(ignored);

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,6 +68,10 @@ class Worker {
                                              std::string listener_name);
 
   boost::asio::io_context io_context_{1};
+  // Keeps the event loop alive while the worker has no listener (a proxy waiting for its first
+  // configuration from the control plane); released when draining begins.
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      keep_running_;
   WorkerContext context_;
   std::map<std::string, BoundListener> listeners_;
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;

@@ -83,6 +83,9 @@ class Process:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
+        """Idempotent: a test may stop a process early, and tearDown stops it again."""
+        if self.log.closed:
+            return
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
