@@ -10,36 +10,10 @@
 #include <vector>
 
 #include "controlplane/resources/built_resource.h"
+#include "controlplane/xds/session_state.h"
 #include "weft/v1/discovery.pb.h"
 
 namespace weft::controlplane {
-
-// What the control plane knows about one resource type on one stream, for proxy-status and
-// metrics.
-struct TypeState {
-  bool subscribed = false;
-  // By-name types: the names the proxy asked for.
-  std::set<std::string> names;
-  // The version of the latest response sent, and its nonce while it awaits an answer.
-  std::string sent_version;
-  std::string pending_nonce;
-  // The version the proxy last acknowledged (or reported when it connected).
-  std::string acked_version;
-  // The version the proxy last rejected, never sent again, and why.
-  std::string rejected_version;
-  weft::v1::ErrorDetail last_error;
-  uint64_t responses = 0;
-  uint64_t acks = 0;
-  uint64_t nacks = 0;
-};
-
-// Observations a session reports to the server for metrics.
-struct SessionEvents {
-  std::function<void(ResourceType)> on_push;
-  std::function<void(ResourceType, const weft::v1::ErrorDetail&)> on_nack;
-  // A response carrying a change made at `changed_at` was acknowledged.
-  std::function<void(ResourceType, std::chrono::steady_clock::time_point changed_at)> on_ack;
-};
 
 // The state-of-the-world protocol of one StreamResources stream (docs/xds-protocol.md §3-6),
 // without the transport: requests go in through onRequest(), new resources through
