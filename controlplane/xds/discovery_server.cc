@@ -1,9 +1,9 @@
 #include "controlplane/xds/discovery_server.h"
 
 #include <boost/asio/post.hpp>
-#include <deque>
 
 #include "common/log/logger.h"
+#include "controlplane/xds/discovery_stream.h"
 
 namespace weft::controlplane {
 
@@ -14,105 +14,11 @@ spdlog::logger& xdsLog() {
   return logger;
 }
 
+using SotwStream = DiscoveryStream<weft::v1::DiscoveryRequest, weft::v1::DiscoveryResponse>;
+using DeltaStream =
+    DiscoveryStream<weft::v1::DeltaDiscoveryRequest, weft::v1::DeltaDiscoveryResponse>;
+
 }  // namespace
-
-// The hand-off between the loop and one stream's reactor: the loop queues responses and asks
-// for the end of the stream; the reactor writes them one at a time. Once the reactor is done,
-// `stream` is null and whatever the loop still sends is dropped.
-struct DiscoveryServer::StreamLink {
-  uint64_t id = 0;
-  std::string peer;
-  std::mutex mutex;
-  SotwStream* stream = nullptr;  // guarded by mutex
-
-  void send(weft::v1::DiscoveryResponse&& response);
-  void finish(grpc::Status status);
-};
-
-class SotwStream final
-    : public grpc::ServerBidiReactor<weft::v1::DiscoveryRequest, weft::v1::DiscoveryResponse> {
- public:
-  SotwStream(DiscoveryServer* server, std::shared_ptr<DiscoveryServer::StreamLink> link)
-      : server_(server), link_(std::move(link)) {
-    server_->streamStarted(link_);
-    StartRead(&request_);
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      // The proxy closed its side or the stream broke: end ours.
-      std::lock_guard lock(link_->mutex);
-      finishLocked(grpc::Status::OK);
-      return;
-    }
-    server_->requestReceived(link_->id, std::move(request_));
-    request_.Clear();
-    StartRead(&request_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(link_->mutex);
-    writes_.pop_front();
-    if (!ok) {
-      finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-      return;
-    }
-    if (!writes_.empty()) {
-      StartWrite(&writes_.front());
-    }
-  }
-
-  void OnDone() override {
-    {
-      std::lock_guard lock(link_->mutex);
-      link_->stream = nullptr;
-    }
-    server_->streamEnded(link_->id);
-    delete this;
-  }
-
-  // With link_->mutex held.
-  void queueLocked(weft::v1::DiscoveryResponse&& response) {
-    if (finished_) {
-      return;
-    }
-    writes_.push_back(std::move(response));
-    if (writes_.size() == 1) {
-      StartWrite(&writes_.front());
-    }
-  }
-
-  // With link_->mutex held.
-  void finishLocked(grpc::Status status) {
-    if (finished_) {
-      return;
-    }
-    finished_ = true;
-    Finish(std::move(status));
-  }
-
- private:
-  DiscoveryServer* server_;
-  std::shared_ptr<DiscoveryServer::StreamLink> link_;
-  weft::v1::DiscoveryRequest request_;
-  // At most one response per type is unacknowledged, so this stays short.
-  std::deque<weft::v1::DiscoveryResponse> writes_;
-  bool finished_ = false;
-};
-
-void DiscoveryServer::StreamLink::send(weft::v1::DiscoveryResponse&& response) {
-  std::lock_guard lock(mutex);
-  if (stream != nullptr) {
-    stream->queueLocked(std::move(response));
-  }
-}
-
-void DiscoveryServer::StreamLink::finish(grpc::Status status) {
-  std::lock_guard lock(mutex);
-  if (stream != nullptr) {
-    stream->finishLocked(std::move(status));
-  }
-}
 
 DiscoveryServer::DiscoveryServer(boost::asio::io_context& loop, std::string control_plane_id,
                                  std::shared_ptr<XdsMetrics> metrics)
@@ -122,102 +28,146 @@ DiscoveryServer::~DiscoveryServer() = default;
 
 grpc::ServerBidiReactor<weft::v1::DiscoveryRequest, weft::v1::DiscoveryResponse>*
 DiscoveryServer::StreamResources(grpc::CallbackServerContext* context) {
-  auto link = std::make_shared<StreamLink>();
-  link->id = next_stream_id_.fetch_add(1);
-  link->peer = context->peer();
-  auto* stream = new SotwStream(this, link);
-  {
-    std::lock_guard lock(link->mutex);
-    link->stream = stream;
-  }
+  auto* stream = new SotwStream(*this, nextStreamId());
+  stream->start(*this, context->peer());
   return stream;
 }
 
-void DiscoveryServer::streamStarted(std::shared_ptr<StreamLink> link) {
-  boost::asio::post(loop_, [this, link = std::move(link)] {
-    Connection connection;
-    connection.link = link;
-    connection.connected_at = std::chrono::system_clock::now();
-    SessionEvents events;
-    if (metrics_) {
-      events.on_push = [this](ResourceType type) { metrics_->pushed(type); };
-      events.on_ack = [this](ResourceType type, std::chrono::steady_clock::time_point changed) {
-        metrics_->converged(type, changed);
-      };
-      metrics_->streamOpened();
-    }
-    const uint64_t id = link->id;
-    events.on_nack = [this, id](ResourceType type, const weft::v1::ErrorDetail& error) {
-      if (metrics_) {
-        metrics_->nacked(type, error);
-      }
-      auto found = sessions_.find(id);
-      const std::string proxy =
-          found != sessions_.end() ? found->second.session->node().id() : std::to_string(id);
-      xdsLog().warn("proxy {} rejected {} (code {}): resource '{}' field '{}': {}", proxy,
-                    shortName(type), error.code(), error.resource_name(), error.field(),
-                    error.message());
+grpc::ServerBidiReactor<weft::v1::DeltaDiscoveryRequest, weft::v1::DeltaDiscoveryResponse>*
+DiscoveryServer::DeltaResources(grpc::CallbackServerContext* context) {
+  auto* stream = new DeltaStream(*this, nextStreamId());
+  stream->start(*this, context->peer());
+  return stream;
+}
+
+SessionEvents DiscoveryServer::sessionEvents(uint64_t id) {
+  SessionEvents events;
+  if (metrics_) {
+    events.on_push = [this](ResourceType type) { metrics_->pushed(type); };
+    events.on_ack = [this](ResourceType type, std::chrono::steady_clock::time_point changed) {
+      metrics_->converged(type, changed);
     };
-    connection.session = std::make_unique<SotwSession>(
-        control_plane_id_,
-        [link](weft::v1::DiscoveryResponse&& response) { link->send(std::move(response)); },
-        std::move(events));
-    sessions_.emplace(id, std::move(connection));
+  }
+  events.on_nack = [this, id](ResourceType type, const weft::v1::ErrorDetail& error) {
+    if (metrics_) {
+      metrics_->nacked(type, error);
+    }
+    auto found = connections_.find(id);
+    const std::string proxy =
+        found != connections_.end() ? found->second.node().id() : std::to_string(id);
+    xdsLog().warn("proxy {} rejected {} (code {}): resource '{}' field '{}': {}", proxy,
+                  shortName(type), error.code(), error.resource_name(), error.field(),
+                  error.message());
+  };
+  return events;
+}
+
+void DiscoveryServer::addConnection(uint64_t id, Connection connection) {
+  connection.connected_at = std::chrono::system_clock::now();
+  if (metrics_) {
+    metrics_->streamOpened();
+  }
+  connections_.emplace(id, std::move(connection));
+}
+
+void DiscoveryServer::streamStarted(uint64_t id, std::string peer,
+                                    std::function<void(grpc::Status)> finish,
+                                    SotwSession::Send send) {
+  boost::asio::post(loop_, [this, id, peer = std::move(peer), finish = std::move(finish),
+                            send = std::move(send)]() mutable {
+    Connection connection;
+    connection.peer = std::move(peer);
+    connection.finish = std::move(finish);
+    connection.sotw =
+        std::make_unique<SotwSession>(control_plane_id_, std::move(send), sessionEvents(id));
+    addConnection(id, std::move(connection));
   });
 }
 
-void DiscoveryServer::requestReceived(uint64_t id, weft::v1::DiscoveryRequest request) {
-  boost::asio::post(loop_, [this, id, request = std::move(request)] {
-    auto found = sessions_.find(id);
-    if (found == sessions_.end()) {
-      return;
-    }
-    Connection& connection = found->second;
-    const bool had_node = connection.session->hasNode();
-    if (std::string error = connection.session->onRequest(request); !error.empty()) {
-      xdsLog().warn("stream {} from {} ended: {}", id, connection.link->peer, error);
-      connection.link->finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, error));
-      return;
-    }
-    if (!had_node && connection.session->hasNode()) {
-      const weft::v1::Node& node = connection.session->node();
-      xdsLog().info("proxy {} connected from {} (workload {}/{})", node.id(), connection.link->peer,
-                    node.namespace_(), node.workload_name());
-      // A proxy that connects after a change converges from its connection, not the change.
-      compute(connection, std::chrono::steady_clock::now());
-    }
+void DiscoveryServer::streamStarted(uint64_t id, std::string peer,
+                                    std::function<void(grpc::Status)> finish,
+                                    DeltaSession::Send send) {
+  boost::asio::post(loop_, [this, id, peer = std::move(peer), finish = std::move(finish),
+                            send = std::move(send)]() mutable {
+    Connection connection;
+    connection.peer = std::move(peer);
+    connection.finish = std::move(finish);
+    connection.delta =
+        std::make_unique<DeltaSession>(control_plane_id_, std::move(send), sessionEvents(id));
+    addConnection(id, std::move(connection));
   });
+}
+
+template <class Request>
+void DiscoveryServer::handleRequest(uint64_t id, const Request& request) {
+  auto found = connections_.find(id);
+  if (found == connections_.end()) {
+    return;
+  }
+  Connection& connection = found->second;
+  const bool had_node = connection.hasNode();
+  std::string error;
+  if constexpr (std::is_same_v<Request, weft::v1::DiscoveryRequest>) {
+    error = connection.sotw ? connection.sotw->onRequest(request)
+                            : "a state-of-the-world request on a delta stream";
+  } else {
+    error = connection.delta ? connection.delta->onRequest(request)
+                             : "a delta request on a state-of-the-world stream";
+  }
+  if (!error.empty()) {
+    xdsLog().warn("stream {} from {} ended: {}", id, connection.peer, error);
+    connection.finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, error));
+    return;
+  }
+  if (!had_node && connection.hasNode()) {
+    const weft::v1::Node& node = connection.node();
+    xdsLog().info("proxy {} connected from {} (workload {}/{}, {})", node.id(), connection.peer,
+                  node.namespace_(), node.workload_name(),
+                  connection.sotw ? "state of the world" : "delta");
+    // A proxy that connects after a change converges from its connection, not the change.
+    compute(connection, std::chrono::steady_clock::now());
+  }
+}
+
+void DiscoveryServer::requestReceived(uint64_t id, weft::v1::DiscoveryRequest request) {
+  boost::asio::post(loop_,
+                    [this, id, request = std::move(request)] { handleRequest(id, request); });
+}
+
+void DiscoveryServer::requestReceived(uint64_t id, weft::v1::DeltaDiscoveryRequest request) {
+  boost::asio::post(loop_,
+                    [this, id, request = std::move(request)] { handleRequest(id, request); });
 }
 
 void DiscoveryServer::streamEnded(uint64_t id) {
   boost::asio::post(loop_, [this, id] {
-    auto found = sessions_.find(id);
-    if (found == sessions_.end()) {
+    auto found = connections_.find(id);
+    if (found == connections_.end()) {
       return;
     }
-    if (found->second.session->hasNode()) {
-      xdsLog().info("proxy {} disconnected", found->second.session->node().id());
+    if (found->second.hasNode()) {
+      xdsLog().info("proxy {} disconnected", found->second.node().id());
     }
     if (metrics_) {
       metrics_->streamClosed();
     }
-    sessions_.erase(found);
+    connections_.erase(found);
   });
 }
 
 void DiscoveryServer::compute(Connection& connection,
                               std::chrono::steady_clock::time_point changed_at) {
-  if (!compute_ || !connection.session->hasNode()) {
+  if (!compute_ || !connection.hasNode()) {
     return;
   }
-  connection.session->onResources(compute_(connection.session->node()), changed_at);
+  connection.onResources(compute_(connection.node()), changed_at);
 }
 
 void DiscoveryServer::setConfiguration(ComputeForProxy compute_for_proxy,
                                        std::chrono::steady_clock::time_point changed_at) {
   const auto started = std::chrono::steady_clock::now();
   compute_ = std::move(compute_for_proxy);
-  for (auto& [id, connection] : sessions_) {
+  for (auto& [id, connection] : connections_) {
     compute(connection, changed_at);
   }
   if (metrics_) {
@@ -226,22 +176,22 @@ void DiscoveryServer::setConfiguration(ComputeForProxy compute_for_proxy,
 }
 
 void DiscoveryServer::closeAll() {
-  for (auto& [id, connection] : sessions_) {
-    connection.link->finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "control plane shutting down"));
+  for (auto& [id, connection] : connections_) {
+    connection.finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "control plane shutting down"));
   }
 }
 
 std::vector<StreamStatus> DiscoveryServer::status() const {
   std::vector<StreamStatus> out;
-  for (const auto& [id, connection] : sessions_) {
+  for (const auto& [id, connection] : connections_) {
     StreamStatus status;
     status.stream_id = id;
-    status.peer = connection.link->peer;
-    status.node = connection.session->node();
+    status.peer = connection.peer;
+    status.delta = connection.delta != nullptr;
+    status.node = connection.node();
     status.connected_at = connection.connected_at;
     for (ResourceType type : kPushOrder) {
-      status.types[static_cast<size_t>(type)] = connection.session->state(type);
+      status.types[static_cast<size_t>(type)] = connection.state(type);
     }
     out.push_back(std::move(status));
   }
