@@ -1,20 +1,60 @@
-// weft-controlplane: watches mesh configuration (the Kubernetes API or a
-// directory of manifests), translates it into proxy resources, serves them
-// over the xDS stream and signs workload certificates.
+// weft-controlplane: watches mesh configuration (a directory of manifests in local mode),
+// translates it into proxy resources and serves them over the xDS stream.
 #include <iostream>
 
 #include "common/app/command_line.h"
+#include "common/log/log_level.h"
+#include "common/log/logger.h"
+#include "controlplane/app/control_plane.h"
 
 int main(int argc, char** argv) {
   namespace po = boost::program_options;
   const weft::ProgramInfo program{
-      "weft-controlplane", "the Weft control plane: config sources, translation, xDS server and CA",
-      "weft-controlplane [options]"};
+      "weft-controlplane", "the Weft control plane: config sources, translation and xDS server",
+      "weft-controlplane --config-dir <manifests> [options]"};
+  weft::controlplane::ControlPlaneOptions cp;
+  std::string log_level;
+  std::string log_format;
+  unsigned debounce_ms = 100;
+  unsigned max_debounce_ms = 1000;
   po::options_description options("Options");
+  options.add_options()(
+      "config-dir", po::value(&cp.config_dir),
+      "local mode: directory of manifests (Services, Workloads, weft.dev policies), watched")(
+      "xds-address", po::value(&cp.xds_address)->default_value(cp.xds_address),
+      "host:port of the xDS gRPC server (port 0: any free port)")(
+      "metrics-address", po::value(&cp.metrics_address)->default_value(cp.metrics_address),
+      "host:port of the Prometheus /metrics endpoint (port 0: any free port)")(
+      "debounce-ms", po::value(&debounce_ms)->default_value(debounce_ms),
+      "changes closer together than this are pushed together")(
+      "max-debounce-ms", po::value(&max_debounce_ms)->default_value(max_debounce_ms),
+      "a burst of changes is pushed at the latest this long after its first change")(
+      "id", po::value(&cp.id), "name of this replica in responses (default: from the host name)")(
+      "log-level", po::value(&log_level)->default_value("info"),
+      "trace, debug, info, warning, error, critical or off")(
+      "log-format", po::value(&log_format)->default_value("text"), "text or json (JSON lines)");
   po::variables_map values;
   if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, values)) {
     return *exit_code;
   }
-  std::cerr << "weft-controlplane: no config source is built into this version yet; see --help\n";
-  return 2;
+  const auto level = weft::log::parseLogLevel(log_level);
+  if (!level) {
+    std::cerr << "weft-controlplane: unknown --log-level '" << log_level << "'\n";
+    return 2;
+  }
+  if (log_format != "text" && log_format != "json") {
+    std::cerr << "weft-controlplane: --log-format must be text or json\n";
+    return 2;
+  }
+  if (cp.config_dir.empty()) {
+    std::cerr << "weft-controlplane: --config-dir is required (the Kubernetes API source comes "
+                 "later; see --help)\n";
+    return 2;
+  }
+  cp.debounce = std::chrono::milliseconds(debounce_ms);
+  cp.max_debounce = std::chrono::milliseconds(max_debounce_ms);
+  weft::log::initLogging(
+      {log_format == "json" ? weft::log::LogFormat::kJson : weft::log::LogFormat::kText, *level,
+       nullptr});
+  return weft::controlplane::runControlPlane(cp);
 }

@@ -1,0 +1,158 @@
+#include "controlplane/app/control_plane.h"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "common/log/logger.h"
+#include "common/signals/signal_watcher.h"
+#include "controlplane/app/source_metrics.h"
+#include "controlplane/source/directory_source.h"
+#include "controlplane/translate/translator.h"
+#include "controlplane/xds/discovery_server.h"
+#include "controlplane/xds/proxy_status_service.h"
+#include "controlplane/xds/push_debouncer.h"
+#include "controlplane/xds/xds_metrics.h"
+
+namespace weft::controlplane {
+
+namespace {
+
+spdlog::logger& cpLog() {
+  static spdlog::logger& logger = weft::log::logger("controlplane");
+  return logger;
+}
+
+std::string defaultId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) {
+    return "weft-controlplane";
+  }
+  return std::string("weft-controlplane-") + host;
+}
+
+// "0.0.0.0:15010" with the port replaced by the one bound.
+std::string withPort(const std::string& address, int port) {
+  return address.substr(0, address.rfind(':') + 1) + std::to_string(port);
+}
+
+int fail(const std::string& message) {
+  std::cerr << "weft-controlplane: " << message << "\n";
+  cpLog().error("{}", message);
+  return 1;
+}
+
+}  // namespace
+
+int runControlPlane(const ControlPlaneOptions& options) {
+  const std::string id = options.id.empty() ? defaultId() : options.id;
+  boost::asio::io_context loop;
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto xds_metrics = std::make_shared<XdsMetrics>(*registry);
+  DiscoveryServer discovery(loop, id, xds_metrics);
+  ProxyStatusService proxy_status(loop, discovery, id);
+
+  grpc::ServerBuilder builder;
+  int xds_port = 0;
+  builder.AddListeningPort(options.xds_address, grpc::InsecureServerCredentials(), &xds_port);
+  builder.RegisterService(&discovery);
+  builder.RegisterService(&proxy_status);
+  // Proxies keep their stream for hours and ping it; allow that without a GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server || xds_port == 0) {
+    return fail("cannot listen on " + options.xds_address + " for xDS");
+  }
+  cpLog().info("xDS server listening on {}", withPort(options.xds_address, xds_port));
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(options.metrics_address);
+  } catch (const std::exception& error) {
+    grpc_server->Shutdown();
+    return fail("cannot listen on " + options.metrics_address + " for metrics: " + error.what());
+  }
+  const auto metrics_ports = exposer->GetListeningPorts();
+  cpLog().info("metrics listening on {}",
+               withPort(options.metrics_address, metrics_ports.empty() ? 0 : metrics_ports[0]));
+
+  // The pipeline: the source's models go through the debouncer into translation.
+  std::shared_ptr<Translator> translator;
+  std::atomic<size_t> problems{0};
+  std::set<std::string> reported_problems;
+  std::optional<std::chrono::steady_clock::time_point> pending_since;
+  std::unique_ptr<DirectorySource> source;
+  PushDebouncer debouncer(loop, options.debounce, options.max_debounce, [&] {
+    const auto changed_at = pending_since.value_or(std::chrono::steady_clock::now());
+    pending_since.reset();
+    translator = std::make_shared<Translator>(source->current());
+    discovery.setConfiguration(
+        [translator](const weft::v1::Node& node) {
+          return std::make_shared<const ProxyResources>(translator->forProxy(node));
+        },
+        changed_at);
+    // Problems of the model are known now; those of a scope once a proxy of it was served.
+    std::set<std::string> now(translator->problems().begin(), translator->problems().end());
+    for (const std::string& problem : now) {
+      if (reported_problems.count(problem) == 0) {
+        cpLog().warn("not translated: {}", problem);
+      }
+    }
+    problems = now.size();
+    reported_problems = std::move(now);
+  });
+
+  DirectorySourceOptions source_options;
+  source_options.directory = options.config_dir;
+  source = std::make_unique<DirectorySource>(loop, source_options, [&](MeshModelPtr) {
+    if (!pending_since) {
+      pending_since = std::chrono::steady_clock::now();
+    }
+    debouncer.notify();
+  });
+  auto source_metrics = std::make_shared<SourceMetrics>([&source] { return source->stats(); },
+                                                        [&problems] { return problems.load(); });
+  exposer->RegisterCollectable(registry);
+  exposer->RegisterCollectable(source_metrics);
+  if (std::string error = source->start(); !error.empty()) {
+    grpc_server->Shutdown();
+    return fail(error);
+  }
+  cpLog().info("weft-controlplane {} ready: manifests from {}", id, options.config_dir);
+
+  std::thread stopper;
+  SignalWatcher signals(
+      loop,
+      [&](int signal_number) {
+        if (stopper.joinable()) {
+          return;
+        }
+        cpLog().info("signal {}: closing every stream and stopping", signal_number);
+        source->stop();
+        discovery.closeAll();
+        // Shutdown waits for the streams' last callbacks, which post to this loop: wait for
+        // it on another thread, then stop the loop.
+        stopper = std::thread([&] {
+          grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          loop.stop();
+        });
+      },
+      [&](int) { source->reload(); });
+  loop.run();
+  if (stopper.joinable()) {
+    stopper.join();
+  }
+  signals.stop();
+  cpLog().info("weft-controlplane stopped");
+  return 0;
+}
+
+}  // namespace weft::controlplane

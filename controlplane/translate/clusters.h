@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "controlplane/translate/mesh_settings.h"
+#include "controlplane/translate/problem_log.h"
+#include "controlplane/translate/service_catalog.h"
+#include "weft/v1/cluster.pb.h"
+#include "weft/v1/route.pb.h"
+
+namespace weft::controlplane {
+
+// The client-side settings of one cluster: the DestinationPolicy's traffic_policy, with each
+// top-level field the subset sets replacing the policy's (the mesh API's "field by field at
+// the top level"). Empty when the service has no DestinationPolicy.
+weft::mesh::v1alpha1::TrafficPolicy effectiveTrafficPolicy(
+    const CatalogService& service, const weft::mesh::v1alpha1::Subset* subset);
+
+// Reports the parts of a DestinationPolicy's traffic policy that cannot take effect as
+// written; `what` names the policy (and subset) in the messages.
+void checkTrafficPolicy(const weft::mesh::v1alpha1::TrafficPolicy& policy, const std::string& what,
+                        ProblemLog& problems);
+
+// The hash inputs routes must carry for a cluster with this policy: consistent hashing is
+// configured on the cluster (algorithm) and on the route (what to hash). Empty unless the
+// algorithm is RING_HASH or MAGLEV with a key.
+std::vector<weft::v1::HashPolicy> hashPolicies(const weft::mesh::v1alpha1::TrafficPolicy& policy);
+
+// The EDS cluster of a service port, or of one of its subsets.
+weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fqdn,
+                                  PortProtocol protocol,
+                                  const weft::mesh::v1alpha1::TrafficPolicy& policy,
+                                  const MeshSettings& settings);
+
+// The STATIC cluster of the local application's port: one endpoint, `address`:`port`.
+weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol);
+
+// The upstream protocol for a service port's protocol.
+weft::v1::Cluster::Protocol clusterProtocol(PortProtocol protocol);
+
+}  // namespace weft::controlplane

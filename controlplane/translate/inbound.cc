@@ -1,0 +1,131 @@
+#include "controlplane/translate/inbound.h"
+
+#include <algorithm>
+#include <map>
+
+#include "controlplane/translate/clusters.h"
+#include "controlplane/translate/listeners.h"
+#include "controlplane/translate/names.h"
+#include "controlplane/translate/virtual_hosts.h"
+#include "weft/v1/listener.pb.h"
+
+namespace weft::controlplane {
+namespace {
+
+std::string_view protocolName(PortProtocol protocol) {
+  switch (protocol) {
+    case PortProtocol::kHttp:
+      return "HTTP";
+    case PortProtocol::kHttp2:
+      return "HTTP/2";
+    case PortProtocol::kGrpc:
+      return "gRPC";
+    case PortProtocol::kTcp:
+      return "TCP";
+  }
+  return "";
+}
+
+// The only route of an inbound virtual host. No timeout: the caller's proxy already enforces
+// the route's deadline, and a second one here would cut what the caller's rule allows (a
+// rule with timeout 0s for streaming).
+weft::v1::Route inboundRoute(uint32_t port) {
+  weft::v1::Route route;
+  route.set_name("default");
+  route.mutable_match()->set_prefix("/");
+  route.mutable_route()->set_cluster(inboundClusterName(port));
+  route.mutable_route()->mutable_timeout();
+  return route;
+}
+
+// An application port and the protocol the first selecting service declares for it.
+struct ApplicationPort {
+  PortProtocol protocol = PortProtocol::kHttp;
+  std::string service;  // the service that decided the protocol, for messages
+};
+
+}  // namespace
+
+InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
+                                  ProblemLog& problems) {
+  const bool local = workload.spec.has_sidecar();
+  const std::string workload_key = objectKey(workload.meta.namespace_, workload.meta.name);
+  std::map<uint32_t, ApplicationPort> ports;
+  weft::v1::RouteConfiguration local_routes;
+  for (ServiceId id : catalog.servicesSelecting(workload)) {
+    const CatalogService& service = catalog.service(id);
+    const std::string service_key = objectKey(service.namespace_(), service.name());
+    for (const ServicePort& port : service.service->ports) {
+      const auto target = ServiceCatalog::targetPort(port, workload);
+      if (!target || (local && !isHttp(port.protocol))) {
+        continue;
+      }
+      auto [entry, inserted] = ports.emplace(*target, ApplicationPort{port.protocol, service_key});
+      if (!inserted && entry->second.protocol != port.protocol) {
+        problems.add("Workload " + workload_key + ": port " + std::to_string(*target) + " is " +
+                     std::string(protocolName(entry->second.protocol)) + " for Service " +
+                     entry->second.service + " and " + std::string(protocolName(port.protocol)) +
+                     " for Service " + service_key + "; the first by namespace/name applies");
+      }
+      if (local) {
+        // Callers from other namespaces use the longer names, so every form is served.
+        *local_routes.add_virtual_hosts() =
+            serviceVirtualHost(service, port.port, true, {inboundRoute(*target)});
+      }
+    }
+  }
+
+  InboundResources resources;
+  const std::string address = local ? workload.spec.address() : "127.0.0.1";
+  std::vector<CaptureChain> chains;
+  for (const auto& [port, application] : ports) {
+    resources.clusters.push_back(
+        buildResource(ResourceType::kCluster, inboundClusterName(port),
+                      inboundCluster(port, address, application.protocol)));
+    if (local) {
+      continue;
+    }
+    if (!isHttp(application.protocol)) {
+      chains.push_back({port, inboundClusterName(port)});
+      continue;
+    }
+    chains.push_back({port, {}});
+    weft::v1::RouteConfiguration routes;
+    routes.set_name(inboundRouteConfigName(port));
+    auto& vhost = *routes.add_virtual_hosts();
+    vhost.set_name(inboundRouteConfigName(port));
+    vhost.add_domains("*");
+    *vhost.add_routes() = inboundRoute(port);
+    resources.routes.push_back(buildResource(ResourceType::kRoute, routes.name(), routes));
+  }
+  if (local) {
+    const uint32_t inbound_port = workload.spec.sidecar().inbound_port();
+    // With a single application port, requests whose Host names no service of the workload
+    // still have one place to go: a caller's rule that sent another service's request here
+    // (a backend), or one that rewrote the authority.
+    if (ports.size() == 1) {
+      const uint32_t only = ports.begin()->first;
+      auto& fallback = *local_routes.add_virtual_hosts();
+      fallback.set_name(inboundClusterName(only));
+      fallback.add_domains("*");
+      *fallback.add_routes() = inboundRoute(only);
+    }
+    local_routes.set_name(inboundRouteConfigName(inbound_port));
+    resources.routes.push_back(
+        buildResource(ResourceType::kRoute, local_routes.name(), local_routes));
+    resources.listener = buildResource(ResourceType::kListener, std::string(kInboundListener),
+                                       localInboundListener(address, inbound_port));
+  } else if (!chains.empty()) {
+    resources.listener = buildResource(ResourceType::kListener, std::string(kInboundListener),
+                                       captureInboundListener(chains));
+  }
+  // Cluster names "inbound/<port>" compare as strings, not numbers.
+  auto by_name = [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) {
+    return a->name < b->name;
+  };
+  std::sort(resources.clusters.begin(), resources.clusters.end(), by_name);
+  std::sort(resources.routes.begin(), resources.routes.end(), by_name);
+  return resources;
+}
+
+}  // namespace weft::controlplane

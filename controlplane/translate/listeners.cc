@@ -1,0 +1,81 @@
+#include "controlplane/translate/listeners.h"
+
+#include "controlplane/translate/names.h"
+
+namespace weft::controlplane {
+namespace {
+
+void setAddress(weft::v1::Listener& listener, const std::string& address, uint32_t port) {
+  listener.mutable_address()->set_address(address);
+  listener.mutable_address()->set_port(port);
+}
+
+void routeHttp(weft::v1::FilterChain& chain, const std::string& stat_prefix,
+               const std::string& route_config) {
+  auto& http = *chain.mutable_http();
+  http.set_stat_prefix(stat_prefix);
+  http.set_route_config_name(route_config);
+}
+
+weft::v1::Listener captureListener(std::string_view name, uint32_t listener_port,
+                                   weft::v1::Listener::Direction direction,
+                                   const std::vector<CaptureChain>& chains) {
+  weft::v1::Listener listener;
+  listener.set_name(std::string(name));
+  setAddress(listener, "0.0.0.0", listener_port);
+  listener.set_transparent(true);
+  listener.set_direction(direction);
+  for (const CaptureChain& entry : chains) {
+    auto& chain = *listener.add_filter_chains();
+    chain.set_name(std::to_string(entry.port));
+    chain.mutable_match()->add_destination_ports(entry.port);
+    const std::string stat_prefix = statPrefix(name, entry.port);
+    if (entry.tcp_cluster.empty()) {
+      routeHttp(chain, stat_prefix,
+                direction == weft::v1::Listener::INBOUND ? inboundRouteConfigName(entry.port)
+                                                         : outboundRouteConfigName(entry.port));
+    } else {
+      chain.mutable_tcp()->set_stat_prefix(stat_prefix);
+      chain.mutable_tcp()->set_cluster(entry.tcp_cluster);
+    }
+  }
+  return listener;
+}
+
+}  // namespace
+
+weft::v1::Listener localOutboundListener(uint32_t outbound_port) {
+  weft::v1::Listener listener;
+  listener.set_name(std::string(kOutboundListener));
+  setAddress(listener, "127.0.0.1", outbound_port);
+  listener.set_direction(weft::v1::Listener::OUTBOUND);
+  auto& chain = *listener.add_filter_chains();
+  chain.set_name("http");
+  routeHttp(chain, statPrefix(kOutboundListener, outbound_port),
+            std::string(kLocalOutboundRouteConfig));
+  return listener;
+}
+
+weft::v1::Listener localInboundListener(const std::string& address, uint32_t inbound_port) {
+  weft::v1::Listener listener;
+  listener.set_name(std::string(kInboundListener));
+  setAddress(listener, address, inbound_port);
+  listener.set_direction(weft::v1::Listener::INBOUND);
+  auto& chain = *listener.add_filter_chains();
+  chain.set_name("http");
+  routeHttp(chain, statPrefix(kInboundListener, inbound_port),
+            inboundRouteConfigName(inbound_port));
+  return listener;
+}
+
+weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains) {
+  return captureListener(kOutboundListener, kOutboundCapturePort, weft::v1::Listener::OUTBOUND,
+                         chains);
+}
+
+weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains) {
+  return captureListener(kInboundListener, kInboundCapturePort, weft::v1::Listener::INBOUND,
+                         chains);
+}
+
+}  // namespace weft::controlplane

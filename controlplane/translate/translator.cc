@@ -1,0 +1,320 @@
+#include "controlplane/translate/translator.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "controlplane/translate/clusters.h"
+#include "controlplane/translate/endpoints.h"
+#include "controlplane/translate/listeners.h"
+#include "controlplane/translate/names.h"
+#include "controlplane/translate/virtual_hosts.h"
+#include "controlplane/translate/visibility.h"
+
+namespace weft::controlplane {
+namespace {
+
+// Namespace of a proxy that did not say (as for manifests without one).
+constexpr const char* kDefaultNamespace = "default";
+
+std::string serviceList(const ServiceCatalog& catalog, const std::vector<ServiceId>& ids) {
+  std::string text;
+  for (ServiceId id : ids) {
+    text.append(text.empty() ? "" : ", ").append(catalog.service(id).fqdn);
+  }
+  return text;
+}
+
+}  // namespace
+
+Translator::Translator(MeshModelPtr model)
+    : model_(std::move(model)), settings_(meshSettings(*model_)) {
+  catalog_ = std::make_unique<ServiceCatalog>(*model_, settings_, problems_);
+  routes_ = std::make_unique<HttpRouteTable>(*model_, *catalog_, settings_, problems_);
+  buildServices();
+  reportUntranslated();
+  const auto& services = catalog_->services();
+  std::vector<ServiceId> by_fqdn(services.size());
+  std::iota(by_fqdn.begin(), by_fqdn.end(), 0);
+  std::sort(by_fqdn.begin(), by_fqdn.end(),
+            [&](ServiceId a, ServiceId b) { return services[a].fqdn < services[b].fqdn; });
+  fqdn_rank_.resize(services.size());
+  for (uint32_t rank = 0; rank < by_fqdn.size(); ++rank) {
+    fqdn_rank_[by_fqdn[rank]] = rank;
+  }
+}
+
+Translator::~Translator() = default;
+
+void Translator::buildServices() {
+  services_.resize(catalog_->services().size());
+  for (ServiceId id = 0; id < services_.size(); ++id) {
+    const CatalogService& service = catalog_->service(id);
+    ServiceResources& resources = services_[id];
+    if (service.policy != nullptr) {
+      const std::string what = "DestinationPolicy " + objectKey(service.policy->meta.namespace_,
+                                                                service.policy->meta.name);
+      checkTrafficPolicy(service.policy->spec.traffic_policy(), what, problems_);
+      for (const auto* subset : service.subsets) {
+        checkTrafficPolicy(subset->traffic_policy(), what + " subset " + subset->name(), problems_);
+      }
+    }
+    // Each subset's policy once, for all ports.
+    std::vector<const weft::mesh::v1alpha1::Subset*> subsets{nullptr};
+    subsets.insert(subsets.end(), service.subsets.begin(), service.subsets.end());
+    std::vector<weft::mesh::v1alpha1::TrafficPolicy> policies;
+    for (const auto* subset : subsets) {
+      policies.push_back(effectiveTrafficPolicy(service, subset));
+    }
+    for (const ServicePort& port : service.service->ports) {
+      resources.ports.push_back({&port, {}, {false, false}});
+      for (size_t i = 0; i < subsets.size(); ++i) {
+        // Subsets are chosen by TrafficRoute backends, which are HTTP only.
+        if (subsets[i] != nullptr && !isHttp(port.protocol)) {
+          continue;
+        }
+        const std::string subset_name = subsets[i] == nullptr ? "" : subsets[i]->name();
+        const std::string name = outboundClusterName(service.fqdn, port.port, subset_name);
+        OutboundCluster cluster;
+        cluster.http = isHttp(port.protocol);
+        cluster.cluster = buildResource(
+            ResourceType::kCluster, name,
+            outboundCluster(name, service.fqdn, port.protocol, policies[i], settings_));
+        auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(
+            outboundAssignment(name, service, port, subsets[i], settings_, problems_));
+        if (policies[i].load_balancer().locality_aware()) {
+          cluster.assignment = std::move(assignment);
+        } else {
+          cluster.endpoints = buildResource(ResourceType::kEndpoints, name, *assignment);
+        }
+        resources.clusters.push_back(std::move(cluster));
+      }
+    }
+    std::sort(resources.clusters.begin(), resources.clusters.end(),
+              [](const OutboundCluster& a, const OutboundCluster& b) {
+                return a.cluster->name < b.cluster->name;
+              });
+  }
+}
+
+void Translator::reportUntranslated() {
+  for (const auto& [key, policy] : model_->authorization_policies) {
+    problems_.add("AuthorizationPolicy " + key +
+                  ": not enforced yet (authorization arrives with mTLS and workload "
+                  "certificates); every request is allowed");
+  }
+  if (model_->mesh_config) {
+    const auto& spec = model_->mesh_config->spec;
+    const std::string what = "MeshConfig " + objectKey(model_->mesh_config->meta.namespace_,
+                                                       model_->mesh_config->meta.name);
+    if (spec.tracing().exporter() != weft::mesh::v1alpha1::Tracing::NONE) {
+      problems_.add(what + ": tracing export is not configured on proxies yet");
+    }
+    if (spec.access_logging().format() != weft::mesh::v1alpha1::AccessLogging::OFF) {
+      problems_.add(what + ": accessLogging is not configured on proxies yet");
+    }
+  }
+  for (const auto& [key, policy] : model_->peer_authentications) {
+    problems_.add("PeerAuthentication " + key +
+                  ": not enforced yet (mTLS arrives with workload certificates); traffic stays "
+                  "plaintext");
+  }
+}
+
+ProxyResources Translator::forProxy(const weft::v1::Node& node) {
+  const std::string namespace_ = node.namespace_().empty() ? kDefaultNamespace : node.namespace_();
+  const Workload* workload = node.workload_name().empty()
+                                 ? nullptr
+                                 : catalog_->findWorkload(namespace_, node.workload_name());
+  const bool local = workload != nullptr && workload->spec.has_sidecar();
+  NamespaceScope& scope = namespaceScope(namespace_);
+  const OutboundLists& lists = local ? scope.http_only : scope.all;
+  const OutboundListener& outbound =
+      local ? localOutbound(namespace_, scope, workload->spec.sidecar().outbound_port())
+            : captureOutbound(namespace_, scope);
+  const InboundResources* inbound = workload == nullptr ? nullptr : &inboundFor(*workload);
+
+  // Every inbound name sorts before every outbound name ("inbound" < "outbound"), so each
+  // list is the inbound part followed by the outbound part.
+  ProxyResources resources;
+  auto& clusters = resources.of(ResourceType::kCluster);
+  auto& routes = resources.of(ResourceType::kRoute);
+  auto& listeners = resources.of(ResourceType::kListener);
+  if (inbound != nullptr) {
+    clusters.reserve(inbound->clusters.size() + lists.clusters.size());
+    clusters = inbound->clusters;
+    routes = inbound->routes;
+    if (inbound->listener) {
+      listeners.push_back(inbound->listener);
+    }
+  }
+  clusters.insert(clusters.end(), lists.clusters.begin(), lists.clusters.end());
+  routes.insert(routes.end(), outbound.routes.begin(), outbound.routes.end());
+  if (outbound.listener) {
+    listeners.push_back(outbound.listener);
+  }
+  auto& endpoints = resources.of(ResourceType::kEndpoints);
+  endpoints = lists.endpoints;
+  for (const auto& [index, cluster] : lists.localized) {
+    endpoints[index] = localizedEndpoints(*cluster, node.locality());
+  }
+  return resources;
+}
+
+Translator::NamespaceScope& Translator::namespaceScope(const std::string& namespace_) {
+  auto found = namespaces_.find(namespace_);
+  if (found != namespaces_.end()) {
+    return *found->second;
+  }
+  auto scope = std::make_unique<NamespaceScope>();
+  scope->visible = visibleServices(namespace_, *catalog_, *routes_, settings_);
+  // Cluster names start with "outbound/<fqdn>:", and no FQDN of the mesh is a prefix of
+  // another (they share the suffix and have the same number of labels), so services in FQDN
+  // order give their clusters in name order.
+  std::sort(scope->visible.begin(), scope->visible.end(),
+            [&](ServiceId a, ServiceId b) { return fqdn_rank_[a] < fqdn_rank_[b]; });
+  auto add = [](OutboundLists& lists, const OutboundCluster& cluster) {
+    lists.clusters.push_back(cluster.cluster);
+    if (!cluster.endpoints) {
+      lists.localized.emplace_back(lists.endpoints.size(), &cluster);
+    }
+    lists.endpoints.push_back(cluster.endpoints);
+  };
+  for (ServiceId id : scope->visible) {
+    for (const OutboundCluster& cluster : services_[id].clusters) {
+      add(scope->all, cluster);
+      if (cluster.http) {
+        add(scope->http_only, cluster);
+      }
+    }
+  }
+  return *namespaces_.emplace(namespace_, std::move(scope)).first->second;
+}
+
+const Translator::OutboundListener& Translator::localOutbound(const std::string& namespace_,
+                                                              NamespaceScope& scope,
+                                                              uint32_t outbound_port) {
+  auto key = std::make_pair(namespace_, outbound_port);
+  auto found = local_outbound_.find(key);
+  if (found != local_outbound_.end()) {
+    return found->second;
+  }
+  if (!scope.local_routes) {
+    std::vector<const std::string*> vhosts;
+    for (ServiceId id : scope.visible) {
+      const bool same_namespace = catalog_->service(id).namespace_() == namespace_;
+      for (PortResources& port : services_[id].ports) {
+        if (isHttp(port.port->protocol)) {
+          vhosts.push_back(&virtualHostBytes(id, port, same_namespace));
+        }
+      }
+    }
+    scope.local_routes = assembleRouteConfiguration(std::string(kLocalOutboundRouteConfig),
+                                                    virtualHostsField(vhosts));
+  }
+  OutboundListener outbound;
+  outbound.routes.push_back(scope.local_routes);
+  outbound.listener = buildResource(ResourceType::kListener, std::string(kOutboundListener),
+                                    localOutboundListener(outbound_port));
+  return local_outbound_.emplace(std::move(key), std::move(outbound)).first->second;
+}
+
+const Translator::OutboundListener& Translator::captureOutbound(const std::string& namespace_,
+                                                                NamespaceScope& scope) {
+  if (scope.capture) {
+    return *scope.capture;
+  }
+  // With capture a connection is known by its destination port only (service addresses are
+  // not in the model), so services sharing a port share its chain: HTTP ones are told apart
+  // by Host, TCP ones not at all.
+  struct PortUsers {
+    std::vector<const std::string*> http;
+    std::string first_http;
+    std::vector<ServiceId> tcp;
+  };
+  std::map<uint32_t, PortUsers> by_port;
+  for (ServiceId id : scope.visible) {
+    const bool same_namespace = catalog_->service(id).namespace_() == namespace_;
+    for (PortResources& port : services_[id].ports) {
+      PortUsers& users = by_port[port.port->port];
+      if (isHttp(port.port->protocol)) {
+        if (users.http.empty()) {
+          users.first_http = catalog_->service(id).fqdn;
+        }
+        users.http.push_back(&virtualHostBytes(id, port, same_namespace));
+      } else {
+        users.tcp.push_back(id);
+      }
+    }
+  }
+  const std::string where = "Namespace " + namespace_ + " (proxies with traffic capture)";
+  OutboundListener outbound;
+  std::vector<CaptureChain> chains;
+  for (const auto& [port, users] : by_port) {
+    const std::string port_text = std::to_string(port);
+    if (!users.http.empty()) {
+      if (!users.tcp.empty()) {
+        problems_.add(where + ": port " + port_text + " is HTTP for " + users.first_http +
+                      " and TCP for " + serviceList(*catalog_, users.tcp) +
+                      "; only the HTTP services are reachable on it");
+      }
+      chains.push_back({port, {}});
+      outbound.routes.push_back(
+          assembleRouteConfiguration(outboundRouteConfigName(port), virtualHostsField(users.http)));
+    } else if (users.tcp.size() == 1) {
+      chains.push_back(
+          {port, outboundClusterName(catalog_->service(users.tcp.front()).fqdn, port)});
+    } else {
+      problems_.add(where + ": TCP port " + port_text + " belongs to " +
+                    serviceList(*catalog_, users.tcp) +
+                    "; connections to them cannot be told apart without service addresses, so "
+                    "none is reachable on it");
+    }
+  }
+  // "outbound/<port>" names compare as strings, not as numbers.
+  std::sort(outbound.routes.begin(), outbound.routes.end(),
+            [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) { return a->name < b->name; });
+  if (!chains.empty()) {
+    outbound.listener = buildResource(ResourceType::kListener, std::string(kOutboundListener),
+                                      captureOutboundListener(chains));
+  }
+  scope.capture = std::move(outbound);
+  return *scope.capture;
+}
+
+const std::string& Translator::virtualHostBytes(ServiceId id, PortResources& port,
+                                                bool same_namespace) {
+  const size_t variant = same_namespace ? 1 : 0;
+  if (!port.vhost_built[variant]) {
+    const uint32_t number = port.port->port;
+    port.vhost[variant] = serializeVirtualHost(serviceVirtualHost(
+        catalog_->service(id), number, same_namespace, routes_->routesFor(id, number).routes));
+    port.vhost_built[variant] = true;
+  }
+  return port.vhost[variant];
+}
+
+const InboundResources& Translator::inboundFor(const Workload& workload) {
+  std::string key = objectKey(workload.meta.namespace_, workload.meta.name);
+  auto found = inbound_.find(key);
+  if (found != inbound_.end()) {
+    return found->second;
+  }
+  return inbound_.emplace(std::move(key), inboundResources(workload, *catalog_, problems_))
+      .first->second;
+}
+
+BuiltResourcePtr Translator::localizedEndpoints(const OutboundCluster& cluster,
+                                                const weft::v1::Locality& locality) {
+  std::string key = cluster.cluster->name;
+  key.append("\n").append(locality.region()).append("\n").append(locality.zone());
+  auto found = localized_.find(key);
+  if (found != localized_.end()) {
+    return found->second;
+  }
+  BuiltResourcePtr endpoints = buildResource(ResourceType::kEndpoints, cluster.cluster->name,
+                                             prioritizedByLocality(*cluster.assignment, locality));
+  localized_.emplace(std::move(key), endpoints);
+  return endpoints;
+}
+
+}  // namespace weft::controlplane

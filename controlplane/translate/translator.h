@@ -1,0 +1,137 @@
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "controlplane/model/mesh_model.h"
+#include "controlplane/resources/built_resource.h"
+#include "controlplane/translate/http_routes.h"
+#include "controlplane/translate/inbound.h"
+#include "controlplane/translate/mesh_settings.h"
+#include "controlplane/translate/problem_log.h"
+#include "controlplane/translate/service_catalog.h"
+#include "weft/v1/core.pb.h"
+#include "weft/v1/endpoint.pb.h"
+
+namespace weft::controlplane {
+
+// Turns one mesh model into the xDS resources of each proxy (ARCHITECTURE.md §4: model ->
+// translate -> snapshot cache).
+//
+// Work is shared as widely as the resources are: the clusters and endpoints of a service
+// are built once per model and the same BuiltResourcePtr goes to every proxy that sees the
+// service; the outbound listener and route configurations are built once per scope (the
+// proxies of one namespace in the same mode) and the inbound side once per workload. So
+// forProxy() for the 1,000th proxy of a namespace copies pointers. A new model gets a new
+// Translator; versions are content hashes, so whatever did not change keeps its version.
+//
+// Not translated yet: AuthorizationPolicy and PeerAuthentication (they arrive with mTLS and
+// workload certificates), so the Secret and AuthorizationPolicy lists stay empty and every
+// such object is reported as not enforced; DestinationPolicy tls and MeshConfig tracing and
+// access logging are reported likewise when set.
+//
+// A Translator is used from one thread: forProxy() fills its memo tables. Concurrent
+// translation means one Translator per thread (each computes its own shared resources).
+class Translator {
+ public:
+  explicit Translator(MeshModelPtr model);
+  ~Translator();
+
+  Translator(const Translator&) = delete;
+  Translator& operator=(const Translator&) = delete;
+
+  // Everything the proxy described by `node` should have. The proxy's own workload is the
+  // Workload named node.workload_name in node.namespace: with a sidecar block the proxy runs
+  // in local mode (listeners on its own ports), otherwise with traffic capture (15001/15006).
+  ProxyResources forProxy(const weft::v1::Node& node);
+
+  // What could not be translated as written, in plain sentences naming the objects; sorted.
+  // Problems of the model as a whole are known after construction; those of one scope (a
+  // namespace's port conflicts under capture) once a proxy of that scope was translated.
+  std::vector<std::string> problems() const { return problems_.messages(); }
+
+  const MeshModel& model() const { return *model_; }
+
+ private:
+  // An outbound cluster (a service port or one of its subsets) with its endpoints.
+  struct OutboundCluster {
+    BuiltResourcePtr cluster;
+    // Shared by every proxy. Null for locality-aware load balancing, where the priorities
+    // depend on the proxy's locality: then built per locality from `assignment`.
+    BuiltResourcePtr endpoints;
+    std::shared_ptr<const weft::v1::ClusterLoadAssignment> assignment;
+    bool http = true;
+  };
+
+  // A port of a service: its virtual host, serialized on first use, for clients in the
+  // service's namespace (index 1, with the short name) and elsewhere (index 0).
+  struct PortResources {
+    const ServicePort* port = nullptr;
+    std::array<std::string, 2> vhost;
+    std::array<bool, 2> vhost_built = {false, false};
+  };
+
+  struct ServiceResources {
+    std::vector<PortResources> ports;       // in the service's order
+    std::vector<OutboundCluster> clusters;  // sorted by name
+  };
+
+  // Clusters and endpoints of a set of services, in name order.
+  struct OutboundLists {
+    std::vector<BuiltResourcePtr> clusters;
+    std::vector<BuiltResourcePtr> endpoints;
+    // Entries of `endpoints` that depend on the proxy's locality (left null there).
+    std::vector<std::pair<size_t, const OutboundCluster*>> localized;
+  };
+
+  // The "outbound" listener (null when it would have no chain) and the route configurations
+  // it names.
+  struct OutboundListener {
+    BuiltResourcePtr listener;
+    std::vector<BuiltResourcePtr> routes;
+  };
+
+  // What the proxies of one namespace share, built when the first of them is translated.
+  struct NamespaceScope {
+    std::vector<ServiceId> visible;  // in FQDN order
+    OutboundLists all;               // with traffic capture
+    OutboundLists http_only;         // local mode, where TCP is not reachable
+    // With traffic capture: one listener for every proxy of the namespace.
+    std::optional<OutboundListener> capture;
+    // Local mode: the route configuration of every visible HTTP port, one resource for every
+    // sidecar of the namespace (each has its own listener port, but they share the routes).
+    BuiltResourcePtr local_routes;
+  };
+
+  void buildServices();
+  void reportUntranslated();
+  NamespaceScope& namespaceScope(const std::string& namespace_);
+  const OutboundListener& captureOutbound(const std::string& namespace_, NamespaceScope& scope);
+  const OutboundListener& localOutbound(const std::string& namespace_, NamespaceScope& scope,
+                                        uint32_t outbound_port);
+  const std::string& virtualHostBytes(ServiceId id, PortResources& port, bool same_namespace);
+  const InboundResources& inboundFor(const Workload& workload);
+  BuiltResourcePtr localizedEndpoints(const OutboundCluster& cluster,
+                                      const weft::v1::Locality& locality);
+
+  MeshModelPtr model_;
+  MeshSettings settings_;
+  ProblemLog problems_;
+  std::unique_ptr<ServiceCatalog> catalog_;
+  std::unique_ptr<HttpRouteTable> routes_;
+  std::vector<ServiceResources> services_;  // by ServiceId
+  // Position of each service in FQDN order, which is also the order of their cluster names.
+  std::vector<uint32_t> fqdn_rank_;
+  std::map<std::string, std::unique_ptr<NamespaceScope>, std::less<>> namespaces_;
+  // Local mode, by namespace and outbound port.
+  std::map<std::pair<std::string, uint32_t>, OutboundListener> local_outbound_;
+  std::map<std::string, InboundResources, std::less<>> inbound_;
+  std::map<std::string, BuiltResourcePtr, std::less<>> localized_;
+};
+
+}  // namespace weft::controlplane
