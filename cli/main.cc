@@ -28,22 +28,13 @@ int main(int argc, char** argv) {
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(),
-              values);
-  } catch (const po::error& error) {
-    std::cerr << "weftctl: " << error.what() << "\n";
+  if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, positional, values)) {
+    return *exit_code;
+  }
+  if (arguments.empty()) {
+    std::cerr << "weftctl: no command given; see weftctl --help\n";
     return 2;
   }
-  // --help and --version are handled by the shared parser; it sees no positionals.
-  if (values.count("args") == 0) {
-    if (auto exit_code = weft::parseCommandLine(argc, argv, program, options, values)) {
-      return *exit_code;
-    }
-    std::cerr << "weftctl: no command given; see --help\n";
-    return 2;
-  }
-  po::notify(values);
   const std::string& command = arguments.front();
   if (command == "proxy-status" && arguments.size() <= 2) {
     return weft::cli::runProxyStatus(control_plane, arguments.size() == 2 ? arguments[1] : "",

@@ -3,8 +3,9 @@
 # versions of a "reviews" backend and weft-proxy in front of them on loopback,
 # and sends traffic through the proxy.
 #
-# The full local mesh (control plane, sidecars, mTLS) grows into this demo as
-# the control-plane and interception issues land.
+# Then the local mesh: weft-controlplane reads the manifests in scripts/demo/mesh/
+# and configures two sidecars over xDS; a route edit reaches them in milliseconds.
+# (mTLS and traffic capture join this demo as those issues land.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,4 +103,58 @@ echo
 echo "[demo] stopping weft-proxy with SIGTERM (graceful drain)"
 kill -TERM "$proxy_pid"
 wait "$proxy_pid" && echo "[demo] weft-proxy exited cleanly"
+
+echo
+echo "[demo] 7. the mesh: weft-controlplane and two sidecars, configured from manifests"
+mesh="$workdir/mesh"
+mkdir -p "$mesh"
+xds_port=$(free_port)
+declare -A port
+for p in PRODUCTPAGE_INBOUND PRODUCTPAGE_OUTBOUND PRODUCTPAGE_ADMIN REVIEWS_INBOUND REVIEWS_OUTBOUND \
+         REVIEWS_ADMIN PRODUCTPAGE_APP_PORT; do
+  port[$p]=$(free_port)
+done
+cp scripts/demo/mesh/services.yaml "$mesh/"
+sed -e "s/@STABLE@/v1/" scripts/demo/mesh/route.yaml.in >"$mesh/route.yaml"
+sed -e "s/@PRODUCTPAGE_APP_PORT@/${port[PRODUCTPAGE_APP_PORT]}/" \
+    -e "s/@PRODUCTPAGE_INBOUND@/${port[PRODUCTPAGE_INBOUND]}/" \
+    -e "s/@PRODUCTPAGE_OUTBOUND@/${port[PRODUCTPAGE_OUTBOUND]}/" \
+    -e "s/@REVIEWS_INBOUND@/${port[REVIEWS_INBOUND]}/" -e "s/@REVIEWS_OUTBOUND@/${port[REVIEWS_OUTBOUND]}/" \
+    -e "s/@REVIEWS_V1_PORT@/$v1_port/" -e "s/@REVIEWS_V2_PORT@/$v2_port/" \
+    scripts/demo/mesh/workloads.yaml.in >"$mesh/workloads.yaml"
+build/bin/weft-controlplane --config-dir "$mesh" --xds-address "127.0.0.1:$xds_port" \
+  --metrics-address 127.0.0.1:0 >"$workdir/controlplane.log" 2>&1 &
+pids+=($!)
+wait_for_line "$workdir/controlplane.log" "weft-controlplane .* ready"
+for name in productpage-v1 reviews-v1; do
+  key=$(echo "${name%-v1}" | tr a-z A-Z)
+  sed -e "s/@NAME@/$name/g" -e "s/@ADMIN@/${port[${key}_ADMIN]}/" -e "s/@XDS@/$xds_port/" \
+      -e "s#@WORKDIR@#$workdir#" scripts/demo/mesh/sidecar.yaml.in >"$workdir/$name.yaml"
+  build/bin/weft-proxy --config "$workdir/$name.yaml" >"$workdir/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for_line "$workdir/$name.log" "configuration applied"
+done
+weftctl() { build/bin/weftctl --control-plane "127.0.0.1:$xds_port" "$@"; }
+echo "    weftctl proxy-status:"
+weftctl proxy-status | sed 's/^/      /'
+
+ask() {  # productpage calls reviews through its sidecar
+  curl -s --max-time 5 -H "Host: reviews:9080" "$@" \
+    "http://127.0.0.1:${port[PRODUCTPAGE_OUTBOUND]}/reviews/1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'
+}
+echo "    productpage -> reviews, 6 requests: $(for _ in $(seq 6); do ask; done | sort | uniq -c | tr -s ' \n' ' ')"
+echo "    with x-canary: yes:                  $(for _ in $(seq 6); do ask -H 'x-canary: yes'; done | sort | uniq -c | tr -s ' \n' ' ')"
+
+echo "    editing route.yaml: stable traffic moves to v2"
+sed -e "s/@STABLE@/v2/" scripts/demo/mesh/route.yaml.in >"$mesh/route.yaml.tmp"
+mv "$mesh/route.yaml.tmp" "$mesh/route.yaml"
+for _ in $(seq 1 100); do
+  [ "$(ask)" = "reviews-v2" ] && break
+  sleep 0.05
+done
+echo "    productpage -> reviews, 6 requests: $(for _ in $(seq 6); do ask; done | sort | uniq -c | tr -s ' \n' ' ')"
+grep -E "configuration applied" "$workdir/productpage-v1.log" | tail -1 | sed 's/^/      productpage sidecar | /'
+echo "    weftctl proxy-config productpage-v1 routes:"
+weftctl proxy-config productpage-v1 routes | sed 's/^/      /'
 echo "[demo] done"

@@ -22,4 +22,12 @@ std::optional<int> parseCommandLine(int argc, const char* const argv[], const Pr
                                     boost::program_options::options_description& options,
                                     boost::program_options::variables_map& values);
 
+// The same, for programs that take positional arguments (weftctl's command and its
+// arguments): `positional` maps them to options declared in `options`.
+std::optional<int> parseCommandLine(
+    int argc, const char* const argv[], const ProgramInfo& program,
+    boost::program_options::options_description& options,
+    const boost::program_options::positional_options_description& positional,
+    boost::program_options::variables_map& values);
+
 }  // namespace weft
