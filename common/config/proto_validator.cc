@@ -51,7 +51,7 @@ std::string formatBound(double value, bool is_duration) {
 
 class Validator {
  public:
-  explicit Validator(std::string_view source) : source_(source) {}
+  Validator(std::string_view source, PatternCache* shared) : source_(source), shared_(shared) {}
 
   void validate(const Message& message, const std::string& path) {
     const Descriptor& descriptor = *message.GetDescriptor();
@@ -87,6 +87,9 @@ class Validator {
   // cache: RE2 grows its matching state as it runs, and state that outlived the
   // run would pin the pages of the loader's freed transient memory.
   const RE2* compiledPattern(const FieldDescriptor& field, const std::string& pattern) {
+    if (shared_ != nullptr) {
+      return shared_->compiled(field, pattern);
+    }
     auto& entry = patterns_[&field];
     if (!entry) {
       RE2::Options options;
@@ -357,14 +360,30 @@ class Validator {
   static constexpr int kMaxDepth = 100;
   std::string_view source_;
   ConfigErrors errors_;
+  PatternCache* shared_;
   std::unordered_map<const FieldDescriptor*, std::unique_ptr<RE2>> patterns_;
   int depth_ = 0;
 };
 
 }  // namespace
 
-ConfigErrors validateMessage(const Message& message, std::string_view source) {
-  Validator validator(source);
+PatternCache::PatternCache() = default;
+PatternCache::~PatternCache() = default;
+
+const RE2* PatternCache::compiled(const google::protobuf::FieldDescriptor& field,
+                                  const std::string& pattern) {
+  auto& entry = patterns_[&field];
+  if (!entry) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    entry = std::make_unique<RE2>(pattern, options);
+  }
+  return entry.get();
+}
+
+ConfigErrors validateMessage(const Message& message, std::string_view source,
+                             PatternCache* patterns) {
+  Validator validator(source, patterns);
   validator.validate(message, "");
   return validator.takeErrors();
 }

@@ -2,9 +2,16 @@
 
 #include <google/protobuf/message.h>
 
+#include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/config/config_error.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace weft::config {
 
@@ -20,7 +27,27 @@ namespace weft::config {
 //
 // Returns the violations (at most kMaxReportedErrors), each with its field path;
 // empty when the message is valid. `source` is copied into each error.
-ConfigErrors validateMessage(const google::protobuf::Message& message,
-                             std::string_view source = {});
+class PatternCache;
+ConfigErrors validateMessage(const google::protobuf::Message& message, std::string_view source = {},
+                             PatternCache* patterns = nullptr);
+
+// Compiled (weft.v1.rules) patterns kept across validations, for a long-running caller that
+// validates many small messages of the same types (the control plane checks every
+// DiscoveryRequest; compiling the type_url pattern for each ACK would dominate). Without one,
+// patterns are compiled per validation, which keeps a one-off load's memory transient.
+// Not thread-safe: one per thread.
+class PatternCache {
+ public:
+  PatternCache();
+  ~PatternCache();
+  PatternCache(const PatternCache&) = delete;
+  PatternCache& operator=(const PatternCache&) = delete;
+
+  const re2::RE2* compiled(const google::protobuf::FieldDescriptor& field,
+                           const std::string& pattern);
+
+ private:
+  std::unordered_map<const google::protobuf::FieldDescriptor*, std::unique_ptr<re2::RE2>> patterns_;
+};
 
 }  // namespace weft::config

@@ -114,7 +114,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
   source_options.directory = options.config_dir;
   source = std::make_unique<DirectorySource>(loop, source_options, [&](MeshModelPtr) {
     if (!pending_since) {
-      pending_since = std::chrono::steady_clock::now();
+      // From the first file event of the change, so reading the directory is counted.
+      pending_since = source->changeNoticedAt();
     }
     debouncer.notify();
   });

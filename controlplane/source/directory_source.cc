@@ -190,6 +190,7 @@ std::string DirectorySource::start() {
   }
   inotify_.assign(fd);
   started_ = true;
+  change_noticed_at_ = std::chrono::steady_clock::now();
   reloadNow();
   readEvents();
   return {};
@@ -210,6 +211,7 @@ void DirectorySource::stop() {
 void DirectorySource::reload() {
   boost::asio::post(io_context_, [this, alive = std::weak_ptr<bool>(alive_)] {
     if (!alive.expired() && started_ && !stopped_) {
+      change_noticed_at_ = std::chrono::steady_clock::now();
       reloadNow();
     }
   });
@@ -251,7 +253,25 @@ void DirectorySource::reloadNow() {
 
   std::vector<ManifestFile> files;
   files.reserve(listing.files.size() + listing.unreadable.size());
+  std::map<std::string, ParsedFile> parsed;
+  size_t reparsed = 0;
   for (const auto& [path, name] : listing.files) {
+    struct stat info {};
+    FileIdentity identity;
+    const bool known = ::stat(path.c_str(), &info) == 0;
+    if (known) {
+      identity = FileIdentity{info.st_dev, info.st_ino, info.st_size,
+                              int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec,
+                              int64_t{info.st_ctim.tv_sec} * 1'000'000'000 + info.st_ctim.tv_nsec};
+    }
+    auto cached = parsed_files_.find(path);
+    if (known && cached != parsed_files_.end() && cached->second.identity == identity &&
+        cached->second.file.source == name) {
+      files.push_back(cached->second.file);
+      parsed.emplace(path, std::move(cached->second));
+      continue;
+    }
+    ++reparsed;
     files.push_back(readManifestFile(path, name, options_.limits));
     for (const ManifestDocument& document : files.back().documents) {
       if (document.result == DocumentResult::kIgnored) {
@@ -259,7 +279,11 @@ void DirectorySource::reloadNow() {
                   document.api_version, document.kind, document.namespace_, document.name);
       }
     }
+    if (known) {
+      parsed.emplace(path, ParsedFile{identity, files.back()});
+    }
   }
+  parsed_files_ = std::move(parsed);
   // An unreadable subdirectory is reported like an unreadable file; the builder keeps the
   // objects last read from files under it.
   for (const auto& [relative, reason] : listing.unreadable) {
@@ -293,15 +317,18 @@ void DirectorySource::reloadNow() {
     total.rejected += counts.rejected;
     total.ignored += counts.ignored;
   }
-  log.info("read {}: {} files; documents: {} accepted, {} rejected ({} errors), {} ignored; {}",
-           options_.directory, listing.files.size(), total.accepted, total.rejected,
-           build.errors.size(), total.ignored,
-           build.changed ? "the mesh model changed" : "the mesh model is unchanged");
+  log.info(
+      "read {}: {} files ({} parsed); documents: {} accepted, {} rejected ({} errors), {} "
+      "ignored; {}",
+      options_.directory, listing.files.size(), reparsed, total.accepted, total.rejected,
+      build.errors.size(), total.ignored,
+      build.changed ? "the mesh model changed" : "the mesh model is unchanged");
   {
     std::lock_guard lock(mutex_);
     ++stats_.reloads;
     stats_.last_reload_errors = build.errors.size();
     stats_.files = listing.files.size();
+    stats_.parsed_files = reparsed;
     stats_.watched_directories = watches_.size();
     stats_.last_reload_documents = build.documents;
     for (const auto& [kind, counts] : build.documents) {
@@ -389,6 +416,7 @@ void DirectorySource::scheduleReload() {
           return;  // pushed back by a later event (which waits anew), or stopped
         }
         reload_pending_ = false;
+        change_noticed_at_ = burst_start_;
         reloadNow();
       });
 }
@@ -405,6 +433,7 @@ void DirectorySource::scheduleRetry() {
           return;
         }
         retry_pending_ = false;
+        change_noticed_at_ = std::chrono::steady_clock::now();
         reloadNow();
       });
 }

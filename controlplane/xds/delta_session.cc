@@ -8,6 +8,16 @@ namespace weft::controlplane {
 
 namespace {
 
+// Requests are validated on the server's loop thread; their patterns are compiled once per thread.
+config::PatternCache& requestPatterns() {
+  thread_local config::PatternCache cache;
+  return cache;
+}
+
+}  // namespace
+
+namespace {
+
 // A by-name subscription of s names among n resources is compared name by name (two binary
 // searches each) when that is cheaper than walking all n resources: a lookup costs about
 // log2(n) string comparisons where the walk costs one pointer comparison per resource.
@@ -53,7 +63,8 @@ DeltaSession::DeltaSession(std::string control_plane_id, Send send, SessionEvent
       events_(std::move(events)) {}
 
 std::string DeltaSession::onRequest(const weft::v1::DeltaDiscoveryRequest& request) {
-  if (config::ConfigErrors errors = config::validateMessage(request); !errors.empty()) {
+  if (config::ConfigErrors errors = config::validateMessage(request, {}, &requestPatterns());
+      !errors.empty()) {
     return "invalid DeltaDiscoveryRequest: " + errors.front().toString();
   }
   if (!has_node_) {

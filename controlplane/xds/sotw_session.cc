@@ -8,6 +8,16 @@ namespace weft::controlplane {
 
 namespace {
 
+// Requests are validated on the server's loop thread; their patterns are compiled once per thread.
+config::PatternCache& requestPatterns() {
+  thread_local config::PatternCache cache;
+  return cache;
+}
+
+}  // namespace
+
+namespace {
+
 bool byName(const BuiltResourcePtr& a, const BuiltResourcePtr& b) {
   return a->name < b->name;
 }
@@ -20,7 +30,8 @@ SotwSession::SotwSession(std::string control_plane_id, Send send, SessionEvents 
       events_(std::move(events)) {}
 
 std::string SotwSession::onRequest(const weft::v1::DiscoveryRequest& request) {
-  if (config::ConfigErrors errors = config::validateMessage(request); !errors.empty()) {
+  if (config::ConfigErrors errors = config::validateMessage(request, {}, &requestPatterns());
+      !errors.empty()) {
     return "invalid DiscoveryRequest: " + errors.front().toString();
   }
   if (!has_node_) {

@@ -151,6 +151,22 @@ TEST_F(SourceTest, StartFailsClearlyWithoutADirectory) {
   EXPECT_TRUE(file.current()->traffic_routes.empty());
 }
 
+TEST_F(SourceTest, AChangeParsesOnlyTheFilesThatChanged) {
+  dir_.write("a.yaml", route("a", "1s"));
+  dir_.write("b.yaml", route("b", "1s"));
+  dir_.write("c.yaml", service("c"));
+  ASSERT_EQ(start(), "");
+  EXPECT_EQ(source_->stats().parsed_files, 3u);
+  dir_.replace("b.yaml", route("b", "2s"));
+  waitForModel([](const MeshModel& model) { return timeoutOf(model, "default/b") == 2; });
+  const SourceStats stats = source_->stats();
+  EXPECT_EQ(stats.files, 3u);
+  EXPECT_EQ(stats.parsed_files, 1u);
+  // The unchanged files' objects are still in the model.
+  EXPECT_EQ(timeoutOf(*source_->current(), "default/a"), 1);
+  EXPECT_EQ(source_->current()->services.count("default/c"), 1u);
+}
+
 TEST_F(SourceTest, FollowsWritesRenamesAndDeletes) {
   dir_.write("routes.yaml", route("reviews", "1s"));
   ASSERT_EQ(start(), "");
