@@ -63,6 +63,9 @@ struct DirectorySource::Listing {
   int inotify_fd = -1;
   // (path to open, name relative to the source's directory), in no particular order.
   std::vector<std::pair<std::string, std::string>> files;
+  // stat(2) of each entry of `files`, taken while listing: whether a file changed since the
+  // last reload is read from it.
+  std::vector<struct stat> file_stats;
   // Watch descriptor -> directory, for every directory watched.
   std::map<int, std::string> watches;
   // Subdirectories that could not be read: "sub/" and why.
@@ -149,6 +152,7 @@ struct DirectorySource::Listing {
         }
       } else if (S_ISREG(info.st_mode) && isManifestFile(name)) {
         files.emplace_back(child, child_relative);
+        file_stats.push_back(info);
       }
     }
     return true;
@@ -255,17 +259,15 @@ void DirectorySource::reloadNow() {
   files.reserve(listing.files.size() + listing.unreadable.size());
   std::map<std::string, ParsedFile> parsed;
   size_t reparsed = 0;
-  for (const auto& [path, name] : listing.files) {
-    struct stat info {};
-    FileIdentity identity;
-    const bool known = ::stat(path.c_str(), &info) == 0;
-    if (known) {
-      identity = FileIdentity{info.st_dev, info.st_ino, info.st_size,
-                              int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec,
-                              int64_t{info.st_ctim.tv_sec} * 1'000'000'000 + info.st_ctim.tv_nsec};
-    }
+  for (size_t i = 0; i < listing.files.size(); ++i) {
+    const auto& [path, name] = listing.files[i];
+    const struct stat& info = listing.file_stats[i];
+    const FileIdentity identity{
+        info.st_dev, info.st_ino, info.st_size,
+        int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec,
+        int64_t{info.st_ctim.tv_sec} * 1'000'000'000 + info.st_ctim.tv_nsec};
     auto cached = parsed_files_.find(path);
-    if (known && cached != parsed_files_.end() && cached->second.identity == identity &&
+    if (cached != parsed_files_.end() && cached->second.identity == identity &&
         cached->second.file.source == name) {
       files.push_back(cached->second.file);
       parsed.emplace(path, std::move(cached->second));
@@ -279,9 +281,7 @@ void DirectorySource::reloadNow() {
                   document.api_version, document.kind, document.namespace_, document.name);
       }
     }
-    if (known) {
-      parsed.emplace(path, ParsedFile{identity, files.back()});
-    }
+    parsed.emplace(path, ParsedFile{identity, files.back()});
   }
   parsed_files_ = std::move(parsed);
   // An unreadable subdirectory is reported like an unreadable file; the builder keeps the
