@@ -306,8 +306,8 @@ class ProxyServer {
     callbacks.config_dump = [this] {
       return std::optional<admin::ConfigDump>(admin::ConfigDump{
           std::make_shared<const weft::v1::Bootstrap>(snapshot_->bootstrap()),
-          ads_ && ads_->state().hasDynamicResources()
-              ? ads_->state().versionSummary()
+          ads_ && !ads_->appliedVersions().empty()
+              ? ads_->appliedVersions()
               : "static-" + std::to_string(applied_reloads_),  // n: after the nth reload
           config_updated_});
     };

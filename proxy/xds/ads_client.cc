@@ -44,13 +44,18 @@ class AdsCall final
     }
     self_ = shared_from_this();  // released in OnDone
     stub.async()->StreamResources(&context_, this);
+    // gRPC destroys its side of the call as soon as nothing is outstanding, before OnDone
+    // runs; a write started in between would touch freed memory. The hold keeps the call
+    // alive while writes may still come; it is released once the stream is ending, after
+    // `closing_` is set under the mutex.
+    AddHold();
     StartRead(&response_);
     StartCall();
   }
 
   void send(weft::v1::DiscoveryRequest request) {
     std::lock_guard lock(mutex_);
-    if (done_) {
+    if (closing_) {
       return;
     }
     writes_.push_back(std::move(request));
@@ -66,13 +71,16 @@ class AdsCall final
       client_ = nullptr;
     }
     context_.TryCancel();
+    release();
     std::unique_lock lock(mutex_);
     done_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; });
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      return;  // the stream is ending; OnDone follows with the status
+      // The stream is ending; OnDone follows with the status once the hold is gone.
+      release();
+      return;
     }
     {
       std::lock_guard lock(mutex_);
@@ -111,6 +119,19 @@ class AdsCall final
   }
 
  private:
+  // No more writes, and gRPC may finish the call. RemoveHold runs outside the lock: it may
+  // lead to OnDone, which takes the lock.
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      if (closing_) {
+        return;
+      }
+      closing_ = true;
+    }
+    RemoveHold();
+  }
+
   boost::asio::io_context& io_context_;
   std::mutex mutex_;
   std::condition_variable done_cv_;
@@ -120,6 +141,7 @@ class AdsCall final
   weft::v1::DiscoveryResponse response_;
   std::deque<weft::v1::DiscoveryRequest> writes_;
   bool done_ = false;
+  bool closing_ = false;  // guarded by mutex_; set when the hold is released
   std::shared_ptr<AdsCall> self_;
 };
 
@@ -186,6 +208,7 @@ SnapshotPtr AdsClient::restorePersisted() {
     return nullptr;
   }
   ++applied_;
+  applied_versions_ = state_.versionSummary();
   xdsLog().info("serving the persisted configuration of {} ({})", persisted.path(),
                 state_.versionSummary());
   return snapshot;
@@ -313,6 +336,7 @@ std::string AdsClient::applyNow(SnapshotPtr snapshot, const char* why) {
     return error;
   }
   ++applied_;
+  applied_versions_ = versions;
   xdsLog().info("configuration applied ({}): {}", why, versions);
   persist();
   return {};

@@ -59,6 +59,9 @@ class AdsClient {
   uint64_t reconnects() const { return reconnects_; }
   // The configuration has been applied at least once (from the control plane or the file).
   bool hasApplied() const { return applied_ > 0; }
+  // The versions of the configuration the workers run (what /config_dump shows); empty before
+  // the first. Accepted responses that still wait for their references are not in it.
+  const std::string& appliedVersions() const { return applied_versions_; }
 
   // Internal: events from the stream, on the main thread.
   void onResponse(uint64_t call_id, weft::v1::DiscoveryResponse response);
@@ -91,6 +94,7 @@ class AdsClient {
   std::chrono::steady_clock::time_point stream_up_since_{};
   uint64_t reconnects_ = 0;
   uint64_t applied_ = 0;
+  std::string applied_versions_;
 };
 
 }  // namespace weft::proxy::xds
