@@ -2,7 +2,7 @@
 """Control-plane scale: how fast weft-controlplane converges a large mesh, and what it costs.
 
 Usage (the full size takes 2-3 minutes on 2 cores; figures and analysis of such runs are in
-bench/xds_scale_results.md):
+docs/benchmarks.md, "Control-plane scale"):
 
     bench/xds_scale.py --bin-dir build/bin                 # 1,000 proxies, 1,000 services,
                                                            # 10,000 endpoints, 50 changes
