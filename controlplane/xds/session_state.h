@@ -41,4 +41,10 @@ struct SessionEvents {
   std::function<void(ResourceType, std::chrono::steady_clock::time_point changed_at)> on_ack;
 };
 
+// The checks every discovery request passes first, in either variant: the message rules, then
+// the node, which the first request of a stream must carry (`node` is stored from it). Returns
+// an empty string, or why the stream must end with INVALID_ARGUMENT.
+std::string admitRequest(const google::protobuf::Message& request, const weft::v1::Node* sent_node,
+                         bool& has_node, weft::v1::Node& node);
+
 }  // namespace weft::controlplane

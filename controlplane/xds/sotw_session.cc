@@ -2,19 +2,8 @@
 
 #include <algorithm>
 
-#include "common/config/proto_validator.h"
 
 namespace weft::controlplane {
-
-namespace {
-
-// Requests are validated on the server's loop thread; their patterns are compiled once per thread.
-config::PatternCache& requestPatterns() {
-  thread_local config::PatternCache cache;
-  return cache;
-}
-
-}  // namespace
 
 namespace {
 
@@ -30,16 +19,10 @@ SotwSession::SotwSession(std::string control_plane_id, Send send, SessionEvents 
       events_(std::move(events)) {}
 
 std::string SotwSession::onRequest(const weft::v1::DiscoveryRequest& request) {
-  if (config::ConfigErrors errors = config::validateMessage(request, {}, &requestPatterns());
-      !errors.empty()) {
-    return "invalid DiscoveryRequest: " + errors.front().toString();
-  }
-  if (!has_node_) {
-    if (!request.has_node()) {
-      return "the first DiscoveryRequest on a stream must carry the node";
-    }
-    node_ = request.node();
-    has_node_ = true;
+  if (std::string error =
+          admitRequest(request, request.has_node() ? &request.node() : nullptr, has_node_, node_);
+      !error.empty()) {
+    return error;
   }
   const std::optional<ResourceType> type = typeFromUrl(request.type_url());
   if (!type) {
