@@ -70,32 +70,37 @@ void DiscoveryServer::addConnection(uint64_t id, Connection connection) {
   connections_.emplace(id, std::move(connection));
 }
 
-void DiscoveryServer::streamStarted(uint64_t id, std::string peer,
-                                    std::function<void(grpc::Status)> finish,
-                                    SotwSession::Send send) {
+void DiscoveryServer::addConnectionOnLoop(uint64_t id, std::string peer,
+                                          std::function<void(grpc::Status)> finish,
+                                          std::function<void(Connection&)> make_session) {
   boost::asio::post(loop_, [this, id, peer = std::move(peer), finish = std::move(finish),
-                            send = std::move(send)]() mutable {
+                            make_session = std::move(make_session)]() mutable {
     Connection connection;
     connection.peer = std::move(peer);
     connection.finish = std::move(finish);
-    connection.sotw =
-        std::make_unique<SotwSession>(control_plane_id_, std::move(send), sessionEvents(id));
+    make_session(connection);
     addConnection(id, std::move(connection));
   });
 }
 
 void DiscoveryServer::streamStarted(uint64_t id, std::string peer,
                                     std::function<void(grpc::Status)> finish,
+                                    SotwSession::Send send) {
+  addConnectionOnLoop(id, std::move(peer), std::move(finish),
+                      [this, id, send = std::move(send)](Connection& connection) mutable {
+                        connection.sotw = std::make_unique<SotwSession>(
+                            control_plane_id_, std::move(send), sessionEvents(id));
+                      });
+}
+
+void DiscoveryServer::streamStarted(uint64_t id, std::string peer,
+                                    std::function<void(grpc::Status)> finish,
                                     DeltaSession::Send send) {
-  boost::asio::post(loop_, [this, id, peer = std::move(peer), finish = std::move(finish),
-                            send = std::move(send)]() mutable {
-    Connection connection;
-    connection.peer = std::move(peer);
-    connection.finish = std::move(finish);
-    connection.delta =
-        std::make_unique<DeltaSession>(control_plane_id_, std::move(send), sessionEvents(id));
-    addConnection(id, std::move(connection));
-  });
+  addConnectionOnLoop(id, std::move(peer), std::move(finish),
+                      [this, id, send = std::move(send)](Connection& connection) mutable {
+                        connection.delta = std::make_unique<DeltaSession>(
+                            control_plane_id_, std::move(send), sessionEvents(id));
+                      });
 }
 
 template <class Request>

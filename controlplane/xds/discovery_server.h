@@ -100,6 +100,9 @@ class DiscoveryServer final : public weft::v1::AggregatedDiscoveryService::Callb
 
   SessionEvents sessionEvents(uint64_t id);
   void addConnection(uint64_t id, Connection connection);
+  // Posts the creation of a stream's connection to the loop; `make_session` adds its session.
+  void addConnectionOnLoop(uint64_t id, std::string peer, std::function<void(grpc::Status)> finish,
+                           std::function<void(Connection&)> make_session);
   template <class Request>
   void handleRequest(uint64_t id, const Request& request);
   void compute(Connection& connection, std::chrono::steady_clock::time_point changed_at);
