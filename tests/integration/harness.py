@@ -1,6 +1,8 @@
 """Shared helpers for integration tests: start the real binaries and real
 clients on loopback, bounded in time, and clean up even when a test fails."""
+import fcntl
 import os
+import random
 import re
 import shutil
 import signal
@@ -20,24 +22,60 @@ BACKEND = os.path.join(SOURCE_DIR, "tests", "tools", "http_backend.py")
 SANITIZED = os.environ.get("WEFT_SANITIZED", "0") not in ("0", "", "FALSE", "OFF")
 
 
-_handed_out = set()
+# Ports for configs that must name a fixed port come from below the kernel's
+# ephemeral range: a port probed free inside that range can be taken a moment
+# later by any client's outgoing connect() (or by a parallel test's bind to
+# port 0) before the proxy under test binds it, which is how CI once saw
+# "Address already in use". Below the range only other free_port() callers
+# compete, and they are kept apart by a per-port lock file that this process
+# holds until it exits (the kernel drops the lock if the process dies).
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "weft-test-ports")
+_claimed = {}
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _claim(port):
+    os.makedirs(_PORT_LOCK_DIR, exist_ok=True)
+    fd = os.open(os.path.join(_PORT_LOCK_DIR, str(port)), os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _claimed[port] = fd
+    return True
 
 
 def free_port():
-    """A port that was free a moment ago (for configs that need a fixed port).
+    """A port that is free and claimed by this test process alone.
 
-    Never the same port twice in one test process: the kernel may offer a port
-    again as soon as the probe socket closes, and a config that names two
-    ports handed out that way (a listener and the admin endpoint) would collide
-    with itself."""
-    for _ in range(100):
+    Never the same port twice in one process, never one another process holds
+    through free_port(), and never one the kernel hands out for outgoing
+    connections."""
+    ephemeral_low, ephemeral_high = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(_PORT_LOW, _PORT_HIGH)
+        if port in _claimed or ephemeral_low <= port <= ephemeral_high:
+            continue
+        if not _claim(port):
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-    raise RuntimeError("no fresh free port after 100 tries")
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use by something outside the tests; keep it claimed, try another
+        return port
+    raise RuntimeError("no free port after 500 tries")
 
 
 def require_tool(name):

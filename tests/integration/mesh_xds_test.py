@@ -221,9 +221,10 @@ class MeshXdsTest(IntegrationTest):
         self.assertEqual(status, 503, reason)
 
     def test_route_change_is_followed(self):
-        seen = set()
-        for _ in range(40):
-            seen.add(self.backend_for())
+        answers = [self.ask() for _ in range(40)]
+        seen = {who for status, who in answers if status == 200}
+        failures = [answer for answer in answers if answer[0] != 200]
+        self.assertEqual(failures, [])
         self.assertEqual(seen, {"reviews-v1", "reviews-v2"})  # both endpoints, no route yet
         self.route_canary()
         # Editing the route moves the traffic again.
