@@ -54,6 +54,13 @@ std::vector<prometheus::MetricFamily> SourceMetrics::Collect() const {
   reloads.metric.push_back(counter(static_cast<double>(stats.reloads), {}));
   out.push_back(std::move(reloads));
 
+  auto listings = family("weft_cp_source_listings_total",
+                         "Reads that listed the whole manifest directory tree (the others read "
+                         "only the files inotify named)",
+                         prometheus::MetricType::Counter);
+  listings.metric.push_back(counter(static_cast<double>(stats.listings), {}));
+  out.push_back(std::move(listings));
+
   auto failed =
       family("weft_cp_source_failed_reloads_total",
              "Reads that could not list the manifest directory", prometheus::MetricType::Counter);

@@ -80,14 +80,20 @@ using AuthorizationPolicy = PolicyObject<weft::mesh::v1alpha1::AuthorizationPoli
 using PeerAuthentication = PolicyObject<weft::mesh::v1alpha1::PeerAuthenticationSpec>;
 using MeshConfig = PolicyObject<weft::mesh::v1alpha1::MeshConfigSpec>;
 
+// Objects are held by shared pointers to immutable values: a new model after a change copies
+// the maps (pointers) and replaces only the changed objects, and the objects a model holds
+// stay valid for as long as anything holds the model.
+template <class T>
+using ObjectMap = std::map<std::string, std::shared_ptr<const T>>;
+
 struct MeshModel {
-  // Keyed by objectKey(namespace, name), so iteration order is deterministic.
-  std::map<std::string, Service> services;
-  std::map<std::string, Workload> workloads;
-  std::map<std::string, TrafficRoute> traffic_routes;
-  std::map<std::string, DestinationPolicy> destination_policies;
-  std::map<std::string, AuthorizationPolicy> authorization_policies;
-  std::map<std::string, PeerAuthentication> peer_authentications;
+  // Keyed by objectKey(namespace, name), so iteration order is deterministic. No null values.
+  ObjectMap<Service> services;
+  ObjectMap<Workload> workloads;
+  ObjectMap<TrafficRoute> traffic_routes;
+  ObjectMap<DestinationPolicy> destination_policies;
+  ObjectMap<AuthorizationPolicy> authorization_policies;
+  ObjectMap<PeerAuthentication> peer_authentications;
   // The MeshConfig named "default" in the root namespace, if any; its spec's defaults apply
   // otherwise.
   std::shared_ptr<const MeshConfig> mesh_config;

@@ -53,6 +53,13 @@ std::string errnoText(int error) {
   return std::strerror(error);
 }
 
+// Events that say nothing about which file changed: the whole tree has to be listed again.
+bool needsListing(const inotify_event& event, const std::string& name) {
+  return (event.mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_ISDIR)) !=
+             0 ||
+         name.empty() || name.rfind("..", 0) == 0;
+}
+
 }  // namespace
 
 // The manifest files and directories found by one scan. Each directory is watched before it
@@ -72,6 +79,8 @@ struct DirectorySource::Listing {
   std::vector<std::pair<std::string, std::string>> unreadable;
   // Set when the source's directory itself cannot be read.
   std::string error;
+  // Whether an entry read was a symlink (a file's or a directory's).
+  bool has_symlinks = false;
 
   void scan(const std::string& root) {
     struct stat info {};
@@ -127,6 +136,12 @@ struct DirectorySource::Listing {
       // each ConfigMap version whole. lost+found is a file system's, never manifests.
       if (name.empty() || name[0] == '.' || (depth == 0 && name == "lost+found")) {
         continue;
+      }
+      if (entry->d_type == DT_LNK) {
+        has_symlinks = true;
+      } else if (entry->d_type == DT_UNKNOWN) {
+        struct stat link {};
+        has_symlinks |= ::lstat((path + "/" + name).c_str(), &link) == 0 && S_ISLNK(link.st_mode);
       }
       names.push_back(std::move(name));
     }
@@ -216,6 +231,8 @@ void DirectorySource::reload() {
   boost::asio::post(io_context_, [this, alive = std::weak_ptr<bool>(alive_)] {
     if (!alive.expired() && started_ && !stopped_) {
       change_noticed_at_ = std::chrono::steady_clock::now();
+      list_again_ = true;
+      parse_all_ = true;  // the way out should a change ever keep a file's stat identity
       reloadNow();
     }
   });
@@ -233,78 +250,53 @@ SourceStats DirectorySource::stats() const {
 
 void DirectorySource::reloadNow() {
   spdlog::logger& log = sourceLog();
-  Listing listing;
-  listing.inotify_fd = inotify_.native_handle();
-  listing.scan(options_.directory);
-  replaceWatches(std::move(listing.watches));
-  if (!listing.error.empty()) {
-    // Most likely a volume being remounted or a directory being replaced: serving the last
-    // model is better than serving an empty mesh, and the directory is tried again.
-    // Reported once per outage, not once per retry.
-    log.log(failing_ ? spdlog::level::debug : spdlog::level::err,
-            "{}; keeping the current model and trying again every {} ms", listing.error,
-            options_.retry_interval.count());
-    failing_ = true;
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.reloads;
-      ++stats_.failed_reloads;
-      stats_.last_reload_errors = 1;
-    }
-    scheduleRetry();
-    return;
-  }
-
-  std::vector<ManifestFile> files;
-  files.reserve(listing.files.size() + listing.unreadable.size());
-  std::map<std::string, ParsedFile> parsed;
+  std::vector<ManifestFile> changed;
+  std::vector<std::string> removed;
   size_t reparsed = 0;
-  for (size_t i = 0; i < listing.files.size(); ++i) {
-    const auto& [path, name] = listing.files[i];
-    const struct stat& info = listing.file_stats[i];
-    const FileIdentity identity{
-        info.st_dev, info.st_ino, info.st_size,
-        int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec,
-        int64_t{info.st_ctim.tv_sec} * 1'000'000'000 + info.st_ctim.tv_nsec};
-    auto cached = parsed_files_.find(path);
-    if (cached != parsed_files_.end() && cached->second.identity == identity &&
-        cached->second.file.source == name) {
-      files.push_back(cached->second.file);
-      parsed.emplace(path, std::move(cached->second));
-      continue;
+  const bool listing_needed = list_again_ || tree_has_symlinks_ || failing_;
+  if (listing_needed) {
+    Listing listing;
+    listing.inotify_fd = inotify_.native_handle();
+    listing.scan(options_.directory);
+    replaceWatches(std::move(listing.watches));
+    if (!listing.error.empty()) {
+      // Most likely a volume being remounted or a directory being replaced: serving the last
+      // model is better than serving an empty mesh, and the directory is tried again.
+      // Reported once per outage, not once per retry.
+      log.log(failing_ ? spdlog::level::debug : spdlog::level::err,
+              "{}; keeping the current model and trying again every {} ms", listing.error,
+              options_.retry_interval.count());
+      failing_ = true;
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.reloads;
+        ++stats_.failed_reloads;
+        stats_.last_reload_errors = 1;
+      }
+      scheduleRetry();
+      return;
     }
-    ++reparsed;
-    files.push_back(readManifestFile(path, name, options_.limits));
-    for (const ManifestDocument& document : files.back().documents) {
+    list_again_ = false;
+    changed_paths_.clear();
+    tree_has_symlinks_ = listing.has_symlinks;
+    readChangedFiles(listing, changed, removed, reparsed);
+  } else {
+    readChangedPaths(changed, removed, reparsed);
+  }
+  for (const ManifestFile& file : changed) {
+    for (const ManifestDocument& document : file.documents) {
       if (document.result == DocumentResult::kIgnored) {
         log.debug("{}: ignoring {} {} {}/{}: not a kind the mesh reads", document.origin,
                   document.api_version, document.kind, document.namespace_, document.name);
       }
     }
-    parsed.emplace(path, ParsedFile{identity, files.back()});
-  }
-  parsed_files_ = std::move(parsed);
-  // An unreadable subdirectory is reported like an unreadable file; the builder keeps the
-  // objects last read from files under it.
-  for (const auto& [relative, reason] : listing.unreadable) {
-    ManifestFile file;
-    file.source = relative;
-    ManifestDocument document;
-    document.result = DocumentResult::kRejected;
-    document.origin = relative;
-    ManifestError error;
-    error.file = relative;
-    error.reason = reason;
-    document.errors.push_back(std::move(error));
-    file.documents.push_back(std::move(document));
-    files.push_back(std::move(file));
   }
 
   if (failing_) {
     log.info("manifest directory {} can be read again", options_.directory);
     failing_ = false;
   }
-  ModelBuild build = builder_.build(std::move(files));
+  ModelBuild build = builder_.update(std::move(changed), removed);
   for (const ManifestError& error : build.errors) {
     log.error("{}/{}", options_.directory, error.toString());
   }
@@ -318,16 +310,17 @@ void DirectorySource::reloadNow() {
     total.ignored += counts.ignored;
   }
   log.info(
-      "read {}: {} files ({} parsed); documents: {} accepted, {} rejected ({} errors), {} "
+      "read {}: {} files ({} parsed{}); documents read: {} accepted, {} rejected ({} errors), {} "
       "ignored; {}",
-      options_.directory, listing.files.size(), reparsed, total.accepted, total.rejected,
-      build.errors.size(), total.ignored,
+      options_.directory, read_files_.size(), reparsed, listing_needed ? ", whole tree listed" : "",
+      total.accepted, total.rejected, build.errors.size(), total.ignored,
       build.changed ? "the mesh model changed" : "the mesh model is unchanged");
   {
     std::lock_guard lock(mutex_);
     ++stats_.reloads;
-    stats_.last_reload_errors = build.errors.size();
-    stats_.files = listing.files.size();
+    stats_.listings += listing_needed ? 1 : 0;
+    stats_.last_reload_errors = builder_.errorCount();
+    stats_.files = read_files_.size();
     stats_.parsed_files = reparsed;
     stats_.watched_directories = watches_.size();
     stats_.last_reload_documents = build.documents;
@@ -345,6 +338,86 @@ void DirectorySource::reloadNow() {
   if (build.changed && on_model_) {
     on_model_(build.model);
   }
+}
+
+DirectorySource::FileIdentity DirectorySource::identityOf(const struct stat& info) {
+  return {info.st_dev, info.st_ino, info.st_size,
+          int64_t{info.st_mtim.tv_sec} * 1'000'000'000 + info.st_mtim.tv_nsec,
+          int64_t{info.st_ctim.tv_sec} * 1'000'000'000 + info.st_ctim.tv_nsec};
+}
+
+void DirectorySource::readChangedFiles(const Listing& listing, std::vector<ManifestFile>& changed,
+                                       std::vector<std::string>& removed, size_t& reparsed) {
+  std::map<std::string, ReadFile> now;
+  for (size_t i = 0; i < listing.files.size(); ++i) {
+    const auto& [path, name] = listing.files[i];
+    const FileIdentity identity = identityOf(listing.file_stats[i]);
+    auto known = read_files_.find(path);
+    if (parse_all_ || known == read_files_.end() || !(known->second.identity == identity)) {
+      ++reparsed;
+      changed.push_back(readManifestFile(path, name, options_.limits));
+    }
+    now.emplace(path, ReadFile{identity, name});
+  }
+  for (const auto& [path, file] : read_files_) {
+    if (now.count(path) == 0) {
+      removed.push_back(file.source);
+    }
+  }
+  read_files_ = std::move(now);
+  parse_all_ = false;
+  // An unreadable subdirectory is reported like an unreadable file; the builder keeps the
+  // objects last read from files under it.
+  std::set<std::string> unreadable;
+  for (const auto& [relative, reason] : listing.unreadable) {
+    ManifestFile file;
+    file.source = relative;
+    ManifestDocument document;
+    document.result = DocumentResult::kRejected;
+    document.origin = relative;
+    ManifestError error;
+    error.file = relative;
+    error.reason = reason;
+    document.errors.push_back(std::move(error));
+    file.documents.push_back(std::move(document));
+    changed.push_back(std::move(file));
+    unreadable.insert(relative);
+  }
+  for (const std::string& relative : unreadable_directories_) {
+    if (unreadable.count(relative) == 0) {
+      removed.push_back(relative);
+    }
+  }
+  unreadable_directories_ = std::move(unreadable);
+}
+
+void DirectorySource::readChangedPaths(std::vector<ManifestFile>& changed,
+                                       std::vector<std::string>& removed, size_t& reparsed) {
+  const std::string prefix = options_.directory + "/";
+  for (const std::string& path : changed_paths_) {
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (name.empty() || name[0] == '.' || !isManifestFile(name) || path.rfind(prefix, 0) != 0) {
+      continue;  // not read by a listing either
+    }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      if (auto known = read_files_.find(path); known != read_files_.end()) {
+        removed.push_back(known->second.source);
+        read_files_.erase(known);
+      }
+      continue;
+    }
+    const FileIdentity identity = identityOf(info);
+    auto known = read_files_.find(path);
+    if (known != read_files_.end() && known->second.identity == identity) {
+      continue;  // touched, not changed
+    }
+    const std::string source = path.substr(prefix.size());
+    ++reparsed;
+    changed.push_back(readManifestFile(path, source, options_.limits));
+    read_files_.insert_or_assign(path, ReadFile{identity, source});
+  }
+  changed_paths_.clear();
 }
 
 void DirectorySource::replaceWatches(std::map<int, std::string> watches) {
@@ -393,9 +466,16 @@ void DirectorySource::handleEvents(size_t bytes) {
     if ((event.mask & IN_IGNORED) != 0) {
       watches_.erase(event.wd);  // its directory is gone; the next reload watches anew
     }
-    // An overflowed queue lost events: only a reload can tell what changed.
-    relevant |= (event.mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0 ||
-                isRelevant(name);
+    if (!needsListing(event, name) && !isRelevant(name)) {
+      continue;  // a hidden file: an editor's swap file
+    }
+    relevant = true;
+    auto directory = watches_.find(event.wd);
+    if (needsListing(event, name) || directory == watches_.end()) {
+      list_again_ = true;
+    } else {
+      changed_paths_.insert(directory->second + "/" + name);
+    }
   }
   if (relevant) {
     scheduleReload();
@@ -434,6 +514,7 @@ void DirectorySource::scheduleRetry() {
         }
         retry_pending_ = false;
         change_noticed_at_ = std::chrono::steady_clock::now();
+        list_again_ = true;
         reloadNow();
       });
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct SourceStats {
   // Errors found by the last reload: the errors of its rejected documents and duplicate
   // definitions, or 1 when the directory could not be read. 0 when all was well.
   uint64_t last_reload_errors = 0;
+  // Reloads that listed the whole tree (at start, after events that do not name the file that
+  // changed, for SIGHUP); the others read just the files events named.
+  uint64_t listings = 0;
   // Manifest files read by the last successful reload.
   uint64_t files = 0;
   // Of those, the files parsed again because they changed (the others' last parse was reused).
@@ -64,10 +68,14 @@ struct DirectorySourceOptions {
 };
 
 // The mesh as described by a directory of Kubernetes manifests (manifest_reader.h), kept up to
-// date as the directory changes: each reload reads every file and builds a complete MeshModel
-// (mesh_model_builder.h: bad documents are reported and skipped, the last good version of a
-// broken object is kept). Changes are found with inotify on the directory and each
-// subdirectory; SIGHUP can force a reload through reload().
+// date as the directory changes (mesh_model_builder.h: bad documents are reported and skipped,
+// the last good version of a broken object is kept). Changes are found with inotify on the
+// directory and each subdirectory. A change to files reads just those files: their paths come
+// from the events, and only a file whose stat(2) identity changed is parsed again. The whole
+// tree is listed again (each file still parsed only if it changed) when the events cannot say
+// what changed: a directory created, moved or deleted, a lost event (queue overflow), the
+// kubelet's "..data" swap, any symlink in the tree (a change behind a symlink shows up under
+// the target's name), SIGHUP (reload()), and after the directory could not be read.
 //
 // Runs on the given io_context: call start() before it runs or on its thread, and destroy the
 // source on that thread or after the io_context has stopped. current() and stats() may be
@@ -90,8 +98,8 @@ class DirectorySource {
   // Returns an empty string on success, else why not (nothing is watched then).
   [[nodiscard]] std::string start();
 
-  // Reads the directory again soon, on the io_context's thread (for SIGHUP). Safe to call
-  // from any thread once started.
+  // Lists and parses the whole directory again soon, on the io_context's thread (for
+  // SIGHUP). Safe to call from any thread once started.
   void reload();
 
   // Stops watching; pending reloads are dropped. Also done by the destructor.
@@ -119,6 +127,12 @@ class DirectorySource {
   void scheduleReload();
   void scheduleRetry();
   void replaceWatches(std::map<int, std::string> watches);
+  // The files among the paths events named that are new, changed or gone.
+  void readChangedPaths(std::vector<ManifestFile>& changed, std::vector<std::string>& removed,
+                        size_t& reparsed);
+  // Every file of `listing` that is new or changed, and every file no longer there.
+  void readChangedFiles(const Listing& listing, std::vector<ManifestFile>& changed,
+                        std::vector<std::string>& removed, size_t& reparsed);
 
   boost::asio::io_context& io_context_;
   const DirectorySourceOptions options_;
@@ -135,6 +149,14 @@ class DirectorySource {
   bool retry_pending_ = false;
   // The last reload could not list the directory.
   bool failing_ = false;
+  // Set by events that do not say which files changed: the next reload lists the whole tree.
+  bool list_again_ = true;
+  // Set by reload(): the next listing parses every file, changed or not.
+  bool parse_all_ = false;
+  // Paths of files that events named since the last reload.
+  std::set<std::string> changed_paths_;
+  // The last listing met a symlink: events cannot be trusted to name what changed.
+  bool tree_has_symlinks_ = false;
   std::chrono::steady_clock::time_point burst_start_;
   // Handlers check this before touching the source, which may be gone when they run.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -150,11 +172,14 @@ class DirectorySource {
     int64_t changed_ns = 0;
     bool operator==(const FileIdentity&) const = default;
   };
-  struct ParsedFile {
+  static FileIdentity identityOf(const struct stat& info);
+  struct ReadFile {
     FileIdentity identity;
-    ManifestFile file;
+    std::string source;  // the name relative to the directory, as the builder knows it
   };
-  std::map<std::string, ParsedFile> parsed_files_;  // by path
+  std::map<std::string, ReadFile> read_files_;  // by path
+  // Subdirectories the last listing could not read, as the builder knows them ("sub/").
+  std::set<std::string> unreadable_directories_;
   std::chrono::steady_clock::time_point change_noticed_at_{};
   MeshModelBuilder builder_;
 

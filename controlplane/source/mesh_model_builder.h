@@ -3,6 +3,8 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,24 +67,59 @@ struct ModelBuild {
 //    since none of them can be known to be gone. A file whose source ends in '/' stands for
 //    a directory that could not be read, and covers every file under it.
 //  - Other objects no file defines any more are dropped.
-// Not thread-safe; one owner builds.
+//
+// The builder holds what each file defines, so a change is applied file by file (update()):
+// only the objects the changed files define, or defined before, are looked at again, and the
+// new model shares every other object with the previous one. With 10,000 files and one
+// changed, that is the difference between milliseconds and a good part of a second.
+// build() is the same with the whole set of files. Not thread-safe; one owner builds.
 class MeshModelBuilder {
  public:
+  MeshModelBuilder();
+  ~MeshModelBuilder();
+  MeshModelBuilder(const MeshModelBuilder&) = delete;
+  MeshModelBuilder& operator=(const MeshModelBuilder&) = delete;
+
+  // `files` is every file there is now: files the builder holds that are not among them are
+  // gone. Errors and counts cover every file.
   ModelBuild build(std::vector<ManifestFile> files);
+
+  // `changed` files are new or have new content; `removed` names (sources) are gone; every
+  // other file is as in the last build or update. Errors and counts cover the changed files,
+  // and the duplicate definitions of the objects they define.
+  ModelBuild update(std::vector<ManifestFile> changed, const std::vector<std::string>& removed);
 
   // The last build's model; an empty model before the first build.
   MeshModelPtr current() const { return current_; }
 
+  // Errors in the files as they are now: the errors of every rejected document, and one per
+  // duplicate definition.
+  size_t errorCount() const;
+
  private:
-  struct Entry {
-    ManifestObject object;
-    std::string file;
-  };
+  struct FileRecord;
+  struct Definition;
+  struct Effective;
 
-  static MeshModelPtr makeModel(const std::map<ObjectId, Entry>& objects);
-  static bool sameObjects(const std::map<ObjectId, Entry>& a, const std::map<ObjectId, Entry>& b);
+  void removeFile(const std::string& source, std::set<ObjectId>& affected);
+  void addFile(ManifestFile file, std::set<ObjectId>& affected, ModelBuild& result,
+               std::vector<std::pair<std::string, size_t>>& counted_definitions);
+  void affectObjectsOfBrokenFile(const std::string& source, std::set<ObjectId>& affected) const;
+  bool inBrokenFile(const std::string& file) const;
 
-  std::map<ObjectId, Entry> last_good_;
+  std::map<std::string, FileRecord> files_;
+  // Every accepted definition of each object, by (file, document position): the first wins.
+  std::map<ObjectId, std::map<std::pair<std::string, size_t>, Definition>> definitions_;
+  // How many files hold a rejected document that names the object.
+  std::map<ObjectId, size_t> broken_references_;
+  // Files that hold a document too broken to name its object.
+  std::set<std::string> broken_files_;
+  // The objects of the current model, with the file each came from.
+  std::map<ObjectId, Effective> effective_;
+  // effective_ by file, to find what a file that broke keeps.
+  std::map<std::string, std::set<ObjectId>> effective_by_file_;
+  size_t document_errors_ = 0;
+  size_t duplicate_definitions_ = 0;
   MeshModelPtr current_ = std::make_shared<const MeshModel>();
   bool built_ = false;
 };

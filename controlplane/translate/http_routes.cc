@@ -499,7 +499,8 @@ HttpRouteTable::HttpRouteTable(const MeshModel& model, const ServiceCatalog& cat
 }
 
 void HttpRouteTable::claimPorts(const MeshModel& model, ProblemLog& problems) {
-  for (const auto& [key, route] : model.traffic_routes) {
+  for (const auto& [key, route_object] : model.traffic_routes) {
+    const TrafficRoute& route = *route_object;
     const std::string what = "TrafficRoute " + key;
     for (const std::string& host : route.spec.hosts()) {
       const auto id = catalog_.resolveHost(host, route.meta.namespace_);

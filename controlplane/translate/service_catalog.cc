@@ -28,7 +28,8 @@ ServiceCatalog::ServiceCatalog(const MeshModel& model, const MeshSettings& setti
                                ProblemLog& problems)
     : model_(model), dns_suffix_(settings.dns_suffix) {
   services_.reserve(model.services.size());
-  for (const auto& [key, service] : model.services) {
+  for (const auto& [key, service_object] : model.services) {
+    const Service& service = *service_object;
     const auto id = static_cast<ServiceId>(services_.size());
     CatalogService entry;
     entry.service = &service;
@@ -49,7 +50,8 @@ ServiceCatalog::ServiceCatalog(const MeshModel& model, const MeshSettings& setti
       by_selector_entry[selectorKey(service.meta.namespace_, label, value)].push_back(id);
     }
   }
-  for (const auto& [workload_key, workload] : model.workloads) {
+  for (const auto& [workload_key, workload_object] : model.workloads) {
+    const Workload& workload = *workload_object;
     std::vector<ServiceId> selecting;
     for (const auto& [label, value] : workload.meta.labels) {
       auto it = by_selector_entry.find(selectorKey(workload.meta.namespace_, label, value));
@@ -75,7 +77,8 @@ ServiceCatalog::ServiceCatalog(const MeshModel& model, const MeshSettings& setti
 }
 
 void ServiceCatalog::attachPolicies(const MeshModel& model, ProblemLog& problems) {
-  for (const auto& [key, policy] : model.destination_policies) {
+  for (const auto& [key, policy_object] : model.destination_policies) {
+    const DestinationPolicy& policy = *policy_object;
     const std::string what = "DestinationPolicy " + key;
     const auto id = resolveHost(policy.spec.host(), policy.meta.namespace_);
     if (!id) {
@@ -144,7 +147,7 @@ const std::vector<ServiceId>& ServiceCatalog::servicesSelecting(const Workload& 
 const Workload* ServiceCatalog::findWorkload(const std::string& namespace_,
                                              const std::string& name) const {
   auto it = model_.workloads.find(objectKey(namespace_, name));
-  return it == model_.workloads.end() ? nullptr : &it->second;
+  return it == model_.workloads.end() ? nullptr : it->second.get();
 }
 
 const weft::mesh::v1alpha1::Subset* ServiceCatalog::findSubset(const CatalogService& service,

@@ -39,7 +39,7 @@ std::string service(std::string_view name) {
 
 int64_t timeoutOf(const MeshModel& model, const std::string& key) {
   const auto it = model.traffic_routes.find(key);
-  return it == model.traffic_routes.end() ? -1 : it->second.spec.rules(0).timeout().seconds();
+  return it == model.traffic_routes.end() ? -1 : it->second->spec.rules(0).timeout().seconds();
 }
 
 // A DirectorySource over a temporary directory, its io_context run on a thread of its own.
@@ -126,7 +126,7 @@ TEST_F(SourceTest, ReadsTheDirectoryAtStart) {
               ElementsAre("default/reviews"));
   EXPECT_EQ(model->traffic_routes.size(), 1u);
   EXPECT_EQ(model->services.size(), 2u);
-  EXPECT_EQ(model->services.at("default/reviews").meta.origin, "team/a/services.yml#0");
+  EXPECT_EQ(model->services.at("default/reviews")->meta.origin, "team/a/services.yml#0");
   ASSERT_EQ(modelCount(), 1u);  // start() delivers the first model
   const SourceStats stats = source_->stats();
   EXPECT_EQ(stats.reloads, 1u);
@@ -162,9 +162,36 @@ TEST_F(SourceTest, AChangeParsesOnlyTheFilesThatChanged) {
   const SourceStats stats = source_->stats();
   EXPECT_EQ(stats.files, 3u);
   EXPECT_EQ(stats.parsed_files, 1u);
-  // The unchanged files' objects are still in the model.
+  // The events named the file: the tree was listed only at the start.
+  EXPECT_EQ(stats.listings, 1u);
+  // The unchanged files' objects are still in the model, shared with the previous model.
   EXPECT_EQ(timeoutOf(*source_->current(), "default/a"), 1);
   EXPECT_EQ(source_->current()->services.count("default/c"), 1u);
+  // A file created and one deleted are also read from the events alone.
+  dir_.write("d.yaml", service("d"));
+  dir_.remove("c.yaml");
+  waitForModel([](const MeshModel& model) {
+    return model.services.count("default/d") == 1 && model.services.count("default/c") == 0;
+  });
+  EXPECT_EQ(source_->stats().listings, 1u);
+  EXPECT_EQ(source_->stats().files, 3u);
+  // A new directory is listed.
+  dir_.write("sub/e.yaml", service("e"));
+  waitForModel([](const MeshModel& model) { return model.services.count("default/e") == 1; });
+  EXPECT_EQ(source_->stats().listings, 2u);
+  EXPECT_EQ(source_->stats().parsed_files, 1u);  // listed, but only the new file parsed
+}
+
+// With a symlink in the tree an event may carry another name than the one read: every change
+// lists the tree again.
+TEST_F(SourceTest, ASymlinkInTheTreeMakesEveryChangeAListing) {
+  dir_.write("real/a.yaml", route("a", "1s"));
+  std::filesystem::create_directory_symlink("real", dir_ / "view");
+  ASSERT_EQ(start(), "");
+  EXPECT_EQ(source_->stats().files, 1u);  // the directory is read once, under its first name
+  dir_.replace("real/a.yaml", route("a", "2s"));
+  waitForModel([](const MeshModel& model) { return timeoutOf(model, "default/a") == 2; });
+  EXPECT_EQ(source_->stats().listings, 2u);
 }
 
 TEST_F(SourceTest, FollowsWritesRenamesAndDeletes) {
@@ -213,7 +240,7 @@ TEST_F(SourceTest, FollowsAConfigMapVolumeSymlinkSwap) {
   EXPECT_EQ(timeoutOf(*source_->current(), "default/reviews"), 1);
   // Read through the visible symlink only, not again through the hidden directories.
   EXPECT_EQ(source_->stats().files, 1u);
-  EXPECT_EQ(source_->current()->traffic_routes.at("default/reviews").meta.origin, "routes.yaml#0");
+  EXPECT_EQ(source_->current()->traffic_routes.at("default/reviews")->meta.origin, "routes.yaml#0");
 
   dir_.write("..2024_01_01_00_01_00.000000002/routes.yaml", route("reviews", "4s"));
   std::filesystem::create_directory_symlink("..2024_01_01_00_01_00.000000002", dir_ / "..data_tmp");

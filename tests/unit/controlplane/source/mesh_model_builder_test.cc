@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -59,7 +61,7 @@ TEST(MeshModelBuilderTest, BuildsTheModelOfAllFiles) {
   EXPECT_THAT(keys(build.model->services), ElementsAre("shop/reviews"));
   ASSERT_NE(build.model->mesh_config, nullptr);
   EXPECT_EQ(build.model->mesh_config->spec.trust_domain(), "example.org");
-  EXPECT_EQ(build.model->traffic_routes.at("shop/ratings").meta.origin, "routes.yaml#1");
+  EXPECT_EQ(build.model->traffic_routes.at("shop/ratings")->meta.origin, "routes.yaml#1");
   EXPECT_EQ(builder.current(), build.model);
   EXPECT_EQ(build.documents.at("TrafficRoute"), (DocumentCounts{2, 0, 0}));
   EXPECT_EQ(build.documents.at("Service"), (DocumentCounts{1, 0, 0}));
@@ -87,7 +89,7 @@ TEST(MeshModelBuilderTest, DuplicateObjectInTwoFilesIsAnErrorOnTheLaterOne) {
                                       "first at a.yaml#0 (line 1)"));
   EXPECT_THAT(error.toString(), HasSubstr("b.yaml:2: document #0 (TrafficRoute shop/reviews): "
                                           "metadata.name:"));
-  EXPECT_EQ(build.model->traffic_routes.at("shop/reviews").spec.rules(0).timeout().seconds(), 1);
+  EXPECT_EQ(build.model->traffic_routes.at("shop/reviews")->spec.rules(0).timeout().seconds(), 1);
   EXPECT_EQ(build.documents.at("TrafficRoute"), (DocumentCounts{1, 1, 0}));
   // The same in one file; a Service of the same name is another object.
   const ModelBuild same_file = builder.build(files({
@@ -111,15 +113,15 @@ TEST(MeshModelBuilderTest, ABrokenEditKeepsTheLastGoodVersion) {
   EXPECT_EQ(broken.errors[0].field_path, "spec.rules[0].timeout");
   EXPECT_THAT(broken.kept, ElementsAre("TrafficRoute shop/reviews (routes.yaml#0)"));
   EXPECT_TRUE(broken.changed);  // ratings changed
-  EXPECT_EQ(broken.model->traffic_routes.at("shop/reviews").spec.rules(0).timeout().seconds(), 1);
-  EXPECT_EQ(broken.model->traffic_routes.at("shop/ratings").spec.rules(0).timeout().seconds(), 3);
+  EXPECT_EQ(broken.model->traffic_routes.at("shop/reviews")->spec.rules(0).timeout().seconds(), 1);
+  EXPECT_EQ(broken.model->traffic_routes.at("shop/ratings")->spec.rules(0).timeout().seconds(), 3);
   EXPECT_EQ(broken.documents.at("TrafficRoute"), (DocumentCounts{1, 1, 0}));
   // Fixed: the new version replaces it.
   const ModelBuild fixed = builder.build(
       files({{"routes.yaml", route("reviews", "5s") + "---\n" + route("ratings", "3s")}}));
   EXPECT_TRUE(fixed.errors.empty());
   EXPECT_TRUE(fixed.kept.empty());
-  EXPECT_EQ(fixed.model->traffic_routes.at("shop/reviews").spec.rules(0).timeout().seconds(), 5);
+  EXPECT_EQ(fixed.model->traffic_routes.at("shop/reviews")->spec.rules(0).timeout().seconds(), 5);
 }
 
 TEST(MeshModelBuilderTest, AnUnreadableDocumentKeepsEveryObjectOfItsFile) {
@@ -200,4 +202,118 @@ TEST(MeshModelBuilderTest, CountsDocumentsByKindAndResult) {
 }
 
 }  // namespace
+
+TEST(MeshModelBuilderTest, AnUpdateChangesOnlyWhatItsFilesDefine) {
+  MeshModelBuilder builder;
+  const ModelBuild first = builder.build(files({{"a.yaml", route("reviews")},
+                                                {"b.yaml", route("ratings")},
+                                                {"c.yaml", service("reviews")}}));
+  const ModelBuild updated = builder.update(files({{"b.yaml", route("ratings", "4s")}}), {});
+  EXPECT_TRUE(updated.changed);
+  EXPECT_EQ(updated.model->traffic_routes.at("shop/ratings")->spec.rules(0).timeout().seconds(), 4);
+  // Objects of other files are shared with the previous model, not copied.
+  EXPECT_EQ(updated.model->traffic_routes.at("shop/reviews"),
+            first.model->traffic_routes.at("shop/reviews"));
+  EXPECT_EQ(updated.model->services.at("shop/reviews"), first.model->services.at("shop/reviews"));
+  // The previous model is untouched.
+  EXPECT_EQ(first.model->traffic_routes.at("shop/ratings")->spec.rules(0).timeout().seconds(), 1);
+  EXPECT_EQ(updated.documents.at("TrafficRoute"), (DocumentCounts{1, 0, 0}));
+  // A file removed takes its objects along.
+  const ModelBuild removed = builder.update({}, {"c.yaml"});
+  EXPECT_TRUE(removed.changed);
+  EXPECT_TRUE(removed.model->services.empty());
+  // Rewriting a file with the same objects is no change.
+  EXPECT_FALSE(builder.update(files({{"a.yaml", "# same\n" + route("reviews")}}), {}).changed);
+}
+
+TEST(MeshModelBuilderTest, AnUpdateDecidesDuplicatesOnTheWholeSet) {
+  MeshModelBuilder builder;
+  builder.build(files({{"b.yaml", route("reviews", "2s")}}));
+  // a.yaml sorts first: its definition wins now, and b.yaml's is the duplicate.
+  const ModelBuild added = builder.update(files({{"a.yaml", route("reviews", "1s")}}), {});
+  EXPECT_EQ(added.model->traffic_routes.at("shop/reviews")->spec.rules(0).timeout().seconds(), 1);
+  ASSERT_EQ(added.errors.size(), 1u);
+  EXPECT_EQ(added.errors[0].file, "b.yaml");
+  EXPECT_EQ(builder.errorCount(), 1u);
+  // Removing the first definition makes the other one count again.
+  const ModelBuild removed = builder.update({}, {"a.yaml"});
+  EXPECT_EQ(removed.model->traffic_routes.at("shop/reviews")->spec.rules(0).timeout().seconds(), 2);
+  EXPECT_TRUE(removed.errors.empty());
+  EXPECT_EQ(builder.errorCount(), 0u);
+}
+
+TEST(MeshModelBuilderTest, AnUpdateKeepsWhatABrokenFileDefinedUntilItIsFixedOrGone) {
+  MeshModelBuilder builder;
+  builder.build(files({{"a.yaml", route("reviews") + "---\n" + route("ratings")}}));
+  const ModelBuild broken = builder.update(files({{"a.yaml", "kind: [oops\n"}}), {});
+  EXPECT_FALSE(broken.changed);
+  EXPECT_THAT(broken.kept, ElementsAre("TrafficRoute shop/ratings (a.yaml#1)",
+                                       "TrafficRoute shop/reviews (a.yaml#0)"));
+  EXPECT_EQ(builder.errorCount(), 1u);
+  // Another file changing does not drop them.
+  const ModelBuild other = builder.update(files({{"b.yaml", service("reviews")}}), {});
+  EXPECT_EQ(other.model->traffic_routes.size(), 2u);
+  // Fixed with one route: the other one is gone now.
+  const ModelBuild fixed = builder.update(files({{"a.yaml", route("reviews")}}), {});
+  EXPECT_THAT(keys(fixed.model->traffic_routes), ElementsAre("shop/reviews"));
+  EXPECT_EQ(builder.errorCount(), 0u);
+  // Broken, then deleted: nothing is kept.
+  builder.update(files({{"a.yaml", "kind: [oops\n"}}), {});
+  EXPECT_TRUE(builder.update({}, {"a.yaml"}).model->traffic_routes.empty());
+}
+
+// Random edits applied one file at a time give the same model, kept objects and error count
+// as building the whole set of files after each edit.
+TEST(MeshModelBuilderTest, UpdatesAgreeWithFullBuilds) {
+  const std::vector<std::string> contents = {
+      route("reviews", "1s"),
+      route("reviews", "2s"),
+      route("reviews", "1 second"),  // rejected, names its object
+      route("ratings") + "---\n" + route("reviews", "3s"),
+      route("ratings", "5s") + "---\n" + service("ratings"),
+      service("reviews"),
+      "kind: [oops\n",  // names nothing
+      route("details") + "---\n" + route("details"),
+      "",
+  };
+  const std::vector<std::string> names = {"a.yaml", "b.yaml", "c.yaml", "sub/d.yaml"};
+  std::mt19937 random(20261127);
+  MeshModelBuilder incremental;
+  MeshModelBuilder full;
+  std::map<std::string, std::string> directory;
+  auto describe = [](const MeshModel& model) {
+    std::string out;
+    for (const auto& [key, value] : model.traffic_routes) {
+      out +=
+          "route " + key + " " + value->meta.origin + " " + value->spec.ShortDebugString() + "\n";
+    }
+    for (const auto& [key, value] : model.services) {
+      out += "service " + key + " " + value->meta.origin + "\n";
+    }
+    return out;
+  };
+  for (int step = 0; step < 400; ++step) {
+    const std::string& name = names[random() % names.size()];
+    std::vector<ManifestFile> changed;
+    std::vector<std::string> removed;
+    if (random() % 4 == 0) {
+      directory.erase(name);
+      removed.push_back(name);
+    } else {
+      directory[name] = contents[random() % contents.size()];
+      changed.push_back(readManifests(directory[name], name));
+    }
+    const ModelBuild by_update = incremental.update(std::move(changed), removed);
+    std::vector<ManifestFile> all;
+    for (const auto& [file, text] : directory) {
+      all.push_back(readManifests(text, file));
+    }
+    const ModelBuild by_build = full.build(std::move(all));
+    ASSERT_EQ(describe(*by_update.model), describe(*by_build.model)) << "step " << step;
+    ASSERT_EQ(incremental.errorCount(), full.errorCount()) << "step " << step;
+    ASSERT_EQ(full.errorCount(), by_build.errors.size()) << "step " << step;
+    ASSERT_EQ(by_update.changed, by_build.changed) << "step " << step;
+  }
+}
+
 }  // namespace weft::controlplane

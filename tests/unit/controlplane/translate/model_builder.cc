@@ -56,7 +56,8 @@ ModelBuilder& ModelBuilder::service(const std::string& namespace_, const std::st
   service.meta = meta(namespace_, name);
   service.selector = std::move(selector);
   service.ports = std::move(ports);
-  model_.services[objectKey(namespace_, name)] = std::move(service);
+  model_.services[objectKey(namespace_, name)] =
+      std::make_shared<const Service>(std::move(service));
   return *this;
 }
 
@@ -65,7 +66,8 @@ ModelBuilder& ModelBuilder::workload(const std::string& namespace_, const std::s
   Workload workload;
   workload.meta = meta(namespace_, name, std::move(labels));
   workload.spec = load<weft::mesh::v1alpha1::WorkloadSpec>(spec_yaml, "Workload " + name);
-  model_.workloads[objectKey(namespace_, name)] = std::move(workload);
+  model_.workloads[objectKey(namespace_, name)] =
+      std::make_shared<const Workload>(std::move(workload));
   return *this;
 }
 
@@ -73,7 +75,8 @@ ModelBuilder& ModelBuilder::trafficRoute(const std::string& namespace_, const st
                                          std::string_view spec_yaml) {
   TrafficRoute route{meta(namespace_, name), load<weft::mesh::v1alpha1::TrafficRouteSpec>(
                                                  spec_yaml, "TrafficRoute " + name)};
-  model_.traffic_routes[objectKey(namespace_, name)] = std::move(route);
+  model_.traffic_routes[objectKey(namespace_, name)] =
+      std::make_shared<const TrafficRoute>(std::move(route));
   return *this;
 }
 
@@ -82,7 +85,8 @@ ModelBuilder& ModelBuilder::destinationPolicy(const std::string& namespace_,
   DestinationPolicy policy{
       meta(namespace_, name),
       load<weft::mesh::v1alpha1::DestinationPolicySpec>(spec_yaml, "DestinationPolicy " + name)};
-  model_.destination_policies[objectKey(namespace_, name)] = std::move(policy);
+  model_.destination_policies[objectKey(namespace_, name)] =
+      std::make_shared<const std::decay_t<decltype(policy)>>(std::move(policy));
   return *this;
 }
 
@@ -92,7 +96,8 @@ ModelBuilder& ModelBuilder::authorizationPolicy(const std::string& namespace_,
   AuthorizationPolicy policy{meta(namespace_, name),
                              load<weft::mesh::v1alpha1::AuthorizationPolicySpec>(
                                  spec_yaml, "AuthorizationPolicy " + name)};
-  model_.authorization_policies[objectKey(namespace_, name)] = std::move(policy);
+  model_.authorization_policies[objectKey(namespace_, name)] =
+      std::make_shared<const std::decay_t<decltype(policy)>>(std::move(policy));
   return *this;
 }
 

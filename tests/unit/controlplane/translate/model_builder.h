@@ -37,6 +37,15 @@ class ModelBuilder {
 
   // Direct access, for tests that change one object of a copy.
   MeshModel& model() { return model_; }
+  // Replaces a workload with an edited copy (models hold immutable objects).
+  template <class Edit>
+  ModelBuilder& editWorkload(const std::string& namespace_, const std::string& name, Edit edit) {
+    auto& slot = model_.workloads.at(objectKey(namespace_, name));
+    auto copy = std::make_shared<Workload>(*slot);
+    edit(*copy);
+    slot = std::move(copy);
+    return *this;
+  }
 
   MeshModelPtr build() const { return std::make_shared<const MeshModel>(model_); }
 

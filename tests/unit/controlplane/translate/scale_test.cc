@@ -43,7 +43,8 @@ MeshModelPtr benchmarkModel(bool mesh_wide, bool local) {
           workload.spec.mutable_sidecar()->set_inbound_port(proxy);
           workload.spec.mutable_sidecar()->set_outbound_port(proxy + 1);
         }
-        model.workloads[objectKey(namespace_, workload.meta.name)] = std::move(workload);
+        const std::string key = objectKey(namespace_, workload.meta.name);
+        model.workloads[key] = std::make_shared<const Workload>(std::move(workload));
       }
     }
   }

@@ -125,7 +125,7 @@ TEST(SharingTest, ARepeatedRequestReturnsTheSameResources) {
 TEST(SharingTest, AChangeInAnUnrelatedNamespaceKeepsEveryVersion) {
   ModelBuilder before = shopModel();
   ModelBuilder after = shopModel();
-  after.model().workloads["other/reports-1"].spec.set_address("10.0.9.9");
+  after.editWorkload("other", "reports-1", [](Workload& w) { w.spec.set_address("10.0.9.9"); });
   after.service("other", "archive", {{"app", "archive"}}, {port(8080)});
   after.trafficRoute("other", "reports", R"(
 hosts: [reports]
@@ -141,7 +141,7 @@ rules:
 TEST(SharingTest, AChangedEndpointChangesExactlyThatAssignment) {
   ModelBuilder before = shopModel();
   ModelBuilder after = shopModel();
-  after.model().workloads["shop/web-2"].spec.set_address("10.0.0.22");
+  after.editWorkload("shop", "web-2", [](Workload& w) { w.spec.set_address("10.0.0.22"); });
   const weft::v1::Node node = proxyNode("shop", "cart-1");
   const auto old_versions = versions(Translator(before.build()).forProxy(node));
   const auto new_versions = versions(Translator(after.build()).forProxy(node));
