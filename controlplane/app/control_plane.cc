@@ -93,7 +93,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
   PushDebouncer debouncer(loop, options.debounce, options.max_debounce, [&] {
     const auto changed_at = pending_since.value_or(std::chrono::steady_clock::now());
     pending_since.reset();
-    translator = std::make_shared<Translator>(source->current());
+    // The previous translation lends what the change did not touch.
+    translator = std::make_shared<Translator>(source->current(), translator.get());
     discovery.setConfiguration(
         [translator](const weft::v1::Node& node) {
           return std::make_shared<const ProxyResources>(translator->forProxy(node));

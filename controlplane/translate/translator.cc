@@ -26,11 +26,15 @@ std::string serviceList(const ServiceCatalog& catalog, const std::vector<Service
 
 }  // namespace
 
-Translator::Translator(MeshModelPtr model)
+Translator::Translator(MeshModelPtr model, const Translator* previous)
     : model_(std::move(model)), settings_(meshSettings(*model_)) {
+  // Everything a previous Translator built assumed its MeshConfig.
+  if (previous != nullptr && previous->model_->mesh_config != model_->mesh_config) {
+    previous = nullptr;
+  }
   catalog_ = std::make_unique<ServiceCatalog>(*model_, settings_, problems_);
   routes_ = std::make_unique<HttpRouteTable>(*model_, *catalog_, settings_, problems_);
-  buildServices();
+  buildServices(previous);
   reportUntranslated();
   const auto& services = catalog_->services();
   std::vector<ServiceId> by_fqdn(services.size());
@@ -41,58 +45,96 @@ Translator::Translator(MeshModelPtr model)
   for (uint32_t rank = 0; rank < by_fqdn.size(); ++rank) {
     fqdn_rank_[by_fqdn[rank]] = rank;
   }
+  if (previous != nullptr) {
+    previous_model_ = previous->model_;
+    previous_inbound_ = previous->inbound_;
+    for (const auto& [key, outbound] : previous->local_outbound_) {
+      previous_local_listeners_.emplace(key, outbound.listener);
+    }
+  }
 }
 
 Translator::~Translator() = default;
 
-void Translator::buildServices() {
+void Translator::buildServices(const Translator* previous) {
   services_.resize(catalog_->services().size());
   for (ServiceId id = 0; id < services_.size(); ++id) {
     const CatalogService& service = catalog_->service(id);
-    ServiceResources& resources = services_[id];
-    if (service.policy != nullptr) {
-      const std::string what = "DestinationPolicy " + objectKey(service.policy->meta.namespace_,
-                                                                service.policy->meta.name);
-      checkTrafficPolicy(service.policy->spec.traffic_policy(), what, problems_);
-      for (const auto* subset : service.subsets) {
-        checkTrafficPolicy(subset->traffic_policy(), what + " subset " + subset->name(), problems_);
-      }
-    }
-    // Each subset's policy once, for all ports.
-    std::vector<const weft::mesh::v1alpha1::Subset*> subsets{nullptr};
-    subsets.insert(subsets.end(), service.subsets.begin(), service.subsets.end());
-    std::vector<weft::mesh::v1alpha1::TrafficPolicy> policies;
-    for (const auto* subset : subsets) {
-      policies.push_back(effectiveTrafficPolicy(service, subset));
-    }
-    for (const ServicePort& port : service.service->ports) {
-      resources.ports.push_back({&port, {}, {false, false}});
-      for (size_t i = 0; i < subsets.size(); ++i) {
-        // Subsets are chosen by TrafficRoute backends, which are HTTP only.
-        if (subsets[i] != nullptr && !isHttp(port.protocol)) {
+    service_ids_.emplace(service.service, id);
+    if (previous != nullptr) {
+      auto found = previous->service_ids_.find(service.service);
+      if (found != previous->service_ids_.end()) {
+        const ServiceResources& before = previous->services_[found->second];
+        if (before.policy == service.policy && before.workloads == service.workloads) {
+          ServiceResources& resources = services_[id];
+          resources = before;
+          // Virtual hosts depend on the routes too; they are serialized again when used.
+          for (PortResources& port : resources.ports) {
+            port.vhost_built = {false, false};
+            port.vhost = {};
+          }
+          for (const std::string& problem : resources.problems) {
+            problems_.add(problem);
+          }
           continue;
         }
-        const std::string subset_name = subsets[i] == nullptr ? "" : subsets[i]->name();
-        const std::string name = outboundClusterName(service.fqdn, port.port, subset_name);
-        OutboundCluster cluster;
-        cluster.http = isHttp(port.protocol);
-        cluster.cluster = buildResource(
-            ResourceType::kCluster, name,
-            outboundCluster(name, service.fqdn, port.protocol, policies[i], settings_));
-        auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(
-            outboundAssignment(name, service, port, subsets[i], settings_, problems_));
-        if (policies[i].load_balancer().locality_aware()) {
-          cluster.assignment = std::move(assignment);
-        } else {
-          cluster.endpoints = buildResource(ResourceType::kEndpoints, name, *assignment);
-        }
-        resources.clusters.push_back(std::move(cluster));
       }
     }
-    std::sort(resources.clusters.begin(), resources.clusters.end(),
-              [](const OutboundCluster& a, const OutboundCluster& b) {
-                return a.cluster->name < b.cluster->name;
-              });
+    buildService(id, services_[id]);
+  }
+}
+
+void Translator::buildService(ServiceId id, ServiceResources& resources) {
+  const CatalogService& service = catalog_->service(id);
+  resources.policy = service.policy;
+  resources.workloads = service.workloads;
+  ProblemLog problems;
+  if (service.policy != nullptr) {
+    const std::string what = "DestinationPolicy " +
+                             objectKey(service.policy->meta.namespace_, service.policy->meta.name);
+    checkTrafficPolicy(service.policy->spec.traffic_policy(), what, problems);
+    for (const auto* subset : service.subsets) {
+      checkTrafficPolicy(subset->traffic_policy(), what + " subset " + subset->name(), problems);
+    }
+  }
+  // Each subset's policy once, for all ports.
+  std::vector<const weft::mesh::v1alpha1::Subset*> subsets{nullptr};
+  subsets.insert(subsets.end(), service.subsets.begin(), service.subsets.end());
+  std::vector<weft::mesh::v1alpha1::TrafficPolicy> policies;
+  for (const auto* subset : subsets) {
+    policies.push_back(effectiveTrafficPolicy(service, subset));
+  }
+  for (const ServicePort& port : service.service->ports) {
+    resources.ports.push_back({&port, {}, {false, false}});
+    for (size_t i = 0; i < subsets.size(); ++i) {
+      // Subsets are chosen by TrafficRoute backends, which are HTTP only.
+      if (subsets[i] != nullptr && !isHttp(port.protocol)) {
+        continue;
+      }
+      const std::string subset_name = subsets[i] == nullptr ? "" : subsets[i]->name();
+      const std::string name = outboundClusterName(service.fqdn, port.port, subset_name);
+      OutboundCluster cluster;
+      cluster.http = isHttp(port.protocol);
+      cluster.cluster =
+          buildResource(ResourceType::kCluster, name,
+                        outboundCluster(name, service.fqdn, port.protocol, policies[i], settings_));
+      auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(
+          outboundAssignment(name, service, port, subsets[i], settings_, problems));
+      if (policies[i].load_balancer().locality_aware()) {
+        cluster.assignment = std::move(assignment);
+      } else {
+        cluster.endpoints = buildResource(ResourceType::kEndpoints, name, *assignment);
+      }
+      resources.clusters.push_back(std::move(cluster));
+    }
+  }
+  std::sort(resources.clusters.begin(), resources.clusters.end(),
+            [](const OutboundCluster& a, const OutboundCluster& b) {
+              return a.cluster->name < b.cluster->name;
+            });
+  resources.problems = problems.messages();
+  for (const std::string& problem : resources.problems) {
+    problems_.add(problem);
   }
 }
 
@@ -213,8 +255,12 @@ const Translator::OutboundListener& Translator::localOutbound(const std::string&
   }
   OutboundListener outbound;
   outbound.routes.push_back(scope.local_routes);
-  outbound.listener = buildResource(ResourceType::kListener, std::string(kOutboundListener),
-                                    localOutboundListener(outbound_port));
+  // The listener depends on the port alone.
+  auto before = previous_local_listeners_.find(key);
+  outbound.listener = before != previous_local_listeners_.end()
+                          ? before->second
+                          : buildResource(ResourceType::kListener, std::string(kOutboundListener),
+                                          localOutboundListener(outbound_port));
   return local_outbound_.emplace(std::move(key), std::move(outbound)).first->second;
 }
 
@@ -297,10 +343,29 @@ const InboundResources& Translator::inboundFor(const Workload& workload) {
   std::string key = objectKey(workload.meta.namespace_, workload.meta.name);
   auto found = inbound_.find(key);
   if (found != inbound_.end()) {
-    return found->second;
+    return found->second.resources;
   }
-  return inbound_.emplace(std::move(key), inboundResources(workload, *catalog_, problems_))
-      .first->second;
+  std::vector<const Service*> services;
+  for (ServiceId id : catalog_->servicesSelecting(workload)) {
+    services.push_back(catalog_->service(id).service);
+  }
+  InboundEntry entry;
+  auto before = previous_inbound_.find(key);
+  if (before != previous_inbound_.end() && before->second.workload == &workload &&
+      before->second.services == services) {
+    entry = std::move(before->second);
+    previous_inbound_.erase(before);
+  } else {
+    ProblemLog problems;
+    entry.resources = inboundResources(workload, *catalog_, problems);
+    entry.workload = &workload;
+    entry.services = std::move(services);
+    entry.problems = problems.messages();
+  }
+  for (const std::string& problem : entry.problems) {
+    problems_.add(problem);
+  }
+  return inbound_.emplace(std::move(key), std::move(entry)).first->second.resources;
 }
 
 BuiltResourcePtr Translator::localizedEndpoints(const OutboundCluster& cluster,

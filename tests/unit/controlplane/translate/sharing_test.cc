@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "controlplane/translate/translator.h"
 #include "tests/unit/controlplane/translate/model_builder.h"
@@ -154,6 +158,93 @@ TEST(SharingTest, AChangedEndpointChangesExactlyThatAssignment) {
   }
   EXPECT_EQ(changed,
             std::vector<std::string>{"endpoints outbound/web.shop.svc.cluster.local:8080"});
+}
+
+TEST(SharingTest, ANewTranslatorTakesOverWhatTheChangeDidNotTouch) {
+  ModelBuilder model = shopModel();
+  Translator before(model.build());
+  const weft::v1::Node node = proxyNode("shop", "web-1");
+  const ProxyResources old_resources = before.forProxy(node);
+  model.editWorkload("shop", "cart-2", [](Workload& w) { w.spec.set_address("10.0.1.22"); });
+  Translator after(model.build(), &before);
+  const ProxyResources new_resources = after.forProxy(node);
+  const std::string web = "outbound/web.shop.svc.cluster.local:8080";
+  const std::string cart = "outbound/cart.shop.svc.cluster.local:8080";
+  // The untouched service and the proxy's own inbound side are the very same resources.
+  EXPECT_EQ(find(old_resources, ResourceType::kCluster, web),
+            find(new_resources, ResourceType::kCluster, web));
+  EXPECT_EQ(find(old_resources, ResourceType::kEndpoints, web),
+            find(new_resources, ResourceType::kEndpoints, web));
+  EXPECT_EQ(find(old_resources, ResourceType::kListener, "inbound"),
+            find(new_resources, ResourceType::kListener, "inbound"));
+  // The changed service's endpoints are built anew.
+  EXPECT_NE(find(old_resources, ResourceType::kEndpoints, cart)->version,
+            find(new_resources, ResourceType::kEndpoints, cart)->version);
+  // Which is exactly what translating from scratch gives.
+  Translator fresh(model.build());
+  EXPECT_EQ(versions(new_resources), versions(fresh.forProxy(node)));
+}
+
+// Random edits of every kind: a Translator given the previous one gives every proxy what a
+// Translator without it gives, and reports the same problems.
+TEST(SharingTest, TakingOverGivesWhatTranslatingFromScratchGives) {
+  ModelBuilder model = shopModel();
+  model.workload("shop", "web-3", {{"app", "web"}},
+                 "address: 192.168.1.10\nsidecar: {inboundPort: 15006, outboundPort: 15001}\n");
+  const std::vector<weft::v1::Node> nodes = {proxyNode("shop", "web-1"), proxyNode("shop", "web-3"),
+                                             proxyNode("shop", "cart-1"),
+                                             proxyNode("other", "reports-1")};
+  const std::vector<std::string> policies = {
+      "host: cart\n",
+      "host: cart\nsubsets: [{name: v1, labels: {version: v1}}]\n",
+      // Reported as a problem: RING_HASH without a hash.
+      "host: cart\ntrafficPolicy: {loadBalancer: {algorithm: RING_HASH}}\n",
+  };
+  std::mt19937 random(20261127);
+  auto previous = std::make_unique<Translator>(model.build());
+  for (const weft::v1::Node& node : nodes) {
+    previous->forProxy(node);
+  }
+  for (int step = 0; step < 80; ++step) {
+    const std::string address = "10.0.1." + std::to_string(random() % 200 + 1);
+    switch (random() % 6) {
+      case 0: {
+        // web-3 runs in local mode: its inbound listener binds its address.
+        const char* names[] = {"cart-1", "web-2", "web-3"};
+        model.editWorkload("shop", names[random() % 3],
+                           [&](Workload& w) { w.spec.set_address(address); });
+        break;
+      }
+      case 1:
+        model.destinationPolicy("shop", "cart", policies[random() % policies.size()]);
+        break;
+      case 2:
+        model.service("shop", "web", {{"app", "web"}}, {port(8080 + random() % 2)});
+        break;
+      case 3:
+        model.meshConfig(random() % 2 ? "visibility: {mode: MESH}\n" : "{}\n");
+        break;
+      case 4:
+        // Labels decide which services select the workload: its inbound side changes.
+        model.workload("shop", "cart-1",
+                       {{"app", random() % 2 ? "cart" : "web"}, {"version", "v1"}},
+                       "address: " + address + "\n");
+        break;
+      default:
+        model.trafficRoute(
+            "shop", "cart",
+            "hosts: [cart]\nrules:\n- timeout: " + std::to_string(random() % 9 + 1) + "s\n");
+        break;
+    }
+    auto current = std::make_unique<Translator>(model.build(), previous.get());
+    Translator fresh(model.build());
+    for (const weft::v1::Node& node : nodes) {
+      ASSERT_EQ(versions(current->forProxy(node)), versions(fresh.forProxy(node)))
+          << "step " << step << ", proxy " << node.id();
+    }
+    ASSERT_EQ(current->problems(), fresh.problems()) << "step " << step;
+    previous = std::move(current);
+  }
 }
 
 }  // namespace
