@@ -1,12 +1,9 @@
 #include "proxy/xds/ads_client.h"
 
-#include <boost/asio/post.hpp>
-#include <condition_variable>
-#include <deque>
 #include <fstream>
-#include <mutex>
 
 #include "common/log/logger.h"
+#include "common/version/version.h"
 #include "proxy/xds/persisted_config.h"
 
 namespace weft::proxy::xds {
@@ -26,124 +23,10 @@ std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration) {
 // starts the backoff from its base again.
 constexpr auto kHealthyStream = std::chrono::seconds(30);
 
+// The method of docs/xds-protocol.md, as gRPC names it on the wire.
+constexpr const char* kStreamResourcesPath = "/weft.v1.AggregatedDiscoveryService/StreamResources";
+
 }  // namespace
-
-// One stream attempt. gRPC owns the reactor until OnDone; the client reaches it through a
-// shared_ptr and a mutex, and the reactor reaches the client only by posting to its
-// io_context while `client` is set.
-class AdsCall final
-    : public grpc::ClientBidiReactor<weft::v1::DiscoveryRequest, weft::v1::DiscoveryResponse>,
-      public std::enable_shared_from_this<AdsCall> {
- public:
-  AdsCall(boost::asio::io_context& io_context, AdsClient* client, uint64_t id)
-      : io_context_(io_context), client_(client), id_(id) {}
-
-  void start(weft::v1::AggregatedDiscoveryService::Stub& stub, const std::string& token) {
-    if (!token.empty()) {
-      context_.AddMetadata("authorization", "Bearer " + token);
-    }
-    self_ = shared_from_this();  // released in OnDone
-    stub.async()->StreamResources(&context_, this);
-    // gRPC destroys its side of the call as soon as nothing is outstanding, before OnDone
-    // runs; a write started in between would touch freed memory. The hold keeps the call
-    // alive while writes may still come; it is released once the stream is ending, after
-    // `closing_` is set under the mutex.
-    AddHold();
-    StartRead(&response_);
-    StartCall();
-  }
-
-  void send(weft::v1::DiscoveryRequest request) {
-    std::lock_guard lock(mutex_);
-    if (closing_) {
-      return;
-    }
-    writes_.push_back(std::move(request));
-    if (writes_.size() == 1) {
-      StartWrite(&writes_.front());
-    }
-  }
-
-  // Detaches from the client and ends the call; waits (bounded) for gRPC to finish with it.
-  void cancel() {
-    {
-      std::lock_guard lock(mutex_);
-      client_ = nullptr;
-    }
-    context_.TryCancel();
-    release();
-    std::unique_lock lock(mutex_);
-    done_cv_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; });
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      // The stream is ending; OnDone follows with the status once the hold is gone.
-      release();
-      return;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      if (client_ != nullptr) {
-        boost::asio::post(io_context_,
-                          [client = client_, id = id_, response = std::move(response_)] {
-                            client->onResponse(id, std::move(response));
-                          });
-      }
-    }
-    response_.Clear();
-    StartRead(&response_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mutex_);
-    writes_.pop_front();
-    if (ok && !writes_.empty()) {
-      StartWrite(&writes_.front());
-    }
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    std::shared_ptr<AdsCall> keep;
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-      writes_.clear();
-      if (client_ != nullptr) {
-        boost::asio::post(io_context_,
-                          [client = client_, id = id_, status] { client->onClosed(id, status); });
-      }
-      keep = std::move(self_);
-    }
-    done_cv_.notify_all();
-  }
-
- private:
-  // No more writes, and gRPC may finish the call. RemoveHold runs outside the lock: it may
-  // lead to OnDone, which takes the lock.
-  void release() {
-    {
-      std::lock_guard lock(mutex_);
-      if (closing_) {
-        return;
-      }
-      closing_ = true;
-    }
-    RemoveHold();
-  }
-
-  boost::asio::io_context& io_context_;
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  AdsClient* client_;  // guarded by mutex_
-  uint64_t id_;
-  grpc::ClientContext context_;
-  weft::v1::DiscoveryResponse response_;
-  std::deque<weft::v1::DiscoveryRequest> writes_;
-  bool done_ = false;
-  bool closing_ = false;  // guarded by mutex_; set when the hold is released
-  std::shared_ptr<AdsCall> self_;
-};
 
 AdsClient::AdsClient(boost::asio::io_context& io_context, const weft::v1::Bootstrap& bootstrap,
                      AdsState::Build build, Apply apply)
@@ -215,17 +98,6 @@ SnapshotPtr AdsClient::restorePersisted() {
 }
 
 void AdsClient::start() {
-  grpc::ChannelArguments arguments;
-  // The stream is long-lived; keepalive pings notice a control plane that vanished without
-  // closing the connection (a killed node), so the proxy reconnects elsewhere.
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  // gRPC's own reconnect backoff would stack on ours; keep its first step short.
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(target(), grpc::InsecureChannelCredentials(), arguments);
-  stub_ = weft::v1::AggregatedDiscoveryService::NewStub(channel_);
   connect();
 }
 
@@ -233,18 +105,15 @@ void AdsClient::stop() {
   stopped_ = true;
   reconnect_timer_.cancel();
   warming_timer_.cancel();
-  if (call_) {
-    call_->cancel();
-    call_.reset();
+  if (stream_) {
+    stream_->cancel();
+    stream_.reset();
   }
 }
 
-void AdsClient::connect() {
-  if (stopped_) {
-    return;
-  }
-  std::string token;
+std::string AdsClient::readToken() const {
   const std::string& token_file = bootstrap_.dynamic_resources().ads().server().token_file();
+  std::string token;
   if (!token_file.empty()) {
     // Read at every connect, so a rotated token is picked up.
     std::ifstream file(token_file);
@@ -253,8 +122,37 @@ void AdsClient::connect() {
       xdsLog().warn("cannot read the token file {}; connecting without a credential", token_file);
     }
   }
-  call_ = std::make_shared<AdsCall>(io_context_, this, ++call_id_);
-  call_->start(*stub_, token);
+  return token;
+}
+
+void AdsClient::connect() {
+  if (stopped_) {
+    return;
+  }
+  const auto& server = bootstrap_.dynamic_resources().ads().server();
+  GrpcCallOptions options;
+  options.host = server.address().address();
+  options.port = static_cast<uint16_t>(server.address().port());
+  options.path = kStreamResourcesPath;
+  options.token = readToken();
+  options.user_agent = std::string("weft-proxy/").append(weft::version());
+  const uint64_t id = ++call_id_;
+  GrpcBidiStream::Handlers handlers;
+  handlers.on_message = [this, id](std::string bytes) {
+    weft::v1::DiscoveryResponse response;
+    if (!response.ParseFromString(bytes)) {
+      // Not a DiscoveryResponse: the peer is not a Weft control plane, or is broken.
+      if (id == call_id_ && stream_) {
+        stream_->cancel();
+        onClosed(id, {13, "a response that is not a valid DiscoveryResponse"});
+      }
+      return;
+    }
+    onResponse(id, std::move(response));
+  };
+  handlers.on_closed = [this, id](GrpcStatus status) { onClosed(id, status); };
+  stream_ = std::make_shared<GrpcBidiStream>(io_context_, std::move(options), std::move(handlers));
+  stream_->start();
   for (weft::v1::DiscoveryRequest& request : state_.streamRequests()) {
     send(std::move(request));
   }
@@ -262,8 +160,8 @@ void AdsClient::connect() {
 }
 
 void AdsClient::send(weft::v1::DiscoveryRequest request) {
-  if (call_) {
-    call_->send(std::move(request));
+  if (stream_) {
+    stream_->send(request.SerializeAsString());
   }
 }
 
@@ -353,18 +251,18 @@ void AdsClient::persist() {
   }
 }
 
-void AdsClient::onClosed(uint64_t call_id, grpc::Status status) {
+void AdsClient::onClosed(uint64_t call_id, const GrpcStatus& status) {
   if (call_id != call_id_ || stopped_) {
     return;
   }
   const bool was_connected = connected_;
   connected_ = false;
-  call_.reset();
+  stream_.reset();
   if (was_connected && std::chrono::steady_clock::now() - stream_up_since_ >= kHealthyStream) {
     backoff_.reset();
   }
   xdsLog().warn("discovery stream to {} closed ({}: {}); serving the last good configuration",
-                target(), static_cast<int>(status.error_code()), status.error_message());
+                target(), status.code, status.message);
   scheduleReconnect();
 }
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -12,12 +10,11 @@
 
 #include "common/backoff/exponential_backoff.h"
 #include "proxy/xds/ads_state.h"
+#include "proxy/xds/grpc_bidi_stream.h"
 #include "weft/v1/bootstrap.pb.h"
-#include "weft/v1/discovery.grpc.pb.h"
+#include "weft/v1/discovery.pb.h"
 
 namespace weft::proxy::xds {
-
-class AdsCall;
 
 // The proxy's discovery client: one StreamResources stream to the control plane, opened from
 // the main thread, re-opened with backoff and jitter when it fails. Responses are checked by
@@ -26,8 +23,8 @@ class AdsCall;
 // configuration is persisted when the bootstrap asks for it. While the control plane is
 // unreachable nothing changes: the proxy serves its last good configuration.
 //
-// gRPC runs the stream on its own threads; every event is posted to the main io_context, so
-// the protocol state is only touched there.
+// The stream is a GrpcBidiStream on the main io_context: no thread of its own, and the
+// protocol state is only touched there.
 class AdsClient {
  public:
   // Applies a new configuration; returns an empty string, or why it could not be applied
@@ -65,7 +62,7 @@ class AdsClient {
 
   // Internal: events from the stream, on the main thread.
   void onResponse(uint64_t call_id, weft::v1::DiscoveryResponse response);
-  void onClosed(uint64_t call_id, grpc::Status status);
+  void onClosed(uint64_t call_id, const GrpcStatus& status);
 
  private:
   void connect();
@@ -74,6 +71,7 @@ class AdsClient {
   std::string applyNow(SnapshotPtr snapshot, const char* why);
   void persist();
   std::string target() const;
+  std::string readToken() const;
 
   boost::asio::io_context& io_context_;
   weft::v1::Bootstrap bootstrap_;
@@ -84,9 +82,7 @@ class AdsClient {
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer warming_timer_;
   std::chrono::milliseconds initial_fetch_timeout_{15000};
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<weft::v1::AggregatedDiscoveryService::Stub> stub_;
-  std::shared_ptr<AdsCall> call_;
+  std::shared_ptr<GrpcBidiStream> stream_;
   uint64_t call_id_ = 0;
   bool stopped_ = false;
   bool connected_ = false;
