@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -93,8 +94,10 @@ int runControlPlane(const ControlPlaneOptions& options) {
   PushDebouncer debouncer(loop, options.debounce, options.max_debounce, [&] {
     const auto changed_at = pending_since.value_or(std::chrono::steady_clock::now());
     pending_since.reset();
-    // The previous translation lends what the change did not touch.
-    translator = std::make_shared<Translator>(source->current(), translator.get());
+    // The previous translation lends what the change did not touch, and is freed only after
+    // the push: tearing it down (every resource of the old model) is no part of convergence.
+    std::shared_ptr<Translator> previous = std::move(translator);
+    translator = std::make_shared<Translator>(source->current(), previous.get());
     discovery.setConfiguration(
         [translator](const weft::v1::Node& node) {
           return std::make_shared<const ProxyResources>(translator->forProxy(node));
@@ -109,6 +112,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
     }
     problems = now.size();
     reported_problems = std::move(now);
+    boost::asio::post(loop, [previous = std::move(previous)] {});
   });
 
   DirectorySourceOptions source_options;
