@@ -1,6 +1,5 @@
 #include "controlplane/app/control_plane.h"
 
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "common/log/logger.h"
 #include "common/signals/signal_watcher.h"
+#include "controlplane/app/metrics_endpoint.h"
 #include "controlplane/app/source_metrics.h"
 #include "controlplane/source/directory_source.h"
 #include "controlplane/translate/translator.h"
@@ -74,16 +74,12 @@ int runControlPlane(const ControlPlaneOptions& options) {
   }
   cpLog().info("xDS server listening on {}", withPort(options.xds_address, xds_port));
 
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(options.metrics_address);
-  } catch (const std::exception& error) {
+  MetricsEndpoint metrics(loop);
+  if (std::string error = metrics.listen(options.metrics_address); !error.empty()) {
     grpc_server->Shutdown();
-    return fail("cannot listen on " + options.metrics_address + " for metrics: " + error.what());
+    return fail("cannot listen on " + options.metrics_address + " for metrics: " + error);
   }
-  const auto metrics_ports = exposer->GetListeningPorts();
-  cpLog().info("metrics listening on {}",
-               withPort(options.metrics_address, metrics_ports.empty() ? 0 : metrics_ports[0]));
+  cpLog().info("metrics listening on {}", withPort(options.metrics_address, metrics.port()));
 
   // The pipeline: the source's models go through the debouncer into translation.
   std::shared_ptr<Translator> translator;
@@ -126,8 +122,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
   });
   auto source_metrics = std::make_shared<SourceMetrics>([&source] { return source->stats(); },
                                                         [&problems] { return problems.load(); });
-  exposer->RegisterCollectable(registry);
-  exposer->RegisterCollectable(source_metrics);
+  metrics.addCollectable(registry);
+  metrics.addCollectable(source_metrics);
   if (std::string error = source->start(); !error.empty()) {
     grpc_server->Shutdown();
     return fail(error);
@@ -143,6 +139,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
         }
         cpLog().info("signal {}: closing every stream and stopping", signal_number);
         source->stop();
+        metrics.stop();
         discovery.closeAll();
         // Shutdown waits for the streams' last callbacks, which post to this loop: wait for
         // it on another thread, then stop the loop.
