@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
   libboost1.81-all-dev libboost-json1.81-dev
   libssl-dev libnghttp2-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libspdlog-dev prometheus-cpp-dev libyaml-cpp-dev libre2-dev
+  libspdlog-dev prometheus-cpp-dev libyaml-cpp-dev libre2-dev zlib1g-dev
   libgtest-dev libgmock-dev
 )
 # Real clients and peers that the integration tests and the demo drive.
