@@ -92,6 +92,7 @@ SnapshotPtr AdsClient::restorePersisted() {
   }
   ++applied_;
   applied_versions_ = state_.versionSummary();
+  state_.markApplied();
   xdsLog().info("serving the persisted configuration of {} ({})", persisted.path(),
                 state_.versionSummary());
   return snapshot;
@@ -192,7 +193,9 @@ void AdsClient::onResponse(uint64_t call_id, weft::v1::DiscoveryResponse respons
       detail.set_message(error);
       xdsLog().error("rejected {} version {}: {}", response.type_url(), response.version_info(),
                      error);
-      send(state_.rejectLastAccepted(response, std::move(detail)));
+      for (weft::v1::DiscoveryRequest& nack : state_.rejectUnapplied(detail)) {
+        send(std::move(nack));
+      }
       return;
     }
   }
@@ -215,8 +218,16 @@ void AdsClient::onResponse(uint64_t call_id, weft::v1::DiscoveryResponse respons
                     initial_fetch_timeout_.count());
       config::ConfigErrors errors;
       SnapshotPtr snapshot = build_(state_.assemble(), errors);
-      if (snapshot) {
-        applyNow(std::move(snapshot), "fetch timeout");
+      if (!snapshot) {
+        return;
+      }
+      if (std::string failed = applyNow(std::move(snapshot), "fetch timeout"); !failed.empty()) {
+        weft::v1::ErrorDetail detail;
+        detail.set_code(9);  // FAILED_PRECONDITION
+        detail.set_message(failed);
+        for (weft::v1::DiscoveryRequest& nack : state_.rejectUnapplied(detail)) {
+          send(std::move(nack));
+        }
       }
     });
   }
@@ -235,6 +246,7 @@ std::string AdsClient::applyNow(SnapshotPtr snapshot, const char* why) {
   }
   ++applied_;
   applied_versions_ = versions;
+  state_.markApplied();
   xdsLog().info("configuration applied ({}): {}", why, versions);
   persist();
   return {};

@@ -461,8 +461,6 @@ AdsState::Outcome AdsState::onResponse(const weft::v1::DiscoveryResponse& respon
     *outcome.reply.mutable_error_detail() = error;
     return outcome;
   }
-  previous_accepted_ = accepted_;
-  previous_status_ = status_;
   accepted_ = std::move(candidate);
   ++status.accepted;
   status.version = response.version_info();
@@ -484,18 +482,44 @@ AdsState::Outcome AdsState::onResponse(const weft::v1::DiscoveryResponse& respon
   return outcome;
 }
 
-weft::v1::DiscoveryRequest AdsState::rejectLastAccepted(const weft::v1::DiscoveryResponse& response,
-                                                        weft::v1::ErrorDetail error) {
-  accepted_ = previous_accepted_;
-  status_ = previous_status_;
-  const auto found = std::find_if(kXdsTypes.begin(), kXdsTypes.end(),
-                                  [&](XdsType t) { return xdsTypeUrl(t) == response.type_url(); });
-  const XdsType type = found == kXdsTypes.end() ? XdsType::kCluster : *found;
-  ++status_[index(type)].rejected;
-  status_[index(type)].last_error = error;
-  weft::v1::DiscoveryRequest out = request(type, response.nonce());
-  *out.mutable_error_detail() = std::move(error);
-  return out;
+void AdsState::markApplied() {
+  applied_accepted_ = accepted_;
+  applied_status_ = status_;
+}
+
+std::vector<weft::v1::DiscoveryRequest> AdsState::rejectUnapplied(
+    const weft::v1::ErrorDetail& error) {
+  std::vector<XdsType> unapplied;
+  std::array<std::string, kXdsTypeCount> nonces;
+  std::array<uint64_t, kXdsTypeCount> accepted_counts{};
+  for (XdsType type : kXdsTypes) {
+    const weft::v1::DiscoveryResponse& now = accepted_[index(type)];
+    const weft::v1::DiscoveryResponse& running = applied_accepted_[index(type)];
+    if (now.nonce() != running.nonce() || now.version_info() != running.version_info()) {
+      unapplied.push_back(type);
+    }
+    nonces[index(type)] = now.nonce();
+    accepted_counts[index(type)] = status_[index(type)].accepted;
+  }
+  accepted_ = applied_accepted_;
+  std::array<XdsTypeStatus, kXdsTypeCount> previous = std::move(status_);
+  status_ = applied_status_;
+  for (XdsType type : kXdsTypes) {
+    // Counters count what happened; only versions and subscriptions go back.
+    status_[index(type)].accepted = accepted_counts[index(type)];
+    status_[index(type)].rejected = previous[index(type)].rejected;
+    status_[index(type)].last_error = previous[index(type)].last_error;
+  }
+  std::vector<weft::v1::DiscoveryRequest> nacks;
+  for (XdsType type : unapplied) {
+    XdsTypeStatus& status = status_[index(type)];
+    ++status.rejected;
+    status.last_error = error;
+    weft::v1::DiscoveryRequest nack = request(type, nonces[index(type)]);
+    *nack.mutable_error_detail() = error;
+    nacks.push_back(std::move(nack));
+  }
+  return nacks;
 }
 
 bool AdsState::complete() const {

@@ -71,10 +71,15 @@ class AdsState {
   };
   Outcome onResponse(const weft::v1::DiscoveryResponse& response);
 
-  // Undoes the last accepted response, which could not be applied after all (e.g. a listener
-  // address that cannot be bound), and returns the NACK that replaces its ACK.
-  weft::v1::DiscoveryRequest rejectLastAccepted(const weft::v1::DiscoveryResponse& response,
-                                                weft::v1::ErrorDetail error);
+  // Notes that the configuration now accepted runs (applied, or restored at start).
+  void markApplied();
+
+  // The configuration accepted since it last ran could not be applied after all (e.g. a
+  // listener address that cannot be bound, found only when a warming listener got its routes):
+  // goes back to what runs, and returns one NACK per type accepted since then, each for that
+  // type's latest response, so the control plane sees every version that is not in force as
+  // rejected, not just the response that completed the configuration.
+  std::vector<weft::v1::DiscoveryRequest> rejectUnapplied(const weft::v1::ErrorDetail& error);
 
   // Whether every subscribed by-name resource has arrived (a listener waits for its routes,
   // a cluster for its endpoints: warming).
@@ -119,9 +124,9 @@ class AdsState {
   std::set<std::string> static_secrets_;
   std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> accepted_;
   std::array<XdsTypeStatus, kXdsTypeCount> status_;
-  // The state before the last accepted response, for rejectLastAccepted().
-  std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> previous_accepted_;
-  std::array<XdsTypeStatus, kXdsTypeCount> previous_status_;
+  // The state that runs (markApplied), for rejectUnapplied().
+  std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> applied_accepted_;
+  std::array<XdsTypeStatus, kXdsTypeCount> applied_status_;
 };
 
 }  // namespace weft::proxy::xds

@@ -162,6 +162,45 @@ TEST_F(AdsStateTest, BuilderErrorsNameTheResourceAndField) {
   EXPECT_EQ(state_.status(XdsType::kRoute).rejected, 1u);
 }
 
+// A listener that waits for its routes is ACKed on arrival; when the routes complete it and
+// the whole cannot be applied, both are rejected and the state goes back to what runs.
+TEST_F(AdsStateTest, AConfigurationThatCannotBeAppliedIsRejectedOnEveryTypeSinceItRan) {
+  ASSERT_TRUE(state_.onResponse(response(XdsType::kCluster, "c1", "1", edsCluster("a"))).accepted);
+  ASSERT_TRUE(
+      state_.onResponse(response(XdsType::kEndpoints, "e1", "2", endpoints("a", 9080))).accepted);
+  state_.markApplied();
+  const std::string running = state_.versionSummary();
+
+  auto outcome =
+      state_.onResponse(response(XdsType::kListener, "l1", "3", listener("outbound", 18001, "r")));
+  ASSERT_TRUE(outcome.accepted);
+  EXPECT_FALSE(state_.complete());  // warming: the routes are not there yet
+  outcome = state_.onResponse(response(XdsType::kRoute, "r1", "4", routes("r", "a")));
+  ASSERT_TRUE(outcome.accepted);
+  ASSERT_TRUE(state_.complete());
+
+  weft::v1::ErrorDetail error;
+  error.set_code(9);
+  error.set_message("listener 'outbound': cannot listen on 127.0.0.1:18001: in use");
+  const auto nacks = state_.rejectUnapplied(error);
+  ASSERT_EQ(nacks.size(), 2u);
+  EXPECT_EQ(nacks[0].type_url(), xdsTypeUrl(XdsType::kListener));
+  EXPECT_EQ(nacks[0].response_nonce(), "3");
+  EXPECT_EQ(nacks[0].version_info(), "");  // the version in force: none
+  EXPECT_EQ(nacks[0].error_detail().message(), error.message());
+  EXPECT_EQ(nacks[1].type_url(), xdsTypeUrl(XdsType::kRoute));
+  EXPECT_EQ(nacks[1].response_nonce(), "4");
+  EXPECT_EQ(nacks[1].resource_names_size(), 0);  // no listener in force asks for routes
+  // Back to what runs.
+  EXPECT_EQ(state_.versionSummary(), running);
+  EXPECT_EQ(state_.assemble().static_resources().listeners_size(), 0);
+  EXPECT_EQ(state_.status(XdsType::kListener).rejected, 1u);
+  EXPECT_EQ(state_.status(XdsType::kListener).accepted, 1u);
+  EXPECT_EQ(state_.status(XdsType::kCluster).rejected, 0u);
+  // Nothing accepted since: nothing to reject.
+  EXPECT_TRUE(state_.rejectUnapplied(error).empty());
+}
+
 TEST_F(AdsStateTest, RejectedUpdateKeepsThePreviousConfiguration) {
   ASSERT_TRUE(state_.onResponse(response(XdsType::kCluster, "c1", "1", edsCluster("a"))).accepted);
   weft::v1::Cluster bad = edsCluster("b");
