@@ -31,3 +31,19 @@ function(weft_dependency name shared archive)
   target_compile_definitions(weft_dependency_${name} INTERFACE
                              $<TARGET_PROPERTY:${shared},INTERFACE_COMPILE_DEFINITIONS>)
 endfunction()
+
+# weft_dependency_target(<name> <shared target> <static target>): the same, where the static
+# variant is a library we build (from a package's headers) rather than an archive it ships.
+function(weft_dependency_target name shared static_target)
+  add_library(weft_dependency_${name} INTERFACE)
+  add_library(weft::${name} ALIAS weft_dependency_${name})
+  set(static "$<BOOL:$<TARGET_PROPERTY:WEFT_STATIC_DEPS>>")
+  target_link_libraries(weft_dependency_${name} INTERFACE
+                        "$<$<NOT:${static}>:${shared}>"
+                        "$<${static}:${static_target}>")
+  target_include_directories(weft_dependency_${name} SYSTEM INTERFACE
+                             $<TARGET_PROPERTY:${shared},INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_definitions(weft_dependency_${name} INTERFACE
+                             $<TARGET_PROPERTY:${shared},INTERFACE_COMPILE_DEFINITIONS>)
+endfunction()
+
