@@ -27,6 +27,10 @@ constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | I
 // symlink farm can make the scan do.
 constexpr int kMaxDirectoryDepth = 16;
 
+// Files named by the events of one burst that are read one by one; a burst naming more is read
+// with a listing of the tree instead.
+constexpr size_t kMaxChangedPaths = 4096;
+
 spdlog::logger& sourceLog() {
   static spdlog::logger& log = weft::log::logger("source");
   return log;
@@ -471,9 +475,13 @@ void DirectorySource::handleEvents(size_t bytes) {
     }
     relevant = true;
     auto directory = watches_.find(event.wd);
-    if (needsListing(event, name) || directory == watches_.end()) {
+    if (needsListing(event, name) || directory == watches_.end() ||
+        changed_paths_.size() >= kMaxChangedPaths) {
+      // Past the bound a listing is cheaper than the set, and memory stays bounded however
+      // many files a burst touches.
       list_again_ = true;
-    } else {
+      changed_paths_.clear();
+    } else if (!list_again_) {
       changed_paths_.insert(directory->second + "/" + name);
     }
   }

@@ -206,8 +206,12 @@ void GrpcBidiStream::send(std::string_view message) {
 void GrpcBidiStream::cancel() {
   cancelled_ = true;
   handlers_ = {};
+  end();
+}
+
+bool GrpcBidiStream::end() {
   if (done_) {
-    return;
+    return false;
   }
   done_ = true;
   boost::system::error_code ignored;
@@ -216,6 +220,7 @@ void GrpcBidiStream::cancel() {
   connect_timer_.cancel();
   ping_timer_.cancel();
   ping_deadline_.cancel();
+  return true;
 }
 
 void GrpcBidiStream::readSome() {
@@ -327,16 +332,9 @@ void GrpcBidiStream::schedulePing() {
 }
 
 void GrpcBidiStream::fail(GrpcStatus status) {
-  if (done_) {
+  if (!end()) {
     return;
   }
-  done_ = true;
-  boost::system::error_code ignored;
-  resolver_.cancel();
-  socket_.close(ignored);
-  connect_timer_.cancel();
-  ping_timer_.cancel();
-  ping_deadline_.cancel();
   // Posted: the handler may drop the last reference to this stream.
   boost::asio::post(io_context_, [self = shared_from_this(), status = std::move(status)] {
     if (!self->cancelled_ && self->handlers_.on_closed) {

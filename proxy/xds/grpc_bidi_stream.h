@@ -79,6 +79,8 @@ class GrpcBidiStream : public std::enable_shared_from_this<GrpcBidiStream> {
   void deliver();
   void schedulePing();
   void fail(GrpcStatus status);
+  // Closes the connection and stops every timer; false when the call had already ended.
+  bool end();
   GrpcStatus closedStatus() const;
 
   static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,

@@ -182,6 +182,24 @@ TEST_F(SourceTest, AChangeParsesOnlyTheFilesThatChanged) {
   EXPECT_EQ(source_->stats().parsed_files, 1u);  // listed, but only the new file parsed
 }
 
+// A burst naming more files than are worth reading one by one is read with a listing, and
+// the set of named files stays bounded.
+TEST_F(SourceTest, AHugeBurstIsReadWithAListing) {
+  // One reload for the whole burst however slowly the files are written: a long quiet time,
+  // and no cap on the burst's length.
+  ASSERT_EQ(start([](DirectorySourceOptions& options) {
+              options.settle_time = std::chrono::seconds(1);
+              options.max_delay = std::chrono::minutes(1);
+            }),
+            "");
+  for (int i = 0; i < 5000; ++i) {
+    dir_.write("s" + std::to_string(i) + ".yaml", service("s" + std::to_string(i)));
+  }
+  waitForModel([](const MeshModel& model) { return model.services.size() == 5000; });
+  EXPECT_EQ(source_->stats().files, 5000u);
+  EXPECT_GE(source_->stats().listings, 2u);
+}
+
 // With a symlink in the tree an event may carry another name than the one read: every change
 // lists the tree again.
 TEST_F(SourceTest, ASymlinkInTheTreeMakesEveryChangeAListing) {
