@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "common/app/command_line.h"
+#include "common/config/duration_text.h"
 #include "common/log/log_level.h"
 #include "common/log/logger.h"
 #include "controlplane/app/control_plane.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   std::string log_format;
   unsigned debounce_ms = 100;
   unsigned max_debounce_ms = 1000;
+  std::string ca_max_validity = "24h";
   po::options_description options("Options");
   options.add_options()(
       "config-dir", po::value(&cp.config_dir),
@@ -30,6 +32,15 @@ int main(int argc, char** argv) {
       "max-debounce-ms", po::value(&max_debounce_ms)->default_value(max_debounce_ms),
       "a burst of changes is pushed at the latest this long after its first change")(
       "id", po::value(&cp.id), "name of this replica in responses (default: from the host name)")(
+      "ca-dir", po::value(&cp.ca_dir),
+      "local mode: directory of the certificate authority (ca-cert.pem, ca-key.pem, optional "
+      "root-cert.pem, cert-chain.pem, extra-roots.pem); a root is generated there on first "
+      "start. Unset: no CA")(
+      "bootstrap-token-file", po::value(&cp.bootstrap_token_file),
+      "local mode: static token file (token,user,uid[,groups] CSV lines, user "
+      "system:serviceaccount:<ns>:<sa>) that authenticates CA callers; required with --ca-dir")(
+      "ca-max-validity", po::value(&ca_max_validity)->default_value(ca_max_validity),
+      "longest workload certificate validity the CA grants (e.g. 24h, 90m)")(
       "log-level", po::value(&log_level)->default_value("info"),
       "trace, debug, info, warning, error, critical or off")(
       "log-format", po::value(&log_format)->default_value("text"), "text or json (JSON lines)");
@@ -51,6 +62,19 @@ int main(int argc, char** argv) {
                  "later; see --help)\n";
     return 2;
   }
+  if (cp.ca_dir.empty() != cp.bootstrap_token_file.empty()) {
+    std::cerr << "weft-controlplane: --ca-dir and --bootstrap-token-file go together (the CA "
+                 "needs the token file to authenticate callers)\n";
+    return 2;
+  }
+  google::protobuf::Duration max_validity;
+  if (std::string error = weft::config::parseDurationText(ca_max_validity, max_validity);
+      !error.empty() || max_validity.seconds() < 60) {
+    std::cerr << "weft-controlplane: --ca-max-validity: "
+              << (error.empty() ? "must be at least 1m" : error) << "\n";
+    return 2;
+  }
+  cp.ca_max_validity = std::chrono::seconds(max_validity.seconds());
   cp.debounce = std::chrono::milliseconds(debounce_ms);
   cp.max_debounce = std::chrono::milliseconds(max_debounce_ms);
   weft::log::initLogging(

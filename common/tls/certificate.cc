@@ -1,17 +1,17 @@
 #include "common/tls/certificate.h"
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <ctime>
 #include <string_view>
 
 #include "common/tls/openssl_error.h"
+#include "common/tls/subject_alt_names.h"
 
 namespace weft::tls {
 
 namespace {
-
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, internal::OpensslFree<&GENERAL_NAMES_free>>;
 
 Result<std::chrono::sys_seconds> toSysSeconds(const ASN1_TIME* time, std::string_view field) {
   std::tm parts{};
@@ -33,36 +33,9 @@ Result<std::chrono::sys_seconds> toSysSeconds(const ASN1_TIME* time, std::string
 
 Result<std::vector<std::string>> uriSans(const X509& cert) {
   int critical = 0;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(&cert, NID_subject_alt_name, &critical, nullptr)));
-  if (names == nullptr) {
-    // -1: no such extension; -2: more than one; otherwise it is there but does not decode.
-    ERR_clear_error();
-    if (critical == -1) {
-      return std::vector<std::string>{};
-    }
-    return Error{critical == -2 ? "certificate has more than one subjectAltName extension"
-                                : "certificate has a malformed subjectAltName extension"};
-  }
-  std::vector<std::string> uris;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name == nullptr || name->type != GEN_URI) {
-      continue;
-    }
-    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
-    const int length = ASN1_STRING_length(uri);
-    const auto* data = reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri));
-    if (data == nullptr || length < 0) {
-      return Error{"certificate has a malformed URI subjectAltName"};
-    }
-    std::string value(data, static_cast<size_t>(length));
-    if (value.find('\0') != std::string::npos) {
-      return Error{"certificate has a URI subjectAltName with an embedded NUL"};
-    }
-    uris.push_back(std::move(value));
-  }
-  return uris;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(&cert, NID_subject_alt_name, &critical, nullptr));
+  return internal::uriSubjectAltNames(names, critical, "certificate");
 }
 
 Result<CertificateValidity> certificateValidity(const X509& cert) {
@@ -75,6 +48,16 @@ Result<CertificateValidity> certificateValidity(const X509& cert) {
     return Error{not_after.error()};
   }
   return CertificateValidity{*not_before, *not_after};
+}
+
+std::string serialNumberHex(const X509& cert) {
+  BIGNUM* number = ASN1_INTEGER_to_BN(X509_get0_serialNumber(&cert), nullptr);
+  char* hex = number != nullptr ? BN_bn2hex(number) : nullptr;
+  std::string out = hex != nullptr ? hex : "?";
+  OPENSSL_free(hex);
+  BN_free(number);
+  ERR_clear_error();
+  return out;
 }
 
 bool certificateMatchesKey(const X509& cert, const EVP_PKEY& key) {
@@ -99,6 +82,49 @@ Result<X509StackPtr> makeX509Stack(std::span<const X509Ptr> certs) {
     X509_up_ref(cert.get());
   }
   return stack;
+}
+
+Result<std::vector<X509Ptr>> verifiedChain(const X509& leaf, std::span<const X509Ptr> untrusted,
+                                           std::span<const X509Ptr> roots,
+                                           std::optional<std::chrono::sys_seconds> at) {
+  X509StorePtr store(X509_STORE_new());
+  if (store == nullptr) {
+    return Error{"cannot allocate certificate store: " + opensslErrors()};
+  }
+  for (const X509Ptr& root : roots) {
+    if (root == nullptr || X509_STORE_add_cert(store.get(), root.get()) != 1) {
+      return Error{"cannot add a root to the certificate store: " + opensslErrors()};
+    }
+  }
+  auto intermediates = makeX509Stack(untrusted);
+  if (!intermediates) {
+    return Error{intermediates.error()};
+  }
+  const X509StoreCtxPtr context(X509_STORE_CTX_new());
+  // OpenSSL 3.0 takes the leaf without const although verification only reads it.
+  if (context == nullptr ||
+      X509_STORE_CTX_init(context.get(), store.get(), const_cast<X509*>(&leaf),
+                          intermediates->get()) != 1) {
+    return Error{"cannot set up certificate verification: " + opensslErrors()};
+  }
+  if (at) {
+    X509_STORE_CTX_set_time(context.get(), 0, static_cast<time_t>(at->time_since_epoch().count()));
+  }
+  if (X509_verify_cert(context.get()) != 1) {
+    const int code = X509_STORE_CTX_get_error(context.get());
+    const int depth = X509_STORE_CTX_get_error_depth(context.get());
+    ERR_clear_error();
+    return Error{std::string("certificate chain does not verify: ") +
+                 X509_verify_cert_error_string(code) + " (at depth " + std::to_string(depth) + ")"};
+  }
+  STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context.get());
+  std::vector<X509Ptr> chain;
+  for (int i = 0; i < sk_X509_num(path); ++i) {
+    X509* cert = sk_X509_value(path, i);
+    X509_up_ref(cert);
+    chain.emplace_back(cert);
+  }
+  return chain;
 }
 
 }  // namespace weft::tls

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct CertificateValidity {
 
 Result<CertificateValidity> certificateValidity(const X509& cert);
 
+// The serial number in upper-case hexadecimal without separators ("3F09A1..."), as `openssl x509
+// -serial` prints it; "?" when it cannot be read (memory exhausted).
+std::string serialNumberHex(const X509& cert);
+
 // Whether `key` is the private key for the public key in `cert`: a certificate signed by the CA
 // must be checked against the key it is meant for before it is served.
 bool certificateMatchesKey(const X509& cert, const EVP_PKEY& key);
@@ -34,5 +39,13 @@ bool certificateMatchesKey(const X509& cert, const EVP_PKEY& key);
 // A new OpenSSL stack holding its own references to the certificates, for the APIs that take a
 // STACK_OF(X509) (untrusted chains in verification, SSL_CTX_set1_chain).
 Result<X509StackPtr> makeX509Stack(std::span<const X509Ptr> certs);
+
+// Verifies `leaf` up to one of `roots` (trust anchors), using `untrusted` as candidate
+// intermediates, with OpenSSL's standard checks (signatures, validity at `at` or now, CA flags
+// and key usage of issuers, path length). Returns the path that verified, leaf first and the
+// root last; an Error names OpenSSL's reason and the depth it failed at.
+Result<std::vector<X509Ptr>> verifiedChain(const X509& leaf, std::span<const X509Ptr> untrusted,
+                                           std::span<const X509Ptr> roots,
+                                           std::optional<std::chrono::sys_seconds> at = {});
 
 }  // namespace weft::tls

@@ -35,6 +35,8 @@ using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, internal::OpensslFree<&EVP_MD_CT
 using X509Ptr = std::unique_ptr<X509, internal::OpensslFree<&X509_free>>;
 using X509ReqPtr = std::unique_ptr<X509_REQ, internal::OpensslFree<&X509_REQ_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, internal::OpensslFree<&X509_STORE_free>>;
+using X509StoreCtxPtr =
+    std::unique_ptr<X509_STORE_CTX, internal::OpensslFree<&X509_STORE_CTX_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, internal::OpensslFree<&X509_NAME_free>>;
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), internal::X509StackFree>;
 // BIO_free_all so a chain of BIOs (e.g. base64 over memory) goes with its head.

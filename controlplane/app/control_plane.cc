@@ -14,7 +14,13 @@
 #include "common/signals/signal_watcher.h"
 #include "controlplane/app/metrics_endpoint.h"
 #include "controlplane/app/source_metrics.h"
+#include "controlplane/ca/ca_metrics.h"
+#include "controlplane/ca/certificate_authority.h"
+#include "controlplane/ca/certificate_service.h"
+#include "controlplane/ca/directory_ca_storage.h"
+#include "controlplane/ca/token_file_authenticator.h"
 #include "controlplane/source/directory_source.h"
+#include "controlplane/translate/mesh_settings.h"
 #include "controlplane/translate/translator.h"
 #include "controlplane/xds/discovery_server.h"
 #include "controlplane/xds/proxy_status_service.h"
@@ -60,11 +66,35 @@ int runControlPlane(const ControlPlaneOptions& options) {
   DiscoveryServer discovery(loop, id, xds_metrics);
   ProxyStatusService proxy_status(loop, discovery, id);
 
+  // The CA is ready (its root loaded or generated, the token file read) before the port opens.
+  std::unique_ptr<ca::CertificateAuthority> authority;
+  std::unique_ptr<ca::TokenFileAuthenticator> authenticator;
+  std::unique_ptr<ca::CertificateService> certificate_service;
+  if (!options.ca_dir.empty()) {
+    auto ca_metrics = std::make_shared<ca::CaMetrics>(*registry);
+    ca::CertificateAuthorityOptions ca_options;
+    ca_options.max_validity = options.ca_max_validity;
+    authority = std::make_unique<ca::CertificateAuthority>(
+        std::make_unique<ca::DirectoryCaStorage>(options.ca_dir), ca_options, ca_metrics);
+    if (std::string error = authority->start(); !error.empty()) {
+      return fail(error);
+    }
+    authenticator = std::make_unique<ca::TokenFileAuthenticator>(options.bootstrap_token_file);
+    if (std::string error = authenticator->load(); !error.empty()) {
+      return fail(error);
+    }
+    certificate_service =
+        std::make_unique<ca::CertificateService>(*authority, *authenticator, ca_metrics);
+  }
+
   grpc::ServerBuilder builder;
   int xds_port = 0;
   builder.AddListeningPort(options.xds_address, grpc::InsecureServerCredentials(), &xds_port);
   builder.RegisterService(&discovery);
   builder.RegisterService(&proxy_status);
+  if (certificate_service) {
+    builder.RegisterService(certificate_service.get());
+  }
   // Proxies keep their stream for hours and ping it; allow that without a GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -83,6 +113,12 @@ int runControlPlane(const ControlPlaneOptions& options) {
 
   // The pipeline: the source's models go through the debouncer into translation.
   std::shared_ptr<Translator> translator;
+  // The CA's trust bundle, which translation sends to proxies as the "trust-bundle" Secret and
+  // which switches mesh mTLS on; null without a CA. Replaced when a reload changes the roots.
+  std::shared_ptr<const std::string> trust_bundle;
+  if (authority) {
+    trust_bundle = std::make_shared<const std::string>(authority->material()->trust_bundle_pem);
+  }
   std::atomic<size_t> problems{0};
   std::set<std::string> reported_problems;
   std::optional<std::chrono::steady_clock::time_point> pending_since;
@@ -93,7 +129,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
     // The previous translation lends what the change did not touch, and is freed only after
     // the push: tearing it down (every resource of the old model) is no part of convergence.
     std::shared_ptr<Translator> previous = std::move(translator);
-    translator = std::make_shared<Translator>(source->current(), previous.get());
+    translator = std::make_shared<Translator>(source->current(), previous.get(), trust_bundle);
     discovery.setConfiguration(
         [translator](const weft::v1::Node& node) {
           return std::make_shared<const ProxyResources>(translator->forProxy(node));
@@ -113,7 +149,12 @@ int runControlPlane(const ControlPlaneOptions& options) {
 
   DirectorySourceOptions source_options;
   source_options.directory = options.config_dir;
-  source = std::make_unique<DirectorySource>(loop, source_options, [&](MeshModelPtr) {
+  source = std::make_unique<DirectorySource>(loop, source_options, [&](MeshModelPtr model) {
+    if (authority && model) {
+      // The trust domain comes from MeshConfig; the CA follows it without waiting for the
+      // debounced translation.
+      authority->setTrustDomain(meshSettings(*model).trust_domain);
+    }
     if (!pending_since) {
       // From the first file event of the change, so reading the directory is counted.
       pending_since = source->changeNoticedAt();
@@ -128,7 +169,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
     grpc_server->Shutdown();
     return fail(error);
   }
-  cpLog().info("weft-controlplane {} ready: manifests from {}", id, options.config_dir);
+  cpLog().info("weft-controlplane {} ready: manifests from {}{}", id, options.config_dir,
+               authority ? ", CA from " + authority->storage().location() : std::string());
 
   std::thread stopper;
   SignalWatcher signals(
@@ -148,7 +190,19 @@ int runControlPlane(const ControlPlaneOptions& options) {
           loop.stop();
         });
       },
-      [&](int) { source->reload(); });
+      [&](int) {
+        source->reload();
+        if (authority) {
+          if (std::string error = authority->reload(); !error.empty()) {
+            cpLog().error("{}", error);
+          } else if (const std::string& pem = authority->material()->trust_bundle_pem;
+                     pem != *trust_bundle) {
+            // Root rotation: every proxy gets the new bundle (through a translation).
+            trust_bundle = std::make_shared<const std::string>(pem);
+            debouncer.notify();
+          }
+        }
+      });
   loop.run();
   if (stopper.joinable()) {
     stopper.join();

@@ -17,9 +17,17 @@ struct ControlPlaneOptions {
   std::chrono::milliseconds max_debounce{1000};
   // This replica's name in responses and logs. Empty: "weft-controlplane-<hostname>".
   std::string id;
+  // The certificate authority (ca.proto's CertificateService, on the xDS port). Empty: no CA.
+  // Local mode: the directory with the signing material (generated there on first start).
+  std::string ca_dir;
+  // Local mode: the static token file that authenticates CA callers. Required with ca_dir.
+  std::string bootstrap_token_file;
+  // The longest workload certificate validity the CA grants.
+  std::chrono::seconds ca_max_validity{std::chrono::hours(24)};
 };
 
-// Runs the control plane until SIGTERM/SIGINT: directory source -> model -> debounce ->
+// Runs the control plane until SIGTERM/SIGINT (SIGHUP re-reads the manifests and the CA
+// directory): directory source -> model -> debounce ->
 // translation -> discovery server. Returns the process exit code.
 int runControlPlane(const ControlPlaneOptions& options);
 

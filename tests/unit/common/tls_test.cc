@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/tls/certificate.h"
+#include "common/tls/certificate_builder.h"
 #include "common/tls/csr.h"
 #include "common/tls/key.h"
 #include "common/tls/openssl_error.h"
@@ -466,6 +467,120 @@ TEST(TlsCsrTest, BadCsrPemGivesErrors) {
   ASSERT_NE(key, nullptr);
   const std::string pem = *writeCsrPem(*makeCsr(key.get(), key.get()));
   expectError(readCsrPem(pem.substr(0, pem.size() - 30)), "PEM parse error: ");
+}
+
+TEST(TlsKeyTest, DescribesKeyAlgorithmAndSize) {
+  EvpPkeyPtr p256 = newKey();
+  ASSERT_NE(p256, nullptr);
+  EXPECT_EQ(describeKey(*p256), "EC P-256");
+  EvpPkeyPtr p384(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"));
+  EXPECT_EQ(describeKey(*p384), "EC P-384");
+  EvpPkeyPtr k256(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp256k1"));
+  EXPECT_EQ(describeKey(*k256), "EC secp256k1");
+  EvpPkeyPtr rsa(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  EXPECT_EQ(describeKey(*rsa), "RSA 1024");
+  EvpPkeyPtr ed(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  EXPECT_EQ(describeKey(*ed), "ED25519");
+  expectErrorQueueEmpty();
+}
+
+TEST(TlsCsrTest, CsrUriSansAreReadLikeCertificateOnes) {
+  EvpPkeyPtr key = newKey();
+  ASSERT_NE(key, nullptr);
+  X509ReqPtr plain = makeCsr(key.get(), key.get());
+  auto none = csrUriSans(*plain);
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty());
+
+  X509ReqPtr csr(X509_REQ_new());
+  ASSERT_EQ(X509_REQ_set_pubkey(csr.get(), key.get()), 1);
+  STACK_OF(X509_EXTENSION)* extensions = sk_X509_EXTENSION_new_null();
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(
+      nullptr, nullptr, NID_subject_alt_name,
+      "DNS:reviews,URI:spiffe://cluster.local/ns/default/sa/reviews,URI:https://x");
+  ASSERT_NE(san, nullptr);
+  sk_X509_EXTENSION_push(extensions, san);
+  ASSERT_EQ(X509_REQ_add_extensions(csr.get(), extensions), 1);
+  sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
+  ASSERT_GT(X509_REQ_sign(csr.get(), key.get(), EVP_sha256()), 0);
+  auto parsed = readCsrPem(*writeCsrPem(*csr));
+  ASSERT_TRUE(parsed.ok());
+  auto uris = csrUriSans(**parsed);
+  ASSERT_TRUE(uris.ok()) << uris.error();
+  EXPECT_EQ(*uris, (std::vector<std::string>{std::string(kSpiffeId), "https://x"}));
+  expectErrorQueueEmpty();
+}
+
+TEST(TlsCertificateTest, VerifiedChainReturnsThePathOrTheReason) {
+  EvpPkeyPtr root_key = newKey();
+  EvpPkeyPtr leaf_key = newKey();
+  ASSERT_NE(root_key, nullptr);
+  ASSERT_NE(leaf_key, nullptr);
+  auto built = CertificateBuilder()
+                   .setSubjectKey(*root_key)
+                   .setSubjectName("root", "Weft tests")
+                   .setValidity(sys_seconds(seconds(1700000000)), sys_seconds(seconds(1700086400)))
+                   .addExtension(NID_basic_constraints, "critical,CA:TRUE")
+                   .addExtension(NID_key_usage, "critical,keyCertSign")
+                   .addExtension(NID_subject_key_identifier, "hash")
+                   .sign(*root_key);
+  ASSERT_TRUE(built.ok()) << built.error();
+  X509Ptr root = std::move(*built);
+  X509Ptr leaf = makeCert(leaf_key.get(), root_key.get(), root.get(), CertSpec{});
+  std::vector<X509Ptr> roots;
+  roots.push_back(std::move(root));
+  const auto inside = sys_seconds(seconds(1700000000 + 3600));
+  auto path = verifiedChain(*leaf, {}, roots, inside);
+  ASSERT_TRUE(path.ok()) << path.error();
+  ASSERT_EQ(path->size(), 2u);
+  EXPECT_EQ(X509_cmp((*path)[0].get(), leaf.get()), 0);
+  EXPECT_EQ(X509_cmp((*path)[1].get(), roots[0].get()), 0);
+
+  expectError(verifiedChain(*leaf, {}, roots, sys_seconds(seconds(1800000000))),
+              "certificate chain does not verify: certificate has expired");
+  std::vector<X509Ptr> other;
+  other.push_back(makeSelfSigned(newKey().get(), CertSpec{}));
+  expectError(verifiedChain(*leaf, {}, other, inside), "certificate chain does not verify: ");
+}
+
+TEST(TlsCertificateBuilderTest, BuildsWhatItIsToldAndSignsWithTheIssuer) {
+  EvpPkeyPtr key = newKey();
+  ASSERT_NE(key, nullptr);
+  // Commas in the URI are taken literally, not as configuration syntax.
+  const std::string uri = "spiffe://cluster.local/ns/a,DNS:evil/sa/b";
+  auto cert = CertificateBuilder()
+                  .setSubjectKey(*key)
+                  .setValidity(sys_seconds(seconds(1700000000)), sys_seconds(seconds(1700000600)))
+                  .addUriSubjectAltName(uri, /*critical=*/true)
+                  .addExtension(NID_basic_constraints, "critical,CA:FALSE")
+                  .sign(*key);
+  ASSERT_TRUE(cert.ok()) << cert.error();
+  auto uris = uriSans(**cert);
+  ASSERT_TRUE(uris.ok());
+  EXPECT_EQ(*uris, std::vector<std::string>{uri});
+  EXPECT_EQ(X509_NAME_entry_count(X509_get_subject_name(cert->get())), 0);
+  auto validity = certificateValidity(**cert);
+  ASSERT_TRUE(validity.ok());
+  EXPECT_EQ(validity->not_after - validity->not_before, seconds(600));
+  EXPECT_EQ(X509_verify(cert->get(), key.get()), 1);
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
+  EXPECT_GE(serial->length, 1);
+  EXPECT_LE(serial->length, 17);            // 128 bits, plus a sign octet when the top bit is set
+  EXPECT_EQ(serial->type, V_ASN1_INTEGER);  // positive
+
+  // The first error is kept and reported by sign().
+  auto reversed =
+      CertificateBuilder()
+          .setSubjectKey(*key)
+          .setValidity(sys_seconds(seconds(1700000600)), sys_seconds(seconds(1700000000)))
+          .addExtension(NID_basic_constraints, "no such syntax")
+          .sign(*key);
+  expectError(reversed, "certificate validity ends before it starts");
+  auto bad_extension = CertificateBuilder()
+                           .setSubjectKey(*key)
+                           .addExtension(NID_key_usage, "noSuchUsage")
+                           .sign(*key);
+  expectError(bad_extension, "cannot add the keyUsage extension: ");
 }
 
 TEST(TlsErrorTest, OpensslErrorsDrainsTheQueue) {

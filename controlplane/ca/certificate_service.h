@@ -1,0 +1,49 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "controlplane/ca/ca_metrics.h"
+#include "controlplane/ca/caller_authenticator.h"
+#include "controlplane/ca/certificate_authority.h"
+#include "weft/v1/ca.grpc.pb.h"
+
+namespace weft::controlplane::ca {
+
+// weft.v1.CertificateService (ca.proto): authenticates the caller from its "authorization:
+// Bearer <token>" metadata, checks the request, and has the CA sign. Each call is answered on
+// the gRPC thread that received it (signing takes well under a millisecond and touches no
+// state of the loop thread). Every refusal is logged with its reason and counted in
+// weft_cp_ca_requests_rejected_total.
+class CertificateService final : public weft::v1::CertificateService::CallbackService {
+ public:
+  CertificateService(const CertificateAuthority& authority, CallerAuthenticator& authenticator,
+                     std::shared_ptr<CaMetrics> metrics);
+
+  grpc::ServerUnaryReactor* CreateCertificate(
+      grpc::CallbackServerContext* context, const weft::v1::CreateCertificateRequest* request,
+      weft::v1::CreateCertificateResponse* response) override;
+
+  // One call without the transport: `authorization` is the metadata value (empty when absent),
+  // `authorization_count` how many there were, `peer` for the log. Never throws.
+  grpc::Status handle(std::string_view authorization, size_t authorization_count,
+                      const std::string& peer, const weft::v1::CreateCertificateRequest& request,
+                      weft::v1::CreateCertificateResponse& response);
+
+  // The status code ca.proto prescribes for each reason.
+  static grpc::StatusCode statusCode(RejectReason reason);
+
+ private:
+  Decision<IssuedCertificate> decide(std::string_view authorization, size_t authorization_count,
+                                     const weft::v1::CreateCertificateRequest& request,
+                                     std::string& caller);
+
+  const CertificateAuthority& authority_;
+  CallerAuthenticator& authenticator_;
+  std::shared_ptr<CaMetrics> metrics_;
+};
+
+}  // namespace weft::controlplane::ca
