@@ -5,6 +5,7 @@
 namespace weft::controlplane {
 namespace {
 
+using weft::mesh::v1alpha1::ClientTls;
 using weft::mesh::v1alpha1::LoadBalancer;
 using weft::mesh::v1alpha1::TrafficPolicy;
 
@@ -156,7 +157,21 @@ TrafficPolicy effectiveTrafficPolicy(const CatalogService& service,
   return policy;
 }
 
-void checkTrafficPolicy(const TrafficPolicy& policy, const std::string& what,
+UpstreamSecurity upstreamSecurity(const TrafficPolicy& policy, bool mesh_mtls) {
+  if (!mesh_mtls) {
+    return UpstreamSecurity::kPlaintext;
+  }
+  switch (policy.tls().mode()) {
+    case ClientTls::AUTO:
+      return UpstreamSecurity::kMeshWhereReady;
+    case ClientTls::MESH:
+      return UpstreamSecurity::kMeshAlways;
+    default:
+      return UpstreamSecurity::kPlaintext;
+  }
+}
+
+void checkTrafficPolicy(const TrafficPolicy& policy, const std::string& what, bool mesh_mtls,
                         ProblemLog& problems) {
   const auto& balancer = policy.load_balancer();
   if (isConsistentHash(balancer.algorithm()) && !balancer.has_consistent_hash()) {
@@ -166,11 +181,19 @@ void checkTrafficPolicy(const TrafficPolicy& policy, const std::string& what,
   if (!isConsistentHash(balancer.algorithm()) && balancer.has_consistent_hash()) {
     problems.add(what + ": consistentHash is used only with RING_HASH and MAGLEV; it is ignored");
   }
-  if (policy.has_tls() && (policy.tls().mode() != weft::mesh::v1alpha1::ClientTls::AUTO ||
-                           !policy.tls().sni().empty())) {
+  const ClientTls& tls = policy.tls();
+  if (tls.mode() == ClientTls::SIMPLE) {
     problems.add(what +
-                 ": tls is not applied yet (TLS to destinations arrives with workload "
-                 "certificates); connections stay plaintext");
+                 ": tls mode SIMPLE is not applied yet (it needs the system's trusted roots as a "
+                 "Secret, which the control plane cannot name for every proxy); connections stay "
+                 "plaintext");
+  } else if (!tls.sni().empty()) {
+    problems.add(what + ": tls.sni is used with mode SIMPLE only; it is ignored");
+  }
+  if (tls.mode() == ClientTls::MESH && !mesh_mtls) {
+    problems.add(what +
+                 ": tls mode MESH needs workload certificates, and the control plane has no "
+                 "certificate authority; connections stay plaintext");
   }
 }
 
@@ -221,7 +244,7 @@ weft::v1::Cluster::Protocol clusterProtocol(PortProtocol protocol) {
 
 weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fqdn,
                                   PortProtocol protocol, const TrafficPolicy& policy,
-                                  const MeshSettings& settings) {
+                                  UpstreamSecurity security, const MeshSettings& settings) {
   weft::v1::Cluster cluster;
   cluster.set_name(name);
   cluster.set_type(weft::v1::Cluster::EDS);
@@ -238,6 +261,12 @@ weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fq
   }
   if (policy.has_health_check()) {
     addHealthCheck(policy.health_check(), cluster);
+  }
+  if (security != UpstreamSecurity::kPlaintext) {
+    // Certificates and roots are the defaults "identity" and "trust-bundle"; the endpoint's
+    // identity comes with each endpoint.
+    cluster.mutable_tls()->set_mode(weft::v1::UpstreamTls::MUTUAL_MESH);
+    cluster.mutable_tls()->set_min_version(weft::v1::TLS_V1_3);
   }
   cluster.set_destination_service(fqdn);
   return cluster;

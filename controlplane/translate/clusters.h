@@ -18,10 +18,27 @@ namespace weft::controlplane {
 weft::mesh::v1alpha1::TrafficPolicy effectiveTrafficPolicy(
     const CatalogService& service, const weft::mesh::v1alpha1::Subset* subset);
 
+// How a client's proxy connects to a cluster's endpoints.
+enum class UpstreamSecurity : uint8_t {
+  kPlaintext,
+  // Mesh mTLS (UpstreamTls MUTUAL_MESH) to the endpoints whose mtls_ready says they run a
+  // sidecar that accepts it, plaintext to the others: DestinationPolicy tls AUTO (the default).
+  kMeshWhereReady,
+  // Mesh mTLS to every endpoint, which fails where no sidecar answers: tls MESH.
+  kMeshAlways,
+};
+
+// The security of a cluster with this policy. `mesh_mtls`: the control plane has a
+// certificate authority; without one every cluster is plaintext. tls SIMPLE is not translated
+// (it needs the system's trusted roots as a Secret, which the API cannot name) and stays
+// plaintext; checkTrafficPolicy reports it.
+UpstreamSecurity upstreamSecurity(const weft::mesh::v1alpha1::TrafficPolicy& policy,
+                                  bool mesh_mtls);
+
 // Reports the parts of a DestinationPolicy's traffic policy that cannot take effect as
 // written; `what` names the policy (and subset) in the messages.
 void checkTrafficPolicy(const weft::mesh::v1alpha1::TrafficPolicy& policy, const std::string& what,
-                        ProblemLog& problems);
+                        bool mesh_mtls, ProblemLog& problems);
 
 // The hash inputs routes must carry for a cluster with this policy: consistent hashing is
 // configured on the cluster (algorithm) and on the route (what to hash). Empty unless the
@@ -32,7 +49,7 @@ std::vector<weft::v1::HashPolicy> hashPolicies(const weft::mesh::v1alpha1::Traff
 weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fqdn,
                                   PortProtocol protocol,
                                   const weft::mesh::v1alpha1::TrafficPolicy& policy,
-                                  const MeshSettings& settings);
+                                  UpstreamSecurity security, const MeshSettings& settings);
 
 // The STATIC cluster of the local application's port: one endpoint, `address`:`port`.
 weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol);

@@ -15,6 +15,7 @@ struct PlacedEndpoint {
   const std::string* address;
   uint32_t port;
   const Workload* workload;
+  bool mtls_ready;
 };
 
 auto localityTuple(const weft::v1::Locality& locality) {
@@ -27,15 +28,15 @@ bool sameField(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-weft::v1::ClusterLoadAssignment outboundAssignment(const std::string& cluster_name,
-                                                   const CatalogService& service,
-                                                   const ServicePort& port,
-                                                   const weft::mesh::v1alpha1::Subset* subset,
-                                                   const MeshSettings& settings,
-                                                   ProblemLog& problems) {
+weft::v1::ClusterLoadAssignment outboundAssignment(
+    const std::string& cluster_name, const CatalogService& service, const ServicePort& port,
+    const weft::mesh::v1alpha1::Subset* subset, const MeshSettings& settings,
+    UpstreamSecurity security, const std::vector<bool>& sidecar_accepts_mtls,
+    ProblemLog& problems) {
   std::vector<PlacedEndpoint> placed;
   placed.reserve(service.workloads.size());
-  for (const Workload* workload : service.workloads) {
+  for (size_t index = 0; index < service.workloads.size(); ++index) {
+    const Workload* workload = service.workloads[index];
     if (subset != nullptr && !labelsMatch(workload->meta.labels, subset->labels())) {
       continue;
     }
@@ -50,8 +51,12 @@ weft::v1::ClusterLoadAssignment outboundAssignment(const std::string& cluster_na
     }
     const auto& spec = workload->spec;
     const bool via_sidecar = spec.has_sidecar() && isHttp(port.protocol);
+    // Only the sidecar terminates mesh TLS; a TCP port of a local-mode workload is the
+    // application itself.
+    const bool mtls_ready =
+        security == UpstreamSecurity::kMeshAlways || (via_sidecar && sidecar_accepts_mtls[index]);
     placed.push_back({&spec.locality(), &spec.address(),
-                      via_sidecar ? spec.sidecar().inbound_port() : *target, workload});
+                      via_sidecar ? spec.sidecar().inbound_port() : *target, workload, mtls_ready});
   }
   std::sort(placed.begin(), placed.end(), [](const PlacedEndpoint& a, const PlacedEndpoint& b) {
     const auto ka = localityTuple(*a.locality);
@@ -82,6 +87,9 @@ weft::v1::ClusterLoadAssignment outboundAssignment(const std::string& cluster_na
     const std::string& account = endpoint.workload->spec.service_account();
     lb_endpoint.set_identity(
         spiffeId(settings.trust_domain, meta.namespace_, account.empty() ? "default" : account));
+    if (security != UpstreamSecurity::kPlaintext) {
+      lb_endpoint.mutable_mtls_ready()->set_value(endpoint.mtls_ready);
+    }
     lb_endpoint.mutable_metadata()->set_workload(meta.name);
     lb_endpoint.mutable_metadata()->set_namespace_(meta.namespace_);
   }

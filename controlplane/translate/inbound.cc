@@ -47,7 +47,7 @@ struct ApplicationPort {
 }  // namespace
 
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  ProblemLog& problems) {
+                                  const InboundSecurity& security, ProblemLog& problems) {
   const bool local = workload.spec.has_sidecar();
   const std::string workload_key = objectKey(workload.meta.namespace_, workload.meta.name);
   std::map<uint32_t, ApplicationPort> ports;
@@ -76,6 +76,16 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
   }
 
   InboundResources resources;
+  resources.policies = security.policies;
+  auto chainSecurity = [&](weft::v1::DownstreamTls::Mode mode) {
+    InboundChainSecurity chain;
+    if (security.mesh_mtls) {
+      chain.tls_mode = mode;
+      resources.mesh_tls = resources.mesh_tls || mode != weft::v1::DownstreamTls::DISABLE;
+    }
+    chain.policies = security.policies;
+    return chain;
+  };
   const std::string address = local ? workload.spec.address() : "127.0.0.1";
   std::vector<CaptureChain> chains;
   for (const auto& [port, application] : ports) {
@@ -85,11 +95,19 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
     if (local) {
       continue;
     }
+    const weft::v1::DownstreamTls::Mode mode = security.peer.modeFor(port);
+    if (security.mesh_mtls && mode == weft::v1::DownstreamTls::STRICT) {
+      problems.add("Workload " + workload_key + ": PeerAuthentication makes port " +
+                   std::to_string(port) +
+                   " STRICT, but without a sidecar block the mesh does not know the workload "
+                   "runs a proxy, so callers connect to it in plaintext and a proxy capturing "
+                   "its traffic refuses them");
+    }
     if (!isHttp(application.protocol)) {
-      chains.push_back({port, inboundClusterName(port)});
+      chains.push_back({port, inboundClusterName(port), chainSecurity(mode)});
       continue;
     }
-    chains.push_back({port, {}});
+    chains.push_back({port, {}, chainSecurity(mode)});
     weft::v1::RouteConfiguration routes;
     routes.set_name(inboundRouteConfigName(port));
     auto& vhost = *routes.add_virtual_hosts();
@@ -113,8 +131,18 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
     local_routes.set_name(inboundRouteConfigName(inbound_port));
     resources.routes.push_back(
         buildResource(ResourceType::kRoute, local_routes.name(), local_routes));
-    resources.listener = buildResource(ResourceType::kListener, std::string(kInboundListener),
-                                       localInboundListener(address, inbound_port));
+    const weft::v1::DownstreamTls::Mode mode = security.peer.strictestMode();
+    if (security.mesh_mtls && security.peer.modesDifferByPort()) {
+      problems.add(
+          "Workload " + workload_key + ": PeerAuthentication " +
+          objectKey(security.peer.selector->meta.namespace_, security.peer.selector->meta.name) +
+          " gives its ports different modes, but in local mode one inbound port (" +
+          std::to_string(inbound_port) + ") serves them all; the strictest, " + modeName(mode) +
+          ", applies to every port");
+    }
+    resources.listener =
+        buildResource(ResourceType::kListener, std::string(kInboundListener),
+                      localInboundListener(address, inbound_port, chainSecurity(mode)));
   } else if (!chains.empty()) {
     resources.listener = buildResource(ResourceType::kListener, std::string(kInboundListener),
                                        captureInboundListener(chains));

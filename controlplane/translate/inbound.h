@@ -1,8 +1,10 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "controlplane/resources/built_resource.h"
+#include "controlplane/translate/peer_authentication.h"
 #include "controlplane/translate/problem_log.h"
 #include "controlplane/translate/service_catalog.h"
 
@@ -17,6 +19,22 @@ struct InboundResources {
   std::vector<BuiltResourcePtr> routes;    // sorted by name
   // Null with traffic capture when no service selects the workload (no chain to serve).
   BuiltResourcePtr listener;
+  // Some chain terminates mesh TLS (STRICT or PERMISSIVE), so the proxy needs the trust bundle.
+  bool mesh_tls = false;
+  // The AuthorizationPolicy names the chains list, sorted.
+  std::vector<std::string> policies;
+};
+
+// What secures the inbound side of a workload.
+struct InboundSecurity {
+  // The control plane has a certificate authority: chains terminate mesh TLS in the mode
+  // PeerAuthentication gives. Without one, chains have no tls block.
+  bool mesh_mtls = false;
+  PeerAuthenticationScopes peer;
+  // AuthorizationPolicies that apply to the workload, sorted; every chain lists them all.
+  std::vector<std::string> policies;
+
+  bool operator==(const InboundSecurity&) const = default;
 };
 
 // Local mode (the workload has a sidecar block): the listener on <address>:<inbound_port>
@@ -24,7 +42,10 @@ struct InboundResources {
 // <address>:<target port>. TCP ports are not reachable without capture and are left out.
 // With capture: the listener on 0.0.0.0:15006 has a chain per target port (HTTP: routed by
 // "inbound/<port>" to 127.0.0.1:<port>; TCP: forwarded there).
+// With traffic capture each chain has the mode of its application port; in local mode the one
+// chain has the strictest mode of the workload's ports (reported when they differ). Every
+// HTTP chain normalizes paths (inboundPathNormalization).
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  ProblemLog& problems);
+                                  const InboundSecurity& security, ProblemLog& problems);
 
 }  // namespace weft::controlplane

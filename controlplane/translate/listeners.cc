@@ -17,6 +17,27 @@ void routeHttp(weft::v1::FilterChain& chain, const std::string& stat_prefix,
   http.set_route_config_name(route_config);
 }
 
+void secureInbound(weft::v1::FilterChain& chain, const InboundChainSecurity& security) {
+  if (security.tls_mode) {
+    auto& tls = *chain.mutable_tls();
+    tls.set_mode(*security.tls_mode);
+    if (*security.tls_mode != weft::v1::DownstreamTls::DISABLE) {
+      tls.set_min_version(weft::v1::TLS_V1_3);
+      // Written out although it is the default: the chain's mTLS must not rest on one.
+      tls.mutable_require_client_certificate()->set_value(true);
+    }
+  }
+  if (!security.policies.empty()) {
+    auto& authorization = *chain.mutable_authorization();
+    for (const std::string& policy : security.policies) {
+      authorization.add_policies(policy);
+    }
+  }
+  if (chain.has_http()) {
+    *chain.mutable_http()->mutable_path_normalization() = inboundPathNormalization();
+  }
+}
+
 weft::v1::Listener captureListener(std::string_view name, uint32_t listener_port,
                                    weft::v1::Listener::Direction direction,
                                    const std::vector<CaptureChain>& chains) {
@@ -38,6 +59,9 @@ weft::v1::Listener captureListener(std::string_view name, uint32_t listener_port
       chain.mutable_tcp()->set_stat_prefix(stat_prefix);
       chain.mutable_tcp()->set_cluster(entry.tcp_cluster);
     }
+    if (direction == weft::v1::Listener::INBOUND) {
+      secureInbound(chain, entry.security);
+    }
   }
   return listener;
 }
@@ -56,7 +80,16 @@ weft::v1::Listener localOutboundListener(uint32_t outbound_port) {
   return listener;
 }
 
-weft::v1::Listener localInboundListener(const std::string& address, uint32_t inbound_port) {
+weft::v1::PathNormalization inboundPathNormalization() {
+  weft::v1::PathNormalization normalization;
+  normalization.mutable_rfc3986()->set_value(true);
+  normalization.set_merge_slashes(true);
+  normalization.set_escaped_slashes(weft::v1::PathNormalization::REJECT);
+  return normalization;
+}
+
+weft::v1::Listener localInboundListener(const std::string& address, uint32_t inbound_port,
+                                        const InboundChainSecurity& security) {
   weft::v1::Listener listener;
   listener.set_name(std::string(kInboundListener));
   setAddress(listener, address, inbound_port);
@@ -65,6 +98,7 @@ weft::v1::Listener localInboundListener(const std::string& address, uint32_t inb
   chain.set_name("http");
   routeHttp(chain, statPrefix(kInboundListener, inbound_port),
             inboundRouteConfigName(inbound_port));
+  secureInbound(chain, security);
   return listener;
 }
 

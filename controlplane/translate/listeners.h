@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,20 @@ namespace weft::controlplane {
 // chain routes it with the route configuration "outbound/local".
 weft::v1::Listener localOutboundListener(uint32_t outbound_port);
 
+// What an inbound filter chain enforces before its handler.
+struct InboundChainSecurity {
+  // Mesh TLS termination in this mode (STRICT and PERMISSIVE: TLS 1.3 at least, client
+  // certificate required, the "identity" and "trust-bundle" secrets). Unset: no tls block, as
+  // without a certificate authority.
+  std::optional<weft::v1::DownstreamTls::Mode> tls_mode;
+  // Names of the AuthorizationPolicy resources that apply, sorted. Empty: no authorization.
+  std::vector<std::string> policies;
+};
+
 // Local mode: callers' proxies connect to <address>:<inbound_port>; one HTTP chain routes by
 // Host with "inbound/<inbound_port>" to the application's ports.
-weft::v1::Listener localInboundListener(const std::string& address, uint32_t inbound_port);
+weft::v1::Listener localInboundListener(const std::string& address, uint32_t inbound_port,
+                                        const InboundChainSecurity& security);
 
 // A filter chain of a capture listener, for one destination port.
 struct CaptureChain {
@@ -23,7 +35,14 @@ struct CaptureChain {
   // TCP: the cluster the connection is forwarded to. Empty: HTTP, routed with the route
   // configuration "<direction>/<port>".
   std::string tcp_cluster;
+  // Inbound chains only.
+  InboundChainSecurity security;
 };
+
+// The path normalization of inbound HTTP chains, which authorization paths are matched
+// against: RFC 3986 normalization, merged slashes, and 400 for encoded slashes or
+// backslashes, so no spelling of a path can pass a rule that its decoded form would not.
+weft::v1::PathNormalization inboundPathNormalization();
 
 // Traffic capture (iptables REDIRECT): "outbound" on 0.0.0.0:15001 and "inbound" on
 // 0.0.0.0:15006, transparent, one chain per destination port, in the order given.

@@ -13,6 +13,10 @@ namespace weft::controlplane {
 inline constexpr std::string_view kOutboundListener = "outbound";
 inline constexpr std::string_view kInboundListener = "inbound";
 
+// The Secret with the mesh's trusted roots that mesh TLS chains and clusters verify peers with
+// (their default validation_secret).
+inline constexpr std::string_view kTrustBundleSecret = "trust-bundle";
+
 // Capture ports of a sidecar whose traffic iptables redirects (ARCHITECTURE.md §1).
 inline constexpr uint32_t kOutboundCapturePort = 15001;
 inline constexpr uint32_t kInboundCapturePort = 15006;

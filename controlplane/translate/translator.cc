@@ -9,6 +9,7 @@
 #include "controlplane/translate/names.h"
 #include "controlplane/translate/virtual_hosts.h"
 #include "controlplane/translate/visibility.h"
+#include "weft/v1/secret.pb.h"
 
 namespace weft::controlplane {
 namespace {
@@ -26,16 +27,36 @@ std::string serviceList(const ServiceCatalog& catalog, const std::vector<Service
 
 }  // namespace
 
-Translator::Translator(MeshModelPtr model, const Translator* previous)
-    : model_(std::move(model)), settings_(meshSettings(*model_)) {
-  // Everything a previous Translator built assumed its MeshConfig.
-  if (previous != nullptr && previous->model_->mesh_config != model_->mesh_config) {
+Translator::Translator(MeshModelPtr model, const Translator* previous,
+                       std::shared_ptr<const std::string> trust_bundle_pem)
+    : model_(std::move(model)),
+      settings_(meshSettings(*model_)),
+      trust_bundle_pem_(std::move(trust_bundle_pem)),
+      mesh_mtls_(trust_bundle_pem_ != nullptr) {
+  // Everything a previous Translator built assumed its MeshConfig, and whether there was mTLS.
+  if (previous != nullptr && (previous->model_->mesh_config != model_->mesh_config ||
+                              previous->mesh_mtls_ != mesh_mtls_)) {
     previous = nullptr;
   }
   catalog_ = std::make_unique<ServiceCatalog>(*model_, settings_, problems_);
+  peer_authentications_ = std::make_unique<PeerAuthentications>(*model_, problems_);
+  authorization_ = std::make_unique<AuthorizationPolicies>(
+      *model_, settings_, mesh_mtls_,
+      previous == nullptr ? nullptr : previous->authorization_.get(), problems_);
   routes_ = std::make_unique<HttpRouteTable>(*model_, *catalog_, settings_, problems_);
   buildServices(previous);
   reportUntranslated();
+  if (mesh_mtls_) {
+    if (previous != nullptr && *previous->trust_bundle_pem_ == *trust_bundle_pem_) {
+      trust_bundle_secret_ = previous->trust_bundle_secret_;
+    } else {
+      weft::v1::Secret secret;
+      secret.set_name(std::string(kTrustBundleSecret));
+      secret.mutable_validation_context()->set_trusted_ca(*trust_bundle_pem_);
+      secret.mutable_validation_context()->set_trust_domain(settings_.trust_domain);
+      trust_bundle_secret_ = buildResource(ResourceType::kSecret, secret.name(), secret);
+    }
+  }
   const auto& services = catalog_->services();
   std::vector<ServiceId> by_fqdn(services.size());
   std::iota(by_fqdn.begin(), by_fqdn.end(), 0);
@@ -61,11 +82,17 @@ void Translator::buildServices(const Translator* previous) {
   for (ServiceId id = 0; id < services_.size(); ++id) {
     const CatalogService& service = catalog_->service(id);
     service_ids_.emplace(service.service, id);
+    std::vector<bool> accepts_mtls;
+    accepts_mtls.reserve(service.workloads.size());
+    for (const Workload* workload : service.workloads) {
+      accepts_mtls.push_back(sidecarAcceptsMtls(*workload));
+    }
     if (previous != nullptr) {
       auto found = previous->service_ids_.find(service.service);
       if (found != previous->service_ids_.end()) {
         const ServiceResources& before = previous->services_[found->second];
-        if (before.policy == service.policy && before.workloads == service.workloads) {
+        if (before.policy == service.policy && before.workloads == service.workloads &&
+            before.sidecar_accepts_mtls == accepts_mtls) {
           ServiceResources& resources = services_[id];
           resources = before;
           // Virtual hosts depend on the routes too; they are serialized again when used.
@@ -80,8 +107,22 @@ void Translator::buildServices(const Translator* previous) {
         }
       }
     }
+    services_[id].sidecar_accepts_mtls = std::move(accepts_mtls);
     buildService(id, services_[id]);
   }
+}
+
+bool Translator::sidecarAcceptsMtls(const Workload& workload) {
+  // The model knows a workload runs a sidecar from its sidecar block only.
+  if (!mesh_mtls_ || !workload.spec.has_sidecar()) {
+    return false;
+  }
+  auto [entry, inserted] = sidecar_accepts_mtls_.emplace(&workload, false);
+  if (inserted) {
+    entry->second = peer_authentications_->forWorkload(workload).strictestMode() !=
+                    weft::v1::DownstreamTls::DISABLE;
+  }
+  return entry->second;
 }
 
 void Translator::buildService(ServiceId id, ServiceResources& resources) {
@@ -92,9 +133,10 @@ void Translator::buildService(ServiceId id, ServiceResources& resources) {
   if (service.policy != nullptr) {
     const std::string what = "DestinationPolicy " +
                              objectKey(service.policy->meta.namespace_, service.policy->meta.name);
-    checkTrafficPolicy(service.policy->spec.traffic_policy(), what, problems);
+    checkTrafficPolicy(service.policy->spec.traffic_policy(), what, mesh_mtls_, problems);
     for (const auto* subset : service.subsets) {
-      checkTrafficPolicy(subset->traffic_policy(), what + " subset " + subset->name(), problems);
+      checkTrafficPolicy(subset->traffic_policy(), what + " subset " + subset->name(), mesh_mtls_,
+                         problems);
     }
   }
   // Each subset's policy once, for all ports.
@@ -115,11 +157,14 @@ void Translator::buildService(ServiceId id, ServiceResources& resources) {
       const std::string name = outboundClusterName(service.fqdn, port.port, subset_name);
       OutboundCluster cluster;
       cluster.http = isHttp(port.protocol);
-      cluster.cluster =
-          buildResource(ResourceType::kCluster, name,
-                        outboundCluster(name, service.fqdn, port.protocol, policies[i], settings_));
+      const UpstreamSecurity security = upstreamSecurity(policies[i], mesh_mtls_);
+      cluster.mesh_tls = security != UpstreamSecurity::kPlaintext;
+      cluster.cluster = buildResource(
+          ResourceType::kCluster, name,
+          outboundCluster(name, service.fqdn, port.protocol, policies[i], security, settings_));
       auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(
-          outboundAssignment(name, service, port, subsets[i], settings_, problems));
+          outboundAssignment(name, service, port, subsets[i], settings_, security,
+                             resources.sidecar_accepts_mtls, problems));
       if (policies[i].load_balancer().locality_aware()) {
         cluster.assignment = std::move(assignment);
       } else {
@@ -139,11 +184,6 @@ void Translator::buildService(ServiceId id, ServiceResources& resources) {
 }
 
 void Translator::reportUntranslated() {
-  for (const auto& [key, policy] : model_->authorization_policies) {
-    problems_.add("AuthorizationPolicy " + key +
-                  ": not enforced yet (authorization arrives with mTLS and workload "
-                  "certificates); every request is allowed");
-  }
   if (model_->mesh_config) {
     const auto& spec = model_->mesh_config->spec;
     const std::string what = "MeshConfig " + objectKey(model_->mesh_config->meta.namespace_,
@@ -155,10 +195,12 @@ void Translator::reportUntranslated() {
       problems_.add(what + ": accessLogging is not configured on proxies yet");
     }
   }
-  for (const auto& [key, policy] : model_->peer_authentications) {
-    problems_.add("PeerAuthentication " + key +
-                  ": not enforced yet (mTLS arrives with workload certificates); traffic stays "
-                  "plaintext");
+  if (!mesh_mtls_) {
+    for (const auto& [key, policy] : model_->peer_authentications) {
+      problems_.add("PeerAuthentication " + key +
+                    ": not enforced, since the control plane has no certificate authority: "
+                    "without workload certificates traffic stays plaintext");
+    }
   }
 }
 
@@ -199,6 +241,15 @@ ProxyResources Translator::forProxy(const weft::v1::Node& node) {
   for (const auto& [index, cluster] : lists.localized) {
     endpoints[index] = localizedEndpoints(*cluster, node.locality());
   }
+  if (inbound != nullptr) {
+    // Sorted already; only the policies the proxy's chains list are its business.
+    for (const std::string& name : inbound->policies) {
+      resources.of(ResourceType::kAuthorization).push_back(authorization_->resource(name));
+    }
+  }
+  if (trust_bundle_secret_ && ((inbound != nullptr && inbound->mesh_tls) || lists.mesh_tls)) {
+    resources.of(ResourceType::kSecret).push_back(trust_bundle_secret_);
+  }
   return resources;
 }
 
@@ -216,6 +267,7 @@ Translator::NamespaceScope& Translator::namespaceScope(const std::string& namesp
             [&](ServiceId a, ServiceId b) { return fqdn_rank_[a] < fqdn_rank_[b]; });
   auto add = [](OutboundLists& lists, const OutboundCluster& cluster) {
     lists.clusters.push_back(cluster.cluster);
+    lists.mesh_tls = lists.mesh_tls || cluster.mesh_tls;
     if (!cluster.endpoints) {
       lists.localized.emplace_back(lists.endpoints.size(), &cluster);
     }
@@ -303,12 +355,12 @@ const Translator::OutboundListener& Translator::captureOutbound(const std::strin
                       " and TCP for " + serviceList(*catalog_, users.tcp) +
                       "; only the HTTP services are reachable on it");
       }
-      chains.push_back({port, {}});
+      chains.push_back({port, {}, {}});
       outbound.routes.push_back(
           assembleRouteConfiguration(outboundRouteConfigName(port), virtualHostsField(users.http)));
     } else if (users.tcp.size() == 1) {
       chains.push_back(
-          {port, outboundClusterName(catalog_->service(users.tcp.front()).fqdn, port)});
+          {port, outboundClusterName(catalog_->service(users.tcp.front()).fqdn, port), {}});
     } else {
       problems_.add(where + ": TCP port " + port_text + " belongs to " +
                     serviceList(*catalog_, users.tcp) +
@@ -349,17 +401,20 @@ const InboundResources& Translator::inboundFor(const Workload& workload) {
   for (ServiceId id : catalog_->servicesSelecting(workload)) {
     services.push_back(catalog_->service(id).service);
   }
+  InboundSecurity security{mesh_mtls_, peer_authentications_->forWorkload(workload),
+                           authorization_->namesFor(workload)};
   InboundEntry entry;
   auto before = previous_inbound_.find(key);
   if (before != previous_inbound_.end() && before->second.workload == &workload &&
-      before->second.services == services) {
+      before->second.services == services && before->second.security == security) {
     entry = std::move(before->second);
     previous_inbound_.erase(before);
   } else {
     ProblemLog problems;
-    entry.resources = inboundResources(workload, *catalog_, problems);
+    entry.resources = inboundResources(workload, *catalog_, security, problems);
     entry.workload = &workload;
     entry.services = std::move(services);
+    entry.security = std::move(security);
     entry.problems = problems.messages();
   }
   for (const std::string& problem : entry.problems) {

@@ -10,9 +10,11 @@
 
 #include "controlplane/model/mesh_model.h"
 #include "controlplane/resources/built_resource.h"
+#include "controlplane/translate/authorization.h"
 #include "controlplane/translate/http_routes.h"
 #include "controlplane/translate/inbound.h"
 #include "controlplane/translate/mesh_settings.h"
+#include "controlplane/translate/peer_authentication.h"
 #include "controlplane/translate/problem_log.h"
 #include "controlplane/translate/service_catalog.h"
 #include "weft/v1/core.pb.h"
@@ -34,21 +36,29 @@ namespace weft::controlplane {
 // instead of building it again: models share unchanged objects by pointer, so a service
 // whose Service object, DestinationPolicy, selected Workloads and MeshConfig are the same
 // objects as before has the same clusters and endpoints, and a workload whose object and
-// selecting services are the same has the same inbound side. An endpoint change in a mesh of
-// 1,000 services then rebuilds one service and the inbound side of one workload.
+// selecting services, PeerAuthentications and AuthorizationPolicy names are the same has the
+// same inbound side. An endpoint change in a mesh of 1,000 services then rebuilds one service
+// and the inbound side of one workload.
 //
-// Not translated yet: AuthorizationPolicy and PeerAuthentication (they arrive with mTLS and
-// workload certificates), so the Secret and AuthorizationPolicy lists stay empty and every
-// such object is reported as not enforced; DestinationPolicy tls and MeshConfig tracing and
-// access logging are reported likewise when set.
+// Security (docs/drafts/translation-security.md). Given the mesh's trust bundle (the
+// certificate authority's roots), inbound chains terminate mesh TLS in the mode
+// PeerAuthentication resolves for the port, clusters of mesh services use mesh mTLS
+// (DestinationPolicy tls AUTO, MESH or DISABLE), endpoints say whether their sidecar accepts
+// it, and proxies that use mesh TLS get the "trust-bundle" Secret. Without a trust bundle no
+// proxy can hold a workload certificate, so nothing is TLS and PeerAuthentications are reported
+// as not enforced. AuthorizationPolicies are translated either way; each proxy gets the ones
+// its inbound chains list. Not translated yet: DestinationPolicy tls SIMPLE, MeshConfig tracing
+// and access logging, reported when set.
 //
 // A Translator is used from one thread: forProxy() fills its memo tables. Concurrent
 // translation means one Translator per thread (each computes its own shared resources).
 class Translator {
  public:
   // `previous`, when given, is the Translator of an earlier model; it is only read, and may be
-  // destroyed once this constructor returns.
-  explicit Translator(MeshModelPtr model, const Translator* previous = nullptr);
+  // destroyed once this constructor returns. `trust_bundle_pem`: the PEM roots of the mesh's
+  // certificate authority; null when there is none (then no mTLS is configured).
+  explicit Translator(MeshModelPtr model, const Translator* previous = nullptr,
+                      std::shared_ptr<const std::string> trust_bundle_pem = nullptr);
   ~Translator();
 
   Translator(const Translator&) = delete;
@@ -70,6 +80,8 @@ class Translator {
   // An outbound cluster (a service port or one of its subsets) with its endpoints.
   struct OutboundCluster {
     BuiltResourcePtr cluster;
+    // Uses mesh mTLS, so its clients need the trust bundle.
+    bool mesh_tls = false;
     // Shared by every proxy. Null for locality-aware load balancing, where the priorities
     // depend on the proxy's locality: then built per locality from `assignment`.
     BuiltResourcePtr endpoints;
@@ -92,6 +104,8 @@ class Translator {
     // not be translated then: a later Translator reuses them when its inputs are the same.
     const DestinationPolicy* policy = nullptr;
     std::vector<const Workload*> workloads;
+    // Per workload, whether its sidecar accepts mesh mTLS (from PeerAuthentication).
+    std::vector<bool> sidecar_accepts_mtls;
     std::vector<std::string> problems;
   };
 
@@ -100,6 +114,7 @@ class Translator {
     // Built from these (see ServiceResources).
     const Workload* workload = nullptr;
     std::vector<const Service*> services;
+    InboundSecurity security;
     std::vector<std::string> problems;
   };
 
@@ -109,6 +124,8 @@ class Translator {
     std::vector<BuiltResourcePtr> endpoints;
     // Entries of `endpoints` that depend on the proxy's locality (left null there).
     std::vector<std::pair<size_t, const OutboundCluster*>> localized;
+    // Some cluster uses mesh mTLS.
+    bool mesh_tls = false;
   };
 
   // The "outbound" listener (null when it would have no chain) and the route configurations
@@ -133,6 +150,7 @@ class Translator {
   void buildServices(const Translator* previous);
   void buildService(ServiceId id, ServiceResources& resources);
   void reportUntranslated();
+  bool sidecarAcceptsMtls(const Workload& workload);
   NamespaceScope& namespaceScope(const std::string& namespace_);
   const OutboundListener& captureOutbound(const std::string& namespace_, NamespaceScope& scope);
   const OutboundListener& localOutbound(const std::string& namespace_, NamespaceScope& scope,
@@ -144,8 +162,16 @@ class Translator {
 
   MeshModelPtr model_;
   MeshSettings settings_;
+  std::shared_ptr<const std::string> trust_bundle_pem_;
+  // A certificate authority exists, so the mesh uses mTLS.
+  bool mesh_mtls_ = false;
   ProblemLog problems_;
   std::unique_ptr<ServiceCatalog> catalog_;
+  std::unique_ptr<PeerAuthentications> peer_authentications_;
+  std::unique_ptr<AuthorizationPolicies> authorization_;
+  // The "trust-bundle" Secret; null without a trust bundle.
+  BuiltResourcePtr trust_bundle_secret_;
+  std::map<const Workload*, bool> sidecar_accepts_mtls_;
   std::unique_ptr<HttpRouteTable> routes_;
   std::vector<ServiceResources> services_;  // by ServiceId
   // Position of each service in FQDN order, which is also the order of their cluster names.

@@ -27,7 +27,7 @@ class AcceptanceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AcceptanceTest, EveryResourcePassesTheValidator) {
   const GoldenCase golden = goldenCase(GetParam());
-  Translator translator(golden.model);
+  Translator translator(golden.model, nullptr, golden.trust_bundle_pem);
   for (const weft::v1::Node& node : golden.nodes) {
     const ProxyResources resources = translator.forProxy(node);
     for (ResourceType type : kPushOrder) {
@@ -43,7 +43,7 @@ TEST_P(AcceptanceTest, EveryResourcePassesTheValidator) {
 
 TEST_P(AcceptanceTest, TodaysProxyBuildsASnapshot) {
   const GoldenCase golden = goldenCase(GetParam());
-  Translator translator(golden.model);
+  Translator translator(golden.model, nullptr, golden.trust_bundle_pem);
   for (const weft::v1::Node& node : golden.nodes) {
     std::vector<std::string> reference_errors;
     const weft::v1::Bootstrap bootstrap =

@@ -69,7 +69,8 @@ rules:
           "TCP mongodb unreachable without capture",
           model.build(),
           {proxyNode("default", "productpage-v1"), proxyNode("default", "reviews-v2")},
-          {}};
+          {},
+          nullptr};
 }
 
 // Every kind of match and rewrite a rule can carry, in local mode.
@@ -122,7 +123,8 @@ rules:
           "method matches; path prefix rewrite; header rewrites; timeouts",
           model.build(),
           {proxyNode("web", "frontend-1")},
-          {}};
+          {},
+          nullptr};
 }
 
 // Pods with traffic capture behind a DestinationPolicy with subsets, consistent hashing, a
@@ -183,7 +185,8 @@ rules:
           "overriding the algorithm, pool settings, locality-aware endpoints",
           model.build(),
           {proxyNode("shop", "frontend-7d9f", zone("eu-west1", "eu-west1-b"))},
-          {}};
+          {},
+          nullptr};
 }
 
 // Settings the mesh translates although today's proxy rejects them: circuit-breaker limits,
@@ -231,7 +234,8 @@ rules:
           model.build(),
           {proxyNode("shop", "checkout-1")},
           {"circuit_breakers", "outlier_detection", "health_check", "retry_policy", "fault",
-           "request_mirror_policies"}};
+           "request_mirror_policies"},
+          nullptr};
 }
 
 // Pods with traffic capture: HTTP, gRPC and TCP services, a TCP port two services share (not
@@ -270,7 +274,8 @@ rules:
           "HTTP/TCP port reported, inbound chains, a pod without Workload",
           model.build(),
           {proxyNode("apps", "web-1"), outside},
-          {}};
+          {},
+          nullptr};
 }
 
 // Three namespaces and a shared one: what a proxy in "shop" sees.
@@ -315,7 +320,7 @@ GoldenCase visibility(const std::string& name, const std::string& description,
   if (!mesh_config.empty()) {
     model.meshConfig(mesh_config);
   }
-  return {name, description, model.build(), {proxyNode("shop", "storefront-1")}, {}};
+  return {name, description, model.build(), {proxyNode("shop", "storefront-1")}, {}, nullptr};
 }
 
 // Mistakes a user can make; each is reported and only the offending part is left out.
@@ -377,7 +382,164 @@ rules:
           "TrafficRoutes; all reported, only the offending rules skipped",
           model.build(),
           {proxyNode("default", "web-1")},
-          {}};
+          {},
+          nullptr};
+}
+
+// PeerAuthentication and auto mTLS with a certificate authority. Mesh-wide STRICT; shop's
+// namespace-wide policy leaves the mode UNSET (inherits) and a second one is ignored; payments
+// (with capture) has per-port modes, and a second selector policy for it is ignored; cart (local
+// mode) has ports of different modes on its one inbound port; ledger DISABLEs mTLS; legacy has
+// no sidecar. DestinationPolicies: a subset with tls DISABLE, MESH to a workload without
+// sidecar, SIMPLE (not translated).
+GoldenCase peerAuthentication() {
+  ModelBuilder model;
+  auto local = [](const std::string& address, const std::string& ports, int inbound) {
+    return "address: " + address + "\nports: " + ports +
+           "\nsidecar: {inboundPort: " + std::to_string(inbound) +
+           ", outboundPort: " + std::to_string(inbound + 1) + "}\n";
+  };
+  model.peerAuthentication(kRootNamespace, "default", "mode: STRICT\n");
+  model.peerAuthentication("shop", "default", "{}\n");
+  model.peerAuthentication("shop", "default-too", "mode: DISABLE\n");
+  model.peerAuthentication("shop", "payments", R"(
+selector: {matchLabels: {app: payments}}
+portModes: {"9091": PERMISSIVE, "9092": DISABLE}
+)");
+  model.peerAuthentication("shop", "payments-legacy",
+                           "selector: {matchLabels: {app: payments}}\nmode: DISABLE\n");
+  model.peerAuthentication("shop", "cart", R"(
+selector: {matchLabels: {app: cart}}
+mode: PERMISSIVE
+portModes: {"7001": STRICT}
+)");
+  model.peerAuthentication("shop", "ledger",
+                           "selector: {matchLabels: {app: ledger}}\nmode: DISABLE\n");
+  model.peerAuthentication("ops", "default", "mode: PERMISSIVE\nportModes: {\"8080\": STRICT}\n");
+  model.service("shop", "frontend", {{"app", "frontend"}}, {port(8080)});
+  model.service("shop", "payments", {{"app", "payments"}},
+                {port(9090), port(9091), port(9092, PortProtocol::kTcp)});
+  model.service("shop", "cart", {{"app", "cart"}}, {port(7000), port(7001)});
+  model.service("shop", "ledger", {{"app", "ledger"}}, {port(8080)});
+  model.service("shop", "legacy", {{"app", "legacy"}}, {port(8080)});
+  model.service("shop", "partner", {{"app", "partner"}}, {port(443)});
+  model.workload("shop", "frontend-1", {{"app", "frontend"}},
+                 local("10.5.0.1", "[{name: http, port: 8080}]", 15006));
+  model.workload("shop", "payments-1", {{"app", "payments"}},
+                 "address: 10.5.1.1\nserviceAccount: payments\n");
+  model.workload("shop", "cart-1", {{"app", "cart"}, {"track", "stable"}},
+                 local("10.5.2.1", "[{port: 7000}, {port: 7001}]", 15006));
+  model.workload("shop", "cart-2", {{"app", "cart"}, {"track", "plain"}},
+                 local("10.5.2.2", "[{port: 7000}, {port: 7001}]", 15006));
+  model.workload("shop", "ledger-1", {{"app", "ledger"}},
+                 local("10.5.3.1", "[{port: 8080}]", 15006));
+  model.workload("shop", "legacy-1", {{"app", "legacy"}}, "address: 10.5.4.1\n");
+  model.workload("shop", "partner-1", {{"app", "partner"}}, "address: 10.5.5.1\n");
+  model.destinationPolicy("shop", "cart", R"(
+host: cart
+subsets:
+- {name: stable, labels: {track: stable}}
+- name: plain
+  labels: {track: plain}
+  trafficPolicy: {tls: {mode: DISABLE}}
+)");
+  model.destinationPolicy("shop", "legacy", "host: legacy\ntrafficPolicy: {tls: {mode: MESH}}\n");
+  model.destinationPolicy(
+      "shop", "partner",
+      "host: partner\ntrafficPolicy: {tls: {mode: SIMPLE, sni: api.partner.example}}\n");
+  return {"peer_authentication",
+          "mTLS with a CA: mode precedence and inheritance, portModes, conflicts, local mode's "
+          "one inbound port, auto mTLS by sidecar and mode, DestinationPolicy tls",
+          model.build(),
+          {proxyNode("shop", "frontend-1"), proxyNode("shop", "payments-1"),
+           proxyNode("shop", "cart-1")},
+          {},
+          testTrustBundle()};
+}
+
+// AuthorizationPolicies with a CA and trust domain corp.example: a mesh-wide DENY, one in the
+// root namespace with a selector (not mesh-wide), namespace-wide and selector policies, service
+// accounts as principals, dry run, and pieces that cannot be translated, dropped (ALLOW) or
+// widened (DENY).
+GoldenCase authorization() {
+  ModelBuilder model;
+  model.meshConfig("trustDomain: corp.example\n");
+  model.service("shop", "api", {{"app", "api"}}, {port(8080), port(5000, PortProtocol::kTcp)});
+  model.service("shop", "web", {{"app", "web"}}, {port(8080)});
+  model.workload("shop", "api-1", {{"app", "api"}}, "address: 10.6.0.1\nserviceAccount: api\n");
+  model.workload("shop", "web-1", {{"app", "web"}}, "address: 10.6.1.1\nserviceAccount: web\n");
+  model.authorizationPolicy(kRootNamespace, "deny-debug", R"(
+action: DENY
+rules: [{to: [{paths: [/debug/*]}]}]
+)");
+  model.authorizationPolicy(kRootNamespace, "system-only",
+                            "selector: {matchLabels: {app: api}}\nrules: [{}]\n");
+  model.authorizationPolicy("shop", "audit-writes", R"(
+action: AUDIT
+rules: [{to: [{methods: ["*"], notMethods: [GET, HEAD]}]}]
+)");
+  model.authorizationPolicy("shop", "api-callers", R"(
+selector: {matchLabels: {app: api}}
+rules:
+- from:
+  - serviceAccounts: [shop/web, shop/batch-*]
+    principals: ["spiffe://corp.example/ns/ops/sa/*"]
+  - namespaces: [monitoring]
+    notPrincipals: ["spiffe://corp.example/ns/monitoring/sa/untrusted"]
+  to:
+  - {ports: [8080], methods: [GET, POST], paths: [/api/*, "*.json"], notPaths: [/api/admin/*]}
+  - {ports: [5000]}
+)");
+  model.authorizationPolicy("shop", "api-dry-deny", R"(
+selector: {matchLabels: {app: api}}
+action: DENY
+dryRun: true
+rules: [{from: [{notNamespaces: [shop, monitoring]}]}]
+)");
+  model.authorizationPolicy("shop", "web-open",
+                            "selector: {matchLabels: {app: web}}\nrules: [{}]\n");
+  model.authorizationPolicy("shop", "broken-allow", R"(
+selector: {matchLabels: {app: api}}
+rules:
+- from: [{principals: ["spiffe://corp.example/ns/*/sa/x"]}]
+  to: [{paths: ["/a/*/b", /ok]}]
+- to: [{methods: [GET, "*"], notPaths: ["/x/*/y"]}]
+- from: [{serviceAccounts: [nope]}]
+)");
+  model.authorizationPolicy("shop", "broken-deny", R"(
+selector: {matchLabels: {app: api}}
+action: DENY
+rules:
+- from: [{serviceAccounts: ["*/robot", shop/ok], notNamespaces: ["a*b", shop]}]
+  to: [{paths: ["/admin/*/edit"], methods: [DELETE, "*"]}]
+)");
+  return {"authorization",
+          "AuthorizationPolicy selection (namespace, selector, root namespace), service accounts "
+          "as principals, dry run, invalid pieces dropped (ALLOW) or widened (DENY)",
+          model.build(),
+          {proxyNode("shop", "api-1"), proxyNode("shop", "web-1")},
+          {},
+          testTrustBundle()};
+}
+
+// The same kinds without a certificate authority: no TLS and no trust bundle anywhere,
+// PeerAuthentication reported as not enforced, authorization still sent.
+GoldenCase withoutCertificateAuthority() {
+  ModelBuilder model;
+  model.peerAuthentication(kRootNamespace, "default", "mode: STRICT\n");
+  model.service("dev", "api", {{"app", "api"}}, {port(8080)});
+  model.workload("dev", "api-1", {{"app", "api"}},
+                 "address: 127.0.0.1\nsidecar: {inboundPort: 15300, outboundPort: 15301}\n");
+  model.authorizationPolicy("dev", "callers", R"(
+rules: [{from: [{serviceAccounts: [dev/web]}]}, {to: [{paths: [/healthz]}]}]
+)");
+  return {"without_certificate_authority",
+          "no CA: plaintext, no trust-bundle Secret, PeerAuthentication not enforced, "
+          "authorization sent with identity rules reported",
+          model.build(),
+          {proxyNode("dev", "api-1")},
+          {},
+          nullptr};
 }
 
 using CaseFactory = GoldenCase (*)();
@@ -408,11 +570,20 @@ const std::vector<std::pair<std::string, CaseFactory>>& registry() {
                            "visibility: {mode: MESH}\n");
        }},
       {"missing_service", missingService},
+      {"peer_authentication", peerAuthentication},
+      {"authorization", authorization},
+      {"without_certificate_authority", withoutCertificateAuthority},
   };
   return cases;
 }
 
 }  // namespace
+
+std::shared_ptr<const std::string> testTrustBundle() {
+  static const auto bundle = std::make_shared<const std::string>(
+      "-----BEGIN CERTIFICATE-----\nMIIBtest-root\n-----END CERTIFICATE-----\n");
+  return bundle;
+}
 
 std::vector<std::string> goldenCaseNames() {
   std::vector<std::string> names;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,12 @@ struct GoldenCase {
   // faults, circuit breakers, ...): the acceptance test allows exactly these "not implemented"
   // errors, by the last name of their field path.
   std::vector<std::string> unimplemented_fields;
+  // The certificate authority's roots given to the Translator; null: no CA.
+  std::shared_ptr<const std::string> trust_bundle_pem;
 };
+
+// A stand-in for the CA's PEM roots: translation copies it without parsing it.
+std::shared_ptr<const std::string> testTrustBundle();
 
 // Names of the cases, cheap to list (for test parameters); goldenCase() builds one.
 std::vector<std::string> goldenCaseNames();

@@ -21,7 +21,7 @@ std::string goldenPath(const std::string& name) {
 }
 
 std::string renderCase(const GoldenCase& golden) {
-  Translator translator(golden.model);
+  Translator translator(golden.model, nullptr, golden.trust_bundle_pem);
   std::string text = "# " + golden.name + ": " + golden.description + "\n";
   for (const weft::v1::Node& node : golden.nodes) {
     text += "\n== proxy " + node.id() + "\n";

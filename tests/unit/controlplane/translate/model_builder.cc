@@ -101,6 +101,17 @@ ModelBuilder& ModelBuilder::authorizationPolicy(const std::string& namespace_,
   return *this;
 }
 
+ModelBuilder& ModelBuilder::peerAuthentication(const std::string& namespace_,
+                                               const std::string& name,
+                                               std::string_view spec_yaml) {
+  PeerAuthentication policy{
+      meta(namespace_, name),
+      load<weft::mesh::v1alpha1::PeerAuthenticationSpec>(spec_yaml, "PeerAuthentication " + name)};
+  model_.peer_authentications[objectKey(namespace_, name)] =
+      std::make_shared<const PeerAuthentication>(std::move(policy));
+  return *this;
+}
+
 ModelBuilder& ModelBuilder::meshConfig(std::string_view spec_yaml) {
   auto config = std::make_shared<MeshConfig>();
   config->meta = meta(kRootNamespace, "default");

@@ -33,6 +33,8 @@ class ModelBuilder {
                                   std::string_view spec_yaml);
   ModelBuilder& authorizationPolicy(const std::string& namespace_, const std::string& name,
                                     std::string_view spec_yaml);
+  ModelBuilder& peerAuthentication(const std::string& namespace_, const std::string& name,
+                                   std::string_view spec_yaml);
   ModelBuilder& meshConfig(std::string_view spec_yaml);
 
   // Direct access, for tests that change one object of a copy.

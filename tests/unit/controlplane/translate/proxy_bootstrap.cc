@@ -60,6 +60,14 @@ weft::v1::Bootstrap staticBootstrap(const weft::v1::Node& node, const ProxyResou
     }
     *statics.add_listeners() = std::move(listener);
   }
+  for (auto& [name, secret] :
+       parseAll<weft::v1::Secret>(resources.of(ResourceType::kSecret), errors)) {
+    *statics.add_secrets() = std::move(secret);
+  }
+  for (auto& [name, policy] : parseAll<weft::v1::AuthorizationPolicy>(
+           resources.of(ResourceType::kAuthorization), errors)) {
+    *statics.add_authorization_policies() = std::move(policy);
+  }
   return bootstrap;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "controlplane/translate/translator.h"
+#include "tests/unit/controlplane/translate/golden_cases.h"
 #include "tests/unit/controlplane/translate/model_builder.h"
 
 namespace weft::controlplane::testing {
@@ -185,8 +186,9 @@ TEST(SharingTest, ANewTranslatorTakesOverWhatTheChangeDidNotTouch) {
   EXPECT_EQ(versions(new_resources), versions(fresh.forProxy(node)));
 }
 
-// Random edits of every kind: a Translator given the previous one gives every proxy what a
-// Translator without it gives, and reports the same problems.
+// Random edits of every kind (PeerAuthentication, AuthorizationPolicy and the trust bundle
+// included): a Translator given the previous one gives every proxy what a Translator without
+// it gives, and reports the same problems.
 TEST(SharingTest, TakingOverGivesWhatTranslatingFromScratchGives) {
   ModelBuilder model = shopModel();
   model.workload("shop", "web-3", {{"app", "web"}},
@@ -200,14 +202,25 @@ TEST(SharingTest, TakingOverGivesWhatTranslatingFromScratchGives) {
       // Reported as a problem: RING_HASH without a hash.
       "host: cart\ntrafficPolicy: {loadBalancer: {algorithm: RING_HASH}}\n",
   };
+  const std::vector<std::string> peer_modes = {"mode: STRICT\n", "mode: DISABLE\n", "{}\n",
+                                               "mode: PERMISSIVE\n"};
+  const std::vector<std::string> authorization_rules = {
+      "rules: [{}]\n",
+      "action: DENY\nrules: [{to: [{paths: [/admin/*]}]}]\n",
+      "rules: [{from: [{serviceAccounts: [shop/web]}]}]\n",
+      // Reported: an invalid path is dropped.
+      "rules: [{to: [{paths: [\"/a/*/b\", /ok]}]}]\n",
+  };
+  const auto rotated = std::make_shared<const std::string>(*testTrustBundle() + "\n");
+  std::shared_ptr<const std::string> bundle = testTrustBundle();
   std::mt19937 random(20261127);
-  auto previous = std::make_unique<Translator>(model.build());
+  auto previous = std::make_unique<Translator>(model.build(), nullptr, bundle);
   for (const weft::v1::Node& node : nodes) {
     previous->forProxy(node);
   }
-  for (int step = 0; step < 80; ++step) {
+  for (int step = 0; step < 160; ++step) {
     const std::string address = "10.0.1." + std::to_string(random() % 200 + 1);
-    switch (random() % 6) {
+    switch (random() % 9) {
       case 0: {
         // web-3 runs in local mode: its inbound listener binds its address.
         const char* names[] = {"cart-1", "web-2", "web-3"};
@@ -230,14 +243,53 @@ TEST(SharingTest, TakingOverGivesWhatTranslatingFromScratchGives) {
                        {{"app", random() % 2 ? "cart" : "web"}, {"version", "v1"}},
                        "address: " + address + "\n");
         break;
+      case 5: {
+        // The mesh-wide, namespace-wide or a selector policy: set, changed or removed.
+        const int which = static_cast<int>(random() % 3);
+        const std::string namespace_ = which == 0 ? kRootNamespace : "shop";
+        const std::string name = which == 2 ? "web" : "default";
+        if (random() % 4 == 0) {
+          model.model().peer_authentications.erase(objectKey(namespace_, name));
+          break;
+        }
+        std::string spec = peer_modes[random() % peer_modes.size()];
+        if (which == 2) {
+          spec = "selector: {matchLabels: {app: web}}\nportModes: {\"8080\": " +
+                 std::string(random() % 2 ? "STRICT" : "DISABLE") + "}\n" +
+                 (spec == "{}\n" ? "" : spec);
+        }
+        model.peerAuthentication(namespace_, name, spec);
+        break;
+      }
+      case 6: {
+        const int which = static_cast<int>(random() % 3);
+        const std::string namespace_ = which == 0 ? kRootNamespace : "shop";
+        const std::string name = which == 2 ? "web-callers" : "namespace";
+        if (random() % 4 == 0) {
+          model.model().authorization_policies.erase(objectKey(namespace_, name));
+          break;
+        }
+        std::string spec = authorization_rules[random() % authorization_rules.size()];
+        if (which == 2) {
+          spec = "selector: {matchLabels: {app: " + std::string(random() % 2 ? "web" : "cart") +
+                 "}}\n" + spec;
+        }
+        model.authorizationPolicy(namespace_, name, spec);
+        break;
+      }
+      case 7: {
+        const int choice = static_cast<int>(random() % 3);
+        bundle = choice == 0 ? nullptr : choice == 1 ? testTrustBundle() : rotated;
+        break;
+      }
       default:
         model.trafficRoute(
             "shop", "cart",
             "hosts: [cart]\nrules:\n- timeout: " + std::to_string(random() % 9 + 1) + "s\n");
         break;
     }
-    auto current = std::make_unique<Translator>(model.build(), previous.get());
-    Translator fresh(model.build());
+    auto current = std::make_unique<Translator>(model.build(), previous.get(), bundle);
+    Translator fresh(model.build(), nullptr, bundle);
     for (const weft::v1::Node& node : nodes) {
       ASSERT_EQ(versions(current->forProxy(node)), versions(fresh.forProxy(node)))
           << "step " << step << ", proxy " << node.id();

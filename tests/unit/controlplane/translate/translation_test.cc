@@ -316,12 +316,15 @@ TEST(TranslationTest, DomainsOfPort80IncludeTheFormsWithoutAPort) {
 
 TEST(TranslationTest, UntranslatedPoliciesAreReported) {
   ModelBuilder model;
-  model.authorizationPolicy("ns", "deny-all", "{}\n");
-  model.destinationPolicy("ns", "tls", "host: api\ntrafficPolicy: {tls: {mode: MESH}}\n");
+  model.destinationPolicy("ns", "tls", "host: api\ntrafficPolicy: {tls: {mode: SIMPLE}}\n");
+  model.destinationPolicy("ns", "mesh", "host: web\ntrafficPolicy: {tls: {mode: MESH}}\n");
   model.service("ns", "api", {}, {port(8080)});
+  model.service("ns", "web", {}, {port(8080)});
   Translator translator(model.build());
-  EXPECT_TRUE(hasProblemContaining(translator, "AuthorizationPolicy ns/deny-all: not enforced"));
-  EXPECT_TRUE(hasProblemContaining(translator, "DestinationPolicy ns/tls: tls is not applied"));
+  EXPECT_TRUE(
+      hasProblemContaining(translator, "DestinationPolicy ns/tls: tls mode SIMPLE is not applied"));
+  // MESH needs workload certificates, which need a certificate authority.
+  EXPECT_TRUE(hasProblemContaining(translator, "DestinationPolicy ns/mesh: tls mode MESH needs"));
 }
 
 }  // namespace
