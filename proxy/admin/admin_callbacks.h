@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/admin/certificate_status.h"
 #include "proxy/admin/cluster_status.h"
 #include "proxy/admin/config_dump.h"
 
@@ -50,6 +51,10 @@ struct AdminCallbacks {
   // The lifecycle state. After a drain or quit request the server reports DRAINING whatever
   // this returns.
   std::function<ProxyStatus()> status;
+
+  // The workload certificate (/certs). Empty when the proxy requests none
+  // (dynamic_resources.ca unset): /certs then answers 404.
+  std::function<CertificateStatus()> certificates;
 
   // POST /drain_listeners (or /drain): stop accepting, close connections gracefully. Called at
   // most once per server; it should return at once (workers drain on their own threads) and

@@ -176,6 +176,10 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
        "GET  /clusters          every cluster's endpoints: weight, health, active requests "
        "(?format=json)",
        &AdminEndpoints::clusters},
+      {"/certs", Methods::kGet, "",
+       "GET  /certs             the workload certificate: SPIFFE id, serial, validity, next "
+       "renewal, last error (JSON)",
+       &AdminEndpoints::certs},
       {"/ready", Methods::kGet, "",
        "GET  /ready             200 LIVE when the proxy serves its configuration, else 503 "
        "and why",
@@ -336,6 +340,15 @@ asio::awaitable<AdminResponse> AdminEndpoints::clusters(const AdminRequest&,
     co_return json(renderClustersJson(*clusters));
   }
   co_return text(200, renderClustersText(*clusters));
+}
+
+asio::awaitable<AdminResponse> AdminEndpoints::certs(const AdminRequest&, const RequestTarget&) {
+  if (!callbacks_.certificates) {
+    co_return text(404,
+                   "this proxy requests no workload certificate (dynamic_resources.ca is not "
+                   "set); /config_dump shows static secrets");
+  }
+  co_return json(renderCertificateStatusJson(callbacks_.certificates()));
 }
 
 ProxyStatus AdminEndpoints::currentStatus() const {

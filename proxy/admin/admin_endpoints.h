@@ -67,6 +67,7 @@ class AdminEndpoints {
   boost::asio::awaitable<AdminResponse> index(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> configDump(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> clusters(const AdminRequest&, const RequestTarget&);
+  boost::asio::awaitable<AdminResponse> certs(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> ready(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> healthz(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> serverInfo(const AdminRequest&, const RequestTarget&);

@@ -9,8 +9,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include "proxy/io/deadline_stream.h"
+#include "proxy/io/stream_shutdown.h"
 
 #include "common/log/logger.h"
+#include "proxy/authz/request_authorization.h"
 #include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
@@ -285,7 +287,8 @@ asio::awaitable<HeaderOutcome> readRequestHeader(DeadlineStream& stream, beast::
 // mutations applied.
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDecision& decision,
                         const HttpChainConfig& http, const std::string& peer_address,
-                        std::string_view upgrade, WorkerContext& worker) {
+                        std::string_view peer_principal, std::string_view upgrade,
+                        WorkerContext& worker) {
   const RouteEntry& route = *decision.route;
   // "TE: trailers" says the client takes trailers; the proxy relays them, so the
   // upstream may send them (TE itself is hop-by-hop).
@@ -312,6 +315,13 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
   }
   if (http.limits.generate_request_id && request["x-request-id"].empty()) {
     request.set("x-request-id", requestId(worker));
+  }
+  // Who called over mTLS is for the proxy to say, never the client.
+  request.erase(kClientCertField);
+  if (!peer_principal.empty()) {
+    std::string client_cert = "URI=";
+    client_cert.append(peer_principal);
+    request.set(kClientCertField, client_cert);
   }
   std::string rewritten;
   if (rewriteTarget(route, request.target(), rewritten)) {
@@ -341,14 +351,12 @@ StreamIdleWatcher& WorkerContext::streamIdleWatcher(const asio::any_io_executor&
   return *stream_idle_watcher;
 }
 
-asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::flat_buffer buffer,
-                                           std::string listener_name, std::string chain_name,
-                                           WorkerContext& worker) {
-  DeadlineStream stream(std::move(socket));
+asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer peer,
+                                           beast::flat_buffer buffer, std::string listener_name,
+                                           std::string chain_name, WorkerContext& worker) {
   std::array<char, kRelayBufferBytes> scratch;
-  error_code endpoint_error;
-  const auto peer = stream.socket().remote_endpoint(endpoint_error);
-  const std::string peer_address = endpoint_error ? "" : peer.address().to_string();
+  const std::string peer_address = peer.source.address().to_string();
+  std::string authz_scratch;  // a repeated header's joined value, for policy conditions
 
   uint32_t requests_served = 0;
   for (;;) {
@@ -404,8 +412,8 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
     const std::string_view authority = request[http::field::host];
     const std::string_view target = request.target();
     const BeastHeaderLookup header_lookup(request.base());
-    const RequestView view{request.method_string(), "http",        authority, target,
-                           &header_lookup,          peer.address()};
+    const RequestView view{request.method_string(), "http", authority, target, &header_lookup,
+                           peer.source.address()};
     RouteDecision decision;
     if (path_verdict == PathVerdict::kInvalid || path_verdict == PathVerdict::kEscapedSlash) {
       decision.local_reason = path_verdict == PathVerdict::kInvalid
@@ -415,6 +423,12 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       decision.detail = path_verdict == PathVerdict::kInvalid
                             ? "invalid request path (bad percent-encoding or not origin-form)"
                             : "encoded slash in the request path";
+    } else if (chain->authorization &&
+               !authorizeRequest(*chain->authorization, peer, listener_name,
+                                 request.method_string(), authority, target, header_lookup,
+                                 authz_scratch, decision.detail)) {
+      decision.local_reason = LocalReplyReason::kAuthzDenied;
+      decision.status = 403;
     } else {
       decision = decideRoute(http, view, worker.worker_index, worker.round_robin_cursor);
     }
@@ -442,7 +456,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       const std::string upgrade = version >= 11 && cluster.protocol == UpstreamProtocol::kHttp1
                                       ? allowedUpgrade(request.base(), http.upgrade_types)
                                       : std::string();
-      adaptRequestHeader(request, decision, http, peer_address, upgrade, worker);
+      adaptRequestHeader(request, decision, http, peer_address, peer.principal, upgrade, worker);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
@@ -493,6 +507,9 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         if (cluster.max_connections_per_host != 0) {
           bridge_params.target.max_connections = cluster.connectionLimitShare(worker.worker_index);
         }
+        bridge_params.target.transport = cluster.transportFor(*decision.host);
+        bridge_params.target.tls_sessions = &worker.tls_sessions;
+        bridge_params.target.tls_owner = &cluster.tls;
         bridge_params.draining = &worker.draining;
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
@@ -514,6 +531,8 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
         params.pool_idle_timeout = cluster.upstream_idle_timeout;
         params.max_requests_per_connection = cluster.max_requests_per_connection;
         params.draining = &worker.draining;
+        params.transport = cluster.transportFor(*decision.host);
+        params.tls_sessions = &worker.tls_sessions;
         if (cluster.max_connections_per_host != 0) {
           params.connection_limit =
               cluster.connectionLimit(worker.worker_index, decision.host->index());
@@ -561,8 +580,7 @@ asio::awaitable<void> serveHttp1Connection(asio::ip::tcp::socket socket, beast::
       break;
     }
   }
-  error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  co_await shutdownSending(stream);
 }
 
 }  // namespace weft::proxy

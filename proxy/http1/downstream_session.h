@@ -7,7 +7,9 @@
 #include "proxy/io/deadline_stream.h"
 
 #include "proxy/io/idle_registry.h"
+#include "proxy/listener/downstream_peer.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/tls/tls_session_cache.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
 namespace weft::proxy {
@@ -27,6 +29,8 @@ struct WorkerContext {
   // instead of letting them run into the drain deadline.
   IdleRegistry idle_connections;
   Http1ConnectionPool upstream_pool;
+  // Client TLS sessions for resumption towards upstreams (kept across config changes).
+  TlsSessionCache tls_sessions;
   // Multiplexed HTTP/2 upstream connections, made on first use (proxy/http2/).
   std::shared_ptr<Http2ClientPool> http2_upstream_pool;
   // Stream idle timeouts of exchanges that involve HTTP/2, made on first use.
@@ -44,8 +48,8 @@ struct WorkerContext {
 // The listener and filter chain are named rather than passed: each request looks
 // up their config in the worker's current snapshot, so route and limit changes
 // reach open keep-alive connections too. `initial_bytes` holds what protocol
-// detection already read.
-boost::asio::awaitable<void> serveHttp1Connection(boost::asio::ip::tcp::socket socket,
+// detection already read. The stream carries TLS when the chain terminated it.
+boost::asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer peer,
                                                   boost::beast::flat_buffer initial_bytes,
                                                   std::string listener_name, std::string chain_name,
                                                   WorkerContext& worker);

@@ -30,6 +30,8 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "upstream_overflow";
     case LocalReplyReason::kStreamIdleTimeout:
       return "stream_idle_timeout";
+    case LocalReplyReason::kAuthzDenied:
+      return "authz_denied";
   }
   return "unknown";
 }
@@ -46,6 +48,8 @@ unsigned grpcStatusFor(LocalReplyReason reason) {
     case LocalReplyReason::kBadRequest:
     case LocalReplyReason::kEscapedSlash:
       return 13;  // INTERNAL
+    case LocalReplyReason::kAuthzDenied:
+      return 7;  // PERMISSION_DENIED
     case LocalReplyReason::kNoHealthyUpstream:
     case LocalReplyReason::kUpstreamConnectFail:
     case LocalReplyReason::kUpstreamReset:

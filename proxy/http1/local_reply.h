@@ -23,6 +23,7 @@ enum class LocalReplyReason {
   kUpstreamReset,        // 502: the upstream closed or sent an invalid response
   kUpstreamOverflow,     // 503: the endpoint's connection limit is reached and too many wait
   kStreamIdleTimeout,    // 504 (408 while the request is incomplete): no bytes moved
+  kAuthzDenied,          // 403: an authorization policy refused the request
 };
 
 // The code for the x-weft-reason header, e.g. "no_route".

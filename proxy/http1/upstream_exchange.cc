@@ -247,7 +247,7 @@ asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
   upstream.stream.expires_never();
   if (downstream_buffer.size() > 0) {
     auto [error, written] =
-        co_await asio::async_write(upstream.stream.socket(), downstream_buffer.data(), kUseTuple);
+        co_await asio::async_write(upstream.stream, downstream_buffer.data(), kUseTuple);
     if (error) {
       result.detail = "the upgraded upstream connection failed: " + error.message();
       co_return result;
@@ -256,14 +256,14 @@ asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
   }
   if (upstream.buffer.size() > 0) {
     auto [error, written] =
-        co_await asio::async_write(downstream.socket(), upstream.buffer.data(), kUseTuple);
+        co_await asio::async_write(downstream, upstream.buffer.data(), kUseTuple);
     if (error) {
       result.detail = "the upgraded client connection failed: " + error.message();
       co_return result;
     }
     upstream.buffer.consume(upstream.buffer.size());
   }
-  co_await spliceBytes(downstream.socket(), upstream.stream.socket(), params.tunnel_idle_timeout);
+  co_await spliceBytes(downstream, upstream.stream, params.tunnel_idle_timeout);
   error_code ignored;
   upstream.stream.socket().close(ignored);
   result.detail = "upgraded connection (" + chosen + ") closed";
@@ -294,9 +294,9 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
   std::shared_ptr<HostConnectionLimit> carried_slot;
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
-        attempt == 0
-            ? pool.take(params.upstream, params.pool_idle_timeout, params.connection_limit.get())
-            : nullptr;
+        attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout,
+                                 params.connection_limit.get(), params.transport.pool_key)
+                     : nullptr;
     bool reused = connection != nullptr;
     if (!reused && carried_slot) {
       connection =
@@ -320,7 +320,8 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
             DeadlineStream(co_await asio::this_coro::executor));
       }
       std::string failure =
-          co_await connectUpstream(*connection, params.upstream, params.connect_timeout, deadline);
+          co_await connectUpstream(*connection, params.upstream, params.transport,
+                                   *params.tls_sessions, params.connect_timeout, deadline);
       if (!failure.empty()) {
         result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
         result.failure = LocalReplyReason::kUpstreamConnectFail;

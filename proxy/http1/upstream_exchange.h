@@ -13,6 +13,7 @@
 #include "proxy/io/deadline_stream.h"
 
 #include "proxy/http1/local_reply.h"
+#include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
 namespace weft::proxy {
@@ -44,6 +45,9 @@ struct ExchangeParams {
   // The worker's drain flag: set by the time the response starts, the response
   // says Connection: close.
   const bool* draining = nullptr;
+  // Plaintext or TLS (and the identity required) to `upstream`; the worker's TLS sessions.
+  UpstreamTransport transport;
+  TlsSessionCache* tls_sessions = nullptr;
 };
 
 struct ExchangeResult {

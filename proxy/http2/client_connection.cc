@@ -71,6 +71,11 @@ Http2ClientConnection::Http2ClientConnection(asio::any_io_executor executor,
       max_streams_(settings.max_concurrent_streams),
       idle_timeout_(target.pool_idle_timeout),
       max_requests_(target.max_requests_per_connection) {
+  if (target.transport.tls != nullptr && target.tls_owner != nullptr) {
+    tls_ = *target.tls_owner;
+    expected_identity_ = target.transport.expected_identity;
+    tls_sessions_ = target.tls_sessions;
+  }
   if (!createSession(settings)) {
     closed_ = true;
   }
@@ -197,6 +202,16 @@ asio::awaitable<void> Http2ClientConnection::run(std::shared_ptr<Http2ClientConn
     failAll("connecting to " + endpoint_.address().to_string() + ":" +
             std::to_string(endpoint_.port()) + " failed: " + error.message());
     co_return;
+  }
+  if (tls_ && tls_sessions_ != nullptr) {
+    const UpstreamTransport transport{tls_.get(), expected_identity_, 1};
+    const std::string failure = co_await startUpstreamTls(
+        stream_, transport, alpnOffer(transport, kMeshAlpnHttp2), endpoint_, *tls_sessions_);
+    if (!failure.empty()) {
+      closed_ = true;
+      failAll(failure);
+      co_return;
+    }
   }
   stream_.expires_never();
   error_code ignored;

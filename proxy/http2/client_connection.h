@@ -84,6 +84,11 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   DeadlineStream stream_;
   boost::asio::steady_timer write_signal_;
   boost::asio::ip::tcp::endpoint endpoint_;
+  // TLS towards the endpoint (null: plaintext), the identity it must prove, and the worker's
+  // session cache for resumption.
+  std::shared_ptr<const UpstreamTlsConfig> tls_;
+  std::string expected_identity_;
+  TlsSessionCache* tls_sessions_ = nullptr;
   std::string cluster_name_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t max_streams_;

@@ -35,6 +35,11 @@ void addForwardingFields(const HeaderList& fields, const ForwardingFacts& facts,
   if (!has_request_id && !facts.request_id.empty()) {
     emit("x-request-id", facts.request_id);
   }
+  if (!facts.peer_principal.empty()) {
+    std::string client_cert = "URI=";
+    client_cert.append(facts.peer_principal);
+    emit(kClientCertField, client_cert);
+  }
 }
 
 }  // namespace
@@ -104,7 +109,8 @@ std::string http1RequestText(const RequestHead& head, const ForwardingFacts& fac
   text.append("Host: ").append(head.authority).append("\r\n");
   std::string cookie;
   for (const HeaderField& field : head.fields) {
-    if (isConnectionSpecific(field.name) || field.name == "x-forwarded-for") {
+    if (isConnectionSpecific(field.name) || field.name == "x-forwarded-for" ||
+        field.name == kClientCertField) {
       continue;
     }
     if (field.name == "cookie") {
@@ -143,7 +149,8 @@ HeaderList http2RequestFields(const RequestHead& head, const ForwardingFacts& fa
       }
       continue;
     }
-    if (isConnectionSpecific(field.name) || field.name == "x-forwarded-for") {
+    if (isConnectionSpecific(field.name) || field.name == "x-forwarded-for" ||
+        field.name == kClientCertField) {
       continue;
     }
     out.push_back(field);

@@ -64,7 +64,13 @@ struct ForwardingFacts {
   std::string peer_address;  // appended to x-forwarded-for when not empty
   std::string request_id;    // set as x-request-id when not empty and none is present
   std::string path;          // the path to send (after any prefix rewrite)
+  // The verified mTLS peer's SPIFFE id, passed on as "x-forwarded-client-cert: URI=<id>";
+  // whatever the client sent in that field is dropped either way.
+  std::string_view peer_principal;
 };
+
+// The field that tells the application who called it over mTLS (as Envoy's XFCC does).
+inline constexpr std::string_view kClientCertField = "x-forwarded-client-cert";
 
 // Whether an HTTP/2 message may carry this field when it goes to HTTP/1.1 or
 // comes from it: connection-specific fields (RFC 9113 section 8.2.2) and the

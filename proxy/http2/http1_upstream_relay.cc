@@ -186,9 +186,9 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
   std::shared_ptr<HostConnectionLimit> carried_slot;
   for (int attempt = 0; attempt < 2; ++attempt) {
     UpstreamConnectionPtr connection =
-        attempt == 0
-            ? pool.take(target.endpoint, target.pool_idle_timeout, target.connection_limit.get())
-            : nullptr;
+        attempt == 0 ? pool.take(target.endpoint, target.pool_idle_timeout,
+                                 target.connection_limit.get(), target.transport.pool_key)
+                     : nullptr;
     bool reused = connection != nullptr;
     if (!reused && carried_slot) {
       connection =
@@ -221,7 +221,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     waker.connection = connection.get();
     if (!reused) {
       const std::string failure =
-          co_await connectUpstream(*connection, target.endpoint, target.connect_timeout, deadline);
+          co_await connectUpstream(*connection, target.endpoint, target.transport,
+                                   *target.tls_sessions, target.connect_timeout, deadline);
       if (!failure.empty()) {
         fail(exchange, target, LocalReplyReason::kUpstreamConnectFail, failure);
         co_return;

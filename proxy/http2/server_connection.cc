@@ -1,5 +1,8 @@
 #include "proxy/http2/server_connection.h"
 
+#include "proxy/authz/request_authorization.h"
+#include "proxy/io/stream_shutdown.h"
+
 #include <nghttp2/nghttp2.h>
 
 #include <array>
@@ -64,19 +67,16 @@ struct ServerStream {
 
 class ServerConnection final : public ExchangeDownstream {
  public:
-  ServerConnection(asio::ip::tcp::socket socket, std::string listener_name, std::string chain_name,
-                   WorkerContext& worker)
-      : stream_(std::move(socket)),
+  ServerConnection(DeadlineStream stream, DownstreamPeer peer, std::string listener_name,
+                   std::string chain_name, WorkerContext& worker)
+      : stream_(std::move(stream)),
         write_signal_(stream_.get_executor()),
         listener_name_(std::move(listener_name)),
         chain_name_(std::move(chain_name)),
-        worker_(worker) {
-    error_code error;
-    const auto peer = stream_.socket().remote_endpoint(error);
-    peer_address_ = error ? "" : peer.address().to_string();
-    if (!error) {
-      peer_ip_ = peer.address();
-    }
+        worker_(worker),
+        peer_(std::move(peer)) {
+    peer_address_ = peer_.source.address().to_string();
+    peer_ip_ = peer_.source.address();
   }
 
   ~ServerConnection() override {
@@ -100,8 +100,7 @@ class ServerConnection final : public ExchangeDownstream {
       }
     }
     co_await (readLoop() && writeLoop());
-    error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    co_await shutdownSending(stream_);
     stream_.close();
   }
 
@@ -112,9 +111,12 @@ class ServerConnection final : public ExchangeDownstream {
   void resetByUpstream(StreamExchange& exchange, uint32_t h2_error) override;
 
  private:
-  const HttpChainConfig* currentChain(const SnapshotPtr& snapshot) const {
+  const FilterChainConfig* currentFilterChain(const SnapshotPtr& snapshot) const {
     const ListenerConfig* listener = snapshot->findListener(listener_name_);
-    const FilterChainConfig* chain = listener ? listener->findChain(chain_name_) : nullptr;
+    return listener ? listener->findChain(chain_name_) : nullptr;
+  }
+  const HttpChainConfig* currentChain(const SnapshotPtr& snapshot) const {
+    const FilterChainConfig* chain = currentFilterChain(snapshot);
     return chain != nullptr && chain->http ? &*chain->http : nullptr;
   }
 
@@ -151,6 +153,8 @@ class ServerConnection final : public ExchangeDownstream {
   std::string listener_name_;
   std::string chain_name_;
   WorkerContext& worker_;
+  DownstreamPeer peer_;
+  std::string authz_scratch_;  // a repeated header's joined value, for policy conditions
   std::string peer_address_;
   boost::asio::ip::address peer_ip_;
   HttpListenerLimits limits_;
@@ -372,6 +376,14 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
       return;
   }
   const HeaderListLookup header_lookup(request.fields);
+  if (const FilterChainConfig* chain = currentFilterChain(snapshot); chain->authorization) {
+    std::string detail;
+    if (!authorizeRequest(*chain->authorization, peer_, listener_name_, request.method,
+                          request.authority, request.path, header_lookup, authz_scratch_, detail)) {
+      exchange->localReply(LocalReplyReason::kAuthzDenied, 403, detail);
+      return;
+    }
+  }
   const RequestView view{request.method, request.scheme, request.authority,
                          request.path,   &header_lookup, peer_ip_};
   const RouteDecision decision =
@@ -402,6 +414,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   decision.request_mutations.apply(head.fields);
   ForwardingFacts facts;
+  facts.peer_principal = peer_.principal;
   if (http->limits.append_x_forwarded_for) {
     facts.peer_address = peer_address_;
   }
@@ -427,6 +440,9 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   UpstreamTarget target{decision.host->address(),      cluster.name,
                         cluster.connect_timeout,       timeout,
                         cluster.upstream_idle_timeout, cluster.max_requests_per_connection};
+  target.transport = cluster.transportFor(*decision.host);
+  target.tls_sessions = &worker_.tls_sessions;
+  target.tls_owner = &cluster.tls;
   if (cluster.max_connections_per_host != 0) {
     target.max_connections = cluster.connectionLimitShare(worker_.worker_index);
     if (cluster.protocol == UpstreamProtocol::kHttp1) {
@@ -670,12 +686,12 @@ ssize_t ServerConnection::readResponseBody(nghttp2_session* session, int32_t str
 
 }  // namespace
 
-asio::awaitable<void> serveHttp2Connection(asio::ip::tcp::socket socket,
+asio::awaitable<void> serveHttp2Connection(DeadlineStream stream, DownstreamPeer peer,
                                            beast::flat_buffer initial_bytes,
                                            std::string listener_name, std::string chain_name,
                                            WorkerContext& worker) {
-  auto connection = std::make_unique<ServerConnection>(std::move(socket), std::move(listener_name),
-                                                       std::move(chain_name), worker);
+  auto connection = std::make_unique<ServerConnection>(
+      std::move(stream), std::move(peer), std::move(listener_name), std::move(chain_name), worker);
   co_await connection->run(std::move(initial_bytes));
 }
 

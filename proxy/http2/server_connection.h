@@ -1,5 +1,8 @@
 #pragma once
 
+#include "proxy/io/deadline_stream.h"
+#include "proxy/listener/downstream_peer.h"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -18,7 +21,7 @@ namespace weft::proxy {
 // (WINDOW_UPDATE) only once it went upstream, and response bodies are sent from
 // deferred data providers fed as the upstream delivers. Draining sends GOAWAY
 // and lets open streams finish.
-boost::asio::awaitable<void> serveHttp2Connection(boost::asio::ip::tcp::socket socket,
+boost::asio::awaitable<void> serveHttp2Connection(DeadlineStream stream, DownstreamPeer peer,
                                                   boost::beast::flat_buffer initial_bytes,
                                                   std::string listener_name, std::string chain_name,
                                                   WorkerContext& worker);

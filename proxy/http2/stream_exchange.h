@@ -159,6 +159,12 @@ struct UpstreamTarget {
   // (HTTP/1 clusters) the slots and waiting line that enforce it.
   uint32_t max_connections = 0;  // 0: unlimited
   std::shared_ptr<HostConnectionLimit> connection_limit;
+  // Plaintext or TLS (and the identity required) to `endpoint`; the worker's TLS sessions.
+  UpstreamTransport transport;
+  TlsSessionCache* tls_sessions = nullptr;
+  // The cluster's TLS settings, which a new multiplexed connection keeps (it may outlive the
+  // request that opened it, and the snapshot).
+  const std::shared_ptr<const UpstreamTlsConfig>* tls_owner = nullptr;
 };
 
 }  // namespace weft::proxy

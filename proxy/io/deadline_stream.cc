@@ -1,5 +1,7 @@
 #include "proxy/io/deadline_stream.h"
 
+#include "proxy/io/tls_socket_bio.h"
+
 namespace weft::proxy {
 
 namespace asio = boost::asio;
@@ -34,6 +36,24 @@ void DeadlineStream::close() {
   state_->timer.cancel();
   state_->waiting = false;
   ++state_->generation;
+}
+
+bool DeadlineStream::startTls(SSL* ssl, std::string_view replay) {
+  weft::tls::SslPtr owned(ssl);
+  error_code ignored;
+  state_->socket.non_blocking(true, ignored);
+  BIO* bio = newTlsSocketBio(state_->socket.native_handle(), replay);
+  if (bio == nullptr) {
+    return false;
+  }
+  SSL_set_bio(ssl, bio, bio);  // one reference serves both directions
+  // Partial writes: a large write returns after each record, as write_some
+  // should. Released buffers: an idle pooled connection holds no 16 KiB
+  // record buffers.
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                        SSL_MODE_RELEASE_BUFFERS);
+  state_->ssl = std::move(owned);
+  return true;
 }
 
 void DeadlineStream::expires_at(Clock::time_point deadline) {

@@ -3,11 +3,14 @@
 #include <algorithm>
 
 #include "common/log/logger.h"
+#include "proxy/authz/request_authorization.h"
 #include "proxy/http2/server_connection.h"
 #include "proxy/listener/original_destination.h"
 #include "proxy/listener/protocol_sniffer.h"
 #include "proxy/listener/socket_options.h"
+#include "proxy/stats/security_counters.h"
 #include "proxy/tcp/tcp_proxy_session.h"
+#include "proxy/tls/downstream_tls.h"
 
 namespace weft::proxy {
 
@@ -58,13 +61,14 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
   const auto& detection = listener->detection;
   const bool opaque_port = std::find(detection.opaque_ports.begin(), detection.opaque_ports.end(),
                                      facts.destination.port()) != detection.opaque_ports.end();
-  if (!detection.disabled && !opaque_port) {
-    const SniffResult sniffed = co_await sniffProtocol(socket, initial_bytes, detection.timeout);
-    if (sniffed.peer_closed && initial_bytes.size() == 0) {
+  const bool sniffed = !detection.disabled && !opaque_port;
+  if (sniffed) {
+    const SniffResult result = co_await sniffProtocol(socket, initial_bytes, detection.timeout);
+    if (result.peer_closed && initial_bytes.size() == 0) {
       co_return;
     }
-    facts.transport = sniffed.transport;
-    facts.application_protocol = sniffed.application_protocol;
+    facts.transport = result.transport;
+    facts.application_protocol = result.application_protocol;
   }
 
   const FilterChainConfig* chain = listener->selectChain(facts);
@@ -76,25 +80,63 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
         facts.destination.port(), facts.application_protocol);
     co_return;
   }
+
+  DeadlineStream stream(std::move(socket));
+  DownstreamPeer peer{facts.source, facts.destination, {}, std::string(facts.server_name), false};
+  std::string alpn;
+  if (chain->tls) {
+    // Without detection nothing says what arrives: a chain that requires TLS takes it as TLS.
+    const bool tls_arrived = facts.transport == TransportKind::kTls ||
+                             (!sniffed && chain->tls->mode == DownstreamTlsConfig::Mode::kStrict);
+    if (tls_arrived) {
+      AcceptedTls accepted = co_await acceptTls(stream, *chain->tls, initial_bytes);
+      if (!accepted.failure.empty()) {
+        count(chain->tls->context ? securityCounters().tls_handshake_failures
+                                  : securityCounters().tls_unavailable);
+        listenerLog().warn("listener '{}' chain '{}': TLS handshake from {} failed: {}; closed",
+                           listener->name, chain->name, facts.source.address().to_string(),
+                           accepted.failure);
+        co_return;
+      }
+      peer.tls = true;
+      peer.principal = std::move(accepted.principal);
+      alpn = std::move(accepted.alpn);
+    } else if (chain->tls->mode == DownstreamTlsConfig::Mode::kStrict) {
+      count(securityCounters().tls_plaintext_refused);
+      listenerLog().warn(
+          "listener '{}' chain '{}': plaintext connection from {} refused: the chain requires "
+          "mTLS (STRICT)",
+          listener->name, chain->name, facts.source.address().to_string());
+      co_return;
+    }
+  } else if (facts.transport == TransportKind::kTls && chain->http) {
+    listenerLog().warn(
+        "listener '{}' chain '{}': TLS connection from {} refused: the chain does not terminate "
+        "TLS (no tls block) and serves HTTP",
+        listener->name, chain->name, facts.source.address().to_string());
+    co_return;
+  }
+
   if (chain->tcp) {
-    co_await proxyTcpConnection(std::move(socket), std::move(initial_bytes), *chain->tcp, worker);
+    if (chain->authorization && !authorizeConnection(*chain->authorization, peer, listener->name)) {
+      co_return;
+    }
+    co_await proxyTcpConnection(std::move(stream), std::move(peer), std::move(initial_bytes),
+                                *chain->tcp, worker);
     co_return;
   }
   const HttpCodec codec = chain->http->codec;
-  if (codec == HttpCodec::kHttp2 ||
-      (codec == HttpCodec::kAuto && facts.application_protocol == "h2c" &&
-       facts.transport != TransportKind::kTls)) {
-    co_await serveHttp2Connection(std::move(socket), std::move(initial_bytes), listener->name,
-                                  chain->name, worker);
+  const bool http2 =
+      codec == HttpCodec::kHttp2 ||
+      (codec == HttpCodec::kAuto &&
+       (peer.tls ? (alpn == "h2" || alpn == kMeshAlpnHttp2) : facts.application_protocol == "h2c"));
+  if (http2) {
+    co_await serveHttp2Connection(std::move(stream), std::move(peer), std::move(initial_bytes),
+                                  listener->name, chain->name, worker);
     co_return;
   }
-  if (facts.transport == TransportKind::kTls) {
-    listenerLog().warn("listener '{}' chain '{}': {} is not served by this version; closed",
-                       listener->name, chain->name, "TLS");
-    co_return;
-  }
-  co_await serveHttp1Connection(std::move(socket), std::move(initial_bytes), listener->name,
-                                chain->name, worker);
+  co_await serveHttp1Connection(std::move(stream), std::move(peer), std::move(initial_bytes),
+                                listener->name, chain->name, worker);
 }
 
 }  // namespace weft::proxy

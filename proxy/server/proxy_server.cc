@@ -17,6 +17,10 @@
 #include "common/signals/signal_watcher.h"
 #include "proxy/admin/admin_address.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/identity/ca_client_config.h"
+#include "proxy/identity/grpc_certificate_signer.h"
+#include "proxy/identity/identity_secrets.h"
+#include "proxy/identity/workload_certificate_manager.h"
 #include "proxy/server/config_file_watcher.h"
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
@@ -119,9 +123,14 @@ config::ConfigErrors loadBootstrapIsolated(const std::string& path, weft::v1::Bo
 }
 
 // Loads and builds a snapshot for `workers` workers (0: as many as the
-// bootstrap asks for); errors are returned, never thrown.
+// bootstrap asks for); errors are returned, never thrown. `identity_secrets`
+// (the workload certificate's, when the proxy has one) join the file's secrets;
+// `file_source`, when given, receives the file's configuration without them,
+// serialized.
 SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
-                         config::ConfigErrors& errors, ContentDigest& digest) {
+                         config::ConfigErrors& errors, ContentDigest& digest,
+                         const std::vector<weft::v1::Secret>& identity_secrets = {},
+                         std::string* file_source = nullptr) {
   weft::v1::Bootstrap bootstrap;
   errors = loadBootstrapIsolated(options.config_path, bootstrap, digest);
   if (!errors.empty()) {
@@ -130,6 +139,10 @@ SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
   if (workers == 0) {
     workers = resolveConcurrency(options, bootstrap);
   }
+  if (file_source != nullptr) {
+    bootstrap.SerializeToString(file_source);
+  }
+  identity::addMissingSecrets(identity_secrets, bootstrap);
   return buildSnapshot(bootstrap, options.config_path, errors, workers);
 }
 
@@ -138,7 +151,10 @@ std::string unsupportedDynamicSettings(const weft::v1::Bootstrap& bootstrap) {
   const auto& dynamic = bootstrap.dynamic_resources();
   const std::string kNotYet = ": is not implemented by this version of weft-proxy yet; remove it";
   if (dynamic.has_ca()) {
-    return "dynamic_resources.ca" + kNotYet;
+    identity::CaClientConfig ca;
+    if (std::string error = identity::caClientConfigFrom(bootstrap, ca); !error.empty()) {
+      return error;
+    }
   }
   if (!dynamic.has_ads()) {
     return {};
@@ -208,6 +224,7 @@ class ProxyServer {
         snapshot_ = std::move(restored);
       }
     }
+    createWorkloadCertificateManager();
     ::malloc_trim(0);
     admin::AdminOptions admin_options;
     admin_options.address = admin_address;
@@ -252,6 +269,9 @@ class ProxyServer {
           boost::asio::ip::tcp::endpoint(admin_address.address(), admin_->port())));
       ads_->start();
     }
+    if (identity_) {
+      identity_->start();
+    }
     watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
                                                    std::chrono::milliseconds(100),
                                                    [this] { reload("file change"); });
@@ -292,6 +312,9 @@ class ProxyServer {
     if (ads_) {
       ads_->stop();
     }
+    if (identity_) {
+      identity_->stop();
+    }
     if (signals_) {
       signals_->stop();
     }
@@ -315,9 +338,17 @@ class ProxyServer {
       gatherClusterStatus(std::move(done));
     };
     callbacks.status = [this, concurrency] {
+      if (!draining_ && identity_ && !identity_->hasValidCertificate()) {
+        // Not ready without a certificate: mesh peers could not reach this workload.
+        return admin::ProxyStatus{admin::ServerState::kInitializing, identity_->notReadyReason(),
+                                  concurrency};
+      }
       return admin::ProxyStatus{
           draining_ ? admin::ServerState::kDraining : admin::ServerState::kLive, "", concurrency};
     };
+    if (identity_) {
+      callbacks.certificates = [this] { return identity_->status(); };
+    }
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;
@@ -438,8 +469,22 @@ class ProxyServer {
     config::ConfigErrors errors;
     // The workers stay as they are: the new snapshot is made for their number.
     ContentDigest digest;
+    std::string file_source;
     SnapshotPtr next =
-        loadSnapshot(options_, static_cast<uint32_t>(workers_.size()), errors, digest);
+        loadSnapshot(options_, static_cast<uint32_t>(workers_.size()), errors, digest,
+                     identity_ ? identity_->secrets() : std::vector<weft::v1::Secret>{},
+                     identity_ ? &file_source : nullptr);
+    if (next && identity_) {
+      // The certificate's settings are read at start; but a static "identity" added beside
+      // the CA would silently win over the certificate, so it is refused.
+      weft::v1::Bootstrap file;
+      file.ParseFromString(file_source);
+      if (std::string error = identity::staticIdentityConflict(file); !error.empty()) {
+        ++rejected_reloads_;
+        serverLog().error("reload ({}) rejected, keeping the running config: {}", trigger, error);
+        return;
+      }
+    }
     if (!next) {
       ++rejected_reloads_;
       serverLog().error("reload ({}) rejected, keeping the running config:\n{}", trigger,
@@ -452,7 +497,65 @@ class ProxyServer {
       return;
     }
     last_config_ = digest;
+    if (identity_) {
+      file_source_ = std::move(file_source);
+    }
     ::malloc_trim(0);  // the loader's transient memory, as at start-up
+  }
+
+  // With dynamic_resources.ca: the manager that keeps the workload certificate, whose secrets
+  // join every configuration. Created before the admin server (whose /certs and /ready ask it),
+  // started with the main loop.
+  void createWorkloadCertificateManager() {
+    const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
+    if (!bootstrap.dynamic_resources().has_ca()) {
+      return;
+    }
+    identity::CaClientConfig config;
+    // Checked in runProxy() already.
+    if (std::string error = identity::caClientConfigFrom(bootstrap, config); !error.empty()) {
+      serverLog().error("{}", error);
+      return;
+    }
+    if (!ads_) {
+      // The file as loaded, to add each new certificate to (the snapshot's copy has the
+      // previous one in it).
+      bootstrap.SerializeToString(&file_source_);
+    }
+    auto signer = std::make_unique<identity::GrpcCertificateSigner>(main_context_, config);
+    identity_ = std::make_unique<identity::WorkloadCertificateManager>(
+        main_context_, config, bootstrap.node(), std::move(signer),
+        [this](const std::vector<weft::v1::Secret>& secrets) { installIdentitySecrets(secrets); },
+        &identity::WorkloadCertificateManager::systemClock,
+        ExponentialBackoff(identity::WorkloadCertificateManager::defaultBackoff()));
+  }
+
+  // A new certificate (or its withdrawal at expiry): the same configuration with the new
+  // secrets, published like a reload, so open connections stay and new handshakes use it.
+  void installIdentitySecrets(const std::vector<weft::v1::Secret>& secrets) {
+    if (draining_) {
+      return;
+    }
+    if (ads_) {
+      ads_->setLocalSecrets(secrets);
+      return;
+    }
+    weft::v1::Bootstrap config;
+    config.ParseFromString(file_source_);
+    identity::addMissingSecrets(secrets, config);
+    config::ConfigErrors errors;
+    SnapshotPtr next =
+        buildSnapshot(config, options_.config_path, errors, static_cast<uint32_t>(workers_.size()));
+    if (!next) {
+      serverLog().error("the configuration with the new workload certificate was refused:\n{}",
+                        config::formatErrors(errors));
+      return;
+    }
+    if (std::string error = applySnapshot(std::move(next), "workload certificate");
+        !error.empty()) {
+      serverLog().error("the configuration with the new workload certificate was not applied: {}",
+                        error);
+    }
   }
 
   // Hands a new snapshot to every worker. Listeners whose name and address stay keep their
@@ -513,6 +616,11 @@ class ProxyServer {
   bool draining_ = false;
   bool bootstrap_has_ads_ = false;
   std::unique_ptr<xds::AdsClient> ads_;
+  // With dynamic_resources.ca: the workload certificate.
+  std::unique_ptr<identity::WorkloadCertificateManager> identity_;
+  // Without a control plane: the file's configuration as last loaded, serialized, which each
+  // new certificate is added to.
+  std::string file_source_;
   // With a control plane: the clusters of the bootstrap file (the others came over xDS).
   std::set<std::string> static_clusters_;
   // Last: destroyed before the workers and the main context it refers to.

@@ -42,4 +42,26 @@ std::shared_ptr<HostConnectionLimit> ClusterConfig::connectionLimit(uint32_t wor
   return limits[host_index];
 }
 
+UpstreamTransport ClusterConfig::transportFor(const lb::Host& host) const {
+  if (!tls) {
+    return {};
+  }
+  UpstreamTransport transport;
+  transport.tls = tls.get();
+  if (tls->mode == UpstreamTlsConfig::Mode::kMesh && host.index() < endpoint_tls.size()) {
+    const uint32_t slot = endpoint_tls[host.index()];
+    if (slot == kPlaintextEndpoint) {
+      return {};  // no sidecar there: plaintext
+    }
+    if (slot >= kFirstIdentity) {
+      transport.expected_identity = mesh_identities[slot - kFirstIdentity];
+    }
+  }
+  // Distinct per (settings, identity) within a snapshot; never 0.
+  transport.pool_key = (reinterpret_cast<uintptr_t>(tls.get()) ^
+                        (std::hash<std::string_view>()(transport.expected_identity) << 1)) |
+                       1;
+  return transport;
+}
+
 }  // namespace weft::proxy

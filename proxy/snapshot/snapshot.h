@@ -12,9 +12,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/authz/policy_set.h"
 #include "proxy/router/header_mutation.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/request_match.h"
+#include "proxy/tls/tls_contexts.h"
+#include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/connection_limit.h"
 #include "proxy/upstream/lb/lb_factory.h"
 #include "proxy/upstream/lb/load_balancer.h"
@@ -76,6 +79,21 @@ struct ClusterConfig {
   // Connections to one endpoint from this proxy, divided among the workers
   // (connectionLimitShare); 0: unlimited.
   uint32_t max_connections_per_host = 0;
+
+  // TLS towards the endpoints; null: plaintext.
+  // Shared: an upstream HTTP/2 connection keeps it for its handshake.
+  std::shared_ptr<const UpstreamTlsConfig> tls;
+  // With MUTUAL_MESH, per endpoint (by Host::index()): kPlaintextEndpoint (not mtls_ready),
+  // kAnyMeshIdentity (EDS named none), or kFirstIdentity + i for mesh_identities[i]. Endpoints
+  // of a service share an identity, so each id is stored once per cluster, not per host.
+  static constexpr uint32_t kPlaintextEndpoint = 0;
+  static constexpr uint32_t kAnyMeshIdentity = 1;
+  static constexpr uint32_t kFirstIdentity = 2;
+  std::vector<uint32_t> endpoint_tls;
+  std::vector<std::string> mesh_identities;
+
+  // How to reach `host`: plaintext, or TLS with the identity it must prove.
+  UpstreamTransport transportFor(const lb::Host& host) const;
 
   // The state of worker `worker_index`, made on first use. Each worker writes
   // only its own slot of `per_worker` (sized at build for every worker), so the
@@ -263,6 +281,10 @@ struct TcpChainConfig {
 struct FilterChainConfig {
   std::string name;
   FilterChainMatchConfig match;
+  // TLS termination; null: connections are served as they arrive (DISABLE).
+  std::shared_ptr<const DownstreamTlsConfig> tls;
+  // Authorization of requests (HTTP) or connections (TCP); null: everything is allowed.
+  std::shared_ptr<const authz::AuthorizationPolicySet> authorization;
   // Exactly one of the two.
   std::optional<HttpChainConfig> http;
   std::optional<TcpChainConfig> tcp;

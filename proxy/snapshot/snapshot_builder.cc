@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/config/field_path.h"
+#include "proxy/authz/policy_compiler.h"
 #include "proxy/http2/header_translation.h"
 #include "proxy/upstream/lb/lb_config_proto.h"
 
@@ -30,7 +31,27 @@ class SnapshotBuilder {
     bootstrap.SerializeToString(&snapshot->source);
     const auto& resources = bootstrap.static_resources();
     const std::string resources_path = "static_resources";
+    const std::string secrets_path = appendField(resources_path, "secrets");
+    for (int i = 0; i < resources.secrets_size(); ++i) {
+      const auto& secret = resources.secrets(i);
+      if (!secrets_.emplace(secret.name(), &secret).second) {
+        fail(appendField(appendIndex(secrets_path, i), "name"),
+             "duplicate secret name \"" + secret.name() + "\"");
+      }
+    }
 
+    const std::string policies_path = appendField(resources_path, "authorization_policies");
+    for (int i = 0; i < resources.authorization_policies_size(); ++i) {
+      const auto& policy = resources.authorization_policies(i);
+      const std::string path = appendIndex(policies_path, i);
+      if (policies_.count(policy.name()) != 0) {
+        fail(appendField(path, "name"), "duplicate authorization policy \"" + policy.name() + "\"");
+        continue;
+      }
+      if (auto compiled = authz::compileAuthorizationPolicy(policy, path, errors_)) {
+        policies_.emplace(policy.name(), std::move(compiled));
+      }
+    }
     const std::string clusters_path = appendField(resources_path, "clusters");
     for (int i = 0; i < resources.clusters_size(); ++i) {
       addCluster(*snapshot, resources.clusters(i), appendIndex(clusters_path, i));
@@ -103,7 +124,7 @@ class SnapshotBuilder {
         cluster, path,
         {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
          "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
-         "http2", "connection_pool", "destination_service"});
+         "http2", "connection_pool", "destination_service", "tls"});
     if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
         cluster.protocol() != weft::v1::Cluster::HTTP2) {
       notYet(appendField(path, "protocol"));
@@ -143,6 +164,8 @@ class SnapshotBuilder {
     }
     lb::ClusterLbConfig lb_config;
     lb_config.policy = lb::lbPolicyFromProto(cluster, assignment);
+    // In host order (Host::index()), for the mesh identities below.
+    std::vector<const weft::v1::LbEndpoint*> endpoint_identities;
     const std::string endpoints_path = appendField(assignment_path, "endpoints");
     // Exact sizes: these vectors live as long as the snapshot, and growth by
     // doubling would leave up to half of each unused (10,000 endpoints: 0.2 MB).
@@ -171,6 +194,7 @@ class SnapshotBuilder {
         }
         endpoint.health = lb::edsHealthFromProto(lb_endpoint.health_status());
         locality_config.endpoints.push_back(endpoint);
+        endpoint_identities.push_back(&lb_endpoint);
       }
       lb_config.localities.push_back(std::move(locality_config));
     }
@@ -178,7 +202,53 @@ class SnapshotBuilder {
                          lb_config.policy.policy == lb::LbPolicy::kMaglev;
     config->lb_factory = std::make_unique<lb::LoadBalancerFactory>(std::move(lb_config));
     config->per_worker.resize(worker_count_);
+    if (cluster.has_tls() && cluster.tls().mode() != weft::v1::UpstreamTls::DISABLE) {
+      addUpstreamTls(*config, cluster.tls(), endpoint_identities, appendField(path, "tls"));
+    }
     snapshot.clusters.emplace(cluster.name(), std::move(config));
+  }
+
+  void addUpstreamTls(ClusterConfig& config, const weft::v1::UpstreamTls& tls,
+                      const std::vector<const weft::v1::LbEndpoint*>& endpoints,
+                      const std::string& path) {
+    std::vector<std::string> protocol_alpn;
+    protocol_alpn.emplace_back(config.protocol == UpstreamProtocol::kHttp2 ? "h2" : "http/1.1");
+    auto built = buildUpstreamTls(tls, protocol_alpn, secretLookup());
+    if (!built) {
+      fail(path, built.error());
+      return;
+    }
+    config.tls = std::move(*built);
+    if (config.tls->mode != UpstreamTlsConfig::Mode::kMesh) {
+      return;
+    }
+    config.endpoint_tls.reserve(endpoints.size());
+    for (const weft::v1::LbEndpoint* endpoint : endpoints) {
+      if (endpoint->has_mtls_ready() && !endpoint->mtls_ready().value()) {
+        config.endpoint_tls.push_back(ClusterConfig::kPlaintextEndpoint);
+        continue;
+      }
+      if (endpoint->identity().empty()) {
+        config.endpoint_tls.push_back(ClusterConfig::kAnyMeshIdentity);
+        continue;
+      }
+      auto known = std::find(config.mesh_identities.begin(), config.mesh_identities.end(),
+                             endpoint->identity());
+      if (known == config.mesh_identities.end()) {
+        config.mesh_identities.push_back(endpoint->identity());
+        known = config.mesh_identities.end() - 1;
+      }
+      config.endpoint_tls.push_back(ClusterConfig::kFirstIdentity +
+                                    static_cast<uint32_t>(known - config.mesh_identities.begin()));
+    }
+    config.mesh_identities.shrink_to_fit();
+  }
+
+  SecretLookup secretLookup() const {
+    return [this](std::string_view name) -> const weft::v1::Secret* {
+      auto it = secrets_.find(std::string(name));
+      return it == secrets_.end() ? nullptr : it->second;
+    };
   }
 
   // The lb_config oneof must describe the chosen lb_policy.
@@ -273,11 +343,17 @@ class SnapshotBuilder {
       if (chain.has_match()) {
         addChainMatch(chain.match(), appendField(chain_path, "match"), chain_config.match);
       }
-      if (chain.has_tls()) {
-        notYet(appendField(chain_path, "tls"));
+      if (chain.has_tls() && chain.tls().mode() != weft::v1::DownstreamTls::DISABLE) {
+        auto built = buildDownstreamTls(chain.tls(), defaultAlpn(chain), secretLookup());
+        if (!built) {
+          fail(appendField(chain_path, "tls"), built.error());
+        } else {
+          chain_config.tls = std::move(*built);
+        }
       }
       if (chain.has_authorization()) {
-        notYet(appendField(chain_path, "authorization"));
+        chain_config.authorization =
+            std::make_shared<authz::AuthorizationPolicySet>(chain.authorization(), policies_);
       }
       if (chain.has_http()) {
         chain_config.http = addHttpChain(snapshot, chain.http(), appendField(chain_path, "http"),
@@ -288,6 +364,22 @@ class SnapshotBuilder {
       config.chains.push_back(std::move(chain_config));
     }
     snapshot.listeners.push_back(std::move(config));
+  }
+
+  // The ALPN ids a chain accepts when its tls block names none: the mesh ids first (a Weft
+  // client names the protocol it will speak), then the standard ones.
+  static std::vector<std::string> defaultAlpn(const weft::v1::FilterChain& chain) {
+    if (!chain.has_http()) {
+      return {std::string(kMeshAlpnTcp)};
+    }
+    switch (chain.http().codec()) {
+      case weft::v1::HttpConnectionManager::HTTP1:
+        return {std::string(kMeshAlpnHttp1), "http/1.1"};
+      case weft::v1::HttpConnectionManager::HTTP2:
+        return {std::string(kMeshAlpnHttp2), "h2"};
+      default:
+        return {std::string(kMeshAlpnHttp2), std::string(kMeshAlpnHttp1), "h2", "http/1.1"};
+    }
   }
 
   void addChainMatch(const weft::v1::FilterChainMatch& match, const std::string& path,
@@ -856,6 +948,8 @@ class SnapshotBuilder {
   }
 
   std::string_view source_;
+  std::unordered_map<std::string, const weft::v1::Secret*> secrets_;
+  authz::CompiledPolicyIndex policies_;
   uint32_t worker_count_;
   config::ConfigErrors& errors_;
 };

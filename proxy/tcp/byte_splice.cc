@@ -1,5 +1,7 @@
 #include "proxy/tcp/byte_splice.h"
 
+#include "proxy/io/stream_shutdown.h"
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -20,7 +22,8 @@ constexpr size_t kPumpBufferBytes = 16 * 1024;
 
 // Copies `from` to `to` until EOF or an error, then stops sending on `to` (the
 // half-close) and records activity for the idle watchdog.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Clock::time_point& last_activity) {
+asio::awaitable<void> pump(DeadlineStream& from, DeadlineStream& to,
+                           Clock::time_point& last_activity) {
   std::array<char, kPumpBufferBytes> buffer;
   for (;;) {
     auto [read_error, bytes] = co_await from.async_read_some(asio::buffer(buffer), kUseTuple);
@@ -33,13 +36,12 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, Clock::time_point
     if (write_error) {
       // The receiver is gone: nothing more from this side can be delivered.
       error_code ignored;
-      from.shutdown(tcp::socket::shutdown_receive, ignored);
+      from.socket().shutdown(tcp::socket::shutdown_receive, ignored);
       break;
     }
     last_activity = Clock::now();
   }
-  error_code ignored;
-  to.shutdown(tcp::socket::shutdown_send, ignored);
+  co_await shutdownSending(to);
 }
 
 // Completes when nothing has moved for `idle`; never when idle is zero.
@@ -66,7 +68,8 @@ asio::awaitable<void> idleWatch(std::chrono::milliseconds idle,
 
 }  // namespace
 
-asio::awaitable<void> spliceBytes(tcp::socket& a, tcp::socket& b, std::chrono::milliseconds idle) {
+asio::awaitable<void> spliceBytes(DeadlineStream& a, DeadlineStream& b,
+                                  std::chrono::milliseconds idle) {
   using namespace asio::experimental::awaitable_operators;
   Clock::time_point last_activity = Clock::now();
   co_await ((pump(a, b, last_activity) && pump(b, a, last_activity)) ||

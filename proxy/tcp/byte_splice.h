@@ -4,6 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 
+#include "proxy/io/deadline_stream.h"
+
 namespace weft::proxy {
 
 // Copies bytes both ways between two connected sockets until each direction
@@ -13,9 +15,9 @@ namespace weft::proxy {
 // direction. The sockets are left open; the caller closes them.
 //
 // Shared by opaque TCP proxying and HTTP/1.1 upgrades (WebSocket), which
-// become a byte tunnel once the upstream has answered 101.
-boost::asio::awaitable<void> spliceBytes(boost::asio::ip::tcp::socket& a,
-                                         boost::asio::ip::tcp::socket& b,
+// become a byte tunnel once the upstream has answered 101. Either side may carry
+// TLS: its half-close is a close_notify.
+boost::asio::awaitable<void> spliceBytes(DeadlineStream& a, DeadlineStream& b,
                                          std::chrono::milliseconds idle);
 
 }  // namespace weft::proxy

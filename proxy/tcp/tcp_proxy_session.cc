@@ -1,8 +1,6 @@
 #include "proxy/tcp/tcp_proxy_session.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -26,10 +24,9 @@ spdlog::logger& tcpLog() {
 
 }  // namespace
 
-asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
+asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPeer /*peer*/,
                                          boost::beast::flat_buffer initial_bytes,
                                          const TcpChainConfig& chain, WorkerContext& worker) {
-  using namespace asio::experimental::awaitable_operators;
   const WeightedClusterRef* backend =
       pickBackend(chain.clusters, chain.picker, worker.round_robin_cursor++);
   if (backend == nullptr) {
@@ -39,7 +36,7 @@ asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
   // Attempts go to different hosts while there are others (LbContext::excluded).
   std::array<const lb::Host*, 10> tried{};
   size_t attempts = 0;
-  tcp::socket upstream(co_await asio::this_coro::executor);
+  DeadlineStream upstream(co_await asio::this_coro::executor);
   ActiveRequest active;
   for (;;) {
     lb::Host* host = chooseHost(*cluster, worker.worker_index, std::nullopt,
@@ -51,27 +48,30 @@ asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
     tried[attempts++] = host;
     // The connection counts as one request against its host while it lasts.
     active = ActiveRequest(host);
-    upstream = tcp::socket(co_await asio::this_coro::executor);
-    asio::steady_timer connect_deadline(co_await asio::this_coro::executor,
-                                        cluster->connect_timeout);
-    auto connected = co_await (upstream.async_connect(host->address(), kUseTuple) ||
-                               connect_deadline.async_wait(kUseTuple));
-    if (connected.index() == 0 && !std::get<0>(std::get<0>(connected))) {
+    upstream = DeadlineStream(co_await asio::this_coro::executor);
+    upstream.expires_after(cluster->connect_timeout);
+    auto [error] = co_await upstream.async_connect(host->address(), kUseTuple);
+    std::string failure;
+    if (error) {
+      failure = error == boost::beast::error::timeout ? std::string("timed out") : error.message();
+    } else if (const UpstreamTransport transport = cluster->transportFor(*host); transport.tls) {
+      failure = co_await startUpstreamTls(upstream, transport, alpnOffer(transport, kMeshAlpnTcp),
+                                          host->address(), worker.tls_sessions);
+    }
+    if (failure.empty()) {
       break;
     }
-    const std::string reason = connected.index() == 1
-                                   ? std::string("timed out")
-                                   : std::get<0>(std::get<0>(connected)).message();
     const bool last = attempts >= std::min<size_t>(chain.max_connect_attempts, tried.size());
     tcpLog().warn("cluster '{}': connecting to {}:{} failed: {}; {}", cluster->name,
-                  host->address().address().to_string(), host->address().port(), reason,
+                  host->address().address().to_string(), host->address().port(), failure,
                   last ? "closing the connection" : "trying another endpoint");
     if (last) {
       co_return;
     }
   }
+  upstream.expires_never();
   error_code ignored;
-  upstream.set_option(tcp::no_delay(true), ignored);
+  upstream.socket().set_option(tcp::no_delay(true), ignored);
   if (initial_bytes.size() > 0) {
     auto [error, written] = co_await asio::async_write(upstream, initial_bytes.data(), kUseTuple);
     if (error) {
@@ -79,8 +79,8 @@ asio::awaitable<void> proxyTcpConnection(tcp::socket downstream,
     }
   }
   co_await spliceBytes(downstream, upstream, chain.idle_timeout);
-  downstream.close(ignored);
-  upstream.close(ignored);
+  downstream.close();
+  upstream.close();
 }
 
 }  // namespace weft::proxy

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "proxy/io/deadline_stream.h"
+#include "proxy/listener/downstream_peer.h"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,7 +17,7 @@ namespace weft::proxy {
 // from one side shuts down sending to the other, which may go on talking. The
 // pair is closed when both directions are done or nothing moved for the chain's
 // idle timeout. Memory: one fixed buffer per direction.
-boost::asio::awaitable<void> proxyTcpConnection(boost::asio::ip::tcp::socket downstream,
+boost::asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPeer peer,
                                                 boost::beast::flat_buffer initial_bytes,
                                                 const TcpChainConfig& chain, WorkerContext& worker);
 

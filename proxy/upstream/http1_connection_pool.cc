@@ -34,7 +34,8 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
 
 UpstreamConnectionPtr Http1ConnectionPool::take(
     const boost::asio::ip::tcp::endpoint& endpoint,
-    std::optional<std::chrono::milliseconds> idle_timeout, const HostConnectionLimit* limit) {
+    std::optional<std::chrono::milliseconds> idle_timeout, const HostConnectionLimit* limit,
+    uint64_t transport_key) {
   const std::chrono::milliseconds idle_limit = idle_timeout.value_or(limits_.idle_timeout);
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
@@ -46,7 +47,8 @@ UpstreamConnectionPtr Http1ConnectionPool::take(
   // a connection counted by the caller's limit (or, without one, by none)
   // will do: another cluster's, or an older config's, would go uncounted.
   for (size_t i = connections.size(); i-- > 0;) {
-    if (connections[i].connection->limit.get() != limit) {
+    if (connections[i].connection->limit.get() != limit ||
+        connections[i].connection->transport_key != transport_key) {
       continue;
     }
     IdleConnection candidate = std::move(connections[i]);

@@ -40,6 +40,8 @@ struct UpstreamConnection {
     return {relay_buffer_.get(), kRelayBufferBytes};
   }
   uint32_t requests = 0;  // completed exchanges, for max_requests_per_connection
+  // The transport it was made with (UpstreamTransport::pool_key): 0 for plaintext.
+  uint64_t transport_key = 0;
   // Set when the cluster limits connections per endpoint: the slot this
   // connection holds, given back when it closes.
   std::shared_ptr<HostConnectionLimit> limit;
@@ -74,9 +76,12 @@ class Http1ConnectionPool {
   // by no limit), or null when there is none. A connection idle for
   // `idle_timeout` or longer (the cluster's setting; 0: no limit) is closed
   // instead. Defaults to the pool's own limit.
+  // Only a connection made with `transport_key` will do: a plaintext connection must never
+  // carry a request that asked for mTLS.
   UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint,
                              std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt,
-                             const HostConnectionLimit* limit = nullptr);
+                             const HostConnectionLimit* limit = nullptr,
+                             uint64_t transport_key = 0);
 
   // Returns a connection after a complete keep-alive exchange. A connection
   // under a per-endpoint limit goes to the first request waiting for one

@@ -20,6 +20,8 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
                                              const asio::ip::tcp::endpoint& endpoint,
+                                             const UpstreamTransport& transport,
+                                             TlsSessionCache& tls_sessions,
                                              std::chrono::milliseconds connect_timeout,
                                              std::chrono::steady_clock::time_point deadline) {
   connection.stream.expires_at(
@@ -31,6 +33,14 @@ asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
   }
   boost::system::error_code ignored;
   connection.stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (transport.tls != nullptr) {
+    std::string failure = co_await startUpstreamTls(
+        connection.stream, transport, alpnOffer(transport, kMeshAlpnHttp1), endpoint, tls_sessions);
+    if (!failure.empty()) {
+      co_return failure;
+    }
+    connection.transport_key = transport.pool_key;
+  }
   co_return std::string();
 }
 

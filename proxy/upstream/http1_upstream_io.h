@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
 namespace weft::proxy {
@@ -20,11 +21,14 @@ using UpstreamResponseParser = boost::beast::http::response_parser<boost::beast:
 // Largest upstream response header accepted.
 constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
 
-// Connects a new `connection` to `endpoint`, giving up after `connect_timeout`
+// Connects a new `connection` to `endpoint` and, when `transport` says so,
+// runs the TLS handshake (offering HTTP/1.1), giving up after `connect_timeout`
 // or at `deadline`, whichever is first, and turns Nagle off. Empty on success,
 // otherwise the failure for the local reply ("connecting to a:p failed: ...").
 boost::asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
                                                     const boost::asio::ip::tcp::endpoint& endpoint,
+                                                    const UpstreamTransport& transport,
+                                                    TlsSessionCache& tls_sessions,
                                                     std::chrono::milliseconds connect_timeout,
                                                     std::chrono::steady_clock::time_point deadline);
 

@@ -98,6 +98,27 @@ SnapshotPtr AdsClient::restorePersisted() {
   return snapshot;
 }
 
+void AdsClient::setLocalSecrets(std::vector<weft::v1::Secret> secrets) {
+  state_.setLocalSecrets(std::move(secrets));
+  if (stopped_) {
+    return;
+  }
+  config::ConfigErrors errors;
+  SnapshotPtr snapshot = build_(state_.assembleApplied(), errors);
+  if (!snapshot) {
+    xdsLog().error("the configuration with the new workload certificate was refused: {}",
+                   config::formatErrors(errors));
+    return;
+  }
+  const std::string versions =
+      (applied_versions_.empty() ? std::string("static") : applied_versions_) +
+      " + workload certificate";
+  if (std::string error = apply_(std::move(snapshot), versions); !error.empty()) {
+    xdsLog().error("the configuration with the new workload certificate was not applied: {}",
+                   error);
+  }
+}
+
 void AdsClient::start() {
   connect();
 }

@@ -47,6 +47,11 @@ class AdsClient {
     state_.setNodeMetadata("admin_address", address);
   }
 
+  // The secrets the proxy makes itself (workload certificate, the CA's trust bundle) changed:
+  // they go into every configuration from now on, and the running one is rebuilt with them
+  // and applied (not persisted: they are not the control plane's).
+  void setLocalSecrets(std::vector<weft::v1::Secret> secrets);
+
   void start();
   // Ends the stream; no reconnect.
   void stop();

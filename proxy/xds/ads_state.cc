@@ -324,8 +324,16 @@ weft::v1::Bootstrap AdsState::assembleFrom(
     }
     *statics->add_listeners() = std::move(listener);
   }
+  std::set<std::string> secret_names = static_secrets_;
   for (const auto& any : responses[index(XdsType::kSecret)].resources()) {
-    statics->add_secrets()->ParseFromString(any.value());
+    weft::v1::Secret* secret = statics->add_secrets();
+    secret->ParseFromString(any.value());
+    secret_names.insert(secret->name());
+  }
+  for (const weft::v1::Secret& secret : local_secrets_) {
+    if (secret_names.insert(secret.name()).second) {
+      *statics->add_secrets() = secret;
+    }
   }
   for (const auto& any : responses[index(XdsType::kAuthorization)].resources()) {
     statics->add_authorization_policies()->ParseFromString(any.value());
@@ -335,6 +343,14 @@ weft::v1::Bootstrap AdsState::assembleFrom(
 
 weft::v1::Bootstrap AdsState::assemble() const {
   return assembleFrom(accepted_, nullptr);
+}
+
+void AdsState::setLocalSecrets(std::vector<weft::v1::Secret> secrets) {
+  local_secrets_ = std::move(secrets);
+}
+
+weft::v1::Bootstrap AdsState::assembleApplied() const {
+  return assembleFrom(applied_accepted_, nullptr);
 }
 
 bool AdsState::check(XdsType type, const weft::v1::DiscoveryResponse& response,

@@ -11,6 +11,7 @@
 #include "proxy/snapshot/snapshot.h"
 #include "weft/v1/bootstrap.pb.h"
 #include "weft/v1/discovery.pb.h"
+#include "weft/v1/secret.pb.h"
 
 namespace weft::proxy::xds {
 
@@ -88,6 +89,15 @@ class AdsState {
   // The configuration now: static resources plus everything accepted.
   weft::v1::Bootstrap assemble() const;
 
+  // Secrets the proxy makes itself (the workload certificate's "identity" and the CA's
+  // "trust-bundle"), part of every configuration from now on, trial builds included. One
+  // whose name a static or delivered secret already has is left out: a trust-bundle from the
+  // control plane replaces the CA's.
+  void setLocalSecrets(std::vector<weft::v1::Secret> secrets);
+  // The configuration that runs (the last applied, or the static one before any), with the
+  // local secrets as they are now: what to rebuild when only those changed.
+  weft::v1::Bootstrap assembleApplied() const;
+
   // Loads a persisted file's responses as if received (each validated); false with `error`
   // when any is refused, in which case nothing is loaded.
   bool restore(const weft::v1::PersistedResources& persisted, std::string& error);
@@ -122,6 +132,7 @@ class AdsState {
   std::set<std::string> static_listeners_;
   std::set<std::string> static_routes_;
   std::set<std::string> static_secrets_;
+  std::vector<weft::v1::Secret> local_secrets_;
   std::array<weft::v1::DiscoveryResponse, kXdsTypeCount> accepted_;
   std::array<XdsTypeStatus, kXdsTypeCount> status_;
   // The state that runs (markApplied), for rejectUnapplied().

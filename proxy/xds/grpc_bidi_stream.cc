@@ -1,5 +1,6 @@
 #include "proxy/xds/grpc_bidi_stream.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -69,6 +70,32 @@ nghttp2_nv header(std::string_view name, std::string_view value) {
 }
 
 }  // namespace
+
+std::string grpcStatusCodeName(int code) {
+  static constexpr std::array<std::string_view, 17> kNames = {
+      "OK",
+      "CANCELLED",
+      "UNKNOWN",
+      "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED",
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION",
+      "ABORTED",
+      "OUT_OF_RANGE",
+      "UNIMPLEMENTED",
+      "INTERNAL",
+      "UNAVAILABLE",
+      "DATA_LOSS",
+      "UNAUTHENTICATED",
+  };
+  if (code >= 0 && static_cast<size_t>(code) < kNames.size()) {
+    return std::string(kNames[static_cast<size_t>(code)]);
+  }
+  return "CODE_" + std::to_string(code);
+}
 
 GrpcBidiStream::GrpcBidiStream(boost::asio::io_context& io_context, GrpcCallOptions options,
                                Handlers handlers)
@@ -178,6 +205,14 @@ void GrpcBidiStream::onConnected() {
   if (!authorization.empty()) {
     headers.push_back(header("authorization", authorization));
   }
+  // PROTOCOL-HTTP2.md: at most 8 digits and a unit; milliseconds cover every deadline we set.
+  const std::string timeout =
+      options_.deadline
+          ? std::to_string(std::clamp<int64_t>(options_.deadline->count(), 1, 99'999'999)) + "m"
+          : std::string();
+  if (!timeout.empty()) {
+    headers.push_back(header("grpc-timeout", timeout));
+  }
   nghttp2_data_provider body{};
   body.read_callback = &GrpcBidiStream::readRequestBody;
   // nghttp2 copies the header names and values, so the strings may go after this call.
@@ -193,10 +228,21 @@ void GrpcBidiStream::onConnected() {
 }
 
 void GrpcBidiStream::send(std::string_view message) {
-  if (done_) {
+  if (done_ || sending_finished_) {
     return;
   }
   pending_ += frameGrpcMessage(message);
+  if (session_ != nullptr && stream_id_ > 0) {
+    nghttp2_session_resume_data(session_, stream_id_);
+    flush();
+  }
+}
+
+void GrpcBidiStream::finishSending() {
+  if (done_ || sending_finished_) {
+    return;
+  }
+  sending_finished_ = true;
   if (session_ != nullptr && stream_id_ > 0) {
     nghttp2_session_resume_data(session_, stream_id_);
     flush();
@@ -419,11 +465,15 @@ int GrpcBidiStream::onStreamClose(nghttp2_session*, int32_t stream_id, uint32_t 
 }
 
 ssize_t GrpcBidiStream::readRequestBody(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
-                                        uint32_t*, nghttp2_data_source*, void* user) {
+                                        uint32_t* flags, nghttp2_data_source*, void* user) {
   auto* self = static_cast<GrpcBidiStream*>(user);
   const size_t available = self->pending_.size() - self->pending_taken_;
   if (available == 0) {
-    return NGHTTP2_ERR_DEFERRED;  // resumed by send()
+    if (self->sending_finished_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    return NGHTTP2_ERR_DEFERRED;  // resumed by send() or finishSending()
   }
   const size_t take = std::min(available, length);
   std::memcpy(buffer, self->pending_.data() + self->pending_taken_, take);
@@ -431,6 +481,9 @@ ssize_t GrpcBidiStream::readRequestBody(nghttp2_session*, int32_t, uint8_t* buff
   if (self->pending_taken_ == self->pending_.size()) {
     self->pending_.clear();
     self->pending_taken_ = 0;
+    if (self->sending_finished_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;  // END_STREAM on the last message's frame
+    }
   }
   return static_cast<ssize_t>(take);
 }

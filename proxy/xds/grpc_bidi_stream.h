@@ -26,6 +26,10 @@ struct GrpcStatus {
   std::string message;
 };
 
+// The canonical name of a status code ("OK", "UNAUTHENTICATED", ...), as logs and gRPC tools
+// print it; "CODE_<n>" for a number outside the 17 codes.
+std::string grpcStatusCodeName(int code);
+
 struct GrpcCallOptions {
   std::string host;  // a DNS name or an address
   uint16_t port = 0;
@@ -39,6 +43,9 @@ struct GrpcCallOptions {
   std::chrono::milliseconds keepalive_interval{30000};
   std::chrono::milliseconds keepalive_timeout{10000};
   size_t max_message_bytes = size_t{64} << 20;
+  // When set, sent as "grpc-timeout" so the server abandons work the caller no longer waits
+  // for (unary calls; the caller enforces the deadline itself as well).
+  std::optional<std::chrono::milliseconds> deadline;
 };
 
 // One gRPC bidirectional-streaming call over its own HTTP/2 connection (cleartext, prior
@@ -66,6 +73,10 @@ class GrpcBidiStream : public std::enable_shared_from_this<GrpcBidiStream> {
 
   void start();
   void send(std::string_view message);
+  // Half-closes the call: the messages sent so far are the last (END_STREAM follows them), as a
+  // unary or server-streaming call requires before the server answers. send() afterwards does
+  // nothing.
+  void finishSending();
   void cancel();
 
   // Where the call goes, "host:port", for messages.
@@ -108,6 +119,8 @@ class GrpcBidiStream : public std::enable_shared_from_this<GrpcBidiStream> {
   // Framed request messages nghttp2 has not taken yet.
   std::string pending_;
   size_t pending_taken_ = 0;
+  // finishSending() ran: END_STREAM goes out once `pending_` is taken.
+  bool sending_finished_ = false;
   // Bytes of the connection being written, and whether a write is under way.
   std::string out_;
   bool writing_ = false;

@@ -184,8 +184,8 @@ TEST_F(AdminServerTest, IndexListsTheEndpoints) {
   const Response response = get(port_, "/");
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_EQ(response[http::field::content_type], "text/plain; charset=utf-8");
-  for (std::string_view path : {"/config_dump", "/clusters", "/ready", "/healthz", "/server_info",
-                                "/logging", "/drain_listeners", "/quitquitquit"}) {
+  for (std::string_view path : {"/config_dump", "/clusters", "/certs", "/ready", "/healthz",
+                                "/server_info", "/logging", "/drain_listeners", "/quitquitquit"}) {
     EXPECT_NE(response.body().find(path), std::string::npos) << path;
   }
 }
@@ -281,6 +281,47 @@ TEST_F(AdminServerTest, EndpointsWithoutCallbacksSaySo) {
   EXPECT_EQ(ready.result_int(), 503);
   EXPECT_NE(ready.body().find("does not report readiness"), std::string::npos);
   EXPECT_EQ(get(port_, "/healthz").result_int(), 200);
+}
+
+TEST_F(AdminServerTest, CertsWithoutAWorkloadCertificateIs404) {
+  start(liveCallbacks());
+  const Response response = get(port_, "/certs");
+  EXPECT_EQ(response.result_int(), 404);
+  EXPECT_NE(response.body().find("dynamic_resources.ca"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, CertsShowsTheWorkloadCertificate) {
+  AdminCallbacks callbacks = liveCallbacks();
+  callbacks.certificates = [] {
+    CertificateStatus status;
+    status.state = "VALID";
+    status.ca = "127.0.0.1:15010";
+    status.certificate = CertificateSummary{"spiffe://cluster.local/ns/default/sa/reviews",
+                                            "0A1B",
+                                            "EC P-256",
+                                            std::chrono::sys_seconds(std::chrono::seconds(0)),
+                                            std::chrono::sys_seconds(std::chrono::seconds(86400)),
+                                            1};
+    status.next_request = std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::hours(12));
+    status.issued = 1;
+    return status;
+  };
+  start(std::move(callbacks));
+  const Response response = get(port_, "/certs");
+  ASSERT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  const boost::json::value json = boost::json::parse(response.body());
+  EXPECT_EQ(json.at("state").as_string(), "VALID");
+  EXPECT_EQ(json.at("ca").as_string(), "127.0.0.1:15010");
+  const auto& certificate = json.at("certificate");
+  EXPECT_EQ(certificate.at("spiffe_id").as_string(),
+            "spiffe://cluster.local/ns/default/sa/reviews");
+  EXPECT_EQ(certificate.at("serial").as_string(), "0A1B");
+  EXPECT_EQ(certificate.at("not_before").as_string(), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(certificate.at("not_after").as_string(), "1970-01-02T00:00:00Z");
+  EXPECT_EQ(json.at("next_request").as_string(), "1970-01-01T12:00:00Z");
+  EXPECT_TRUE(json.at("last_error").is_null());
+  EXPECT_EQ(json.at("issued").to_number<int>(), 1);
 }
 
 AdminCallbacks withClusters(AdminCallbacks callbacks) {

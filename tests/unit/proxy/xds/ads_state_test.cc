@@ -228,6 +228,48 @@ TEST_F(AdsStateTest, NamesOfStaticResourcesAndIdentityAreReserved) {
   EXPECT_NE(outcome.reply.error_detail().message().find("reserved"), std::string::npos);
 }
 
+TEST_F(AdsStateTest, LocalSecretsJoinEveryConfigurationUnlessDeliveredByName) {
+  weft::v1::Secret identity;
+  identity.set_name("identity");
+  identity.mutable_tls_certificate()->set_certificate_chain("chain");
+  identity.mutable_tls_certificate()->set_private_key("key");
+  weft::v1::Secret ca_bundle;
+  ca_bundle.set_name("trust-bundle");
+  ca_bundle.mutable_validation_context()->set_trusted_ca("roots from the CA");
+  state_.setLocalSecrets({identity, ca_bundle});
+
+  auto names = [](const weft::v1::Bootstrap& config) {
+    std::vector<std::string> out;
+    for (const auto& secret : config.static_resources().secrets()) {
+      out.push_back(secret.name());
+    }
+    return out;
+  };
+  EXPECT_EQ(names(state_.assemble()), (std::vector<std::string>{"identity", "trust-bundle"}));
+  EXPECT_EQ(names(state_.assembleApplied()),
+            (std::vector<std::string>{"identity", "trust-bundle"}));
+
+  // The control plane's trust-bundle replaces the CA's.
+  weft::v1::Secret delivered;
+  delivered.set_name("trust-bundle");
+  delivered.mutable_validation_context()->set_trusted_ca_file("/etc/mesh/roots.pem");
+  ASSERT_TRUE(state_.onResponse(response(XdsType::kSecret, "s1", "1", delivered)).accepted);
+  const weft::v1::Bootstrap assembled = state_.assemble();
+  EXPECT_EQ(names(assembled), (std::vector<std::string>{"trust-bundle", "identity"}));
+  EXPECT_EQ(assembled.static_resources().secrets(0).validation_context().trusted_ca_file(),
+            "/etc/mesh/roots.pem");
+
+  // What is persisted is the control plane's alone: the key never reaches the disk.
+  const weft::v1::PersistedResources persisted_resources = state_.persisted();
+  for (const auto& persisted : persisted_resources.responses()) {
+    for (const auto& any : persisted.resources()) {
+      weft::v1::Secret secret;
+      ASSERT_TRUE(any.UnpackTo(&secret));
+      EXPECT_NE(secret.name(), "identity");
+    }
+  }
+}
+
 TEST_F(AdsStateTest, SameVersionAgainChangesNothing) {
   ASSERT_TRUE(state_.onResponse(response(XdsType::kCluster, "c1", "1", edsCluster("a"))).accepted);
   auto outcome = state_.onResponse(response(XdsType::kCluster, "c1", "7", edsCluster("a")));
