@@ -35,7 +35,8 @@ PolicyCatalog catalog() {
 }
 
 TEST(AuthorizationPolicySetTest, NoPoliciesAllowsByDefault) {
-  const AuthorizationDecision decision = TestRequest().decide(catalog().chain({}));
+  const auto chain = catalog().chain({});
+  const AuthorizationDecision decision = TestRequest().decide(chain);
   EXPECT_TRUE(decision.allowed);
   EXPECT_EQ(decision.reason, DecisionReason::kAllowedByDefault);
   EXPECT_EQ(decision.decided_by, "default-allow");
@@ -44,7 +45,8 @@ TEST(AuthorizationPolicySetTest, NoPoliciesAllowsByDefault) {
 }
 
 TEST(AuthorizationPolicySetTest, AllowWithNoRulesDeniesEverything) {
-  const AuthorizationDecision decision = TestRequest().decide(catalog().chain({"allow-none"}));
+  const auto chain = catalog().chain({"allow-none"});
+  const AuthorizationDecision decision = TestRequest().decide(chain);
   EXPECT_FALSE(decision.allowed);
   EXPECT_EQ(decision.reason, DecisionReason::kDeniedNoAllowMatched);
   EXPECT_EQ(decision.decided_by, "no-allow-match");
@@ -62,14 +64,16 @@ TEST(AuthorizationPolicySetTest, AllowWithOneEmptyRuleAllowsEverything) {
 }
 
 TEST(AuthorizationPolicySetTest, DenyWithNoRulesHasNoEffect) {
-  const AuthorizationDecision decision = TestRequest().decide(catalog().chain({"deny-none"}));
+  const auto chain = catalog().chain({"deny-none"});
+  const AuthorizationDecision decision = TestRequest().decide(chain);
   EXPECT_TRUE(decision.allowed);
   EXPECT_EQ(decision.decided_by, "default-allow");
 }
 
 TEST(AuthorizationPolicySetTest, DenyWithOneEmptyRuleDeniesEverything) {
-  const AuthorizationDecision decision =
-      TestRequest().decide(catalog().chain({"allow-all", "deny-all"}));
+  // The decision names policies the chain owns: the chain must outlive it.
+  const auto chain = catalog().chain({"allow-all", "deny-all"});
+  const AuthorizationDecision decision = TestRequest().decide(chain);
   EXPECT_FALSE(decision.allowed);
   EXPECT_EQ(decision.reason, DecisionReason::kDeniedByPolicy);
   EXPECT_EQ(decision.decided_by, "deny-all");
