@@ -314,7 +314,8 @@ asio::awaitable<void> ServerConnection::writeLoop() {
 
 void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   const SnapshotPtr snapshot = worker_.snapshot;
-  const HttpChainConfig* http = currentChain(snapshot);
+  const FilterChainConfig* chain = currentFilterChain(snapshot);
+  const HttpChainConfig* http = chain != nullptr && chain->http ? &*chain->http : nullptr;
   if (http == nullptr) {
     // The chain went away with a config change: this connection ends.
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange->stream_id,
@@ -376,7 +377,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
       return;
   }
   const HeaderListLookup header_lookup(request.fields);
-  if (const FilterChainConfig* chain = currentFilterChain(snapshot); chain->authorization) {
+  if (chain->authorization) {
     std::string detail;
     if (!authorizeRequest(*chain->authorization, peer_, listener_name_, request.method,
                           request.authority, request.path, header_lookup, authz_scratch_, detail)) {

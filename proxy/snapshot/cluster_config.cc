@@ -48,8 +48,9 @@ UpstreamTransport ClusterConfig::transportFor(const lb::Host& host) const {
   }
   UpstreamTransport transport;
   transport.tls = tls.get();
+  uint32_t slot = kAnyMeshIdentity;
   if (tls->mode == UpstreamTlsConfig::Mode::kMesh && host.index() < endpoint_tls.size()) {
-    const uint32_t slot = endpoint_tls[host.index()];
+    slot = endpoint_tls[host.index()];
     if (slot == kPlaintextEndpoint) {
       return {};  // no sidecar there: plaintext
     }
@@ -57,10 +58,9 @@ UpstreamTransport ClusterConfig::transportFor(const lb::Host& host) const {
       transport.expected_identity = mesh_identities[slot - kFirstIdentity];
     }
   }
-  // Distinct per (settings, identity) within a snapshot; never 0.
-  transport.pool_key = (reinterpret_cast<uintptr_t>(tls.get()) ^
-                        (std::hash<std::string_view>()(transport.expected_identity) << 1)) |
-                       1;
+  // Distinct per (settings, identity) within a snapshot, never 0, and no hashing per request.
+  transport.pool_key =
+      (reinterpret_cast<uintptr_t>(tls.get()) ^ (uint64_t{slot} * 0x9E3779B97F4A7C15ULL)) | 1;
   return transport;
 }
 
