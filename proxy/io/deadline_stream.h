@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "common/tls/openssl_ptr.h"
+#include "proxy/io/tls_socket_bio.h"
 
 namespace weft::proxy {
 
@@ -38,8 +39,9 @@ namespace weft::proxy {
 // request sets two time points and touches no timer (decision 24).
 //
 // A stream may carry TLS (startTls). Reads and writes then run SSL_read /
-// SSL_write on the non-blocking socket directly (tls_socket_bio.h) and wait for
-// readiness when OpenSSL wants bytes or room, under the same deadlines, so the
+// SSL_write over the non-blocking socket (tls_socket_bio.h): a receive into the
+// TLS layer's buffer when OpenSSL wants bytes, a wait for room when it cannot
+// write, under the same deadlines, so the
 // HTTP/1, HTTP/2 and TCP sessions and the upstream pools serve mTLS without
 // knowing it. As on a socket, one read and one write may be in flight at once.
 class DeadlineStream {
@@ -163,6 +165,7 @@ class DeadlineStream {
     Clock::time_point deadline = Clock::time_point::max();
     Clock::time_point timer_due = Clock::time_point::max();  // while `waiting`
     bool waiting = false;                                    // the timer has a wait outstanding
+    bool receiving = false;   // a TLS operation is filling the TLS layer's receive buffer
     bool expired = false;     // the deadline passed with nothing pending
     bool timed_out = false;   // the timer closed the socket under a pending operation
     uint32_t pending = 0;     // operations in flight
@@ -215,6 +218,22 @@ class DeadlineStream {
       attempt();
     }
 
+    // After a receive into the TLS layer's buffer.
+    void operator()(boost::system::error_code error, size_t bytes) {
+      initiating = false;
+      state->receiving = false;
+      BIO* bio = SSL_get_rbio(state->ssl.get());
+      if (error == boost::asio::error::eof) {
+        tlsBioReceivedEof(bio);  // TLS tells a clean close_notify from a truncation
+      } else if (error) {
+        finish(error, 0);
+        return;
+      } else {
+        tlsBioReceived(bio, bytes);
+      }
+      attempt();
+    }
+
     void attempt() {
       if (!state->socket.is_open()) {
         // Closed (by the deadline, or by the owner): the descriptor number the
@@ -253,7 +272,7 @@ class DeadlineStream {
       }
       switch (SSL_get_error(ssl, result)) {
         case SSL_ERROR_WANT_READ:
-          wait(boost::asio::ip::tcp::socket::wait_read);
+          receive();
           return;
         case SSL_ERROR_WANT_WRITE:
           wait(boost::asio::ip::tcp::socket::wait_write);
@@ -316,6 +335,21 @@ class DeadlineStream {
       initiating = false;
       auto& socket = state->socket;
       socket.async_wait(type, std::move(*this));
+    }
+
+    // Fills the TLS layer's buffer from the socket. Only one operation receives at a time;
+    // another that wants bytes meanwhile (a write finishing a key update, rare) waits for
+    // readability and retries after the receive delivered them.
+    void receive() {
+      if (state->receiving) {
+        wait(boost::asio::ip::tcp::socket::wait_read);
+        return;
+      }
+      initiating = false;
+      state->receiving = true;
+      auto& socket = state->socket;
+      const boost::asio::mutable_buffer space = tlsBioReceiveSpace(SSL_get_rbio(state->ssl.get()));
+      socket.async_receive(space, std::move(*this));
     }
 
     void finish(boost::system::error_code error, size_t bytes) {

@@ -2,52 +2,73 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <string>
+#include <memory>
 
 namespace weft::proxy {
 
 namespace {
 
+// A receive that fills the small buffer means bigger messages flow on this connection; the
+// buffer then grows to hold a whole TLS record (16 KiB of plaintext, plus header, padding and
+// tag) so one recv() takes one record.
+constexpr size_t kSmallReceiveBytes = 4 * 1024;
+constexpr size_t kLargeReceiveBytes = 16 * 1024 + 512;
+// Unread bytes are moved to the front once the free tail is smaller than this.
+constexpr size_t kMinimumReceiveSpace = 1024;
+
 struct SocketBioState {
   int fd = -1;
-  std::string replay;
-  size_t replayed = 0;
+  std::unique_ptr<char[]> buffer;
+  size_t capacity = 0;
+  size_t begin = 0;  // first unread byte
+  size_t end = 0;    // one past the last received byte
+  bool eof = false;
 };
 
 SocketBioState* stateOf(BIO* bio) {
   return static_cast<SocketBioState*>(BIO_get_data(bio));
 }
 
-bool wouldBlock(int error) {
-  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+void reallocate(SocketBioState& state, size_t capacity) {
+  auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+  const size_t unread = state.end - state.begin;
+  if (unread > 0) {
+    std::memcpy(bigger.get(), state.buffer.get() + state.begin, unread);
+  }
+  state.buffer = std::move(bigger);
+  state.capacity = capacity;
+  state.begin = 0;
+  state.end = unread;
 }
 
 int readBytes(BIO* bio, char* out, size_t length, size_t* read) {
   SocketBioState* state = stateOf(bio);
   BIO_clear_retry_flags(bio);
-  if (state->replayed < state->replay.size()) {
-    const size_t count = std::min(length, state->replay.size() - state->replayed);
-    std::memcpy(out, state->replay.data() + state->replayed, count);
-    state->replayed += count;
-    if (state->replayed == state->replay.size()) {
-      std::string().swap(state->replay);
-      state->replayed = 0;
+  const size_t unread = state->end - state->begin;
+  if (unread == 0) {
+    *read = 0;
+    if (!state->eof) {
+      BIO_set_retry_read(bio);
+    } else {
+      errno = 0;  // end of stream, not a failed system call
     }
-    *read = count;
-    return 1;
+    return 0;
   }
-  const ssize_t received = ::recv(state->fd, out, length, MSG_DONTWAIT);
-  if (received > 0) {
-    *read = static_cast<size_t>(received);
-    return 1;
+  const size_t count = std::min(length, unread);
+  std::memcpy(out, state->buffer.get() + state->begin, count);
+  state->begin += count;
+  if (state->begin == state->end) {
+    state->begin = state->end = 0;
   }
-  if (received < 0 && wouldBlock(errno)) {
-    BIO_set_retry_read(bio);
-  }
-  *read = 0;
-  return 0;  // EOF (0) or an error, which SSL_get_error reports as SSL_ERROR_SYSCALL
+  *read = count;
+  return 1;
+}
+
+bool wouldBlock(int error) {
+  return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
 
 int writeBytes(BIO* bio, const char* data, size_t length, size_t* written) {
@@ -69,12 +90,14 @@ long control(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
   switch (command) {
     case BIO_CTRL_FLUSH:
       return 1;  // every write went to the kernel already
-    case BIO_CTRL_PENDING:
-    case BIO_CTRL_WPENDING: {
-      SocketBioState* state = stateOf(bio);
-      return command == BIO_CTRL_PENDING ? static_cast<long>(state->replay.size() - state->replayed)
-                                         : 0;
+    case BIO_CTRL_PENDING: {
+      const SocketBioState* state = stateOf(bio);
+      return static_cast<long>(state->end - state->begin);
     }
+    case BIO_CTRL_WPENDING:
+      return 0;
+    case BIO_CTRL_EOF:
+      return stateOf(bio)->eof && stateOf(bio)->begin == stateOf(bio)->end ? 1 : 0;
     default:
       return 0;
   }
@@ -118,9 +141,47 @@ BIO* newTlsSocketBio(int fd, std::string_view replay) {
   if (bio == nullptr) {
     return nullptr;
   }
-  auto* state = new SocketBioState{fd, std::string(replay), 0};
+  auto* state = new SocketBioState{};
+  state->fd = fd;
+  if (!replay.empty()) {
+    reallocate(*state, std::max(kSmallReceiveBytes, replay.size()));
+    std::memcpy(state->buffer.get(), replay.data(), replay.size());
+    state->end = replay.size();
+  }
   BIO_set_data(bio, state);
   return bio;
+}
+
+boost::asio::mutable_buffer tlsBioReceiveSpace(BIO* bio) {
+  SocketBioState& state = *stateOf(bio);
+  if (!state.buffer) {
+    reallocate(state, kSmallReceiveBytes);
+  } else if (state.capacity - state.end < kMinimumReceiveSpace) {
+    // Unread bytes are at most one partial record: the stream receives only when TLS wants
+    // more than the buffer holds.
+    const size_t unread = state.end - state.begin;
+    if (unread + kMinimumReceiveSpace <= state.capacity) {
+      std::memmove(state.buffer.get(), state.buffer.get() + state.begin, unread);
+      state.begin = 0;
+      state.end = unread;
+    } else {
+      reallocate(state, std::max(kLargeReceiveBytes, unread + kMinimumReceiveSpace));
+    }
+  }
+  return boost::asio::mutable_buffer(state.buffer.get() + state.end, state.capacity - state.end);
+}
+
+void tlsBioReceived(BIO* bio, size_t bytes) {
+  SocketBioState& state = *stateOf(bio);
+  const bool filled = state.end + bytes == state.capacity;
+  state.end += bytes;
+  if (filled && state.capacity < kLargeReceiveBytes) {
+    reallocate(state, kLargeReceiveBytes);
+  }
+}
+
+void tlsBioReceivedEof(BIO* bio) {
+  stateOf(bio)->eof = true;
 }
 
 }  // namespace weft::proxy

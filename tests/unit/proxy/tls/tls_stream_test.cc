@@ -212,6 +212,109 @@ TEST_F(TlsStreamTest, MeshHandshakeCarriesDataAndIdentitiesBothWays) {
   EXPECT_EQ(SSL_version(client.tlsHandle()), TLS1_3_VERSION);
 }
 
+// Many records both ways at once, in writes of odd sizes: the receive buffer grows from its
+// small start, keeps partial records across receives, and every byte arrives in order.
+TEST_F(TlsStreamTest, LargeTransfersBothWaysAtOnceArriveIntact) {
+  auto server_tls = serverTls(server_secrets_);
+  auto client_tls = clientTls(client_secrets_);
+  auto [client, server] = connectPair();
+  TlsSessionCache sessions;
+  auto pattern = [](size_t size, char seed) {
+    std::string text(size, '\0');
+    for (size_t i = 0; i < size; ++i) {
+      text[i] = static_cast<char>(seed + (i * 7 + i / 4096) % 61);
+    }
+    return text;
+  };
+  const std::string upload = pattern(1024 * 1024 + 17, 'A');
+  const std::string download = pattern(300 * 1024 + 5, 'a');
+  std::string server_got;
+  std::string client_got;
+  std::string handshake = "not run";
+  auto pump = [](DeadlineStream& stream, const std::string& out, std::string& in,
+                 size_t expected) -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto writer = [&]() -> asio::awaitable<void> {
+      size_t offset = 0;
+      size_t chunk = 1;
+      while (offset < out.size()) {
+        const size_t size = std::min(chunk, out.size() - offset);
+        co_await asio::async_write(stream, asio::buffer(out.data() + offset, size), kUseTuple);
+        offset += size;
+        chunk = chunk * 3 + 101;  // 1, 104, 413, ... up to whole records and beyond
+        if (chunk > 70000) {
+          chunk = 7;
+        }
+      }
+    };
+    auto reader = [&]() -> asio::awaitable<void> {
+      std::array<char, 5000> buffer{};
+      while (in.size() < expected) {
+        auto [error, bytes] = co_await stream.async_read_some(asio::buffer(buffer), kUseTuple);
+        in.append(buffer.data(), bytes);
+        if (error) {
+          break;
+        }
+      }
+    };
+    co_await (writer() && reader());
+  };
+  run([&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    const UpstreamTransport transport{client_tls.get(), kServerId, 1};
+    auto client_side = [&]() -> asio::awaitable<void> {
+      handshake = co_await startUpstreamTls(client, transport, meshAlpnOffer(kMeshAlpnTcp),
+                                            acceptor_.local_endpoint(), sessions);
+      co_await pump(client, upload, client_got, download.size());
+    };
+    auto server_side = [&]() -> asio::awaitable<void> {
+      boost::beast::flat_buffer nothing;
+      co_await acceptTls(server, *server_tls, nothing);
+      co_await pump(server, download, server_got, upload.size());
+    };
+    co_await (client_side() && server_side());
+  });
+  EXPECT_EQ(handshake, "");
+  EXPECT_TRUE(server_got == upload) << server_got.size() << " of " << upload.size() << " bytes";
+  EXPECT_TRUE(client_got == download) << client_got.size() << " of " << download.size();
+}
+
+// A peer that closes the connection without close_notify ends the stream as TCP would.
+TEST_F(TlsStreamTest, APeerClosingWithoutCloseNotifyEndsTheStream) {
+  auto server_tls = serverTls(server_secrets_);
+  auto client_tls = clientTls(client_secrets_);
+  auto [client, server] = connectPair();
+  TlsSessionCache sessions;
+  boost::system::error_code server_end;
+  std::string server_got;
+  run([&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    const UpstreamTransport transport{client_tls.get(), kServerId, 1};
+    auto client_side = [&]() -> asio::awaitable<void> {
+      co_await startUpstreamTls(client, transport, meshAlpnOffer(kMeshAlpnTcp),
+                                acceptor_.local_endpoint(), sessions);
+      co_await asio::async_write(client, asio::buffer(std::string_view("bye")), kUseTuple);
+      client.socket().shutdown(asio::ip::tcp::socket::shutdown_send);  // a FIN, no close_notify
+    };
+    auto server_side = [&]() -> asio::awaitable<void> {
+      boost::beast::flat_buffer nothing;
+      co_await acceptTls(server, *server_tls, nothing);
+      std::array<char, 64> buffer{};
+      for (;;) {
+        auto [error, bytes] = co_await server.async_read_some(asio::buffer(buffer), kUseTuple);
+        server_got.append(buffer.data(), bytes);
+        if (error) {
+          server_end = error;
+          break;
+        }
+      }
+    };
+    co_await (client_side() && server_side());
+  });
+  EXPECT_EQ(server_got, "bye");
+  EXPECT_EQ(server_end, asio::error::eof) << server_end.message();
+}
+
 TEST_F(TlsStreamTest, ClientRefusesAServerWithAnotherIdentity) {
   auto server_tls = serverTls(server_secrets_);
   auto client_tls = clientTls(client_secrets_);
