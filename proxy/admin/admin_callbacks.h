@@ -9,6 +9,7 @@
 #include "proxy/admin/certificate_status.h"
 #include "proxy/admin/cluster_status.h"
 #include "proxy/admin/config_dump.h"
+#include "proxy/stats/security_counters.h"
 
 namespace weft::proxy::admin {
 
@@ -36,7 +37,8 @@ struct ProxyStatus {
 // Every callback runs on the thread running the admin server's io_context (the proxy's main
 // thread) and must not block it; anything owned by workers is gathered asynchronously, which
 // is why `clusters` completes through a callback. A callback left empty makes its endpoint
-// answer 501 (for `status`: /ready answers 503, /healthz 200).
+// answer 501 (for `status`: /ready answers 503, /healthz 200; /stats/prometheus leaves out
+// the metrics of an empty `security_counters` or `certificates`).
 struct AdminCallbacks {
   // The active configuration, or nullopt before there is one (/config_dump answers 503).
   std::function<std::optional<ConfigDump>()> config_dump;
@@ -52,9 +54,12 @@ struct AdminCallbacks {
   // this returns.
   std::function<ProxyStatus()> status;
 
-  // The workload certificate (/certs). Empty when the proxy requests none
-  // (dynamic_resources.ca unset): /certs then answers 404.
+  // The workload certificate (/certs, and its metrics on /stats/prometheus). Empty when the
+  // proxy requests none (dynamic_resources.ca unset): /certs then answers 404.
   std::function<CertificateStatus()> certificates;
+
+  // The security layers' counters at this instant (/stats/prometheus).
+  std::function<SecurityCounterValues()> security_counters;
 
   // POST /drain_listeners (or /drain): stop accepting, close connections gracefully. Called at
   // most once per server; it should return at once (workers drain on their own threads) and

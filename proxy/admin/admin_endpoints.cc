@@ -13,6 +13,7 @@
 #include "common/log/logger.h"
 #include "common/version/version.h"
 #include "proxy/admin/json_text.h"
+#include "proxy/admin/prometheus_stats.h"
 
 namespace weft::proxy::admin {
 
@@ -180,6 +181,10 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
        "GET  /certs             the workload certificate: SPIFFE id, serial, validity, next "
        "renewal, last error (JSON)",
        &AdminEndpoints::certs},
+      {"/stats/prometheus", Methods::kGet, "",
+       "GET  /stats/prometheus  security counters and certificate metrics, Prometheus text "
+       "format",
+       &AdminEndpoints::prometheusStats},
       {"/ready", Methods::kGet, "",
        "GET  /ready             200 LIVE when the proxy serves its configuration, else 503 "
        "and why",
@@ -349,6 +354,21 @@ asio::awaitable<AdminResponse> AdminEndpoints::certs(const AdminRequest&, const 
                    "set); /config_dump shows static secrets");
   }
   co_return json(renderCertificateStatusJson(callbacks_.certificates()));
+}
+
+asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminRequest&,
+                                                               const RequestTarget&) {
+  ProxyMetrics metrics;
+  if (callbacks_.security_counters) {
+    metrics.security = callbacks_.security_counters();
+  }
+  if (callbacks_.certificates) {
+    metrics.certificate = callbacks_.certificates();
+  }
+  AdminResponse response;
+  response.content_type = kPrometheusText;
+  response.body = renderPrometheusStats(metrics);
+  co_return response;
 }
 
 ProxyStatus AdminEndpoints::currentStatus() const {

@@ -18,6 +18,8 @@ namespace weft::proxy::admin {
 
 inline constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 inline constexpr std::string_view kApplicationJson = "application/json";
+// The Prometheus text exposition format, as scrapers expect it.
+inline constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
 // The parts of a request the endpoints look at; views into the request being served.
 struct AdminRequest {
@@ -68,6 +70,7 @@ class AdminEndpoints {
   boost::asio::awaitable<AdminResponse> configDump(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> clusters(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> certs(const AdminRequest&, const RequestTarget&);
+  boost::asio::awaitable<AdminResponse> prometheusStats(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> ready(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> healthz(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> serverInfo(const AdminRequest&, const RequestTarget&);

@@ -1,12 +1,19 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace weft::proxy::admin {
+
+// Every value of CertificateStatus::state, in rotation order (identityPhaseName() of each
+// IdentityPhase). /stats/prometheus reports each, 1 for the current state and 0 for the others.
+inline constexpr std::array<std::string_view, 5> kCertificateStates = {
+    "AWAITING_FIRST", "VALID", "RENEWING", "EXPIRING", "EXPIRED"};
 
 // The workload certificate as /certs shows it: public facts only, never key material.
 struct CertificateSummary {
@@ -19,7 +26,7 @@ struct CertificateSummary {
 };
 
 struct CertificateStatus {
-  // "AWAITING_FIRST", "VALID", "RENEWING", "EXPIRING" or "EXPIRED".
+  // One of kCertificateStates.
   std::string state;
   // The CA, "host:port".
   std::string ca;

@@ -27,8 +27,9 @@ std::string_view callerOf(const DownstreamPeer& peer) {
 void record(const authz::AuthorizationDecision& decision, const DownstreamPeer& peer,
             std::string_view listener, std::string_view what) {
   SecurityCounters& counters = securityCounters();
+  // Every match counts; the log names the first few (the decision lists at most that many).
+  counters.authz_audit.fetch_add(decision.audit_match_count, std::memory_order_relaxed);
   for (size_t i = 0; i < decision.listedAuditCount(); ++i) {
-    count(counters.authz_audit);
     authzLog().info("{}: audit policy {} matched {} from {} ({})", listener,
                     decision.audit_policies[i], what, peer.source.address().to_string(),
                     callerOf(peer));

@@ -24,6 +24,7 @@
 #include "proxy/server/config_file_watcher.h"
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
+#include "proxy/stats/security_counters.h"
 #include "proxy/xds/ads_client.h"
 
 namespace weft::proxy {
@@ -349,6 +350,7 @@ class ProxyServer {
     if (identity_) {
       callbacks.certificates = [this] { return identity_->status(); };
     }
+    callbacks.security_counters = [] { return securityCounters().load(); };
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;

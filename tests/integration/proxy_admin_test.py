@@ -60,6 +60,29 @@ class ProxyAdminTest(harness.IntegrationTest):
         _, _, lines = self.curl(f"{self.admin}/clusters")
         self.assertIn(f"backend::127.0.0.1:{self.backend_port}::weight::7", lines)
 
+    def test_index_lists_the_prometheus_endpoint(self):
+        status, _, body = self.curl(f"{self.admin}/")
+        self.assertEqual(status, 200)
+        self.assertIn("/stats/prometheus", body)
+
+    def test_prometheus_stats_show_the_security_counters(self):
+        # The format itself is checked with the Prometheus parser in proxy_mtls_test and
+        # proxy_identity_test (Debian's python3-prometheus-client, which only /usr/bin/python3
+        # has); here, what a proxy without a CA exposes.
+        status, headers, body = self.curl(f"{self.admin}/stats/prometheus")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+        for name in ("weft_proxy_tls_handshake_failures_total",
+                     "weft_proxy_tls_plaintext_refused_total",
+                     "weft_proxy_tls_unavailable_total",
+                     "weft_proxy_upstream_tls_failures_total",
+                     "weft_proxy_authz_denied_total",
+                     "weft_proxy_authz_audit_matches_total",
+                     "weft_proxy_authz_dry_run_differences_total"):
+            self.assertIn(f"# TYPE {name} counter\n{name} 0\n", body)
+        self.assertNotIn("weft_proxy_certificate", body)  # no dynamic_resources.ca
+        self.assertEqual(self.curl(f"{self.admin}/stats/prometheus", "-X", "POST")[0], 405)
+
     def test_log_level_changes_at_run_time(self):
         status, _, _ = self.curl(f"{self.admin}/logging?level=debug", "-X", "POST")
         self.assertEqual(status, 200)

@@ -3,7 +3,8 @@
 (plaintext in, mTLS out) and a server-side proxy (mTLS in, plaintext to the
 app), configured statically with test certificates. Covers the peer identity
 the app sees, TLS 1.3 only, the certificates that must be refused, STRICT and
-PERMISSIVE, HTTP/1.1, HTTP/2 and TCP inside the tunnel, and a half-close."""
+PERMISSIVE, HTTP/1.1, HTTP/2 and TCP inside the tunnel, and a half-close. Each refusal also
+shows on the refusing proxy's /stats/prometheus as one more on the matching counter."""
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 import harness  # noqa: E402
 import mesh_certs  # noqa: E402
+import proxy_metrics  # noqa: E402
 
 TCP_BACKEND = os.path.join(harness.SOURCE_DIR, "tests", "tools", "tcp_backend.py")
 CLIENT_ID = "spiffe://cluster.local/ns/default/sa/client"
@@ -206,13 +208,18 @@ class MeshMtlsTest(harness.IntegrationTest):
                                     server_id=SERVER_ID, **self.ports))
 
     def start_proxy_named(self, name, config_text):
-        config_text += (f"\nadmin: {{address: {{address: 127.0.0.1, "
-                        f"port: {harness.free_port()}}}}}\n")
+        admin_port = harness.free_port()
+        config_text += f"\nadmin: {{address: {{address: 127.0.0.1, port: {admin_port}}}}}\n"
         path = self.write(f"{name}.yaml", config_text)
         process = self.start([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path],
                              f"weft-proxy-{name}")
         process.wait_for(r"weft-proxy ready")
+        process.admin_port = admin_port
         return process
+
+    def counters_changed(self, proxy, before):
+        """{counter: increase} of the security counters on `proxy` since scrape `before`."""
+        return proxy_metrics.counter_deltas(before, proxy_metrics.scrape(proxy.admin_port))
 
     def seen_by_app(self, port, *curl_args):
         status, headers, body = self.curl(f"http://127.0.0.1:{port}/hello", *curl_args)
@@ -266,10 +273,14 @@ class MeshMtlsTest(harness.IntegrationTest):
             self.assertEqual(headers.get("x-forwarded-client-cert"), f"URI={CLIENT_ID}")
 
     def test_wrong_server_identity_is_refused_by_the_client_side(self):
+        before = proxy_metrics.scrape(self.client.admin_port)
         status, headers, body = self.curl(f"http://127.0.0.1:{self.ports['out_wrong']}/")
         self.assertEqual(status, 503, body)
         self.assertIn(SERVER_ID, body)
         self.assertIn("expected", body)
+        changed = self.counters_changed(self.client, before)
+        self.assertEqual(list(changed), ["weft_proxy_upstream_tls_failures_total"], changed)
+        self.assertGreaterEqual(changed["weft_proxy_upstream_tls_failures_total"], 1)
 
     def test_endpoint_without_sidecar_is_reached_in_plaintext(self):
         headers = self.seen_by_app(self.ports["out_not_ready"])
@@ -296,12 +307,17 @@ class MeshMtlsTest(harness.IntegrationTest):
 
     def test_tls12_is_refused(self):
         harness.require_tool("openssl")
+        before = proxy_metrics.scrape(self.server.admin_port)
         result = subprocess.run(
             ["openssl", "s_client", "-tls1_2", "-connect", f"127.0.0.1:{self.ports['strict']}",
              "-cert", self.client_cert[0], "-key", self.client_cert[1],
              "-CAfile", self.roots], input=b"", capture_output=True, timeout=20)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn(b"alert protocol version", result.stdout + result.stderr)
+        # The alert goes out before the proxy counts: its log line comes after the count.
+        self.server.wait_for(r"TLS handshake from 127\.0\.0\.1 failed")
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_tls_handshake_failures_total": 1})
         tls13 = subprocess.run(
             ["openssl", "s_client", "-tls1_3", "-connect", f"127.0.0.1:{self.ports['strict']}",
              "-cert", self.client_cert[0], "-key", self.client_cert[1],
@@ -311,7 +327,11 @@ class MeshMtlsTest(harness.IntegrationTest):
         self.assertIn(b"ALPN protocol: http/1.1", tls13.stdout)
 
     def test_client_without_certificate_is_refused(self):
+        before = proxy_metrics.scrape(self.server.admin_port)
         self.assert_refused(self.ports["strict"], None, "no client certificate")
+        self.server.wait_for(r"TLS handshake from 127\.0\.0\.1 failed")
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_tls_handshake_failures_total": 1})
 
     def test_certificate_from_another_ca_is_refused(self):
         other = mesh_certs.Authority("another-root")
@@ -372,11 +392,14 @@ class MeshMtlsTest(harness.IntegrationTest):
     # --- modes ----------------------------------------------------------------------
 
     def test_strict_refuses_plaintext(self):
+        before = proxy_metrics.scrape(self.server.admin_port)
         result = subprocess.run(["curl", "-sS", "--max-time", "5",
                                  f"http://127.0.0.1:{self.ports['strict']}/"],
                                 capture_output=True, timeout=20)
         self.assertNotEqual(result.returncode, 0)
         self.server.wait_for(r"plaintext connection from 127\.0\.0\.1 refused")
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_tls_plaintext_refused_total": 1})
 
     def test_permissive_accepts_plaintext_and_mtls(self):
         headers = self.seen_by_app(self.ports["permissive"])
@@ -389,6 +412,7 @@ class MeshMtlsTest(harness.IntegrationTest):
     # --- authorization on the server side -------------------------------------------
 
     def test_deny_rule_holds_under_every_spelling_of_the_path(self):
+        before = proxy_metrics.scrape(self.server.admin_port)
         base = f"http://127.0.0.1:{self.ports['out_guarded']}"
         status, _, body = self.curl(base + "/public")
         self.assertEqual(status, 200, body)
@@ -407,12 +431,18 @@ class MeshMtlsTest(harness.IntegrationTest):
         self.assertEqual(status, 200, body)
         self.server.wait_for(r"denied: default/deny-admin")
         self.server.wait_for(r"GET /admin from 127\.0\.0\.1 \(" + CLIENT_ID)
+        # One denial per 403 above; the 400s were refused before any policy ran.
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_authz_denied_total": 8})
 
     def test_allow_rule_needs_the_callers_identity(self):
         # Plaintext on the PERMISSIVE chain has no identity: the ALLOW policy does not match.
+        before = proxy_metrics.scrape(self.server.admin_port)
         status, headers, body = self.curl(f"http://127.0.0.1:{self.ports['guarded']}/public")
         self.assertEqual(status, 403, body)
         self.assertIn("no-allow-match", body)
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_authz_denied_total": 1})
         # The same request over mTLS from the client identity is allowed.
         status, _, body = self.curl(f"http://127.0.0.1:{self.ports['out_guarded']}/public")
         self.assertEqual(status, 200, body)
@@ -427,12 +457,16 @@ class MeshMtlsTest(harness.IntegrationTest):
         self.assertIn(b"grpc-status: 7", result.stdout)
 
     def test_audit_policy_records_without_blocking(self):
+        before = proxy_metrics.scrape(self.server.admin_port)
         status, _, body = self.curl(f"http://127.0.0.1:{self.ports['out_guarded']}/items",
                                     "-X", "DELETE")
         self.assertEqual(status, 200, body)
         self.server.wait_for(r"audit policy default/audit-all matched DELETE /items")
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_authz_audit_matches_total": 1})
 
     def test_tcp_connection_denied_is_closed(self):
+        before = proxy_metrics.scrape(self.server.admin_port)
         with socket.create_connection(("127.0.0.1", self.ports["out_guarded_tcp"]),
                                       timeout=5) as s:
             s.sendall(b"let me in")
@@ -446,6 +480,8 @@ class MeshMtlsTest(harness.IntegrationTest):
         self.assertEqual(received, b"")
         self.server.wait_for(r"connection from 127\.0\.0\.1 \(" + CLIENT_ID +
                              r"\) to port \d+ denied: no-allow-match; closed")
+        self.assertEqual(self.counters_changed(self.server, before),
+                         {"weft_proxy_authz_denied_total": 1})
 
 
 if __name__ == "__main__":

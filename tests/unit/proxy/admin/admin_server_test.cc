@@ -184,8 +184,9 @@ TEST_F(AdminServerTest, IndexListsTheEndpoints) {
   const Response response = get(port_, "/");
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_EQ(response[http::field::content_type], "text/plain; charset=utf-8");
-  for (std::string_view path : {"/config_dump", "/clusters", "/certs", "/ready", "/healthz",
-                                "/server_info", "/logging", "/drain_listeners", "/quitquitquit"}) {
+  for (std::string_view path :
+       {"/config_dump", "/clusters", "/certs", "/stats/prometheus", "/ready", "/healthz",
+        "/server_info", "/logging", "/drain_listeners", "/quitquitquit"}) {
     EXPECT_NE(response.body().find(path), std::string::npos) << path;
   }
 }
@@ -281,6 +282,10 @@ TEST_F(AdminServerTest, EndpointsWithoutCallbacksSaySo) {
   EXPECT_EQ(ready.result_int(), 503);
   EXPECT_NE(ready.body().find("does not report readiness"), std::string::npos);
   EXPECT_EQ(get(port_, "/healthz").result_int(), 200);
+  // Metrics come from several providers; with none, the exposition is empty but valid.
+  const Response stats = get(port_, "/stats/prometheus");
+  EXPECT_EQ(stats.result_int(), 200);
+  EXPECT_EQ(stats.body(), "");
 }
 
 TEST_F(AdminServerTest, CertsWithoutAWorkloadCertificateIs404) {
@@ -322,6 +327,75 @@ TEST_F(AdminServerTest, CertsShowsTheWorkloadCertificate) {
   EXPECT_EQ(json.at("next_request").as_string(), "1970-01-01T12:00:00Z");
   EXPECT_TRUE(json.at("last_error").is_null());
   EXPECT_EQ(json.at("issued").to_number<int>(), 1);
+}
+
+TEST_F(AdminServerTest, PrometheusStatsShowsTheCountersAndTheCertificate) {
+  AdminCallbacks callbacks = liveCallbacks();
+  int scrapes = 0;
+  callbacks.security_counters = [&scrapes] {
+    ++scrapes;
+    return SecurityCounterValues{.tls_plaintext_refused = 2, .authz_denied = 9};
+  };
+  callbacks.certificates = [] {
+    CertificateStatus status;
+    status.state = "EXPIRING";
+    status.certificate = CertificateSummary{"spiffe://cluster.local/ns/default/sa/reviews",
+                                            "0A1B",
+                                            "EC P-256",
+                                            std::chrono::sys_seconds(std::chrono::seconds(0)),
+                                            std::chrono::sys_seconds(std::chrono::seconds(86400)),
+                                            1};
+    status.issued = 1;
+    status.consecutive_failures = 4;
+    return status;
+  };
+  start(std::move(callbacks));
+  const Response response = get(port_, "/stats/prometheus");
+  ASSERT_EQ(response.result_int(), 200) << response.body();
+  EXPECT_EQ(response[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& body = response.body();
+  for (std::string_view line :
+       {"# TYPE weft_proxy_tls_plaintext_refused_total counter\n",
+        "\nweft_proxy_tls_plaintext_refused_total 2\n", "\nweft_proxy_authz_denied_total 9\n",
+        "\nweft_proxy_tls_handshake_failures_total 0\n",
+        "\nweft_proxy_certificate_state{state=\"EXPIRING\"} 1\n",
+        "\nweft_proxy_certificate_state{state=\"VALID\"} 0\n",
+        "\nweft_proxy_certificate_expiry_timestamp_seconds 86400\n",
+        "\nweft_proxy_certificate_issued_total 1\n",
+        "\nweft_proxy_certificate_consecutive_failures 4\n"}) {
+    EXPECT_NE(body.find(line), std::string::npos) << line << "\n" << body;
+  }
+  // Values are read at each scrape, not cached.
+  get(port_, "/stats/prometheus");
+  stopServer();
+  EXPECT_EQ(scrapes, 2);
+}
+
+TEST_F(AdminServerTest, PrometheusStatsWithoutACertificateHasNoCertificateMetrics) {
+  AdminCallbacks callbacks = liveCallbacks();
+  callbacks.security_counters = [] { return SecurityCounterValues{}; };
+  start(std::move(callbacks));
+  const Response response = get(port_, "/stats/prometheus");
+  ASSERT_EQ(response.result_int(), 200);
+  EXPECT_NE(response.body().find("\nweft_proxy_authz_denied_total 0\n"), std::string::npos);
+  EXPECT_EQ(response.body().find("weft_proxy_certificate"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, PrometheusStatsIsReadOnlyAndTakesNoParameters) {
+  AdminCallbacks callbacks = liveCallbacks();
+  callbacks.security_counters = [] { return SecurityCounterValues{}; };
+  start(std::move(callbacks));
+  Response response = post(port_, "/stats/prometheus");
+  EXPECT_EQ(response.result_int(), 405);
+  EXPECT_EQ(response[http::field::allow], "GET, HEAD");
+  response = get(port_, "/stats/prometheus?usedonly");
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_NE(response.body().find("usedonly"), std::string::npos);
+  // HEAD: the headers a GET would have, no body.
+  response = Client(port_).request(http::verb::head, "/stats/prometheus");
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(response[http::field::content_length], "0");
 }
 
 AdminCallbacks withClusters(AdminCallbacks callbacks) {

@@ -1,0 +1,98 @@
+#include "proxy/admin/prometheus_stats.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "proxy/stats/prometheus_text.h"
+
+namespace weft::proxy::admin {
+namespace {
+
+struct SecurityCounterFamily {
+  std::string_view name;
+  std::string_view help;
+  uint64_t SecurityCounterValues::*value;
+};
+
+// One family per counter, in the order of SecurityCounters.
+constexpr SecurityCounterFamily kSecurityCounterFamilies[] = {
+    {"weft_proxy_tls_handshake_failures_total",
+     "Inbound TLS handshakes that failed: no or a refused client certificate, a TLS version "
+     "below the chain's minimum, not TLS at all.",
+     &SecurityCounterValues::tls_handshake_failures},
+    {"weft_proxy_tls_plaintext_refused_total",
+     "Plaintext connections refused by a filter chain whose mTLS mode is STRICT.",
+     &SecurityCounterValues::tls_plaintext_refused},
+    {"weft_proxy_tls_unavailable_total",
+     "Inbound TLS connections refused because the chain's certificate or trust bundle is "
+     "missing (e.g. the workload certificate expired and was withdrawn).",
+     &SecurityCounterValues::tls_unavailable},
+    {"weft_proxy_upstream_tls_failures_total",
+     "Upstream TLS handshakes that failed, or whose peer was not the expected mesh identity.",
+     &SecurityCounterValues::upstream_tls_failures},
+    {"weft_proxy_authz_denied_total", "Requests and connections denied by authorization policies.",
+     &SecurityCounterValues::authz_denied},
+    {"weft_proxy_authz_audit_matches_total",
+     "AUDIT authorization policies that matched a request or connection.",
+     &SecurityCounterValues::authz_audit},
+    {"weft_proxy_authz_dry_run_differences_total",
+     "Requests and connections for which the dry-run policies, had they been enforced, would "
+     "have decided otherwise than the enforced ones.",
+     &SecurityCounterValues::authz_dry_run},
+};
+
+void writeSecurityCounters(const SecurityCounterValues& values, PrometheusTextWriter& out) {
+  for (const SecurityCounterFamily& family : kSecurityCounterFamilies) {
+    out.beginFamily(family.name, MetricType::kCounter, family.help);
+    out.sample(values.*family.value);
+  }
+}
+
+void writeCertificateMetrics(const CertificateStatus& status, PrometheusTextWriter& out) {
+  out.beginFamily("weft_proxy_certificate_state", MetricType::kGauge,
+                  "The workload certificate's rotation state, 1 for the current one: "
+                  "AWAITING_FIRST, VALID, RENEWING, EXPIRING (renewal still failing past the "
+                  "warning point: the certificate expires soon), EXPIRED (withdrawn: mTLS is "
+                  "refused).");
+  for (std::string_view state : kCertificateStates) {
+    out.sample({{"state", state}}, state == status.state ? 1 : 0);
+  }
+  // A state this list does not know yet is still reported, rather than every state showing 0.
+  if (std::find(kCertificateStates.begin(), kCertificateStates.end(), status.state) ==
+      kCertificateStates.end()) {
+    out.sample({{"state", status.state}}, 1);
+  }
+
+  if (status.certificate) {
+    out.beginFamily("weft_proxy_certificate_expiry_timestamp_seconds", MetricType::kGauge,
+                    "When the workload certificate in use (once EXPIRED: the last one) expires, "
+                    "in seconds since the Unix epoch.");
+    out.sample(static_cast<int64_t>(status.certificate->not_after.time_since_epoch().count()));
+  }
+
+  out.beginFamily("weft_proxy_certificate_issued_total", MetricType::kCounter,
+                  "Workload certificates received from the CA since the proxy started.");
+  out.sample(status.issued);
+
+  out.beginFamily("weft_proxy_certificate_consecutive_failures", MetricType::kGauge,
+                  "Certificate requests that failed since the last certificate arrived (or "
+                  "since the start); 0 once one arrives.");
+  out.sample(status.consecutive_failures);
+}
+
+}  // namespace
+
+std::string renderPrometheusStats(const ProxyMetrics& metrics) {
+  std::string text;
+  text.reserve(4096);  // about 2.5 KiB today: one allocation per scrape
+  PrometheusTextWriter out(text);
+  if (metrics.security) {
+    writeSecurityCounters(*metrics.security, out);
+  }
+  if (metrics.certificate) {
+    writeCertificateMetrics(*metrics.certificate, out);
+  }
+  return text;
+}
+
+}  // namespace weft::proxy::admin
