@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/tls/certificate.h"
+#include "common/tls/certificate_builder.h"
 #include "controlplane/ca/directory_ca_storage.h"
 #include "controlplane/ca/root_certificate.h"
 #include "tests/unit/controlplane/ca/ca_test_support.h"
@@ -395,6 +396,36 @@ TEST_F(CertificateAuthorityTest, ReloadRotatesTheRootByBundleOverlap) {
   ASSERT_EQ(final_bundle.size(), 1u);
   EXPECT_FALSE(
       tls::verifiedChain(*parseCert(before.chain_pem[0]), {}, final_bundle, fixedNow()).ok());
+}
+
+TEST_F(CertificateAuthorityTest, SignsWithACaCertificateThatHasNoSubjectKeyIdentifier) {
+  // RFC 5280 asks every CA certificate for a subject key identifier, but not every tool adds one
+  // (python-cryptography's builder does not unless told). Such a root loads, so it must also
+  // sign: the leaves then carry no authority key identifier.
+  tls::EvpPkeyPtr root_key = p256Key();
+  tls::CertificateBuilder builder;
+  builder.setSubjectKey(*root_key)
+      .setSubjectName("root without key identifier", "Example")
+      .setValidity(fixedNow() - days(1), fixedNow() + days(30))
+      .addExtension(NID_basic_constraints, "critical,CA:TRUE")
+      .addExtension(NID_key_usage, "critical,keyCertSign,cRLSign");
+  auto root = builder.sign(*root_key);
+  ASSERT_TRUE(root.ok()) << root.error();
+  ASSERT_EQ(X509_get0_subject_key_id(root->get()), nullptr);
+  writeFile(dir_.file("ca-cert.pem"), toPem(**root));
+  writeFile(dir_.file("ca-key.pem"), keyPem(*root_key));
+  auto ca = startedCa(dir_.path(), fixedClockOptions());
+
+  tls::EvpPkeyPtr key = p256Key();
+  IssuedCertificate issued = issueOk(*ca, makeCsrPem(key.get()));
+  ASSERT_EQ(issued.chain_pem.size(), 1u);
+  tls::X509Ptr leaf = parseCert(issued.chain_pem[0]);
+  ASSERT_NE(leaf, nullptr);
+  EXPECT_EQ(X509_get0_authority_key_id(leaf.get()), nullptr);
+  EXPECT_NE(X509_get0_subject_key_id(leaf.get()), nullptr);
+  std::vector<tls::X509Ptr> roots = parseCerts(issued.trust_bundle_pem);
+  auto path = tls::verifiedChain(*leaf, {}, roots, fixedNow());
+  EXPECT_TRUE(path.ok()) << path.error();
 }
 
 TEST_F(CertificateAuthorityTest, FailedReloadKeepsTheMaterialInUse) {
