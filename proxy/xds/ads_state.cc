@@ -8,6 +8,7 @@
 #include "common/config/field_path.h"
 #include "common/config/proto_validator.h"
 #include "common/version/version.h"
+#include "proxy/tls/tls_contexts.h"
 #include "weft/v1/authorization.pb.h"
 #include "weft/v1/cluster.pb.h"
 #include "weft/v1/endpoint.pb.h"
@@ -185,17 +186,26 @@ std::array<std::set<std::string>, kXdsTypeCount> AdsState::subscriptionsOf(
   std::array<std::set<std::string>, kXdsTypeCount> names;
   auto add_secret = [&](const std::string& name) {
     // "identity" comes from the CA, never over xDS; static secrets are already here.
-    if (!name.empty() && name != "identity" && static_secrets_.count(name) == 0) {
+    if (!name.empty() && name != kIdentitySecret && static_secrets_.count(name) == 0) {
       names[index(XdsType::kSecret)].insert(name);
     }
+  };
+  // A TLS setting that names no secret uses the defaults (tls_contexts.h), and those are what
+  // the proxy must ask for: the control plane's "trust-bundle" carries root rotations to the
+  // proxy at once, and takes precedence over the roots that came with the certificate.
+  auto add_tls_secrets = [&](const auto& tls) {
+    add_secret(tls.certificate_secret());
+    add_secret(tls.validation_secret().empty() ? std::string(kTrustBundleSecret)
+                                               : tls.validation_secret());
   };
   for (const auto& [name, cluster] :
        parseAll<weft::v1::Cluster>(responses[index(XdsType::kCluster)])) {
     if (cluster.type() == weft::v1::Cluster::EDS) {
       names[index(XdsType::kEndpoints)].insert(edsName(cluster));
     }
-    add_secret(cluster.tls().certificate_secret());
-    add_secret(cluster.tls().validation_secret());
+    if (cluster.tls().mode() != weft::v1::UpstreamTls::DISABLE) {
+      add_tls_secrets(cluster.tls());
+    }
   }
   for (const auto& [name, listener] :
        parseAll<weft::v1::Listener>(responses[index(XdsType::kListener)])) {
@@ -207,8 +217,9 @@ std::array<std::set<std::string>, kXdsTypeCount> AdsState::subscriptionsOf(
       for (const auto& policy : chain.authorization().policies()) {
         names[index(XdsType::kAuthorization)].insert(policy);
       }
-      add_secret(chain.tls().certificate_secret());
-      add_secret(chain.tls().validation_secret());
+      if (chain.has_tls() && chain.tls().mode() != weft::v1::DownstreamTls::DISABLE) {
+        add_tls_secrets(chain.tls());
+      }
     }
   }
   return names;

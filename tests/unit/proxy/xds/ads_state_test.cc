@@ -228,6 +228,46 @@ TEST_F(AdsStateTest, NamesOfStaticResourcesAndIdentityAreReserved) {
   EXPECT_NE(outcome.reply.error_detail().message().find("reserved"), std::string::npos);
 }
 
+// Mesh TLS that names no secrets uses "identity" (from the CA, never asked for) and
+// "trust-bundle", which the proxy must ask the control plane for: that is how a root rotation
+// reaches it without waiting for its next certificate.
+TEST_F(AdsStateTest, MeshTlsWithDefaultNamesSubscribesToTheTrustBundle) {
+  weft::v1::Cluster plain = edsCluster("plain");
+  weft::v1::Cluster mesh = edsCluster("mesh");
+  mesh.mutable_tls()->set_mode(weft::v1::UpstreamTls::MUTUAL_MESH);
+  auto outcome = state_.onResponse(response(XdsType::kCluster, "c1", "1", plain, mesh));
+  ASSERT_TRUE(outcome.accepted);
+  std::vector<std::string> secrets;
+  for (const auto& change : outcome.subscription_changes) {
+    if (change.type_url() == xdsTypeUrl(XdsType::kSecret)) {
+      secrets.assign(change.resource_names().begin(), change.resource_names().end());
+    }
+  }
+  EXPECT_EQ(secrets, (std::vector<std::string>{"trust-bundle"}));
+}
+
+TEST_F(AdsStateTest, AListenerWithTlsDisabledAsksForNoSecret) {
+  weft::v1::Listener disabled = listener("in", 15006, "r");
+  disabled.mutable_filter_chains(0)->mutable_tls()->set_mode(weft::v1::DownstreamTls::DISABLE);
+  auto outcome = state_.onResponse(response(XdsType::kListener, "l1", "1", disabled));
+  ASSERT_TRUE(outcome.accepted) << outcome.reply.error_detail().message();
+  for (const auto& change : outcome.subscription_changes) {
+    EXPECT_NE(change.type_url(), xdsTypeUrl(XdsType::kSecret));
+  }
+
+  weft::v1::Listener strict = listener("in", 15006, "r");
+  strict.mutable_filter_chains(0)->mutable_tls()->set_mode(weft::v1::DownstreamTls::STRICT);
+  outcome = state_.onResponse(response(XdsType::kListener, "l2", "2", strict));
+  ASSERT_TRUE(outcome.accepted) << outcome.reply.error_detail().message();
+  bool asked = false;
+  for (const auto& change : outcome.subscription_changes) {
+    if (change.type_url() == xdsTypeUrl(XdsType::kSecret)) {
+      asked = change.resource_names_size() == 1 && change.resource_names(0) == "trust-bundle";
+    }
+  }
+  EXPECT_TRUE(asked);
+}
+
 TEST_F(AdsStateTest, LocalSecretsJoinEveryConfigurationUnlessDeliveredByName) {
   weft::v1::Secret identity;
   identity.set_name("identity");
