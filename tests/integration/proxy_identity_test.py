@@ -6,27 +6,17 @@ SPIFFE id and no key; a short validity makes it renew without a restart; a wrong
 it unready with UNAUTHENTICATED in its log; two proxies with CA-issued identities carry requests
 over mTLS across renewals, on a connection kept open; and once a certificate expires with the CA
 gone, it is withdrawn: the proxy is unready and mTLS is refused (fail closed)."""
+import datetime
 import http.client
 import json
 import os
 import re
 import sys
-import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-
-TOKENS = """# token,user,uid[,groups]
-reviews-token,system:serviceaccount:default:reviews,uid-1
-client-token,system:serviceaccount:default:client,uid-2
-server-token,system:serviceaccount:default:server,uid-3
-"""
-
-REVIEWS_ID = "spiffe://cluster.local/ns/default/sa/reviews"
-CLIENT_ID = "spiffe://cluster.local/ns/default/sa/client"
-SERVER_ID = "spiffe://cluster.local/ns/default/sa/server"
+import proxy_metrics  # noqa: E402
+from mesh_identity import CLIENT_ID, REVIEWS_ID, MeshIdentityTest  # noqa: E402
 
 WITH_ADS = """
 node: {{id: reviews-1.default, namespace: default, service_account: reviews}}
@@ -37,126 +27,14 @@ dynamic_resources:
   ca: {{}}
 """
 
-CA_SETTINGS = """
-dynamic_resources:
-  ca:
-    server: {{address: {{address: 127.0.0.1, port: {cp}}}, token_file: {token_file}, timeout: 5s}}
-    validity: {validity}
-    renew_at_percent: {renew_at_percent}
-"""
-
 PLAIN = """
 node: {{id: {sa}-1.default, namespace: default, service_account: {sa}}}
 concurrency: 1
 {ca}
 """
 
-SERVER = """
-node: {{id: server-1.default, namespace: default, service_account: server}}
-concurrency: 1
-{ca}
-static_resources:
-  listeners:
-    - name: inbound
-      address: {{address: 127.0.0.1, port: {inbound}}}
-      filter_chains:
-        - name: http
-          tls: {{mode: STRICT}}
-          http:
-            stat_prefix: inbound
-            route_config:
-              name: app
-              virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, route: {{cluster: app}}}}]}}]
-  clusters:
-    - name: app
-      load_assignment: {{endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {app}}}}}}}]}}]}}
-"""
 
-CLIENT = """
-node: {{id: client-1.default, namespace: default, service_account: client}}
-concurrency: 1
-{ca}
-static_resources:
-  listeners:
-    - name: outbound
-      address: {{address: 127.0.0.1, port: {outbound}}}
-      filter_chains:
-        - name: http
-          http:
-            stat_prefix: outbound
-            route_config:
-              name: mesh
-              virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, route: {{cluster: server}}}}]}}]
-  clusters:
-    - name: server
-      tls: {{mode: MUTUAL_MESH}}
-      load_assignment: {{endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {inbound}}}}}, identity: "{server_id}"}}]}}]}}
-"""
-
-
-class ProxyIdentityTest(harness.IntegrationTest):
-    def setUp(self):
-        super().setUp()
-        self.mesh = os.path.join(self.tempdir, "mesh")
-        os.mkdir(self.mesh)
-        self.ca_dir = os.path.join(self.tempdir, "ca")
-        self.tokens = self.write("tokens.csv", TOKENS)
-        self.cp_port = harness.free_port()
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def start_control_plane(self, *extra):
-        process = self.start([os.path.join(harness.BIN_DIR, "weft-controlplane"),
-                              "--config-dir", self.mesh,
-                              "--xds-address", f"127.0.0.1:{self.cp_port}",
-                              "--metrics-address", "127.0.0.1:0",
-                              "--ca-dir", self.ca_dir,
-                              "--bootstrap-token-file", self.tokens, *extra],
-                             "weft-controlplane")
-        process.wait_for(r"weft-controlplane \S+ ready")
-        return process
-
-    def ca_settings(self, token, validity="1h", renew_at_percent=50):
-        token_file = self.write(f"token-{token}", token + "\n")
-        return CA_SETTINGS.format(cp=self.cp_port, token_file=token_file, validity=validity,
-                                  renew_at_percent=renew_at_percent)
-
-    def start_named_proxy(self, name, config_text):
-        """Returns (process, admin port)."""
-        admin_port = harness.free_port()
-        config_text += f"\nadmin: {{address: {{address: 127.0.0.1, port: {admin_port}}}}}\n"
-        path = self.write(f"{name}.yaml", config_text)
-        process = self.start([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path],
-                             f"weft-proxy-{name}")
-        process.wait_for(r"weft-proxy ready")
-        return process, admin_port
-
-    def admin(self, port, path):
-        """(status, body) of a GET on the admin endpoint."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def certs(self, port):
-        status, body = self.admin(port, "/certs")
-        self.assertEqual(status, 200, body)
-        return json.loads(body)
-
-    def wait_until(self, check, what, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.1)
-        self.fail(f"not within {timeout}s: {what}")
-
-    def wait_ready(self, port, timeout=20):
-        self.wait_until(lambda: self.admin(port, "/ready")[0] == 200, "/ready answers 200",
-                        timeout)
-
+class ProxyIdentityTest(MeshIdentityTest):
     # --- tests ---------------------------------------------------------------------------
 
     def test_ready_only_once_the_certificate_is_in_place(self):
@@ -246,32 +124,6 @@ class ProxyIdentityTest(harness.IntegrationTest):
         self.assertEqual(len(identity), 1, secrets)
         self.assertEqual(identity[0]["tls_certificate"]["private_key"], "[redacted]")
 
-    def start_mtls_pair(self, **ca):
-        """An app, a server-side proxy (STRICT inbound) and a client-side proxy (plaintext in,
-        MUTUAL_MESH out), each with a certificate from the CA. Returns (server, client) as
-        (process, admin port) pairs and the client's outbound port."""
-        _, app = self.start_backend("app")
-        inbound, outbound = harness.free_port(), harness.free_port()
-        server = self.start_named_proxy(
-            "server", SERVER.format(ca=self.ca_settings("server-token", **ca), inbound=inbound,
-                                    app=app))
-        client = self.start_named_proxy(
-            "client", CLIENT.format(ca=self.ca_settings("client-token", **ca),
-                                    outbound=outbound, inbound=inbound, server_id=SERVER_ID))
-        self.wait_ready(server[1])
-        self.wait_ready(client[1])
-        self.assertEqual(self.certs(server[1])["certificate"]["spiffe_id"], SERVER_ID)
-        self.assertEqual(self.certs(client[1])["certificate"]["spiffe_id"], CLIENT_ID)
-        return server, client, outbound
-
-    def request(self, connection):
-        """One GET on a kept-alive connection to the client side; the app's view of it."""
-        connection.request("GET", "/hello")
-        answer = connection.getresponse()
-        body = answer.read().decode()
-        self.assertEqual(answer.status, 200, body)
-        return json.loads(body)["headers"]
-
     def test_two_proxies_speak_mtls_and_keep_serving_across_renewals(self):
         self.start_control_plane()
         (_, server_admin), (_, client_admin), outbound = self.start_mtls_pair(
@@ -299,14 +151,31 @@ class ProxyIdentityTest(harness.IntegrationTest):
             validity="60s", renew_at_percent=50)
         status, _, body = self.curl(f"http://127.0.0.1:{outbound}/hello")
         self.assertEqual(status, 200, body)
+        metrics = proxy_metrics.scrape(client_admin)
+        self.assertEqual(metrics.certificate_state(), "VALID")
+        self.assertGreaterEqual(metrics.value("weft_proxy_certificate_issued_total"), 1)
+        not_after = datetime.datetime.strptime(
+            self.certs(client_admin)["certificate"]["not_after"], "%Y-%m-%dT%H:%M:%SZ")
+        expiry = not_after.replace(tzinfo=datetime.timezone.utc).timestamp()
+        self.assertEqual(metrics.value("weft_proxy_certificate_expiry_timestamp_seconds"), expiry)
         # The CA goes away: renewals fail, the proxies warn, then the certificates run out.
         control_plane.stop()
         client.wait_for(r"has not been renewed .*mTLS stops at expiry", timeout=60)
         self.assertEqual(self.certs(client_admin)["state"], "EXPIRING")
+        # The warning is a metric too, before expiry.
+        metrics = proxy_metrics.scrape(client_admin)
+        self.assertEqual(metrics.certificate_state(), "EXPIRING")
+        self.assertEqual(metrics.value("weft_proxy_certificate_state", state="VALID"), 0)
+        self.assertGreaterEqual(metrics.value("weft_proxy_certificate_consecutive_failures"), 1)
+        self.assertEqual(metrics.value("weft_proxy_certificate_expiry_timestamp_seconds"), expiry)
         self.assertEqual(self.admin(client_admin, "/ready")[0], 200)  # still serving
         client.wait_for(r"expired at .*the identity secret is withdrawn", timeout=30)
         server.wait_for(r"expired at .*the identity secret is withdrawn", timeout=30)
         self.assertEqual(self.certs(client_admin)["state"], "EXPIRED")
+        for admin_port in (client_admin, server_admin):
+            metrics = proxy_metrics.scrape(admin_port)
+            self.assertEqual(metrics.certificate_state(), "EXPIRED")
+            self.assertEqual(metrics.value("weft_proxy_certificate_state", state="EXPIRING"), 0)
         status, body = self.admin(client_admin, "/ready")
         self.assertEqual(status, 503, body)
         self.assertIn("expired", body)
