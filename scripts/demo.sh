@@ -3,14 +3,24 @@
 # versions of a "reviews" backend and weft-proxy in front of them on loopback,
 # and sends traffic through the proxy.
 #
-# Then the local mesh: weft-controlplane reads the manifests in scripts/demo/mesh/
-# and configures two sidecars over xDS; a route edit reaches them in milliseconds.
-# (mTLS and traffic capture join this demo as those issues land.)
+# Then the local mesh, zero trust by default: weft-controlplane reads the manifests in
+# scripts/demo/mesh/ and runs the mesh CA; two sidecars (productpage, reviews) get their SPIFFE
+# certificates from it with a bootstrap token each and their configuration over xDS. Calls
+# between them are mTLS automatically (the reviews app sees the caller's identity in
+# x-forwarded-client-cert); a PeerAuthentication STRICT then refuses plaintext, an
+# AuthorizationPolicy lets only productpage call reviews and denies /admin; a route edit
+# reaches the sidecars in milliseconds, and weftctl proxy-status / proxy-config show it.
+# (Traffic capture joins this demo when that issue lands.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
-bash scripts/build.sh
+# WEFT_DEMO_BIN_DIR runs other binaries (default build/bin); WEFT_DEMO_SKIP_BUILD=1 skips the
+# package check and the build (both for iterating on this script).
+bin=${WEFT_DEMO_BIN_DIR:-build/bin}
+if [ "${WEFT_DEMO_SKIP_BUILD:-0}" != 1 ]; then
+  bash scripts/install-deps.sh
+  bash scripts/build.sh
+fi
 
 workdir=$(mktemp -d /tmp/weft-demo.XXXXXX)
 pids=()
@@ -21,8 +31,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+free_ports() {  # n: n distinct free loopback ports, one a line
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 wait_for_line() {  # file pattern
@@ -47,16 +60,15 @@ start_backend v1
 start_backend v2
 v1_port=$(grep -oE '[0-9]+' "$workdir/backend-v1.log" | head -1)
 v2_port=$(grep -oE '[0-9]+' "$workdir/backend-v2.log" | head -1)
-proxy_port=$(free_port)
-ratings_port=$(free_port)  # nothing listens here: "ratings" is down
-admin_port=$(free_port)
+# ratings_port: nothing listens there, "ratings" is down.
+{ read -r proxy_port; read -r ratings_port; read -r admin_port; } < <(free_ports 3)
 
 sed -e "s/@PROXY_PORT@/$proxy_port/" -e "s/@REVIEWS_V1_PORT@/$v1_port/" \
     -e "s/@REVIEWS_V2_PORT@/$v2_port/" -e "s/@RATINGS_PORT@/$ratings_port/" -e "s/@ADMIN_PORT@/$admin_port/" \
     scripts/demo/bootstrap.yaml.in >"$workdir/bootstrap.yaml"
 
 echo "[demo] starting weft-proxy on 127.0.0.1:$proxy_port (config: scripts/demo/bootstrap.yaml.in)"
-build/bin/weft-proxy --config "$workdir/bootstrap.yaml" >"$workdir/proxy.log" 2>&1 &
+"$bin/weft-proxy" --config "$workdir/bootstrap.yaml" >"$workdir/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=("$proxy_pid")
 wait_for_line "$workdir/proxy.log" "weft-proxy ready"
@@ -105,15 +117,15 @@ kill -TERM "$proxy_pid"
 wait "$proxy_pid" && echo "[demo] weft-proxy exited cleanly"
 
 echo
-echo "[demo] 7. the mesh: weft-controlplane and two sidecars, configured from manifests"
+echo "[demo] 7. the mesh, zero trust: weft-controlplane (manifests + CA) and two sidecars with SPIFFE certificates"
 mesh="$workdir/mesh"
 mkdir -p "$mesh"
-xds_port=$(free_port)
 declare -A port
-for p in PRODUCTPAGE_INBOUND PRODUCTPAGE_OUTBOUND PRODUCTPAGE_ADMIN REVIEWS_INBOUND REVIEWS_OUTBOUND \
-         REVIEWS_ADMIN PRODUCTPAGE_APP_PORT; do
-  port[$p]=$(free_port)
-done
+names=(XDS PRODUCTPAGE_INBOUND PRODUCTPAGE_OUTBOUND PRODUCTPAGE_ADMIN REVIEWS_INBOUND REVIEWS_OUTBOUND
+       REVIEWS_ADMIN PRODUCTPAGE_APP_PORT)
+mapfile -t ports < <(free_ports "${#names[@]}")
+for i in "${!names[@]}"; do port[${names[$i]}]=${ports[$i]}; done
+xds_port=${port[XDS]}
 cp scripts/demo/mesh/services.yaml "$mesh/"
 sed -e "s/@STABLE@/v1/" scripts/demo/mesh/route.yaml.in >"$mesh/route.yaml"
 sed -e "s/@PRODUCTPAGE_APP_PORT@/${port[PRODUCTPAGE_APP_PORT]}/" \
@@ -122,39 +134,134 @@ sed -e "s/@PRODUCTPAGE_APP_PORT@/${port[PRODUCTPAGE_APP_PORT]}/" \
     -e "s/@REVIEWS_INBOUND@/${port[REVIEWS_INBOUND]}/" -e "s/@REVIEWS_OUTBOUND@/${port[REVIEWS_OUTBOUND]}/" \
     -e "s/@REVIEWS_V1_PORT@/$v1_port/" -e "s/@REVIEWS_V2_PORT@/$v2_port/" \
     scripts/demo/mesh/workloads.yaml.in >"$mesh/workloads.yaml"
-build/bin/weft-controlplane --config-dir "$mesh" --xds-address "127.0.0.1:$xds_port" \
-  --metrics-address 127.0.0.1:0 >"$workdir/controlplane.log" 2>&1 &
+# The CA authenticates a sidecar by its bootstrap token: tokens.csv (the Kubernetes static token
+# file format, token,user,uid) maps each token to the service account its certificate names.
+echo "# token,user,uid" >"$workdir/tokens.csv"
+for name in productpage-v1 reviews-v1; do
+  token=$(openssl rand -hex 32)
+  echo "$token,system:serviceaccount:default:${name%-v1},${name%-v1}-uid" >>"$workdir/tokens.csv"
+  echo "$token" >"$workdir/$name.token"
+done
+chmod 600 "$workdir/tokens.csv" "$workdir"/*.token
+"$bin/weft-controlplane" --config-dir "$mesh" --xds-address "127.0.0.1:$xds_port" \
+  --metrics-address 127.0.0.1:0 --ca-dir "$workdir/ca" --bootstrap-token-file "$workdir/tokens.csv" \
+  >"$workdir/controlplane.log" 2>&1 &
 pids+=($!)
 wait_for_line "$workdir/controlplane.log" "weft-controlplane .* ready"
 for name in productpage-v1 reviews-v1; do
   key=$(echo "${name%-v1}" | tr a-z A-Z)
-  sed -e "s/@NAME@/$name/g" -e "s/@ADMIN@/${port[${key}_ADMIN]}/" -e "s/@XDS@/$xds_port/" \
-      -e "s#@WORKDIR@#$workdir#" scripts/demo/mesh/sidecar.yaml.in >"$workdir/$name.yaml"
-  build/bin/weft-proxy --config "$workdir/$name.yaml" >"$workdir/$name.log" 2>&1 &
+  sed -e "s/@NAME@/$name/g" -e "s/@SA@/${name%-v1}/g" -e "s/@ADMIN@/${port[${key}_ADMIN]}/" \
+      -e "s/@XDS@/$xds_port/" -e "s#@WORKDIR@#$workdir#" scripts/demo/mesh/sidecar.yaml.in \
+      >"$workdir/$name.yaml"
+  "$bin/weft-proxy" --config "$workdir/$name.yaml" >"$workdir/$name.log" 2>&1 &
   pids+=($!)
+done
+for name in productpage-v1 reviews-v1; do
+  wait_for_line "$workdir/$name.log" "workload certificate .* installed"
   wait_for_line "$workdir/$name.log" "configuration applied"
 done
-weftctl() { build/bin/weftctl --control-plane "127.0.0.1:$xds_port" "$@"; }
+logline() {  # a proxy log line without its timestamp and pid
+  sed -E 's/^\[[^]]*\] \[[0-9]+\] //'
+}
+echo "    the CA (root generated in \$workdir/ca) issued, one per service account:"
+grep -E "\[ca\] issued" "$workdir/controlplane.log" | logline |
+  sed -E -e 's/ \(serial [^)]*\)//' -e 's/ from .*//' -e 's/^/      controlplane | /'
+weftctl() { "$bin/weftctl" --control-plane "127.0.0.1:$xds_port" "$@"; }
 echo "    weftctl proxy-status:"
 weftctl proxy-status | sed 's/^/      /'
+echo "    curl 127.0.0.1:${port[REVIEWS_ADMIN]}/certs (the reviews sidecar's certificate; the key never left it):"
+curl -s --max-time 5 "http://127.0.0.1:${port[REVIEWS_ADMIN]}/certs" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); c = d["certificate"]
+print("      %s %s (%s), expires %s, renewal at %s" % (d["state"], c["spiffe_id"], c["key_type"], c["not_after"], d["next_request"]))'
 
-ask() {  # productpage calls reviews through its sidecar
-  curl -s --max-time 5 -H "Host: reviews:9080" "$@" \
-    "http://127.0.0.1:${port[PRODUCTPAGE_OUTBOUND]}/reviews/1" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])'
+get() {  # path [curl args]: productpage's request to reviews, through its own sidecar
+  local path=$1; shift
+  curl -s --max-time 5 -H "Host: reviews:9080" "$@" "http://127.0.0.1:${port[PRODUCTPAGE_OUTBOUND]}$path"
 }
-echo "    productpage -> reviews, 6 requests: $(for _ in $(seq 6); do ask; done | sort | uniq -c | tr -s ' \n' ' ')"
-echo "    with x-canary: yes:                  $(for _ in $(seq 6); do ask -H 'x-canary: yes'; done | sort | uniq -c | tr -s ' \n' ' ')"
+six() {  # [curl args]: which version answers 6 requests (one curl, one connection to the sidecar)
+  local url="http://127.0.0.1:${port[PRODUCTPAGE_OUTBOUND]}/reviews/1" args=()
+  for _ in $(seq 6); do args+=(-o /dev/null "$url"); done
+  curl -s --max-time 5 -H "Host: reviews:9080" -w 'reviews-%header{x-backend}\n' "$@" "${args[@]}" |
+    sort | uniq -c | tr -s ' \n' ' '
+}
+answers() { [ "$(get /reviews/1 -o /dev/null -w 'reviews-%header{x-backend}')" = "$1" ]; }
+retry() {  # command...: bounded wait (5 s and the commands' time) for a change to reach the sidecars
+  for _ in $(seq 1 100); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  echo "[demo] timed out waiting for: $*" >&2
+  return 1
+}
+retry answers reviews-v1
+echo "    productpage -> reviews, 6 requests: $(six)"
+echo "    with x-canary: yes:                  $(six -H 'x-canary: yes')"
 
-echo "    editing route.yaml: stable traffic moves to v2"
+echo
+echo "[demo] 7a. auto mTLS: productpage's sidecar reaches reviews' sidecar over mTLS; the application"
+echo "    sees the caller's identity (reviews-v2 has no sidecar: reached in plaintext, no identity)"
+xfcc() {
+  get /reviews/1 "$@" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("      reviews-%s received x-forwarded-client-cert: %s" % (d["backend"], d["headers"].get("x-forwarded-client-cert", "(none)")))'
+}
+xfcc
+xfcc -H 'x-canary: yes'
+
+echo
+echo "[demo] 7b. PeerAuthentication default/default, mode STRICT (scripts/demo/mesh/peerauthentication.yaml)"
+plaintext() {  # a client outside the mesh calls the reviews sidecar's inbound port in plaintext
+  curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Host: reviews:9080" \
+    "http://127.0.0.1:${port[REVIEWS_INBOUND]}/reviews/1"
+}
+echo "    before: plaintext curl to reviews' sidecar (127.0.0.1:${port[REVIEWS_INBOUND]}): $(plaintext) (PERMISSIVE, the default)"
+cp scripts/demo/mesh/peerauthentication.yaml "$workdir/pa.tmp"
+mv "$workdir/pa.tmp" "$mesh/peerauthentication.yaml"
+refused() { ! plaintext >/dev/null 2>&1; }
+retry refused
+echo "    after:  plaintext curl to reviews' sidecar fails: $(plaintext 2>&1 >/dev/null || true)"
+wait_for_line "$workdir/reviews-v1.log" "plaintext connection from"
+grep -m1 "plaintext connection from" "$workdir/reviews-v1.log" | logline | sed 's/^/      reviews sidecar | /'
+echo "    productpage -> reviews over mTLS, 6 requests: $(six)"
+
+echo
+echo "[demo] 7c. AuthorizationPolicy (scripts/demo/mesh/authorizationpolicy.yaml): reviews answers"
+echo "    service account productpage only, and nobody reaches /admin"
+show() {  # who port path: status, x-weft-reason and what answered
+  curl -s --max-time 5 -H "Host: reviews:9080" -D "$workdir/head" -o "$workdir/body" \
+    "http://127.0.0.1:$2$3" || true
+  local code reason body
+  code=$(head -1 "$workdir/head" | tr -d '\r' | cut -d' ' -f2)
+  reason=$(grep -i '^x-weft-reason' "$workdir/head" | tr -d '\r' || true)
+  if [ "$code" = 200 ]; then
+    body="(reviews-$(grep -i '^x-backend:' "$workdir/head" | cut -d' ' -f2 | tr -d '\r') answered)"
+  else
+    body="\"$(tr -d '\n' <"$workdir/body")\""
+  fi
+  printf '      %-11s -> %-17s %s  %s%s\n' "$1" "$3" "$code" "${reason:+$reason  }" "$body"
+}
+cp scripts/demo/mesh/authorizationpolicy.yaml "$workdir/ap.tmp"
+mv "$workdir/ap.tmp" "$mesh/authorizationpolicy.yaml"
+# Until the sidecar has both policies its listener names, it denies everything ("missing policy").
+policies_in_place() { get /admin | grep -q deny-admin; }
+retry policies_in_place
+for path in /reviews/1 /admin /%61dmin; do show productpage "${port[PRODUCTPAGE_OUTBOUND]}" "$path"; done
+show reviews "${port[REVIEWS_OUTBOUND]}" /reviews/1
+echo "    (the last: reviews' own sidecar calling reviews presents spiffe://.../sa/reviews)"
+wait_for_line "$workdir/reviews-v1.log" "denied: no-allow-match"
+grep "\[authz\]" "$workdir/reviews-v1.log" | tail -2 | logline | sed 's/^/      reviews sidecar | /'
+echo "    weftctl proxy-status: the policies went to the sidecar they select"
+weftctl proxy-status | sed 's/^/      /'
+
+echo
+echo "[demo] 7d. editing route.yaml: stable traffic moves to v2 (no sidecar: plaintext, as in 7a)"
 sed -e "s/@STABLE@/v2/" scripts/demo/mesh/route.yaml.in >"$mesh/route.yaml.tmp"
 mv "$mesh/route.yaml.tmp" "$mesh/route.yaml"
-for _ in $(seq 1 100); do
-  [ "$(ask)" = "reviews-v2" ] && break
-  sleep 0.05
-done
-echo "    productpage -> reviews, 6 requests: $(for _ in $(seq 6); do ask; done | sort | uniq -c | tr -s ' \n' ' ')"
-grep -E "configuration applied" "$workdir/productpage-v1.log" | tail -1 | sed 's/^/      productpage sidecar | /'
+retry answers reviews-v2
+echo "    productpage -> reviews, 6 requests: $(six)"
+grep -E "configuration applied" "$workdir/productpage-v1.log" | tail -1 | logline | sed 's/^/      productpage sidecar | /'
 echo "    weftctl proxy-config productpage-v1 routes:"
 weftctl proxy-config productpage-v1 routes | sed 's/^/      /'
 echo "[demo] done"
