@@ -4,7 +4,8 @@ server-side proxy with STRICT inbound mTLS, a client-side proxy speaking MUTUAL_
 carry a steady load while their workload certificates are renewed, and while the CA's root is
 replaced by the bundle-overlap procedure of docs/security.md. Not a single request may fail:
 rotation is routine, and a mesh that drops requests whenever a certificate turns over would drop
-them every few hours in every pod.
+them every few hours in every pod. And a root added by SIGHUP reaches a proxy connected over
+xDS at once, as the control plane's trust-bundle Secret, without waiting for its renewal.
 
 Certificates live 60 s (the shortest the CA grants) and are renewed at 10% of that, about every
 6 s, so that each test sees several renewals in a few seconds."""
@@ -54,6 +55,39 @@ def signed_by(certificate, issuer):
         return True
     except InvalidSignature:
         return False
+
+
+# A workload with a sidecar, so the control plane configures mTLS for it.
+MESHED_REVIEWS = """
+apiVersion: v1
+kind: Service
+metadata: {{name: reviews, namespace: default}}
+spec:
+  selector: {{app: reviews}}
+  ports: [{{name: http, port: 9080, targetPort: http}}]
+---
+apiVersion: weft.dev/v1alpha1
+kind: Workload
+metadata:
+  name: reviews-1
+  namespace: default
+  labels: {{app: reviews}}
+spec:
+  address: 127.0.0.1
+  ports: [{{name: http, port: {app}}}]
+  serviceAccount: reviews
+  sidecar: {{inboundPort: {inbound}, outboundPort: {outbound}}}
+"""
+
+# Its sidecar: configuration from the control plane, the certificate from its CA (1 h).
+MESHED_SIDECAR = """
+node: {{id: reviews-1, workload_name: reviews-1, namespace: default, service_account: reviews}}
+concurrency: 1
+dynamic_resources:
+  ads:
+    server: {{address: {{address: 127.0.0.1, port: {cp}}}, token_file: {token_file}}}
+  ca: {{}}
+"""
 
 
 class ProxyRotationTest(MeshIdentityTest):
@@ -208,6 +242,32 @@ class ProxyRotationTest(MeshIdentityTest):
         self.assertEqual(self.request(connection).get("x-forwarded-client-cert"),
                          f"URI={CLIENT_ID}")
         connection.close()
+
+    def test_a_root_added_on_sighup_reaches_a_connected_proxy_without_a_renewal(self):
+        # A meshed workload: its sidecar gets a PERMISSIVE inbound chain over xDS, whose TLS
+        # names the default secrets, so the proxy asks the control plane for "trust-bundle".
+        with open(os.path.join(self.mesh, "reviews.yaml"), "w") as manifest:
+            manifest.write(MESHED_REVIEWS.format(app=harness.free_port(),
+                                                 inbound=harness.free_port(),
+                                                 outbound=harness.free_port()))
+        control_plane = self.start_control_plane()
+        token_file = self.write("token-ads", "reviews-token\n")
+        proxy, admin = self.start_named_proxy(
+            "reviews", MESHED_SIDECAR.format(cp=self.cp_port, token_file=token_file))
+        self.wait_ready(admin)
+        proxy.wait_for(r"configuration applied")
+        with open(os.path.join(self.ca_dir, "ca-cert.pem"), "rb") as generated:
+            old_root = x509.load_pem_x509_certificate(generated.read())
+        self.assertEqual(len(self.identity(admin)[1]), 1)
+
+        new = mesh_certs.Authority("weft rotation root 2")
+        self.write_ca_file("extra-roots.pem", new.cert_pem())
+        self.reload_ca(control_plane)
+        # The certificate lives an hour: the two roots can only have come over xDS.
+        wanted = sorted([fingerprint(old_root), fingerprint(new.cert)])
+        self.wait_until(lambda: sorted(map(fingerprint, self.identity(admin)[1])) == wanted,
+                        "the control plane's two-root bundle on the proxy")
+        self.assertEqual(self.certs(admin)["issued"], 1)
 
 
 if __name__ == "__main__":
