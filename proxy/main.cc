@@ -6,8 +6,11 @@
 #include "common/log/log_level.h"
 #include "common/log/logger.h"
 #include "proxy/server/proxy_server.h"
+#include "proxy/tls/record_buffer_cache.h"
 
 int main(int argc, char** argv) {
+  // First: OpenSSL accepts a new allocator only before its first allocation.
+  const bool record_cache = weft::proxy::installTlsRecordBufferCache();
   namespace po = boost::program_options;
   const weft::ProgramInfo program{"weft-proxy", "the Weft sidecar proxy",
                                   "weft-proxy --config <bootstrap.yaml> [options]"};
@@ -44,5 +47,10 @@ int main(int argc, char** argv) {
   weft::log::initLogging(
       {log_format == "json" ? weft::log::LogFormat::kJson : weft::log::LogFormat::kText, *level,
        nullptr});
+  if (!record_cache) {
+    weft::log::logger("tls").warn(
+        "OpenSSL allocated memory before the proxy could install its record buffer cache; "
+        "TLS runs with OpenSSL's default allocator");
+  }
   return weft::proxy::runProxy(proxy_options);
 }

@@ -23,6 +23,7 @@
 #include "proxy/io/stream_shutdown.h"
 #include "proxy/tls/downstream_tls.h"
 #include "proxy/tls/mesh_identity.h"
+#include "proxy/tls/record_buffer_cache.h"
 #include "proxy/tls/tls_contexts.h"
 #include "proxy/tls/tls_session_cache.h"
 #include "proxy/tls/upstream_tls.h"
@@ -127,6 +128,13 @@ std::unique_ptr<UpstreamTlsConfig> clientTls(const SecretStore& secrets) {
   return std::move(*built);
 }
 
+// Installs the proxy's allocator for OpenSSL, as weft-proxy's main() does, before the fixture's
+// other members use OpenSSL (each test runs in a process of its own).
+struct WithRecordBufferCache {
+  WithRecordBufferCache() : installed(installTlsRecordBufferCache()) {}
+  bool installed;
+};
+
 class TlsStreamTest : public ::testing::Test {
  protected:
   TlsStreamTest()
@@ -166,6 +174,7 @@ class TlsStreamTest : public ::testing::Test {
     return {std::move(client), DeadlineStream(std::move(accepted))};
   }
 
+  WithRecordBufferCache record_buffers_;
   TestAuthority authority_;
   SecretStore server_secrets_;
   SecretStore client_secrets_;
@@ -277,6 +286,9 @@ TEST_F(TlsStreamTest, LargeTransfersBothWaysAtOnceArriveIntact) {
   EXPECT_EQ(handshake, "");
   EXPECT_TRUE(server_got == upload) << server_got.size() << " of " << upload.size() << " bytes";
   EXPECT_TRUE(client_got == download) << client_got.size() << " of " << download.size();
+  // The record buffers OpenSSL released went to the cache, ready for the next records.
+  ASSERT_TRUE(record_buffers_.installed);
+  EXPECT_GT(cachedRecordBuffersOnThisThread(), 0u);
 }
 
 // A peer that closes the connection without close_notify ends the stream as TCP would.
