@@ -10,13 +10,17 @@ verified, and keep-alive connections on every hop:
   load (wrk / weft-loadgen) -> client-side proxy -> mTLS -> server-side proxy -> nginx backend
 
 Both proxies of a pair run one worker each, pinned to core 0; the backend and the load
-generators share core 1. Targets: direct (the backend), the weft-proxy pair, the HAProxy pair.
+generators share core 1. Targets: direct (the backend), the weft-proxy pair, the HAProxy pair
+and the floor (below).
 Rounds interleave the targets and rotate their order. For each target and round:
   * saturated throughput: wrk, 1 thread, --connections connections, closed loop;
   * the pair's CPU per request: the CPU time of both proxies (every thread, from schedstat)
     over the requests served, during the saturated run and during the fixed-rate run;
   * latency at --rate requests/s (default 1,000) with weft-loadgen, open loop, 16
     connections; "added p99" is the pair's p99 minus direct's p99 in the same round.
+A fourth target is the floor: the same two hops relaying TCP bytes (HAProxy in TCP mode, no TLS,
+no HTTP). What it adds is what two more processes waking per message cost on this machine; no
+sidecar pair can add less.
 The table shows medians over rounds; ratios are medians of per-round ratios against HAProxy.
 
 Usage: /usr/bin/python3 bench/mtls_pair.py [--rounds 5] [--duration 4] [--latency-duration 5]
@@ -162,6 +166,32 @@ backend be
     return Pair("haproxy pair", client_port, procs)
 
 
+def start_relay_pair(workdir, backend_port):
+    """The floor: the same two hops as a pair, relaying TCP bytes only (HAProxy in TCP mode, no
+    TLS, no HTTP parsing). No sidecar pair can add less latency than this on the machine; what
+    it adds is the cost of two more processes waking per message, which is the machine's."""
+    server_port, client_port = compare.free_port(), compare.free_port()
+    procs = []
+    for name, listen, forward in (("relay-server", server_port, backend_port),
+                                  ("relay-client", client_port, server_port)):
+        conf = compare.write(workdir, f"{name}.cfg", f"""global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+listen relay
+  bind 127.0.0.1:{listen}
+  server next 127.0.0.1:{forward}
+""")
+        procs.append(compare.start(["haproxy", "-db", "-f", conf], workdir, name,
+                                   compare.PROXY_CORE))
+        compare.wait_port(listen)
+    return Pair("tcp relay pair (floor)", client_port, procs)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,7 +207,8 @@ def main():
     backend_port, backend = compare.start_backend(workdir)
     direct = Pair("direct", backend_port, [])
     pairs = [start_weft_pair(workdir, backend_port, roots, client, server),
-             start_haproxy_pair(workdir, backend_port, roots, client, server)]
+             start_haproxy_pair(workdir, backend_port, roots, client, server),
+             start_relay_pair(workdir, backend_port)]
     targets = [direct] + pairs
     results = {t.name: {"rps": [], "cpu": [], "cpu_fixed": [], "lat": [], "added_p99": []}
                for t in targets}
