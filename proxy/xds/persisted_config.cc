@@ -10,8 +10,11 @@
 #include <fstream>
 
 #include "common/config/proto_validator.h"
+#include "common/fs/atomic_file.h"
 
 namespace weft::proxy::xds {
+
+namespace fs = weft::fs;
 
 namespace {
 
@@ -31,36 +34,7 @@ std::string writePersistedResources(const std::string& path,
   if (!resources.SerializeToString(&bytes)) {
     return "cannot serialize the configuration";
   }
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return systemError("cannot create", temporary);
-  }
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      std::string error = systemError("cannot write", temporary);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return error;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::string error = systemError("cannot flush", temporary);
-    ::unlink(temporary.c_str());
-    return error;
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::string error = systemError("cannot rename " + temporary + " to", path);
-    ::unlink(temporary.c_str());
-    return error;
-  }
-  return {};
+  return fs::replaceFileAtomically(path, bytes, 0600);
 }
 
 std::string readPersistedResources(const std::string& path, std::chrono::seconds max_age,
