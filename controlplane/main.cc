@@ -1,5 +1,6 @@
 // weft-controlplane: watches mesh configuration (a directory of manifests in local mode),
 // translates it into proxy resources and serves them over the xDS stream.
+#include <algorithm>
 #include <iostream>
 
 #include "common/app/command_line.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   unsigned debounce_ms = 100;
   unsigned max_debounce_ms = 1000;
   std::string ca_max_validity = "24h";
+  std::string xds_tls_hosts;
   po::options_description options("Options");
   options.add_options()(
       "config-dir", po::value(&cp.config_dir),
@@ -41,6 +43,14 @@ int main(int argc, char** argv) {
       "system:serviceaccount:<ns>:<sa>) that authenticates CA callers; required with --ca-dir")(
       "ca-max-validity", po::value(&ca_max_validity)->default_value(ca_max_validity),
       "longest workload certificate validity the CA grants (e.g. 24h, 90m)")(
+      "xds-tls-cert-file", po::value(&cp.xds_tls_cert_file),
+      "serve the gRPC port over TLS with this PEM certificate chain (re-read when it changes); "
+      "with --xds-tls-key-file")("xds-tls-key-file", po::value(&cp.xds_tls_key_file),
+                                 "the private key of --xds-tls-cert-file")(
+      "xds-tls-hosts", po::value(&xds_tls_hosts),
+      "serve the gRPC port over TLS with a certificate the CA issues (and renews) for these "
+      "comma-separated DNS names and IP addresses, e.g. "
+      "weft-controlplane.weft-system.svc,127.0.0.1; needs --ca-dir")(
       "log-level", po::value(&log_level)->default_value("info"),
       "trace, debug, info, warning, error, critical or off")(
       "log-format", po::value(&log_format)->default_value("text"), "text or json (JSON lines)");
@@ -65,6 +75,27 @@ int main(int argc, char** argv) {
   if (cp.ca_dir.empty() != cp.bootstrap_token_file.empty()) {
     std::cerr << "weft-controlplane: --ca-dir and --bootstrap-token-file go together (the CA "
                  "needs the token file to authenticate callers)\n";
+    return 2;
+  }
+  if (cp.xds_tls_cert_file.empty() != cp.xds_tls_key_file.empty()) {
+    std::cerr << "weft-controlplane: --xds-tls-cert-file and --xds-tls-key-file go together\n";
+    return 2;
+  }
+  for (size_t start = 0; start < xds_tls_hosts.size();) {
+    const size_t comma = std::min(xds_tls_hosts.find(',', start), xds_tls_hosts.size());
+    if (comma > start) {
+      cp.xds_tls_hosts.push_back(xds_tls_hosts.substr(start, comma - start));
+    }
+    start = comma + 1;
+  }
+  if (!cp.xds_tls_hosts.empty() && !cp.xds_tls_cert_file.empty()) {
+    std::cerr << "weft-controlplane: give either --xds-tls-hosts (the CA issues the certificate) "
+                 "or --xds-tls-cert-file, not both\n";
+    return 2;
+  }
+  if (!cp.xds_tls_hosts.empty() && cp.ca_dir.empty()) {
+    std::cerr << "weft-controlplane: --xds-tls-hosts needs --ca-dir (the CA issues the serving "
+                 "certificate)\n";
     return 2;
   }
   google::protobuf::Duration max_validity;

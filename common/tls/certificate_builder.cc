@@ -116,24 +116,61 @@ CertificateBuilder& CertificateBuilder::addExtension(int nid, const std::string&
 }
 
 CertificateBuilder& CertificateBuilder::addUriSubjectAltName(std::string_view uri, bool critical) {
+  return addSubjectAltNames({}, uri, critical);
+}
+
+CertificateBuilder& CertificateBuilder::addServerSubjectAltNames(std::span<const std::string> hosts,
+                                                                 bool critical) {
+  if (hosts.empty()) {
+    fail("a server certificate needs at least one DNS name or IP address");
+    return *this;
+  }
+  return addSubjectAltNames(hosts, {}, critical);
+}
+
+CertificateBuilder& CertificateBuilder::addSubjectAltNames(std::span<const std::string> hosts,
+                                                           std::string_view uri, bool critical) {
   if (error_) {
     return *this;
   }
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  ASN1_IA5STRING* text = ASN1_IA5STRING_new();
-  bool built = names != nullptr && name != nullptr && text != nullptr &&
-               ASN1_STRING_set(text, uri.data(), static_cast<int>(uri.size())) == 1;
-  if (built) {
-    GENERAL_NAME_set0_value(name, GEN_URI, text);  // name owns text from here
-    text = nullptr;
-    built = sk_GENERAL_NAME_push(names.get(), name) > 0;
-    if (built) {
-      name = nullptr;  // names owns name from here
+  bool built = names != nullptr;
+  // Takes `value` (an IA5String or an OCTET STRING) whatever happens.
+  auto push = [&](int type, ASN1_STRING* value) {
+    GENERAL_NAME* name = built && value != nullptr ? GENERAL_NAME_new() : nullptr;
+    if (name == nullptr) {
+      ASN1_STRING_free(value);
+      built = false;
+      return;
+    }
+    GENERAL_NAME_set0_value(name, type, value);  // name owns value from here
+    if (sk_GENERAL_NAME_push(names.get(), name) <= 0) {
+      GENERAL_NAME_free(name);
+      built = false;
+    }
+  };
+  auto ia5 = [&](std::string_view text) -> ASN1_STRING* {
+    ASN1_IA5STRING* value = ASN1_IA5STRING_new();
+    if (value != nullptr &&
+        ASN1_STRING_set(value, text.data(), static_cast<int>(text.size())) != 1) {
+      ASN1_IA5STRING_free(value);
+      return nullptr;
+    }
+    return value;
+  };
+  for (const std::string& host : hosts) {
+    // An address literal is an iPAddress entry (RFC 5280 4.2.1.6), which is what a client
+    // that dialed the address checks; anything else is a dNSName.
+    if (ASN1_OCTET_STRING* address = a2i_IPADDRESS(host.c_str())) {
+      push(GEN_IPADD, address);
+    } else {
+      ERR_clear_error();
+      push(GEN_DNS, ia5(host));
     }
   }
-  ASN1_IA5STRING_free(text);
-  GENERAL_NAME_free(name);
+  if (!uri.empty()) {
+    push(GEN_URI, ia5(uri));
+  }
   if (!built || X509_add1_ext_i2d(cert_.get(), NID_subject_alt_name, names.get(), critical ? 1 : 0,
                                   X509V3_ADD_DEFAULT) != 1) {
     fail("cannot add the subjectAltName extension: " + opensslErrors());

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,10 @@ class CertificateBuilder {
   // configuration syntax, so any characters in `uri` are taken literally.
   CertificateBuilder& addUriSubjectAltName(std::string_view uri, bool critical);
 
+  // A subjectAltName naming a server: each entry an iPAddress when it is an IPv4 or IPv6
+  // literal, a dNSName otherwise (taken literally, like the URI above). At least one entry.
+  CertificateBuilder& addServerSubjectAltNames(std::span<const std::string> hosts, bool critical);
+
   // Signs with the issuer's key (the subject key's private half when self-signed): SHA-384 for
   // keys over 256 bits of EC or 3072 bits of RSA strength, SHA-256 otherwise. The builder is
   // spent afterwards.
@@ -58,6 +63,8 @@ class CertificateBuilder {
 
  private:
   void fail(std::string message);
+  CertificateBuilder& addSubjectAltNames(std::span<const std::string> hosts, std::string_view uri,
+                                         bool critical);
 
   X509Ptr cert_;
   const X509* issuer_ = nullptr;

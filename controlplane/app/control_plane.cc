@@ -14,6 +14,7 @@
 #include "common/signals/signal_watcher.h"
 #include "controlplane/app/metrics_endpoint.h"
 #include "controlplane/app/source_metrics.h"
+#include "controlplane/app/xds_server_tls.h"
 #include "controlplane/ca/ca_metrics.h"
 #include "controlplane/ca/certificate_authority.h"
 #include "controlplane/ca/certificate_service.h"
@@ -87,9 +88,26 @@ int runControlPlane(const ControlPlaneOptions& options) {
         std::make_unique<ca::CertificateService>(*authority, *authenticator, ca_metrics);
   }
 
+  // TLS on the gRPC port, ready (files checked, or the first certificate issued) before it
+  // opens.
+  std::unique_ptr<XdsServerTls> xds_tls;
+  if (!options.xds_tls_cert_file.empty() || !options.xds_tls_hosts.empty()) {
+    XdsServerTlsOptions tls_options;
+    tls_options.cert_file = options.xds_tls_cert_file;
+    tls_options.key_file = options.xds_tls_key_file;
+    tls_options.ca_hosts = options.xds_tls_hosts;
+    tls_options.directory = options.ca_dir + "/xds-serving";
+    xds_tls = std::make_unique<XdsServerTls>(loop, tls_options, authority.get());
+    if (std::string error = xds_tls->start(); !error.empty()) {
+      return fail(error);
+    }
+  }
+
   grpc::ServerBuilder builder;
   int xds_port = 0;
-  builder.AddListeningPort(options.xds_address, grpc::InsecureServerCredentials(), &xds_port);
+  builder.AddListeningPort(options.xds_address,
+                           xds_tls ? xds_tls->credentials() : grpc::InsecureServerCredentials(),
+                           &xds_port);
   builder.RegisterService(&discovery);
   builder.RegisterService(&proxy_status);
   if (certificate_service) {
@@ -102,7 +120,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
   if (!grpc_server || xds_port == 0) {
     return fail("cannot listen on " + options.xds_address + " for xDS");
   }
-  cpLog().info("xDS server listening on {}", withPort(options.xds_address, xds_port));
+  cpLog().info("xDS server listening on {} ({})", withPort(options.xds_address, xds_port),
+               xds_tls ? "TLS" : "plaintext");
 
   MetricsEndpoint metrics(loop);
   if (std::string error = metrics.listen(options.metrics_address); !error.empty()) {
@@ -200,6 +219,10 @@ int runControlPlane(const ControlPlaneOptions& options) {
             // Root rotation: every proxy gets the new bundle (through a translation).
             trust_bundle = std::make_shared<const std::string>(pem);
             debouncer.notify();
+          }
+          if (xds_tls) {
+            // Chained to the signing certificate now in use.
+            xds_tls->renewNow();
           }
         }
       });

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace weft::controlplane {
 
@@ -24,6 +25,12 @@ struct ControlPlaneOptions {
   std::string bootstrap_token_file;
   // The longest workload certificate validity the CA grants.
   std::chrono::seconds ca_max_validity{std::chrono::hours(24)};
+  // TLS on the gRPC port: the operator's certificate and key files, or a certificate the CA
+  // issues for these DNS names and IP addresses (kept in <ca_dir>/xds-serving). Neither:
+  // plaintext.
+  std::string xds_tls_cert_file;
+  std::string xds_tls_key_file;
+  std::vector<std::string> xds_tls_hosts;
 };
 
 // Runs the control plane until SIGTERM/SIGINT (SIGHUP re-reads the manifests and the CA
