@@ -44,7 +44,12 @@ std::string caClientConfigFrom(const weft::v1::Bootstrap& bootstrap, CaClientCon
     return server_path + ".cluster" + kNotYet + " (give the address)";
   }
   if (server->has_tls()) {
-    return server_path + ".tls" + kNotYet;
+    std::string error;
+    out.tls = xds::ControlPlaneTls::from(server->tls(), server->address().address(),
+                                         server_path + ".tls", error);
+    if (!out.tls) {
+      return error;
+    }
   }
   if (std::string conflict = staticIdentityConflict(bootstrap); !conflict.empty()) {
     return conflict;

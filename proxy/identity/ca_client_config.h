@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "proxy/xds/control_plane_tls.h"
 #include "weft/v1/bootstrap.pb.h"
 
 namespace weft::proxy::identity {
@@ -16,6 +18,8 @@ struct CaClientConfig {
   uint16_t port = 0;
   // The bearer credential's file, read again at every request (the token rotates).
   std::string token_file;
+  // TLS to the server; null: cleartext.
+  std::shared_ptr<const xds::ControlPlaneTls> tls;
   // Deadline of one CreateCertificate call.
   std::chrono::milliseconds timeout{10'000};
   // Validity asked for (the CA may grant less).
@@ -30,9 +34,10 @@ struct CaClientConfig {
 };
 
 // Fills `out` from a bootstrap that sets dynamic_resources.ca. Returns an empty string, or why
-// the bootstrap cannot be served: a CA server given by cluster or with TLS (not implemented
-// yet), no server at all (neither ca.server nor ads), or a static "identity" secret beside the
-// CA (two sources for one identity). The message starts with the field path.
+// the bootstrap cannot be served: a CA server given by cluster (not implemented yet) or with
+// TLS settings that cannot be used, no server at all (neither ca.server nor ads), or a static
+// "identity" secret beside the CA (two sources for one identity). The message starts with the field
+// path.
 std::string caClientConfigFrom(const weft::v1::Bootstrap& bootstrap, CaClientConfig& out);
 
 // The part of caClientConfigFrom's checks a reloaded file must pass too: no static "identity"

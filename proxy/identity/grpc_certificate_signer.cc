@@ -48,6 +48,7 @@ void GrpcCertificateSigner::sign(const weft::v1::CreateCertificateRequest& reque
   options.host = config_.host;
   options.port = config_.port;
   options.path = kCreateCertificatePath;
+  options.tls = config_.tls;
   options.user_agent = std::string("weft-proxy/").append(weft::version());
   if (!config_.token_file.empty()) {
     std::string error;

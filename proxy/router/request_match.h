@@ -28,6 +28,51 @@ struct ValueMatcher {
   bool matches(std::string_view value) const;
 };
 
+// Fills `out` from the string condition of a HeaderMatcher, QueryParameterMatcher or
+// StringMatcher (the three share these oneof members): exact, prefix, suffix, contains
+// (lower-cased when ignoring case) or an RE2 regex. Returns false when none of them is set.
+// An invalid regex leaves `out.regex` null and says why in `regex_error`.
+template <class Matcher>
+bool readStringCondition(const Matcher& matcher, ValueMatcher& out, std::string& regex_error) {
+  using Kind = ValueMatcher::Kind;
+  out.ignore_case = matcher.ignore_case();
+  auto text = [&](const std::string& value) {
+    std::string copy = value;
+    if (out.ignore_case) {
+      for (char& c : copy) {
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      }
+    }
+    return copy;
+  };
+  if (matcher.has_exact()) {
+    out.kind = Kind::kExact;
+    out.text = text(matcher.exact());
+  } else if (matcher.has_prefix()) {
+    out.kind = Kind::kPrefix;
+    out.text = text(matcher.prefix());
+  } else if (matcher.has_suffix()) {
+    out.kind = Kind::kSuffix;
+    out.text = text(matcher.suffix());
+  } else if (matcher.has_contains()) {
+    out.kind = Kind::kContains;
+    out.text = text(matcher.contains());
+  } else if (matcher.has_regex()) {
+    out.kind = Kind::kRegex;
+    out.ignore_case = false;  // RE2 has (?i) for that
+    RE2::Options options;
+    options.set_log_errors(false);
+    out.regex = std::make_unique<RE2>(matcher.regex(), options);
+    if (!out.regex->ok()) {
+      regex_error = "invalid regular expression: " + out.regex->error();
+      out.regex.reset();
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // One header condition of a route. `present` (for Kind::kPresent) says whether
 // the header must be there or absent; `invert` negates the whole result.
 struct HeaderMatchConfig {

@@ -26,6 +26,7 @@
 #include "proxy/snapshot/snapshot_builder.h"
 #include "proxy/stats/security_counters.h"
 #include "proxy/xds/ads_client.h"
+#include "proxy/xds/control_plane_tls.h"
 
 namespace weft::proxy {
 
@@ -171,7 +172,11 @@ std::string unsupportedDynamicSettings(const weft::v1::Bootstrap& bootstrap) {
     return "dynamic_resources.ads.server.cluster" + kNotYet + " (give the address)";
   }
   if (ads.server().has_tls()) {
-    return "dynamic_resources.ads.server.tls" + kNotYet;
+    std::string error;
+    if (!xds::ControlPlaneTls::from(ads.server().tls(), ads.server().address().address(),
+                                    "dynamic_resources.ads.server.tls", error)) {
+      return error;
+    }
   }
   return {};
 }

@@ -789,33 +789,16 @@ class SnapshotBuilder {
   // The string condition of a HeaderMatcher or QueryParameterMatcher (the two
   // share these oneof members). Returns false when the matcher is a presence
   // or range test instead.
+  // The string condition of a HeaderMatcher or QueryParameterMatcher. Returns false when the
+  // matcher is a presence or range test instead.
   template <class Matcher>
   bool readStringMatch(const Matcher& matcher, const std::string& path, ValueMatcher& out) {
-    using Kind = ValueMatcher::Kind;
-    out.ignore_case = matcher.ignore_case();
-    auto text = [&](const std::string& value) {
-      return out.ignore_case ? lowerCase(value) : value;
-    };
-    if (matcher.has_exact()) {
-      out.kind = Kind::kExact;
-      out.text = text(matcher.exact());
-    } else if (matcher.has_prefix()) {
-      out.kind = Kind::kPrefix;
-      out.text = text(matcher.prefix());
-    } else if (matcher.has_suffix()) {
-      out.kind = Kind::kSuffix;
-      out.text = text(matcher.suffix());
-    } else if (matcher.has_contains()) {
-      out.kind = Kind::kContains;
-      out.text = text(matcher.contains());
-    } else if (matcher.has_regex()) {
-      out.kind = Kind::kRegex;
-      out.ignore_case = false;  // RE2 has (?i) for that
-      out.regex = compileRegex(matcher.regex(), appendField(path, "regex"));
-    } else {
-      return false;
+    std::string regex_error;
+    const bool found = readStringCondition(matcher, out, regex_error);
+    if (!regex_error.empty()) {
+      fail(appendField(path, "regex"), regex_error);
     }
-    return true;
+    return found;
   }
 
   void readHeaderMatcher(const weft::v1::HeaderMatcher& matcher, const std::string& path,

@@ -52,6 +52,12 @@ AdsClient::AdsClient(boost::asio::io_context& io_context, const weft::v1::Bootst
   if (ads.has_initial_fetch_timeout()) {
     initial_fetch_timeout_ = toMillis(ads.initial_fetch_timeout());
   }
+  if (ads.server().has_tls()) {
+    // Checked when the bootstrap was loaded (unsupportedDynamicSettings), so no error here.
+    std::string error;
+    tls_ = ControlPlaneTls::from(ads.server().tls(), ads.server().address().address(),
+                                 "dynamic_resources.ads.server.tls", error);
+  }
 }
 
 AdsClient::~AdsClient() {
@@ -157,6 +163,7 @@ void AdsClient::connect() {
   options.port = static_cast<uint16_t>(server.address().port());
   options.path = kStreamResourcesPath;
   options.token = readToken();
+  options.tls = tls_;
   options.user_agent = std::string("weft-proxy/").append(weft::version());
   const uint64_t id = ++call_id_;
   GrpcBidiStream::Handlers handlers;

@@ -87,6 +87,8 @@ class AdsClient {
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer warming_timer_;
   std::chrono::milliseconds initial_fetch_timeout_{15000};
+  // TLS to the server (ads.server.tls); null: cleartext.
+  std::shared_ptr<const ControlPlaneTls> tls_;
   std::shared_ptr<GrpcBidiStream> stream_;
   uint64_t call_id_ = 0;
   bool stopped_ = false;

@@ -158,6 +158,50 @@ void GrpcBidiStream::connect(const boost::asio::ip::tcp::resolver::results_type&
               {kUnavailable, "cannot connect to " + self->authority() + ": " + error.message()});
           return;
         }
+        if (self->options_.tls) {
+          self->startTls();
+        } else {
+          self->onConnected();
+        }
+      });
+}
+
+void GrpcBidiStream::startTls() {
+  std::string error;
+  tls_context_ = options_.tls->makeContext(error);
+  if (!tls_context_) {
+    fail({kUnavailable, error});
+    return;
+  }
+  tls_ = std::make_unique<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>>(socket_,
+                                                                                   *tls_context_);
+  if (!options_.tls->prepare(tls_->native_handle(), error)) {
+    fail({kUnavailable, error});
+    return;
+  }
+  tls_->async_handshake(
+      boost::asio::ssl::stream_base::client,
+      [self = shared_from_this()](const boost::system::error_code& handshake_error) {
+        if (self->done_) {
+          return;
+        }
+        SSL* ssl = self->tls_->native_handle();
+        if (handshake_error) {
+          // A failed verification says which check failed, with the name expected.
+          const long verify = SSL_get_verify_result(ssl);
+          std::string why = verify != X509_V_OK
+                                ? std::string("the control plane's certificate was refused: ") +
+                                      X509_verify_cert_error_string(verify) + " (expected " +
+                                      self->options_.tls->serverName() + ", roots from " +
+                                      self->options_.tls->caFile() + ")"
+                                : handshake_error.message();
+          self->fail({kUnavailable, "TLS handshake with " + self->authority() + " failed: " + why});
+          return;
+        }
+        if (std::string why = self->options_.tls->checkPeer(ssl); !why.empty()) {
+          self->fail({kUnavailable, "TLS to " + self->authority() + ": " + why});
+          return;
+        }
         self->onConnected();
       });
 }
@@ -195,7 +239,7 @@ void GrpcBidiStream::onConnected() {
   const std::string authorization = options_.token.empty() ? "" : "Bearer " + options_.token;
   std::vector<nghttp2_nv> headers = {
       header(":method", "POST"),
-      header(":scheme", "http"),
+      header(":scheme", tls_ ? "https" : "http"),
       header(":authority", authority),
       header(":path", options_.path),
       header("content-type", "application/grpc"),
@@ -270,9 +314,8 @@ bool GrpcBidiStream::end() {
 }
 
 void GrpcBidiStream::readSome() {
-  socket_.async_read_some(boost::asio::buffer(in_), [self = shared_from_this()](
-                                                        const boost::system::error_code& error,
-                                                        size_t length) {
+  auto on_read = [self = shared_from_this()](const boost::system::error_code& error,
+                                             size_t length) {
     if (self->done_) {
       return;
     }
@@ -296,7 +339,12 @@ void GrpcBidiStream::readSome() {
     }
     self->flush();
     self->readSome();
-  });
+  };
+  if (tls_) {
+    tls_->async_read_some(boost::asio::buffer(in_), std::move(on_read));
+  } else {
+    socket_.async_read_some(boost::asio::buffer(in_), std::move(on_read));
+  }
 }
 
 void GrpcBidiStream::deliver() {
@@ -338,20 +386,23 @@ void GrpcBidiStream::flush() {
     return;
   }
   writing_ = true;
-  boost::asio::async_write(
-      socket_, boost::asio::buffer(out_),
-      [self = shared_from_this()](const boost::system::error_code& error, size_t) {
-        self->writing_ = false;
-        self->out_.clear();
-        if (self->done_) {
-          return;
-        }
-        if (error) {
-          self->fail({kUnavailable, "writing to the control plane failed: " + error.message()});
-          return;
-        }
-        self->flush();
-      });
+  auto on_written = [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+    self->writing_ = false;
+    self->out_.clear();
+    if (self->done_) {
+      return;
+    }
+    if (error) {
+      self->fail({kUnavailable, "writing to the control plane failed: " + error.message()});
+      return;
+    }
+    self->flush();
+  };
+  if (tls_) {
+    boost::asio::async_write(*tls_, boost::asio::buffer(out_), std::move(on_written));
+  } else {
+    boost::asio::async_write(socket_, boost::asio::buffer(out_), std::move(on_written));
+  }
 }
 
 void GrpcBidiStream::schedulePing() {

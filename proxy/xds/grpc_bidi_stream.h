@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/xds/control_plane_tls.h"
 #include "proxy/xds/grpc_message_reader.h"
 
 namespace weft::proxy::xds {
@@ -46,13 +48,15 @@ struct GrpcCallOptions {
   // When set, sent as "grpc-timeout" so the server abandons work the caller no longer waits
   // for (unary calls; the caller enforces the deadline itself as well).
   std::optional<std::chrono::milliseconds> deadline;
+  // TLS to the server; null: cleartext.
+  std::shared_ptr<const ControlPlaneTls> tls;
 };
 
-// One gRPC bidirectional-streaming call over its own HTTP/2 connection (cleartext, prior
-// knowledge), on one io_context thread: the proxy's discovery stream. The proxy needs exactly
-// one such call, and speaking it with the nghttp2 library the data plane already uses keeps
-// the gRPC runtime (its threads, and about 7 MiB of resident libraries) out of every sidecar
-// (docs/decisions.md 38).
+// One gRPC bidirectional-streaming call over its own HTTP/2 connection (cleartext with prior
+// knowledge, or TLS with ALPN h2), on one io_context thread: the proxy's discovery stream. The
+// proxy needs exactly one such call, and speaking it with the nghttp2 library the data plane
+// already uses keeps the gRPC runtime (its threads, and about 7 MiB of resident libraries) out of
+// every sidecar (docs/decisions.md 38).
 //
 // Messages are opaque bytes here; the caller serializes and parses. send() before the
 // connection is up queues the message. on_closed runs once, from the io_context, when the
@@ -84,6 +88,7 @@ class GrpcBidiStream : public std::enable_shared_from_this<GrpcBidiStream> {
 
  private:
   void connect(const boost::asio::ip::tcp::resolver::results_type& endpoints);
+  void startTls();
   void onConnected();
   void readSome();
   void flush();
@@ -111,6 +116,9 @@ class GrpcBidiStream : public std::enable_shared_from_this<GrpcBidiStream> {
   Handlers handlers_;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
+  // With options_.tls: the connection's TLS layer over socket_ (the context outlives it).
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer ping_timer_;
   boost::asio::steady_timer ping_deadline_;

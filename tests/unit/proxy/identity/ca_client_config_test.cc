@@ -50,6 +50,21 @@ TEST(CaClientConfigTest, TakesItsOwnServerAndSettings) {
   EXPECT_EQ(config.key_type, weft::v1::CertificateAuthorityConfig::RSA_2048);
 }
 
+TEST(CaClientConfigTest, TakesTheAdsServersTls) {
+  weft::v1::Bootstrap bootstrap = withAds();
+  bootstrap.mutable_dynamic_resources()
+      ->mutable_ads()
+      ->mutable_server()
+      ->mutable_tls()
+      ->set_ca_file("/var/run/weft/roots.pem");
+  CaClientConfig config;
+  ASSERT_EQ(caClientConfigFrom(bootstrap, config), "");
+  ASSERT_NE(config.tls, nullptr);
+  EXPECT_EQ(config.tls->caFile(), "/var/run/weft/roots.pem");
+  // The name checked defaults to the host dialed.
+  EXPECT_EQ(config.tls->serverName(), "weft-controlplane.weft-system.svc");
+}
+
 TEST(CaClientConfigTest, RefusesWhatItCannotServe) {
   CaClientConfig config;
   weft::v1::Bootstrap no_server;
@@ -61,11 +76,25 @@ TEST(CaClientConfigTest, RefusesWhatItCannotServe) {
   EXPECT_THAT(caClientConfigFrom(by_cluster, config),
               HasSubstr("dynamic_resources.ca.server.cluster: is not implemented"));
 
-  weft::v1::Bootstrap with_tls = withAds();
-  with_tls.mutable_dynamic_resources()->mutable_ads()->mutable_server()->mutable_tls()->set_ca_file(
-      "/etc/roots.pem");
-  EXPECT_THAT(caClientConfigFrom(with_tls, config),
-              HasSubstr("dynamic_resources.ads.server.tls: is not implemented"));
+  weft::v1::Bootstrap client_certificate = withAds();
+  auto* tls = client_certificate.mutable_dynamic_resources()
+                  ->mutable_ads()
+                  ->mutable_server()
+                  ->mutable_tls();
+  tls->set_ca_file("/etc/roots.pem");
+  tls->mutable_present_workload_certificate()->set_value(true);
+  EXPECT_THAT(caClientConfigFrom(client_certificate, config),
+              HasSubstr("dynamic_resources.ads.server.tls.present_workload_certificate: is not "
+                        "implemented"));
+
+  weft::v1::Bootstrap bad_pattern = withAds();
+  auto* pattern_tls =
+      bad_pattern.mutable_dynamic_resources()->mutable_ads()->mutable_server()->mutable_tls();
+  pattern_tls->set_ca_file("/etc/roots.pem");
+  pattern_tls->add_match_subject_alt_names()->set_regex("spiffe://(");
+  EXPECT_THAT(caClientConfigFrom(bad_pattern, config),
+              HasSubstr("dynamic_resources.ads.server.tls.match_subject_alt_names[0].regex: "
+                        "invalid regular expression"));
 
   weft::v1::Bootstrap two_identities = withAds();
   auto* identity = two_identities.mutable_static_resources()->add_secrets();
