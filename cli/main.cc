@@ -16,15 +16,21 @@ int main(int argc, char** argv) {
       "  proxy-config <proxy> [listeners|routes|clusters|endpoints|all]\n"
       "                                what one proxy runs, from its admin endpoint; <proxy> is\n"
       "                                its admin address (host:port) or its id"};
-  std::string control_plane;
+  weft::cli::ControlPlaneTarget control_plane;
   std::string output;
   std::vector<std::string> arguments;
   po::options_description options("Options");
   options.add_options()("control-plane",
-                        po::value(&control_plane)->default_value("127.0.0.1:15010"),
+                        po::value(&control_plane.address)->default_value("127.0.0.1:15010"),
                         "the control plane's xDS address (host:port)")(
-      "output,o", po::value(&output)->default_value("table"), "table or json (proxy-config)")(
-      "args", po::value(&arguments), "the command and its arguments");
+      "control-plane-ca-file", po::value(&control_plane.ca_file),
+      "PEM roots that verify the control plane's TLS certificate (the mesh root when the CA "
+      "issued it); given: TLS, unset: plaintext")(
+      "control-plane-server-name", po::value(&control_plane.server_name),
+      "the name checked against the control plane's certificate (default: the host of "
+      "--control-plane)")("output,o", po::value(&output)->default_value("table"),
+                          "table or json (proxy-config)")("args", po::value(&arguments),
+                                                          "the command and its arguments");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;

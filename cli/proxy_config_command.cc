@@ -232,7 +232,7 @@ std::string renderProxyConfig(const std::string& config_dump_json, const std::st
 }
 
 int runProxyConfig(const std::string& proxy, const std::string& section, const std::string& format,
-                   const std::string& control_plane, std::ostream& out, std::ostream& err) {
+                   const ControlPlaneTarget& control_plane, std::ostream& out, std::ostream& err) {
   if (section != "listeners" && section != "routes" && section != "clusters" &&
       section != "endpoints" && section != "all") {
     err << "weftctl: unknown section \"" << section
@@ -263,7 +263,7 @@ int runProxyConfig(const std::string& proxy, const std::string& section, const s
     }
     if (admin.empty()) {
       err << "weftctl: no proxy named \"" << proxy
-          << "\" with a known admin address is connected to " << control_plane
+          << "\" with a known admin address is connected to " << control_plane.address
           << "; give its admin address (host:port) instead.\n";
       return 1;
     }

@@ -3,6 +3,8 @@
 #include <ostream>
 #include <string>
 
+#include "cli/control_plane_channel.h"
+
 namespace weft::cli {
 
 // `weftctl proxy-config <proxy> [listeners|routes|clusters|endpoints|all] [-o table|json]`:
@@ -17,6 +19,6 @@ std::string renderProxyConfig(const std::string& config_dump_json, const std::st
                               std::string& out);
 
 int runProxyConfig(const std::string& proxy, const std::string& section, const std::string& format,
-                   const std::string& control_plane, std::ostream& out, std::ostream& err);
+                   const ControlPlaneTarget& control_plane, std::ostream& out, std::ostream& err);
 
 }  // namespace weft::cli

@@ -64,8 +64,13 @@ std::string describeError(const weft::v1::ErrorDetail& error) {
 
 }  // namespace
 
-std::string fetchProxyStatus(const std::string& control_plane, weft::v1::ListProxiesResponse& out) {
-  auto channel = grpc::CreateChannel(control_plane, grpc::InsecureChannelCredentials());
+std::string fetchProxyStatus(const ControlPlaneTarget& target, weft::v1::ListProxiesResponse& out) {
+  const std::string& control_plane = target.address;
+  std::string channel_error;
+  auto channel = controlPlaneChannel(target, channel_error);
+  if (!channel) {
+    return channel_error;
+  }
   auto stub = weft::v1::ProxyStatusService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -137,8 +142,8 @@ std::string renderProxyStatusDetail(const weft::v1::ListProxiesResponse& respons
   return {};
 }
 
-int runProxyStatus(const std::string& control_plane, const std::string& proxy_id, std::ostream& out,
-                   std::ostream& err) {
+int runProxyStatus(const ControlPlaneTarget& control_plane, const std::string& proxy_id,
+                   std::ostream& out, std::ostream& err) {
   weft::v1::ListProxiesResponse response;
   if (std::string error = fetchProxyStatus(control_plane, response); !error.empty()) {
     err << "weftctl: " << error << "\n";

@@ -3,6 +3,7 @@
 #include <ostream>
 #include <string>
 
+#include "cli/control_plane_channel.h"
 #include "weft/v1/proxy_status.pb.h"
 
 namespace weft::cli {
@@ -11,7 +12,8 @@ namespace weft::cli {
 // whether each runs the latest configuration of every resource type.
 
 // Fetches the list; returns an empty string or the error in plain words.
-std::string fetchProxyStatus(const std::string& control_plane, weft::v1::ListProxiesResponse& out);
+std::string fetchProxyStatus(const ControlPlaneTarget& control_plane,
+                             weft::v1::ListProxiesResponse& out);
 
 // The table of all proxies: one row each, one column per resource type with SYNCED,
 // NOT SENT, STALE or REJECTED, followed by the reason of every rejection.
@@ -22,7 +24,7 @@ std::string renderProxyStatusTable(const weft::v1::ListProxiesResponse& response
 std::string renderProxyStatusDetail(const weft::v1::ListProxiesResponse& response,
                                     const std::string& proxy_id);
 
-int runProxyStatus(const std::string& control_plane, const std::string& proxy_id, std::ostream& out,
-                   std::ostream& err);
+int runProxyStatus(const ControlPlaneTarget& control_plane, const std::string& proxy_id,
+                   std::ostream& out, std::ostream& err);
 
 }  // namespace weft::cli

@@ -145,7 +145,7 @@ done
 chmod 600 "$workdir/tokens.csv" "$workdir"/*.token
 "$bin/weft-controlplane" --config-dir "$mesh" --xds-address "127.0.0.1:$xds_port" \
   --metrics-address 127.0.0.1:0 --ca-dir "$workdir/ca" --bootstrap-token-file "$workdir/tokens.csv" \
-  >"$workdir/controlplane.log" 2>&1 &
+  --xds-tls-hosts 127.0.0.1 >"$workdir/controlplane.log" 2>&1 &
 pids+=($!)
 wait_for_line "$workdir/controlplane.log" "weft-controlplane .* ready"
 for name in productpage-v1 reviews-v1; do
@@ -166,7 +166,10 @@ logline() {  # a proxy log line without its timestamp and pid
 echo "    the CA (root generated in \$workdir/ca) issued, one per service account:"
 grep -E "\[ca\] issued" "$workdir/controlplane.log" | logline |
   sed -E -e 's/ \(serial [^)]*\)//' -e 's/ from .*//' -e 's/^/      controlplane | /'
-weftctl() { "$bin/weftctl" --control-plane "127.0.0.1:$xds_port" "$@"; }
+echo "    the control plane serves xDS and the CA over TLS, with a certificate from its own CA:"
+grep -E "xDS port serves TLS" "$workdir/controlplane.log" | logline | sed 's/^/      controlplane | /'
+weftctl() { "$bin/weftctl" --control-plane "127.0.0.1:$xds_port" \
+  --control-plane-ca-file "$workdir/ca/ca-cert.pem" "$@"; }
 echo "    weftctl proxy-status:"
 weftctl proxy-status | sed 's/^/      /'
 echo "    curl 127.0.0.1:${port[REVIEWS_ADMIN]}/certs (the reviews sidecar's certificate; the key never left it):"

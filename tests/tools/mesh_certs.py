@@ -38,8 +38,9 @@ class Authority:
     def cert_pem(self):
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
-    def issue(self, uris, is_ca=False, not_before=None, not_after=None):
-        """A workload certificate with these URI SANs; returns (cert_pem, key_pem)."""
+    def issue(self, uris, is_ca=False, not_before=None, not_after=None, dns_names=()):
+        """A workload certificate with these URI SANs (and DNS SANs, for a server certificate
+        such as the control plane's); returns (cert_pem, key_pem)."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -53,9 +54,10 @@ class Authority:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]),
                            critical=False))
-        if uris:
+        if uris or dns_names:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]),
+                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris] +
+                                            [x509.DNSName(name) for name in dns_names]),
                 critical=True)
         if is_ca:
             builder = builder.add_extension(
