@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
     std::cerr << "weftctl: no command given; see weftctl --help\n";
     return 2;
   }
+  if (!control_plane.server_name.empty() && control_plane.ca_file.empty()) {
+    std::cerr << "weftctl: --control-plane-server-name needs --control-plane-ca-file (TLS)\n";
+    return 2;
+  }
   const std::string& command = arguments.front();
   if (command == "proxy-status" && arguments.size() <= 2) {
     return weft::cli::runProxyStatus(control_plane, arguments.size() == 2 ? arguments[1] : "",

@@ -81,12 +81,22 @@ int main(int argc, char** argv) {
     std::cerr << "weft-controlplane: --xds-tls-cert-file and --xds-tls-key-file go together\n";
     return 2;
   }
-  for (size_t start = 0; start < xds_tls_hosts.size();) {
-    const size_t comma = std::min(xds_tls_hosts.find(',', start), xds_tls_hosts.size());
-    if (comma > start) {
-      cp.xds_tls_hosts.push_back(xds_tls_hosts.substr(start, comma - start));
+  if (values.count("xds-tls-hosts") != 0) {
+    // Comma-separated; blanks around entries are dropped, an empty entry is an error (it would
+    // otherwise be a certificate for "" or, for an empty list, plaintext).
+    for (size_t start = 0; start <= xds_tls_hosts.size();) {
+      const size_t comma = std::min(xds_tls_hosts.find(',', start), xds_tls_hosts.size());
+      std::string host = xds_tls_hosts.substr(start, comma - start);
+      host.erase(0, host.find_first_not_of(" \t"));
+      host.erase(host.find_last_not_of(" \t") + 1);
+      if (host.empty()) {
+        std::cerr << "weft-controlplane: --xds-tls-hosts: an empty name in '" << xds_tls_hosts
+                  << "'\n";
+        return 2;
+      }
+      cp.xds_tls_hosts.push_back(std::move(host));
+      start = comma + 1;
     }
-    start = comma + 1;
   }
   if (!cp.xds_tls_hosts.empty() && !cp.xds_tls_cert_file.empty()) {
     std::cerr << "weft-controlplane: give either --xds-tls-hosts (the CA issues the certificate) "

@@ -4,9 +4,11 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -51,8 +53,8 @@ XdsServerTls::XdsServerTls(boost::asio::io_context& loop, XdsServerTlsOptions op
     cert_file_ = options_.cert_file;
     key_file_ = options_.key_file;
   } else {
-    cert_file_ = options_.directory + "/tls.crt";
-    key_file_ = options_.directory + "/tls.key";
+    cert_file_ = options_.directory + "/current/tls.crt";
+    key_file_ = options_.directory + "/current/tls.key";
   }
 }
 
@@ -101,15 +103,7 @@ std::string XdsServerTls::issue() {
   if (!issued) {
     return "serving certificate for " + joined(options_.ca_hosts) + ": " + issued.error();
   }
-  // The key first: between the two renames gRPC may read the new key with the old
-  // certificate, which it refuses (the pair does not match) and keeps the old pair until its
-  // next look, by which time both are new.
-  if (std::string error = fs::replaceFileAtomically(key_file_, issued->key_pem, 0600);
-      !error.empty()) {
-    return error;
-  }
-  if (std::string error = fs::replaceFileAtomically(cert_file_, issued->chain_pem, 0644);
-      !error.empty()) {
+  if (std::string error = install(*issued); !error.empty()) {
     return error;
   }
   const auto lifetime = issued->not_after - issued->not_before;
@@ -121,10 +115,52 @@ std::string XdsServerTls::issue() {
   return {};
 }
 
+// gRPC's file watcher reads the key and the certificate one after the other, and pairs them
+// without checking that they match; two files replaced one by one could be read half old, half
+// new, and every handshake would fail until its next look. So each certificate goes into a new
+// directory, and the symbolic link `current`, which the watcher reads through, is swapped in
+// one rename: a read sees the old pair or the new one (the watcher reads again when a file's
+// time changed during its read). The previous directory stays until the next swap, for a read
+// that began before this one.
+std::string XdsServerTls::install(const ca::ServingCredentials& issued) {
+  // Unique across restarts too: an earlier process's directories are cleared below.
+  const std::string name = "gen-" + std::to_string(issued.not_before.time_since_epoch().count()) +
+                           "-" + std::to_string(::getpid()) + "-" + std::to_string(++generation_);
+  const std::string directory = options_.directory + "/" + name;
+  if (::mkdir(directory.c_str(), 0700) != 0) {
+    return "cannot create " + directory + ": " + std::strerror(errno);
+  }
+  if (std::string error = fs::replaceFileAtomically(directory + "/tls.key", issued.key_pem, 0600);
+      !error.empty()) {
+    return error;
+  }
+  if (std::string error = fs::replaceFileAtomically(directory + "/tls.crt", issued.chain_pem, 0644);
+      !error.empty()) {
+    return error;
+  }
+  const std::string link = options_.directory + "/current";
+  const std::string staged = link + ".tmp";
+  ::unlink(staged.c_str());
+  if (::symlink(name.c_str(), staged.c_str()) != 0 || ::rename(staged.c_str(), link.c_str()) != 0) {
+    return "cannot point " + link + " at " + name + ": " + std::strerror(errno);
+  }
+  // Everything but the new pair and the one before it goes.
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.directory, ignored)) {
+    const std::string entry_name = entry.path().filename().string();
+    if (entry_name.rfind("gen-", 0) == 0 && entry_name != name && entry_name != previous_) {
+      std::filesystem::remove_all(entry.path(), ignored);
+    }
+  }
+  previous_ = name;
+  return {};
+}
+
 void XdsServerTls::scheduleRenewal(std::chrono::system_clock::duration after) {
+  // At least a minute apart: near the CA's own expiry half a lifetime gets short.
   renewal_.expires_after(std::max<std::chrono::steady_clock::duration>(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(after),
-      std::chrono::seconds(1)));
+      std::chrono::seconds(60)));
   renewal_.async_wait([this](const boost::system::error_code& error) {
     if (error) {
       return;  // cancelled: shutting down, or renewNow() rescheduled
@@ -141,7 +177,8 @@ void XdsServerTls::renewNow() {
     return;
   }
   if (std::string failure = issue(); !failure.empty()) {
-    tlsLog().error("reissuing the xDS serving certificate failed: {}", failure);
+    tlsLog().error("reissuing the xDS serving certificate failed, retrying in 60 s: {}", failure);
+    scheduleRenewal(std::chrono::seconds(60));
   }
 }
 

@@ -5,11 +5,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "controlplane/ca/certificate_authority.h"
+#include "controlplane/ca/serving_certificate.h"
 
 namespace weft::controlplane {
 
@@ -20,7 +22,8 @@ struct XdsServerTlsOptions {
   std::string cert_file;
   std::string key_file;
   // Or: the mesh CA issues the serving certificate for these DNS names and IP addresses, keeps
-  // it in `directory` and renews it at half life. Proxies verify it with the mesh root.
+  // it in `directory` (one subdirectory per certificate, `current` linking to the newest) and
+  // renews it at half life. Proxies verify it with the mesh root.
   std::vector<std::string> ca_hosts;
   std::string directory;
   std::chrono::seconds ca_validity{std::chrono::hours(24)};
@@ -53,6 +56,7 @@ class XdsServerTls {
 
  private:
   std::string issue();
+  std::string install(const ca::ServingCredentials& issued);
   void scheduleRenewal(std::chrono::system_clock::duration after);
 
   const XdsServerTlsOptions options_;
@@ -60,6 +64,10 @@ class XdsServerTls {
   boost::asio::steady_timer renewal_;
   std::string cert_file_;
   std::string key_file_;
+  // CA mode: generations of the pair written so far, and the directory of the one before the
+  // current.
+  uint64_t generation_ = 0;
+  std::string previous_;
 };
 
 }  // namespace weft::controlplane

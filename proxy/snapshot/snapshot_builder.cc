@@ -786,9 +786,6 @@ class SnapshotBuilder {
     return text;
   }
 
-  // The string condition of a HeaderMatcher or QueryParameterMatcher (the two
-  // share these oneof members). Returns false when the matcher is a presence
-  // or range test instead.
   // The string condition of a HeaderMatcher or QueryParameterMatcher. Returns false when the
   // matcher is a presence or range test instead.
   template <class Matcher>

@@ -53,10 +53,10 @@ AdsClient::AdsClient(boost::asio::io_context& io_context, const weft::v1::Bootst
     initial_fetch_timeout_ = toMillis(ads.initial_fetch_timeout());
   }
   if (ads.server().has_tls()) {
-    // Checked when the bootstrap was loaded (unsupportedDynamicSettings), so no error here.
-    std::string error;
+    // Checked when the bootstrap was loaded (unsupportedDynamicSettings); should it fail here
+    // anyway, connect() refuses rather than speak plaintext.
     tls_ = ControlPlaneTls::from(ads.server().tls(), ads.server().address().address(),
-                                 "dynamic_resources.ads.server.tls", error);
+                                 "dynamic_resources.ads.server.tls", tls_error_);
   }
 }
 
@@ -158,6 +158,10 @@ void AdsClient::connect() {
     return;
   }
   const auto& server = bootstrap_.dynamic_resources().ads().server();
+  if (server.has_tls() && !tls_) {
+    xdsLog().error("not connecting to the control plane: {}", tls_error_);
+    return;
+  }
   GrpcCallOptions options;
   options.host = server.address().address();
   options.port = static_cast<uint16_t>(server.address().port());

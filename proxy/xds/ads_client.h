@@ -89,6 +89,7 @@ class AdsClient {
   std::chrono::milliseconds initial_fetch_timeout_{15000};
   // TLS to the server (ads.server.tls); null: cleartext.
   std::shared_ptr<const ControlPlaneTls> tls_;
+  std::string tls_error_;
   std::shared_ptr<GrpcBidiStream> stream_;
   uint64_t call_id_ = 0;
   bool stopped_ = false;

@@ -12,25 +12,31 @@ namespace {
 
 constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
 
-// The URI and DNS entries of the certificate's subjectAltName.
-std::vector<std::string> uriAndDnsNames(X509* cert) {
-  std::vector<std::string> out;
+// The URI and DNS entries of the certificate's subjectAltName. False when the extension is
+// there twice or cannot be decoded: then no name is trusted. An entry with a NUL byte is
+// skipped (no pattern may match a name that C code would read shorter).
+bool uriAndDnsNames(X509* cert, std::vector<std::string>& out) {
+  int critical = -1;
   auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nullptr));
   if (names == nullptr) {
-    return out;
+    ERR_clear_error();
+    return critical == -1;  // -1: absent (no names); -2: repeated; otherwise undecodable
   }
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type == GEN_URI || name->type == GEN_DNS) {
       const ASN1_IA5STRING* text =
           name->type == GEN_URI ? name->d.uniformResourceIdentifier : name->d.dNSName;
-      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
-                       static_cast<size_t>(ASN1_STRING_length(text)));
+      const std::string_view value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                                   static_cast<size_t>(ASN1_STRING_length(text)));
+      if (value.find('\0') == std::string_view::npos) {
+        out.emplace_back(value);
+      }
     }
   }
   GENERAL_NAMES_free(names);
-  return out;
+  return true;
 }
 
 }  // namespace
@@ -54,7 +60,13 @@ std::shared_ptr<const ControlPlaneTls> ControlPlaneTls::from(const weft::v1::Con
   for (int i = 0; i < tls.match_subject_alt_names_size(); ++i) {
     auto pattern = std::make_shared<ValueMatcher>();
     std::string regex_error;
-    readStringCondition(tls.match_subject_alt_names(i), *pattern, regex_error);
+    if (!readStringCondition(tls.match_subject_alt_names(i), *pattern, regex_error)) {
+      // An empty matcher would match any name; the schema requires one member, but this
+      // must not depend on it.
+      error = field_path + ".match_subject_alt_names[" + std::to_string(i) +
+              "]: give exact, prefix, suffix, contains or regex";
+      return nullptr;
+    }
     if (!regex_error.empty()) {
       error =
           field_path + ".match_subject_alt_names[" + std::to_string(i) + "].regex: " + regex_error;
@@ -118,7 +130,10 @@ std::string ControlPlaneTls::checkPeer(SSL* ssl) const {
   if (cert == nullptr) {
     return "the control plane sent no certificate";
   }
-  const std::vector<std::string> names = uriAndDnsNames(cert);
+  std::vector<std::string> names;
+  if (!uriAndDnsNames(cert, names)) {
+    return "the control plane's certificate has a malformed or repeated subjectAltName";
+  }
   for (const std::string& name : names) {
     for (const auto& pattern : san_patterns_) {
       if (pattern->matches(name)) {

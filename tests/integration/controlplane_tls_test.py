@@ -78,16 +78,23 @@ class ControlPlaneTlsTest(MeshIdentityTest):
         self.wait_ready(admin)
 
         def served_certificate():
+            """The PEM the port serves, when it verifies; None otherwise (polled: a failed
+            handshake while the files change would show here, and fail the wait)."""
             answer = self.s_client("-verify_ip", "127.0.0.1")
-            self.assertIn("Verification: OK", answer.stdout, answer.stderr)
-            return re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
-                             answer.stdout, re.DOTALL).group(0)
+            found = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                              answer.stdout, re.DOTALL)
+            return found.group(0) if found and "Verification: OK" in answer.stdout else None
         first = served_certificate()
+        self.assertIsNotNone(first)
         # SIGHUP reloads the CA, which reissues the serving certificate; gRPC picks the new
         # files up at its next look (every 10 s).
         process.signal(signal.SIGHUP)
-        self.wait_until(lambda: served_certificate() != first, "a new serving certificate",
-                        timeout=40)
+        self.wait_until(lambda: served_certificate() not in (first, None),
+                        "a new serving certificate", timeout=40)
+        # Only the new pair and the one before it are kept.
+        generations = [name for name in os.listdir(os.path.join(self.ca_dir, "xds-serving"))
+                       if name.startswith("gen-")]
+        self.assertEqual(len(generations), 2, generations)
         # The proxy's stream, opened with the old certificate, carries on.
         self.assertEqual(self.admin(admin, "/ready")[0], 200)
         self.assertEqual(proxy.output().count("established"), 1)
@@ -150,6 +157,15 @@ class ControlPlaneTlsTest(MeshIdentityTest):
             f"      tls: {{ca_file: {roots}, server_name: cp.example.internal}}")
         self.wait_ready(admin)
         proxy.wait_for(r"discovery stream to \S+ established")
+
+    def test_an_empty_name_in_the_hosts_is_refused(self):
+        for hosts in ("", "localhost,,127.0.0.1", "localhost, "):
+            process = self.start([os.path.join(harness.BIN_DIR, "weft-controlplane"),
+                                  "--config-dir", self.mesh, "--ca-dir", self.ca_dir,
+                                  "--bootstrap-token-file", self.tokens,
+                                  "--xds-tls-hosts", hosts], "weft-controlplane")
+            self.assertEqual(process.wait(), 2, hosts)
+            self.assertIn("--xds-tls-hosts: an empty name", process.output())
 
     def test_a_key_that_is_not_the_certificates_stops_the_control_plane(self):
         operator = mesh_certs.Authority("operator root")

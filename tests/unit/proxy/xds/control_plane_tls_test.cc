@@ -200,6 +200,23 @@ TEST_F(ControlPlaneTlsTest, RefusesAServerWithAnotherName) {
   EXPECT_THAT(closed_->message, HasSubstr("expected istiod.istio-system.svc"));
 }
 
+TEST_F(ControlPlaneTlsTest, RefusesAServerWhoseCertificateLacksTheAddressDialed) {
+  call(settings([](weft::v1::ControlPlaneTls& tls) { tls.set_server_name("127.0.0.2"); }));
+  ASSERT_TRUE(closed_.has_value());
+  EXPECT_TRUE(responses_.empty());
+  EXPECT_EQ(closed_->code, 14);
+  EXPECT_THAT(closed_->message, HasSubstr("certificate was refused: IP address mismatch"));
+}
+
+TEST_F(ControlPlaneTlsTest, RefusesAnEmptySubjectAltNamePattern) {
+  weft::v1::ControlPlaneTls tls;
+  tls.set_ca_file(mesh_roots_);
+  tls.add_match_subject_alt_names()->set_ignore_case(true);  // no string condition
+  std::string error;
+  EXPECT_EQ(ControlPlaneTls::from(tls, "127.0.0.1", "ads.server.tls", error), nullptr);
+  EXPECT_THAT(error, HasSubstr("ads.server.tls.match_subject_alt_names[0]: give exact"));
+}
+
 TEST_F(ControlPlaneTlsTest, RefusesAServerFromAnotherCa) {
   call(settings([this](weft::v1::ControlPlaneTls& tls) { tls.set_ca_file(other_roots_); }));
   ASSERT_TRUE(closed_.has_value());
