@@ -366,10 +366,9 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
     }
 
     // Response header, skipping interim 1xx responses.
-    std::optional<UpstreamResponseParser> response;
     arm(connection->stream, upstream_expiry);
-    const ResponseHeadRead head =
-        co_await readFinalResponseHeader(*connection, response, head_request);
+    const ResponseHeadRead head = co_await readFinalResponseHeader(*connection, head_request);
+    std::optional<UpstreamResponseParser>& response = connection->response;
     const error_code& header_error = head.error;
     if (header_error) {
       if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {

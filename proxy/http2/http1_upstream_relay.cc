@@ -251,9 +251,9 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
       co_return;
     }
 
-    std::optional<UpstreamResponseParser> response;
     const ResponseHeadRead head =
-        co_await readFinalResponseHeader(*connection, response, exchange.head_request);
+        co_await readFinalResponseHeader(*connection, exchange.head_request);
+    std::optional<UpstreamResponseParser>& response = connection->response;
     const error_code& header_error = head.error;
     if (exchange.downstream_closed) {
       co_return;

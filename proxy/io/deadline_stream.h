@@ -242,7 +242,12 @@ class DeadlineStream {
         return;
       }
       SSL* ssl = state->ssl.get();
-      ERR_clear_error();
+      // SSL_get_error() reads the thread's error queue, so it must start empty.
+      // Peeking first: clearing walks every slot of the queue, and it is
+      // almost always empty already, since every failure below clears it.
+      if (ERR_peek_error() != 0) {
+        ERR_clear_error();
+      }
       int result = 0;
       size_t bytes = 0;
       if constexpr (Step == TlsStep::kRead) {

@@ -71,6 +71,7 @@ UpstreamConnectionPtr Http1ConnectionPool::take(
 void Http1ConnectionPool::release(const boost::asio::ip::tcp::endpoint& endpoint,
                                   UpstreamConnectionPtr connection) {
   connection->stream.expires_never();
+  connection->response.reset();  // the finished response's fields go now, not at the next use
   if (connection->limit) {
     connection = connection->limit->handOver(std::move(connection));
     if (!connection) {

@@ -2,6 +2,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -13,6 +15,8 @@
 #include "proxy/upstream/connection_limit.h"
 
 namespace weft::proxy {
+
+using UpstreamResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
 // An upstream HTTP/1.1 connection with its read buffer, which outlives each
 // exchange so that no request allocates one.
@@ -30,6 +34,11 @@ struct UpstreamConnection {
   boost::beast::flat_buffer buffer;
   // Where message heads are serialized, both ways, one exchange at a time.
   std::string head_buffer;
+  // The response being read (readFinalResponseHeader); Http1ConnectionPool::
+  // release resets it. Kept here rather than in the relaying coroutine's frame: the parser
+  // is 272 bytes, and with it the HTTP/1 exchange's frame grew past the 1020
+  // bytes Asio recycles, costing a malloc and a free per request.
+  std::optional<UpstreamResponseParser> response;
   // Response body pieces on their way to an HTTP/2 client, made on first use
   // and kept with the pooled connection: in the relay's coroutine frame they
   // made every request allocate and free 16 KiB.

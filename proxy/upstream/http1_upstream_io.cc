@@ -44,9 +44,9 @@ asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
   co_return std::string();
 }
 
-asio::awaitable<ResponseHeadRead> readFinalResponseHeader(
-    UpstreamConnection& connection, std::optional<UpstreamResponseParser>& response,
-    bool head_request) {
+asio::awaitable<ResponseHeadRead> readFinalResponseHeader(UpstreamConnection& connection,
+                                                          bool head_request) {
+  std::optional<UpstreamResponseParser>& response = connection.response;
   ResponseHeadRead read;
   for (;;) {
     response.emplace();

@@ -16,8 +16,6 @@ namespace weft::proxy {
 // The steps every relay to an HTTP/1.1 upstream takes, whatever protocol the
 // client speaks (proxy/http1/upstream_exchange, proxy/http2/http1_upstream_relay).
 
-using UpstreamResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
-
 // Largest upstream response header accepted.
 constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
 
@@ -37,14 +35,13 @@ struct ResponseHeadRead {
   bool got_bytes = false;  // whether any response byte arrived (no retry then)
 };
 
-// Reads the final response header into `response`, skipping interim responses
+// Reads the final response header into `connection.response`, skipping interim responses
 // (100 Continue, 103 Early Hints: the client gets only the final one); 101 is
 // final. Each header gets a fresh parser: header limit kMaxUpstreamHeaderBytes,
 // no body limit (bodies stream), no body for a HEAD request. The caller sets
 // the connection's expiry first.
-boost::asio::awaitable<ResponseHeadRead> readFinalResponseHeader(
-    UpstreamConnection& connection, std::optional<UpstreamResponseParser>& response,
-    bool head_request);
+boost::asio::awaitable<ResponseHeadRead> readFinalResponseHeader(UpstreamConnection& connection,
+                                                                 bool head_request);
 
 // Whether a request that failed on a reused keep-alive connection before any
 // response byte may go again on a fresh one: the upstream closed the idle
