@@ -23,6 +23,7 @@
 #include "common/config/duration_text.h"
 #include "common/config/field_path.h"
 #include "common/config/proto_validator.h"
+#include "common/text/base64.h"
 
 namespace weft::config {
 namespace {
@@ -182,45 +183,11 @@ std::string parseBool(const std::string& text, bool& out) {
 }
 
 std::string decodeBase64(const std::string& text, std::string& out) {
-  auto value_of = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z')
-      return c - 'A';
-    if (c >= 'a' && c <= 'z')
-      return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      return c - '0' + 52;
-    if (c == '+' || c == '-')
-      return 62;
-    if (c == '/' || c == '_')
-      return 63;
-    return -1;
-  };
-  out.clear();
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (char c : text) {
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    if (c == '\n' || c == '\r' || c == ' ') {
-      continue;
-    }
-    const int value = value_of(c);
-    if (value < 0 || padding > 0) {
-      return "invalid base64 in bytes field";
-    }
-    buffer = (buffer << 6) | static_cast<uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  if (padding > 2) {
+  std::optional<std::string> decoded = text::decodeBase64(text);
+  if (!decoded) {
     return "invalid base64 in bytes field";
   }
+  out = std::move(*decoded);
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -19,7 +20,9 @@
 #include "controlplane/ca/certificate_authority.h"
 #include "controlplane/ca/certificate_service.h"
 #include "controlplane/ca/directory_ca_storage.h"
+#include "controlplane/ca/secret_ca_storage.h"
 #include "controlplane/ca/token_file_authenticator.h"
+#include "controlplane/ca/token_review_authenticator.h"
 #include "controlplane/source/directory_source.h"
 #include "controlplane/translate/mesh_settings.h"
 #include "controlplane/translate/translator.h"
@@ -31,6 +34,10 @@
 namespace weft::controlplane {
 
 namespace {
+
+// How long one request to the Kubernetes API may take (a TokenReview holds up one certificate
+// request; the Secret, the start).
+constexpr std::chrono::seconds kKubeApiTimeout{5};
 
 spdlog::logger& cpLog() {
   static spdlog::logger& logger = weft::log::logger("controlplane");
@@ -69,20 +76,45 @@ int runControlPlane(const ControlPlaneOptions& options) {
 
   // The CA is ready (its root loaded or generated, the token file read) before the port opens.
   std::unique_ptr<ca::CertificateAuthority> authority;
-  std::unique_ptr<ca::TokenFileAuthenticator> authenticator;
+  std::unique_ptr<ca::CallerAuthenticator> authenticator;
   std::unique_ptr<ca::CertificateService> certificate_service;
-  if (!options.ca_dir.empty()) {
+  if (options.hasCa()) {
+    std::optional<kube::ApiClient> kube_api;
+    if (!options.ca_secret_name.empty() || options.token_review) {
+      auto server = options.kube_api_server.empty()
+                        ? kube::inClusterApiServer()
+                        : kube::apiServerFromUrl(options.kube_api_server, options.kube_token_file,
+                                                 options.kube_ca_file);
+      if (!server) {
+        return fail("the Kubernetes API: " + server.error());
+      }
+      kube_api.emplace(*server, kKubeApiTimeout);
+    }
     auto ca_metrics = std::make_shared<ca::CaMetrics>(*registry);
     ca::CertificateAuthorityOptions ca_options;
     ca_options.max_validity = options.ca_max_validity;
-    authority = std::make_unique<ca::CertificateAuthority>(
-        std::make_unique<ca::DirectoryCaStorage>(options.ca_dir), ca_options, ca_metrics);
+    std::unique_ptr<ca::CaStorage> storage;
+    if (!options.ca_dir.empty()) {
+      storage = std::make_unique<ca::DirectoryCaStorage>(options.ca_dir);
+    } else {
+      storage = std::make_unique<ca::SecretCaStorage>(*kube_api, options.ca_secret_namespace,
+                                                      options.ca_secret_name);
+    }
+    authority =
+        std::make_unique<ca::CertificateAuthority>(std::move(storage), ca_options, ca_metrics);
     if (std::string error = authority->start(); !error.empty()) {
       return fail(error);
     }
-    authenticator = std::make_unique<ca::TokenFileAuthenticator>(options.bootstrap_token_file);
-    if (std::string error = authenticator->load(); !error.empty()) {
-      return fail(error);
+    if (options.token_review) {
+      authenticator =
+          std::make_unique<ca::TokenReviewAuthenticator>(*kube_api, options.token_review_audiences);
+      cpLog().info("CA callers are authenticated by TokenReview at {}", kube_api->server().url());
+    } else {
+      auto token_file = std::make_unique<ca::TokenFileAuthenticator>(options.bootstrap_token_file);
+      if (std::string error = token_file->load(); !error.empty()) {
+        return fail(error);
+      }
+      authenticator = std::move(token_file);
     }
     certificate_service =
         std::make_unique<ca::CertificateService>(*authority, *authenticator, ca_metrics);
@@ -96,7 +128,8 @@ int runControlPlane(const ControlPlaneOptions& options) {
     tls_options.cert_file = options.xds_tls_cert_file;
     tls_options.key_file = options.xds_tls_key_file;
     tls_options.ca_hosts = options.xds_tls_hosts;
-    tls_options.directory = options.ca_dir + "/xds-serving";
+    tls_options.directory =
+        options.xds_tls_dir.empty() ? options.ca_dir + "/xds-serving" : options.xds_tls_dir;
     xds_tls = std::make_unique<XdsServerTls>(loop, tls_options, authority.get());
     if (std::string error = xds_tls->start(); !error.empty()) {
       return fail(error);

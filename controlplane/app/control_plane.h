@@ -21,8 +21,21 @@ struct ControlPlaneOptions {
   // The certificate authority (ca.proto's CertificateService, on the xDS port). Empty: no CA.
   // Local mode: the directory with the signing material (generated there on first start).
   std::string ca_dir;
-  // Local mode: the static token file that authenticates CA callers. Required with ca_dir.
+  // Cluster mode: the Secret with the same entries instead of ca_dir. Both empty: no CA.
+  std::string ca_secret_namespace;
+  std::string ca_secret_name;
+  // Who may ask the CA: the static token file (local mode), or, with token_review, the
+  // Kubernetes API's TokenReview of the caller's service-account token. One of the two is
+  // required with a CA.
   std::string bootstrap_token_file;
+  bool token_review = false;
+  // Audiences the reviewed token must be valid for; empty: the API server's default.
+  std::vector<std::string> token_review_audiences;
+  // The Kubernetes API, for the Secret and TokenReview: an https:// URL with token and CA
+  // files; an empty URL means in-cluster (the pod's service account).
+  std::string kube_api_server;
+  std::string kube_token_file;
+  std::string kube_ca_file;
   // The longest workload certificate validity the CA grants.
   std::chrono::seconds ca_max_validity{std::chrono::hours(24)};
   // TLS on the gRPC port: the operator's certificate and key files, or a certificate the CA
@@ -31,6 +44,11 @@ struct ControlPlaneOptions {
   std::string xds_tls_cert_file;
   std::string xds_tls_key_file;
   std::vector<std::string> xds_tls_hosts;
+  // Where the CA-issued serving certificate is written; empty: <ca_dir>/xds-serving (with a
+  // CA Secret there is no CA directory, so it must be given, e.g. an emptyDir volume).
+  std::string xds_tls_dir;
+
+  bool hasCa() const { return !ca_dir.empty() || !ca_secret_name.empty(); }
 };
 
 // Runs the control plane until SIGTERM/SIGINT (SIGHUP re-reads the manifests and the CA

@@ -20,6 +20,10 @@ class CallerAuthenticator {
   // `token` is what followed "Bearer ", never empty. A Rejection is kUnknownToken,
   // kNotServiceAccount or kCredentialsUnavailable; its message never repeats the token.
   virtual Decision<WorkloadIdentity> authenticate(std::string_view token) = 0;
+
+  // True when authenticate() waits on the network (a TokenReview): the service then calls it
+  // off gRPC's threads, which must never block.
+  virtual bool mayBlock() const { return false; }
 };
 
 }  // namespace weft::controlplane::ca

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <boost/asio/post.hpp>
 #include <exception>
 
 #include "common/config/proto_validator.h"
@@ -65,7 +66,11 @@ std::optional<std::string_view> bearerToken(std::string_view value) {
 CertificateService::CertificateService(const CertificateAuthority& authority,
                                        CallerAuthenticator& authenticator,
                                        std::shared_ptr<CaMetrics> metrics)
-    : authority_(authority), authenticator_(authenticator), metrics_(std::move(metrics)) {}
+    : authority_(authority), authenticator_(authenticator), metrics_(std::move(metrics)) {
+  if (authenticator_.mayBlock()) {
+    blocking_calls_.emplace(2);
+  }
+}
 
 grpc::StatusCode CertificateService::statusCode(RejectReason reason) {
   switch (reason) {
@@ -101,8 +106,43 @@ grpc::ServerUnaryReactor* CertificateService::CreateCertificate(
     authorization = std::string_view(it->second.data(), it->second.size());
     ++authorization_count;
   }
-  reactor->Finish(handle(authorization, authorization_count, context->peer(), *request, *response));
+  // A call without a usable bearer token is refused before the authenticator is reached, so it
+  // is answered here even when the authenticator may block, and never takes a waiting slot.
+  const bool reaches_authenticator =
+      authorization_count == 1 && bearerToken(authorization).has_value();
+  if (!blocking_calls_ || !reaches_authenticator) {
+    reactor->Finish(
+        handle(authorization, authorization_count, context->peer(), *request, *response));
+    return reactor;
+  }
+  if (waiting_calls_.fetch_add(1) >= kMaxWaitingCalls) {
+    waiting_calls_.fetch_sub(1);
+    reactor->Finish(refuse(Rejection{RejectReason::kCredentialsUnavailable,
+                                     "too many certificate requests are waiting for the "
+                                     "Kubernetes API; retry later"},
+                           context->peer(), "unauthenticated caller"));
+    return reactor;
+  }
+  // gRPC keeps the context, request and response alive until Finish. A call the client gave up
+  // on while it waited (its deadline, or the server shutting down) is not reviewed: with the
+  // Kubernetes API stalled, the queue then drains at once rather than one timeout at a time.
+  boost::asio::post(*blocking_calls_, [this, context, reactor, request, response,
+                                       authorization = std::string(authorization),
+                                       authorization_count, peer = context->peer()] {
+    grpc::Status status =
+        context->IsCancelled()
+            ? grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting")
+            : handle(authorization, authorization_count, peer, *request, *response);
+    waiting_calls_.fetch_sub(1);
+    reactor->Finish(status);
+  });
   return reactor;
+}
+
+CertificateService::~CertificateService() {
+  if (blocking_calls_) {
+    blocking_calls_->join();
+  }
 }
 
 grpc::Status CertificateService::handle(std::string_view authorization, size_t authorization_count,
@@ -138,7 +178,11 @@ grpc::Status CertificateService::handle(std::string_view authorization, size_t a
     decision = Rejection{RejectReason::kInternal, "internal error"};
     response.Clear();
   }
-  const Rejection& rejection = std::get<Rejection>(decision);
+  return refuse(std::get<Rejection>(decision), peer, caller);
+}
+
+grpc::Status CertificateService::refuse(const Rejection& rejection, const std::string& peer,
+                                        const std::string& caller) {
   if (metrics_) {
     metrics_->rejected(rejection.reason);
   }

@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,12 +19,21 @@ namespace weft::controlplane::ca {
 // weft.v1.CertificateService (ca.proto): authenticates the caller from its "authorization:
 // Bearer <token>" metadata, checks the request, and has the CA sign. Each call is answered on
 // the gRPC thread that received it (signing takes well under a millisecond and touches no
-// state of the loop thread). Every refusal is logged with its reason and counted in
-// weft_cp_ca_requests_rejected_total.
+// state of the loop thread), unless the authenticator waits on the network (a TokenReview):
+// then on a small pool of the service's own, since gRPC's callback threads must not block, and
+// with at most kMaxWaitingCalls waiting there. Every refusal is logged with its reason and
+// counted in weft_cp_ca_requests_rejected_total.
 class CertificateService final : public weft::v1::CertificateService::CallbackService {
  public:
+  // Calls waiting for a blocking authenticator beyond which new ones are refused at once
+  // (UNAVAILABLE; the proxies retry with backoff): memory stays bounded when the Kubernetes
+  // API is slow and every proxy asks at once.
+  static constexpr int kMaxWaitingCalls = 256;
+
   CertificateService(const CertificateAuthority& authority, CallerAuthenticator& authenticator,
                      std::shared_ptr<CaMetrics> metrics);
+  // Waits for the calls still on the pool; the gRPC server has been shut down before.
+  ~CertificateService() override;
 
   grpc::ServerUnaryReactor* CreateCertificate(
       grpc::CallbackServerContext* context, const weft::v1::CreateCertificateRequest* request,
@@ -40,10 +52,17 @@ class CertificateService final : public weft::v1::CertificateService::CallbackSe
   Decision<IssuedCertificate> decide(std::string_view authorization, size_t authorization_count,
                                      const weft::v1::CreateCertificateRequest& request,
                                      std::string& caller);
+  // Logs and counts a refusal; the status to answer with.
+  grpc::Status refuse(const Rejection& rejection, const std::string& peer,
+                      const std::string& caller);
 
   const CertificateAuthority& authority_;
   CallerAuthenticator& authenticator_;
   std::shared_ptr<CaMetrics> metrics_;
+  // Runs the calls when the authenticator may block; two threads, so one slow review does not
+  // hold up every other call. Absent otherwise.
+  std::optional<boost::asio::thread_pool> blocking_calls_;
+  std::atomic<int> waiting_calls_{0};
 };
 
 }  // namespace weft::controlplane::ca

@@ -4,6 +4,7 @@
 
 Uses python3-cryptography; every key is ECDSA P-256 unless asked otherwise."""
 import datetime
+import ipaddress
 import os
 
 from cryptography import x509
@@ -38,9 +39,16 @@ class Authority:
     def cert_pem(self):
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
-    def issue(self, uris, is_ca=False, not_before=None, not_after=None, dns_names=()):
-        """A workload certificate with these URI SANs (and DNS SANs, for a server certificate
-        such as the control plane's); returns (cert_pem, key_pem)."""
+    def key_pem(self):
+        return self.key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()).decode()
+
+    def issue(self, uris, is_ca=False, not_before=None, not_after=None, dns_names=(),
+              ip_addresses=()):
+        """A workload certificate with these URI SANs (and DNS or IP SANs, for a server
+        certificate such as the control plane's or a Kubernetes API server's); returns
+        (cert_pem, key_pem)."""
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
@@ -54,10 +62,12 @@ class Authority:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]),
                            critical=False))
-        if uris or dns_names:
+        if uris or dns_names or ip_addresses:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris] +
-                                            [x509.DNSName(name) for name in dns_names]),
+                x509.SubjectAlternativeName(
+                    [x509.UniformResourceIdentifier(u) for u in uris] +
+                    [x509.DNSName(name) for name in dns_names] +
+                    [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]),
                 critical=True)
         if is_ca:
             builder = builder.add_extension(

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "common/tls/certificate.h"
 #include "controlplane/ca/directory_ca_storage.h"
@@ -204,6 +207,128 @@ TEST_F(CertificateServiceTest, SigningCertificateExpiryIsExported) {
     }
   }
   ADD_FAILURE() << "no expiry gauge";
+}
+
+}  // namespace
+}  // namespace weft::controlplane::ca
+
+namespace weft::controlplane::ca {
+namespace {
+
+// Blocks every call until released, as a TokenReview against a stalled API server would.
+class StalledAuthenticator final : public CallerAuthenticator {
+ public:
+  Decision<WorkloadIdentity> authenticate(std::string_view) override {
+    std::unique_lock lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return released_; });
+    return WorkloadIdentity{"default", "reviews"};
+  }
+  bool mayBlock() const override { return true; }
+
+  bool waitForEntered(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(30), [&] { return entered_ >= count; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+// Over a real gRPC server: calls whose authenticator blocks run off gRPC's threads, at most
+// kMaxWaitingCalls of them wait, and the rest are refused at once rather than queued.
+TEST(CertificateServiceBlockingTest, BoundsTheCallsWaitingForABlockingAuthenticator) {
+  TempDir dir;
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<CaMetrics>(registry);
+  CertificateAuthority authority(std::make_unique<DirectoryCaStorage>(dir.path()),
+                                 CertificateAuthorityOptions{}, metrics);
+  ASSERT_EQ(authority.start(), "");
+  authority.setTrustDomain("cluster.local");
+  StalledAuthenticator authenticator;
+  auto service = std::make_unique<CertificateService>(authority, authenticator, metrics);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  auto stub = weft::v1::CertificateService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  auto key = p256Key();
+  weft::v1::CreateCertificateRequest request;
+  request.set_csr(makeCsrPem(key.get()));
+  constexpr int kCalls = CertificateService::kMaxWaitingCalls + 3;
+  struct Call {
+    grpc::ClientContext context;
+    weft::v1::CreateCertificateResponse response;
+    grpc::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  std::mutex mutex;
+  std::condition_variable done_changed;
+  int done = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    calls.push_back(std::make_unique<Call>());
+    Call& call = *calls.back();
+    call.context.AddMetadata("authorization", "Bearer reviews-token");
+    call.context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stub->async()->CreateCertificate(&call.context, &request, &call.response,
+                                     [&](grpc::Status status) {
+                                       std::lock_guard lock(mutex);
+                                       call.status = std::move(status);
+                                       ++done;
+                                       done_changed.notify_all();
+                                     });
+  }
+  // The pool's two threads hold a call each, the others wait; three are refused at once.
+  // Bounded waits: a regression that blocked gRPC's own threads fails here, not by hanging.
+  const bool entered = authenticator.waitForEntered(2);
+  bool refused_early = false;
+  {
+    std::unique_lock lock(mutex);
+    refused_early =
+        done_changed.wait_for(lock, std::chrono::seconds(30), [&] { return done >= 3; });
+    EXPECT_EQ(done, 3);
+  }
+  authenticator.release();
+  bool all_done = false;
+  {
+    std::unique_lock lock(mutex);
+    // Past the calls' 60 s deadline every callback has run, so none outlives the test's state.
+    all_done =
+        done_changed.wait_for(lock, std::chrono::seconds(90), [&] { return done == kCalls; });
+  }
+  ASSERT_TRUE(entered && refused_early && all_done) << entered << refused_early << all_done;
+  int issued = 0;
+  int refused = 0;
+  for (const auto& call : calls) {
+    if (call->status.ok()) {
+      ++issued;
+    } else {
+      EXPECT_EQ(call->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+      EXPECT_NE(call->status.error_message().find("too many certificate requests"),
+                std::string::npos);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(issued, CertificateService::kMaxWaitingCalls);
+  EXPECT_EQ(refused, 3);
+  EXPECT_EQ(counterValue(registry, "weft_cp_ca_requests_rejected_total",
+                         {{"reason", "credentials_unavailable"}}),
+            3);
+  server->Shutdown();
 }
 
 }  // namespace
