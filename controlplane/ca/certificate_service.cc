@@ -45,6 +45,16 @@ std::string_view trimmed(std::string_view value) {
   return value.substr(first, value.find_last_not_of(" \t") - first + 1);
 }
 
+// The source address of a gRPC peer ("ipv4:10.1.2.3:5678", "ipv6:[fd00::1]:5678"), without the
+// port: one pod opens many connections, each from its own port.
+std::string peerAddress(std::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  if (colon != std::string_view::npos && peer.find(':') != colon) {
+    peer = peer.substr(0, colon);
+  }
+  return std::string(peer);
+}
+
 // The token from "Bearer <token>": the scheme is case-insensitive (RFC 7235), surrounding
 // spaces are allowed, the token itself has none.
 std::optional<std::string_view> bearerToken(std::string_view value) {
@@ -65,8 +75,11 @@ std::optional<std::string_view> bearerToken(std::string_view value) {
 
 CertificateService::CertificateService(const CertificateAuthority& authority,
                                        CallerAuthenticator& authenticator,
-                                       std::shared_ptr<CaMetrics> metrics)
-    : authority_(authority), authenticator_(authenticator), metrics_(std::move(metrics)) {
+                                       std::shared_ptr<CaMetrics> metrics, WaitLimits limits)
+    : authority_(authority),
+      authenticator_(authenticator),
+      metrics_(std::move(metrics)),
+      limits_(limits) {
   if (authenticator_.mayBlock()) {
     blocking_calls_.emplace(2);
   }
@@ -115,28 +128,53 @@ grpc::ServerUnaryReactor* CertificateService::CreateCertificate(
         handle(authorization, authorization_count, context->peer(), *request, *response));
     return reactor;
   }
-  if (waiting_calls_.fetch_add(1) >= kMaxWaitingCalls) {
-    waiting_calls_.fetch_sub(1);
-    reactor->Finish(refuse(Rejection{RejectReason::kCredentialsUnavailable,
-                                     "too many certificate requests are waiting for the "
-                                     "Kubernetes API; retry later"},
-                           context->peer(), "unauthenticated caller"));
+  std::string peer_address = peerAddress(context->peer());
+  if (std::optional<Rejection> refusal = admit(peer_address)) {
+    reactor->Finish(refuse(*refusal, context->peer(), "unauthenticated caller"));
     return reactor;
   }
   // gRPC keeps the context, request and response alive until Finish. A call the client gave up
   // on while it waited (its deadline, or the server shutting down) is not reviewed: with the
   // Kubernetes API stalled, the queue then drains at once rather than one timeout at a time.
-  boost::asio::post(*blocking_calls_, [this, context, reactor, request, response,
-                                       authorization = std::string(authorization),
-                                       authorization_count, peer = context->peer()] {
-    grpc::Status status =
-        context->IsCancelled()
-            ? grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting")
-            : handle(authorization, authorization_count, peer, *request, *response);
-    waiting_calls_.fetch_sub(1);
-    reactor->Finish(status);
-  });
+  boost::asio::post(
+      *blocking_calls_,
+      [this, context, reactor, request, response, authorization = std::string(authorization),
+       authorization_count, peer = context->peer(), peer_address = std::move(peer_address)] {
+        grpc::Status status =
+            context->IsCancelled()
+                ? grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting")
+                : handle(authorization, authorization_count, peer, *request, *response);
+        release(peer_address);
+        reactor->Finish(status);
+      });
   return reactor;
+}
+
+std::optional<Rejection> CertificateService::admit(const std::string& peer_address) {
+  std::lock_guard lock(waiting_mutex_);
+  if (waiting_total_ >= limits_.total) {
+    return Rejection{RejectReason::kCredentialsUnavailable,
+                     "too many certificate requests are waiting for the Kubernetes API; retry "
+                     "later"};
+  }
+  int& from_peer = waiting_by_peer_[peer_address];
+  if (from_peer >= limits_.per_peer) {
+    return Rejection{RejectReason::kCredentialsUnavailable,
+                     "too many certificate requests from " + peer_address +
+                         " are waiting for the Kubernetes API; retry later"};
+  }
+  ++from_peer;
+  ++waiting_total_;
+  return std::nullopt;
+}
+
+void CertificateService::release(const std::string& peer_address) {
+  std::lock_guard lock(waiting_mutex_);
+  --waiting_total_;
+  auto it = waiting_by_peer_.find(peer_address);
+  if (it != waiting_by_peer_.end() && --it->second <= 0) {
+    waiting_by_peer_.erase(it);  // the map holds only peers with calls waiting
+  }
 }
 
 CertificateService::~CertificateService() {

@@ -244,32 +244,38 @@ class StalledAuthenticator final : public CallerAuthenticator {
   bool released_ = false;
 };
 
-// Over a real gRPC server: calls whose authenticator blocks run off gRPC's threads, at most
-// kMaxWaitingCalls of them wait, and the rest are refused at once rather than queued.
-TEST(CertificateServiceBlockingTest, BoundsTheCallsWaitingForABlockingAuthenticator) {
+struct StalledRun {
+  int issued = 0;
+  std::vector<std::string> refusals;  // the messages of the calls refused while it stalled
+};
+
+// Over a real gRPC server: `calls` calls from this process (one peer address) while the
+// authenticator is stalled, then released. Calls whose authenticator blocks run off gRPC's
+// threads; those beyond the wait limits are refused at once rather than queued.
+StalledRun runStalledCalls(CertificateService::WaitLimits limits, int calls_made,
+                           int expected_refusals) {
   TempDir dir;
   prometheus::Registry registry;
   auto metrics = std::make_shared<CaMetrics>(registry);
   CertificateAuthority authority(std::make_unique<DirectoryCaStorage>(dir.path()),
                                  CertificateAuthorityOptions{}, metrics);
-  ASSERT_EQ(authority.start(), "");
+  EXPECT_EQ(authority.start(), "");
   authority.setTrustDomain("cluster.local");
   StalledAuthenticator authenticator;
-  auto service = std::make_unique<CertificateService>(authority, authenticator, metrics);
+  auto service = std::make_unique<CertificateService>(authority, authenticator, metrics, limits);
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
+  EXPECT_NE(port, 0);
   auto stub = weft::v1::CertificateService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 
   auto key = p256Key();
   weft::v1::CreateCertificateRequest request;
   request.set_csr(makeCsrPem(key.get()));
-  constexpr int kCalls = CertificateService::kMaxWaitingCalls + 3;
   struct Call {
     grpc::ClientContext context;
     weft::v1::CreateCertificateResponse response;
@@ -279,7 +285,7 @@ TEST(CertificateServiceBlockingTest, BoundsTheCallsWaitingForABlockingAuthentica
   std::mutex mutex;
   std::condition_variable done_changed;
   int done = 0;
-  for (int i = 0; i < kCalls; ++i) {
+  for (int i = 0; i < calls_made; ++i) {
     calls.push_back(std::make_unique<Call>());
     Call& call = *calls.back();
     call.context.AddMetadata("authorization", "Bearer reviews-token");
@@ -292,43 +298,64 @@ TEST(CertificateServiceBlockingTest, BoundsTheCallsWaitingForABlockingAuthentica
                                        done_changed.notify_all();
                                      });
   }
-  // The pool's two threads hold a call each, the others wait; three are refused at once.
-  // Bounded waits: a regression that blocked gRPC's own threads fails here, not by hanging.
+  // The pool's two threads hold a call each, others wait; the rest are refused at once. Bounded
+  // waits: a regression that blocked gRPC's own threads fails here, not by hanging.
   const bool entered = authenticator.waitForEntered(2);
   bool refused_early = false;
+  StalledRun run;
   {
     std::unique_lock lock(mutex);
-    refused_early =
-        done_changed.wait_for(lock, std::chrono::seconds(30), [&] { return done >= 3; });
-    EXPECT_EQ(done, 3);
+    refused_early = done_changed.wait_for(lock, std::chrono::seconds(30),
+                                          [&] { return done >= expected_refusals; });
+    EXPECT_EQ(done, expected_refusals);
+    for (const auto& call : calls) {
+      if (!call->status.ok()) {
+        EXPECT_EQ(call->status.error_code(), grpc::StatusCode::UNAVAILABLE);
+        run.refusals.push_back(call->status.error_message());
+      }
+    }
   }
   authenticator.release();
   bool all_done = false;
   {
     std::unique_lock lock(mutex);
-    // Past the calls' 60 s deadline every callback has run, so none outlives the test's state.
+    // Past the calls' 60 s deadline every callback has run, so none outlives this function.
     all_done =
-        done_changed.wait_for(lock, std::chrono::seconds(90), [&] { return done == kCalls; });
+        done_changed.wait_for(lock, std::chrono::seconds(90), [&] { return done == calls_made; });
   }
-  ASSERT_TRUE(entered && refused_early && all_done) << entered << refused_early << all_done;
-  int issued = 0;
-  int refused = 0;
+  EXPECT_TRUE(entered && refused_early && all_done) << entered << refused_early << all_done;
   for (const auto& call : calls) {
-    if (call->status.ok()) {
-      ++issued;
-    } else {
-      EXPECT_EQ(call->status.error_code(), grpc::StatusCode::UNAVAILABLE);
-      EXPECT_NE(call->status.error_message().find("too many certificate requests"),
-                std::string::npos);
-      ++refused;
-    }
+    run.issued += call->status.ok() ? 1 : 0;
   }
-  EXPECT_EQ(issued, CertificateService::kMaxWaitingCalls);
-  EXPECT_EQ(refused, 3);
   EXPECT_EQ(counterValue(registry, "weft_cp_ca_requests_rejected_total",
                          {{"reason", "credentials_unavailable"}}),
-            3);
+            expected_refusals);
   server->Shutdown();
+  return run;
+}
+
+TEST(CertificateServiceBlockingTest, BoundsTheCallsWaitingForABlockingAuthenticator) {
+  const CertificateService::WaitLimits limits{256, 1000};
+  const StalledRun run = runStalledCalls(limits, limits.total + 3, 3);
+  EXPECT_EQ(run.issued, limits.total);
+  ASSERT_EQ(run.refusals.size(), 3u);
+  for (const std::string& message : run.refusals) {
+    EXPECT_EQ(message,
+              "too many certificate requests are waiting for the Kubernetes API; retry "
+              "later");
+  }
+}
+
+TEST(CertificateServiceBlockingTest, OnePeerTakesAtMostItsShareOfTheWaitingPlaces) {
+  const CertificateService::WaitLimits limits{256, 5};
+  const StalledRun run = runStalledCalls(limits, 9, 4);
+  EXPECT_EQ(run.issued, 5);
+  ASSERT_EQ(run.refusals.size(), 4u);
+  for (const std::string& message : run.refusals) {
+    EXPECT_EQ(message,
+              "too many certificate requests from ipv4:127.0.0.1 are waiting for the "
+              "Kubernetes API; retry later");
+  }
 }
 
 }  // namespace
