@@ -10,6 +10,7 @@
 #include "proxy/admin/cluster_status.h"
 #include "proxy/admin/config_dump.h"
 #include "proxy/stats/security_counters.h"
+#include "proxy/stats/traffic_counters.h"
 
 namespace weft::proxy::admin {
 
@@ -60,6 +61,8 @@ struct AdminCallbacks {
 
   // The security layers' counters at this instant (/stats/prometheus).
   std::function<SecurityCounterValues()> security_counters;
+  // The traffic policies' counters at this instant (/stats/prometheus).
+  std::function<TrafficCounterValues()> traffic_counters;
 
   // POST /drain_listeners (or /drain): stop accepting, close connections gracefully. Called at
   // most once per server; it should return at once (workers drain on their own threads) and

@@ -182,7 +182,8 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
        "renewal, last error (JSON)",
        &AdminEndpoints::certs},
       {"/stats/prometheus", Methods::kGet, "",
-       "GET  /stats/prometheus  security counters and certificate metrics, Prometheus text "
+       "GET  /stats/prometheus  security and traffic-policy counters, certificate metrics, "
+       "Prometheus text "
        "format",
        &AdminEndpoints::prometheusStats},
       {"/ready", Methods::kGet, "",
@@ -359,6 +360,9 @@ asio::awaitable<AdminResponse> AdminEndpoints::certs(const AdminRequest&, const 
 asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminRequest&,
                                                                const RequestTarget&) {
   ProxyMetrics metrics;
+  if (callbacks_.traffic_counters) {
+    metrics.traffic = callbacks_.traffic_counters();
+  }
   if (callbacks_.security_counters) {
     metrics.security = callbacks_.security_counters();
   }

@@ -48,6 +48,34 @@ void writeSecurityCounters(const SecurityCounterValues& values, PrometheusTextWr
   }
 }
 
+struct TrafficCounterFamily {
+  std::string_view name;
+  std::string_view help;
+  uint64_t TrafficCounterValues::*value;
+};
+
+constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
+    {"weft_proxy_upstream_retries_total",
+     "Retries of upstream requests (attempts after the first) made under retry policies.",
+     &TrafficCounterValues::retries},
+    {"weft_proxy_upstream_retries_budget_refused_total",
+     "Retries a retry policy asked for that the cluster's retry budget refused.",
+     &TrafficCounterValues::retries_budget_refused},
+    {"weft_proxy_fault_delays_total", "Requests delayed by fault injection.",
+     &TrafficCounterValues::fault_delays},
+    {"weft_proxy_fault_aborts_total", "Requests aborted by fault injection.",
+     &TrafficCounterValues::fault_aborts},
+    {"weft_proxy_rate_limited_total", "Requests refused by a route's local rate limit.",
+     &TrafficCounterValues::rate_limited},
+};
+
+void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {
+  for (const TrafficCounterFamily& family : kTrafficCounterFamilies) {
+    out.beginFamily(family.name, MetricType::kCounter, family.help);
+    out.sample(values.*family.value);
+  }
+}
+
 void writeCertificateMetrics(const CertificateStatus& status, PrometheusTextWriter& out) {
   out.beginFamily("weft_proxy_certificate_state", MetricType::kGauge,
                   "The workload certificate's rotation state, 1 for the current one: "
@@ -88,6 +116,9 @@ std::string renderPrometheusStats(const ProxyMetrics& metrics) {
   PrometheusTextWriter out(text);
   if (metrics.security) {
     writeSecurityCounters(*metrics.security, out);
+  }
+  if (metrics.traffic) {
+    writeTrafficCounters(*metrics.traffic, out);
   }
   if (metrics.certificate) {
     writeCertificateMetrics(*metrics.certificate, out);

@@ -5,6 +5,7 @@
 
 #include "proxy/admin/certificate_status.h"
 #include "proxy/stats/security_counters.h"
+#include "proxy/stats/traffic_counters.h"
 
 namespace weft::proxy::admin {
 
@@ -14,6 +15,7 @@ struct ProxyMetrics {
   std::optional<SecurityCounterValues> security;
   // Only with dynamic_resources.ca.
   std::optional<CertificateStatus> certificate;
+  std::optional<TrafficCounterValues> traffic;
 };
 
 // `metrics` in the Prometheus text exposition format 0.0.4, each family with # HELP and # TYPE

@@ -13,6 +13,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/authz/request_authorization.h"
+#include "proxy/filters/request_filters.h"
 #include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
@@ -357,6 +358,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
   std::array<char, kRelayBufferBytes> scratch;
   const std::string peer_address = peer.source.address().to_string();
   std::string authz_scratch;  // a repeated header's joined value, for policy conditions
+  RequestReplay replay;       // a retried request's copy, its memory reused
 
   uint32_t requests_served = 0;
   for (;;) {
@@ -432,6 +434,33 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     } else {
       decision = decideRoute(http, view, worker.worker_index, worker.round_robin_cursor);
     }
+    // The route's rate limit and faults: a refused or aborted request becomes
+    // a local reply; an injected delay is waited out before anything else.
+    FilterVerdict filtered;
+    CircuitSlot request_slot;  // the request's place in its cluster's max_requests
+    if (decision.kind == RouteDecision::Kind::kForward && hasRequestFilters(*decision.route)) {
+      filtered = runRequestFilters(*decision.route, view, false, authz_scratch);
+      if (filtered.delay.count() > 0) {
+        asio::steady_timer delay(co_await asio::this_coro::executor, filtered.delay);
+        co_await delay.async_wait(kUseTuple);
+      }
+      if (filtered.reply) {
+        decision.kind = RouteDecision::Kind::kLocalReply;
+        decision.local_reason = filtered.reason;
+        decision.status = filtered.status;
+        decision.detail = std::move(filtered.detail);
+      }
+    }
+    if (decision.kind == RouteDecision::Kind::kForward &&
+        !request_slot.tryTake(decision.cluster->circuit->active_requests,
+                              decision.cluster->circuit_limits.max_requests)) {
+      decision.kind = RouteDecision::Kind::kLocalReply;
+      decision.local_reason = LocalReplyReason::kUpstreamOverflow;
+      decision.status = 503;
+      decision.detail = circuitOverflowDetail(decision.cluster->name,
+                                              decision.cluster->circuit_limits.max_requests,
+                                              "requests in flight", "max_requests");
+    }
 
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
@@ -447,7 +476,9 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     } else {
       const RouteEntry* route = decision.route;
       const ClusterConfig& cluster = *decision.cluster;
-      const ActiveRequest active(decision.host);
+      ActiveRequest active(decision.host);
+      WorkerClusterState& cluster_state = cluster.workerState(worker.worker_index);
+      cluster_state.retry_budget->deposit();
       const std::string method(request.method_string());
       const std::string original_target(target);
       const bool expects_continue =
@@ -517,7 +548,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {
-        ExchangeParams params{decision.host->address(),
+        ExchangeParams params{attemptTarget(cluster, worker.worker_index, *decision.host),
                               cluster.connect_timeout,
                               timeout,
                               http.limits.idle_timeout,
@@ -531,11 +562,16 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         params.pool_idle_timeout = cluster.upstream_idle_timeout;
         params.max_requests_per_connection = cluster.max_requests_per_connection;
         params.draining = &worker.draining;
-        params.transport = cluster.transportFor(*decision.host);
         params.tls_sessions = &worker.tls_sessions;
-        if (cluster.max_connections_per_host != 0) {
-          params.connection_limit =
-              cluster.connectionLimit(worker.worker_index, decision.host->index());
+        params.cluster = &cluster;
+        params.outlier = cluster_state.outlier.get();
+        std::optional<UpstreamRetry> retry;
+        if (route->retry_policy && upgrade.empty()) {
+          retry.emplace(*route->retry_policy, cluster, worker.worker_index, decision.host,
+                        decision.hash, active, replay,
+                        std::chrono::steady_clock::now() +
+                            (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365)));
+          params.retry = &*retry;
         }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);

@@ -32,6 +32,10 @@ std::string_view localReplyCode(LocalReplyReason reason) {
       return "stream_idle_timeout";
     case LocalReplyReason::kAuthzDenied:
       return "authz_denied";
+    case LocalReplyReason::kFaultAbort:
+      return "fault_abort";
+    case LocalReplyReason::kRateLimited:
+      return "rate_limited";
   }
   return "unknown";
 }
@@ -44,6 +48,7 @@ unsigned grpcStatusFor(LocalReplyReason reason) {
     case LocalReplyReason::kNoRoute:
       return 12;  // UNIMPLEMENTED
     case LocalReplyReason::kHeadersTooLarge:
+    case LocalReplyReason::kRateLimited:
       return 8;  // RESOURCE_EXHAUSTED
     case LocalReplyReason::kBadRequest:
     case LocalReplyReason::kEscapedSlash:
@@ -54,6 +59,7 @@ unsigned grpcStatusFor(LocalReplyReason reason) {
     case LocalReplyReason::kUpstreamConnectFail:
     case LocalReplyReason::kUpstreamReset:
     case LocalReplyReason::kUpstreamOverflow:
+    case LocalReplyReason::kFaultAbort:
     case LocalReplyReason::kDirectResponse:
     case LocalReplyReason::kRedirect:
       return 14;  // UNAVAILABLE

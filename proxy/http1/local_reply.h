@@ -24,6 +24,8 @@ enum class LocalReplyReason {
   kUpstreamOverflow,     // 503: the endpoint's connection limit is reached and too many wait
   kStreamIdleTimeout,    // 504 (408 while the request is incomplete): no bytes moved
   kAuthzDenied,          // 403: an authorization policy refused the request
+  kFaultAbort,           // the route's fault injection aborted the request (its status)
+  kRateLimited,          // 429 (or the configured status): the route's rate limit is reached
 };
 
 // The code for the x-weft-reason header, e.g. "no_route".

@@ -9,9 +9,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 #include <iterator>
 #include <utility>
 
+#include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/message_head_writer.h"
@@ -110,7 +112,8 @@ asio::awaitable<RelayErrors> relayMessage(DeadlineStream& in, beast::flat_buffer
                                           http::parser<IsRequest, http::buffer_body>& parser,
                                           DeadlineStream& out, std::span<char> scratch,
                                           std::string& head, const OpExpiry& in_expiry,
-                                          const OpExpiry& out_expiry) {
+                                          const OpExpiry& out_expiry,
+                                          RequestReplay* capture = nullptr) {
   RelayErrors errors;
   auto& message = parser.get();
   // A message done right after its head has no body (HEAD, 204, 304, length 0):
@@ -180,6 +183,11 @@ asio::awaitable<RelayErrors> relayMessage(DeadlineStream& in, beast::flat_buffer
     if (write_error) {
       errors.write = write_error;
       co_return errors;
+    }
+    if (capture != nullptr) {
+      for (size_t i = 0; i < count; ++i) {
+        capture->append(static_cast<const char*>(buffers[i].data()), buffers[i].size());
+      }
     }
     if (last) {
       co_return errors;
@@ -270,46 +278,102 @@ asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
   co_return result;
 }
 
-}  // namespace
+// How one attempt ended.
+struct AttemptEnd {
+  enum class Kind {
+    kResponse,        // a final response header is in connection->response
+    kUpstreamFailed,  // no response: `attempt` says why, `failure` is the exchange's result
+    kClientFailed,    // the client broke or left: `failure` ends the exchange
+  };
+  Kind kind = Kind::kUpstreamFailed;
+  AttemptResult attempt;
+  UpstreamConnectionPtr connection;
+  ExchangeResult failure;
+};
 
-asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
-                                              beast::flat_buffer& downstream_buffer,
-                                              RequestParser& request, const ExchangeParams& params,
-                                              Http1ConnectionPool& pool, std::span<char> scratch) {
-  ExchangeResult result;
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      (params.route_timeout.count() > 0 ? params.route_timeout : std::chrono::hours(24 * 365));
+// What a timeout of an attempt was: the route deadline, the attempt's own
+// deadline (per-try timeout), or no byte moving (stream idle timeout).
+AttemptFailure timeoutKind(Clock::time_point deadline, Clock::time_point attempt_deadline,
+                           const ExchangeParams& params) {
+  const auto now = Clock::now();
+  if (now >= deadline) {
+    return AttemptFailure::kRouteTimeout;
+  }
+  if (now >= attempt_deadline ||
+      (params.retry != nullptr && params.retry->policy().per_try_idle_timeout.count() > 0)) {
+    return AttemptFailure::kPerTryTimeout;
+  }
+  return AttemptFailure::kRouteTimeout;  // the stream idle timeout: never retried
+}
+
+void upstreamFailed(AttemptEnd& end, AttemptFailure failure, LocalReplyReason reason,
+                    std::string detail) {
+  end.kind = AttemptEnd::Kind::kUpstreamFailed;
+  end.attempt.failure = failure;
+  end.failure.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
+  end.failure.failure = reason;
+  end.failure.detail = std::move(detail);
+}
+
+// One attempt: a connection to `target` (pooled, within its limit, or new),
+// the request sent (relayed from the client the first time, from the replay
+// after), and the final response header read. Nothing goes to the client.
+asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
+                                        beast::flat_buffer& downstream_buffer,
+                                        RequestParser& request, const ExchangeParams& params,
+                                        const AttemptTarget& target, Http1ConnectionPool& pool,
+                                        std::span<char> scratch, Clock::time_point deadline,
+                                        Clock::time_point attempt_deadline) {
+  AttemptEnd end;
   const bool has_body = !request.is_done();
-  const bool head_request = request.get().method() == http::verb::head;
+  RequestReplay* replay = params.retry != nullptr ? &params.retry->replay() : nullptr;
   // Each read or write ends when no byte moved for the stream idle timeout; the
-  // upstream side also at the route deadline.
+  // upstream side also at the attempt's deadline.
   const OpExpiry downstream_expiry{
       tighter(params.downstream_idle_timeout, params.stream_idle_timeout), Clock::time_point::max(),
       true};
-  const OpExpiry upstream_expiry{params.stream_idle_timeout, deadline};
+  const OpExpiry upstream_expiry{
+      params.retry != nullptr
+          ? tighter(params.stream_idle_timeout, params.retry->policy().per_try_idle_timeout)
+          : params.stream_idle_timeout,
+      attempt_deadline};
 
   // A retry keeps the slot of the connection that failed (connection limit):
   // giving it back would send the retry to the end of the line.
   std::shared_ptr<HostConnectionLimit> carried_slot;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    UpstreamConnectionPtr connection =
-        attempt == 0 ? pool.take(params.upstream, params.pool_idle_timeout,
-                                 params.connection_limit.get(), params.transport.pool_key)
+  for (int reuse_attempt = 0; reuse_attempt < 2; ++reuse_attempt) {
+    UpstreamConnectionPtr& connection = end.connection;
+    connection = reuse_attempt == 0
+                     ? pool.take(target.upstream, params.pool_idle_timeout,
+                                 target.connection_limit.get(), target.transport.pool_key)
                      : nullptr;
     bool reused = connection != nullptr;
     if (!reused && carried_slot) {
       connection =
           std::make_unique<UpstreamConnection>(DeadlineStream(co_await asio::this_coro::executor));
       connection->limit = std::move(carried_slot);
-    } else if (!reused && params.connection_limit) {
-      LimitedConnection limited = co_await connectionWithinLimit(params.connection_limit, deadline);
+    } else if (!reused && target.connection_limit) {
+      CircuitSlot pending;
+      if (params.cluster != nullptr &&
+          !pending.tryTake(params.cluster->circuit->pending_requests,
+                           params.cluster->circuit_limits.max_pending_requests)) {
+        upstreamFailed(
+            end, AttemptFailure::kOverflow, LocalReplyReason::kUpstreamOverflow,
+            circuitOverflowDetail(params.cluster->name,
+                                  params.cluster->circuit_limits.max_pending_requests,
+                                  "requests waiting for a connection", "max_pending_requests"));
+        co_return end;
+      }
+      LimitedConnection limited =
+          co_await connectionWithinLimit(target.connection_limit, attempt_deadline);
       if (!limited.connection) {
-        result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
-        result.failure = limited.overflow ? LocalReplyReason::kUpstreamOverflow
-                                          : LocalReplyReason::kUpstreamTimeout;
-        result.detail = connectionLimitDetail(*params.connection_limit, limited.overflow);
-        co_return result;
+        upstreamFailed(end,
+                       limited.overflow ? AttemptFailure::kOverflow
+                                        : timeoutKind(deadline, attempt_deadline, params),
+                       limited.overflow ? LocalReplyReason::kUpstreamOverflow
+                                        : LocalReplyReason::kUpstreamTimeout,
+                       connectionLimitDetail(*target.connection_limit, limited.overflow));
+        co_return end;
       }
       connection = std::move(limited.connection);
       reused = limited.reused;
@@ -319,109 +383,266 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
         connection = std::make_unique<UpstreamConnection>(
             DeadlineStream(co_await asio::this_coro::executor));
       }
+      if (params.cluster != nullptr && !connection->circuit_slot.held() &&
+          !connection->circuit_slot.tryTake(params.cluster->circuit->open_connections,
+                                            params.cluster->circuit_limits.max_connections)) {
+        connection.reset();
+        upstreamFailed(end, AttemptFailure::kOverflow, LocalReplyReason::kUpstreamOverflow,
+                       circuitOverflowDetail(params.cluster->name,
+                                             params.cluster->circuit_limits.max_connections,
+                                             "connections open", "max_connections"));
+        co_return end;
+      }
       std::string failure =
-          co_await connectUpstream(*connection, params.upstream, params.transport,
-                                   *params.tls_sessions, params.connect_timeout, deadline);
+          co_await connectUpstream(*connection, target.upstream, target.transport,
+                                   *params.tls_sessions, params.connect_timeout, attempt_deadline);
       if (!failure.empty()) {
-        result.outcome = ExchangeResult::Outcome::kFailedBeforeResponse;
-        result.failure = LocalReplyReason::kUpstreamConnectFail;
-        result.detail = std::move(failure);
-        co_return result;
+        connection.reset();
+        upstreamFailed(end, AttemptFailure::kConnectFailure, LocalReplyReason::kUpstreamConnectFail,
+                       std::move(failure));
+        co_return end;
       }
     }
     const bool retry_allowed = reused && !has_body;
 
-    // Request: header and body, client -> upstream.
-    RelayErrors sent = co_await relayMessage<true>(
-        downstream, downstream_buffer, request, connection->stream, scratch,
-        connection->head_buffer, downstream_expiry, upstream_expiry);
-    if (sent.read &&
-        &sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
-      // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
-      // client's fault, answered with 400; the upstream connection is dropped.
-      result.failure = LocalReplyReason::kBadRequest;
-      result.detail = "malformed request body: " + sent.read.message();
-      co_return result;
-    }
-    if (sent.read == beast::error::timeout) {
-      // The client stopped sending its body: 408, and the connection closes.
-      result.failure = LocalReplyReason::kStreamIdleTimeout;
-      result.status = 408;
-      result.detail = "the request body stalled for the stream idle timeout";
-      co_return result;
+    // Request: header and body, client -> upstream; or the replay of both.
+    RelayErrors sent;
+    if (replay != nullptr && replay->complete) {
+      arm(connection->stream, upstream_expiry);
+      auto [write_error, written] =
+          co_await asio::async_write(connection->stream, asio::buffer(replay->bytes), kUseTuple);
+      sent.write = write_error;
+    } else {
+      if (replay != nullptr) {
+        replay->started = true;
+      }
+      sent = co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
+                                         scratch, connection->head_buffer, downstream_expiry,
+                                         upstream_expiry, replay);
+      if (replay != nullptr && !sent.read && !sent.write && request.is_done() &&
+          !replay->overflow) {
+        replay->complete = true;
+      }
     }
     if (sent.read) {
-      result.outcome = ExchangeResult::Outcome::kDownstreamGone;
-      result.detail = "reading the request body failed: " + sent.read.message();
-      co_return result;
+      end.kind = AttemptEnd::Kind::kClientFailed;
+      ExchangeResult& result = end.failure;
+      if (&sent.read.category() == &http::make_error_code(http::error::bad_version).category()) {
+        // The body broke HTTP/1.1 framing (bad chunk, forbidden trailer): the
+        // client's fault, answered with 400; the upstream connection is dropped.
+        result.failure = LocalReplyReason::kBadRequest;
+        result.detail = "malformed request body: " + sent.read.message();
+      } else if (sent.read == beast::error::timeout) {
+        // The client stopped sending its body: 408, and the connection closes.
+        result.failure = LocalReplyReason::kStreamIdleTimeout;
+        result.status = 408;
+        result.detail = "the request body stalled for the stream idle timeout";
+      } else {
+        result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+        result.detail = "reading the request body failed: " + sent.read.message();
+      }
+      connection.reset();
+      co_return end;
     }
     if (sent.write) {
       if (retry_allowed && sent.write != beast::error::timeout) {
         carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
-      result.failure = reasonFor(sent.write, deadline);
-      result.detail = "sending the request upstream failed: " + sent.write.message();
-      co_return result;
+      const bool timed_out = sent.write == beast::error::timeout;
+      upstreamFailed(
+          end, timed_out ? timeoutKind(deadline, attempt_deadline, params) : AttemptFailure::kReset,
+          timed_out ? reasonFor(sent.write, deadline) : LocalReplyReason::kUpstreamReset,
+          "sending the request upstream failed: " + sent.write.message());
+      connection.reset();
+      co_return end;
     }
 
     // Response header, skipping interim 1xx responses.
     arm(connection->stream, upstream_expiry);
-    const ResponseHeadRead head = co_await readFinalResponseHeader(*connection, head_request);
-    std::optional<UpstreamResponseParser>& response = connection->response;
-    const error_code& header_error = head.error;
-    if (header_error) {
+    const ResponseHeadRead head =
+        co_await readFinalResponseHeader(*connection, request.get().method() == http::verb::head);
+    if (head.error) {
       if (mayRetryOnFreshConnection(retry_allowed, head, *connection)) {
         carried_slot = std::exchange(connection->limit, nullptr);
         continue;
       }
-      result.failure = reasonFor(header_error, deadline);
-      result.detail = result.failure == LocalReplyReason::kUpstreamTimeout
-                          ? "no response within the route timeout"
-                      : result.failure == LocalReplyReason::kStreamIdleTimeout
-                          ? "no response byte within the stream idle timeout"
-                          : "reading the upstream response failed: " + header_error.message();
-      co_return result;
-    }
-    if (response->get().result_int() == 101) {
-      if (!params.upgrade.empty() &&
-          upgradeWasOffered(response->get()[http::field::upgrade], params.upgrade)) {
-        co_return co_await tunnel(downstream, downstream_buffer, *connection, *response, params,
-                                  scratch);
+      const bool timed_out = head.error == beast::error::timeout;
+      const LocalReplyReason reason = reasonFor(head.error, deadline);
+      const AttemptFailure kind =
+          timed_out ? timeoutKind(deadline, attempt_deadline, params) : AttemptFailure::kReset;
+      upstreamFailed(
+          end, kind, reason,
+          kind == AttemptFailure::kPerTryTimeout         ? "no response within the per-try timeout"
+          : reason == LocalReplyReason::kUpstreamTimeout ? "no response within the route timeout"
+          : reason == LocalReplyReason::kStreamIdleTimeout
+              ? "no response byte within the stream idle timeout"
+              : "reading the upstream response failed: " + head.error.message());
+      if (kind == AttemptFailure::kPerTryTimeout) {
+        end.failure.failure = LocalReplyReason::kUpstreamTimeout;
       }
-      result.failure = LocalReplyReason::kUpstreamReset;
-      result.detail = "the upstream switched to a protocol the request did not offer";
-      co_return result;
+      connection.reset();
+      co_return end;
     }
-    const bool upstream_keep_alive = response->get().keep_alive();
-    adaptResponseHeader(response->get(), params, result.keep_alive);
+    end.kind = AttemptEnd::Kind::kResponse;
+    end.attempt.status = connection->response->get().result_int();
+    co_return end;
+  }
+  co_return end;
+}
 
-    // Response: header and body, upstream -> client.
-    RelayErrors relayed = co_await relayMessage<false>(
-        connection->stream, connection->buffer, *response, downstream, scratch,
-        connection->head_buffer, upstream_expiry, downstream_expiry);
-    if (relayed.write) {
-      result.outcome = ExchangeResult::Outcome::kDownstreamGone;
-      result.detail = "writing the response to the client failed: " + relayed.write.message();
-      co_return result;
+// The gRPC status of a trailers-only response (grpc-status in the header), or -1.
+int headerGrpcStatus(const http::response<http::buffer_body>& header) {
+  const auto field = header.find("grpc-status");
+  if (field == header.end()) {
+    return -1;
+  }
+  int status = -1;
+  const std::string_view value = field->value();
+  std::from_chars(value.data(), value.data() + value.size(), status);
+  return status;
+}
+
+// Whether the attempt that ended so is tried again.
+RetryDecision retryDecision(UpstreamRetry& retry, AttemptEnd& end) {
+  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const bool replayable = retry.replay().replayable();
+  if (end.kind != AttemptEnd::Kind::kResponse) {
+    return retry.state().afterFailure(end.attempt, nullptr, replayable, Clock::now(), now_unix,
+                                      UpstreamRetry::random());
+  }
+  const auto& header = end.connection->response->get();
+  end.attempt.grpc_status = headerGrpcStatus(header);
+  const BeastHeaderLookup lookup(header.base());
+  const RequestView view{{}, {}, {}, {}, &lookup, {}};
+  return retry.state().afterFailure(end.attempt, &view, replayable, Clock::now(), now_unix,
+                                    UpstreamRetry::random());
+}
+
+// Relays the final response whose header `connection` has read to the client,
+// then pools the connection when it can serve another request. A 101 becomes a
+// tunnel when the request offered that upgrade.
+asio::awaitable<ExchangeResult> relayResponse(
+    DeadlineStream& downstream, beast::flat_buffer& downstream_buffer,
+    UpstreamConnectionPtr connection, const ExchangeParams& params, const AttemptTarget& target,
+    Http1ConnectionPool& pool, std::span<char> scratch, Clock::time_point deadline,
+    Clock::time_point attempt_deadline) {
+  ExchangeResult result;
+  UpstreamResponseParser& response = *connection->response;
+  if (response.get().result_int() == 101) {
+    if (!params.upgrade.empty() &&
+        upgradeWasOffered(response.get()[http::field::upgrade], params.upgrade)) {
+      co_return co_await tunnel(downstream, downstream_buffer, *connection, response, params,
+                                scratch);
     }
-    if (relayed.read) {
-      result.outcome = ExchangeResult::Outcome::kFailedDuringResponse;
-      result.failure = reasonFor(relayed.read, deadline);
-      result.detail = "the upstream response broke off: " + relayed.read.message();
-      co_return result;
-    }
-    result.outcome = ExchangeResult::Outcome::kRelayed;
-    // Bytes after a complete response were never asked for: do not reuse then.
-    ++connection->requests;
-    const bool spent = params.max_requests_per_connection != 0 &&
-                       connection->requests >= params.max_requests_per_connection;
-    if (upstream_keep_alive && !spent && response->is_done() && connection->buffer.size() == 0) {
-      pool.release(params.upstream, std::move(connection));
-    }
+    result.failure = LocalReplyReason::kUpstreamReset;
+    result.detail = "the upstream switched to a protocol the request did not offer";
     co_return result;
   }
+  const bool upstream_keep_alive = response.get().keep_alive();
+  adaptResponseHeader(response.get(), params, result.keep_alive);
+
+  // Response: header and body, upstream -> client.
+  const OpExpiry downstream_expiry{
+      tighter(params.downstream_idle_timeout, params.stream_idle_timeout), Clock::time_point::max(),
+      true};
+  const OpExpiry upstream_expiry{params.stream_idle_timeout, attempt_deadline};
+  RelayErrors relayed = co_await relayMessage<false>(
+      connection->stream, connection->buffer, response, downstream, scratch,
+      connection->head_buffer, upstream_expiry, downstream_expiry);
+  if (relayed.write) {
+    result.outcome = ExchangeResult::Outcome::kDownstreamGone;
+    result.detail = "writing the response to the client failed: " + relayed.write.message();
+    co_return result;
+  }
+  if (relayed.read) {
+    result.outcome = ExchangeResult::Outcome::kFailedDuringResponse;
+    result.failure = reasonFor(relayed.read, deadline);
+    result.detail = "the upstream response broke off: " + relayed.read.message();
+    co_return result;
+  }
+  result.outcome = ExchangeResult::Outcome::kRelayed;
+  // Bytes after a complete response were never asked for: do not reuse then.
+  ++connection->requests;
+  const bool spent = params.max_requests_per_connection != 0 &&
+                     connection->requests >= params.max_requests_per_connection;
+  if (upstream_keep_alive && !spent && response.is_done() && connection->buffer.size() == 0) {
+    pool.release(target.upstream, std::move(connection));
+  }
   co_return result;
+}
+
+asio::awaitable<void> waitFor(std::chrono::milliseconds wait) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+  co_await timer.async_wait(kUseTuple);
+}
+
+// Why the last failure was not retried, for the local reply's detail.
+void noteRetries(ExchangeResult& result, const UpstreamRetry* retry, std::string_view refused) {
+  if (retry == nullptr || (retry->state().retries() == 0 && refused.empty())) {
+    return;
+  }
+  result.detail += " (" + std::to_string(retry->state().attempts()) + " attempt";
+  result.detail += retry->state().attempts() == 1 ? "" : "s";
+  if (!refused.empty()) {
+    result.detail += "; not retried: ";
+    result.detail += refused;
+  }
+  result.detail += ")";
+}
+
+}  // namespace
+
+asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
+                                              beast::flat_buffer& downstream_buffer,
+                                              RequestParser& request, const ExchangeParams& params,
+                                              Http1ConnectionPool& pool, std::span<char> scratch) {
+  const auto deadline =
+      Clock::now() +
+      (params.route_timeout.count() > 0 ? params.route_timeout : std::chrono::hours(24 * 365));
+  UpstreamRetry* const retry = params.retry;
+  const AttemptTarget* target = &params.target;
+  AttemptEnd end;
+  auto attempt_deadline = deadline;
+  for (;;) {
+    if (retry != nullptr && retry->policy().per_try_timeout.count() > 0) {
+      attempt_deadline = std::min(deadline, Clock::now() + retry->policy().per_try_timeout);
+    }
+    end = co_await sendAttempt(downstream, downstream_buffer, request, params, *target, pool,
+                               scratch, deadline, attempt_deadline);
+    if (end.kind == AttemptEnd::Kind::kClientFailed) {
+      co_return std::move(end.failure);
+    }
+    if (params.outlier != nullptr && target->host != nullptr) {
+      params.outlier->report(*target->host, end.attempt, Clock::now());
+    }
+    if (retry == nullptr) {
+      break;
+    }
+    const RetryDecision decision = retryDecision(*retry, end);
+    const AttemptTarget* next = decision.retry ? retry->nextTarget() : nullptr;
+    if (next == nullptr) {
+      if (end.kind == AttemptEnd::Kind::kUpstreamFailed) {
+        noteRetries(
+            end.failure, retry,
+            decision.retry ? "no host of the cluster can take the retry" : decision.refused);
+        co_return std::move(end.failure);
+      }
+      break;  // the response goes to the client as it is
+    }
+    end.connection.reset();  // a retried response is dropped with its connection
+    target = next;
+    if (decision.wait.count() > 0) {
+      co_await waitFor(decision.wait);
+    }
+  }
+  if (end.kind == AttemptEnd::Kind::kUpstreamFailed) {
+    co_return std::move(end.failure);
+  }
+  co_return co_await relayResponse(downstream, downstream_buffer, std::move(end.connection), params,
+                                   *target, pool, scratch, deadline, attempt_deadline);
 }
 
 }  // namespace weft::proxy

@@ -15,13 +15,15 @@
 #include "proxy/http1/local_reply.h"
 #include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/http1_connection_pool.h"
+#include "proxy/upstream/upstream_retry.h"
 
 namespace weft::proxy {
 
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
 struct ExchangeParams {
-  boost::asio::ip::tcp::endpoint upstream;
+  // The first attempt's endpoint, transport and connection limit.
+  AttemptTarget target;
   std::chrono::milliseconds connect_timeout;
   std::chrono::milliseconds route_timeout;            // 0: none
   std::chrono::milliseconds downstream_idle_timeout;  // 0: none
@@ -34,8 +36,6 @@ struct ExchangeParams {
   // The cluster's pool settings.
   std::chrono::milliseconds pool_idle_timeout{60'000};
   uint32_t max_requests_per_connection = 0;  // 0: unlimited
-  // Set when the cluster limits connections per endpoint.
-  std::shared_ptr<HostConnectionLimit> connection_limit;
   // The Upgrade value forwarded (allowed protocols only); empty: not an upgrade.
   std::string_view upgrade;
   // After a 101, the tunnel closes when no byte moved for this long (0: never).
@@ -45,9 +45,15 @@ struct ExchangeParams {
   // The worker's drain flag: set by the time the response starts, the response
   // says Connection: close.
   const bool* draining = nullptr;
-  // Plaintext or TLS (and the identity required) to `upstream`; the worker's TLS sessions.
-  UpstreamTransport transport;
+  // The worker's TLS sessions.
   TlsSessionCache* tls_sessions = nullptr;
+  // Set when the route retries (never for an upgrade): the request's retry
+  // state, the hosts of later attempts and the kept copy of the request.
+  UpstreamRetry* retry = nullptr;
+  // The cluster, for its circuit breaker on connections and waiting requests.
+  const ClusterConfig* cluster = nullptr;
+  // This worker's outlier detection for the cluster; null: off.
+  OutlierDetector* outlier = nullptr;
 };
 
 struct ExchangeResult {
@@ -78,6 +84,13 @@ struct ExchangeResult {
 // Upstream connections come from and return to `pool`. A reused connection that
 // fails before any response byte, for a request without a body, was closed by
 // the upstream while idle; the request is retried once on a fresh connection.
+//
+// With params.retry, an attempt that fails or answers with a response the
+// policy retries is tried again, on another host when there is one, after the
+// backoff (or the wait a reset header asks for), while retries, budget and
+// route deadline allow; such a response is dropped unseen. The response the
+// client gets is the first one not retried. Each attempt is bounded by the
+// policy's per-try timeout within the route deadline.
 boost::asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
                                                      boost::beast::flat_buffer& downstream_buffer,
                                                      RequestParser& request,

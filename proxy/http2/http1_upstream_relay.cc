@@ -220,6 +220,15 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     }
     waker.connection = connection.get();
     if (!reused) {
+      if (target.cluster != nullptr && !connection->circuit_slot.held() &&
+          !connection->circuit_slot.tryTake(target.cluster->circuit->open_connections,
+                                            target.cluster->circuit_limits.max_connections)) {
+        fail(exchange, target, LocalReplyReason::kUpstreamOverflow,
+             circuitOverflowDetail(target.cluster_name,
+                                   target.cluster->circuit_limits.max_connections,
+                                   "connections open", "max_connections"));
+        co_return;
+      }
       const std::string failure =
           co_await connectUpstream(*connection, target.endpoint, target.transport,
                                    *target.tls_sessions, target.connect_timeout, deadline);

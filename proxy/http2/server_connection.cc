@@ -1,6 +1,7 @@
 #include "proxy/http2/server_connection.h"
 
 #include "proxy/authz/request_authorization.h"
+#include "proxy/filters/request_filters.h"
 #include "proxy/io/stream_shutdown.h"
 
 #include <nghttp2/nghttp2.h>
@@ -127,6 +128,14 @@ class ServerConnection final : public ExchangeDownstream {
   void signalWrite() { write_signal_.cancel(); }
   void maybeSendGoaway();
   void dispatch(const StreamExchangePtr& exchange);
+  // Sends a routed request on to its cluster.
+  void forward(const StreamExchangePtr& exchange, const RouteDecision& decision,
+               const HttpChainConfig& http);
+  // Waits out an injected delay, then answers or forwards, unless the stream
+  // or its connection went away meanwhile.
+  static asio::awaitable<void> forwardAfterDelay(StreamExchangePtr exchange, RouteDecision decision,
+                                                 FilterVerdict filtered,
+                                                 const HttpChainConfig* http);
   // The route deadline from grpc-timeout (route with max_grpc_timeout); rewrites
   // the forwarded grpc-timeout to it.
   std::chrono::milliseconds grpcDeadline(StreamExchange& exchange, const RouteEntry& route);
@@ -402,7 +411,66 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   // From here on every response, a failure's local reply included, gets them.
   exchange->response_mutations = decision.response_mutations;
+  if (hasRequestFilters(*decision.route)) {
+    // The route's rate limit and faults: a refused or aborted request is
+    // answered here; a delayed one waits on its own coroutine.
+    FilterVerdict filtered =
+        runRequestFilters(*decision.route, view, exchange->isGrpc(), authz_scratch_);
+    if (filtered.delay.count() > 0) {
+      asio::co_spawn(stream_.get_executor(),
+                     forwardAfterDelay(exchange, decision, std::move(filtered), http),
+                     asio::detached);
+      return;
+    }
+    if (filtered.reply) {
+      h2Log().info("{} from {}: {} {}: {} {} ({})", listener_name_, peer_address_, request.method,
+                   request.path.substr(0, 256), filtered.status, localReplyCode(filtered.reason),
+                   filtered.detail);
+      exchange->localReply(filtered.reason, filtered.status, filtered.detail, filtered.grpc_status);
+      return;
+    }
+    exchange->fault_activity = std::move(filtered.fault_activity);
+  }
+  forward(exchange, decision, *http);
+}
+
+asio::awaitable<void> ServerConnection::forwardAfterDelay(StreamExchangePtr exchange,
+                                                          RouteDecision decision,
+                                                          FilterVerdict filtered,
+                                                          const HttpChainConfig* http) {
+  asio::steady_timer delay(exchange->wake.get_executor(), filtered.delay);
+  co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
+  // The exchange holds the snapshot, so `decision` and `http` are still valid;
+  // the connection is, while the exchange is attached to it.
+  if (exchange->downstream == nullptr || exchange->downstream_closed) {
+    co_return;
+  }
+  if (filtered.reply) {
+    h2Log().info("{} {}: {} {} ({})", exchange->request.method,
+                 exchange->request.path.substr(0, 256), filtered.status,
+                 localReplyCode(filtered.reason), filtered.detail);
+    exchange->localReply(filtered.reason, filtered.status, filtered.detail, filtered.grpc_status);
+    co_return;
+  }
+  exchange->fault_activity = std::move(filtered.fault_activity);
+  // Only a ServerConnection attaches itself as a server exchange's downstream.
+  static_cast<ServerConnection*>(exchange->downstream)->forward(exchange, decision, *http);
+}
+
+void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDecision& decision,
+                               const HttpChainConfig& http_chain) {
+  const HttpChainConfig* http = &http_chain;
   const RouteEntry& route = *decision.route;
+  if (!exchange->request_slot.tryTake(decision.cluster->circuit->active_requests,
+                                      decision.cluster->circuit_limits.max_requests)) {
+    const std::string detail =
+        circuitOverflowDetail(decision.cluster->name, decision.cluster->circuit_limits.max_requests,
+                              "requests in flight", "max_requests");
+    h2Log().info("{} {}: 503 upstream_overflow ({})", exchange->request.method,
+                 exchange->request.path.substr(0, 256), detail);
+    exchange->localReply(LocalReplyReason::kUpstreamOverflow, 503, detail);
+    return;
+  }
   const ClusterConfig& cluster = *decision.cluster;
   if (!decision.set_cookie.empty()) {
     exchange->response_additions.push_back({"set-cookie", decision.set_cookie});
@@ -444,6 +512,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   target.transport = cluster.transportFor(*decision.host);
   target.tls_sessions = &worker_.tls_sessions;
   target.tls_owner = &cluster.tls;
+  target.cluster = &cluster;
   if (cluster.max_connections_per_host != 0) {
     target.max_connections = cluster.connectionLimitShare(worker_.worker_index);
     if (cluster.protocol == UpstreamProtocol::kHttp1) {

@@ -51,7 +51,8 @@ void StreamExchange::setResponse(HeaderList fields) {
   response_started = true;
 }
 
-void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::string_view detail) {
+void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::string_view detail,
+                                int grpc_status) {
   if (response_started) {
     return;
   }
@@ -59,10 +60,12 @@ void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::s
       isGrpc()) {
     // A gRPC client reads the status from grpc-status, not :status: a
     // trailers-only response (HEADERS with END_STREAM) says what happened.
-    HeaderList fields{{":status", "200"},
-                      {"content-type", "application/grpc"},
-                      {"grpc-status", std::to_string(grpcStatusFor(reason))},
-                      {"grpc-message", grpcMessageText(detail)}};
+    HeaderList fields{
+        {":status", "200"},
+        {"content-type", "application/grpc"},
+        {"grpc-status", std::to_string(grpc_status > 0 ? static_cast<unsigned>(grpc_status)
+                                                       : grpcStatusFor(reason))},
+        {"grpc-message", grpcMessageText(detail)}};
     if (!hide_local_reply_reason) {
       fields.push_back({"x-weft-reason", std::string(localReplyCode(reason))});
     }

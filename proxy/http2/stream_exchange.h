@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "proxy/filters/fault_injection.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/http2/header_translation.h"
 #include "proxy/router/header_mutation.h"
@@ -98,7 +99,9 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
 
   // Answers locally: sets the response and tells the downstream. Only before
   // the response started. A gRPC request gets a trailers-only gRPC answer.
-  void localReply(LocalReplyReason reason, unsigned status, std::string_view detail);
+  // `grpc_status`: what a gRPC client gets, when not grpcStatusFor(reason).
+  void localReply(LocalReplyReason reason, unsigned status, std::string_view detail,
+                  int grpc_status = -1);
 
   // Answers with a reply the router built (a redirect, a direct response).
   void localReply(const LocalResponse& reply);
@@ -123,6 +126,10 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
   MutationChain response_mutations;
   HeaderList response_additions;  // e.g. set-cookie, x-request-id
   ActiveRequest active_request;
+  // A place among the route's active faults (max_active_faults), held to the end.
+  FaultActivity fault_activity;
+  // The request's place in its cluster's circuit breaker (max_requests).
+  CircuitSlot request_slot;
   bool hide_local_reply_reason = false;
 
   HeaderList response_fields;  // ":status" first
@@ -165,6 +172,8 @@ struct UpstreamTarget {
   // The cluster's TLS settings, which a new multiplexed connection keeps (it may outlive the
   // request that opened it, and the snapshot).
   const std::shared_ptr<const UpstreamTlsConfig>* tls_owner = nullptr;
+  // The cluster, for its circuit breaker on connections (HTTP/1 clusters).
+  const ClusterConfig* cluster = nullptr;
 };
 
 }  // namespace weft::proxy

@@ -242,6 +242,7 @@ RouteDecision decideRoute(const HttpChainConfig& http, const RequestView& reques
             static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
         decision.set_cookie);
   }
+  decision.hash = hash;
   decision.host = chooseHost(*backend->cluster, worker_index, hash);
   if (decision.host == nullptr) {
     decision.local_reason = LocalReplyReason::kNoHealthyUpstream;

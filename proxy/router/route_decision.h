@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,7 @@ struct RouteDecision {
   const WeightedClusterRef* backend = nullptr;  // the chosen backend of the route's split
   const ClusterConfig* cluster = nullptr;
   lb::Host* host = nullptr;
+  std::optional<uint64_t> hash;  // the request hash the host was chosen with, for retries
   // With kLocalReply: why, with which status, and the one-line detail (for a
   // direct response, its body).
   LocalReplyReason local_reason = LocalReplyReason::kNoRoute;

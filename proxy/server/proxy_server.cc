@@ -25,6 +25,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
 #include "proxy/stats/security_counters.h"
+#include "proxy/stats/traffic_counters.h"
 #include "proxy/xds/ads_client.h"
 #include "proxy/xds/control_plane_tls.h"
 
@@ -356,6 +357,7 @@ class ProxyServer {
       callbacks.certificates = [this] { return identity_->status(); };
     }
     callbacks.security_counters = [] { return securityCounters().load(); };
+    callbacks.traffic_counters = [] { return trafficCounters().load(); };
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;

@@ -16,6 +16,12 @@ WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
     std::random_device entropy;
     const uint64_t seed = (static_cast<uint64_t>(entropy()) << 32) ^ entropy() ^ worker_index;
     slot->balancer = lb_factory->create(*slot->hosts, seed);
+    if (outlier) {
+      slot->outlier = std::make_unique<OutlierDetector>(*outlier, *slot->hosts,
+                                                        std::chrono::steady_clock::now());
+    }
+    slot->retry_budget.emplace(retry_budget, static_cast<uint32_t>(per_worker.size()),
+                               std::chrono::steady_clock::now());
   }
   return *slot;
 }

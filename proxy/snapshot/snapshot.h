@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "proxy/authz/policy_set.h"
+#include "proxy/filters/fault_injection.h"
+#include "proxy/filters/local_rate_limit.h"
 #include "proxy/router/header_mutation.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/request_match.h"
@@ -22,6 +24,10 @@
 #include "proxy/upstream/lb/lb_factory.h"
 #include "proxy/upstream/lb/load_balancer.h"
 #include "proxy/upstream/lb/priority_set.h"
+#include "proxy/upstream/resilience/circuit_breaker.h"
+#include "proxy/upstream/resilience/outlier_detector.h"
+#include "proxy/upstream/resilience/retry_budget.h"
+#include "proxy/upstream/resilience/retry_policy.h"
 #include "weft/v1/bootstrap.pb.h"
 
 namespace weft::proxy {
@@ -61,6 +67,10 @@ struct WorkerClusterState {
   lb::LoadBalancerPtr balancer;
   // With max_connections_per_host: per host (by Host::index()), made on first use.
   std::vector<std::shared_ptr<HostConnectionLimit>> connection_limits;
+  // This worker's share of the cluster's retry budget.
+  std::optional<RetryBudget> retry_budget;
+  // With outlier detection: this worker's ejections of the cluster's hosts.
+  std::unique_ptr<OutlierDetector> outlier;
 };
 
 struct ClusterConfig {
@@ -79,6 +89,15 @@ struct ClusterConfig {
   // Connections to one endpoint from this proxy, divided among the workers
   // (connectionLimitShare); 0: unlimited.
   uint32_t max_connections_per_host = 0;
+  // How many retries requests to this cluster may add (circuit_breakers'
+  // retry_budget, else the default: 20 % of requests plus 10 a second).
+  RetryBudgetConfig retry_budget;
+  // Circuit-breaker thresholds, and the counts they apply to (shared by all
+  // workers and by the snapshots that name this cluster).
+  CircuitBreakerLimits circuit_limits;
+  // Passive health checking of the endpoints; unset: off.
+  std::optional<OutlierConfig> outlier;
+  std::shared_ptr<ClusterCircuitCounts> circuit;
 
   // TLS towards the endpoints; null: plaintext.
   // Shared: an upstream HTTP/2 connection keeps it for its handshake.
@@ -181,6 +200,12 @@ struct RouteEntry {
   // Set: a gRPC request's grpc-timeout sets its deadline, capped here (0: no cap).
   std::optional<std::chrono::milliseconds> max_grpc_timeout;
   std::chrono::milliseconds grpc_timeout_offset{0};
+  // Faults injected into the route's requests; null: none.
+  std::unique_ptr<const FaultConfig> fault;
+  // The route's request rate limit (shared by all workers); null: none.
+  std::unique_ptr<LocalRateLimit> rate_limit;
+  // The route's retry policy, else its virtual host's (shared); null: no retries.
+  std::shared_ptr<const RetryPolicyConfig> retry_policy;
   // Set: overrides the chain's stream_idle_timeout (0: none).
   std::optional<std::chrono::milliseconds> idle_timeout;
 

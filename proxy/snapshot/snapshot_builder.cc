@@ -1,6 +1,7 @@
 #include "proxy/snapshot/snapshot_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "common/config/field_path.h"
@@ -120,11 +121,11 @@ class SnapshotBuilder {
       notYet(appendField(path, "type"));
       return;
     }
-    onlyImplemented(
-        cluster, path,
-        {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
-         "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
-         "http2", "connection_pool", "destination_service", "tls"});
+    onlyImplemented(cluster, path,
+                    {"name", "type", "load_assignment", "connect_timeout", "lb_policy",
+                     "least_request", "ring_hash", "maglev", "locality_weighted_lb",
+                     "healthy_panic_threshold", "protocol", "http2", "connection_pool",
+                     "destination_service", "tls", "circuit_breakers", "outlier_detection"});
     if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
         cluster.protocol() != weft::v1::Cluster::HTTP2) {
       notYet(appendField(path, "protocol"));
@@ -132,6 +133,7 @@ class SnapshotBuilder {
     checkLbConfigFits(cluster, path);
     auto config = std::make_unique<ClusterConfig>();
     config->name = cluster.name();
+    config->circuit = ClusterCircuitCounts::forCluster(cluster.name());
     config->protocol = cluster.protocol() == weft::v1::Cluster::HTTP2 ? UpstreamProtocol::kHttp2
                                                                       : UpstreamProtocol::kHttp1;
     if (cluster.has_http2()) {
@@ -154,6 +156,14 @@ class SnapshotBuilder {
       if (pool.has_idle_timeout()) {
         config->upstream_idle_timeout = toMillis(pool.idle_timeout());
       }
+    }
+    if (cluster.has_outlier_detection()) {
+      config->outlier =
+          readOutlierDetection(cluster.outlier_detection(), appendField(path, "outlier_detection"));
+    }
+    if (cluster.has_circuit_breakers()) {
+      readCircuitBreakers(cluster.circuit_breakers(), appendField(path, "circuit_breakers"),
+                          *config);
     }
     const auto& assignment = cluster.load_assignment();
     const std::string assignment_path = appendField(path, "load_assignment");
@@ -206,6 +216,84 @@ class SnapshotBuilder {
       addUpstreamTls(*config, cluster.tls(), endpoint_identities, appendField(path, "tls"));
     }
     snapshot.clusters.emplace(cluster.name(), std::move(config));
+  }
+
+  OutlierConfig readOutlierDetection(const weft::v1::OutlierDetection& detection,
+                                     const std::string& path) {
+    OutlierConfig config;
+    if (detection.has_consecutive_5xx()) {
+      config.consecutive_5xx = detection.consecutive_5xx().value();
+    }
+    if (detection.has_consecutive_gateway_failure()) {
+      config.consecutive_gateway = detection.consecutive_gateway_failure().value();
+    }
+    if (detection.has_consecutive_local_origin_failure()) {
+      config.consecutive_local = detection.consecutive_local_origin_failure().value();
+    }
+    config.split_local = detection.split_external_local_origin_errors();
+    if (detection.has_interval()) {
+      config.interval = toMillis(detection.interval());
+    }
+    if (detection.has_base_ejection_time()) {
+      config.base_ejection = toMillis(detection.base_ejection_time());
+    }
+    if (detection.has_max_ejection_time()) {
+      config.max_ejection = toMillis(detection.max_ejection_time());
+    }
+    if (config.max_ejection < config.base_ejection) {
+      fail(appendField(path, "max_ejection_time"), "is shorter than base_ejection_time");
+    }
+    if (detection.has_max_ejection_percent()) {
+      config.max_ejection_percent = detection.max_ejection_percent().value();
+    }
+    if (detection.has_success_rate()) {
+      const auto& rate = detection.success_rate();
+      OutlierConfig::SuccessRate rule;
+      if (rate.has_minimum_hosts()) {
+        rule.minimum_hosts = rate.minimum_hosts().value();
+      }
+      if (rate.has_request_volume()) {
+        rule.request_volume = rate.request_volume().value();
+      }
+      if (rate.has_stdev_factor()) {
+        rule.stdev_factor = rate.stdev_factor().value();
+      }
+      config.success_rate = rule;
+    }
+    return config;
+  }
+
+  void readCircuitBreakers(const weft::v1::CircuitBreakers& breakers, const std::string& path,
+                           ClusterConfig& config) {
+    for (int t = 0; t < breakers.thresholds_size(); ++t) {
+      const auto& thresholds = breakers.thresholds(t);
+      const std::string thresholds_path = appendIndex(appendField(path, "thresholds"), t);
+      if (thresholds.priority() != weft::v1::PRIORITY_DEFAULT) {
+        notYet(appendField(thresholds_path, "priority"));
+        continue;
+      }
+      if (thresholds.has_max_connections()) {
+        config.circuit_limits.max_connections = thresholds.max_connections().value();
+      }
+      if (thresholds.has_max_pending_requests()) {
+        config.circuit_limits.max_pending_requests = thresholds.max_pending_requests().value();
+      }
+      if (thresholds.has_max_requests()) {
+        config.circuit_limits.max_requests = thresholds.max_requests().value();
+      }
+      if (thresholds.has_max_retries()) {
+        config.circuit_limits.max_retries = thresholds.max_retries().value();
+      }
+      if (thresholds.has_retry_budget()) {
+        const auto& budget = thresholds.retry_budget();
+        if (budget.has_budget_percent()) {
+          config.retry_budget.percent = budget.budget_percent().value();
+        }
+        if (budget.has_min_retries_per_second()) {
+          config.retry_budget.min_per_second = budget.min_retries_per_second().value();
+        }
+      }
+    }
   }
 
   void addUpstreamTls(ClusterConfig& config, const weft::v1::UpstreamTls& tls,
@@ -587,8 +675,13 @@ class SnapshotBuilder {
       const std::string vhost_path = appendIndex(appendField(path, "virtual_hosts"), v);
       VirtualHostConfig host;
       host.name = vhost.name();
-      onlyImplemented(vhost, vhost_path,
-                      {"name", "domains", "routes", "request_headers", "response_headers"});
+      onlyImplemented(
+          vhost, vhost_path,
+          {"name", "domains", "routes", "request_headers", "response_headers", "retry_policy"});
+      vhost_retry_policy_ =
+          vhost.has_retry_policy()
+              ? readRetryPolicy(vhost.retry_policy(), appendField(vhost_path, "retry_policy"))
+              : nullptr;
       host.request_headers =
           readMutation(vhost.request_headers(), appendField(vhost_path, "request_headers"));
       host.response_headers =
@@ -673,7 +766,25 @@ class SnapshotBuilder {
     entry.conditions.methods.assign(match.methods().begin(), match.methods().end());
     onlyImplemented(route, path,
                     {"name", "match", "route", "redirect", "direct_response", "request_headers",
-                     "response_headers", "metadata"});
+                     "response_headers", "metadata", "fault", "rate_limit"});
+    if (route.has_fault()) {
+      entry.fault = readFault(route.fault(), appendField(path, "fault"));
+    }
+    if (route.has_rate_limit()) {
+      const auto& limit = route.rate_limit();
+      const auto& bucket = limit.token_bucket();
+      const auto interval = std::chrono::nanoseconds(
+          bucket.fill_interval().seconds() * 1'000'000'000 + bucket.fill_interval().nanos());
+      entry.rate_limit = std::make_unique<LocalRateLimit>(
+          bucket.max_tokens(), bucket.has_tokens_per_fill() ? bucket.tokens_per_fill().value() : 1,
+          interval, std::chrono::steady_clock::now());
+      if (limit.has_status()) {
+        entry.rate_limit->status = limit.status().value();
+      }
+      if (limit.has_enforced_percentage()) {
+        entry.rate_limit->enforced_share = perMillion(limit.enforced_percentage().value());
+      }
+    }
     entry.request_headers =
         readMutation(route.request_headers(), appendField(path, "request_headers"));
     entry.response_headers =
@@ -697,10 +808,14 @@ class SnapshotBuilder {
 
   void readRouteAction(const Snapshot& snapshot, const weft::v1::RouteAction& action,
                        const std::string& action_path, RouteEntry& entry) {
-    onlyImplemented(
-        action, action_path,
-        {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite", "host_rewrite",
-         "timeout", "idle_timeout", "hash_policy", "max_grpc_timeout", "grpc_timeout_offset"});
+    onlyImplemented(action, action_path,
+                    {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
+                     "host_rewrite", "timeout", "idle_timeout", "hash_policy", "max_grpc_timeout",
+                     "grpc_timeout_offset", "retry_policy"});
+    entry.retry_policy =
+        action.has_retry_policy()
+            ? readRetryPolicy(action.retry_policy(), appendField(action_path, "retry_policy"))
+            : vhost_retry_policy_;
     if (action.has_weighted_clusters()) {
       const auto& split = action.weighted_clusters().clusters();
       const std::string split_path =
@@ -796,6 +911,139 @@ class SnapshotBuilder {
       fail(appendField(path, "regex"), regex_error);
     }
     return found;
+  }
+
+  static uint32_t perMillion(double percent) {
+    return static_cast<uint32_t>(std::llround(percent * 10'000.0));
+  }
+
+  std::unique_ptr<const FaultConfig> readFault(const weft::v1::FaultInjection& fault,
+                                               const std::string& path) {
+    auto config = std::make_unique<FaultConfig>();
+    if (fault.has_delay()) {
+      config->delay = toMillis(fault.delay().fixed_delay());
+      if (fault.delay().has_percentage()) {
+        config->delay_share = perMillion(fault.delay().percentage().value());
+      }
+    }
+    if (fault.has_abort()) {
+      const auto& abort = fault.abort();
+      if (abort.error_type_case() == weft::v1::FaultInjection::Abort::kGrpcStatus) {
+        config->abort_grpc_status = static_cast<int>(abort.grpc_status());
+      } else {
+        config->abort_http_status = abort.http_status();
+      }
+      if (abort.has_percentage()) {
+        config->abort_share = perMillion(abort.percentage().value());
+      }
+    }
+    for (int h = 0; h < fault.headers_size(); ++h) {
+      readHeaderMatcher(fault.headers(h), appendIndex(appendField(path, "headers"), h),
+                        config->headers);
+    }
+    config->header_controlled = fault.header_controlled();
+    if (fault.has_max_active_faults()) {
+      config->max_active = fault.max_active_faults().value();
+    }
+    return config;
+  }
+
+  // A RetryPolicy compiled; null when it retries on nothing (`retry_policy: {}`
+  // switches a virtual host's policy off for one route).
+  std::shared_ptr<const RetryPolicyConfig> readRetryPolicy(const weft::v1::RetryPolicy& policy,
+                                                           const std::string& path) {
+    using Proto = weft::v1::RetryPolicy;
+    auto config = std::make_shared<RetryPolicyConfig>();
+    for (const int condition : policy.retry_on()) {
+      switch (static_cast<Proto::RetryOn>(condition)) {
+        case Proto::HTTP_5XX:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::k5xx);
+          break;
+        case Proto::GATEWAY_ERROR:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGatewayError);
+          break;
+        case Proto::RESET:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kReset);
+          break;
+        case Proto::CONNECT_FAILURE:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kConnectFailure);
+          break;
+        case Proto::REFUSED_STREAM:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kRefusedStream);
+          break;
+        case Proto::RETRIABLE_4XX:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kRetriable4xx);
+          break;
+        case Proto::RETRIABLE_STATUS_CODES:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kRetriableStatusCodes);
+          break;
+        case Proto::RETRIABLE_HEADERS:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kRetriableHeaders);
+          break;
+        case Proto::GRPC_CANCELLED:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGrpcCancelled);
+          break;
+        case Proto::GRPC_DEADLINE_EXCEEDED:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGrpcDeadlineExceeded);
+          break;
+        case Proto::GRPC_RESOURCE_EXHAUSTED:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGrpcResourceExhausted);
+          break;
+        case Proto::GRPC_UNAVAILABLE:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGrpcUnavailable);
+          break;
+        case Proto::GRPC_INTERNAL:
+          config->retry_on |= static_cast<uint32_t>(RetryCondition::kGrpcInternal);
+          break;
+        default:
+          fail(appendField(path, "retry_on"), "unknown condition " + std::to_string(condition));
+          break;
+      }
+    }
+    if (config->retry_on == 0) {
+      return nullptr;
+    }
+    if (policy.has_num_retries()) {
+      config->num_retries = policy.num_retries().value();
+    }
+    if (policy.has_per_try_timeout()) {
+      config->per_try_timeout = toMillis(policy.per_try_timeout());
+    }
+    if (policy.has_per_try_idle_timeout()) {
+      config->per_try_idle_timeout = toMillis(policy.per_try_idle_timeout());
+    }
+    if (policy.has_backoff()) {
+      const auto& backoff = policy.backoff();
+      if (backoff.has_base_interval()) {
+        config->backoff_base = toMillis(backoff.base_interval());
+        config->backoff_max = config->backoff_base * 10;
+      }
+      if (backoff.has_max_interval()) {
+        config->backoff_max = toMillis(backoff.max_interval());
+      }
+      if (config->backoff_max < config->backoff_base) {
+        fail(appendField(appendField(path, "backoff"), "max_interval"),
+             "is shorter than base_interval");
+      }
+    }
+    config->retriable_status_codes.assign(policy.retriable_status_codes().begin(),
+                                          policy.retriable_status_codes().end());
+    for (int h = 0; h < policy.retriable_headers_size(); ++h) {
+      readHeaderMatcher(policy.retriable_headers(h),
+                        appendIndex(appendField(path, "retriable_headers"), h),
+                        config->retriable_headers);
+    }
+    for (const auto& header : policy.reset_headers()) {
+      config->reset_headers.push_back(
+          {lowerCase(header.name()), header.format() == Proto::ResetHeader::UNIX_TIMESTAMP});
+    }
+    if (policy.has_max_reset_interval()) {
+      config->max_reset_interval = toMillis(policy.max_reset_interval());
+    }
+    if (policy.has_avoid_previous_hosts()) {
+      config->avoid_previous_hosts = policy.avoid_previous_hosts().value();
+    }
+    return config;
   }
 
   void readHeaderMatcher(const weft::v1::HeaderMatcher& matcher, const std::string& path,
@@ -931,6 +1179,8 @@ class SnapshotBuilder {
   std::unordered_map<std::string, const weft::v1::Secret*> secrets_;
   authz::CompiledPolicyIndex policies_;
   uint32_t worker_count_;
+  // The retry policy of the virtual host whose routes are being read.
+  std::shared_ptr<const RetryPolicyConfig> vhost_retry_policy_;
   config::ConfigErrors& errors_;
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 #include "proxy/io/deadline_stream.h"
 #include "proxy/upstream/connection_limit.h"
+#include "proxy/upstream/resilience/circuit_breaker.h"
 
 namespace weft::proxy {
 
@@ -54,6 +55,8 @@ struct UpstreamConnection {
   // Set when the cluster limits connections per endpoint: the slot this
   // connection holds, given back when it closes.
   std::shared_ptr<HostConnectionLimit> limit;
+  // Its place in the cluster's open connections (circuit breaker's max_connections).
+  CircuitSlot circuit_slot;
 
  private:
   static constexpr size_t kRelayBufferBytes = 16 * 1024;

@@ -14,7 +14,8 @@ counts rather than probabilities):
      retry_after is set;
   4. delay_fraction with delay_ms: answered after that long (the whole of it, or, with
      delay_fraction 1, every request);
-  5. everything else: 200 with a small JSON body naming the backend.
+  5. everything else: 200 with a small JSON body naming the backend, the path, and the
+     length and SHA-256 of the request body received.
 
 die_after N makes the process exit (status 0, without closing connections gracefully) right
 after its N-th request has been answered.
@@ -31,6 +32,7 @@ Usage: fault_backend.py [--port 0] [--name NAME] [--fail-fraction F] [--fail-sta
 Prints "listening on <port>" once ready. Binds 127.0.0.1 only.
 """
 import argparse
+import hashlib
 import json
 import os
 import socket
@@ -114,6 +116,9 @@ class Faults:
 def make_handler(name, faults):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The header and the body leave in separate writes: with Nagle on, the body waits for
+        # the peer's delayed ACK (40 ms a response on a keep-alive connection).
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # quiet: tests read /_stats instead
             pass
@@ -163,7 +168,7 @@ def make_handler(name, faults):
                     counts = dict(faults.counts)
                 return self._send(200, counts)
             try:
-                self._read_body()
+                body = self._read_body()
             except ValueError:
                 return self._send(413, {"error": "body too large"})
             action, status, delay = faults.decide(
@@ -176,7 +181,9 @@ def make_handler(name, faults):
             retry_after = faults.settings.get("retry_after")
             if action == "fail" and retry_after is not None:
                 extra.append(("retry-after", str(retry_after)))
-            self._send(status, {"backend": name, "path": self.path, "status": status}, extra)
+            self._send(status, {"backend": name, "path": self.path, "status": status,
+                                "body_length": len(body),
+                                "body_sha256": hashlib.sha256(body).hexdigest()}, extra)
             if faults.finished_one():
                 os._exit(0)  # dies as a crashed process would: no goodbye to open connections
 

@@ -233,8 +233,7 @@ rules:
           "default, attempts 0), retry budget, fault injection, mirroring",
           model.build(),
           {proxyNode("shop", "checkout-1")},
-          {"circuit_breakers", "outlier_detection", "health_check", "retry_policy", "fault",
-           "request_mirror_policies"},
+          {"health_check", "request_mirror_policies"},
           nullptr};
 }
 

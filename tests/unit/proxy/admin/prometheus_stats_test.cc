@@ -85,7 +85,8 @@ TEST(PrometheusStatsTest, NothingProvidedIsAnEmptyExposition) {
 }
 
 TEST(PrometheusStatsTest, EverySecurityCounterIsACounterWithHelp) {
-  const std::string text = renderPrometheusStats(ProxyMetrics{someCounts(), std::nullopt});
+  const std::string text =
+      renderPrometheusStats(ProxyMetrics{someCounts(), std::nullopt, std::nullopt});
   const Exposition exposition = parse(text);
   const std::map<std::string, std::string> expected = {
       {"weft_proxy_tls_handshake_failures_total", "1"},
@@ -111,10 +112,33 @@ TEST(PrometheusStatsTest, EverySecurityCounterIsACounterWithHelp) {
       << text;
 }
 
+TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
+  const TrafficCounterValues values{.retries = 7,
+                                    .retries_budget_refused = 8,
+                                    .fault_delays = 9,
+                                    .fault_aborts = 10,
+                                    .rate_limited = 11};
+  const Exposition exposition =
+      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values}));
+  const std::map<std::string, std::string> expected = {
+      {"weft_proxy_upstream_retries_total", "7"},
+      {"weft_proxy_upstream_retries_budget_refused_total", "8"},
+      {"weft_proxy_fault_delays_total", "9"},
+      {"weft_proxy_fault_aborts_total", "10"},
+      {"weft_proxy_rate_limited_total", "11"},
+  };
+  EXPECT_EQ(exposition.samples, expected);
+  ASSERT_EQ(exposition.families.size(), expected.size());
+  for (const auto& [name, value] : expected) {
+    EXPECT_EQ(exposition.types.at(name), "counter") << name;
+    EXPECT_GT(exposition.helps.at(name).size(), 20u) << name;
+  }
+}
+
 TEST(PrometheusStatsTest, CertificateStateIsOneForTheCurrentStateOnly) {
   for (std::string_view current : kCertificateStates) {
-    const Exposition exposition = parse(
-        renderPrometheusStats(ProxyMetrics{std::nullopt, someCertificate(std::string(current))}));
+    const Exposition exposition = parse(renderPrometheusStats(
+        ProxyMetrics{std::nullopt, someCertificate(std::string(current)), std::nullopt}));
     EXPECT_EQ(exposition.types.at("weft_proxy_certificate_state"), "gauge");
     for (std::string_view state : kCertificateStates) {
       EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"" + std::string(state) +
@@ -127,7 +151,7 @@ TEST(PrometheusStatsTest, CertificateStateIsOneForTheCurrentStateOnly) {
 
 TEST(PrometheusStatsTest, CertificateExpiryIssuedAndFailures) {
   const std::string text =
-      renderPrometheusStats(ProxyMetrics{someCounts(), someCertificate("EXPIRING")});
+      renderPrometheusStats(ProxyMetrics{someCounts(), someCertificate("EXPIRING"), std::nullopt});
   const Exposition exposition = parse(text);
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_expiry_timestamp_seconds"), "1795852800");
   EXPECT_EQ(exposition.types.at("weft_proxy_certificate_expiry_timestamp_seconds"), "gauge");
@@ -147,7 +171,8 @@ TEST(PrometheusStatsTest, NoExpiryBeforeTheFirstCertificate) {
   CertificateStatus status;
   status.state = "AWAITING_FIRST";
   status.consecutive_failures = 2;
-  const Exposition exposition = parse(renderPrometheusStats(ProxyMetrics{std::nullopt, status}));
+  const Exposition exposition =
+      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, status, std::nullopt}));
   EXPECT_FALSE(exposition.types.contains("weft_proxy_certificate_expiry_timestamp_seconds"));
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"AWAITING_FIRST\"}"), "1");
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_issued_total"), "0");
@@ -155,8 +180,8 @@ TEST(PrometheusStatsTest, NoExpiryBeforeTheFirstCertificate) {
 }
 
 TEST(PrometheusStatsTest, AStateNotInTheListIsStillReported) {
-  const Exposition exposition =
-      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, someCertificate("PAUSED \"x\"")}));
+  const Exposition exposition = parse(renderPrometheusStats(
+      ProxyMetrics{std::nullopt, someCertificate("PAUSED \"x\""), std::nullopt}));
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"PAUSED \\\"x\\\"\"}"), "1");
   for (std::string_view state : kCertificateStates) {
     EXPECT_EQ(

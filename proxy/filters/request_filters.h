@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "proxy/filters/fault_injection.h"
+#include "proxy/http1/local_reply.h"
+#include "proxy/router/request_view.h"
+#include "proxy/snapshot/snapshot.h"
+
+namespace weft::proxy {
+
+// What a route's request filters decided for one request, before it is
+// forwarded: pass (perhaps after a delay), or answer locally.
+struct FilterVerdict {
+  bool reply = false;
+  LocalReplyReason reason = LocalReplyReason::kRateLimited;
+  unsigned status = 0;
+  int grpc_status = -1;  // a gRPC request's grpc-status when not grpcStatusFor(reason)
+  std::string detail;
+  std::chrono::milliseconds delay{0};  // wait this long first (an injected delay)
+  FaultActivity fault_activity;        // held while a faulted request runs
+};
+
+// Runs the filters of `route` in order: the local rate limit (a request over
+// it is answered at once, nothing else runs), then fault injection (a delay,
+// then perhaps an abort). Both protocols' sessions call it after routing, so a
+// route behaves alike for HTTP/1.1 and HTTP/2 clients.
+FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& request, bool grpc,
+                                std::string& scratch);
+
+// Whether the route has any request filter (so a session can skip the call).
+inline bool hasRequestFilters(const RouteEntry& route) {
+  return route.fault != nullptr || route.rate_limit != nullptr;
+}
+
+}  // namespace weft::proxy

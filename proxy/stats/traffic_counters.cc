@@ -1,0 +1,10 @@
+#include "proxy/stats/traffic_counters.h"
+
+namespace weft::proxy {
+
+TrafficCounters& trafficCounters() {
+  static TrafficCounters counters;
+  return counters;
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace weft::proxy {
+
+// The traffic-policy counters' values at one instant (/stats/prometheus).
+struct TrafficCounterValues {
+  uint64_t retries = 0;
+  uint64_t retries_budget_refused = 0;
+  uint64_t fault_delays = 0;
+  uint64_t fault_aborts = 0;
+  uint64_t rate_limited = 0;
+};
+
+// Process-wide counts of what the traffic policies did: retries made and
+// refused by a budget, faults injected, requests refused by a rate limit.
+// Like SecurityCounters: relaxed atomics, one add per event, and nothing on
+// the path of a request no policy touched.
+struct TrafficCounters {
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> retries_budget_refused{0};
+  std::atomic<uint64_t> fault_delays{0};
+  std::atomic<uint64_t> fault_aborts{0};
+  std::atomic<uint64_t> rate_limited{0};
+
+  TrafficCounterValues load() const {
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    return TrafficCounterValues{
+        .retries = retries.load(kRelaxed),
+        .retries_budget_refused = retries_budget_refused.load(kRelaxed),
+        .fault_delays = fault_delays.load(kRelaxed),
+        .fault_aborts = fault_aborts.load(kRelaxed),
+        .rate_limited = rate_limited.load(kRelaxed),
+    };
+  }
+};
+
+TrafficCounters& trafficCounters();
+
+}  // namespace weft::proxy

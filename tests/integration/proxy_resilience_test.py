@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""Retries, retry budgets and per-try timeouts, with the real proxy in front of the controllable
+fault backend (tests/tools/fault_backend.py). Every test asserts counts: what the client got and
+what each backend saw."""
+import hashlib
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+FAULT_BACKEND = os.path.join(harness.SOURCE_DIR, "tests", "tools", "fault_backend.py")
+
+CONFIG = """
+node: {{id: resilience-proxy}}
+concurrency: {concurrency}
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route:
+                        cluster: backends
+                        timeout: {route_timeout}
+                        retry_policy: {retry_policy}
+  clusters:
+    - name: backends
+      lb_policy: ROUND_ROBIN
+{cluster_extra}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+{endpoints}
+"""
+
+
+def endpoint(port):
+    return f"              - endpoint: {{address: {{address: 127.0.0.1, port: {port}}}}}"
+
+
+class Client:
+    """Keep-alive HTTP/1.1 clients on several threads; counts statuses and backends."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lock = threading.Lock()
+        self.statuses = {}
+        self.backends = {}
+        self.errors = []
+
+    def _one_thread(self, count, path, method, body):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            for _ in range(count):
+                try:
+                    connection.request(method, path, body=body)
+                    response = connection.getresponse()
+                    payload = response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    with self.lock:
+                        self.errors.append(repr(error))
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+                    continue
+                backend = None
+                if response.status == 200:
+                    backend = json.loads(payload)["backend"]
+                with self.lock:
+                    self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
+                    if backend:
+                        self.backends[backend] = self.backends.get(backend, 0) + 1
+        finally:
+            connection.close()
+
+    def run(self, total, threads=4, path="/", method="GET", body=None):
+        share = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
+        workers = [threading.Thread(target=self._one_thread, args=(n, path, method, body))
+                   for n in share]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return self
+
+
+class ResilienceTest(harness.IntegrationTest):
+    """Fault backends and their counters."""
+
+    def start_fault_backend(self, name, *args):
+        process = self.start([sys.executable, FAULT_BACKEND, "--name", name, *args],
+                             f"fault-{name}")
+        return int(process.wait_for(r"listening on (\d+)").group(1))
+
+    def stats(self, port):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/_stats")
+            return json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+
+    def counters(self):
+        """The proxy's Prometheus counters by name."""
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/stats/prometheus")
+        values = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = int(value)
+        return values
+
+
+class MeshTest(ResilienceTest):
+    """A proxy in front of a cluster of fault backends, with a route policy to test."""
+
+    def start_mesh(self, ports, retry_policy, route_timeout="10s", cluster_extra="",
+                   concurrency=2):
+        proxy_port = harness.free_port()
+        self.start_proxy(CONFIG.format(
+            concurrency=concurrency, proxy_port=proxy_port, route_timeout=route_timeout,
+            retry_policy=retry_policy, cluster_extra=cluster_extra,
+            endpoints="\n".join(endpoint(port) for port in ports)))
+        return proxy_port
+
+
+
+class ProxyRetryTest(MeshTest):
+    def test_retries_turn_a_30_percent_failing_backend_into_success(self):
+        ports = [self.start_fault_backend(name, "--fail-fraction", "0.3")
+                 for name in ("a", "b")]
+        proxy_port = self.start_mesh(
+            ports, "{retry_on: [GATEWAY_ERROR], num_retries: 6, backoff: {base_interval: 0.001s}}",
+            cluster_extra="      circuit_breakers: {thresholds: [{retry_budget: "
+                          "{budget_percent: 100}}]}")
+        client = Client(proxy_port).run(2000)
+        self.assertEqual(client.errors, [])
+        successes = client.statuses.get(200, 0)
+        self.assertGreaterEqual(successes / 2000, 0.999, client.statuses)
+        # Each backend failed exactly 30 % of what it saw, and every failure was tried again:
+        # attempts = requests + failures retried.
+        seen = [self.stats(port) for port in ports]
+        attempts = sum(s["requests"] for s in seen)
+        failed = sum(s["failed"] for s in seen)
+        self.assertGreater(failed, 0.29 * attempts, seen)
+        self.assertEqual(attempts, 2000 + failed - client.statuses.get(503, 0), seen)
+        self.assertEqual(sum(s["ok"] for s in seen), successes)
+
+    def test_without_retries_the_failures_reach_the_client(self):
+        port = self.start_fault_backend("a", "--fail-fraction", "0.3")
+        proxy_port = self.start_mesh([port], "{}")
+        client = Client(proxy_port).run(1000)
+        self.assertEqual(client.statuses, {200: 700, 503: 300})
+        self.assertEqual(self.stats(port)["requests"], 1000)
+
+    def test_budget_caps_attempts_when_everything_fails(self):
+        port = self.start_fault_backend("down", "--fail-fraction", "1")
+        # Three retries each would make 4 attempts per request; the default budget (20 % of
+        # requests plus 10 a second, the bucket starting with one second's worth) allows far
+        # fewer.
+        proxy_port = self.start_mesh([port], "{retry_on: [GATEWAY_ERROR], num_retries: 3, "
+                                             "backoff: {base_interval: 0.001s}}")
+        started = time.monotonic()
+        client = Client(proxy_port).run(1500)
+        elapsed = time.monotonic() - started
+        self.assertEqual(client.statuses, {503: 1500})
+        attempts = self.stats(port)["requests"]
+        self.assertLessEqual(attempts, 1500 * 1.2 + 10 * (elapsed + 1) + 1,
+                             f"{attempts} attempts in {elapsed:.1f}s")
+        # Retries did happen, within the budget.
+        self.assertGreater(attempts, 1500 + 0.15 * 1500, attempts)
+
+    def test_per_try_timeout_moves_a_slow_attempt_to_a_healthy_host(self):
+        slow = self.start_fault_backend("slow", "--delay-ms", "3000", "--delay-fraction", "1")
+        fast = self.start_fault_backend("fast")
+        proxy_port = self.start_mesh(
+            [slow, fast], "{retry_on: [RESET], num_retries: 2, per_try_timeout: 0.2s}",
+            concurrency=1)
+        client = Client(proxy_port).run(20, threads=2)
+        self.assertEqual(client.statuses, {200: 20}, client.errors)
+        self.assertEqual(client.backends, {"fast": 20})
+        # Round robin sent every other first attempt to the slow host; each was cut off by the
+        # per-try timeout and answered by the fast one.
+        self.assertEqual(self.stats(fast)["ok"], 20)
+        self.assertGreaterEqual(self.stats(slow)["requests"], 8)
+
+    def test_connect_failure_goes_to_another_host(self):
+        live = self.start_fault_backend("live")
+        dead = harness.free_port()  # nothing listens there
+        # Half the first attempts fail: more than the default budget's 20 %.
+        proxy_port = self.start_mesh(
+            [dead, live], "{retry_on: [CONNECT_FAILURE, REFUSED_STREAM], num_retries: 2}",
+            cluster_extra="      circuit_breakers: {thresholds: [{retry_budget: "
+                          "{budget_percent: 100}}]}")
+        client = Client(proxy_port).run(50, threads=1)
+        self.assertEqual(client.statuses, {200: 50}, client.errors)
+        self.assertEqual(self.stats(live)["ok"], 50)
+
+    def test_a_request_body_is_sent_again_whole(self):
+        port = self.start_fault_backend("a", "--fail-fraction", "0.5")
+        proxy_port = self.start_mesh([port], "{retry_on: [HTTP_5XX], num_retries: 1}")
+        body = os.urandom(40_000)
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        answers = []
+        for _ in range(4):
+            connection.request("POST", "/upload", body=body)
+            response = connection.getresponse()
+            answers.append((response.status, json.loads(response.read())))
+        connection.close()
+        self.assertEqual([status for status, _ in answers], [200] * 4)
+        for _, answer in answers:
+            self.assertEqual(answer["body_length"], len(body))
+            self.assertEqual(answer["body_sha256"], hashlib.sha256(body).hexdigest())
+        # The backend fails every second request it sees: requests 2, 3 and 4 each failed once.
+        self.assertEqual(self.stats(port), {"requests": 7, "ok": 4, "failed": 3, "reset": 0,
+                                            "delayed": 0})
+
+    def test_a_body_larger_than_the_replay_limit_is_not_retried(self):
+        port = self.start_fault_backend("a", "--fail-fraction", "1")
+        proxy_port = self.start_mesh([port], "{retry_on: [HTTP_5XX], num_retries: 3}")
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        connection.request("POST", "/upload", body=os.urandom(100_000))
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        self.assertEqual(response.status, 503)
+        self.assertEqual(self.stats(port)["requests"], 1)
+
+    def test_retry_after_beyond_the_limit_returns_the_response(self):
+        port = self.start_fault_backend("a", "--fail-fraction", "1", "--retry-after", "60")
+        proxy_port = self.start_mesh(
+            [port], "{retry_on: [HTTP_5XX], num_retries: 3, max_reset_interval: 10s, "
+                    "reset_headers: [{name: retry-after}]}")
+        status, headers, _ = self.curl(f"http://127.0.0.1:{proxy_port}/")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("retry-after"), "60")  # kept, so the client backs off
+        self.assertEqual(self.stats(port)["requests"], 1)
+
+    def test_exhausted_retries_say_so_in_the_local_reply(self):
+        dead = [harness.free_port(), harness.free_port()]
+        proxy_port = self.start_mesh(dead, "{retry_on: [CONNECT_FAILURE], num_retries: 2}")
+        status, headers, body = self.curl(f"http://127.0.0.1:{proxy_port}/")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("x-weft-reason"), "upstream_connect_failure")
+        self.assertIn("(3 attempts; not retried: no retries left)", body)
+
+
+class ProxyCircuitBreakerTest(MeshTest):
+    """Cluster limits answer 503 at once instead of queueing, and recover."""
+
+    def test_overflow_is_answered_at_once_and_recovers(self):
+        slow = self.start_fault_backend("slow", "--delay-ms", "1500", "--delay-fraction", "1")
+        proxy_port = self.start_mesh(
+            [slow], "{}", cluster_extra="      circuit_breakers: {thresholds: [{max_requests: 2}]}")
+        finished = []
+        lock = threading.Lock()
+
+        def fetch():
+            status, headers, _ = self.curl(f"http://127.0.0.1:{proxy_port}/")
+            with lock:
+                finished.append((status, headers.get("x-weft-reason")))
+
+        threads = [threading.Thread(target=fetch) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.05)  # in order, so that the first two hold the places
+        for thread in threads:
+            thread.join()
+        self.assertEqual(sorted(finished, key=str),
+                         sorted([(200, None)] * 2 + [(503, "upstream_overflow")] * 4, key=str))
+        # The refusals came back while the two admitted requests were still at the backend.
+        self.assertEqual([status for status, _ in finished], [503] * 4 + [200] * 2)
+        self.assertEqual(self.stats(slow)["requests"], 2)
+        # Places are given back: the next requests pass.
+        self.assertEqual(self.curl(f"http://127.0.0.1:{proxy_port}/")[0], 200)
+        self.assertEqual(self.stats(slow)["requests"], 3)
+
+    def test_the_overflow_reply_names_the_limit(self):
+        slow = self.start_fault_backend("slow", "--delay-ms", "1000", "--delay-fraction", "1")
+        proxy_port = self.start_mesh(
+            [slow], "{}", cluster_extra="      circuit_breakers: {thresholds: [{max_requests: 1}]}")
+        holder = threading.Thread(target=self.curl, args=(f"http://127.0.0.1:{proxy_port}/",))
+        holder.start()
+        deadline = time.monotonic() + 10
+        while self.stats(slow)["requests"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the first request holds the one place
+        status, _, body = self.curl(f"http://127.0.0.1:{proxy_port}/")
+        holder.join()
+        self.assertEqual(status, 503)
+        self.assertIn("cluster 'backends' has 1 requests in flight (circuit breaker max_requests)",
+                      body)
+
+
+class ProxyOutlierDetectionTest(MeshTest):
+    def test_a_failing_endpoint_is_ejected_and_readmitted(self):
+        good = self.start_fault_backend("good")
+        bad = self.start_fault_backend("bad", "--fail-fraction", "1")
+        proxy_port = self.start_mesh(
+            [good, bad], "{}", concurrency=1,
+            cluster_extra="      outlier_detection: {consecutive_5xx: 3, interval: 1s, "
+                          "base_ejection_time: 2s, max_ejection_percent: 50}")
+        client = Client(proxy_port).run(40, threads=1)
+        failed = client.statuses.get(503, 0)
+        # Round robin would send it 20; after 3 failures in a row it gets no more until its
+        # ejection ends (and, should the run outlast that, 3 more at most before the next).
+        self.assertEqual(failed, self.stats(bad)["requests"])
+        self.assertGreaterEqual(failed, 3)
+        self.assertLess(failed, 10, client.statuses)
+        self.assertEqual(client.statuses.get(200, 0), 40 - failed)
+        # The endpoint recovers; once its ejection is over it gets traffic again.
+        connection = http.client.HTTPConnection("127.0.0.1", bad, timeout=10)
+        connection.request("POST", "/_control", body=json.dumps({"fail_fraction": 0}))
+        connection.getresponse().read()
+        connection.close()
+        deadline = time.monotonic() + 15
+        while self.stats(bad)["ok"] == 0 and time.monotonic() < deadline:
+            Client(proxy_port).run(5, threads=1)
+            time.sleep(0.2)
+        self.assertGreater(self.stats(bad)["ok"], 0, "the recovered endpoint was never readmitted")
+
+    def test_retries_and_ejection_together_hide_a_dead_endpoint(self):
+        good = self.start_fault_backend("good")
+        dead = harness.free_port()
+        proxy_port = self.start_mesh(
+            [good, dead], "{retry_on: [CONNECT_FAILURE], num_retries: 2}", concurrency=1,
+            cluster_extra="      outlier_detection: {consecutive_5xx: 2, base_ejection_time: 30s, "
+                          "max_ejection_percent: 50}")
+        client = Client(proxy_port).run(200, threads=2)
+        self.assertEqual(client.statuses, {200: 200}, client.errors)
+        retries = self.counters()["weft_proxy_upstream_retries_total"]
+        # Two connect failures eject it; without ejection, half the requests would retry.
+        self.assertLessEqual(retries, 2, retries)
+
+
+SPLIT_CONFIG = """
+node: {{id: split-proxy}}
+concurrency: 2
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /, headers: [{{name: x-canary, exact: "yes"}}]}}
+                      route: {{cluster: canary}}
+                    - match: {{prefix: /}}
+                      route:
+                        weighted_clusters:
+                          clusters: [{{name: stable, weight: 90}}, {{name: canary, weight: 10}}]
+  clusters:
+    - name: stable
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {stable}}}}}}}]}}]
+    - name: canary
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {canary}}}}}}}]}}]
+"""
+
+
+class ProxySplitTest(ResilienceTest):
+    def test_a_90_10_split_over_10000_requests(self):
+        stable = self.start_fault_backend("stable")
+        canary = self.start_fault_backend("canary")
+        proxy_port = harness.free_port()
+        self.start_proxy(SPLIT_CONFIG.format(proxy_port=proxy_port, stable=stable, canary=canary))
+        client = Client(proxy_port).run(10_000, threads=4)
+        self.assertEqual(client.statuses, {200: 10_000}, client.errors)
+        # A random 10 % share of 10,000 would have a standard deviation of 30; the proxy's split
+        # is interleaved and exact per 100 picks on each worker, so 3 sigma is generous.
+        self.assertLess(abs(client.backends["canary"] - 1000), 90, client.backends)
+        self.assertEqual(client.backends["stable"] + client.backends["canary"], 10_000)
+
+    def test_a_header_opts_in_to_the_canary(self):
+        stable = self.start_fault_backend("stable")
+        canary = self.start_fault_backend("canary")
+        proxy_port = harness.free_port()
+        self.start_proxy(SPLIT_CONFIG.format(proxy_port=proxy_port, stable=stable, canary=canary))
+        for _ in range(20):
+            _, _, body = self.curl(f"http://127.0.0.1:{proxy_port}/", "-H", "x-canary: yes")
+            self.assertEqual(json.loads(body)["backend"], "canary")
+        self.assertEqual(self.stats(canary)["requests"], 20)
+        self.assertEqual(self.stats(stable)["requests"], 0)
+
+
+FILTER_CONFIG = """
+node: {{id: filter-proxy}}
+concurrency: 2
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - name: abort
+                      match: {{prefix: /abort}}
+                      route: {{cluster: backend}}
+                      fault: {{abort: {{http_status: 418, percentage: 20}}}}
+                    - name: delay
+                      match: {{prefix: /delay}}
+                      route: {{cluster: backend}}
+                      fault: {{delay: {{fixed_delay: 0.01s, percentage: 30}}}}
+                    - name: test-user
+                      match: {{prefix: /only-alice}}
+                      route: {{cluster: backend}}
+                      fault:
+                        abort: {{http_status: 500}}
+                        headers: [{{name: x-user, exact: alice}}]
+                    - name: grpc
+                      match: {{prefix: /shop.Cart/}}
+                      route: {{cluster: backend}}
+                      fault: {{abort: {{grpc_status: 14}}}}
+                    - name: limited
+                      match: {{prefix: /limited}}
+                      route: {{cluster: backend}}
+                      rate_limit:
+                        token_bucket: {{max_tokens: 10, tokens_per_fill: 10, fill_interval: 1s}}
+                    - match: {{prefix: /}}
+                      route: {{cluster: backend}}
+  clusters:
+    - name: backend
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {{address: {{address: 127.0.0.1, port: {backend_port}}}}}
+"""
+
+
+class ProxyFaultAndRateLimitTest(ResilienceTest):
+    def setUp(self):
+        super().setUp()
+        self.backend_port = self.start_fault_backend("backend")
+        self.proxy_port = harness.free_port()
+        self.start_proxy(FILTER_CONFIG.format(proxy_port=self.proxy_port,
+                                              backend_port=self.backend_port))
+
+    def test_aborts_appear_at_the_configured_percentage(self):
+        client = Client(self.proxy_port).run(2000, path="/abort")
+        aborted = client.statuses.get(418, 0)
+        # 20 % of 2,000 is 400; the standard deviation of the count is 17.9.
+        self.assertLess(abs(aborted - 400), 90, client.statuses)
+        self.assertEqual(aborted + client.statuses.get(200, 0), 2000, client.statuses)
+        self.assertEqual(self.stats(self.backend_port)["requests"], 2000 - aborted)
+        self.assertEqual(self.counters()["weft_proxy_fault_aborts_total"], aborted)
+
+    def test_delays_appear_at_the_configured_percentage_and_requests_still_succeed(self):
+        client = Client(self.proxy_port).run(1000, path="/delay")
+        self.assertEqual(client.statuses, {200: 1000})
+        delayed = self.counters()["weft_proxy_fault_delays_total"]
+        self.assertLess(abs(delayed - 300), 75, delayed)  # sd 14.5
+
+    def test_a_fault_limited_to_a_header_spares_everyone_else(self):
+        base = f"http://127.0.0.1:{self.proxy_port}/only-alice"
+        status, headers, _ = self.curl(base, "-H", "x-user: alice")
+        self.assertEqual(status, 500)
+        self.assertEqual(headers.get("x-weft-reason"), "fault_abort")
+        self.assertEqual(self.curl(base, "-H", "x-user: bob")[0], 200)
+        self.assertEqual(self.curl(base)[0], 200)
+
+    def test_grpc_requests_get_the_configured_grpc_status(self):
+        status, headers, _ = self.curl(
+            f"http://127.0.0.1:{self.proxy_port}/shop.Cart/Add", "--http2-prior-knowledge",
+            "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", "")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("grpc-status"), "14")
+        self.assertEqual(headers.get("x-weft-reason"), "fault_abort")
+
+    def test_the_rate_limit_holds_its_rate(self):
+        started = time.monotonic()
+        client = Client(self.proxy_port)
+        while time.monotonic() - started < 3.0:
+            client.run(40, threads=2, path="/limited")
+        elapsed = time.monotonic() - started
+        passed = client.statuses.get(200, 0)
+        limited = client.statuses.get(429, 0)
+        self.assertEqual(passed + limited, sum(client.statuses.values()), client.statuses)
+        # A burst of 10, then 10 more at each whole second since the bucket was made (at the
+        # proxy's start, a little before `started`).
+        self.assertLessEqual(passed, 10 + 10 * (int(elapsed) + 1), (passed, elapsed))
+        self.assertGreaterEqual(passed, 10 + 10 * (int(elapsed) - 1), (passed, elapsed))
+        self.assertGreater(limited, passed)  # the client asked for far more
+        self.assertEqual(self.counters()["weft_proxy_rate_limited_total"], limited)
+        self.assertEqual(self.stats(self.backend_port)["requests"], passed)
+        status, headers, body = self.curl(f"http://127.0.0.1:{self.proxy_port}/limited")
+        if status == 429:
+            self.assertEqual(headers.get("x-weft-reason"), "rate_limited")
+            self.assertIn("allows 10 request(s) per 1000 ms", body)
+
+    def test_the_rate_limit_applies_to_http2_clients_too(self):
+        statuses = [self.curl(f"http://127.0.0.1:{self.proxy_port}/limited",
+                              "--http2-prior-knowledge")[0] for _ in range(15)]
+        self.assertIn(429, statuses)
+        self.assertLessEqual(statuses.count(200), 20)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,176 @@
+// Outlier detection on one worker's hosts, with the test driving the clock:
+// consecutive failures, gateway failures, the growing ejection time, the
+// forgiveness of calm intervals, max_ejection_percent, and success rate.
+#include <gtest/gtest.h>
+
+#include "proxy/upstream/lb/lb_config.h"
+#include "proxy/upstream/resilience/circuit_breaker.h"
+#include "proxy/upstream/resilience/outlier_detector.h"
+
+namespace weft::proxy {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+lb::ClusterLbConfig hostsConfig(int count) {
+  lb::ClusterLbConfig config;
+  lb::LocalityConfig locality;
+  for (int i = 0; i < count; ++i) {
+    lb::EndpointConfig endpoint;
+    endpoint.address = boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                      static_cast<uint16_t>(1000 + i));
+    locality.endpoints.push_back(endpoint);
+  }
+  config.localities.push_back(locality);
+  return config;
+}
+
+const AttemptResult kOk{AttemptFailure::kNone, 200, -1};
+const AttemptResult k500{AttemptFailure::kNone, 500, -1};
+const AttemptResult k503{AttemptFailure::kNone, 503, -1};
+const AttemptResult kReset{AttemptFailure::kReset, 0, -1};
+const AttemptResult kOverflow{AttemptFailure::kOverflow, 0, -1};
+
+class OutlierDetectorTest : public ::testing::Test {
+ protected:
+  explicit OutlierDetectorTest(int hosts = 4) : set_(hostsConfig(hosts)) {}
+  lb::Host& host(size_t i) { return set_.hosts()[i]; }
+  bool out(size_t i) { return host(i).hasFlag(lb::HostFlag::kOutlierEjected); }
+
+  lb::PrioritySet set_;
+  Clock::time_point start_ = Clock::now();
+};
+
+TEST_F(OutlierDetectorTest, ConsecutiveFailuresEjectAndASuccessResetsTheCount) {
+  OutlierConfig config;
+  config.consecutive_5xx = 3;
+  config.max_ejection_percent = 50;
+  OutlierDetector detector(config, set_, start_);
+  detector.report(host(0), k500, start_);
+  detector.report(host(0), kReset, start_);  // local failures count as 5xx unless split
+  detector.report(host(0), kOk, start_);
+  detector.report(host(0), k500, start_);
+  detector.report(host(0), k500, start_);
+  EXPECT_FALSE(out(0));
+  detector.report(host(0), k500, start_);
+  EXPECT_TRUE(out(0));
+  EXPECT_EQ(detector.ejectedCount(), 1u);
+  // The proxy's own refusals say nothing about the host.
+  for (int i = 0; i < 10; ++i) {
+    detector.report(host(1), kOverflow, start_);
+  }
+  EXPECT_FALSE(out(1));
+}
+
+TEST_F(OutlierDetectorTest, GatewayFailuresHaveTheirOwnCount) {
+  OutlierConfig config;
+  config.consecutive_5xx = 0;
+  config.consecutive_gateway = 2;
+  config.max_ejection_percent = 50;
+  OutlierDetector detector(config, set_, start_);
+  detector.report(host(0), k500, start_);
+  detector.report(host(0), k500, start_);
+  EXPECT_FALSE(out(0));  // 500 is not a gateway failure
+  detector.report(host(0), k503, start_);
+  detector.report(host(0), kReset, start_);
+  EXPECT_TRUE(out(0));
+}
+
+TEST_F(OutlierDetectorTest, EjectionGrowsWithRepeatsAndCalmIntervalsForgive) {
+  OutlierConfig config;
+  config.consecutive_5xx = 1;
+  config.base_ejection = milliseconds(1000);
+  config.max_ejection = milliseconds(2500);
+  config.interval = milliseconds(10'000);
+  config.max_ejection_percent = 50;
+  OutlierDetector detector(config, set_, start_);
+  detector.report(host(0), k500, start_);
+  EXPECT_TRUE(out(0));
+  detector.tick(start_ + milliseconds(999));
+  EXPECT_TRUE(out(0));
+  detector.tick(start_ + milliseconds(1000));
+  EXPECT_FALSE(out(0));
+  // Second ejection: twice as long; third: capped at max_ejection.
+  detector.report(host(0), k500, start_ + milliseconds(1000));
+  detector.tick(start_ + milliseconds(2999));
+  EXPECT_TRUE(out(0));
+  detector.tick(start_ + milliseconds(3000));
+  EXPECT_FALSE(out(0));
+  detector.report(host(0), k500, start_ + milliseconds(3000));
+  EXPECT_EQ(detector.timesEjected(host(0)), 3u);
+  detector.tick(start_ + milliseconds(5499));
+  EXPECT_TRUE(out(0));
+  detector.tick(start_ + milliseconds(5500));
+  EXPECT_FALSE(out(0));
+  // Each review interval in the pool forgives one ejection.
+  detector.tick(start_ + milliseconds(10'000));
+  EXPECT_EQ(detector.timesEjected(host(0)), 2u);
+  detector.tick(start_ + milliseconds(20'000));
+  detector.tick(start_ + milliseconds(30'000));
+  EXPECT_EQ(detector.timesEjected(host(0)), 0u);
+}
+
+TEST_F(OutlierDetectorTest, MaxEjectionPercentKeepsEnoughHosts) {
+  OutlierConfig config;
+  config.consecutive_5xx = 1;
+  config.max_ejection_percent = 10;  // of 4 hosts: 0, but one may always go
+  OutlierDetector detector(config, set_, start_);
+  for (size_t i = 0; i < 4; ++i) {
+    detector.report(host(i), k500, start_);
+  }
+  EXPECT_EQ(detector.ejectedCount(), 1u);
+  EXPECT_TRUE(out(0));
+  EXPECT_FALSE(out(1));
+}
+
+TEST_F(OutlierDetectorTest, SuccessRateEjectsTheHostFarBelowTheOthers) {
+  OutlierConfig config;
+  config.consecutive_5xx = 0;
+  config.max_ejection_percent = 50;
+  config.interval = milliseconds(1000);
+  config.success_rate = OutlierConfig::SuccessRate{3, 50, 1.0};
+  OutlierDetector detector(config, set_, start_);
+  for (int i = 0; i < 100; ++i) {
+    detector.report(host(0), kOk, start_);
+    detector.report(host(1), kOk, start_);
+    detector.report(host(2), i % 50 == 0 ? k500 : kOk, start_);  // 98 %
+    detector.report(host(3), i % 2 == 0 ? k500 : kOk, start_);   // 50 %
+  }
+  EXPECT_EQ(detector.ejectedCount(), 0u);  // nothing before the interval's review
+  detector.tick(start_ + milliseconds(1000));
+  EXPECT_TRUE(out(3));
+  EXPECT_FALSE(out(2));
+  EXPECT_EQ(detector.ejectedCount(), 1u);
+}
+
+TEST(CircuitSlotTest, APlaceIsTakenBelowTheLimitAndGivenBack) {
+  std::atomic<uint32_t> count{0};
+  CircuitSlot first;
+  CircuitSlot second;
+  CircuitSlot third;
+  EXPECT_TRUE(first.tryTake(count, 2));
+  EXPECT_TRUE(second.tryTake(count, 2));
+  EXPECT_FALSE(third.tryTake(count, 2));
+  EXPECT_EQ(count.load(), 2u);
+  second.release();
+  EXPECT_TRUE(third.tryTake(count, 2));
+  {
+    CircuitSlot moved = std::move(first);
+    EXPECT_EQ(count.load(), 2u);
+  }
+  EXPECT_EQ(count.load(), 1u);
+}
+
+TEST(CircuitSlotTest, CountsAreSharedByClusterName) {
+  const auto a = ClusterCircuitCounts::forCluster("shop");
+  const auto b = ClusterCircuitCounts::forCluster("shop");
+  const auto c = ClusterCircuitCounts::forCluster("cart");
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(a.get(), c.get());
+  EXPECT_EQ(circuitOverflowDetail("shop", 1024, "requests in flight", "max_requests"),
+            "cluster 'shop' has 1024 requests in flight (circuit breaker max_requests)");
+}
+
+}  // namespace
+}  // namespace weft::proxy
