@@ -26,6 +26,14 @@ MeshSettings meshSettings(const MeshModel& model) {
       settings.also_namespaces.end());
   if (spec.has_default_retries()) {
     settings.default_retries = spec.default_retries();
+  } else {
+    // What Istio users expect: two more tries when the request cannot have reached the app
+    // (no connection, or the stream refused), which is always safe to repeat.
+    weft::mesh::v1alpha1::Retries retries;
+    retries.mutable_attempts()->set_value(2);
+    retries.add_retry_on("connect-failure");
+    retries.add_retry_on("refused-stream");
+    settings.default_retries = std::move(retries);
   }
   if (spec.has_retry_budget_percent()) {
     settings.retry_budget_percent = spec.retry_budget_percent().value();

@@ -67,6 +67,16 @@ constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
      &TrafficCounterValues::fault_aborts},
     {"weft_proxy_rate_limited_total", "Requests refused by a route's local rate limit.",
      &TrafficCounterValues::rate_limited},
+    {"weft_proxy_mirrored_requests_total", "Copies of requests sent to mirror clusters.",
+     &TrafficCounterValues::mirrored},
+    {"weft_proxy_mirror_dropped_total",
+     "Request copies not sent: too many in flight on the worker, no mirror host, or a request "
+     "too large to keep.",
+     &TrafficCounterValues::mirror_dropped},
+    {"weft_proxy_mirror_failures_total",
+     "Request copies whose mirror connection, write or response failed (the primary is never "
+     "affected).",
+     &TrafficCounterValues::mirror_failures},
 };
 
 void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {

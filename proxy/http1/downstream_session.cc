@@ -26,6 +26,9 @@
 #include "proxy/router/grpc_timeout.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/route_decision.h"
+#include "proxy/stats/security_counters.h"
+#include "proxy/stats/traffic_counters.h"
+#include "proxy/upstream/request_mirror.h"
 
 namespace weft::proxy {
 namespace {
@@ -565,6 +568,22 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         params.tls_sessions = &worker.tls_sessions;
         params.cluster = &cluster;
         params.outlier = cluster_state.outlier.get();
+        // Mirrors chosen for this request (each by its share); they get a copy
+        // once the primary response is done.
+        std::array<const ClusterConfig*, 8> mirrors{};
+        size_t mirror_count = 0;
+        if (upgrade.empty()) {
+          for (const RouteEntry::Mirror& mirror : route->mirrors) {
+            if (mirror_count < mirrors.size() &&
+                UpstreamRetry::random() % 1'000'000 < mirror.share) {
+              mirrors[mirror_count++] = mirror.cluster;
+            }
+          }
+        }
+        if ((route->retry_policy || mirror_count > 0) && upgrade.empty()) {
+          replay.reset();
+          params.replay = &replay;
+        }
         std::optional<UpstreamRetry> retry;
         if (route->retry_policy && upgrade.empty()) {
           retry.emplace(*route->retry_policy, cluster, worker.worker_index, decision.host,
@@ -575,6 +594,14 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+        for (size_t m = 0; m < mirror_count; ++m) {
+          if (!replay.complete) {
+            count(trafficCounters().mirror_dropped);  // larger than a kept copy may be
+            continue;
+          }
+          mirrorRequest(stream.get_executor(), snapshot, *mirrors[m], worker.worker_index,
+                        replay.bytes, worker.tls_sessions);
+        }
       }
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:

@@ -326,7 +326,7 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
                                         Clock::time_point attempt_deadline) {
   AttemptEnd end;
   const bool has_body = !request.is_done();
-  RequestReplay* replay = params.retry != nullptr ? &params.retry->replay() : nullptr;
+  RequestReplay* replay = params.replay;
   // Each read or write ends when no byte moved for the stream idle timeout; the
   // upstream side also at the attempt's deadline.
   const OpExpiry downstream_expiry{

@@ -50,6 +50,8 @@ struct ExchangeParams {
   // Set when the route retries (never for an upgrade): the request's retry
   // state, the hosts of later attempts and the kept copy of the request.
   UpstreamRetry* retry = nullptr;
+  // Where the request is kept as it goes upstream (for retries and mirrors); null: not kept.
+  RequestReplay* replay = nullptr;
   // The cluster, for its circuit breaker on connections and waiting requests.
   const ClusterConfig* cluster = nullptr;
   // This worker's outlier detection for the cluster; null: off.

@@ -204,6 +204,13 @@ struct RouteEntry {
   std::unique_ptr<const FaultConfig> fault;
   // The route's request rate limit (shared by all workers); null: none.
   std::unique_ptr<LocalRateLimit> rate_limit;
+  // Clusters receiving copies of the route's requests, each with its share in
+  // parts per million.
+  struct Mirror {
+    const ClusterConfig* cluster = nullptr;
+    uint32_t share = 1'000'000;
+  };
+  std::vector<Mirror> mirrors;
   // The route's retry policy, else its virtual host's (shared); null: no retries.
   std::shared_ptr<const RetryPolicyConfig> retry_policy;
   // Set: overrides the chain's stream_idle_timeout (0: none).

@@ -811,7 +811,18 @@ class SnapshotBuilder {
     onlyImplemented(action, action_path,
                     {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
                      "host_rewrite", "timeout", "idle_timeout", "hash_policy", "max_grpc_timeout",
-                     "grpc_timeout_offset", "retry_policy"});
+                     "grpc_timeout_offset", "retry_policy", "request_mirror_policies"});
+    for (int m = 0; m < action.request_mirror_policies_size(); ++m) {
+      const auto& mirror = action.request_mirror_policies(m);
+      const std::string mirror_path =
+          appendIndex(appendField(action_path, "request_mirror_policies"), m);
+      if (const ClusterConfig* cluster =
+              findCluster(snapshot, mirror.cluster(), appendField(mirror_path, "cluster"))) {
+        entry.mirrors.push_back({cluster, mirror.has_percentage()
+                                              ? perMillion(mirror.percentage().value())
+                                              : 1'000'000});
+      }
+    }
     entry.retry_policy =
         action.has_retry_policy()
             ? readRetryPolicy(action.retry_policy(), appendField(action_path, "retry_policy"))

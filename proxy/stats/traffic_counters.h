@@ -12,6 +12,9 @@ struct TrafficCounterValues {
   uint64_t fault_delays = 0;
   uint64_t fault_aborts = 0;
   uint64_t rate_limited = 0;
+  uint64_t mirrored = 0;
+  uint64_t mirror_dropped = 0;
+  uint64_t mirror_failures = 0;
 };
 
 // Process-wide counts of what the traffic policies did: retries made and
@@ -24,6 +27,9 @@ struct TrafficCounters {
   std::atomic<uint64_t> fault_delays{0};
   std::atomic<uint64_t> fault_aborts{0};
   std::atomic<uint64_t> rate_limited{0};
+  std::atomic<uint64_t> mirrored{0};
+  std::atomic<uint64_t> mirror_dropped{0};
+  std::atomic<uint64_t> mirror_failures{0};
 
   TrafficCounterValues load() const {
     constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -33,6 +39,9 @@ struct TrafficCounters {
         .fault_delays = fault_delays.load(kRelaxed),
         .fault_aborts = fault_aborts.load(kRelaxed),
         .rate_limited = rate_limited.load(kRelaxed),
+        .mirrored = mirrored.load(kRelaxed),
+        .mirror_dropped = mirror_dropped.load(kRelaxed),
+        .mirror_failures = mirror_failures.load(kRelaxed),
     };
   }
 };

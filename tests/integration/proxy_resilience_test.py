@@ -403,6 +403,78 @@ class ProxySplitTest(ResilienceTest):
         self.assertEqual(self.stats(stable)["requests"], 0)
 
 
+MIRROR_CONFIG = """
+node: {{id: mirror-proxy}}
+concurrency: 2
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route:
+                        cluster: primary
+                        timeout: 1s
+                        request_mirror_policies: [{{cluster: shadow, percentage: {share}}}]
+  clusters:
+    - name: primary
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {primary}}}}}}}]}}]
+    - name: shadow
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {shadow}}}}}}}]}}]
+"""
+
+
+class ProxyMirrorTest(ResilienceTest):
+    def start_mirror(self, share, *shadow_args):
+        primary = self.start_fault_backend("primary")
+        shadow = self.start_fault_backend("shadow", *shadow_args)
+        proxy_port = harness.free_port()
+        self.start_proxy(MIRROR_CONFIG.format(proxy_port=proxy_port, primary=primary,
+                                              shadow=shadow, share=share))
+        return proxy_port, primary, shadow
+
+    def test_mirroring_sends_the_configured_share(self):
+        proxy_port, primary, shadow = self.start_mirror(50)
+        client = Client(proxy_port).run(1000, threads=2)
+        self.assertEqual(client.statuses, {200: 1000}, client.errors)
+        self.assertEqual(client.backends, {"primary": 1000})  # answers come from the primary
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            counters = self.counters()
+            done = counters["weft_proxy_mirrored_requests_total"]
+            if self.stats(shadow)["requests"] + counters["weft_proxy_mirror_failures_total"] >= done:
+                break
+            time.sleep(0.1)
+        mirrored = self.counters()["weft_proxy_mirrored_requests_total"]
+        self.assertLess(abs(mirrored - 500), 80, mirrored)  # sd of a 50 % share of 1,000: 15.8
+        self.assertEqual(self.stats(shadow)["requests"], mirrored)
+        self.assertEqual(self.stats(primary)["requests"], 1000)
+
+    def test_a_slow_mirror_never_slows_the_primary(self):
+        # The shadow answers after 3 s; the route's timeout is 1 s. Were the primary waiting for
+        # its copy, every request would end in 504.
+        proxy_port, primary, _ = self.start_mirror(100, "--delay-ms", "3000",
+                                                   "--delay-fraction", "1")
+        client = Client(proxy_port).run(200, threads=4)
+        self.assertEqual(client.statuses, {200: 200}, client.errors)
+        counters = self.counters()
+        # Copies beyond the 64 a worker keeps in flight are dropped and counted, not queued.
+        self.assertEqual(counters["weft_proxy_mirrored_requests_total"]
+                         + counters["weft_proxy_mirror_dropped_total"], 200)
+        self.assertLessEqual(counters["weft_proxy_mirrored_requests_total"], 200)
+
+
 FILTER_CONFIG = """
 node: {{id: filter-proxy}}
 concurrency: 2

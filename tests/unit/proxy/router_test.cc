@@ -560,8 +560,8 @@ TEST(RouterTest, BuilderRejectsWhatItCannotServe) {
     text.replace(text.find("%s"), 2, field);
     return bootstrapText(text, kOneCluster);
   };
-  EXPECT_NE(firstError(with("request_mirror_policies: [{cluster: backend}]"))
-                .find("request_mirror_policies: is not implemented"),
+  EXPECT_NE(firstError(with("request_mirror_policies: [{cluster: nowhere}]"))
+                .find("request_mirror_policies[0].cluster"),
             std::string::npos);
   const std::string bad_mutation = R"(                - name: svc
                   domains: ["*"]

@@ -117,7 +117,10 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .retries_budget_refused = 8,
                                     .fault_delays = 9,
                                     .fault_aborts = 10,
-                                    .rate_limited = 11};
+                                    .rate_limited = 11,
+                                    .mirrored = 12,
+                                    .mirror_dropped = 13,
+                                    .mirror_failures = 14};
   const Exposition exposition =
       parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values}));
   const std::map<std::string, std::string> expected = {
@@ -126,6 +129,9 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
       {"weft_proxy_fault_delays_total", "9"},
       {"weft_proxy_fault_aborts_total", "10"},
       {"weft_proxy_rate_limited_total", "11"},
+      {"weft_proxy_mirrored_requests_total", "12"},
+      {"weft_proxy_mirror_dropped_total", "13"},
+      {"weft_proxy_mirror_failures_total", "14"},
   };
   EXPECT_EQ(exposition.samples, expected);
   ASSERT_EQ(exposition.families.size(), expected.size());
