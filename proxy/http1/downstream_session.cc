@@ -455,7 +455,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       }
     }
     if (decision.kind == RouteDecision::Kind::kForward &&
-        !request_slot.tryTake(decision.cluster->circuit->active_requests,
+        !request_slot.tryTake(decision.cluster->circuit, &ClusterCircuitCounts::active_requests,
                               decision.cluster->circuit_limits.max_requests)) {
       decision.kind = RouteDecision::Kind::kLocalReply;
       decision.local_reason = LocalReplyReason::kUpstreamOverflow;

@@ -355,7 +355,7 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
     } else if (!reused && target.connection_limit) {
       CircuitSlot pending;
       if (params.cluster != nullptr &&
-          !pending.tryTake(params.cluster->circuit->pending_requests,
+          !pending.tryTake(params.cluster->circuit, &ClusterCircuitCounts::pending_requests,
                            params.cluster->circuit_limits.max_pending_requests)) {
         upstreamFailed(
             end, AttemptFailure::kOverflow, LocalReplyReason::kUpstreamOverflow,
@@ -384,7 +384,8 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
             DeadlineStream(co_await asio::this_coro::executor));
       }
       if (params.cluster != nullptr && !connection->circuit_slot.held() &&
-          !connection->circuit_slot.tryTake(params.cluster->circuit->open_connections,
+          !connection->circuit_slot.tryTake(params.cluster->circuit,
+                                            &ClusterCircuitCounts::open_connections,
                                             params.cluster->circuit_limits.max_connections)) {
         connection.reset();
         upstreamFailed(end, AttemptFailure::kOverflow, LocalReplyReason::kUpstreamOverflow,

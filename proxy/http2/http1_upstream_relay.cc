@@ -221,7 +221,8 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Forwa
     waker.connection = connection.get();
     if (!reused) {
       if (target.cluster != nullptr && !connection->circuit_slot.held() &&
-          !connection->circuit_slot.tryTake(target.cluster->circuit->open_connections,
+          !connection->circuit_slot.tryTake(target.cluster->circuit,
+                                            &ClusterCircuitCounts::open_connections,
                                             target.cluster->circuit_limits.max_connections)) {
         fail(exchange, target, LocalReplyReason::kUpstreamOverflow,
              circuitOverflowDetail(target.cluster_name,

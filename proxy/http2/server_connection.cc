@@ -438,12 +438,18 @@ asio::awaitable<void> ServerConnection::forwardAfterDelay(StreamExchangePtr exch
                                                           RouteDecision decision,
                                                           FilterVerdict filtered,
                                                           const HttpChainConfig* http) {
-  asio::steady_timer delay(exchange->wake.get_executor(), filtered.delay);
-  co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
-  // The exchange holds the snapshot, so `decision` and `http` are still valid;
-  // the connection is, while the exchange is attached to it.
-  if (exchange->downstream == nullptr || exchange->downstream_closed) {
-    co_return;
+  // The wait is on the exchange's own timer, which a closed stream or
+  // connection cancels: a reset stream does not sit out its delay (nor hold
+  // the worker's shutdown). Other wakeups just re-arm it.
+  const auto until = std::chrono::steady_clock::now() + filtered.delay;
+  while (std::chrono::steady_clock::now() < until) {
+    exchange->wake.expires_at(until);
+    co_await exchange->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    // The exchange holds the snapshot, so `decision` and `http` are still
+    // valid; the connection is, while the exchange is attached to it.
+    if (exchange->downstream == nullptr || exchange->downstream_closed) {
+      co_return;
+    }
   }
   if (filtered.reply) {
     h2Log().info("{} {}: {} {} ({})", exchange->request.method,
@@ -461,7 +467,8 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
                                const HttpChainConfig& http_chain) {
   const HttpChainConfig* http = &http_chain;
   const RouteEntry& route = *decision.route;
-  if (!exchange->request_slot.tryTake(decision.cluster->circuit->active_requests,
+  if (!exchange->request_slot.tryTake(decision.cluster->circuit,
+                                      &ClusterCircuitCounts::active_requests,
                                       decision.cluster->circuit_limits.max_requests)) {
     const std::string detail =
         circuitOverflowDetail(decision.cluster->name, decision.cluster->circuit_limits.max_requests,

@@ -26,8 +26,8 @@ UpstreamRetry::UpstreamRetry(const RetryPolicyConfig& policy, const ClusterConfi
       hash_(hash),
       active_(active),
       replay_(replay),
-      state_(policy, *cluster.workerState(worker_index).retry_budget, deadline,
-             &cluster.circuit->active_retries, cluster.circuit_limits.max_retries) {
+      state_(policy, *cluster.workerState(worker_index).retry_budget, deadline, &cluster.circuit,
+             cluster.circuit_limits.max_retries) {
   replay_.reset();
   state_.tried(first_host);
 }

@@ -40,43 +40,54 @@ struct ClusterCircuitCounts {
 std::string circuitOverflowDetail(const std::string& cluster, uint32_t limit, std::string_view what,
                                   std::string_view setting);
 
-// One place taken in a circuit-breaker count, given back when destroyed.
+// One place taken in a circuit-breaker count, given back when destroyed. It
+// shares ownership of the counts: a pooled upstream connection can outlive
+// every snapshot that names its cluster, and must still give its place back
+// to live memory.
 class CircuitSlot {
  public:
+  using Count = std::atomic<uint32_t> ClusterCircuitCounts::*;
+
   CircuitSlot() = default;
   CircuitSlot(const CircuitSlot&) = delete;
   CircuitSlot& operator=(const CircuitSlot&) = delete;
-  CircuitSlot(CircuitSlot&& other) noexcept : count_(other.count_) { other.count_ = nullptr; }
+  CircuitSlot(CircuitSlot&& other) noexcept = default;
   CircuitSlot& operator=(CircuitSlot&& other) noexcept {
     if (this != &other) {
       release();
+      counts_ = std::move(other.counts_);
       count_ = other.count_;
-      other.count_ = nullptr;
     }
     return *this;
   }
   ~CircuitSlot() { release(); }
 
-  // Takes a place in `count` if it is below `limit`; false (and no place) otherwise.
-  bool tryTake(std::atomic<uint32_t>& count, uint32_t limit) {
+  // Takes a place in `counts`.*`count` if it is below `limit`; false (and no
+  // place) otherwise.
+  bool tryTake(const std::shared_ptr<ClusterCircuitCounts>& counts, Count count, uint32_t limit) {
     release();
-    if (count.fetch_add(1, std::memory_order_relaxed) >= limit) {
-      count.fetch_sub(1, std::memory_order_relaxed);
+    std::atomic<uint32_t>& value = (*counts).*count;
+    if (value.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      value.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
-    count_ = &count;
+    counts_ = counts;
+    count_ = count;
     return true;
   }
-  bool held() const { return count_ != nullptr; }
+  bool held() const { return counts_ != nullptr; }
+  // Whether the place is in `counts` (a pooled connection serves only its own cluster's count).
+  bool countsIn(const ClusterCircuitCounts* counts) const { return counts_.get() == counts; }
   void release() {
-    if (count_ != nullptr) {
-      count_->fetch_sub(1, std::memory_order_relaxed);
-      count_ = nullptr;
+    if (counts_ != nullptr) {
+      ((*counts_).*count_).fetch_sub(1, std::memory_order_relaxed);
+      counts_.reset();
     }
   }
 
  private:
-  std::atomic<uint32_t>* count_ = nullptr;
+  std::shared_ptr<ClusterCircuitCounts> counts_;
+  Count count_ = nullptr;
 };
 
 }  // namespace weft::proxy

@@ -39,6 +39,8 @@ class RetryBudget {
 
   // Takes the token for one retry; false when the budget is spent.
   bool withdraw(Clock::time_point now);
+  // Gives back a token withdrawn for a retry that did not happen.
+  void refund() { balance_ = std::min(capacity_, balance_ + kToken); }
 
   double balance() const { return static_cast<double>(balance_) / kToken; }
   double capacity() const { return static_cast<double>(capacity_) / kToken; }

@@ -46,15 +46,16 @@ RetryDecision RetryState::afterFailure(const AttemptResult& result, const Reques
     decision.refused = "the route timeout leaves no time for a retry";
     return decision;
   }
-  if (max_retries_ != 0 && active_retries_ != nullptr && !retry_slot_.held() &&
-      !retry_slot_.tryTake(*active_retries_, max_retries_)) {
-    decision.refused =
-        "the cluster's circuit breaker allows no more retries in flight (max_retries)";
-    return decision;
-  }
   if (!budget_.withdraw(now)) {
     count(trafficCounters().retries_budget_refused);
     decision.refused = "the cluster's retry budget is spent";
+    return decision;
+  }
+  if (max_retries_ != 0 && circuit_ != nullptr && !retry_slot_.held() &&
+      !retry_slot_.tryTake(*circuit_, &ClusterCircuitCounts::active_retries, max_retries_)) {
+    budget_.refund();  // the token was not used
+    decision.refused =
+        "the cluster's circuit breaker allows no more retries in flight (max_retries)";
     return decision;
   }
   count(trafficCounters().retries);

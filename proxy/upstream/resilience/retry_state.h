@@ -40,15 +40,16 @@ class RetryState {
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kMaxRememberedHosts = 8;
 
-  // `active_retries` and `max_retries`: the cluster's circuit breaker on
-  // retries in flight (0: none); a request holds one place from its first
-  // retry to its end.
+  // `circuit` and `max_retries`: the cluster's circuit breaker on requests in
+  // their retries (0: none); a request holds one place from its first retry
+  // to its end.
   RetryState(const RetryPolicyConfig& policy, RetryBudget& budget, Clock::time_point deadline,
-             std::atomic<uint32_t>* active_retries = nullptr, uint32_t max_retries = 0)
+             const std::shared_ptr<ClusterCircuitCounts>* circuit = nullptr,
+             uint32_t max_retries = 0)
       : policy_(policy),
         budget_(budget),
         deadline_(deadline),
-        active_retries_(active_retries),
+        circuit_(circuit),
         max_retries_(max_retries) {}
 
   const RetryPolicyConfig& policy() const { return policy_; }
@@ -79,7 +80,7 @@ class RetryState {
   std::array<const lb::Host*, kMaxRememberedHosts> tried_{};
   size_t tried_count_ = 0;
   std::string scratch_;
-  std::atomic<uint32_t>* active_retries_;
+  const std::shared_ptr<ClusterCircuitCounts>* circuit_;
   uint32_t max_retries_;
   CircuitSlot retry_slot_;
 };

@@ -145,21 +145,35 @@ TEST_F(OutlierDetectorTest, SuccessRateEjectsTheHostFarBelowTheOthers) {
 }
 
 TEST(CircuitSlotTest, APlaceIsTakenBelowTheLimitAndGivenBack) {
-  std::atomic<uint32_t> count{0};
+  auto counts = std::make_shared<ClusterCircuitCounts>();
+  constexpr auto kRequests = &ClusterCircuitCounts::active_requests;
   CircuitSlot first;
   CircuitSlot second;
   CircuitSlot third;
-  EXPECT_TRUE(first.tryTake(count, 2));
-  EXPECT_TRUE(second.tryTake(count, 2));
-  EXPECT_FALSE(third.tryTake(count, 2));
-  EXPECT_EQ(count.load(), 2u);
+  EXPECT_TRUE(first.tryTake(counts, kRequests, 2));
+  EXPECT_TRUE(second.tryTake(counts, kRequests, 2));
+  EXPECT_FALSE(third.tryTake(counts, kRequests, 2));
+  EXPECT_EQ(counts->active_requests.load(), 2u);
   second.release();
-  EXPECT_TRUE(third.tryTake(count, 2));
+  EXPECT_TRUE(third.tryTake(counts, kRequests, 2));
   {
     CircuitSlot moved = std::move(first);
-    EXPECT_EQ(count.load(), 2u);
+    EXPECT_EQ(counts->active_requests.load(), 2u);
   }
-  EXPECT_EQ(count.load(), 1u);
+  EXPECT_EQ(counts->active_requests.load(), 1u);
+}
+
+TEST(CircuitSlotTest, APlaceKeepsItsCountsAliveAfterTheSnapshotsAreGone) {
+  CircuitSlot pooled_connection;
+  std::weak_ptr<ClusterCircuitCounts> watch;
+  {
+    auto counts = std::make_shared<ClusterCircuitCounts>();  // the snapshot's reference
+    watch = counts;
+    ASSERT_TRUE(pooled_connection.tryTake(counts, &ClusterCircuitCounts::open_connections, 10));
+  }
+  EXPECT_FALSE(watch.expired());  // still there for the connection to give its place back
+  pooled_connection.release();
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(CircuitSlotTest, CountsAreSharedByClusterName) {
