@@ -77,6 +77,15 @@ constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
      "Request copies whose mirror connection, write or response failed (the primary is never "
      "affected).",
      &TrafficCounterValues::mirror_failures},
+    {"weft_proxy_health_checks_total", "Active health-check probes completed, all endpoints.",
+     &TrafficCounterValues::health_checks},
+    {"weft_proxy_health_check_failures_total",
+     "Active health-check probes that failed (refused, timed out, or an unexpected status).",
+     &TrafficCounterValues::health_check_failures},
+    {"weft_proxy_health_check_unhealthy_total",
+     "Endpoints that active health checking turned unhealthy (unhealthy_threshold failures in a "
+     "row).",
+     &TrafficCounterValues::health_check_unhealthy},
 };
 
 void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {

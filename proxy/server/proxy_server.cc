@@ -26,6 +26,7 @@
 #include "proxy/snapshot/snapshot_builder.h"
 #include "proxy/stats/security_counters.h"
 #include "proxy/stats/traffic_counters.h"
+#include "proxy/upstream/health/health_checker.h"
 #include "proxy/xds/ads_client.h"
 #include "proxy/xds/control_plane_tls.h"
 
@@ -243,6 +244,8 @@ class ProxyServer {
       return 1;
     }
 
+    health_checker_ = std::make_unique<HealthChecker>(main_context_);
+    health_checker_->adopt(snapshot_);
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, snapshot_));
@@ -316,6 +319,9 @@ class ProxyServer {
   // Drains and lets main_context_.run() return, so run() joins the workers and exits 0.
   void shutdown(const std::string& reason) {
     beginDrain(reason);
+    if (health_checker_) {
+      health_checker_->stop();
+    }
     if (ads_) {
       ads_->stop();
     }
@@ -381,8 +387,15 @@ class ProxyServer {
       admin::ClusterStatus status{name, ads_ && static_clusters_.count(name) == 0, {}};
       for (const lb::LocalityConfig& locality : cluster->lb_factory->config().localities) {
         for (const lb::EndpointConfig& endpoint : locality.endpoints) {
-          status.endpoints.push_back({admin::endpointAddress(endpoint.address), endpoint.weight,
-                                      configuredHealth(endpoint.health), 0});
+          admin::EndpointHealth health = configuredHealth(endpoint.health);
+          // Active health checking's verdict is known here, whether or not a worker has
+          // sent the cluster a request yet.
+          const size_t index = status.endpoints.size();
+          if (cluster->active_health && cluster->active_health->failed(index)) {
+            health = std::max(health, admin::EndpointHealth::kUnhealthy);
+          }
+          status.endpoints.push_back(
+              {admin::endpointAddress(endpoint.address), endpoint.weight, health, 0});
         }
       }
       gathering->configs.push_back(cluster.get());
@@ -399,11 +412,12 @@ class ProxyServer {
         using HostFacts = std::vector<std::pair<uint32_t, admin::EndpointHealth>>;
         std::vector<HostFacts> seen(gathering->configs.size());
         for (size_t c = 0; c < gathering->configs.size(); ++c) {
-          const auto& slot = gathering->configs[c]->per_worker[w];
-          if (!slot) {
+          const ClusterConfig& config = *gathering->configs[c];
+          if (!config.per_worker[w]) {
             continue;
           }
-          for (const lb::Host& host : slot->hosts->hosts()) {
+          // workerState() first brings the hosts up to date with active health checking.
+          for (const lb::Host& host : config.workerState(w).hosts->hosts()) {
             seen[c].emplace_back(host.activeRequests(), observedHealth(host));
           }
         }
@@ -597,6 +611,9 @@ class ProxyServer {
         bound[i].push_back(std::move(socket));
       }
     }
+    if (health_checker_) {
+      health_checker_->adopt(next);
+    }
     for (size_t i = 0; i < workers_.size(); ++i) {
       workers_[i]->applySnapshot(next, std::move(bound[i]), removed);
     }
@@ -632,6 +649,8 @@ class ProxyServer {
   std::string file_source_;
   // With a control plane: the clusters of the bootstrap file (the others came over xDS).
   std::set<std::string> static_clusters_;
+  // Probes the endpoints of clusters with a health_check; on main_context_.
+  std::unique_ptr<HealthChecker> health_checker_;
   // Last: destroyed before the workers and the main context it refers to.
   std::unique_ptr<admin::AdminServer> admin_;
 };

@@ -4,10 +4,29 @@
 #include "proxy/snapshot/snapshot.h"
 
 namespace weft::proxy {
+namespace {
+
+// Copies the health checker's verdicts into the worker's hosts when they changed since the
+// last copy.
+void applyActiveHealth(const ActiveHealthVerdicts& verdicts, WorkerClusterState& state) {
+  const uint64_t generation = verdicts.generation();
+  if (generation == state.active_health_generation) {
+    return;
+  }
+  state.active_health_generation = generation;
+  for (lb::Host& host : state.hosts->hosts()) {
+    if (host.index() < verdicts.size()) {
+      state.hosts->setFlag(host, lb::HostFlag::kFailedActiveHealthCheck,
+                           verdicts.failed(host.index()));
+    }
+  }
+}
+
+}  // namespace
 
 WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
   std::unique_ptr<WorkerClusterState>& slot = per_worker[worker_index];
-  if (!slot) {
+  if (!slot) [[unlikely]] {
     // Made on first use: a proxy that knows 1,000 clusters but talks to a few
     // pays for the few. Seeds differ per worker so that round robin and random
     // picks of different workers do not move in lockstep.
@@ -22,6 +41,9 @@ WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
     }
     slot->retry_budget.emplace(retry_budget, static_cast<uint32_t>(per_worker.size()),
                                std::chrono::steady_clock::now());
+  }
+  if (active_health) [[unlikely]] {
+    applyActiveHealth(*active_health, *slot);
   }
   return *slot;
 }
@@ -48,15 +70,15 @@ std::shared_ptr<HostConnectionLimit> ClusterConfig::connectionLimit(uint32_t wor
   return limits[host_index];
 }
 
-UpstreamTransport ClusterConfig::transportFor(const lb::Host& host) const {
+UpstreamTransport ClusterConfig::transportForIndex(uint32_t host_index) const {
   if (!tls) {
     return {};
   }
   UpstreamTransport transport;
   transport.tls = tls.get();
   uint32_t slot = kAnyMeshIdentity;
-  if (tls->mode == UpstreamTlsConfig::Mode::kMesh && host.index() < endpoint_tls.size()) {
-    slot = endpoint_tls[host.index()];
+  if (tls->mode == UpstreamTlsConfig::Mode::kMesh && host_index < endpoint_tls.size()) {
+    slot = endpoint_tls[host_index];
     if (slot == kPlaintextEndpoint) {
       return {};  // no sidecar there: plaintext
     }

@@ -21,6 +21,8 @@
 #include "proxy/tls/tls_contexts.h"
 #include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/connection_limit.h"
+#include "proxy/upstream/health/active_health_verdicts.h"
+#include "proxy/upstream/health/health_check_config.h"
 #include "proxy/upstream/lb/lb_factory.h"
 #include "proxy/upstream/lb/load_balancer.h"
 #include "proxy/upstream/lb/priority_set.h"
@@ -71,6 +73,9 @@ struct WorkerClusterState {
   std::optional<RetryBudget> retry_budget;
   // With outlier detection: this worker's ejections of the cluster's hosts.
   std::unique_ptr<OutlierDetector> outlier;
+  // With active health checking: the ActiveHealthVerdicts generation last copied into
+  // `hosts` (0: none yet).
+  uint64_t active_health_generation = 0;
 };
 
 struct ClusterConfig {
@@ -98,6 +103,12 @@ struct ClusterConfig {
   // Passive health checking of the endpoints; unset: off.
   std::optional<OutlierConfig> outlier;
   std::shared_ptr<ClusterCircuitCounts> circuit;
+  // Active health checking; null: off. With it, the port each host is probed on (by
+  // Host::index(); 0: the host's own) and the checker's verdicts, which workerState() copies
+  // into the worker's hosts whenever they change.
+  std::unique_ptr<const HealthCheckConfig> health_check;
+  std::vector<uint16_t> health_check_ports;
+  std::unique_ptr<ActiveHealthVerdicts> active_health;
 
   // TLS towards the endpoints; null: plaintext.
   // Shared: an upstream HTTP/2 connection keeps it for its handshake.
@@ -112,7 +123,10 @@ struct ClusterConfig {
   std::vector<std::string> mesh_identities;
 
   // How to reach `host`: plaintext, or TLS with the identity it must prove.
-  UpstreamTransport transportFor(const lb::Host& host) const;
+  UpstreamTransport transportFor(const lb::Host& host) const {
+    return transportForIndex(host.index());
+  }
+  UpstreamTransport transportForIndex(uint32_t host_index) const;
 
   // The state of worker `worker_index`, made on first use. Each worker writes
   // only its own slot of `per_worker` (sized at build for every worker), so the

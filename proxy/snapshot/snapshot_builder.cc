@@ -121,11 +121,12 @@ class SnapshotBuilder {
       notYet(appendField(path, "type"));
       return;
     }
-    onlyImplemented(cluster, path,
-                    {"name", "type", "load_assignment", "connect_timeout", "lb_policy",
-                     "least_request", "ring_hash", "maglev", "locality_weighted_lb",
-                     "healthy_panic_threshold", "protocol", "http2", "connection_pool",
-                     "destination_service", "tls", "circuit_breakers", "outlier_detection"});
+    onlyImplemented(
+        cluster, path,
+        {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
+         "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
+         "http2", "connection_pool", "destination_service", "tls", "circuit_breakers",
+         "outlier_detection", "health_check"});
     if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
         cluster.protocol() != weft::v1::Cluster::HTTP2) {
       notYet(appendField(path, "protocol"));
@@ -160,6 +161,9 @@ class SnapshotBuilder {
     if (cluster.has_outlier_detection()) {
       config->outlier =
           readOutlierDetection(cluster.outlier_detection(), appendField(path, "outlier_detection"));
+    }
+    if (cluster.has_health_check()) {
+      config->health_check = readHealthCheck(cluster, appendField(path, "health_check"));
     }
     if (cluster.has_circuit_breakers()) {
       readCircuitBreakers(cluster.circuit_breakers(), appendField(path, "circuit_breakers"),
@@ -212,6 +216,14 @@ class SnapshotBuilder {
                          lb_config.policy.policy == lb::LbPolicy::kMaglev;
     config->lb_factory = std::make_unique<lb::LoadBalancerFactory>(std::move(lb_config));
     config->per_worker.resize(worker_count_);
+    if (config->health_check) {
+      config->health_check_ports.reserve(endpoint_identities.size());
+      for (const weft::v1::LbEndpoint* lb_endpoint : endpoint_identities) {
+        config->health_check_ports.push_back(
+            static_cast<uint16_t>(lb_endpoint->endpoint().health_check_port()));
+      }
+      config->active_health = std::make_unique<ActiveHealthVerdicts>(endpoint_identities.size());
+    }
     if (cluster.has_tls() && cluster.tls().mode() != weft::v1::UpstreamTls::DISABLE) {
       addUpstreamTls(*config, cluster.tls(), endpoint_identities, appendField(path, "tls"));
     }
@@ -259,6 +271,76 @@ class SnapshotBuilder {
         rule.stdev_factor = rate.stdev_factor().value();
       }
       config.success_rate = rule;
+    }
+    return config;
+  }
+
+  std::unique_ptr<const HealthCheckConfig> readHealthCheck(const weft::v1::Cluster& cluster,
+                                                           const std::string& path) {
+    const weft::v1::HealthCheck& check = cluster.health_check();
+    auto config = std::make_unique<HealthCheckConfig>();
+    config->timeout = toMillis(check.timeout());
+    config->interval = toMillis(check.interval());
+    if (check.has_interval_jitter()) {
+      config->interval_jitter = toMillis(check.interval_jitter());
+    }
+    if (check.has_unhealthy_threshold()) {
+      config->unhealthy_threshold = check.unhealthy_threshold().value();
+    }
+    if (check.has_healthy_threshold()) {
+      config->healthy_threshold = check.healthy_threshold().value();
+    }
+    config->http2 = cluster.protocol() == weft::v1::Cluster::HTTP2;
+    const std::string default_host =
+        cluster.destination_service().empty() ? cluster.name() : cluster.destination_service();
+    // Path and host go into the request line and headers as they are.
+    const auto unsafe = [](std::string_view text) {
+      return std::any_of(text.begin(), text.end(),
+                         [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+    };
+    if (check.has_grpc()) {
+      config->probe = HealthCheckConfig::Probe::kGrpc;
+      config->grpc_service = check.grpc().service_name();
+      config->host = check.grpc().authority().empty() ? default_host : check.grpc().authority();
+      if (unsafe(config->host)) {
+        fail(appendField(appendField(path, "grpc"), "authority"),
+             "must not contain spaces or control characters");
+      }
+    } else if (check.has_http()) {
+      const std::string http_path = appendField(path, "http");
+      const weft::v1::HealthCheck::Http& http = check.http();
+      config->probe = HealthCheckConfig::Probe::kHttp;
+      config->path = http.path();
+      config->host = http.host().empty() ? default_host : http.host();
+      if (unsafe(config->path)) {
+        fail(appendField(http_path, "path"), "must not contain spaces or control characters");
+      }
+      if (unsafe(config->host)) {
+        fail(appendField(http_path, "host"), "must not contain spaces or control characters");
+      }
+      for (const weft::v1::Int64Range& range : http.expected_statuses()) {
+        if (range.start() >= range.end() || range.start() < 100 || range.end() > 600) {
+          fail(appendField(http_path, "expected_statuses"),
+               "[" + std::to_string(range.start()) + ", " + std::to_string(range.end()) +
+                   ") is not a range of HTTP statuses within [100, 600)");
+        }
+        config->expected_statuses.emplace_back(range.start(), range.end());
+      }
+      for (int h = 0; h < http.request_headers_size(); ++h) {
+        const weft::v1::HeaderValue& header = http.request_headers(h);
+        std::string name = header.name();
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (name == "host" || name == "connection" || name == "content-length" ||
+            name == "transfer-encoding" || name == "te" || name == "upgrade") {
+          fail(appendIndex(appendField(http_path, "request_headers"), h),
+               "\"" + name + "\" is set by the probe itself (Host comes from http.host)");
+          continue;
+        }
+        config->request_headers.emplace_back(std::move(name), header.value());
+      }
+    } else {
+      config->probe = HealthCheckConfig::Probe::kTcp;
     }
     return config;
   }

@@ -15,6 +15,9 @@ struct TrafficCounterValues {
   uint64_t mirrored = 0;
   uint64_t mirror_dropped = 0;
   uint64_t mirror_failures = 0;
+  uint64_t health_checks = 0;
+  uint64_t health_check_failures = 0;
+  uint64_t health_check_unhealthy = 0;
 };
 
 // Process-wide counts of what the traffic policies did: retries made and
@@ -30,6 +33,9 @@ struct TrafficCounters {
   std::atomic<uint64_t> mirrored{0};
   std::atomic<uint64_t> mirror_dropped{0};
   std::atomic<uint64_t> mirror_failures{0};
+  std::atomic<uint64_t> health_checks{0};
+  std::atomic<uint64_t> health_check_failures{0};
+  std::atomic<uint64_t> health_check_unhealthy{0};
 
   TrafficCounterValues load() const {
     constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -42,6 +48,9 @@ struct TrafficCounters {
         .mirrored = mirrored.load(kRelaxed),
         .mirror_dropped = mirror_dropped.load(kRelaxed),
         .mirror_failures = mirror_failures.load(kRelaxed),
+        .health_checks = health_checks.load(kRelaxed),
+        .health_check_failures = health_check_failures.load(kRelaxed),
+        .health_check_unhealthy = health_check_unhealthy.load(kRelaxed),
     };
   }
 };

@@ -23,7 +23,8 @@ asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
                                              const UpstreamTransport& transport,
                                              TlsSessionCache& tls_sessions,
                                              std::chrono::milliseconds connect_timeout,
-                                             std::chrono::steady_clock::time_point deadline) {
+                                             std::chrono::steady_clock::time_point deadline,
+                                             std::string_view mesh_alpn) {
   connection.stream.expires_at(
       std::min(deadline, std::chrono::steady_clock::now() + connect_timeout));
   auto [error] = co_await connection.stream.async_connect(endpoint, kUseTuple);
@@ -35,7 +36,7 @@ asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
   connection.stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   if (transport.tls != nullptr) {
     std::string failure = co_await startUpstreamTls(
-        connection.stream, transport, alpnOffer(transport, kMeshAlpnHttp1), endpoint, tls_sessions);
+        connection.stream, transport, alpnOffer(transport, mesh_alpn), endpoint, tls_sessions);
     if (!failure.empty()) {
       co_return failure;
     }

@@ -20,15 +20,16 @@ namespace weft::proxy {
 constexpr uint32_t kMaxUpstreamHeaderBytes = 60 * 1024;
 
 // Connects a new `connection` to `endpoint` and, when `transport` says so,
-// runs the TLS handshake (offering HTTP/1.1), giving up after `connect_timeout`
-// or at `deadline`, whichever is first, and turns Nagle off. Empty on success,
-// otherwise the failure for the local reply ("connecting to a:p failed: ...").
+// runs the TLS handshake (offering HTTP/1.1 on the mesh, or `mesh_alpn`), giving up after
+// `connect_timeout` or at `deadline`, whichever is first, and turns Nagle off. Empty on
+// success, otherwise the failure for the local reply ("connecting to a:p failed: ...").
 boost::asio::awaitable<std::string> connectUpstream(UpstreamConnection& connection,
                                                     const boost::asio::ip::tcp::endpoint& endpoint,
                                                     const UpstreamTransport& transport,
                                                     TlsSessionCache& tls_sessions,
                                                     std::chrono::milliseconds connect_timeout,
-                                                    std::chrono::steady_clock::time_point deadline);
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    std::string_view mesh_alpn = kMeshAlpnHttp1);
 
 struct ResponseHeadRead {
   boost::system::error_code error;

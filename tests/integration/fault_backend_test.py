@@ -42,7 +42,7 @@ class FaultBackendTest(IntegrationTest):
         for start in range(0, 100, 10):
             self.assertEqual(statuses[start:start + 10].count(503), 3, statuses)
         self.assertEqual(self.stats(port), {"requests": 100, "ok": 70, "failed": 30, "reset": 0,
-                                            "delayed": 0})
+                                            "delayed": 0, "health_checks": 0})
         self.assertEqual(self.request(port, "/x")[2]["backend"], "shop")
 
     def test_resets_the_connection_without_an_answer(self):
@@ -66,7 +66,7 @@ class FaultBackendTest(IntegrationTest):
         self.assertEqual(self.request(port, headers={"x-fault-delay-ms": "300"})[0], 200)
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
         self.assertEqual(self.stats(port), {"requests": 3, "ok": 1, "failed": 1, "reset": 1,
-                                            "delayed": 1})
+                                            "delayed": 1, "health_checks": 0})
 
     def test_delays_and_retry_after(self):
         _, port = self.start_fault_backend("--delay-ms", "200", "--delay-fraction", "1",
@@ -105,6 +105,19 @@ class FaultBackendTest(IntegrationTest):
             self.assertIn("error", answer)
         self.assertEqual(self.request(port)[0], 200)
         self.assertEqual(self.stats(port)["requests"], 9)
+
+    def test_the_health_endpoint_answers_its_own_status_whatever_the_rules(self):
+        _, port = self.start_fault_backend("--fail-fraction", "1", "--health-status", "503")
+        self.assertEqual(self.request(port, "/healthz")[0], 503)
+        self.request(port, "/_control", "POST", body=json.dumps({"health_status": 200}))
+        self.assertEqual([self.request(port, "/healthz")[0] for _ in range(3)], [200] * 3)
+        # The traffic rules still apply to everything else.
+        self.assertEqual(self.request(port)[0], 503)
+        stats = self.stats(port)
+        self.assertEqual((stats["health_checks"], stats["requests"]), (4, 1))
+        status, _, _ = self.request(port, "/_control", "POST",
+                                    body=json.dumps({"health_status": 99}))
+        self.assertEqual(status, 400)
 
 
 if __name__ == "__main__":

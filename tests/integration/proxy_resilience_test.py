@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -226,7 +227,7 @@ class ProxyRetryTest(MeshTest):
             self.assertEqual(answer["body_sha256"], hashlib.sha256(body).hexdigest())
         # The backend fails every second request it sees: requests 2, 3 and 4 each failed once.
         self.assertEqual(self.stats(port), {"requests": 7, "ok": 4, "failed": 3, "reset": 0,
-                                            "delayed": 0})
+                                            "delayed": 0, "health_checks": 0})
 
     def test_a_body_larger_than_the_replay_limit_is_not_retried(self):
         port = self.start_fault_backend("a", "--fail-fraction", "1")
@@ -343,6 +344,205 @@ class ProxyOutlierDetectionTest(MeshTest):
         retries = self.counters()["weft_proxy_upstream_retries_total"]
         # Two connect failures eject it; without ejection, half the requests would retry.
         self.assertLessEqual(retries, 2, retries)
+
+
+class HealthCheckTest(MeshTest):
+    """What /clusters and the backends say about active health checking."""
+
+    def set_backend(self, port, **settings):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("POST", "/_control", body=json.dumps(settings))
+        self.assertEqual(connection.getresponse().status, 200)
+        connection.close()
+
+    def endpoint_health(self):
+        """Endpoint "127.0.0.1:port" -> health, as /clusters reports it."""
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+        health = {}
+        for cluster in json.loads(body)["clusters"]:
+            for endpoint in cluster["endpoints"]:
+                health[endpoint["address"]] = endpoint["health"]
+        return health
+
+    def config_version(self):
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/config_dump")
+        return json.loads(body)["version_info"]
+
+    def wait_for(self, condition, what, timeout=15):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            self.assertLess(time.monotonic(), deadline, f"timed out waiting for {what}")
+            time.sleep(0.05)
+
+
+class ProxyHealthCheckTest(HealthCheckTest):
+    HTTP_CHECK = ("      health_check: {timeout: 1s, interval: 0.1s, unhealthy_threshold: 2, "
+                  "healthy_threshold: 2, http: {path: /healthz}}")
+
+    def test_an_endpoint_failing_its_check_gets_no_traffic_until_it_passes(self):
+        good = self.start_fault_backend("good")
+        bad = self.start_fault_backend("bad", "--health-status", "503")
+        proxy_port = self.start_mesh([good, bad], "{}", cluster_extra=self.HTTP_CHECK)
+        # A new endpoint takes traffic once its first probe succeeds; one that fails it never.
+        self.wait_for(lambda: self.endpoint_health() == {f"127.0.0.1:{good}": "healthy",
+                                                         f"127.0.0.1:{bad}": "unhealthy"},
+                      "the first probes")
+        client = Client(proxy_port).run(40)
+        self.assertEqual(client.statuses, {200: 40}, client.errors)
+        self.assertEqual(client.backends, {"good": 40})
+        self.assertEqual(self.stats(bad)["requests"], 0)
+        self.assertGreater(self.stats(bad)["health_checks"], 0)
+
+        # It recovers: healthy_threshold (2) passing probes in a row readmit it.
+        self.set_backend(bad, health_status=200)
+        self.wait_for(lambda: self.endpoint_health()[f"127.0.0.1:{bad}"] == "healthy",
+                      "the recovered endpoint to be readmitted")
+        client = Client(proxy_port).run(40)
+        self.assertEqual(client.backends, {"good": 20, "bad": 20})
+
+        # The other one starts failing its checks: after unhealthy_threshold (2) failures in a
+        # row it is taken out, while its traffic is still answered.
+        self.set_backend(good, health_status=500)
+        self.wait_for(lambda: self.endpoint_health()[f"127.0.0.1:{good}"] == "unhealthy",
+                      "the failing endpoint to be taken out")
+        before = self.stats(good)["requests"]
+        client = Client(proxy_port).run(40)
+        self.assertEqual(client.backends, {"bad": 40})
+        self.assertEqual(self.stats(good)["requests"], before)
+        counters = self.counters()
+        self.assertEqual(counters["weft_proxy_health_check_unhealthy_total"], 1)
+        self.assertGreaterEqual(counters["weft_proxy_health_check_failures_total"], 2)
+
+    def test_a_tcp_probe_takes_a_dead_endpoint_out_before_any_request(self):
+        good = self.start_fault_backend("good")
+        dead = harness.free_port()
+        proxy_port = self.start_mesh(
+            [good, dead], "{}",
+            cluster_extra="      health_check: {timeout: 1s, interval: 0.1s, tcp: {}}")
+        self.wait_for(lambda: self.endpoint_health()[f"127.0.0.1:{good}"] == "healthy",
+                      "the first probe of the live endpoint")
+        self.assertEqual(self.endpoint_health()[f"127.0.0.1:{dead}"], "unhealthy")
+        # No retries are configured: every request succeeds only because none goes to the dead
+        # endpoint.
+        client = Client(proxy_port).run(50)
+        self.assertEqual(client.statuses, {200: 50}, client.errors)
+
+    def test_each_endpoint_is_probed_once_per_proxy_not_once_per_worker(self):
+        backend = self.start_fault_backend("only")
+        self.start_mesh([backend], "{}", concurrency=4, cluster_extra=self.HTTP_CHECK)
+        self.wait_for(lambda: self.stats(backend)["health_checks"] >= 10, "ten probes")
+        # The proxy counts a probe when it completes, so the backend may be one ahead; with a
+        # probe loop per worker it would see four times as many.
+        before = self.counters()["weft_proxy_health_checks_total"]
+        seen = self.stats(backend)["health_checks"]
+        after = self.counters()["weft_proxy_health_checks_total"]
+        self.assertGreaterEqual(seen, before)
+        self.assertLessEqual(seen, after + 1)
+
+    def test_a_reload_keeps_the_verdicts(self):
+        good = self.start_fault_backend("good")
+        bad = self.start_fault_backend("bad", "--health-status", "503")
+        # A long interval: after the reload, a verdict that was not carried over would leave
+        # the endpoints unprobed (and so out of traffic) for 30 s.
+        check = ("      health_check: {timeout: 1s, interval: 30s, unhealthy_threshold: 1, "
+                 "http: {path: /healthz}}")
+        proxy_port = self.start_mesh([good, bad], "{}", cluster_extra=check)
+        self.wait_for(lambda: self.endpoint_health() == {f"127.0.0.1:{good}": "healthy",
+                                                         f"127.0.0.1:{bad}": "unhealthy"},
+                      "the first probes")
+        probes = self.counters()["weft_proxy_health_checks_total"]
+        path = os.path.join(self.tempdir, "bootstrap.yaml")
+        with open(path) as config:
+            text = config.read()
+        self.assertIn("timeout: 10s", text)
+        with open(path + ".tmp", "w") as config:  # write and rename, as a ConfigMap update does
+            config.write(text.replace("timeout: 10s", "timeout: 9s"))
+        os.rename(path + ".tmp", path)
+        self.wait_for(lambda: self.config_version() == "static-1", "the reload")
+        self.assertEqual(self.endpoint_health(), {f"127.0.0.1:{good}": "healthy",
+                                                  f"127.0.0.1:{bad}": "unhealthy"})
+        client = Client(proxy_port).run(20)
+        self.assertEqual(client.backends, {"good": 20})
+        # Carried over, not probed again.
+        self.assertEqual(self.counters()["weft_proxy_health_checks_total"], probes)
+
+
+HTTP2_CHECK_CONFIG = """
+node: {{id: h2-health-proxy}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: http
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: http
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /healthz}}
+                      direct_response: {{status: 200, body: ok}}
+                    - match: {{prefix: /down}}
+                      direct_response: {{status: 503, body: down}}
+                    - match: {{prefix: /}}
+                      route: {{cluster: grpc}}
+  clusters:
+    - name: grpc
+      protocol: HTTP2
+      health_check: {{timeout: 2s, interval: 0.1s, unhealthy_threshold: 1,
+                     grpc: {{service_name: shop.Cart}}}}
+      load_assignment: {{endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {grpc_port}}}}}}}]}}]}}
+    # HTTP/2 GET probes, answered by this proxy's own listener (HTTP/2 by prior knowledge).
+    - name: up
+      protocol: HTTP2
+      health_check: {{timeout: 2s, interval: 0.1s, http: {{path: /healthz}}}}
+      load_assignment: {{endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {proxy_port}}}}}}}]}}]}}
+    - name: down
+      protocol: HTTP2
+      health_check: {{timeout: 2s, interval: 0.1s, http: {{path: /down}}}}
+      load_assignment: {{endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {proxy_port}}}}}}}]}}]}}
+"""
+GRPC_TOOL = os.path.join(harness.SOURCE_DIR, "tests", "tools", "grpc_echo.py")
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-grpcio
+
+
+class ProxyHttp2HealthCheckTest(HealthCheckTest):
+    def grpc_control(self, port, method, text):
+        result = subprocess.run([SYSTEM_PYTHON, GRPC_TOOL, "control", f"127.0.0.1:{port}",
+                                 method, text], capture_output=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.decode().strip()
+
+    def cluster_health(self):
+        """Cluster name -> health of its one endpoint, as /clusters reports it."""
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+        return {cluster["name"]: cluster["endpoints"][0]["health"]
+                for cluster in json.loads(body)["clusters"]}
+
+    def test_grpc_and_http2_probes(self):
+        if subprocess.run([SYSTEM_PYTHON, "-c", "import grpc"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+        grpc_port = harness.free_port()
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        self.grpc_control(grpc_port, "SetHealth", "shop.Cart=2")  # NOT_SERVING
+        proxy_port = harness.free_port()
+        self.start_proxy(HTTP2_CHECK_CONFIG.format(proxy_port=proxy_port, grpc_port=grpc_port))
+        self.wait_for(lambda: self.cluster_health() == {"grpc": "unhealthy", "up": "healthy",
+                                                        "down": "unhealthy"},
+                      "the first probes")
+        self.assertGreater(int(self.grpc_control(grpc_port, "HealthChecks", "shop.Cart")), 0)
+        # SERVING: the first success admits it; NOT_SERVING again: one failure takes it out.
+        self.grpc_control(grpc_port, "SetHealth", "shop.Cart=1")
+        self.wait_for(lambda: self.cluster_health()["grpc"] == "healthy", "SERVING")
+        self.grpc_control(grpc_port, "SetHealth", "shop.Cart=2")
+        self.wait_for(lambda: self.cluster_health()["grpc"] == "unhealthy", "NOT_SERVING")
+        self.assertEqual(self.counters()["weft_proxy_health_check_unhealthy_total"], 1)
 
 
 SPLIT_CONFIG = """

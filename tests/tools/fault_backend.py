@@ -23,12 +23,17 @@ after its N-th request has been answered.
 The rules can be changed while it runs: POST /_control with a JSON object of the same names
 (fail_fraction, fail_status, retry_after, reset_fraction, delay_ms, delay_fraction,
 die_after) replaces those settings and restarts the shares; GET /_stats answers
-{"requests", "ok", "failed", "reset", "delayed"} counted since the start (control and stats
-requests are not counted). Both answer at once, whatever the rules.
+{"requests", "ok", "failed", "reset", "delayed", "health_checks"} counted since the start
+(control, stats and health-check requests are not counted as requests). Both answer at once,
+whatever the rules.
+
+GET /healthz is the health-check endpoint: it answers health_status (200 by default; settable
+through /_control like the rest) at once, whatever the other rules, and counts in
+"health_checks".
 
 Usage: fault_backend.py [--port 0] [--name NAME] [--fail-fraction F] [--fail-status 503]
        [--retry-after S] [--reset-fraction F] [--delay-ms MS] [--delay-fraction F]
-       [--die-after N]
+       [--die-after N] [--health-status 200]
 Prints "listening on <port>" once ready. Binds 127.0.0.1 only.
 """
 import argparse
@@ -45,7 +50,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 1 << 20
 SETTINGS = ("fail_fraction", "fail_status", "retry_after", "reset_fraction", "delay_ms",
-            "delay_fraction", "die_after")
+            "delay_fraction", "die_after", "health_status")
 
 
 class Share:
@@ -69,7 +74,8 @@ class Faults:
 
     def __init__(self, settings):
         self.lock = threading.Lock()
-        self.counts = {"requests": 0, "ok": 0, "failed": 0, "reset": 0, "delayed": 0}
+        self.counts = {"requests": 0, "ok": 0, "failed": 0, "reset": 0, "delayed": 0,
+                       "health_checks": 0}
         self.apply(settings)
 
     def apply(self, settings):
@@ -82,6 +88,9 @@ class Faults:
         status = int(merged.get("fail_status") or 503)
         if not 100 <= status <= 599:
             raise ValueError(f"fail_status must be an HTTP status code, not {status}")
+        health = int(merged.get("health_status") or 200)
+        if not 200 <= health <= 599:
+            raise ValueError(f"health_status must be a final HTTP status code, not {health}")
         with self.lock:
             self.settings, self.shares, self.answered = merged, shares, 0
 
@@ -167,6 +176,11 @@ def make_handler(name, faults):
                 with faults.lock:
                     counts = dict(faults.counts)
                 return self._send(200, counts)
+            if self.path == "/healthz":
+                with faults.lock:
+                    faults.counts["health_checks"] += 1
+                    status = int(faults.settings.get("health_status") or 200)
+                return self._send(status, {"backend": name, "health": status})
             try:
                 body = self._read_body()
             except ValueError:
@@ -204,6 +218,7 @@ def main():
     parser.add_argument("--delay-ms", type=int, default=0)
     parser.add_argument("--delay-fraction", type=float, default=0.0)
     parser.add_argument("--die-after", type=int)
+    parser.add_argument("--health-status", type=int, default=200)
     args = parser.parse_args()
     try:
         faults = Faults({name: getattr(args, name) for name in SETTINGS})

@@ -11,9 +11,15 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   answers, after sleeping the seconds in the request (text, may be empty), with the caller's
   address as gRPC sees it ("ipv4:127.0.0.1:<port>"), which tells which connection a call
   came on. Messages up to 8 MiB are accepted both ways.
+  It also serves the gRPC health checking protocol, /grpc.health.v1.Health/Check: the overall
+  server ("") is SERVING, other services are NOT_FOUND until set; /test.Echo/SetHealth with
+  "<service>=<status number>" (1 SERVING, 2 NOT_SERVING) sets one, and
+  /test.Echo/HealthChecks answers how many checks came for "<service>" (text).
 peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
   pausing between them, and prints the peers seen as a JSON list. A negative pause makes the
   calls all at once instead, each held open for -pause seconds.
+control <target> <method> <text>: calls /test.Echo/<method> with the text and prints the
+  answer as text.
 call <target> [authority]: runs unary (100 kB and 4 MiB), bidi, server- and client-streaming
   and failing calls through <target> (host:port) and prints one JSON line with what came back.
 Run with Debian's python3 (python3-grpcio), not a pyenv interpreter.
@@ -71,7 +77,46 @@ def serve(port):
         left = context.time_remaining()
         return b"none" if left is None else repr(left).encode()
 
+    health = {"": 1}
+    health_checks = {}
+    health_lock = threading.Lock()
+
+    def requested_service(request):
+        """The service field (1) of a HealthCheckRequest; names are under 128 bytes here."""
+        if not request:
+            return ""
+        if request[0] != 0x0A or len(request) < 2 or request[1] >= 0x80:
+            raise ValueError("not a HealthCheckRequest this server understands")
+        return request[2:2 + request[1]].decode()
+
+    def health_check(request, context):
+        try:
+            service = requested_service(request)
+        except ValueError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        with health_lock:
+            health_checks[service] = health_checks.get(service, 0) + 1
+            status = health.get(service)
+        if status is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {service!r}")
+        return bytes([0x08, status]) if status else b""
+
+    def set_health(request, context):
+        service, _, status = request.decode().partition("=")
+        with health_lock:
+            health[service] = int(status)
+        return b""
+
+    def count_health_checks(request, context):
+        with health_lock:
+            return str(health_checks.get(request.decode(), 0)).encode()
+
+    health_handler = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+        "Check": grpc.unary_unary_rpc_method_handler(health_check),
+    })
     handler = grpc.method_handlers_generic_handler("test.Echo", {
+        "SetHealth": grpc.unary_unary_rpc_method_handler(set_health),
+        "HealthChecks": grpc.unary_unary_rpc_method_handler(count_health_checks),
         "Unary": grpc.unary_unary_rpc_method_handler(unary),
         "Stream": grpc.stream_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
@@ -82,7 +127,7 @@ def serve(port):
         "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
     })
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=MESSAGE_LIMITS)
-    server.add_generic_rpc_handlers((handler,))
+    server.add_generic_rpc_handlers((handler, health_handler))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     print(f"listening on {bound}", flush=True)
@@ -137,6 +182,11 @@ def peers(target, authority, pause, count):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    elif sys.argv[1] == "control":
+        with grpc.insecure_channel(sys.argv[2]) as channel:
+            answer = channel.unary_unary(f"/test.Echo/{sys.argv[3]}")(sys.argv[4].encode(),
+                                                                      timeout=10)
+        print(answer.decode(), flush=True)
     elif sys.argv[1] == "peers":
         peers(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     else:

@@ -233,7 +233,7 @@ rules:
           "default, attempts 0), retry budget, fault injection, mirroring",
           model.build(),
           {proxyNode("shop", "checkout-1")},
-          {"health_check"},
+          {},
           nullptr};
 }
 

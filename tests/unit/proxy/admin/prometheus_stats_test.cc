@@ -120,7 +120,10 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .rate_limited = 11,
                                     .mirrored = 12,
                                     .mirror_dropped = 13,
-                                    .mirror_failures = 14};
+                                    .mirror_failures = 14,
+                                    .health_checks = 15,
+                                    .health_check_failures = 16,
+                                    .health_check_unhealthy = 17};
   const Exposition exposition =
       parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values}));
   const std::map<std::string, std::string> expected = {
@@ -132,6 +135,9 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
       {"weft_proxy_mirrored_requests_total", "12"},
       {"weft_proxy_mirror_dropped_total", "13"},
       {"weft_proxy_mirror_failures_total", "14"},
+      {"weft_proxy_health_checks_total", "15"},
+      {"weft_proxy_health_check_failures_total", "16"},
+      {"weft_proxy_health_check_unhealthy_total", "17"},
   };
   EXPECT_EQ(exposition.samples, expected);
   ASSERT_EQ(exposition.families.size(), expected.size());
