@@ -124,6 +124,10 @@ void addHealthCheck(const weft::mesh::v1alpha1::HealthCheck& check, weft::v1::Cl
     out.mutable_tcp();
   } else {
     out.mutable_http()->set_path(check.http_path());
+    // The CRD promises "2xx is healthy"; the proxy's own default also takes 3xx.
+    auto& statuses = *out.mutable_http()->add_expected_statuses();
+    statuses.set_start(200);
+    statuses.set_end(300);
   }
 }
 
