@@ -548,6 +548,16 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;
         bridge_params.idle_watcher = &worker.streamIdleWatcher(stream.get_executor());
+        bridge_params.attempts = Http2Attempts::Setup{
+            upgrade.empty() ? route->retry_policy.get() : nullptr,
+            &cluster,
+            worker.worker_index,
+            decision.host,
+            decision.hash,
+            cluster_state.outlier.get(),
+            std::chrono::steady_clock::now() +
+                (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365))};
+        bridge_params.pool_owner = pool;
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {

@@ -301,8 +301,14 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
 
   ForwardingFacts facts;  // x-forwarded-for and x-request-id are in the fields already
   facts.path = exchange->request.path;
-  pool.forward(executor, exchange, http2RequestFields(exchange->request, facts), params.target,
-               params.settings);
+  HeaderList fields = http2RequestFields(exchange->request, facts);
+  if ((params.attempts.policy != nullptr || params.attempts.outlier != nullptr) &&
+      params.pool_owner) {
+    exchange->attempts =
+        std::make_unique<Http2Attempts>(params.attempts, *exchange, fields, params.target,
+                                        params.settings, params.pool_owner, executor);
+  }
+  pool.forward(executor, exchange, fields, params.target, params.settings);
   if (params.stream_idle_timeout.count() > 0 && params.idle_watcher != nullptr) {
     params.idle_watcher->watch(*exchange, params.stream_idle_timeout, params.target.cluster_name);
   }

@@ -7,6 +7,7 @@
 #include "proxy/io/deadline_stream.h"
 
 #include "proxy/http1/upstream_exchange.h"
+#include "proxy/http2/http2_attempts.h"
 #include "proxy/http2/stream_exchange.h"
 
 namespace weft::proxy {
@@ -31,6 +32,10 @@ struct Http2BridgeParams {
   // The worker's drain flag: set by the time the response starts, the response
   // says Connection: close.
   const bool* draining = nullptr;
+  // Retries and outlier reporting (http2_attempts.h): used when `attempts.policy` or
+  // `attempts.outlier` is set, with `pool_owner` (the worker's pool) for the retries.
+  Http2Attempts::Setup attempts;
+  std::shared_ptr<Http2ClientPool> pool_owner;
 };
 
 // Sends an HTTP/1.1 request (header read and adapted, body unread) to an

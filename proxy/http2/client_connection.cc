@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log/logger.h"
+#include "proxy/http2/http2_attempts.h"
 #include "proxy/http2/nghttp2_headers.h"
 
 namespace weft::proxy {
@@ -58,7 +59,40 @@ struct Http2ClientConnection::ClientStream final : public ExchangeUpstream {
   int32_t id = 0;
   HeaderCollector headers;
   bool final_headers_seen = false;
+  // The exchange went on to another attempt (Http2Attempts): what still arrives on this
+  // stream is dropped, and the exchange is no longer this stream's to answer.
+  bool abandoned = false;
 };
+
+namespace {
+
+// A final response header as the attempt classifier sees it; grpc-status only when the
+// header ends the stream (a trailers-only gRPC answer).
+AttemptResult responseAttempt(const HeaderList& fields, bool end_stream) {
+  AttemptResult result;
+  if (!fields.empty() && fields.front().name == ":status") {
+    for (char c : fields.front().value) {
+      result.status = result.status * 10 + static_cast<unsigned>(c - '0');
+    }
+  }
+  if (end_stream) {
+    for (const HeaderField& field : fields) {
+      if (field.name == "grpc-status" && !field.value.empty() && field.value.size() <= 2) {
+        result.grpc_status = 0;
+        for (char c : field.value) {
+          result.grpc_status = result.grpc_status * 10 + (c - '0');
+        }
+      }
+    }
+  }
+  return result;
+}
+
+std::string attemptsNote(const StreamExchange& exchange) {
+  return exchange.attempts ? exchange.attempts->note() : std::string();
+}
+
+}  // namespace
 
 Http2ClientConnection::Http2ClientConnection(asio::any_io_executor executor,
                                              const UpstreamTarget& target,
@@ -299,16 +333,28 @@ void Http2ClientConnection::failAll(const std::string& detail) {
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : streams) {
+    if (stream->abandoned) {
+      continue;
+    }
     StreamExchange& exchange = *stream->exchange;
     exchange.upstream = nullptr;
     exchange.upstream_finished = true;
     if (!exchange.response_started) {
+      const AttemptResult attempt{
+          connected_ ? AttemptFailure::kReset : AttemptFailure::kConnectFailure, 0, -1};
+      if (exchange.attempts && !exchange.downstream_closed &&
+          exchange.attempts->attemptEnded(exchange, attempt, nullptr)) {
+        clientLog().debug("{} {}: cluster {}: {}; retrying", exchange.request.method,
+                          exchange.request.path, cluster_name_, detail);
+        exchange.wake.cancel();
+        continue;
+      }
       clientLog().info("{} {}: cluster {}: {}", exchange.request.method, exchange.request.path,
                        cluster_name_, detail);
       const LocalReplyReason reason =
           connected_ ? LocalReplyReason::kUpstreamReset : LocalReplyReason::kUpstreamConnectFail;
       exchange.localReply(reason, connected_ ? 502 : 503,
-                          "cluster '" + cluster_name_ + "': " + detail);
+                          "cluster '" + cluster_name_ + "': " + detail + attemptsNote(exchange));
     } else if (!exchange.response_body.ended && exchange.downstream != nullptr) {
       exchange.downstream->resetByUpstream(exchange, NGHTTP2_INTERNAL_ERROR);
     }
@@ -353,7 +399,7 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session* session, const nghtt
     return 0;
   }
   ClientStream* stream = streamOf(session, frame->hd.stream_id);
-  if (stream == nullptr) {
+  if (stream == nullptr || stream->abandoned) {
     return 0;
   }
   StreamExchange& exchange = *stream->exchange;
@@ -377,6 +423,16 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session* session, const nghtt
       if (exchange.response_started) {
         return 0;  // a local reply (route timeout) went out already
       }
+      if (exchange.attempts &&
+          exchange.attempts->attemptEnded(exchange, responseAttempt(fields, end_stream), &fields)) {
+        // Retried: this response is dropped, and its stream with it.
+        stream->abandoned = true;
+        if (!end_stream) {
+          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_CANCEL);
+          self->signalWrite();
+        }
+        return 0;
+      }
       exchange.setResponse(filterResponseFields(std::move(fields)));
       exchange.response_body.ended = end_stream;
       if (exchange.downstream != nullptr) {
@@ -399,7 +455,8 @@ int Http2ClientConnection::onDataChunk(nghttp2_session* session, uint8_t /*flags
                                        int32_t stream_id, const uint8_t* data, size_t length,
                                        void* /*user*/) {
   ClientStream* stream = streamOf(session, stream_id);
-  if (stream == nullptr || stream->exchange->downstream_closed || !stream->final_headers_seen) {
+  if (stream == nullptr || stream->abandoned || stream->exchange->downstream_closed ||
+      !stream->final_headers_seen) {
     nghttp2_session_consume(session, stream_id, length);
     return 0;
   }
@@ -421,15 +478,25 @@ int Http2ClientConnection::onStreamClose(nghttp2_session* session, int32_t strea
   std::unique_ptr<ClientStream> stream = std::move(it->second);
   self->streams_.erase(it);
   StreamExchange& exchange = *stream->exchange;
-  exchange.upstream = nullptr;
-  exchange.upstream_finished = true;
-  // What the client has not taken yet is no longer tracked per stream.
-  nghttp2_session_consume_connection(session, exchange.response_body.size());
-  if (!exchange.downstream_closed) {
-    if (!exchange.response_started) {
-      exchange.localReply(LocalReplyReason::kUpstreamReset, 502,
-                          "cluster '" + self->cluster_name_ + "': the upstream reset the stream: " +
-                              nghttp2_http2_strerror(error_code));
+  // An abandoned stream's exchange went on to another attempt: it is no longer this one's.
+  if (!stream->abandoned) {
+    exchange.upstream = nullptr;
+    exchange.upstream_finished = true;
+    // What the client has not taken yet is no longer tracked per stream.
+    nghttp2_session_consume_connection(session, exchange.response_body.size());
+    if (exchange.downstream_closed) {
+      // Nobody to answer.
+    } else if (!exchange.response_started) {
+      const AttemptResult attempt{error_code == NGHTTP2_REFUSED_STREAM
+                                      ? AttemptFailure::kRefusedStream
+                                      : AttemptFailure::kReset,
+                                  0, -1};
+      if (!exchange.attempts || !exchange.attempts->attemptEnded(exchange, attempt, nullptr)) {
+        exchange.localReply(LocalReplyReason::kUpstreamReset, 502,
+                            "cluster '" + self->cluster_name_ +
+                                "': the upstream reset the stream: " +
+                                nghttp2_http2_strerror(error_code) + attemptsNote(exchange));
+      }
     } else if (!exchange.response_body.ended && exchange.downstream != nullptr) {
       exchange.downstream->resetByUpstream(
           exchange, error_code == NGHTTP2_NO_ERROR ? uint32_t{NGHTTP2_INTERNAL_ERROR} : error_code);
@@ -448,9 +515,16 @@ ssize_t Http2ClientConnection::readRequestBody(nghttp2_session* session, int32_t
                                                uint8_t* buffer, size_t length, uint32_t* flags,
                                                nghttp2_data_source* source, void* /*user*/) {
   auto* stream = static_cast<ClientStream*>(source->ptr);
+  if (stream->abandoned) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;  // reset already: the body goes with the next attempt
+    return 0;
+  }
   StreamExchange& exchange = *stream->exchange;
   BodyPipe& body = exchange.request_body;
   const size_t taken = body.take(buffer, length);
+  if (exchange.attempts) {
+    exchange.attempts->bodyTaken(buffer, taken, body.size() == 0 && body.ended);
+  }
   if (taken > 0 && exchange.downstream != nullptr) {
     exchange.downstream->requestBodyConsumed(exchange, taken);
   }

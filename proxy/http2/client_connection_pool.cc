@@ -87,9 +87,9 @@ std::shared_ptr<Http2ClientConnection> Http2ClientPool::connectionFor(
   return connection;
 }
 
-void Http2ClientPool::forward(asio::any_io_executor executor, const StreamExchangePtr& exchange,
-                              const HeaderList& fields, const UpstreamTarget& target,
-                              const Http2Settings& settings) {
+bool Http2ClientPool::submitAttempt(asio::any_io_executor executor,
+                                    const StreamExchangePtr& exchange, const HeaderList& fields,
+                                    const UpstreamTarget& target, const Http2Settings& settings) {
   const auto connection = connectionFor(executor, target, settings);
   if (!connection) {
     exchange->localReply(
@@ -98,12 +98,21 @@ void Http2ClientPool::forward(asio::any_io_executor executor, const StreamExchan
             " connections this worker may open to the endpoint "
             "(max_connections_per_host) are full and " +
             std::to_string(HostConnectionLimit::kMaxWaiting) + " streams already wait");
-    return;
+    return false;
   }
   if (!connection->submit(exchange, fields)) {
     exchange->localReply(LocalReplyReason::kUpstreamReset, 502,
                          "cluster '" + target.cluster_name +
                              "': the upstream HTTP/2 connection refused a new stream");
+    return false;
+  }
+  return true;
+}
+
+void Http2ClientPool::forward(asio::any_io_executor executor, const StreamExchangePtr& exchange,
+                              const HeaderList& fields, const UpstreamTarget& target,
+                              const Http2Settings& settings) {
+  if (!submitAttempt(executor, exchange, fields, target, settings)) {
     return;
   }
   if (target.route_timeout.count() > 0) {

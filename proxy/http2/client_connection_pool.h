@@ -22,6 +22,12 @@ class Http2ClientPool {
                const HeaderList& fields, const UpstreamTarget& target,
                const Http2Settings& settings);
 
+  // Sends one attempt of `exchange` (forward() sends the first; Http2Attempts the retries):
+  // false after answering locally (no connection can take it).
+  bool submitAttempt(boost::asio::any_io_executor executor, const StreamExchangePtr& exchange,
+                     const HeaderList& fields, const UpstreamTarget& target,
+                     const Http2Settings& settings);
+
   size_t connectionCount() const;
 
   // Lets every current connection finish its streams and close; later requests

@@ -23,6 +23,7 @@
 #include "proxy/http2/client_connection_pool.h"
 #include "proxy/http2/header_list_lookup.h"
 #include "proxy/http2/http1_upstream_relay.h"
+#include "proxy/http2/http2_attempts.h"
 #include "proxy/http2/nghttp2_headers.h"
 #include "proxy/http2/stream_exchange.h"
 #include "proxy/http2/stream_idle_watch.h"
@@ -535,8 +536,24 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
     }
-    worker_.http2_upstream_pool->forward(stream_.get_executor(), exchange,
-                                         http2RequestFields(head, facts), target, cluster.http2);
+    HeaderList fields = http2RequestFields(head, facts);
+    OutlierDetector* outlier = cluster.workerState(worker_.worker_index).outlier.get();
+    if (route.retry_policy || outlier != nullptr) {
+      const Http2Attempts::Setup setup{
+          route.retry_policy.get(),
+          &cluster,
+          worker_.worker_index,
+          decision.host,
+          decision.hash,
+          outlier,
+          std::chrono::steady_clock::now() +
+              (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365))};
+      exchange->attempts =
+          std::make_unique<Http2Attempts>(setup, *exchange, fields, target, cluster.http2,
+                                          worker_.http2_upstream_pool, stream_.get_executor());
+    }
+    worker_.http2_upstream_pool->forward(stream_.get_executor(), exchange, fields, target,
+                                         cluster.http2);
     return;
   }
   asio::co_spawn(stream_.get_executor(),

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "proxy/http2/http2_attempts.h"
 #include "proxy/http2/stream_idle_watch.h"
 #include "proxy/router/grpc_timeout.h"
 
@@ -27,6 +28,8 @@ void BodyPipe::drop(size_t length) {
     offset_ = 0;
   }
 }
+
+StreamExchange::StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
 
 StreamExchange::~StreamExchange() {
   if (idle_watch.watcher != nullptr) {

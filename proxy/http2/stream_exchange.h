@@ -35,6 +35,11 @@ class BodyPipe {
   size_t take(uint8_t* out, size_t max);
   std::string_view peek() const { return std::string_view(data_).substr(offset_); }
   void drop(size_t length);
+  // Puts `sent` (bytes taken earlier) back in front, for another attempt to send again.
+  void restore(std::string_view sent) {
+    data_ = std::string(sent).append(peek());
+    offset_ = 0;
+  }
   // Bytes that went in or out so far: the stream idle watch sees progress in it.
   uint64_t moved() const { return moved_; }
 
@@ -49,6 +54,7 @@ class BodyPipe {
 
 class StreamExchange;
 class StreamIdleWatcher;
+class Http2Attempts;
 
 // An exchange's place in the worker's StreamIdleWatcher (stream_idle_watch.h):
 // an intrusive list, so that an exchange leaves it the moment it is destroyed
@@ -92,7 +98,8 @@ class ExchangeUpstream {
 // each detaches itself when it goes away, so neither calls into a dead one.
 class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
  public:
-  explicit StreamExchange(boost::asio::any_io_executor executor) : wake(executor) {}
+  // Out of line, as the destructor: `attempts` is of a type this header only declares.
+  explicit StreamExchange(boost::asio::any_io_executor executor);
   ~StreamExchange();
   StreamExchange(const StreamExchange&) = delete;
   StreamExchange& operator=(const StreamExchange&) = delete;
@@ -145,6 +152,9 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
 
   ExchangeDownstream* downstream = nullptr;
   ExchangeUpstream* upstream = nullptr;
+  // To an HTTP/2 cluster with a retry policy or outlier detection: the attempts so far, asked
+  // by the upstream connection how to go on when one ends (http2_attempts.h).
+  std::unique_ptr<Http2Attempts> attempts;
   // Wakes a coroutine that drives the upstream side (HTTP/1.1 relay): cancelled
   // on every change, it is a condition variable for one thread.
   boost::asio::steady_timer wake;

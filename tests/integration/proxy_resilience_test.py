@@ -545,6 +545,138 @@ class ProxyHttp2HealthCheckTest(HealthCheckTest):
         self.assertEqual(self.counters()["weft_proxy_health_check_unhealthy_total"], 1)
 
 
+GRPC_RETRY_CONFIG = """
+node: {{id: grpc-retry-proxy}}
+concurrency: 1
+static_resources:
+  listeners:
+    - name: grpc
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: grpc
+          http:
+            stat_prefix: grpc
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route:
+                        cluster: grpc
+                        timeout: 20s
+                        retry_policy: {retry_policy}
+  clusters:
+    - name: grpc
+      protocol: HTTP2
+      lb_policy: ROUND_ROBIN
+{cluster_extra}
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+{endpoints}
+"""
+
+
+class ProxyGrpcRetryTest(ResilienceTest):
+    """Retries and outlier detection on an HTTP/2 (gRPC) cluster, for HTTP/2 clients."""
+
+    def setUp(self):
+        super().setUp()
+        if subprocess.run([SYSTEM_PYTHON, "-c", "import grpc"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("python3-grpcio is not installed")
+
+    def grpc_server(self, unavailable=False):
+        port = harness.free_port()
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(port)], f"grpc-{port}")
+        server.wait_for(r"listening on \d+")
+        if unavailable:
+            self.control(port, "SetUnavailable", "1")
+        return port
+
+    def control(self, port, method, text):
+        result = subprocess.run([SYSTEM_PYTHON, GRPC_TOOL, "control", f"127.0.0.1:{port}",
+                                 method, text], capture_output=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.decode().strip()
+
+    def calls(self, proxy_port, count, size=100):
+        result = subprocess.run([SYSTEM_PYTHON, GRPC_TOOL, "calls", f"127.0.0.1:{proxy_port}",
+                                 str(count), str(size)], capture_output=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def start_grpc_mesh(self, ports, retry_policy, cluster_extra=""):
+        proxy_port = harness.free_port()
+        self.start_proxy(GRPC_RETRY_CONFIG.format(
+            proxy_port=proxy_port, retry_policy=retry_policy, cluster_extra=cluster_extra,
+            endpoints="\n".join(endpoint(port) for port in ports)))
+        return proxy_port
+
+    def test_unavailable_and_connect_failures_go_to_another_host(self):
+        good = self.grpc_server()
+        unavailable = self.grpc_server(unavailable=True)
+        dead = harness.free_port()
+        proxy_port = self.start_grpc_mesh(
+            [good, unavailable, dead],
+            "{retry_on: [GRPC_UNAVAILABLE, CONNECT_FAILURE], num_retries: 2, "
+            "backoff: {base_interval: 0.001s}}",
+            # A budget that never refuses: this test is about where retries go.
+            cluster_extra="      circuit_breakers: {thresholds: [{retry_budget: "
+                          "{budget_percent: 100, min_retries_per_second: 100}}]}")
+        # 10 KB bodies: each retry sends the whole request again (the echo must match).
+        self.assertEqual(self.calls(proxy_port, 30, size=10_000), {"OK": 30})
+        # Every call ended on the good host; the others' failures were all retried, and
+        # retries avoid hosts a call already tried, so two retries always reach the good one.
+        self.assertEqual(int(self.control(good, "Calls", "")), 30)
+        refused = int(self.control(unavailable, "Calls", ""))
+        self.assertGreater(refused, 0)
+        retries = self.counters()["weft_proxy_upstream_retries_total"]
+        self.assertGreater(retries, refused)  # the connect failures were retried too
+
+    def test_http1_clients_of_a_grpc_cluster_are_retried_too(self):
+        good = self.grpc_server()
+        unavailable = self.grpc_server(unavailable=True)
+        proxy_port = self.start_grpc_mesh([good, unavailable],
+                                          "{retry_on: [GRPC_UNAVAILABLE], num_retries: 1}")
+        message = b"\x00\x00\x00\x00\x05hello"  # one gRPC message, uncompressed
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        try:
+            for _ in range(6):
+                connection.request("POST", "/test.Echo/Unary", body=message,
+                                   headers={"content-type": "application/grpc", "te": "trailers"})
+                response = connection.getresponse()
+                # A trailers-only UNAVAILABLE would come back with no body.
+                self.assertEqual((response.status, response.read()), (200, message))
+        finally:
+            connection.close()
+        self.assertEqual(int(self.control(good, "Calls", "")), 6)
+        self.assertGreater(int(self.control(unavailable, "Calls", "")), 0)
+
+    def test_without_a_retry_policy_unavailable_reaches_the_client(self):
+        good = self.grpc_server()
+        unavailable = self.grpc_server(unavailable=True)
+        proxy_port = self.start_grpc_mesh([good, unavailable], "{}")
+        self.assertEqual(self.calls(proxy_port, 10), {"OK": 5, "UNAVAILABLE": 5})
+        self.assertEqual(self.counters()["weft_proxy_upstream_retries_total"], 0)
+
+    def test_a_host_answering_unavailable_is_ejected(self):
+        good = self.grpc_server()
+        unavailable = self.grpc_server(unavailable=True)
+        proxy_port = self.start_grpc_mesh(
+            [good, unavailable], "{}",
+            cluster_extra="      outlier_detection: {consecutive_gateway_failure: 3, "
+                          "consecutive_5xx: 0, base_ejection_time: 30s, "
+                          "max_ejection_percent: 50}")
+        outcomes = self.calls(proxy_port, 40)
+        # Three UNAVAILABLE answers in a row eject it; the rest go to the good host.
+        self.assertEqual(outcomes.get("UNAVAILABLE"), 3, outcomes)
+        self.assertEqual(outcomes.get("OK"), 37, outcomes)
+        self.assertEqual(int(self.control(unavailable, "Calls", "")), 3)
+
+
 SPLIT_CONFIG = """
 node: {{id: split-proxy}}
 concurrency: 2

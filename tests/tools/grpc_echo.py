@@ -15,9 +15,14 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   server ("") is SERVING, other services are NOT_FOUND until set; /test.Echo/SetHealth with
   "<service>=<status number>" (1 SERVING, 2 NOT_SERVING) sets one, and
   /test.Echo/HealthChecks answers how many checks came for "<service>" (text).
+  /test.Echo/SetUnavailable with "1" makes every call but the control ones fail with
+  UNAVAILABLE (a trailers-only answer), "0" ends that; /test.Echo/Calls answers
+  how many calls (control ones aside) came, as text.
 peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
   pausing between them, and prints the peers seen as a JSON list. A negative pause makes the
   calls all at once instead, each held open for -pause seconds.
+calls <target> <count> <size>: makes count Unary calls of size bytes on one channel and prints
+  {"OK": n, ...} by status, counting as OK only calls whose echo came back intact.
 control <target> <method> <text>: calls /test.Echo/<method> with the text and prints the
   answer as text.
 call <target> [authority]: runs unary (100 kB and 4 MiB), bidi, server- and client-streaming
@@ -111,13 +116,39 @@ def serve(port):
         with health_lock:
             return str(health_checks.get(request.decode(), 0)).encode()
 
+    unavailable = threading.Event()
+    calls = {"count": 0}
+
+    def counted(method):
+        """Counts the call, and fails it with UNAVAILABLE while SetUnavailable says so."""
+        def handler(request, context):
+            with health_lock:
+                calls["count"] += 1
+            if unavailable.is_set():
+                context.abort(grpc.StatusCode.UNAVAILABLE, "this server is set unavailable")
+            return method(request, context)
+        return handler
+
+    def set_unavailable(request, context):
+        if request == b"1":
+            unavailable.set()
+        else:
+            unavailable.clear()
+        return b""
+
+    def count_calls(request, context):
+        with health_lock:
+            return str(calls["count"]).encode()
+
     health_handler = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
         "Check": grpc.unary_unary_rpc_method_handler(health_check),
     })
     handler = grpc.method_handlers_generic_handler("test.Echo", {
         "SetHealth": grpc.unary_unary_rpc_method_handler(set_health),
         "HealthChecks": grpc.unary_unary_rpc_method_handler(count_health_checks),
-        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "SetUnavailable": grpc.unary_unary_rpc_method_handler(set_unavailable),
+        "Calls": grpc.unary_unary_rpc_method_handler(count_calls),
+        "Unary": grpc.unary_unary_rpc_method_handler(counted(unary)),
         "Stream": grpc.stream_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
         "Slow": grpc.unary_unary_rpc_method_handler(slow),
@@ -182,6 +213,19 @@ def peers(target, authority, pause, count):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    elif sys.argv[1] == "calls":
+        outcomes = {}
+        payload = bytes(range(256)) * (int(sys.argv[4]) // 256 + 1)
+        payload = payload[:int(sys.argv[4])]
+        with grpc.insecure_channel(sys.argv[2]) as channel:
+            unary = channel.unary_unary("/test.Echo/Unary")
+            for _ in range(int(sys.argv[3])):
+                try:
+                    outcome = "OK" if unary(payload, timeout=10) == payload else "CORRUPTED"
+                except grpc.RpcError as error:
+                    outcome = error.code().name
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        print(json.dumps(outcomes), flush=True)
     elif sys.argv[1] == "control":
         with grpc.insecure_channel(sys.argv[2]) as channel:
             answer = channel.unary_unary(f"/test.Echo/{sys.argv[3]}")(sys.argv[4].encode(),

@@ -5,7 +5,8 @@ namespace weft::proxy {
 HostOutcome hostOutcome(const AttemptResult& result) {
   switch (result.failure) {
     case AttemptFailure::kNone:
-      return result.status >= 500 ? HostOutcome::kExternalFailure : HostOutcome::kSuccess;
+      return hostFacingStatus(result) >= 500 ? HostOutcome::kExternalFailure
+                                             : HostOutcome::kSuccess;
     case AttemptFailure::kConnectFailure:
     case AttemptFailure::kReset:
     case AttemptFailure::kPerTryTimeout:
@@ -18,6 +19,21 @@ HostOutcome hostOutcome(const AttemptResult& result) {
       return HostOutcome::kNotTheHosts;
   }
   return HostOutcome::kNotTheHosts;
+}
+
+unsigned hostFacingStatus(const AttemptResult& result) {
+  switch (result.grpc_status) {
+    case 14:  // UNAVAILABLE
+      return 503;
+    case 4:  // DEADLINE_EXCEEDED
+      return 504;
+    case 2:   // UNKNOWN
+    case 13:  // INTERNAL
+    case 15:  // DATA_LOSS
+      return 500;
+    default:
+      return result.status;
+  }
 }
 
 }  // namespace weft::proxy

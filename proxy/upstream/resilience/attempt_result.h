@@ -34,6 +34,11 @@ enum class HostOutcome : uint8_t {
 
 HostOutcome hostOutcome(const AttemptResult& result);
 
+// The response's status as far as the host's health goes: a trailers-only gRPC answer of
+// UNAVAILABLE counts as 503, DEADLINE_EXCEEDED as 504, and UNKNOWN, INTERNAL and DATA_LOSS as
+// 500 (a gRPC server answers them with HTTP 200); otherwise the HTTP status.
+unsigned hostFacingStatus(const AttemptResult& result);
+
 // A 502, 503 or 504 response: the host (or something in front of it) could
 // not serve the request at all.
 inline bool isGatewayStatus(unsigned status) {

@@ -55,7 +55,7 @@ void OutlierDetector::report(lb::Host& host, const AttemptResult& result, Clock:
   const bool local = outcome == HostOutcome::kLocalFailure;
   // A local failure (nothing answered) counts as a gateway failure and, unless
   // split, as a 5xx: the host did not serve the request either way.
-  const bool gateway = local || isGatewayStatus(result.status);
+  const bool gateway = local || isGatewayStatus(hostFacingStatus(result));
   bool eject_now = false;
   if (local && config_.split_local) {
     ++state.consecutive_local;

@@ -77,6 +77,31 @@ TEST_F(OutlierDetectorTest, GatewayFailuresHaveTheirOwnCount) {
   EXPECT_TRUE(out(0));
 }
 
+TEST_F(OutlierDetectorTest, GrpcAnswersCountByWhatTheyMeanForTheHost) {
+  OutlierConfig config;
+  config.consecutive_5xx = 0;
+  config.consecutive_gateway = 2;
+  config.max_ejection_percent = 50;
+  OutlierDetector detector(config, set_, start_);
+  const AttemptResult grpc_ok{AttemptFailure::kNone, 200, 0};
+  const AttemptResult not_found{AttemptFailure::kNone, 200, 5};
+  const AttemptResult unavailable{AttemptFailure::kNone, 200, 14};
+  // NOT_FOUND is the application's answer, not the host failing.
+  detector.report(host(0), not_found, start_);
+  detector.report(host(0), not_found, start_);
+  EXPECT_FALSE(out(0));
+  detector.report(host(0), unavailable, start_);
+  detector.report(host(0), grpc_ok, start_);  // resets the count
+  detector.report(host(0), unavailable, start_);
+  EXPECT_FALSE(out(0));
+  detector.report(host(0), unavailable, start_);
+  EXPECT_TRUE(out(0));
+  EXPECT_EQ(hostFacingStatus(unavailable), 503u);
+  EXPECT_EQ(hostFacingStatus({AttemptFailure::kNone, 200, 4}), 504u);
+  EXPECT_EQ(hostFacingStatus({AttemptFailure::kNone, 200, 13}), 500u);
+  EXPECT_EQ(hostFacingStatus(not_found), 200u);
+}
+
 TEST_F(OutlierDetectorTest, EjectionGrowsWithRepeatsAndCalmIntervalsForgive) {
   OutlierConfig config;
   config.consecutive_5xx = 1;

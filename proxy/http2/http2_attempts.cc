@@ -1,0 +1,111 @@
+#include "proxy/http2/http2_attempts.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/http2/client_connection_pool.h"
+#include "proxy/http2/header_list_lookup.h"
+
+namespace weft::proxy {
+
+namespace asio = boost::asio;
+
+Http2Attempts::Http2Attempts(const Setup& setup, StreamExchange& exchange, HeaderList fields,
+                             UpstreamTarget target, const Http2Settings& settings,
+                             std::shared_ptr<Http2ClientPool> pool, asio::any_io_executor executor)
+    : setup_(setup),
+      host_(setup.first_host),
+      fields_(std::move(fields)),
+      target_(std::move(target)),
+      settings_(settings),
+      pool_(std::move(pool)),
+      executor_(std::move(executor)) {
+  if (setup.policy != nullptr) {
+    retry_.emplace(*setup.policy, *setup.cluster, setup.worker_index, setup.first_host, setup.hash,
+                   exchange.active_request, replay_, setup.deadline);
+  }
+}
+
+void Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) {
+  if (!retry_) {
+    return;
+  }
+  replay_.started = replay_.started || length > 0;
+  replay_.append(reinterpret_cast<const char*>(data), length);
+  replay_.complete = ended && !replay_.overflow;
+}
+
+bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& result,
+                                 const HeaderList* response) {
+  const auto now = Clock::now();
+  if (setup_.outlier != nullptr && host_ != nullptr) {
+    setup_.outlier->report(*host_, result, now);
+  }
+  if (!retry_ || exchange.downstream_closed || exchange.response_started) {
+    return false;
+  }
+  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  RetryDecision decision;
+  if (response != nullptr) {
+    const HeaderListLookup lookup(*response);
+    const RequestView view{{}, {}, {}, {}, &lookup, {}};
+    decision = retry_->state().afterFailure(result, &view, replay_.replayable(), now, now_unix,
+                                            UpstreamRetry::random());
+  } else {
+    decision = retry_->state().afterFailure(result, nullptr, replay_.replayable(), now, now_unix,
+                                            UpstreamRetry::random());
+  }
+  if (!decision.retry) {
+    refused_ = decision.refused;
+    return false;
+  }
+  const AttemptTarget* next = retry_->nextTarget();
+  if (next == nullptr) {
+    refused_ = "no host of the cluster can take the retry";
+    return false;
+  }
+  host_ = next->host;
+  target_.endpoint = next->upstream;
+  target_.transport = next->transport;
+  // The body goes again from its start: what the last attempt took is put back.
+  if (replay_.started) {
+    exchange.request_body.restore(replay_.bytes);
+  }
+  replay_.reset();
+  exchange.upstream = nullptr;
+  exchange.upstream_finished = false;
+  asio::co_spawn(executor_, resend(exchange.shared_from_this(), decision.wait), asio::detached);
+  return true;
+}
+
+std::string Http2Attempts::note() const {
+  if (!retry_ || (retry_->state().retries() == 0 && refused_.empty())) {
+    return {};
+  }
+  const uint32_t attempts = retry_->state().attempts();
+  std::string text = " (" + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+  if (!refused_.empty()) {
+    text.append("; not retried: ").append(refused_);
+  }
+  return text + ")";
+}
+
+asio::awaitable<void> Http2Attempts::resend(std::shared_ptr<StreamExchange> exchange,
+                                            std::chrono::milliseconds wait) {
+  if (wait.count() > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  // The client left, or the route timeout answered, while the backoff ran.
+  if (exchange->downstream_closed || exchange->response_started || !exchange->attempts) {
+    co_return;
+  }
+  Http2Attempts& self = *exchange->attempts;
+  self.pool_->submitAttempt(self.executor_, exchange, self.fields_, self.target_, self.settings_);
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/http2/stream_exchange.h"
+#include "proxy/upstream/resilience/outlier_detector.h"
+#include "proxy/upstream/upstream_retry.h"
+
+namespace weft::proxy {
+
+class Http2ClientPool;
+
+// One exchange's attempts on an HTTP/2 cluster (gRPC included), whichever protocol the client
+// speaks. Kept on the exchange (StreamExchange::attempts) when the route retries or the cluster
+// runs outlier detection; the upstream connection tells it how each attempt ended before the
+// response reached the client: a connect failure, a reset or refused stream, or a final
+// response header, which it holds back until this has decided.
+//
+// The request goes again as it went: its header fields are kept here, and the body bytes the
+// upstream took are copied (up to RequestReplay::kLimit) and put back in front of the exchange's
+// request body for the next attempt. The route timeout, enforced once per exchange by the pool,
+// bounds all attempts and the backoffs between them.
+class Http2Attempts {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Setup {
+    const RetryPolicyConfig* policy = nullptr;  // null: no retries, outlier reporting only
+    const ClusterConfig* cluster = nullptr;
+    uint32_t worker_index = 0;
+    lb::Host* first_host = nullptr;
+    std::optional<uint64_t> hash;
+    OutlierDetector* outlier = nullptr;
+    Clock::time_point deadline = Clock::time_point::max();
+  };
+
+  Http2Attempts(const Setup& setup, StreamExchange& exchange, HeaderList fields,
+                UpstreamTarget target, const Http2Settings& settings,
+                std::shared_ptr<Http2ClientPool> pool, boost::asio::any_io_executor executor);
+
+  // The current attempt ended with `result` (`response`: its header fields, when one came).
+  // Reports it to outlier detection and, under a retry policy, decides: true when another
+  // attempt is on its way (the exchange is detached from the old one and the caller must
+  // neither answer nor relay); false when the caller goes on as without retries.
+  bool attemptEnded(StreamExchange& exchange, const AttemptResult& result,
+                    const HeaderList* response);
+
+  // Request body bytes the current attempt took from the client (`ended`: the whole body).
+  void bodyTaken(const uint8_t* data, size_t length, bool ended);
+
+  // For a local reply after retries: " (3 attempts; not retried: retry budget exhausted)", or
+  // empty when the request was tried once and no retry was refused.
+  std::string note() const;
+
+ private:
+  static boost::asio::awaitable<void> resend(std::shared_ptr<StreamExchange> exchange,
+                                             std::chrono::milliseconds wait);
+
+  Setup setup_;
+  RequestReplay replay_;
+  std::optional<UpstreamRetry> retry_;
+  lb::Host* host_;  // of the current attempt
+  HeaderList fields_;
+  UpstreamTarget target_;
+  Http2Settings settings_;
+  std::shared_ptr<Http2ClientPool> pool_;
+  boost::asio::any_io_executor executor_;
+  std::string_view refused_;
+};
+
+}  // namespace weft::proxy
