@@ -558,6 +558,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
             std::chrono::steady_clock::now() +
                 (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365))};
         bridge_params.pool_owner = pool;
+        bridge_params.snapshot = snapshot;
+        bridge_params.active = &active;
         result =
             co_await relayToHttp2Upstream(stream, buffer, parser, bridge_params, *pool, scratch);
       } else {

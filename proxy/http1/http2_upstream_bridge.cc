@@ -280,6 +280,10 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
     exchange->response_additions = *params.response_additions;
   }
   exchange->request_body.ended = request.is_done();
+  exchange->snapshot = params.snapshot;
+  if (params.active != nullptr) {
+    exchange->active_request = std::move(*params.active);
+  }
   Http1Downstream bridge(executor);
   exchange->downstream = &bridge;
   // However this ends, the exchange must not call into the bridge again, and

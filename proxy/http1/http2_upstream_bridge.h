@@ -36,6 +36,12 @@ struct Http2BridgeParams {
   // `attempts.outlier` is set, with `pool_owner` (the worker's pool) for the retries.
   Http2Attempts::Setup attempts;
   std::shared_ptr<Http2ClientPool> pool_owner;
+  // The config the exchange runs on: kept with it, since retries and late upstream frames may
+  // outlive the client's request (attempts point into it).
+  SnapshotPtr snapshot;
+  // The request's count on its host (least-request balancing), moved into the exchange so
+  // that a retry moves it on.
+  ActiveRequest* active = nullptr;
 };
 
 // Sends an HTTP/1.1 request (header read and adapted, body unread) to an

@@ -332,6 +332,7 @@ asio::awaitable<void> Http2ClientConnection::writeLoop() {
 void Http2ClientConnection::failAll(const std::string& detail) {
   auto streams = std::move(streams_);
   streams_.clear();
+  bool reported = false;  // the host is blamed once for the connection, not per stream
   for (auto& [id, stream] : streams) {
     if (stream->abandoned) {
       continue;
@@ -342,8 +343,10 @@ void Http2ClientConnection::failAll(const std::string& detail) {
     if (!exchange.response_started) {
       const AttemptResult attempt{
           connected_ ? AttemptFailure::kReset : AttemptFailure::kConnectFailure, 0, -1};
+      const bool report = !reported;
+      reported = reported || (exchange.attempts && !exchange.downstream_closed);
       if (exchange.attempts && !exchange.downstream_closed &&
-          exchange.attempts->attemptEnded(exchange, attempt, nullptr)) {
+          exchange.attempts->attemptEnded(exchange, attempt, nullptr, report)) {
         clientLog().debug("{} {}: cluster {}: {}; retrying", exchange.request.method,
                           exchange.request.path, cluster_name_, detail);
         exchange.wake.cancel();
@@ -425,12 +428,12 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session* session, const nghtt
       }
       if (exchange.attempts &&
           exchange.attempts->attemptEnded(exchange, responseAttempt(fields, end_stream), &fields)) {
-        // Retried: this response is dropped, and its stream with it.
+        // Retried: this response is dropped, and its stream with it. Reset even after
+        // END_STREAM: our side may still be open (a request body not yet sent), and nothing
+        // else would ever end it.
         stream->abandoned = true;
-        if (!end_stream) {
-          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_CANCEL);
-          self->signalWrite();
-        }
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_CANCEL);
+        self->signalWrite();
         return 0;
       }
       exchange.setResponse(filterResponseFields(std::move(fields)));
@@ -522,11 +525,12 @@ ssize_t Http2ClientConnection::readRequestBody(nghttp2_session* session, int32_t
   StreamExchange& exchange = *stream->exchange;
   BodyPipe& body = exchange.request_body;
   const size_t taken = body.take(buffer, length);
-  if (exchange.attempts) {
-    exchange.attempts->bodyTaken(buffer, taken, body.size() == 0 && body.ended);
-  }
-  if (taken > 0 && exchange.downstream != nullptr) {
-    exchange.downstream->requestBodyConsumed(exchange, taken);
+  // A retry's replayed bytes were credited to the client when they first went.
+  const size_t fresh = exchange.attempts ? exchange.attempts->bodyTaken(
+                                               buffer, taken, body.size() == 0 && body.ended)
+                                         : taken;
+  if (fresh > 0 && exchange.downstream != nullptr) {
+    exchange.downstream->requestBodyConsumed(exchange, fresh);
   }
   if (body.size() == 0 && body.ended) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;

@@ -1,5 +1,7 @@
 #include "proxy/http2/http2_attempts.h"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -28,22 +30,28 @@ Http2Attempts::Http2Attempts(const Setup& setup, StreamExchange& exchange, Heade
   }
 }
 
-void Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) {
-  if (!retry_) {
-    return;
+size_t Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) {
+  taken_now_ += length;
+  const size_t fresh = taken_now_ > taken_most_ ? taken_now_ - taken_most_ : 0;
+  taken_most_ = std::max(taken_most_, taken_now_);
+  if (retry_) {
+    replay_.started = replay_.started || length > 0;
+    replay_.append(reinterpret_cast<const char*>(data), length);
+    replay_.complete = ended && !replay_.overflow;
   }
-  replay_.started = replay_.started || length > 0;
-  replay_.append(reinterpret_cast<const char*>(data), length);
-  replay_.complete = ended && !replay_.overflow;
+  return fresh;
 }
 
 bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& result,
-                                 const HeaderList* response) {
+                                 const HeaderList* response, bool report) {
+  if (exchange.downstream_closed) {
+    return false;  // the client left: the outcome is nobody's, and the request may be gone
+  }
   const auto now = Clock::now();
-  if (setup_.outlier != nullptr && host_ != nullptr) {
+  if (report && setup_.outlier != nullptr && host_ != nullptr) {
     setup_.outlier->report(*host_, result, now);
   }
-  if (!retry_ || exchange.downstream_closed || exchange.response_started) {
+  if (!retry_ || exchange.response_started) {
     return false;
   }
   const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
@@ -76,8 +84,11 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
     exchange.request_body.restore(replay_.bytes);
   }
   replay_.reset();
+  taken_now_ = 0;
   exchange.upstream = nullptr;
   exchange.upstream_finished = false;
+  // The backoff is the proxy's wait, not the stream being idle.
+  exchange.idle_watch.last_change = now;
   asio::co_spawn(executor_, resend(exchange.shared_from_this(), decision.wait), asio::detached);
   return true;
 }

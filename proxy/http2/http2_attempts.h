@@ -49,11 +49,19 @@ class Http2Attempts {
   // Reports it to outlier detection and, under a retry policy, decides: true when another
   // attempt is on its way (the exchange is detached from the old one and the caller must
   // neither answer nor relay); false when the caller goes on as without retries.
+  // `report`: false when the outcome was already reported for this host (one broken
+  // connection fails all its streams, but counts against the host once).
   bool attemptEnded(StreamExchange& exchange, const AttemptResult& result,
-                    const HeaderList* response);
+                    const HeaderList* response, bool report = true);
 
   // Request body bytes the current attempt took from the client (`ended`: the whole body).
-  void bodyTaken(const uint8_t* data, size_t length, bool ended);
+  // Returns how many of them are new to the upstream side: bytes an earlier attempt took
+  // were credited to the client's flow-control window then, and must not be again.
+  size_t bodyTaken(const uint8_t* data, size_t length, bool ended);
+
+  // Bytes put back into the request body for this attempt that it has not taken yet: they
+  // are in the body pipe but were credited to the client already.
+  size_t replayedBytesPending() const { return taken_most_ - taken_now_; }
 
   // For a local reply after retries: " (3 attempts; not retried: retry budget exhausted)", or
   // empty when the request was tried once and no retry was refused.
@@ -73,6 +81,9 @@ class Http2Attempts {
   std::shared_ptr<Http2ClientPool> pool_;
   boost::asio::any_io_executor executor_;
   std::string_view refused_;
+  // Request body bytes taken by the current attempt, and the most any attempt took.
+  size_t taken_now_ = 0;
+  size_t taken_most_ = 0;
 };
 
 }  // namespace weft::proxy

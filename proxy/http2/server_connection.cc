@@ -537,7 +537,9 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
     }
     HeaderList fields = http2RequestFields(head, facts);
-    OutlierDetector* outlier = cluster.workerState(worker_.worker_index).outlier.get();
+    WorkerClusterState& cluster_state = cluster.workerState(worker_.worker_index);
+    cluster_state.retry_budget->deposit();  // every request earns its share of retries
+    OutlierDetector* outlier = cluster_state.outlier.get();
     if (route.retry_policy || outlier != nullptr) {
       const Http2Attempts::Setup setup{
           route.retry_policy.get(),
@@ -742,8 +744,12 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
   }
   StreamExchangePtr exchange = it->second->exchange;
   self->streams_.erase(it);
-  // Bytes never sent upstream still count against the connection window.
-  nghttp2_session_consume_connection(session, exchange->request_body.size());
+  // Bytes never sent upstream still count against the connection window (bytes put back for
+  // a retry were counted when they first went).
+  const size_t replayed =
+      exchange->attempts ? exchange->attempts->replayedBytesPending() : size_t{0};
+  nghttp2_session_consume_connection(
+      session, exchange->request_body.size() - std::min(replayed, exchange->request_body.size()));
   exchange->request_body.drop(exchange->request_body.size());
   exchange->downstream_closed = true;
   exchange->downstream = nullptr;
