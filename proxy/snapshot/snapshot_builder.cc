@@ -331,10 +331,22 @@ class SnapshotBuilder {
         std::string name = header.name();
         std::transform(name.begin(), name.end(), name.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (name == "host" || name == "connection" || name == "content-length" ||
-            name == "transfer-encoding" || name == "te" || name == "upgrade") {
-          fail(appendIndex(appendField(http_path, "request_headers"), h),
+        const std::string header_path = appendIndex(appendField(http_path, "request_headers"), h);
+        // Connection-specific fields make an HTTP/2 request malformed (RFC 9113 section
+        // 8.2.2): every probe would fail while the config looked fine.
+        if (name == "host" || name == "content-length" || name == "te" ||
+            isConnectionSpecific(name)) {
+          fail(header_path,
                "\"" + name + "\" is set by the probe itself (Host comes from http.host)");
+          continue;
+        }
+        if (std::any_of(header.value().begin(), header.value().end(),
+                        [](unsigned char c) { return (c < ' ' && c != '\t') || c == 0x7f; })) {
+          fail(appendField(header_path, "value"), "must not contain control characters");
+          continue;
+        }
+        if (name == "user-agent") {
+          config->user_agent = header.value();  // replaces the probe's own
           continue;
         }
         config->request_headers.emplace_back(std::move(name), header.value());

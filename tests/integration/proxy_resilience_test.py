@@ -465,6 +465,14 @@ class ProxyHealthCheckTest(HealthCheckTest):
         self.assertEqual(client.backends, {"good": 20})
         # Carried over, not probed again.
         self.assertEqual(self.counters()["weft_proxy_health_checks_total"], probes)
+        # New check settings apply at once, not when the old 30 s interval would have ended.
+        with open(path + ".tmp", "w") as config:
+            config.write(text.replace("interval: 30s", "interval: 0.2s"))
+        os.rename(path + ".tmp", path)
+        self.wait_for(lambda: self.config_version() == "static-2", "the second reload")
+        self.wait_for(
+            lambda: self.counters()["weft_proxy_health_checks_total"] >= probes + 4,
+            "probes at the new interval", timeout=10)
 
 
 HTTP2_CHECK_CONFIG = """

@@ -33,8 +33,11 @@ struct HealthCheckConfig {
   // [start, end) ranges; empty means [200, 400).
   std::vector<std::pair<int64_t, int64_t>> expected_statuses;
   std::vector<std::pair<std::string, std::string>> request_headers;
+  std::string user_agent = "weft-health-check";
 
   bool expectedStatus(unsigned status) const;
+  // A change in any setting makes the checker probe at once rather than at the old interval.
+  bool operator==(const HealthCheckConfig&) const = default;
 };
 
 // Consecutive probe results of one endpoint and the verdict they add up to. A new endpoint is

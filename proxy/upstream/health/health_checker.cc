@@ -72,6 +72,12 @@ void HealthChecker::adopt(const SnapshotPtr& snapshot) {
           if (auto known = probers_.find(key); known != probers_.end()) {
             prober = std::move(known->second);
             probers_.erase(known);
+            // New settings (a shorter interval, another path or port) apply now, not after
+            // the old interval.
+            if (!(*prober->cluster->health_check == *cluster->health_check) ||
+                prober->cluster->health_check_ports != cluster->health_check_ports) {
+              prober->timer.cancel();
+            }
           } else {
             prober = std::make_shared<Prober>(context_);
             prober->address = endpoint.address;
@@ -136,19 +142,22 @@ std::chrono::milliseconds HealthChecker::nextInterval(const HealthCheckConfig& c
 asio::awaitable<void> HealthChecker::run(std::shared_ptr<Prober> prober) {
   TrafficCounters& counters = trafficCounters();
   while (!prober->stopped) {
-    // Held for the probe: adopt() may move the prober to a newer snapshot meanwhile.
-    const SnapshotPtr snapshot = prober->snapshot;
-    const ClusterConfig& cluster = *prober->cluster;
-    const HealthCheckConfig& config = *cluster.health_check;
-    const uint32_t index = prober->indices.front();
-    asio::ip::tcp::endpoint target = prober->address;
-    if (index < cluster.health_check_ports.size() && cluster.health_check_ports[index] != 0) {
-      target.port(cluster.health_check_ports[index]);
+    ProbeResult result;
+    {
+      // Held for the probe only (adopt() may move the prober to a newer snapshot meanwhile),
+      // not through the wait: a sleeping loop must not keep a replaced snapshot alive.
+      const SnapshotPtr snapshot = prober->snapshot;
+      const ClusterConfig& cluster = *prober->cluster;
+      const uint32_t index = prober->indices.front();
+      asio::ip::tcp::endpoint target = prober->address;
+      if (index < cluster.health_check_ports.size() && cluster.health_check_ports[index] != 0) {
+        target.port(cluster.health_check_ports[index]);
+      }
+      prober->connection.emplace(DeadlineStream(context_));
+      result = co_await probeEndpoint(*prober->connection, *cluster.health_check, target,
+                                      cluster.transportForIndex(index), tls_sessions_);
+      prober->connection.reset();
     }
-    prober->connection.emplace(DeadlineStream(context_));
-    ProbeResult result = co_await probeEndpoint(*prober->connection, config, target,
-                                                cluster.transportForIndex(index), tls_sessions_);
-    prober->connection.reset();
     if (prober->stopped) {
       co_return;
     }

@@ -25,7 +25,8 @@ std::string healthCheckRequest(const HealthCheckConfig& config) {
   std::string request;
   request.reserve(128 + config.path.size() + config.host.size());
   request.append("GET ").append(config.path).append(" HTTP/1.1\r\nHost: ").append(config.host);
-  request.append("\r\nUser-Agent: weft-health-check\r\nConnection: close\r\n");
+  request.append("\r\nUser-Agent: ").append(config.user_agent);
+  request.append("\r\nConnection: close\r\n");
   for (const auto& [name, value] : config.request_headers) {
     request.append(name).append(": ").append(value).append("\r\n");
   }

@@ -240,7 +240,7 @@ asio::awaitable<ProbeResult> probeOverHttp2(UpstreamConnection& connection,
       field(":scheme", tls ? "https" : "http"),
       field(":authority", config.host),
       field(":path", grpc ? std::string_view("/grpc.health.v1.Health/Check") : config.path),
-      field("user-agent", "weft-health-check"),
+      field("user-agent", config.user_agent),
   };
   nghttp2_data_provider body{};
   if (grpc) {
@@ -262,7 +262,9 @@ asio::awaitable<ProbeResult> probeOverHttp2(UpstreamConnection& connection,
   connection.stream.expires_at(deadline);
   std::string out;
   std::array<char, 16 * 1024> in{};
-  while (!stream.closed) {
+  // An HTTP probe needs only the final status; a gRPC one needs the whole answer.
+  const auto answered = [&] { return stream.closed || (!grpc && stream.status != 0); };
+  while (!answered()) {
     out.clear();
     const uint8_t* data = nullptr;
     ssize_t produced = 0;
@@ -284,8 +286,13 @@ asio::awaitable<ProbeResult> probeOverHttp2(UpstreamConnection& connection,
                                   : "sending " + what(config) + " failed: " + error.message()};
       }
     }
-    if (stream.closed) {
+    if (answered()) {
       break;
+    }
+    if (nghttp2_session_want_read(session.get()) == 0 &&
+        nghttp2_session_want_write(session.get()) == 0) {
+      // The session ended (GOAWAY, or a protocol error of the peer) without our answer.
+      co_return ProbeResult{false, what(config) + ": the endpoint ended the HTTP/2 session"};
     }
     auto [error, received] =
         co_await connection.stream.async_read_some(asio::buffer(in), kUseTuple);

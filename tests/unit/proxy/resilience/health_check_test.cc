@@ -93,6 +93,9 @@ TEST(HealthProbeTest, TheRequestIsAGetOnAConnectionUsedOnce) {
   EXPECT_EQ(healthCheckRequest(config),
             "GET /healthz?deep=1 HTTP/1.1\r\nHost: payments.shop.svc\r\n"
             "User-Agent: weft-health-check\r\nConnection: close\r\nx-probe: weft\r\n\r\n");
+  config.user_agent = "kube-probe/1.29";  // a request_headers entry replaces it
+  EXPECT_NE(healthCheckRequest(config).find("\r\nUser-Agent: kube-probe/1.29\r\n"),
+            std::string::npos);
 }
 
 TEST(HealthProbeTest, ExpectedStatusesDefaultTo2xxAnd3xx) {
@@ -185,7 +188,7 @@ TEST(HealthCheckSnapshotTest, ReadsTheCheckWithItsDefaults) {
   const SnapshotPtr snapshot = buildWithCheck(
       "      health_check: {timeout: 0.5s, interval: 2s, interval_jitter: 0.25s, "
       "http: {path: /ready, expected_statuses: [{start: 200, end: 300}], "
-      "request_headers: [{name: X-Probe, value: weft}]}}",
+      "request_headers: [{name: X-Probe, value: weft}, {name: User-Agent, value: probe/2}]}}",
       errors);
   ASSERT_NE(snapshot, nullptr) << config::formatErrors(errors);
   const ClusterConfig& shop = *snapshot->clusters.at("shop");
@@ -201,6 +204,7 @@ TEST(HealthCheckSnapshotTest, ReadsTheCheckWithItsDefaults) {
   EXPECT_EQ(check.host, "shop.apps.svc");  // the destination service by default
   ASSERT_EQ(check.request_headers.size(), 1u);
   EXPECT_EQ(check.request_headers[0].first, "x-probe");
+  EXPECT_EQ(check.user_agent, "probe/2");
   EXPECT_EQ(shop.health_check_ports, (std::vector<uint16_t>{9090, 0}));
   ASSERT_NE(shop.active_health, nullptr);
   EXPECT_EQ(shop.active_health->size(), 2u);
@@ -241,6 +245,12 @@ TEST(HealthCheckSnapshotTest, RefusesWhatItCannotProbeNamingTheField) {
       {"      health_check: {timeout: 1s, interval: 1s, http: {path: /h, "
        "request_headers: [{name: Host, value: x}]}}",
        "health_check.http.request_headers[0]"},
+      {"      health_check: {timeout: 1s, interval: 1s, http: {path: /h, "
+       "request_headers: [{name: Keep-Alive, value: x}]}}",
+       "health_check.http.request_headers[0]"},
+      {"      health_check: {timeout: 1s, interval: 1s, http: {path: /h, "
+       "request_headers: [{name: x-ok, value: a}, {name: x-bad, value: \"a\\x01b\"}]}}",
+       "health_check.http.request_headers[1].value"},
   };
   for (const auto& [lines, field] : cases) {
     config::ConfigErrors errors;
