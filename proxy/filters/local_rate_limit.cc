@@ -1,6 +1,8 @@
 #include "proxy/filters/local_rate_limit.h"
 
 #include <algorithm>
+#include <array>
+#include <functional>
 
 namespace weft::proxy {
 
@@ -12,6 +14,63 @@ LocalRateLimit::LocalRateLimit(uint32_t max_tokens, uint32_t tokens_per_fill,
       tokens_(max_tokens),
       last_fill_ns_(0),
       origin_(now) {}
+
+LocalRateLimit::~LocalRateLimit() = default;
+
+void LocalRateLimit::bucketPerSource(Clock::time_point now) {
+  per_source_ = std::make_unique<SourceBuckets>(*this, now);
+}
+
+LocalRateLimit& LocalRateLimit::bucketFor(std::string_view identity,
+                                          const boost::asio::ip::address& address) {
+  if (!per_source_) {
+    return *this;
+  }
+  uint64_t key = 0;
+  if (!identity.empty()) {
+    key = std::hash<std::string_view>()(identity);
+  } else if (address.is_v4()) {
+    key = std::hash<uint64_t>()(address.to_v4().to_uint() | (uint64_t{4} << 32));
+  } else {
+    const std::array<unsigned char, 16> bytes = address.to_v6().to_bytes();
+    key = std::hash<std::string_view>()(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
+  return per_source_->bucketFor(key);
+}
+
+SourceBuckets::SourceBuckets(const LocalRateLimit& settings, LocalRateLimit::Clock::time_point now)
+    : keys_(std::make_unique<std::atomic<uint64_t>[]>(kSlots)),
+      overflow_(settings.maxTokens(), settings.tokensPerFill(), settings.fillInterval(), now) {
+  for (size_t i = 0; i < kSlots; ++i) {
+    keys_[i].store(0, std::memory_order_relaxed);
+    buckets_.emplace_back(settings.maxTokens(), settings.tokensPerFill(), settings.fillInterval(),
+                          now);
+  }
+}
+
+LocalRateLimit& SourceBuckets::bucketFor(uint64_t key_hash) {
+  const uint64_t key = key_hash | 1;  // never 0, which marks a free slot
+  for (size_t probe = 0; probe < kProbes; ++probe) {
+    const size_t slot = (key + probe) % kSlots;
+    uint64_t seen = keys_[slot].load(std::memory_order_acquire);
+    if (seen == 0 && keys_[slot].compare_exchange_strong(seen, key, std::memory_order_acq_rel)) {
+      return buckets_[slot];  // claimed: a fresh, full bucket
+    }
+    if (seen == key) {
+      return buckets_[slot];
+    }
+  }
+  return overflow_;
+}
+
+size_t SourceBuckets::claimed() const {
+  size_t count = 0;
+  for (size_t i = 0; i < kSlots; ++i) {
+    count += keys_[i].load(std::memory_order_relaxed) != 0;
+  }
+  return count;
+}
 
 void LocalRateLimit::refill(Clock::time_point now) {
   const int64_t now_ns =

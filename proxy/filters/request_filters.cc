@@ -17,9 +17,11 @@ uint32_t drawPerMillion() {
 }  // namespace
 
 FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& request, bool grpc,
-                                std::string& scratch) {
+                                std::string_view source_identity, std::string& scratch) {
   FilterVerdict verdict;
-  if (route.rate_limit != nullptr && !route.rate_limit->tryTake(std::chrono::steady_clock::now()) &&
+  if (route.rate_limit != nullptr &&
+      !route.rate_limit->bucketFor(source_identity, request.source)
+           .tryTake(std::chrono::steady_clock::now()) &&
       (route.rate_limit->enforced_share >= FaultConfig::kMillion ||
        drawPerMillion() < route.rate_limit->enforced_share)) {
     const LocalRateLimit& limit = *route.rate_limit;
@@ -32,7 +34,8 @@ FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& requ
         " request(s) per " +
         std::to_string(
             std::chrono::duration_cast<std::chrono::milliseconds>(limit.fillInterval()).count()) +
-        " ms (bursts of " + std::to_string(limit.maxTokens()) + ")";
+        " ms (bursts of " + std::to_string(limit.maxTokens()) + ")" +
+        (limit.perSource() ? " per client" : "");
     return verdict;
   }
   if (route.fault == nullptr) {

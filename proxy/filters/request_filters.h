@@ -26,8 +26,10 @@ struct FilterVerdict {
 // it is answered at once, nothing else runs), then fault injection (a delay,
 // then perhaps an abort). Both protocols' sessions call it after routing, so a
 // route behaves alike for HTTP/1.1 and HTTP/2 clients.
+// `source_identity`: the client's mesh identity (SPIFFE id), empty without mesh mTLS; with
+// the source address in `request`, it picks a per-source rate-limit bucket.
 FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& request, bool grpc,
-                                std::string& scratch);
+                                std::string_view source_identity, std::string& scratch);
 
 // Whether the route has any request filter (so a session can skip the call).
 inline bool hasRequestFilters(const RouteEntry& route) {

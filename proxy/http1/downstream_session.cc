@@ -442,7 +442,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     FilterVerdict filtered;
     CircuitSlot request_slot;  // the request's place in its cluster's max_requests
     if (decision.kind == RouteDecision::Kind::kForward && hasRequestFilters(*decision.route)) {
-      filtered = runRequestFilters(*decision.route, view, false, authz_scratch);
+      filtered = runRequestFilters(*decision.route, view, false, peer.principal, authz_scratch);
       if (filtered.delay.count() > 0) {
         asio::steady_timer delay(co_await asio::this_coro::executor, filtered.delay);
         co_await delay.async_wait(kUseTuple);

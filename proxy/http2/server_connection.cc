@@ -415,8 +415,8 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (hasRequestFilters(*decision.route)) {
     // The route's rate limit and faults: a refused or aborted request is
     // answered here; a delayed one waits on its own coroutine.
-    FilterVerdict filtered =
-        runRequestFilters(*decision.route, view, exchange->isGrpc(), authz_scratch_);
+    FilterVerdict filtered = runRequestFilters(*decision.route, view, exchange->isGrpc(),
+                                               peer_.principal, authz_scratch_);
     if (filtered.delay.count() > 0) {
       asio::co_spawn(stream_.get_executor(),
                      forwardAfterDelay(exchange, decision, std::move(filtered), http),

@@ -878,6 +878,9 @@ class SnapshotBuilder {
       if (limit.has_enforced_percentage()) {
         entry.rate_limit->enforced_share = perMillion(limit.enforced_percentage().value());
       }
+      if (limit.per_source()) {
+        entry.rate_limit->bucketPerSource(std::chrono::steady_clock::now());
+      }
     }
     entry.request_headers =
         readMutation(route.request_headers(), appendField(path, "request_headers"));

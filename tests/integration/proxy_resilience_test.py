@@ -850,6 +850,12 @@ static_resources:
                       match: {{prefix: /shop.Cart/}}
                       route: {{cluster: backend}}
                       fault: {{abort: {{grpc_status: 14}}}}
+                    - name: per-client
+                      match: {{prefix: /per-client}}
+                      route: {{cluster: backend}}
+                      rate_limit:
+                        token_bucket: {{max_tokens: 5, tokens_per_fill: 1, fill_interval: 3600s}}
+                        per_source: true
                     - name: limited
                       match: {{prefix: /limited}}
                       route: {{cluster: backend}}
@@ -925,6 +931,30 @@ class ProxyFaultAndRateLimitTest(ResilienceTest):
         if status == 429:
             self.assertEqual(headers.get("x-weft-reason"), "rate_limited")
             self.assertIn("allows 10 request(s) per 1000 ms", body)
+
+    def test_a_per_source_limit_gives_each_client_its_own_bucket(self):
+        def statuses(source):
+            connection = http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=10,
+                                                    source_address=(source, 0))
+            seen = []
+            try:
+                for _ in range(8):
+                    connection.request("GET", "/per-client")
+                    response = connection.getresponse()
+                    response.read()
+                    seen.append(response.status)
+            finally:
+                connection.close()
+            return seen
+
+        # Each client address gets its burst of 5, whatever the others used.
+        self.assertEqual(statuses("127.0.0.1"), [200] * 5 + [429] * 3)
+        self.assertEqual(statuses("127.0.0.2"), [200] * 5 + [429] * 3)
+        self.assertEqual(statuses("127.0.0.1"), [429] * 8)
+        self.assertEqual(self.stats(self.backend_port)["requests"], 10)
+        status, _, body = self.curl(f"http://127.0.0.1:{self.proxy_port}/per-client")
+        self.assertEqual(status, 429)
+        self.assertIn("(bursts of 5) per client", body)
 
     def test_the_rate_limit_applies_to_http2_clients_too(self):
         statuses = [self.curl(f"http://127.0.0.1:{self.proxy_port}/limited",

@@ -138,5 +138,55 @@ TEST(LocalRateLimitTest, ThreadsShareOneBucketExactly) {
   EXPECT_EQ(passed.load(), 1000);
 }
 
+TEST(LocalRateLimitTest, PerSourceBucketsAreSeparateByIdentityElseAddress) {
+  const auto start = std::chrono::steady_clock::now();
+  LocalRateLimit limit(2, 1, std::chrono::hours(1), start);
+  const auto v4 = boost::asio::ip::make_address("127.0.0.1");
+  const auto other_v4 = boost::asio::ip::make_address("127.0.0.2");
+  const auto v6 = boost::asio::ip::make_address("::1");
+  // Without per_source every client takes from the route's one bucket.
+  EXPECT_EQ(&limit.bucketFor("spiffe://mesh/ns/a/sa/x", v4), &limit);
+  limit.bucketPerSource(start);
+  ASSERT_TRUE(limit.perSource());
+  const auto drain = [&](std::string_view identity, const boost::asio::ip::address& address) {
+    int passed = 0;
+    for (int i = 0; i < 5; ++i) {
+      passed += limit.bucketFor(identity, address).tryTake(start) ? 1 : 0;
+    }
+    return passed;
+  };
+  EXPECT_EQ(drain("", v4), 2);
+  EXPECT_EQ(drain("", v4), 0);        // the same client: its bucket is empty
+  EXPECT_EQ(drain("", other_v4), 2);  // another address: its own bucket
+  EXPECT_EQ(drain("", v6), 2);
+  // An identity wins over the address: two identities behind one address are two clients.
+  EXPECT_EQ(drain("spiffe://mesh/ns/a/sa/x", v4), 2);
+  EXPECT_EQ(drain("spiffe://mesh/ns/a/sa/y", v4), 2);
+  EXPECT_EQ(drain("spiffe://mesh/ns/a/sa/x", other_v4), 0);
+  EXPECT_EQ(&limit.bucketFor("", v4), &limit.bucketFor("", v4));
+  EXPECT_NE(&limit.bucketFor("", v4), &limit);
+}
+
+TEST(LocalRateLimitTest, ClientsPastTheTableShareTheOverflowBucket) {
+  const auto start = std::chrono::steady_clock::now();
+  const LocalRateLimit settings(1, 1, std::chrono::hours(1), start);
+  SourceBuckets buckets(settings, start);
+  // Keys that all start probing at slot 5 fill its kProbes slots; the next one overflows.
+  std::vector<LocalRateLimit*> seen;
+  for (uint64_t i = 0; i < SourceBuckets::kProbes; ++i) {
+    seen.push_back(&buckets.bucketFor(5 + i * SourceBuckets::kSlots));
+  }
+  EXPECT_EQ(buckets.claimed(), SourceBuckets::kProbes);
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_NE(seen[i], seen[i - 1]);
+  }
+  LocalRateLimit& overflow = buckets.bucketFor(5 + SourceBuckets::kProbes * SourceBuckets::kSlots);
+  EXPECT_EQ(&overflow,
+            &buckets.bucketFor(5 + (SourceBuckets::kProbes + 1) * SourceBuckets::kSlots));
+  EXPECT_EQ(buckets.claimed(), SourceBuckets::kProbes);
+  // A known client finds its own bucket again.
+  EXPECT_EQ(&buckets.bucketFor(5 + 3 * SourceBuckets::kSlots), seen[3]);
+}
+
 }  // namespace
 }  // namespace weft::proxy
