@@ -16,6 +16,12 @@ uint32_t drawPerMillion() {
 
 }  // namespace
 
+std::string delayPastTimeoutDetail(std::chrono::milliseconds timeout,
+                                   std::chrono::milliseconds delay) {
+  return "the injected delay (" + std::to_string(delay.count()) +
+         " ms) used up the route timeout (" + std::to_string(timeout.count()) + " ms)";
+}
+
 FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& request, bool grpc,
                                 std::string_view source_identity, std::string& scratch) {
   FilterVerdict verdict;

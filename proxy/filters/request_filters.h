@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "proxy/filters/fault_injection.h"
@@ -30,6 +31,24 @@ struct FilterVerdict {
 // the source address in `request`, it picks a per-source rate-limit bucket.
 FilterVerdict runRequestFilters(const RouteEntry& route, const RequestView& request, bool grpc,
                                 std::string_view source_identity, std::string& scratch);
+
+// What is left of a route timeout (0: none) after an injected delay held the request: the
+// delay counts inside it (route.proto). Nothing when the delay used it all up: the request
+// then times out without going upstream.
+inline std::optional<std::chrono::milliseconds> timeoutAfterDelay(std::chrono::milliseconds timeout,
+                                                                  std::chrono::milliseconds delay) {
+  if (timeout.count() == 0 || delay.count() == 0) {
+    return timeout;
+  }
+  if (timeout <= delay) {
+    return std::nullopt;
+  }
+  return timeout - delay;
+}
+
+// The local reply's detail for a delay that used up the route timeout.
+std::string delayPastTimeoutDetail(std::chrono::milliseconds timeout,
+                                   std::chrono::milliseconds delay);
 
 // Whether the route has any request filter (so a session can skip the call).
 inline bool hasRequestFilters(const RouteEntry& route) {

@@ -517,6 +517,10 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         }
         timeout = deadline.timeout;
       }
+      // An injected delay is part of the request's time (route.proto): what is left of the
+      // route timeout bounds the upstream.
+      const std::optional<std::chrono::milliseconds> time_left =
+          timeoutAfterDelay(timeout, filtered.delay);
       HeaderList response_additions;
       if (!decision.set_cookie.empty()) {
         response_additions.push_back({"set-cookie", decision.set_cookie});
@@ -525,7 +529,15 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         response_additions.push_back({"x-request-id", std::string(request["x-request-id"])});
       }
       ExchangeResult result;
-      if (cluster.protocol == UpstreamProtocol::kHttp2) {
+      if (!time_left) {
+        result.failure = LocalReplyReason::kUpstreamTimeout;
+        result.detail = delayPastTimeoutDetail(timeout, filtered.delay);
+      } else {
+        timeout = *time_left;
+      }
+      if (!time_left) {
+        // Answered below, without going upstream.
+      } else if (cluster.protocol == UpstreamProtocol::kHttp2) {
         if (!worker.http2_upstream_pool) {
           worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
         }

@@ -130,8 +130,11 @@ class ServerConnection final : public ExchangeDownstream {
   void maybeSendGoaway();
   void dispatch(const StreamExchangePtr& exchange);
   // Sends a routed request on to its cluster.
+  // `delayed`: how long an injected delay already held the request, which the route timeout
+  // counts.
   void forward(const StreamExchangePtr& exchange, const RouteDecision& decision,
-               const HttpChainConfig& http);
+               const HttpChainConfig& http,
+               std::chrono::milliseconds delayed = std::chrono::milliseconds(0));
   // Waits out an injected delay, then answers or forwards, unless the stream
   // or its connection went away meanwhile.
   static asio::awaitable<void> forwardAfterDelay(StreamExchangePtr exchange, RouteDecision decision,
@@ -461,11 +464,13 @@ asio::awaitable<void> ServerConnection::forwardAfterDelay(StreamExchangePtr exch
   }
   exchange->fault_activity = std::move(filtered.fault_activity);
   // Only a ServerConnection attaches itself as a server exchange's downstream.
-  static_cast<ServerConnection*>(exchange->downstream)->forward(exchange, decision, *http);
+  static_cast<ServerConnection*>(exchange->downstream)
+      ->forward(exchange, decision, *http, filtered.delay);
 }
 
 void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDecision& decision,
-                               const HttpChainConfig& http_chain) {
+                               const HttpChainConfig& http_chain,
+                               std::chrono::milliseconds delayed) {
   const HttpChainConfig* http = &http_chain;
   const RouteEntry& route = *decision.route;
   if (!exchange->request_slot.tryTake(decision.cluster->circuit,
@@ -514,6 +519,14 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   if (route.max_grpc_timeout) {
     timeout = grpcDeadline(*exchange, route);
   }
+  const std::optional<std::chrono::milliseconds> time_left = timeoutAfterDelay(timeout, delayed);
+  if (!time_left) {
+    exchange->localReply(
+        LocalReplyReason::kUpstreamTimeout, 504,
+        "cluster '" + cluster.name + "': " + delayPastTimeoutDetail(timeout, delayed));
+    return;
+  }
+  timeout = *time_left;
   UpstreamTarget target{decision.host->address(),      cluster.name,
                         cluster.connect_timeout,       timeout,
                         cluster.upstream_idle_timeout, cluster.max_requests_per_connection};

@@ -850,6 +850,14 @@ static_resources:
                       match: {{prefix: /shop.Cart/}}
                       route: {{cluster: backend}}
                       fault: {{abort: {{grpc_status: 14}}}}
+                    - name: slow-fault-past-timeout
+                      match: {{prefix: /slow-fault-past-timeout}}
+                      route: {{cluster: backend, timeout: 0.3s}}
+                      fault: {{delay: {{fixed_delay: 0.5s}}}}
+                    - name: slow-fault-within-timeout
+                      match: {{prefix: /slow-fault-within-timeout}}
+                      route: {{cluster: backend, timeout: 2s}}
+                      fault: {{delay: {{fixed_delay: 0.2s}}}}
                     - name: per-client
                       match: {{prefix: /per-client}}
                       route: {{cluster: backend}}
@@ -931,6 +939,18 @@ class ProxyFaultAndRateLimitTest(ResilienceTest):
         if status == 429:
             self.assertEqual(headers.get("x-weft-reason"), "rate_limited")
             self.assertIn("allows 10 request(s) per 1000 ms", body)
+
+    def test_an_injected_delay_counts_inside_the_route_timeout(self):
+        for flag in ((), ("--http2-prior-knowledge",)):
+            before = self.stats(self.backend_port)["requests"]
+            status, headers, _ = self.curl(
+                f"http://127.0.0.1:{self.proxy_port}/slow-fault-past-timeout", *flag)
+            self.assertEqual((status, headers.get("x-weft-reason")), (504, "upstream_timeout"))
+            status, _, _ = self.curl(
+                f"http://127.0.0.1:{self.proxy_port}/slow-fault-within-timeout", *flag)
+            self.assertEqual(status, 200)
+            # The 504 never needed the backend past the time left; the other reached it.
+            self.assertLessEqual(self.stats(self.backend_port)["requests"], before + 2)
 
     def test_a_per_source_limit_gives_each_client_its_own_bucket(self):
         def statuses(source):
