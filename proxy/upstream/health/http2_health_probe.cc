@@ -212,11 +212,11 @@ std::optional<uint64_t> grpcServingStatus(std::string_view body) {
         status = *value;
       }
     } else if (wire_type == 2) {  // unknown length-delimited fields are skipped
-      const std::optional<uint64_t> skip = varint();
-      if (!skip || *skip > message.size()) {
+      const std::optional<uint64_t> field_length = varint();
+      if (!field_length || *field_length > message.size()) {
         return std::nullopt;
       }
-      message.remove_prefix(*skip);
+      message.remove_prefix(*field_length);
     } else {
       return std::nullopt;
     }
