@@ -86,6 +86,10 @@ constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
      "Endpoints that active health checking turned unhealthy (unhealthy_threshold failures in a "
      "row).",
      &TrafficCounterValues::health_check_unhealthy},
+    {"weft_proxy_outlier_ejections_total",
+     "Endpoints outlier detection ejected (each worker judges its own traffic, so one endpoint "
+     "failing on every worker counts once per worker).",
+     &TrafficCounterValues::outlier_ejections},
 };
 
 void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {

@@ -538,6 +538,9 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       if (!time_left) {
         // Answered below, without going upstream.
       } else if (cluster.protocol == UpstreamProtocol::kHttp2) {
+        if (!route->mirrors.empty() && upgrade.empty()) [[unlikely]] {
+          dropMirrors(chooseMirrors(*route));
+        }
         if (!worker.http2_upstream_pool) {
           worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
         }
@@ -594,17 +597,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         params.outlier = cluster_state.outlier.get();
         // Mirrors chosen for this request (each by its share); they get a copy
         // once the primary response is done.
-        std::array<const ClusterConfig*, 8> mirrors{};
-        size_t mirror_count = 0;
-        if (upgrade.empty()) {
-          for (const RouteEntry::Mirror& mirror : route->mirrors) {
-            if (mirror_count < mirrors.size() &&
-                UpstreamRetry::random() % 1'000'000 < mirror.share) {
-              mirrors[mirror_count++] = mirror.cluster;
-            }
-          }
-        }
-        if ((route->retry_policy || mirror_count > 0) && upgrade.empty()) {
+        const ChosenMirrors mirrors = upgrade.empty() ? chooseMirrors(*route) : ChosenMirrors{};
+        if ((route->retry_policy || mirrors.count > 0) && upgrade.empty()) {
           replay.reset();
           params.replay = &replay;
         }
@@ -618,14 +612,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
-        for (size_t m = 0; m < mirror_count; ++m) {
-          if (!replay.complete) {
-            count(trafficCounters().mirror_dropped);  // larger than a kept copy may be
-            continue;
-          }
-          mirrorRequest(stream.get_executor(), snapshot, *mirrors[m], worker.worker_index,
-                        replay.bytes, worker.tls_sessions);
-        }
+        sendMirrors(mirrors, replay, stream.get_executor(), snapshot, worker.worker_index,
+                    worker.tls_sessions);
       }
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:

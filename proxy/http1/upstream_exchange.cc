@@ -9,7 +9,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <charconv>
 #include <iterator>
 #include <utility>
 
@@ -299,11 +298,18 @@ AttemptFailure timeoutKind(Clock::time_point deadline, Clock::time_point attempt
   if (now >= deadline) {
     return AttemptFailure::kRouteTimeout;
   }
-  if (now >= attempt_deadline ||
-      (params.retry != nullptr && params.retry->policy().per_try_idle_timeout.count() > 0)) {
+  if (now >= attempt_deadline) {
     return AttemptFailure::kPerTryTimeout;
   }
-  return AttemptFailure::kRouteTimeout;  // the stream idle timeout: never retried
+  // No byte moved for an idle timeout: the per-try one when it is the tighter (the one that
+  // fired), else the stream idle timeout, which is never retried.
+  const auto per_try_idle = params.retry != nullptr ? params.retry->policy().per_try_idle_timeout
+                                                    : std::chrono::milliseconds(0);
+  if (per_try_idle.count() > 0 &&
+      (params.stream_idle_timeout.count() == 0 || per_try_idle <= params.stream_idle_timeout)) {
+    return AttemptFailure::kPerTryTimeout;
+  }
+  return AttemptFailure::kRouteTimeout;
 }
 
 void upstreamFailed(AttemptEnd& end, AttemptFailure failure, LocalReplyReason reason,
@@ -343,10 +349,12 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
   std::shared_ptr<HostConnectionLimit> carried_slot;
   for (int reuse_attempt = 0; reuse_attempt < 2; ++reuse_attempt) {
     UpstreamConnectionPtr& connection = end.connection;
-    connection = reuse_attempt == 0
-                     ? pool.take(target.upstream, params.pool_idle_timeout,
-                                 target.connection_limit.get(), target.transport.pool_key)
-                     : nullptr;
+    connection =
+        reuse_attempt == 0
+            ? pool.take(target.upstream, params.pool_idle_timeout, target.connection_limit.get(),
+                        target.transport.pool_key,
+                        params.cluster != nullptr ? params.cluster->circuit.get() : nullptr)
+            : nullptr;
     bool reused = connection != nullptr;
     if (!reused && carried_slot) {
       connection =
@@ -492,34 +500,16 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
   co_return end;
 }
 
-// The gRPC status of a trailers-only response (grpc-status in the header), or -1.
-int headerGrpcStatus(const http::response<http::buffer_body>& header) {
-  const auto field = header.find("grpc-status");
-  if (field == header.end()) {
-    return -1;
-  }
-  int status = -1;
-  const std::string_view value = field->value();
-  std::from_chars(value.data(), value.data() + value.size(), status);
-  return status;
-}
-
-// Whether the attempt that ended so is tried again.
+// Whether the attempt that ended so is tried again (UpstreamRetry::decide).
 RetryDecision retryDecision(UpstreamRetry& retry, AttemptEnd& end) {
-  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-  const bool replayable = retry.replay().replayable();
   if (end.kind != AttemptEnd::Kind::kResponse) {
-    return retry.state().afterFailure(end.attempt, nullptr, replayable, Clock::now(), now_unix,
-                                      UpstreamRetry::random());
+    return retry.decide(end.attempt, nullptr, Clock::now());
   }
   const auto& header = end.connection->response->get();
   end.attempt.grpc_status = headerGrpcStatus(header);
   const BeastHeaderLookup lookup(header.base());
   const RequestView view{{}, {}, {}, {}, &lookup, {}};
-  return retry.state().afterFailure(end.attempt, &view, replayable, Clock::now(), now_unix,
-                                    UpstreamRetry::random());
+  return retry.decide(end.attempt, &view, Clock::now());
 }
 
 // Relays the final response whose header `connection` has read to the client,
@@ -549,7 +539,12 @@ asio::awaitable<ExchangeResult> relayResponse(
   const OpExpiry downstream_expiry{
       tighter(params.downstream_idle_timeout, params.stream_idle_timeout), Clock::time_point::max(),
       true};
-  const OpExpiry upstream_expiry{params.stream_idle_timeout, attempt_deadline};
+  // The per-try idle timeout goes on bounding the attempt while its response body streams.
+  const OpExpiry upstream_expiry{
+      params.retry != nullptr
+          ? tighter(params.stream_idle_timeout, params.retry->policy().per_try_idle_timeout)
+          : params.stream_idle_timeout,
+      attempt_deadline};
   RelayErrors relayed = co_await relayMessage<false>(
       connection->stream, connection->buffer, response, downstream, scratch,
       connection->head_buffer, upstream_expiry, downstream_expiry);
@@ -578,20 +573,6 @@ asio::awaitable<ExchangeResult> relayResponse(
 asio::awaitable<void> waitFor(std::chrono::milliseconds wait) {
   asio::steady_timer timer(co_await asio::this_coro::executor, wait);
   co_await timer.async_wait(kUseTuple);
-}
-
-// Why the last failure was not retried, for the local reply's detail.
-void noteRetries(ExchangeResult& result, const UpstreamRetry* retry, std::string_view refused) {
-  if (retry == nullptr || (retry->state().retries() == 0 && refused.empty())) {
-    return;
-  }
-  result.detail += " (" + std::to_string(retry->state().attempts()) + " attempt";
-  result.detail += retry->state().attempts() == 1 ? "" : "s";
-  if (!refused.empty()) {
-    result.detail += "; not retried: ";
-    result.detail += refused;
-  }
-  result.detail += ")";
 }
 
 }  // namespace
@@ -623,18 +604,15 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
       break;
     }
     const RetryDecision decision = retryDecision(*retry, end);
-    const AttemptTarget* next = decision.retry ? retry->nextTarget() : nullptr;
-    if (next == nullptr) {
+    if (!decision.retry) {
       if (end.kind == AttemptEnd::Kind::kUpstreamFailed) {
-        noteRetries(
-            end.failure, retry,
-            decision.retry ? "no host of the cluster can take the retry" : decision.refused);
+        end.failure.detail += retry->note(decision.refused);
         co_return std::move(end.failure);
       }
       break;  // the response goes to the client as it is
     }
     end.connection.reset();  // a retried response is dropped with its connection
-    target = next;
+    target = &retry->target();
     if (decision.wait.count() > 0) {
       co_await waitFor(decision.wait);
     }

@@ -53,6 +53,10 @@ struct Http2ClientConnection::ClientStream final : public ExchangeUpstream {
     nghttp2_submit_rst_stream(connection.session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     connection.signalWrite();
   }
+  void abandonAttempt(StreamExchange& attempt_exchange) override {
+    abandoned = true;
+    resetByDownstream(attempt_exchange);
+  }
 
   Http2ClientConnection& connection;
   StreamExchangePtr exchange;

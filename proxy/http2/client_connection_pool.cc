@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "common/log/logger.h"
+#include "proxy/http2/http2_attempts.h"
 
 namespace weft::proxy {
 namespace {
@@ -105,6 +106,9 @@ bool Http2ClientPool::submitAttempt(asio::any_io_executor executor,
                          "cluster '" + target.cluster_name +
                              "': the upstream HTTP/2 connection refused a new stream");
     return false;
+  }
+  if (exchange->attempts) {
+    exchange->attempts->attemptStarted(*exchange);
   }
   return true;
 }

@@ -9,6 +9,7 @@
 
 #include "proxy/http2/client_connection_pool.h"
 #include "proxy/http2/header_list_lookup.h"
+#include "proxy/router/grpc_timeout.h"
 
 namespace weft::proxy {
 
@@ -23,7 +24,14 @@ Http2Attempts::Http2Attempts(const Setup& setup, StreamExchange& exchange, Heade
       target_(std::move(target)),
       settings_(settings),
       pool_(std::move(pool)),
-      executor_(std::move(executor)) {
+      executor_(std::move(executor)),
+      per_try_timer_(executor_) {
+  first_sent_ = Clock::now();
+  for (const HeaderField& field : fields_) {
+    if (field.name == "grpc-timeout") {
+      grpc_timeout_sent_ = field.value;
+    }
+  }
   if (setup.policy != nullptr) {
     retry_.emplace(*setup.policy, *setup.cluster, setup.worker_index, setup.first_host, setup.hash,
                    exchange.active_request, replay_, setup.deadline);
@@ -42,8 +50,45 @@ size_t Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) 
   return fresh;
 }
 
+void Http2Attempts::attemptStarted(StreamExchange& exchange) {
+  ++attempt_;
+  if (!retry_ || retry_->policy().per_try_timeout.count() <= 0) {
+    return;
+  }
+  per_try_timer_.expires_after(retry_->policy().per_try_timeout);
+  per_try_timer_.async_wait([weak = exchange.weak_from_this(),
+                             attempt = attempt_](const boost::system::error_code& error) {
+    if (!error) {
+      perTryExpired(weak, attempt);
+    }
+  });
+}
+
+void Http2Attempts::perTryExpired(const std::weak_ptr<StreamExchange>& weak, uint64_t attempt) {
+  const std::shared_ptr<StreamExchange> exchange = weak.lock();
+  if (!exchange || !exchange->attempts || exchange->attempts->attempt_ != attempt ||
+      exchange->downstream_closed || exchange->response_started || exchange->upstream_cancelled) {
+    return;  // the attempt ended, or the exchange did
+  }
+  Http2Attempts& self = *exchange->attempts;
+  if (exchange->upstream != nullptr) {
+    exchange->upstream->abandonAttempt(*exchange);  // its late answer is dropped
+    exchange->upstream = nullptr;
+  }
+  const AttemptResult result{AttemptFailure::kPerTryTimeout, 0, -1};
+  if (self.attemptEnded(*exchange, result, nullptr)) {
+    return;
+  }
+  exchange->upstream_finished = true;
+  exchange->localReply(LocalReplyReason::kUpstreamTimeout, 504,
+                       "cluster '" + self.target_.cluster_name +
+                           "': no response within the per-try timeout" + self.note());
+}
+
 bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& result,
                                  const HeaderList* response, bool report) {
+  ++attempt_;  // its per-try timer, if any, is stale now
+  per_try_timer_.cancel();
   if (exchange.downstream_closed) {
     return false;  // the client left: the outcome is nobody's, and the request may be gone
   }
@@ -54,28 +99,19 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
   if (!retry_ || exchange.response_started) {
     return false;
   }
-  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
   RetryDecision decision;
   if (response != nullptr) {
     const HeaderListLookup lookup(*response);
     const RequestView view{{}, {}, {}, {}, &lookup, {}};
-    decision = retry_->state().afterFailure(result, &view, replay_.replayable(), now, now_unix,
-                                            UpstreamRetry::random());
+    decision = retry_->decide(result, &view, now);
   } else {
-    decision = retry_->state().afterFailure(result, nullptr, replay_.replayable(), now, now_unix,
-                                            UpstreamRetry::random());
+    decision = retry_->decide(result, nullptr, now);
   }
   if (!decision.retry) {
     refused_ = decision.refused;
     return false;
   }
-  const AttemptTarget* next = retry_->nextTarget();
-  if (next == nullptr) {
-    refused_ = "no host of the cluster can take the retry";
-    return false;
-  }
+  const AttemptTarget* next = &retry_->target();
   host_ = next->host;
   target_.endpoint = next->upstream;
   target_.transport = next->transport;
@@ -94,15 +130,7 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
 }
 
 std::string Http2Attempts::note() const {
-  if (!retry_ || (retry_->state().retries() == 0 && refused_.empty())) {
-    return {};
-  }
-  const uint32_t attempts = retry_->state().attempts();
-  std::string text = " (" + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
-  if (!refused_.empty()) {
-    text.append("; not retried: ").append(refused_);
-  }
-  return text + ")";
+  return retry_ ? retry_->note(refused_) : std::string();
 }
 
 asio::awaitable<void> Http2Attempts::resend(std::shared_ptr<StreamExchange> exchange,
@@ -116,6 +144,15 @@ asio::awaitable<void> Http2Attempts::resend(std::shared_ptr<StreamExchange> exch
     co_return;
   }
   Http2Attempts& self = *exchange->attempts;
+  if (!self.grpc_timeout_sent_.empty()) {
+    const std::optional<std::string> left =
+        grpcTimeoutLeft(self.grpc_timeout_sent_, Clock::now() - self.first_sent_);
+    for (HeaderField& field : self.fields_) {
+      if (field.name == "grpc-timeout" && left) {
+        field.value = *left;  // the client's deadline did not move with the retry
+      }
+    }
+  }
   self.pool_->submitAttempt(self.executor_, exchange, self.fields_, self.target_, self.settings_);
 }
 

@@ -54,6 +54,11 @@ class Http2Attempts {
   bool attemptEnded(StreamExchange& exchange, const AttemptResult& result,
                     const HeaderList* response, bool report = true);
 
+  // The current attempt went to its upstream stream: starts the policy's per-try timeout,
+  // which runs until the attempt's response header (the route timeout bounds the rest). On
+  // expiry the stream is reset and the attempt ends as kPerTryTimeout: retried, or a 504.
+  void attemptStarted(StreamExchange& exchange);
+
   // Request body bytes the current attempt took from the client (`ended`: the whole body).
   // Returns how many of them are new to the upstream side: bytes an earlier attempt took
   // were credited to the client's flow-control window then, and must not be again.
@@ -70,6 +75,7 @@ class Http2Attempts {
  private:
   static boost::asio::awaitable<void> resend(std::shared_ptr<StreamExchange> exchange,
                                              std::chrono::milliseconds wait);
+  static void perTryExpired(const std::weak_ptr<StreamExchange>& weak, uint64_t attempt);
 
   Setup setup_;
   RequestReplay replay_;
@@ -80,7 +86,14 @@ class Http2Attempts {
   Http2Settings settings_;
   std::shared_ptr<Http2ClientPool> pool_;
   boost::asio::any_io_executor executor_;
+  // The per-try timeout of the current attempt; `attempt_` counts attempt starts and ends, so
+  // that a timer of an attempt that ended already does nothing.
+  boost::asio::steady_timer per_try_timer_;
+  uint64_t attempt_ = 0;
   std::string_view refused_;
+  // The grpc-timeout the first attempt forwarded, and when: a retry forwards what is left.
+  std::string grpc_timeout_sent_;
+  Clock::time_point first_sent_;
   // Request body bytes taken by the current attempt, and the most any attempt took.
   size_t taken_now_ = 0;
   size_t taken_most_ = 0;

@@ -545,14 +545,17 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   if (idle.count() > 0) {
     worker_.streamIdleWatcher(stream_.get_executor()).watch(*exchange, idle, target.cluster_name);
   }
+  WorkerClusterState& cluster_state = cluster.workerState(worker_.worker_index);
+  cluster_state.retry_budget->deposit();  // every request earns its share of retries
+  OutlierDetector* outlier = cluster_state.outlier.get();
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
+    if (!route.mirrors.empty()) [[unlikely]] {
+      dropMirrors(chooseMirrors(route));
+    }
     if (!worker_.http2_upstream_pool) {
       worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
     }
     HeaderList fields = http2RequestFields(head, facts);
-    WorkerClusterState& cluster_state = cluster.workerState(worker_.worker_index);
-    cluster_state.retry_budget->deposit();  // every request earns its share of retries
-    OutlierDetector* outlier = cluster_state.outlier.get();
     if (route.retry_policy || outlier != nullptr) {
       const Http2Attempts::Setup setup{
           route.retry_policy.get(),
@@ -571,8 +574,15 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
                                          cluster.http2);
     return;
   }
+  Http1RelayParams relay{std::move(facts), std::move(target)};
+  relay.host = decision.host;
+  relay.hash = decision.hash;
+  relay.worker_index = worker_.worker_index;
+  relay.retry_policy = route.retry_policy.get();
+  relay.outlier = outlier;
+  relay.mirrors = chooseMirrors(route);
   asio::co_spawn(stream_.get_executor(),
-                 relayToHttp1Upstream(exchange, std::move(facts), target, worker_.upstream_pool),
+                 relayToHttp1Upstream(exchange, std::move(relay), worker_.upstream_pool),
                  asio::detached);
 }
 

@@ -91,6 +91,9 @@ class ExchangeUpstream {
   virtual void requestDataReady(StreamExchange& exchange) = 0;
   virtual void responseBodyDrained(StreamExchange& exchange, size_t length) = 0;
   virtual void resetByDownstream(StreamExchange& exchange) = 0;
+  // The proxy gave up on this attempt (per-try timeout): stop it, and drop whatever it still
+  // delivers, without answering the client.
+  virtual void abandonAttempt(StreamExchange& exchange) { resetByDownstream(exchange); }
 };
 
 // One request and its response, joining the downstream stream and the upstream

@@ -50,6 +50,16 @@ std::string grpcTimeoutText(std::chrono::milliseconds timeout) {
   return std::to_string(std::min<int64_t>(ms / 3'600'000, kMaxValue)) + "H";
 }
 
+std::optional<std::string> grpcTimeoutLeft(std::string_view sent,
+                                           std::chrono::steady_clock::duration elapsed) {
+  const std::optional<std::chrono::milliseconds> timeout = parseGrpcTimeout(sent);
+  if (!timeout) {
+    return std::nullopt;
+  }
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*timeout - elapsed);
+  return grpcTimeoutText(std::max(left, std::chrono::milliseconds(1)));
+}
+
 bool isGrpcContentType(std::string_view content_type) {
   constexpr std::string_view kGrpc = "application/grpc";
   if (content_type.size() < kGrpc.size()) {

@@ -18,6 +18,12 @@ std::optional<std::chrono::milliseconds> parseGrpcTimeout(std::string_view text)
 // otherwise seconds, minutes or hours (rounded down, never below 1).
 std::string grpcTimeoutText(std::chrono::milliseconds timeout);
 
+// The grpc-timeout a retry forwards: what `sent` (the value the first attempt forwarded) leaves
+// after `elapsed`, rounded up to whole milliseconds and at least 1 ms (a retry sent late still
+// says it has no time, never "no deadline"). Nullopt when `sent` is not a valid value.
+std::optional<std::string> grpcTimeoutLeft(std::string_view sent,
+                                           std::chrono::steady_clock::duration elapsed);
+
 // Whether a content-type names a gRPC message ("application/grpc", "+proto", ...).
 bool isGrpcContentType(std::string_view content_type);
 

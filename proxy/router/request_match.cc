@@ -157,6 +157,8 @@ bool RequestView::findHeader(std::string_view lower_name, std::string& scratch,
       value = target;
     } else if (lower_name == ":scheme") {
       value = scheme;
+    } else if (lower_name == ":status" && !status.empty()) {
+      value = status;
     } else {
       return false;
     }

@@ -30,6 +30,9 @@ struct RequestView {
   std::string_view target;     // path with query, as received
   const HeaderLookup* headers = nullptr;
   boost::asio::ip::address source;  // the downstream peer
+  // Only when the view is of a response (a retry policy's retriable_headers): its status as
+  // ":status", which an HTTP/1.1 response does not carry as a field.
+  std::string_view status;
 
   // Like HeaderLookup::find, pseudo-headers (":method", ":authority", ":path",
   // ":scheme") included.

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "common/log/logger.h"
 #include "proxy/http2/client_connection_pool.h"
@@ -22,6 +23,19 @@ namespace {
 spdlog::logger& workerLog() {
   static spdlog::logger& logger = weft::log::logger("worker");
   return logger;
+}
+
+// What this worker learned about each cluster's endpoints (outlier ejections, the retry budget)
+// goes on in the config that replaces it: config updates are frequent in a cluster and must
+// not readmit an ejected endpoint or refill a spent budget. Runs once per update, on the
+// worker's thread, off the request path.
+void carryClusterState(const Snapshot& previous, const Snapshot& current, uint32_t worker_index) {
+  for (const auto& [name, cluster] : current.clusters) {
+    const auto before = previous.clusters.find(name);
+    if (before != previous.clusters.end()) {
+      cluster->adoptWorkerState(*before->second, worker_index);
+    }
+  }
 }
 
 }  // namespace
@@ -98,7 +112,10 @@ void Worker::applySnapshot(SnapshotPtr snapshot, std::vector<BoundListener> adde
         listeners_.erase(it);
       }
     }
-    context_.snapshot = std::move(snapshot);
+    const SnapshotPtr previous = std::exchange(context_.snapshot, std::move(snapshot));
+    if (previous) {
+      carryClusterState(*previous, *context_.snapshot, context_.worker_index);
+    }
     // Pooled connections may lead to endpoints the new config no longer has.
     context_.upstream_pool.clear();
     if (context_.http2_upstream_pool) {

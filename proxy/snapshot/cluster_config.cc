@@ -48,6 +48,21 @@ WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
   return *slot;
 }
 
+void ClusterConfig::adoptWorkerState(const ClusterConfig& previous, uint32_t worker_index) const {
+  if (worker_index >= previous.per_worker.size() || !previous.per_worker[worker_index] ||
+      worker_index >= per_worker.size()) {
+    return;  // the worker never sent traffic there: nothing to carry
+  }
+  const WorkerClusterState& before = *previous.per_worker[worker_index];
+  WorkerClusterState& state = workerState(worker_index);
+  if (before.retry_budget) {
+    state.retry_budget->adopt(*before.retry_budget);
+  }
+  if (state.outlier && before.outlier) {
+    state.outlier->adopt(*before.outlier);
+  }
+}
+
 uint32_t ClusterConfig::connectionLimitShare(uint32_t worker_index) const {
   const auto workers = static_cast<uint32_t>(std::max<size_t>(per_worker.size(), 1));
   const uint32_t share =

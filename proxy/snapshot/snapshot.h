@@ -134,6 +134,11 @@ struct ClusterConfig {
   // request that holds the snapshot keeps its hosts alive.
   WorkerClusterState& workerState(uint32_t worker_index) const;
 
+  // Called by worker `worker_index` when this config replaces `previous` (the same cluster in
+  // the config before): when the worker had state there, this cluster's starts from it, so
+  // outlier ejections and the retry budget survive config updates.
+  void adoptWorkerState(const ClusterConfig& previous, uint32_t worker_index) const;
+
   mutable std::vector<std::unique_ptr<WorkerClusterState>> per_worker;
 
   // Worker `worker_index`'s share of max_connections_per_host: an equal part,

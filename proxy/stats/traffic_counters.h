@@ -18,6 +18,7 @@ struct TrafficCounterValues {
   uint64_t health_checks = 0;
   uint64_t health_check_failures = 0;
   uint64_t health_check_unhealthy = 0;
+  uint64_t outlier_ejections = 0;
 };
 
 // Process-wide counts of what the traffic policies did: retries made and
@@ -36,6 +37,7 @@ struct TrafficCounters {
   std::atomic<uint64_t> health_checks{0};
   std::atomic<uint64_t> health_check_failures{0};
   std::atomic<uint64_t> health_check_unhealthy{0};
+  std::atomic<uint64_t> outlier_ejections{0};
 
   TrafficCounterValues load() const {
     constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -51,6 +53,7 @@ struct TrafficCounters {
         .health_checks = health_checks.load(kRelaxed),
         .health_check_failures = health_check_failures.load(kRelaxed),
         .health_check_unhealthy = health_check_unhealthy.load(kRelaxed),
+        .outlier_ejections = outlier_ejections.load(kRelaxed),
     };
   }
 };

@@ -35,7 +35,7 @@ size_t Http1ConnectionPool::EndpointHash::operator()(
 UpstreamConnectionPtr Http1ConnectionPool::take(
     const boost::asio::ip::tcp::endpoint& endpoint,
     std::optional<std::chrono::milliseconds> idle_timeout, const HostConnectionLimit* limit,
-    uint64_t transport_key) {
+    uint64_t transport_key, const ClusterCircuitCounts* circuit) {
   const std::chrono::milliseconds idle_limit = idle_timeout.value_or(limits_.idle_timeout);
   auto it = idle_.find(endpoint);
   if (it == idle_.end()) {
@@ -44,11 +44,12 @@ UpstreamConnectionPtr Http1ConnectionPool::take(
   const auto now = std::chrono::steady_clock::now();
   auto& connections = it->second;
   // Most recently used first: it is the least likely to have been closed. Only
-  // a connection counted by the caller's limit (or, without one, by none)
-  // will do: another cluster's, or an older config's, would go uncounted.
+  // a connection counted by the caller's limit and circuit breaker (or, without
+  // them, by none) will do: another cluster's, or an older config's, would go uncounted.
   for (size_t i = connections.size(); i-- > 0;) {
     if (connections[i].connection->limit.get() != limit ||
-        connections[i].connection->transport_key != transport_key) {
+        connections[i].connection->transport_key != transport_key ||
+        !connections[i].connection->circuit_slot.countsIn(circuit)) {
       continue;
     }
     IdleConnection candidate = std::move(connections[i]);

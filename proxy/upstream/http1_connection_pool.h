@@ -89,11 +89,13 @@ class Http1ConnectionPool {
   // `idle_timeout` or longer (the cluster's setting; 0: no limit) is closed
   // instead. Defaults to the pool's own limit.
   // Only a connection made with `transport_key` will do: a plaintext connection must never
-  // carry a request that asked for mTLS.
+  // carry a request that asked for mTLS. And only one whose place is counted in `circuit` (the
+  // cluster's circuit-breaker counts; null: none): clusters sharing an endpoint must not take
+  // each other's connections, which stay counted in the cluster that opened them.
   UpstreamConnectionPtr take(const boost::asio::ip::tcp::endpoint& endpoint,
                              std::optional<std::chrono::milliseconds> idle_timeout = std::nullopt,
-                             const HostConnectionLimit* limit = nullptr,
-                             uint64_t transport_key = 0);
+                             const HostConnectionLimit* limit = nullptr, uint64_t transport_key = 0,
+                             const ClusterCircuitCounts* circuit = nullptr);
 
   // Returns a connection after a complete keep-alive exchange. A connection
   // under a per-endpoint limit goes to the first request waiting for one

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <charconv>
 
 namespace weft::proxy {
 namespace {
@@ -73,6 +74,17 @@ bool mayRetryOnFreshConnection(bool retry_allowed, const ResponseHeadRead& read,
                                const UpstreamConnection& connection) {
   return retry_allowed && !read.got_bytes && connection.buffer.size() == 0 &&
          read.error != beast::error::timeout;
+}
+
+int headerGrpcStatus(const UpstreamResponseParser::value_type& header) {
+  const auto field = header.find("grpc-status");
+  if (field == header.end()) {
+    return -1;
+  }
+  int status = -1;
+  const std::string_view value = field->value();
+  std::from_chars(value.data(), value.data() + value.size(), status);
+  return status;
 }
 
 }  // namespace weft::proxy

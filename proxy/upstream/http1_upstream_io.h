@@ -51,4 +51,8 @@ boost::asio::awaitable<ResponseHeadRead> readFinalResponseHeader(UpstreamConnect
 bool mayRetryOnFreshConnection(bool retry_allowed, const ResponseHeadRead& read,
                                const UpstreamConnection& connection);
 
+// The gRPC status of a trailers-only response (grpc-status in the header), or -1: what retry
+// policies and outlier detection read from a gRPC answer that failed at once.
+int headerGrpcStatus(const UpstreamResponseParser::value_type& header);
+
 }  // namespace weft::proxy

@@ -86,4 +86,34 @@ bool mirrorRequest(const asio::any_io_executor& executor, SnapshotPtr snapshot,
   return true;
 }
 
+ChosenMirrors chooseMirrors(const RouteEntry& route) {
+  ChosenMirrors chosen;
+  for (const RouteEntry::Mirror& mirror : route.mirrors) {
+    if (chosen.count < chosen.clusters.size() &&
+        UpstreamRetry::random() % 1'000'000 < mirror.share) {
+      chosen.clusters[chosen.count++] = mirror.cluster;
+    }
+  }
+  return chosen;
+}
+
+void dropMirrors(const ChosenMirrors& mirrors) {
+  for (size_t m = 0; m < mirrors.count; ++m) {
+    count(trafficCounters().mirror_dropped);
+  }
+}
+
+void sendMirrors(const ChosenMirrors& mirrors, const RequestReplay& replay,
+                 const asio::any_io_executor& executor, const SnapshotPtr& snapshot,
+                 uint32_t worker_index, TlsSessionCache& tls_sessions) {
+  for (size_t m = 0; m < mirrors.count; ++m) {
+    if (!replay.complete) {
+      count(trafficCounters().mirror_dropped);  // larger than a kept copy may be
+      continue;
+    }
+    mirrorRequest(executor, snapshot, *mirrors.clusters[m], worker_index, replay.bytes,
+                  tls_sessions);
+  }
+}
+
 }  // namespace weft::proxy

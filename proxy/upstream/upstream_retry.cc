@@ -32,15 +32,41 @@ UpstreamRetry::UpstreamRetry(const RetryPolicyConfig& policy, const ClusterConfi
   state_.tried(first_host);
 }
 
-const AttemptTarget* UpstreamRetry::nextTarget() {
+RetryDecision UpstreamRetry::decide(const AttemptResult& result, const RequestView* response,
+                                    Clock::time_point now) {
+  const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  RetryDecision decision =
+      state_.check(result, response, replay_.replayable(), now, now_unix, random());
+  if (!decision.retry) {
+    return decision;
+  }
   lb::Host* host = chooseHost(cluster_, worker_index_, hash_, state_.triedHosts());
   if (host == nullptr) {
-    return nullptr;
+    decision.retry = false;
+    decision.refused = "no host of the cluster can take the retry";
+    return decision;
   }
-  state_.tried(host);
-  active_ = ActiveRequest(host);
-  target_ = attemptTarget(cluster_, worker_index_, *host);
-  return &target_;
+  state_.admit(decision, now);
+  if (decision.retry) {
+    state_.tried(host);
+    active_ = ActiveRequest(host);
+    target_ = attemptTarget(cluster_, worker_index_, *host);
+  }
+  return decision;
+}
+
+std::string UpstreamRetry::note(std::string_view refused) const {
+  if (state_.retries() == 0 && refused.empty()) {
+    return {};
+  }
+  const uint32_t attempts = state_.attempts();
+  std::string text = " (" + std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+  if (!refused.empty()) {
+    text.append("; not retried: ").append(refused);
+  }
+  return text + ")";
 }
 
 uint64_t UpstreamRetry::random() {

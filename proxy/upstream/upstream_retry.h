@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/tls/upstream_tls.h"
@@ -74,9 +75,19 @@ class UpstreamRetry {
   RequestReplay& replay() { return replay_; }
   const RetryPolicyConfig& policy() const { return state_.policy(); }
 
-  // Chooses the host of the next attempt; null when the cluster has no host
-  // that can take it. Valid until the next call.
-  const AttemptTarget* nextTarget();
+  // Whether the attempt that ended with `result` (`response`: its header, when one came) is
+  // tried again, and after what wait. With retry = true, target() is where the next attempt
+  // goes and the request counts against that host from now on. The host is chosen before the
+  // budget is asked, so a retry with nowhere to go spends no token.
+  RetryDecision decide(const AttemptResult& result, const RequestView* response,
+                       Clock::time_point now);
+
+  // The next attempt's target, after decide() said retry.
+  const AttemptTarget& target() const { return target_; }
+
+  // For a local reply after retries: " (3 attempts; not retried: the cluster's retry budget is
+  // spent)"; empty when the request was tried once and no retry was refused.
+  std::string note(std::string_view refused) const;
 
   // A uniform value for the backoff's jitter.
   static uint64_t random();

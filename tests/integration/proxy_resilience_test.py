@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -114,6 +115,27 @@ class ResilienceTest(harness.IntegrationTest):
         finally:
             connection.close()
 
+    def start_mirror(self, share, *shadow_args):
+        """A proxy sending `share` percent of its requests' copies to a shadow backend."""
+        primary = self.start_fault_backend("primary")
+        shadow = self.start_fault_backend("shadow", *shadow_args)
+        proxy_port = harness.free_port()
+        self.start_proxy(MIRROR_CONFIG.format(proxy_port=proxy_port, primary=primary,
+                                              shadow=shadow, share=share))
+        return proxy_port, primary, shadow
+
+    def wait_for_mirrors(self, shadow):
+        """Waits until every copy sent has reached the shadow or failed; returns how many were
+        sent."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            counters = self.counters()
+            done = counters["weft_proxy_mirrored_requests_total"]
+            if self.stats(shadow)["requests"] + counters["weft_proxy_mirror_failures_total"] >= done:
+                break
+            time.sleep(0.1)
+        return self.counters()["weft_proxy_mirrored_requests_total"]
+
     def counters(self):
         """The proxy's Prometheus counters by name."""
         _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/stats/prometheus")
@@ -136,6 +158,28 @@ class MeshTest(ResilienceTest):
             retry_policy=retry_policy, cluster_extra=cluster_extra,
             endpoints="\n".join(endpoint(port) for port in ports)))
         return proxy_port
+
+    def reload(self, edit):
+        """Rewrites the proxy's bootstrap with `edit` (text -> text) as a ConfigMap update does
+        (write, then rename) and waits until the proxy serves it."""
+        path = os.path.join(self.tempdir, "bootstrap.yaml")
+        with open(path) as config:
+            text = config.read()
+        before = self.config_version()
+        with open(path + ".tmp", "w") as config:
+            config.write(edit(text))
+        os.rename(path + ".tmp", path)
+        self.wait_for(lambda: self.config_version() != before, "the reload")
+
+    def config_version(self):
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/config_dump")
+        return json.loads(body)["version_info"]
+
+    def wait_for(self, condition, what, timeout=15):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            self.assertLess(time.monotonic(), deadline, f"timed out waiting for {what}")
+            time.sleep(0.05)
 
 
 
@@ -306,13 +350,19 @@ class ProxyCircuitBreakerTest(MeshTest):
 
 
 class ProxyOutlierDetectionTest(MeshTest):
-    def test_a_failing_endpoint_is_ejected_and_readmitted(self):
+    def start_good_and_bad(self, ejection):
+        """A proxy (one worker) in front of a good backend and one failing every request,
+        ejected after 3 failures in a row; `ejection`: the rest of outlier_detection."""
         good = self.start_fault_backend("good")
         bad = self.start_fault_backend("bad", "--fail-fraction", "1")
         proxy_port = self.start_mesh(
             [good, bad], "{}", concurrency=1,
-            cluster_extra="      outlier_detection: {consecutive_5xx: 3, interval: 1s, "
-                          "base_ejection_time: 2s, max_ejection_percent: 50}")
+            cluster_extra="      outlier_detection: {consecutive_5xx: 3, "
+                          f"max_ejection_percent: 50, {ejection}}}")
+        return proxy_port, bad
+
+    def test_a_failing_endpoint_is_ejected_and_readmitted(self):
+        proxy_port, bad = self.start_good_and_bad("interval: 1s, base_ejection_time: 2s")
         client = Client(proxy_port).run(40, threads=1)
         failed = client.statuses.get(503, 0)
         # Round robin would send it 20; after 3 failures in a row it gets no more until its
@@ -331,6 +381,17 @@ class ProxyOutlierDetectionTest(MeshTest):
             Client(proxy_port).run(5, threads=1)
             time.sleep(0.2)
         self.assertGreater(self.stats(bad)["ok"], 0, "the recovered endpoint was never readmitted")
+
+    def test_an_ejection_outlasts_a_config_update(self):
+        proxy_port, bad = self.start_good_and_bad("base_ejection_time: 60s")
+        client = Client(proxy_port).run(20, threads=1)
+        self.assertEqual(client.statuses, {200: 17, 503: 3})
+        # A config update (as every endpoint change in a cluster brings) must not readmit it.
+        self.reload(lambda text: text.replace("timeout: 10s", "timeout: 9s"))
+        client = Client(proxy_port).run(20, threads=1)
+        self.assertEqual(client.statuses, {200: 20})
+        self.assertEqual(self.stats(bad)["requests"], 3)
+        self.assertEqual(self.counters()["weft_proxy_outlier_ejections_total"], 1)
 
     def test_retries_and_ejection_together_hide_a_dead_endpoint(self):
         good = self.start_fault_backend("good")
@@ -363,16 +424,6 @@ class HealthCheckTest(MeshTest):
             for endpoint in cluster["endpoints"]:
                 health[endpoint["address"]] = endpoint["health"]
         return health
-
-    def config_version(self):
-        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/config_dump")
-        return json.loads(body)["version_info"]
-
-    def wait_for(self, condition, what, timeout=15):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            self.assertLess(time.monotonic(), deadline, f"timed out waiting for {what}")
-            time.sleep(0.05)
 
 
 class ProxyHealthCheckTest(HealthCheckTest):
@@ -644,6 +695,26 @@ class ProxyGrpcRetryTest(ResilienceTest):
         retries = self.counters()["weft_proxy_upstream_retries_total"]
         self.assertGreater(retries, refused)  # the connect failures were retried too
 
+    def test_per_try_timeout_moves_a_slow_call_and_the_retry_carries_the_time_left(self):
+        slow = self.grpc_server()
+        self.control(slow, "SetDelay", "5")
+        fast = self.grpc_server()
+        proxy_port = self.start_grpc_mesh(
+            [slow, fast], "{retry_on: [RESET], num_retries: 2, per_try_timeout: 0.3s}",
+            cluster_extra="      circuit_breakers: {thresholds: [{retry_budget: "
+                          "{budget_percent: 100}}]}")
+        # Each call has a 10 s deadline (grpc-timeout); none waits for the slow host's 5 s.
+        self.assertEqual(self.calls(proxy_port, 10), {"OK": 10})
+        self.assertEqual(int(self.control(fast, "Calls", "")), 10)
+        self.assertGreater(int(self.control(slow, "Calls", "")), 0)
+        # A retried call reached the fast host at least 0.3 s into its deadline, and its
+        # grpc-timeout said so: the retry forwards the time left, not the first value again.
+        # (Measured against what first attempts had left, as gRPC's server reports it.)
+        first_attempt = float(self.control(slow, "LeastRemaining", ""))
+        retried = float(self.control(fast, "LeastRemaining", ""))
+        self.assertLess(retried, first_attempt - 0.2, (retried, first_attempt))
+        self.assertGreater(self.counters()["weft_proxy_upstream_retries_total"], 0)
+
     def test_http1_clients_of_a_grpc_cluster_are_retried_too(self):
         good = self.grpc_server()
         unavailable = self.grpc_server(unavailable=True)
@@ -776,27 +847,12 @@ static_resources:
 
 
 class ProxyMirrorTest(ResilienceTest):
-    def start_mirror(self, share, *shadow_args):
-        primary = self.start_fault_backend("primary")
-        shadow = self.start_fault_backend("shadow", *shadow_args)
-        proxy_port = harness.free_port()
-        self.start_proxy(MIRROR_CONFIG.format(proxy_port=proxy_port, primary=primary,
-                                              shadow=shadow, share=share))
-        return proxy_port, primary, shadow
-
     def test_mirroring_sends_the_configured_share(self):
         proxy_port, primary, shadow = self.start_mirror(50)
         client = Client(proxy_port).run(1000, threads=2)
         self.assertEqual(client.statuses, {200: 1000}, client.errors)
         self.assertEqual(client.backends, {"primary": 1000})  # answers come from the primary
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            counters = self.counters()
-            done = counters["weft_proxy_mirrored_requests_total"]
-            if self.stats(shadow)["requests"] + counters["weft_proxy_mirror_failures_total"] >= done:
-                break
-            time.sleep(0.1)
-        mirrored = self.counters()["weft_proxy_mirrored_requests_total"]
+        mirrored = self.wait_for_mirrors(shadow)
         self.assertLess(abs(mirrored - 500), 80, mirrored)  # sd of a 50 % share of 1,000: 15.8
         self.assertEqual(self.stats(shadow)["requests"], mirrored)
         self.assertEqual(self.stats(primary)["requests"], 1000)
@@ -813,6 +869,119 @@ class ProxyMirrorTest(ResilienceTest):
         self.assertEqual(counters["weft_proxy_mirrored_requests_total"]
                          + counters["weft_proxy_mirror_dropped_total"], 200)
         self.assertLessEqual(counters["weft_proxy_mirrored_requests_total"], 200)
+
+
+class ProxyHttp2ClientResilienceTest(MeshTest):
+    """The same policies for clients speaking HTTP/2 to an HTTP/1.1 cluster: the relay in
+    proxy/http2/http1_upstream_relay.cc, driven by h2load and curl."""
+
+    def h2load(self, url, total, clients=4, streams=2, rate=None):
+        """Runs h2load; returns its status code counts ({"2xx": n, ...}) and its output. Eight
+        streams at once by default: the fault backend is a threaded Python server with a short
+        listen backlog, where a burst of new upstream connections would wait for SYN retries."""
+        harness.require_tool("h2load")
+        pace = ["--rps", str(rate)] if rate else []  # requests a second, per client
+        result = subprocess.run(["h2load", "-n", str(total), "-c", str(clients), "-m",
+                                 str(streams), *pace, url], capture_output=True, timeout=120)
+        out = result.stdout.decode()
+        self.assertEqual(result.returncode, 0, out)
+        found = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        self.assertIsNotNone(found, out)
+        return dict(zip(("2xx", "3xx", "4xx", "5xx"), map(int, found.groups()))), out
+
+    def test_retries_turn_a_30_percent_failing_backend_into_success(self):
+        ports = [self.start_fault_backend(name, "--fail-fraction", "0.3")
+                 for name in ("a", "b")]
+        proxy_port = self.start_mesh(
+            ports, "{retry_on: [GATEWAY_ERROR], num_retries: 6, backoff: {base_interval: 0.001s}}",
+            cluster_extra="      circuit_breakers: {thresholds: [{retry_budget: "
+                          "{budget_percent: 100}}]}")
+        codes, out = self.h2load(f"http://127.0.0.1:{proxy_port}/", 2000)
+        self.assertGreaterEqual(codes["2xx"] / 2000, 0.999, out)
+        seen = [self.stats(port) for port in ports]
+        attempts = sum(s["requests"] for s in seen)
+        failed = sum(s["failed"] for s in seen)
+        self.assertGreater(failed, 0.29 * attempts, seen)
+        # Every failure but those that reached the client went again.
+        self.assertEqual(attempts, 2000 + failed - codes["5xx"], seen)
+        self.assertEqual(sum(s["ok"] for s in seen), codes["2xx"])
+
+    def test_per_try_timeout_moves_a_slow_attempt_to_a_healthy_host(self):
+        slow = self.start_fault_backend("slow", "--delay-ms", "3000", "--delay-fraction", "1")
+        fast = self.start_fault_backend("fast")
+        proxy_port = self.start_mesh(
+            [slow, fast], "{retry_on: [RESET], num_retries: 2, per_try_timeout: 0.2s}",
+            concurrency=1)
+        codes, out = self.h2load(f"http://127.0.0.1:{proxy_port}/", 20, clients=2, streams=1)
+        self.assertEqual(codes["2xx"], 20, out)
+        self.assertEqual(self.stats(fast)["ok"], 20)
+        self.assertGreaterEqual(self.stats(slow)["requests"], 8)
+
+    def test_a_request_body_is_sent_again_whole(self):
+        port = self.start_fault_backend("a", "--fail-fraction", "0.5")
+        proxy_port = self.start_mesh([port], "{retry_on: [HTTP_5XX], num_retries: 1}")
+        body = os.urandom(40_000)
+        body_file = os.path.join(self.tempdir, "body.bin")
+        with open(body_file, "wb") as out:
+            out.write(body)
+        url = f"http://127.0.0.1:{proxy_port}/upload"
+        # Two with a content-length (kept upstream), two streamed from stdin without one (sent
+        # upstream chunked).
+        answers = [self.curl(url, "--http2-prior-knowledge", "--data-binary", f"@{body_file}")
+                   for _ in range(2)]
+        for _ in range(2):
+            result = subprocess.run(
+                ["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-T", "-",
+                 "-X", "POST", "-w", "\n%{http_code}", url],
+                input=body, capture_output=True, timeout=20)
+            payload, _, status = result.stdout.decode().rpartition("\n")
+            answers.append((int(status), {}, payload))
+        self.assertEqual([status for status, _, _ in answers], [200] * 4, answers)
+        for _, _, payload in answers:
+            answer = json.loads(payload)
+            self.assertEqual(answer["body_length"], len(body))
+            self.assertEqual(answer["body_sha256"], hashlib.sha256(body).hexdigest())
+        # The backend fails every second request it sees: requests 2, 3 and 4 each failed once.
+        self.assertEqual(self.stats(port)["requests"], 7)
+        self.assertEqual(self.stats(port)["failed"], 3)
+
+    def test_exhausted_retries_say_so_in_the_local_reply(self):
+        dead = [harness.free_port(), harness.free_port()]
+        proxy_port = self.start_mesh(dead, "{retry_on: [CONNECT_FAILURE], num_retries: 2}")
+        status, headers, body = self.curl(f"http://127.0.0.1:{proxy_port}/",
+                                          "--http2-prior-knowledge")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("x-weft-reason"), "upstream_connect_failure")
+        self.assertIn("(3 attempts; not retried: no retries left)", body)
+
+    def test_a_failing_endpoint_is_ejected(self):
+        good = self.start_fault_backend("good")
+        bad = self.start_fault_backend("bad", "--fail-fraction", "1")
+        proxy_port = self.start_mesh(
+            [good, bad], "{}", concurrency=1,
+            cluster_extra="      outlier_detection: {consecutive_5xx: 3, interval: 1s, "
+                          "base_ejection_time: 30s, max_ejection_percent: 50}")
+        codes, out = self.h2load(f"http://127.0.0.1:{proxy_port}/", 40, clients=1, streams=1)
+        failed = codes["5xx"]
+        # Round robin would send it 20; after 3 failures in a row it gets no more.
+        self.assertEqual(failed, self.stats(bad)["requests"])
+        self.assertEqual(failed, 3, out)
+        self.assertEqual(codes["2xx"], 37, out)
+        self.assertEqual(self.counters()["weft_proxy_outlier_ejections_total"], 1)
+
+    def test_mirroring_sends_the_configured_share(self):
+        proxy_port, primary, shadow = self.start_mirror(50)
+        # Paced: each copy opens its own connection to the (Python) shadow; at full speed more
+        # than 64 would be in flight and the rest dropped, by design (see the test below).
+        codes, out = self.h2load(f"http://127.0.0.1:{proxy_port}/", 1000, clients=2, streams=1,
+                                 rate=150)
+        self.assertEqual(codes["2xx"], 1000, out)
+        mirrored = self.wait_for_mirrors(shadow)
+        dropped = self.counters()["weft_proxy_mirror_dropped_total"]
+        # sd of a 50 % share of 1,000: 15.8
+        self.assertLess(abs(mirrored - 500), 80, (mirrored, dropped))
+        self.assertEqual(self.stats(shadow)["requests"], mirrored)
+        self.assertEqual(self.stats(primary)["requests"], 1000)
 
 
 FILTER_CONFIG = """

@@ -133,10 +133,26 @@ def make_handler(name, faults):
             pass
 
         def _read_body(self):
+            if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                return self._read_chunked_body()
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_BODY_BYTES:
                 raise ValueError("body too large")
             return self.rfile.read(length) if length else b""
+
+        def _read_chunked_body(self):
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline(128).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailer fields, up to the empty line that ends the message.
+                    while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(body)
+                if len(body) + size > MAX_BODY_BYTES:
+                    raise ValueError("body too large")
+                body += self.rfile.read(size)
+                self.rfile.readline(8)  # the CRLF after the chunk
 
         def _send(self, status, body, extra=()):
             payload = json.dumps(body).encode()

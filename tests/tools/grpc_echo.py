@@ -16,8 +16,10 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   "<service>=<status number>" (1 SERVING, 2 NOT_SERVING) sets one, and
   /test.Echo/HealthChecks answers how many checks came for "<service>" (text).
   /test.Echo/SetUnavailable with "1" makes every call but the control ones fail with
-  UNAVAILABLE (a trailers-only answer), "0" ends that; /test.Echo/Calls answers
-  how many calls (control ones aside) came, as text.
+  UNAVAILABLE (a trailers-only answer), "0" ends that; /test.Echo/SetDelay with "<seconds>"
+  makes every Unary call wait that long (or until it is cancelled) before it answers;
+  /test.Echo/Calls answers how many calls (control ones aside) came, as text, and
+  /test.Echo/LeastRemaining the fewest seconds any of them had left under its deadline.
 peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
   pausing between them, and prints the peers seen as a JSON list. A negative pause makes the
   calls all at once instead, each held open for -pause seconds.
@@ -117,17 +119,37 @@ def serve(port):
             return str(health_checks.get(request.decode(), 0)).encode()
 
     unavailable = threading.Event()
-    calls = {"count": 0}
+    calls = {"count": 0, "delay": 0.0, "least_remaining": None}
 
     def counted(method):
-        """Counts the call, and fails it with UNAVAILABLE while SetUnavailable says so."""
+        """Counts the call and the time it has left, fails it with UNAVAILABLE while
+        SetUnavailable says so, and holds it for SetDelay's seconds."""
         def handler(request, context):
+            left = context.time_remaining()
             with health_lock:
                 calls["count"] += 1
+                if left is not None and (calls["least_remaining"] is None
+                                         or left < calls["least_remaining"]):
+                    calls["least_remaining"] = left
+                delay = calls["delay"]
             if unavailable.is_set():
                 context.abort(grpc.StatusCode.UNAVAILABLE, "this server is set unavailable")
+            if delay:
+                done = threading.Event()
+                context.add_callback(done.set)  # cancelled: the proxy gave up on this attempt
+                done.wait(delay)
             return method(request, context)
         return handler
+
+    def set_delay(request, context):
+        with health_lock:
+            calls["delay"] = float(request.decode() or "0")
+        return b""
+
+    def least_remaining(request, context):
+        with health_lock:
+            left = calls["least_remaining"]
+        return b"none" if left is None else f"{left:.3f}".encode()
 
     def set_unavailable(request, context):
         if request == b"1":
@@ -148,6 +170,8 @@ def serve(port):
         "HealthChecks": grpc.unary_unary_rpc_method_handler(count_health_checks),
         "SetUnavailable": grpc.unary_unary_rpc_method_handler(set_unavailable),
         "Calls": grpc.unary_unary_rpc_method_handler(count_calls),
+        "SetDelay": grpc.unary_unary_rpc_method_handler(set_delay),
+        "LeastRemaining": grpc.unary_unary_rpc_method_handler(least_remaining),
         "Unary": grpc.unary_unary_rpc_method_handler(counted(unary)),
         "Stream": grpc.stream_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),

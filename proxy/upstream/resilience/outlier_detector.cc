@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+
+#include "proxy/stats/security_counters.h"
+#include "proxy/stats/traffic_counters.h"
 
 namespace weft::proxy {
 
@@ -33,8 +37,35 @@ void OutlierDetector::eject(lb::Host& host, HostState& state, Clock::time_point 
   state.consecutive_gateway = 0;
   state.consecutive_local = 0;
   ++ejected_;
+  count(trafficCounters().outlier_ejections);
   next_return_ = std::min(next_return_, state.ejected_until);
   hosts_.setFlag(host, lb::HostFlag::kOutlierEjected, true);
+}
+
+void OutlierDetector::adopt(const OutlierDetector& previous) {
+  std::map<boost::asio::ip::tcp::endpoint, size_t> known;
+  const std::span<lb::Host> old_hosts = previous.hosts_.hosts();
+  for (size_t i = 0; i < old_hosts.size(); ++i) {
+    known.emplace(old_hosts[i].address(), i);
+  }
+  const std::span<lb::Host> hosts = hosts_.hosts();
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const auto found = known.find(hosts[i].address());
+    if (found == known.end()) {
+      continue;
+    }
+    HostState& state = states_[i];
+    if (state.ejected) {
+      continue;  // adopted twice: already counted
+    }
+    state = previous.states_[found->second];
+    if (state.ejected) {
+      ++ejected_;
+      next_return_ = std::min(next_return_, state.ejected_until);
+      hosts_.setFlag(hosts[i], lb::HostFlag::kOutlierEjected, true);
+    }
+  }
+  next_review_ = previous.next_review_;
 }
 
 void OutlierDetector::report(lb::Host& host, const AttemptResult& result, Clock::time_point now) {

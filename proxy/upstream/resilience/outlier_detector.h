@@ -53,6 +53,11 @@ class OutlierDetector {
 
   OutlierDetector(const OutlierConfig& config, lb::PrioritySet& hosts, Clock::time_point now);
 
+  // Continues from `previous`, the same cluster's detector on this worker in the config this
+  // one replaces: an endpoint still there (same address) keeps its counts and its ejection, so
+  // a config update does not readmit an ejected endpoint early. New endpoints start clean.
+  void adopt(const OutlierDetector& previous);
+
   // The attempt on `host` ended with `result`.
   void report(lb::Host& host, const AttemptResult& result, Clock::time_point now);
 

@@ -34,6 +34,13 @@ class RetryBudget {
 
   RetryBudget(const RetryBudgetConfig& config, uint32_t workers, Clock::time_point now);
 
+  // Continues from `previous`, the same cluster's budget on this worker in the config this one
+  // replaces: a config update neither refills a spent budget nor empties a full one.
+  void adopt(const RetryBudget& previous) {
+    balance_ = std::min(capacity_, previous.balance_);
+    last_refill_ = previous.last_refill_;
+  }
+
   // A request (not a retry) was sent to the cluster.
   void deposit() { balance_ = std::min(capacity_, balance_ + per_request_); }
 

@@ -1,6 +1,7 @@
 #include "proxy/upstream/resilience/retry_policy.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace weft::proxy {
 namespace {
@@ -65,8 +66,13 @@ bool RetryPolicyConfig::retriable(const AttemptResult& result, const RequestView
     return true;
   }
   if (has(RetryCondition::kRetriableHeaders) && response != nullptr) {
+    // ":status" is matched against the response's status, whatever protocol carried it.
+    RequestView view = *response;
+    char digits[8];
+    const auto written = std::to_chars(digits, digits + sizeof(digits), status);
+    view.status = std::string_view(digits, static_cast<size_t>(written.ptr - digits));
     for (const HeaderMatchConfig& header : retriable_headers) {
-      if (header.matches(*response, scratch)) {
+      if (header.matches(view, scratch)) {
         return true;
       }
     }

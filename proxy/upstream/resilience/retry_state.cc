@@ -11,6 +11,16 @@ namespace weft::proxy {
 RetryDecision RetryState::afterFailure(const AttemptResult& result, const RequestView* response,
                                        bool replayable, Clock::time_point now,
                                        int64_t now_unix_seconds, uint64_t random) {
+  RetryDecision decision = check(result, response, replayable, now, now_unix_seconds, random);
+  if (decision.retry) {
+    admit(decision, now);
+  }
+  return decision;
+}
+
+RetryDecision RetryState::check(const AttemptResult& result, const RequestView* response,
+                                bool replayable, Clock::time_point now, int64_t now_unix_seconds,
+                                uint64_t random) {
   RetryDecision decision;
   if (!policy_.retriable(result, response, scratch_)) {
     return decision;
@@ -46,22 +56,27 @@ RetryDecision RetryState::afterFailure(const AttemptResult& result, const Reques
     decision.refused = "the route timeout leaves no time for a retry";
     return decision;
   }
+  decision.retry = true;
+  return decision;
+}
+
+void RetryState::admit(RetryDecision& decision, Clock::time_point now) {
+  decision.retry = false;
   if (!budget_.withdraw(now)) {
     count(trafficCounters().retries_budget_refused);
     decision.refused = "the cluster's retry budget is spent";
-    return decision;
+    return;
   }
   if (max_retries_ != 0 && circuit_ != nullptr && !retry_slot_.held() &&
       !retry_slot_.tryTake(*circuit_, &ClusterCircuitCounts::active_retries, max_retries_)) {
     budget_.refund();  // the token was not used
     decision.refused =
         "the cluster's circuit breaker allows no more retries in flight (max_retries)";
-    return decision;
+    return;
   }
   count(trafficCounters().retries);
   ++retries_;
   decision.retry = true;
-  return decision;
 }
 
 void RetryState::tried(const lb::Host* host) {

@@ -64,6 +64,14 @@ class RetryState {
                              bool replayable, Clock::time_point now, int64_t now_unix_seconds,
                              uint64_t random);
 
+  // afterFailure in two steps, for a caller that must find a host for the retry in between
+  // (UpstreamRetry): check() asks everything but the budget and the circuit breaker, and
+  // returns retry = true when those two are all that is left to ask; admit() asks them,
+  // spending a token and counting the retry only when both allow it.
+  RetryDecision check(const AttemptResult& result, const RequestView* response, bool replayable,
+                      Clock::time_point now, int64_t now_unix_seconds, uint64_t random);
+  void admit(RetryDecision& decision, Clock::time_point now);
+
   // The host an attempt went to, remembered so that the next pick avoids it.
   void tried(const lb::Host* host);
   std::span<const lb::Host* const> triedHosts() const {

@@ -34,6 +34,14 @@ TEST(GrpcTimeoutTest, FormatsInTheFinestUnitThatFits) {
   EXPECT_EQ(grpcTimeoutText(milliseconds(-3)), "0m");
 }
 
+TEST(GrpcTimeoutTest, ARetryForwardsTheTimeLeft) {
+  using std::chrono::microseconds;
+  EXPECT_EQ(grpcTimeoutLeft("5S", milliseconds(1200)), "3800m");
+  EXPECT_EQ(grpcTimeoutLeft("250m", microseconds(100'400)), "150m");  // rounded up
+  EXPECT_EQ(grpcTimeoutLeft("250m", milliseconds(300)), "1m");        // late: no time, not none
+  EXPECT_EQ(grpcTimeoutLeft("soon", milliseconds(1)), std::nullopt);
+}
+
 TEST(GrpcTimeoutTest, RecognisesGrpcContentTypes) {
   EXPECT_TRUE(isGrpcContentType("application/grpc"));
   EXPECT_TRUE(isGrpcContentType("application/grpc+proto"));

@@ -63,6 +63,24 @@ TEST_F(PoolTest, OnlyAConnectionCountedByTheCallersLimitIsTaken) {
   EXPECT_EQ(pool.take(endpoint()).get(), uncounted_raw);
 }
 
+TEST_F(PoolTest, OnlyAConnectionOfTheCallersClusterIsTaken) {
+  // Two clusters with one endpoint: a connection stays counted in the circuit breaker of the
+  // cluster that opened it, so only that cluster may reuse it.
+  Http1ConnectionPool pool;
+  auto shop = std::make_shared<ClusterCircuitCounts>();
+  auto cart = std::make_shared<ClusterCircuitCounts>();
+  auto connection = connect();
+  ASSERT_TRUE(connection->circuit_slot.tryTake(shop, &ClusterCircuitCounts::open_connections, 10));
+  auto* raw = connection.get();
+  pool.release(endpoint(), std::move(connection));
+  EXPECT_EQ(pool.take(endpoint(), std::nullopt, nullptr, 0, cart.get()), nullptr);
+  EXPECT_EQ(pool.take(endpoint()), nullptr);  // nor a caller without a cluster
+  const UpstreamConnectionPtr taken = pool.take(endpoint(), std::nullopt, nullptr, 0, shop.get());
+  EXPECT_EQ(taken.get(), raw);
+  EXPECT_EQ(shop->open_connections.load(), 1u);
+  EXPECT_EQ(cart->open_connections.load(), 0u);
+}
+
 TEST_F(PoolTest, ReleasedConnectionComesBackMostRecentFirst) {
   Http1ConnectionPool pool;
   auto first = connect();

@@ -123,7 +123,8 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .mirror_failures = 14,
                                     .health_checks = 15,
                                     .health_check_failures = 16,
-                                    .health_check_unhealthy = 17};
+                                    .health_check_unhealthy = 17,
+                                    .outlier_ejections = 18};
   const Exposition exposition =
       parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values}));
   const std::map<std::string, std::string> expected = {
@@ -138,6 +139,7 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
       {"weft_proxy_health_checks_total", "15"},
       {"weft_proxy_health_check_failures_total", "16"},
       {"weft_proxy_health_check_unhealthy_total", "17"},
+      {"weft_proxy_outlier_ejections_total", "18"},
   };
   EXPECT_EQ(exposition.samples, expected);
   ASSERT_EQ(exposition.families.size(), expected.size());

@@ -169,6 +169,39 @@ TEST_F(OutlierDetectorTest, SuccessRateEjectsTheHostFarBelowTheOthers) {
   EXPECT_EQ(detector.ejectedCount(), 1u);
 }
 
+TEST_F(OutlierDetectorTest, AConfigUpdateKeepsEjectionsOfTheEndpointsStillThere) {
+  OutlierConfig config;
+  config.consecutive_5xx = 2;
+  config.max_ejection_percent = 50;
+  OutlierDetector before(config, set_, start_);
+  before.report(host(1), k500, start_);
+  before.report(host(1), k500, start_);  // ejected until start_ + 30 s
+  before.report(host(2), k500, start_);  // one failure short
+  ASSERT_TRUE(out(1));
+
+  // The new config drops the first endpoint (port 1000) and adds one (port 1004): hosts move
+  // to other indexes, and are matched by address.
+  lb::ClusterLbConfig next = hostsConfig(5);
+  next.localities[0].endpoints.erase(next.localities[0].endpoints.begin());
+  lb::PrioritySet after_set(next);
+  OutlierDetector after(config, after_set, start_ + milliseconds(10));
+  after.adopt(before);
+  const auto ejected = [&](size_t i) {
+    return after_set.hosts()[i].hasFlag(lb::HostFlag::kOutlierEjected);
+  };
+  EXPECT_TRUE(ejected(0));  // port 1001, still ejected
+  EXPECT_EQ(after.ejectedCount(), 1u);
+  EXPECT_EQ(after.timesEjected(after_set.hosts()[0]), 1u);
+  EXPECT_FALSE(ejected(1));
+  // Port 1002 kept its one failure: one more ejects it.
+  after.report(after_set.hosts()[1], k500, start_ + milliseconds(20));
+  EXPECT_TRUE(ejected(1));
+  EXPECT_FALSE(ejected(3));  // the new endpoint starts clean
+  // The carried ejection ends when it would have.
+  after.tick(start_ + std::chrono::seconds(31));
+  EXPECT_FALSE(ejected(0));
+}
+
 TEST(CircuitSlotTest, APlaceIsTakenBelowTheLimitAndGivenBack) {
   auto counts = std::make_shared<ClusterCircuitCounts>();
   constexpr auto kRequests = &ClusterCircuitCounts::active_requests;

@@ -13,6 +13,7 @@
 #include "proxy/upstream/resilience/retry_budget.h"
 #include "proxy/upstream/resilience/retry_policy.h"
 #include "proxy/upstream/resilience/retry_state.h"
+#include "proxy/upstream/upstream_retry.h"
 
 namespace weft::proxy {
 namespace {
@@ -98,6 +99,22 @@ TEST(RetryPolicyTest, RetriableHeadersMatchTheResponse) {
   EXPECT_FALSE(policy.retriable(answered(200), &view, scratch));
 }
 
+TEST(RetryPolicyTest, RetriableHeadersCanMatchTheStatus) {
+  // An HTTP/1.1 response has no ":status" field: the match reads the attempt's status.
+  auto policy = policyFor({RetryCondition::kRetriableHeaders});
+  HeaderMatchConfig header;
+  header.name = ":status";
+  header.value.kind = ValueMatcher::Kind::kExact;
+  header.value.text = "429";
+  policy.retriable_headers.push_back(std::move(header));
+  boost::beast::http::fields fields;
+  const BeastHeaderLookup lookup(fields);
+  const RequestView view{{}, {}, {}, {}, &lookup, {}};
+  std::string scratch;
+  EXPECT_TRUE(policy.retriable(answered(429), &view, scratch));
+  EXPECT_FALSE(policy.retriable(answered(200), &view, scratch));
+}
+
 TEST(RetryBudgetTest, AllowsThePercentOfRequestsPlusTheRatePerSecond) {
   const auto start = Clock::now();
   // One worker of one: 20 % and 10 a second; the bucket starts with one second's worth.
@@ -127,6 +144,25 @@ TEST(RetryBudgetTest, WorkersShareTheRateAndAnIdleBucketStopsFilling) {
     ++granted;
   }
   EXPECT_EQ(granted, 50);  // an hour of calm banks ten seconds' worth, no more
+}
+
+TEST(RetryBudgetTest, AConfigUpdateContinuesTheBudgetInsteadOfRefillingIt) {
+  const auto start = Clock::now();
+  RetryBudget before({20, 10}, 1, start);
+  while (before.withdraw(start)) {
+  }
+  // The same cluster in the next config, made a second later: on its own it would start
+  // with a second's worth of tokens.
+  RetryBudget after({20, 10}, 1, start + std::chrono::seconds(1));
+  EXPECT_DOUBLE_EQ(after.balance(), 10);
+  after.adopt(before);
+  EXPECT_DOUBLE_EQ(after.balance(), 0);
+  // Time goes on from the old budget's last refill: half a second adds five.
+  int granted = 0;
+  while (after.withdraw(start + milliseconds(500))) {
+    ++granted;
+  }
+  EXPECT_EQ(granted, 5);
 }
 
 TEST(RetryBackoffTest, FullJitterWithinTheDoublingCeiling) {
@@ -300,6 +336,81 @@ TEST(RetrySnapshotTest, RoutesInheritTheVirtualHostsPolicyOrReplaceIt) {
   const ClusterConfig& shop = *snapshot->clusters.at("shop");
   EXPECT_DOUBLE_EQ(shop.retry_budget.percent, 50);
   EXPECT_DOUBLE_EQ(shop.retry_budget.min_per_second, 3);
+}
+
+// A cluster of two endpoints, the second with `second_health`; panic mode off, so an unhealthy
+// endpoint really takes no traffic.
+SnapshotPtr buildPair(const std::string& second_health, config::ConfigErrors& errors) {
+  const std::string text = R"(node: {id: test}
+static_resources:
+  clusters:
+    - name: shop
+      healthy_panic_threshold: 0
+      load_assignment:
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {address: {address: 127.0.0.1, port: 2}}
+              - endpoint: {address: {address: 127.0.0.2, port: 2}}
+                health_status: )" +
+                           second_health + "\n";
+  weft::v1::Bootstrap bootstrap;
+  errors = config::loadYaml(text, "test.yaml", bootstrap);
+  if (!errors.empty()) {
+    return nullptr;
+  }
+  return buildSnapshot(bootstrap, "test.yaml", errors, 1);
+}
+
+TEST(UpstreamRetryTest, ARetryGoesToAnotherHostAndSpendsOneToken) {
+  config::ConfigErrors errors;
+  const SnapshotPtr snapshot = buildPair("HEALTHY", errors);
+  ASSERT_NE(snapshot, nullptr) << config::formatErrors(errors);
+  const ClusterConfig& shop = *snapshot->clusters.at("shop");
+  lb::Host& first = shop.workerState(0).hosts->hosts()[0];
+  RetryBudget& budget = *shop.workerState(0).retry_budget;
+  const double before = budget.balance();
+  auto policy = policyFor({RetryCondition::kGatewayError});
+  policy.avoid_previous_hosts = true;
+  ActiveRequest active(&first);
+  RequestReplay replay;
+  // A clock before the budget's creation: it gains no tokens by time while the test runs.
+  const Clock::time_point start{};
+  UpstreamRetry retry(policy, shop, 0, &first, std::nullopt, active, replay,
+                      start + std::chrono::seconds(10));
+  const RetryDecision decision = retry.decide(answered(503), nullptr, start);
+  ASSERT_TRUE(decision.retry) << decision.refused;
+  EXPECT_NE(retry.target().host, &first);
+  EXPECT_EQ(retry.target().upstream.address().to_string(), "127.0.0.2");
+  EXPECT_DOUBLE_EQ(budget.balance(), before - 1);
+  EXPECT_EQ(retry.note({}), " (2 attempts)");
+}
+
+TEST(UpstreamRetryTest, ARetryWithNowhereToGoSpendsNoToken) {
+  config::ConfigErrors errors;
+  const SnapshotPtr snapshot = buildPair("UNHEALTHY", errors);
+  ASSERT_NE(snapshot, nullptr) << config::formatErrors(errors);
+  const ClusterConfig& shop = *snapshot->clusters.at("shop");
+  lb::Host& first = shop.workerState(0).hosts->hosts()[0];
+  // The first host just failed and is ejected: the other one is unhealthy.
+  shop.workerState(0).hosts->setFlag(first, lb::HostFlag::kOutlierEjected, true);
+  RetryBudget& budget = *shop.workerState(0).retry_budget;
+  const double before = budget.balance();
+  auto policy = policyFor({RetryCondition::kGatewayError});
+  policy.num_retries = 3;
+  ActiveRequest active(&first);
+  RequestReplay replay;
+  // A clock before the budget's creation: it gains no tokens by time while the test runs.
+  const Clock::time_point start{};
+  UpstreamRetry retry(policy, shop, 0, &first, std::nullopt, active, replay,
+                      start + std::chrono::seconds(10));
+  for (int i = 0; i < 20; ++i) {
+    const RetryDecision decision = retry.decide(answered(503), nullptr, start);
+    EXPECT_FALSE(decision.retry);
+    EXPECT_EQ(decision.refused, "no host of the cluster can take the retry");
+  }
+  EXPECT_DOUBLE_EQ(budget.balance(), before);
+  EXPECT_EQ(retry.note("no host of the cluster can take the retry"),
+            " (1 attempt; not retried: no host of the cluster can take the retry)");
 }
 
 TEST(RetrySnapshotTest, ABackoffCapBelowItsBaseIsRefusedWithItsField) {
