@@ -495,19 +495,19 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
     }
     end.kind = AttemptEnd::Kind::kResponse;
     end.attempt.status = connection->response->get().result_int();
+    // Read before the outcome is reported: a trailers-only UNAVAILABLE counts against the host.
+    end.attempt.grpc_status = headerGrpcStatus(connection->response->get());
     co_return end;
   }
   co_return end;
 }
 
 // Whether the attempt that ended so is tried again (UpstreamRetry::decide).
-RetryDecision retryDecision(UpstreamRetry& retry, AttemptEnd& end) {
+RetryDecision retryDecision(UpstreamRetry& retry, const AttemptEnd& end) {
   if (end.kind != AttemptEnd::Kind::kResponse) {
     return retry.decide(end.attempt, nullptr, Clock::now());
   }
-  const auto& header = end.connection->response->get();
-  end.attempt.grpc_status = headerGrpcStatus(header);
-  const BeastHeaderLookup lookup(header.base());
+  const BeastHeaderLookup lookup(end.connection->response->get().base());
   const RequestView view{{}, {}, {}, {}, &lookup, {}};
   return retry.decide(end.attempt, &view, Clock::now());
 }

@@ -536,6 +536,9 @@ ssize_t Http2ClientConnection::readRequestBody(nghttp2_session* session, int32_t
   if (fresh > 0 && exchange.downstream != nullptr) {
     exchange.downstream->requestBodyConsumed(exchange, fresh);
   }
+  if (body.ended && exchange.attempts) {
+    exchange.attempts->requestEnded(exchange);  // the per-try timeout may start now
+  }
   if (body.size() == 0 && body.ended) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (!body.trailers.empty()) {

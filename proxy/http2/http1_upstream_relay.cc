@@ -79,11 +79,30 @@ LocalReplyReason reasonFor(const error_code& error) {
 
 // An attempt's time limits: the request's (route timeout), the attempt's own (per-try
 // timeout, within the route's), and how long an upstream read or write may go without a byte
-// (per-try idle timeout; 0: no limit).
+// (per-try idle timeout; 0: no limit). As in Envoy, the per-try timeout starts once the client
+// has sent its whole request: a slow upload is the client's pace, not the attempt's.
 struct AttemptClock {
   Clock::time_point route;
-  Clock::time_point attempt;
+  Clock::time_point attempt;  // the route deadline until the per-try timeout starts
+  std::chrono::milliseconds per_try{0};
   std::chrono::milliseconds per_try_idle{0};
+  bool per_try_started = false;
+
+  // A new attempt: its per-try timeout starts now when the request is complete, else later.
+  void newAttempt(bool request_complete) {
+    attempt = route;
+    per_try_started = false;
+    if (request_complete) {
+      startPerTry();
+    }
+  }
+  // The client has sent the whole request.
+  void startPerTry() {
+    if (!per_try_started && per_try.count() > 0) {
+      attempt = std::min(route, Clock::now() + per_try);
+    }
+    per_try_started = true;
+  }
 
   // The expiry of an upstream read or write that starts now.
   Clock::time_point nextOperation() const {
@@ -104,8 +123,8 @@ struct SendResult {
 // Writes the request header and streams the body as the client sends it; with `replay`, what
 // goes upstream is kept there for another attempt or a mirror.
 asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnection& connection,
-                                        std::string_view header, bool chunked,
-                                        const AttemptClock& clock, RequestReplay* replay) {
+                                        std::string_view header, bool chunked, AttemptClock& clock,
+                                        RequestReplay* replay) {
   SendResult result;
   // The connection's head buffer carries the header and whatever body is there.
   std::string& pending = connection.head_buffer;
@@ -138,15 +157,24 @@ asio::awaitable<SendResult> sendRequest(StreamExchange& exchange, UpstreamConnec
     if (last && chunked) {
       pending.append(http1LastChunk(body.trailers));
     }
+    if (last) {
+      clock.startPerTry();
+    }
     if (!pending.empty()) {
       if (replay != nullptr) {
         replay->started = true;
         replay->append(pending.data(), pending.size());
+        // Whole once the last piece is in: a write that fails may still be replayed.
+        replay->complete = last && !replay->overflow;
       }
       connection.stream.expires_at(clock.nextOperation());
       auto [error, written] =
           co_await asio::async_write(connection.stream, asio::buffer(pending), kUseTuple);
       if (error) {
+        // The bytes left the pipe: the client's window gets them back either way.
+        if (taken > 0 && exchange.downstream != nullptr) {
+          exchange.downstream->requestBodyConsumed(exchange, taken);
+        }
         result.write = error;
         co_return result;
       }
@@ -225,7 +253,7 @@ struct RequestText {
 asio::awaitable<AttemptEnd> sendAttempt(StreamExchange& exchange, WakeOnChange& waker,
                                         const UpstreamTarget& target, Http1ConnectionPool& pool,
                                         const RequestText& request, RequestReplay* replay,
-                                        const AttemptClock& clock) {
+                                        AttemptClock& clock) {
   AttemptEnd end;
   UpstreamConnectionPtr& connection = end.connection;
   const ClusterConfig* cluster = target.cluster;
@@ -266,7 +294,11 @@ asio::awaitable<AttemptEnd> sendAttempt(StreamExchange& exchange, WakeOnChange& 
         co_return end;
       }
       if (!limited.connection) {
-        upstreamFailed(end, limited.overflow ? AttemptFailure::kOverflow : clock.timedOut(),
+        // The line is the proxy's own limit: its wait never counts against the host.
+        upstreamFailed(end,
+                       limited.overflow || Clock::now() < clock.route
+                           ? AttemptFailure::kOverflow
+                           : AttemptFailure::kRouteTimeout,
                        limited.overflow ? LocalReplyReason::kUpstreamOverflow
                                         : LocalReplyReason::kUpstreamTimeout,
                        connectionLimitDetail(*target.connection_limit, limited.overflow));
@@ -309,7 +341,8 @@ asio::awaitable<AttemptEnd> sendAttempt(StreamExchange& exchange, WakeOnChange& 
     }
     // A stale keep-alive connection is replaced only when nothing of the request can have
     // been used.
-    const bool retry_allowed = reused && request.no_body;
+    const bool retry_allowed =
+        reused && (request.no_body || (replay != nullptr && replay->complete));
 
     SendResult sent;
     if (replay != nullptr && replay->complete) {
@@ -322,7 +355,8 @@ asio::awaitable<AttemptEnd> sendAttempt(StreamExchange& exchange, WakeOnChange& 
       sent = co_await sendRequest(exchange, *connection, request.header, request.chunked, clock,
                                   replay);
     }
-    if (sent.downstream_gone || exchange.upstream_cancelled) {
+    // A client that left while a write was in flight cancelled it: not the host's failure.
+    if (sent.downstream_gone || exchange.downstream_closed || exchange.upstream_cancelled) {
       end.kind = AttemptEnd::Kind::kOver;
       co_return end;
     }
@@ -502,14 +536,15 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Http1
     retry.emplace(*params.retry_policy, *target.cluster, params.worker_index, params.host,
                   params.hash, exchange.active_request, replay, deadline);
   }
-  AttemptClock clock{deadline, deadline,
-                     retry ? retry->policy().per_try_idle_timeout : std::chrono::milliseconds(0)};
+  AttemptClock clock{deadline, deadline};
+  if (retry) {
+    clock.per_try = retry->policy().per_try_timeout;
+    clock.per_try_idle = retry->policy().per_try_idle_timeout;
+  }
   lb::Host* host = params.host;
   AttemptEnd end;
   for (;;) {
-    if (retry && retry->policy().per_try_timeout.count() > 0) {
-      clock.attempt = std::min(deadline, Clock::now() + retry->policy().per_try_timeout);
-    }
+    clock.newAttempt(request.no_body || replay.complete || exchange.request_body.ended);
     end = co_await sendAttempt(exchange, waker, target, pool, request,
                                keep_request ? &replay : nullptr, clock);
     if (end.kind == AttemptEnd::Kind::kOver) {

@@ -24,15 +24,14 @@ Http2Attempts::Http2Attempts(const Setup& setup, StreamExchange& exchange, Heade
       target_(std::move(target)),
       settings_(settings),
       pool_(std::move(pool)),
-      executor_(std::move(executor)),
-      per_try_timer_(executor_) {
-  first_sent_ = Clock::now();
-  for (const HeaderField& field : fields_) {
-    if (field.name == "grpc-timeout") {
-      grpc_timeout_sent_ = field.value;
-    }
-  }
+      executor_(std::move(executor)) {
   if (setup.policy != nullptr) {
+    first_sent_ = Clock::now();
+    for (const HeaderField& field : fields_) {
+      if (field.name == "grpc-timeout") {
+        grpc_timeout_sent_ = field.value;
+      }
+    }
     retry_.emplace(*setup.policy, *setup.cluster, setup.worker_index, setup.first_host, setup.hash,
                    exchange.active_request, replay_, setup.deadline);
   }
@@ -52,12 +51,35 @@ size_t Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) 
 
 void Http2Attempts::attemptStarted(StreamExchange& exchange) {
   ++attempt_;
+  per_try_waits_for_body_ = false;
   if (!retry_ || retry_->policy().per_try_timeout.count() <= 0) {
     return;
   }
-  per_try_timer_.expires_after(retry_->policy().per_try_timeout);
-  per_try_timer_.async_wait([weak = exchange.weak_from_this(),
-                             attempt = attempt_](const boost::system::error_code& error) {
+  if (exchange.request_body.ended) {
+    startPerTry(exchange);
+  } else {
+    per_try_waits_for_body_ = true;
+  }
+}
+
+void Http2Attempts::requestEnded(StreamExchange& exchange) {
+  if (per_try_waits_for_body_) {
+    per_try_waits_for_body_ = false;
+    startPerTry(exchange);
+  }
+}
+
+void Http2Attempts::startPerTry(StreamExchange& exchange) {
+  const auto until = Clock::now() + retry_->policy().per_try_timeout;
+  if (until >= setup_.deadline) {
+    return;  // the route timeout comes first, and answers for itself
+  }
+  if (!per_try_timer_) {
+    per_try_timer_.emplace(executor_);
+  }
+  per_try_timer_->expires_at(until);
+  per_try_timer_->async_wait([weak = exchange.weak_from_this(),
+                              attempt = attempt_](const boost::system::error_code& error) {
     if (!error) {
       perTryExpired(weak, attempt);
     }
@@ -88,7 +110,10 @@ void Http2Attempts::perTryExpired(const std::weak_ptr<StreamExchange>& weak, uin
 bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& result,
                                  const HeaderList* response, bool report) {
   ++attempt_;  // its per-try timer, if any, is stale now
-  per_try_timer_.cancel();
+  per_try_waits_for_body_ = false;
+  if (per_try_timer_) {
+    per_try_timer_->cancel();
+  }
   if (exchange.downstream_closed) {
     return false;  // the client left: the outcome is nobody's, and the request may be gone
   }

@@ -54,10 +54,13 @@ class Http2Attempts {
   bool attemptEnded(StreamExchange& exchange, const AttemptResult& result,
                     const HeaderList* response, bool report = true);
 
-  // The current attempt went to its upstream stream: starts the policy's per-try timeout,
-  // which runs until the attempt's response header (the route timeout bounds the rest). On
-  // expiry the stream is reset and the attempt ends as kPerTryTimeout: retried, or a 504.
+  // The current attempt went to its upstream stream. Starts the policy's per-try timeout once
+  // the client has sent its whole request (now, or at requestEnded()); it runs until the
+  // attempt's response header, and the route timeout bounds the rest. On expiry the stream is
+  // reset and the attempt ends as kPerTryTimeout: retried, or a 504.
   void attemptStarted(StreamExchange& exchange);
+  // The client's request body ended (END_STREAM): a deferred per-try timeout starts.
+  void requestEnded(StreamExchange& exchange);
 
   // Request body bytes the current attempt took from the client (`ended`: the whole body).
   // Returns how many of them are new to the upstream side: bytes an earlier attempt took
@@ -76,6 +79,7 @@ class Http2Attempts {
   static boost::asio::awaitable<void> resend(std::shared_ptr<StreamExchange> exchange,
                                              std::chrono::milliseconds wait);
   static void perTryExpired(const std::weak_ptr<StreamExchange>& weak, uint64_t attempt);
+  void startPerTry(StreamExchange& exchange);
 
   Setup setup_;
   RequestReplay replay_;
@@ -86,10 +90,12 @@ class Http2Attempts {
   Http2Settings settings_;
   std::shared_ptr<Http2ClientPool> pool_;
   boost::asio::any_io_executor executor_;
-  // The per-try timeout of the current attempt; `attempt_` counts attempt starts and ends, so
-  // that a timer of an attempt that ended already does nothing.
-  boost::asio::steady_timer per_try_timer_;
+  // The per-try timeout of the current attempt, made on first use (a timer's construction
+  // looks its service up under a lock: not for every exchange); `attempt_` counts attempt
+  // starts and ends, so that a timer of an attempt that ended already does nothing.
+  std::optional<boost::asio::steady_timer> per_try_timer_;
   uint64_t attempt_ = 0;
+  bool per_try_waits_for_body_ = false;
   std::string_view refused_;
   // The grpc-timeout the first attempt forwarded, and when: a retry forwards what is left.
   std::string grpc_timeout_sent_;

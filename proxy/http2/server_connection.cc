@@ -628,8 +628,12 @@ void ServerConnection::responseHeadersReady(StreamExchange& exchange) {
     return;
   }
   if (exchange.discard_request_body && exchange.request_body.size() > 0) {
-    nghttp2_session_consume(session_, exchange.stream_id, exchange.request_body.size());
-    exchange.request_body.drop(exchange.request_body.size());
+    // Bytes a retry put back were credited to the client when they first went upstream.
+    const size_t pending = exchange.request_body.size();
+    const size_t replayed =
+        exchange.attempts ? std::min(pending, exchange.attempts->replayedBytesPending()) : 0;
+    nghttp2_session_consume(session_, exchange.stream_id, pending - replayed);
+    exchange.request_body.drop(pending);
   }
   const std::vector<nghttp2_nv> nva = toNv(exchange.response_fields);
   const BodyPipe& body = exchange.response_body;

@@ -56,7 +56,8 @@ std::optional<std::string> grpcTimeoutLeft(std::string_view sent,
   if (!timeout) {
     return std::nullopt;
   }
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*timeout - elapsed);
+  // In milliseconds: the largest valid value (99999999 hours) overflows nanoseconds.
+  const auto left = *timeout - std::chrono::floor<std::chrono::milliseconds>(elapsed);
   return grpcTimeoutText(std::max(left, std::chrono::milliseconds(1)));
 }
 

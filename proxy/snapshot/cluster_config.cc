@@ -39,8 +39,8 @@ WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
       slot->outlier = std::make_unique<OutlierDetector>(*outlier, *slot->hosts,
                                                         std::chrono::steady_clock::now());
     }
-    slot->retry_budget.emplace(retry_budget, static_cast<uint32_t>(per_worker.size()),
-                               std::chrono::steady_clock::now());
+    slot->retry_budget = std::make_shared<RetryBudget>(
+        retry_budget, static_cast<uint32_t>(per_worker.size()), std::chrono::steady_clock::now());
   }
   if (active_health) [[unlikely]] {
     applyActiveHealth(*active_health, *slot);
@@ -56,7 +56,11 @@ void ClusterConfig::adoptWorkerState(const ClusterConfig& previous, uint32_t wor
   const WorkerClusterState& before = *previous.per_worker[worker_index];
   WorkerClusterState& state = workerState(worker_index);
   if (before.retry_budget) {
-    state.retry_budget->adopt(*before.retry_budget);
+    if (retry_budget == previous.retry_budget && per_worker.size() == previous.per_worker.size()) {
+      state.retry_budget = before.retry_budget;  // one bucket, whichever snapshot a request holds
+    } else {
+      state.retry_budget->adopt(*before.retry_budget);  // new settings: the balance carries over
+    }
   }
   if (state.outlier && before.outlier) {
     state.outlier->adopt(*before.outlier);

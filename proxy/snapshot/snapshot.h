@@ -70,7 +70,9 @@ struct WorkerClusterState {
   // With max_connections_per_host: per host (by Host::index()), made on first use.
   std::vector<std::shared_ptr<HostConnectionLimit>> connection_limits;
   // This worker's share of the cluster's retry budget.
-  std::optional<RetryBudget> retry_budget;
+  // Shared with the same cluster's state in the snapshots before and after it, when the budget's
+  // settings did not change: requests still on an older snapshot spend from the same bucket.
+  std::shared_ptr<RetryBudget> retry_budget;
   // With outlier detection: this worker's ejections of the cluster's hosts.
   std::unique_ptr<OutlierDetector> outlier;
   // With active health checking: the ActiveHealthVerdicts generation last copied into

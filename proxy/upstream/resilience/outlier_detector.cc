@@ -55,15 +55,19 @@ void OutlierDetector::adopt(const OutlierDetector& previous) {
       continue;
     }
     HostState& state = states_[i];
-    if (state.ejected) {
-      continue;  // adopted twice: already counted
-    }
     state = previous.states_[found->second];
-    if (state.ejected) {
-      ++ejected_;
-      next_return_ = std::min(next_return_, state.ejected_until);
-      hosts_.setFlag(hosts[i], lb::HostFlag::kOutlierEjected, true);
+    known.erase(found);  // an address listed twice inherits once
+    if (!state.ejected) {
+      continue;
     }
+    // Within this cluster's max_ejection_percent: a cluster that shrank readmits the rest.
+    if (!mayEject()) {
+      state.ejected = false;
+      continue;
+    }
+    ++ejected_;
+    next_return_ = std::min(next_return_, state.ejected_until);
+    hosts_.setFlag(hosts[i], lb::HostFlag::kOutlierEjected, true);
   }
   next_review_ = previous.next_review_;
 }

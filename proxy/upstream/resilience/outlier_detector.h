@@ -55,7 +55,9 @@ class OutlierDetector {
 
   // Continues from `previous`, the same cluster's detector on this worker in the config this
   // one replaces: an endpoint still there (same address) keeps its counts and its ejection, so
-  // a config update does not readmit an ejected endpoint early. New endpoints start clean.
+  // a config update does not readmit an ejected endpoint early, as far as this cluster's
+  // max_ejection_percent allows. New endpoints start clean. Only on a detector no attempt was
+  // reported to yet.
   void adopt(const OutlierDetector& previous);
 
   // The attempt on `host` ended with `result`.

@@ -11,6 +11,8 @@ namespace weft::proxy {
 struct RetryBudgetConfig {
   double percent = 20;
   double min_per_second = 10;
+
+  bool operator==(const RetryBudgetConfig&) const = default;
 };
 
 // One worker's share of a cluster's retry budget: a token bucket. Every

@@ -202,6 +202,35 @@ TEST_F(OutlierDetectorTest, AConfigUpdateKeepsEjectionsOfTheEndpointsStillThere)
   EXPECT_FALSE(ejected(0));
 }
 
+TEST_F(OutlierDetectorTest, ACarriedEjectionStaysWithinMaxEjectionPercent) {
+  OutlierConfig config;
+  config.consecutive_5xx = 1;
+  config.max_ejection_percent = 50;
+  OutlierDetector before(config, set_, start_);
+  before.report(host(0), k500, start_);
+  before.report(host(1), k500, start_);
+  ASSERT_EQ(before.ejectedCount(), 2u);  // two of four
+  // The cluster shrinks to those two, each listed twice: half of two hosts is one.
+  lb::ClusterLbConfig next = hostsConfig(2);
+  next.localities[0].endpoints.push_back(next.localities[0].endpoints[0]);
+  next.localities[0].endpoints.push_back(next.localities[0].endpoints[1]);
+  lb::PrioritySet after_set(next);
+  OutlierDetector after(config, after_set, start_);
+  after.adopt(before);
+  EXPECT_EQ(after.ejectedCount(), 2u);  // of four entries: the duplicates start clean
+  EXPECT_TRUE(after_set.hosts()[0].hasFlag(lb::HostFlag::kOutlierEjected));
+  EXPECT_TRUE(after_set.hosts()[1].hasFlag(lb::HostFlag::kOutlierEjected));
+  EXPECT_FALSE(after_set.hosts()[2].hasFlag(lb::HostFlag::kOutlierEjected));
+  EXPECT_FALSE(after_set.hosts()[3].hasFlag(lb::HostFlag::kOutlierEjected));
+
+  lb::PrioritySet pair_set(hostsConfig(2));
+  OutlierDetector pair(config, pair_set, start_);
+  pair.adopt(before);
+  EXPECT_EQ(pair.ejectedCount(), 1u);  // the second is readmitted
+  EXPECT_TRUE(pair_set.hosts()[0].hasFlag(lb::HostFlag::kOutlierEjected));
+  EXPECT_FALSE(pair_set.hosts()[1].hasFlag(lb::HostFlag::kOutlierEjected));
+}
+
 TEST(CircuitSlotTest, APlaceIsTakenBelowTheLimitAndGivenBack) {
   auto counts = std::make_shared<ClusterCircuitCounts>();
   constexpr auto kRequests = &ClusterCircuitCounts::active_requests;

@@ -385,6 +385,22 @@ TEST(UpstreamRetryTest, ARetryGoesToAnotherHostAndSpendsOneToken) {
   EXPECT_EQ(retry.note({}), " (2 attempts)");
 }
 
+TEST(UpstreamRetryTest, ANewSnapshotOfTheClusterSpendsFromTheSameBudget) {
+  config::ConfigErrors errors;
+  const SnapshotPtr first = buildPair("HEALTHY", errors);
+  const SnapshotPtr second = buildPair("HEALTHY", errors);
+  ASSERT_NE(second, nullptr) << config::formatErrors(errors);
+  const ClusterConfig& before = *first->clusters.at("shop");
+  const ClusterConfig& after = *second->clusters.at("shop");
+  RetryBudget& budget = *before.workerState(0).retry_budget;
+  while (budget.withdraw(Clock::time_point{})) {
+  }
+  after.adoptWorkerState(before, 0);
+  // Requests still holding the first snapshot and new ones draw on one bucket.
+  EXPECT_EQ(after.workerState(0).retry_budget.get(), &budget);
+  EXPECT_FALSE(after.workerState(0).retry_budget->withdraw(Clock::time_point{}));
+}
+
 TEST(UpstreamRetryTest, ARetryWithNowhereToGoSpendsNoToken) {
   config::ConfigErrors errors;
   const SnapshotPtr snapshot = buildPair("UNHEALTHY", errors);
