@@ -246,6 +246,24 @@ class ProxyServer {
 
     health_checker_ = std::make_unique<HealthChecker>(main_context_);
     health_checker_->adopt(snapshot_);
+    // Watched before anything says the proxy is up, so that an edit made the moment it does is
+    // seen; one made between loading the file and here is caught by the check posted below
+    // (reload() does nothing when the content is what was loaded).
+    watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
+                                                   std::chrono::milliseconds(100),
+                                                   [this] { reload("file change"); });
+    if (ads_) {
+      // The dynamic configuration is merged into the bootstrap's; re-reading the file alone
+      // would drop it. Bootstrap changes take a restart when a control plane is used.
+      watcher_.reset();
+    } else if (!watcher_->error().empty()) {
+      serverLog().warn("not watching {} for changes ({}); reload with SIGHUP", options_.config_path,
+                       watcher_->error());
+      watcher_.reset();
+    }
+    if (watcher_) {
+      boost::asio::post(main_context_, [this] { reload("file change"); });
+    }
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, snapshot_));
@@ -281,18 +299,6 @@ class ProxyServer {
     }
     if (identity_) {
       identity_->start();
-    }
-    watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
-                                                   std::chrono::milliseconds(100),
-                                                   [this] { reload("file change"); });
-    if (ads_) {
-      // The dynamic configuration is merged into the bootstrap's; re-reading the file alone
-      // would drop it. Bootstrap changes take a restart when a control plane is used.
-      watcher_.reset();
-    } else if (!watcher_->error().empty()) {
-      serverLog().warn("not watching {} for changes ({}); reload with SIGHUP", options_.config_path,
-                       watcher_->error());
-      watcher_.reset();
     }
     main_context_.run();
     for (auto& worker : workers_) {

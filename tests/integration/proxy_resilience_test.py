@@ -945,6 +945,33 @@ class ProxyHttp2ClientResilienceTest(MeshTest):
         self.assertEqual(self.stats(port)["requests"], 7)
         self.assertEqual(self.stats(port)["failed"], 3)
 
+    def test_a_slow_upload_is_not_cut_off_by_the_per_try_timeout(self):
+        # The per-try timeout starts once the request is complete: a client taking 1.2 s to
+        # send its body is bounded by the route timeout, not by each attempt's 0.3 s.
+        port = self.start_fault_backend("a")
+        proxy_port = self.start_mesh(
+            [port], "{retry_on: [RESET], num_retries: 1, per_try_timeout: 0.3s}")
+        client = subprocess.Popen(
+            ["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-T", "-", "-X",
+             "POST", "-w", "\n%{http_code}", f"http://127.0.0.1:{proxy_port}/upload"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(6):
+                client.stdin.write(b"x" * 1000)
+                client.stdin.flush()
+                time.sleep(0.2)
+            client.stdin.close()
+            client.wait(timeout=15)
+            out, err = client.stdout.read(), client.stderr.read()
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        payload, _, status = out.decode().rpartition("\n")
+        self.assertEqual(status, "200", (out, err))
+        self.assertEqual(json.loads(payload)["body_length"], 6000)
+        self.assertEqual(self.stats(port)["requests"], 1)
+
     def test_exhausted_retries_say_so_in_the_local_reply(self):
         dead = [harness.free_port(), harness.free_port()]
         proxy_port = self.start_mesh(dead, "{retry_on: [CONNECT_FAILURE], num_retries: 2}")
