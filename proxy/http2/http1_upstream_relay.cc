@@ -571,6 +571,7 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Http1
     target.transport = next.transport;
     target.connection_limit = next.connection_limit;
     if (decision.wait.count() > 0 && !co_await backoff(exchange, Clock::now() + decision.wait)) {
+      retry->state().retryNotSent();
       end.kind = AttemptEnd::Kind::kOver;
       break;
     }

@@ -164,11 +164,15 @@ asio::awaitable<void> Http2Attempts::resend(std::shared_ptr<StreamExchange> exch
     asio::steady_timer timer(co_await asio::this_coro::executor, wait);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  // The client left, or the route timeout answered, while the backoff ran.
-  if (exchange->downstream_closed || exchange->response_started || !exchange->attempts) {
+  if (!exchange->attempts) {
     co_return;
   }
   Http2Attempts& self = *exchange->attempts;
+  // The client left, or the route timeout answered, while the backoff ran.
+  if (exchange->downstream_closed || exchange->response_started) {
+    self.retry_->state().retryNotSent();
+    co_return;
+  }
   if (!self.grpc_timeout_sent_.empty()) {
     const std::optional<std::string> left =
         grpcTimeoutLeft(self.grpc_timeout_sent_, Clock::now() - self.first_sent_);

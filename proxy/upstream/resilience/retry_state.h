@@ -72,6 +72,10 @@ class RetryState {
                       Clock::time_point now, int64_t now_unix_seconds, uint64_t random);
   void admit(RetryDecision& decision, Clock::time_point now);
 
+  // A retry admitted was not sent after all (the client left during its backoff): its token
+  // goes back to the budget.
+  void retryNotSent() { budget_.refund(); }
+
   // The host an attempt went to, remembered so that the next pick avoids it.
   void tried(const lb::Host* host);
   std::span<const lb::Host* const> triedHosts() const {

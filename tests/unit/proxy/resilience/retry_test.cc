@@ -232,6 +232,17 @@ TEST_F(RetryStateTest, TheBudgetIsAskedLastAndOnlyForARealRetry) {
   EXPECT_EQ(fail(state, answered(503)).refused, "the cluster's retry budget is spent");
 }
 
+TEST_F(RetryStateTest, ARetryNotSentGivesItsTokenBack) {
+  auto policy = policyFor({RetryCondition::kGatewayError});
+  policy.num_retries = 5;
+  budget_.deposit();  // exactly one token
+  RetryState state(policy, budget_, start_ + std::chrono::seconds(10));
+  EXPECT_TRUE(fail(state, answered(503)).retry);
+  state.retryNotSent();  // the client left during the backoff
+  EXPECT_TRUE(fail(state, answered(503)).retry);
+  EXPECT_EQ(fail(state, answered(503)).refused, "the cluster's retry budget is spent");
+}
+
 TEST_F(RetryStateTest, AResetHeaderReplacesTheBackoffWithinLimits) {
   auto policy = policyFor({RetryCondition::kGatewayError});
   policy.num_retries = 3;
