@@ -12,7 +12,6 @@
 #include <iterator>
 #include <utility>
 
-#include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/buffered_parse.h"
 #include "proxy/http1/hop_by_hop.h"
 #include "proxy/http1/message_head_writer.h"
@@ -502,16 +501,6 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
   co_return end;
 }
 
-// Whether the attempt that ended so is tried again (UpstreamRetry::decide).
-RetryDecision retryDecision(UpstreamRetry& retry, const AttemptEnd& end) {
-  if (end.kind != AttemptEnd::Kind::kResponse) {
-    return retry.decide(end.attempt, nullptr, Clock::now());
-  }
-  const BeastHeaderLookup lookup(end.connection->response->get().base());
-  const RequestView view{{}, {}, {}, {}, &lookup, {}};
-  return retry.decide(end.attempt, &view, Clock::now());
-}
-
 // Relays the final response whose header `connection` has read to the client,
 // then pools the connection when it can serve another request. A 101 becomes a
 // tunnel when the request offered that upgrade.
@@ -603,7 +592,9 @@ asio::awaitable<ExchangeResult> relayExchange(DeadlineStream& downstream,
     if (retry == nullptr) {
       break;
     }
-    const RetryDecision decision = retryDecision(*retry, end);
+    const RetryDecision decision =
+        retryAfterAttempt(*retry, end.attempt,
+                          end.kind == AttemptEnd::Kind::kResponse ? end.connection.get() : nullptr);
     if (!decision.retry) {
       if (end.kind == AttemptEnd::Kind::kUpstreamFailed) {
         end.failure.detail += retry->note(decision.refused);

@@ -22,7 +22,6 @@
 #include <iterator>
 
 #include "common/log/logger.h"
-#include "proxy/http1/beast_header_lookup.h"
 #include "proxy/router/route_decision.h"
 #include "proxy/upstream/http1_upstream_io.h"
 #include "proxy/upstream/upstream_retry.h"
@@ -416,16 +415,6 @@ asio::awaitable<AttemptEnd> sendAttempt(StreamExchange& exchange, WakeOnChange& 
   co_return end;
 }
 
-// Whether the attempt that ended so goes again (UpstreamRetry::decide).
-RetryDecision retryDecision(UpstreamRetry& retry, const AttemptEnd& end) {
-  if (end.kind != AttemptEnd::Kind::kResponse) {
-    return retry.decide(end.attempt, nullptr, Clock::now());
-  }
-  const BeastHeaderLookup lookup(end.connection->response->get().base());
-  const RequestView view{{}, {}, {}, {}, &lookup, {}};
-  return retry.decide(end.attempt, &view, Clock::now());
-}
-
 // Waits out a retry's backoff; false when the client left or the proxy answered meanwhile.
 asio::awaitable<bool> backoff(StreamExchange& exchange, Clock::time_point until) {
   // The backoff is the proxy's wait, not the stream being idle.
@@ -556,7 +545,9 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Http1
     if (!retry) {
       break;
     }
-    const RetryDecision decision = retryDecision(*retry, end);
+    const RetryDecision decision =
+        retryAfterAttempt(*retry, end.attempt,
+                          end.kind == AttemptEnd::Kind::kResponse ? end.connection.get() : nullptr);
     if (!decision.retry) {
       if (end.kind == AttemptEnd::Kind::kUpstreamFailed) {
         end.detail += retry->note(decision.refused);

@@ -1,5 +1,6 @@
 #include "proxy/upstream/http1_upstream_io.h"
 
+#include "proxy/http1/beast_header_lookup.h"
 #include "proxy/http1/buffered_parse.h"
 
 #include <algorithm>
@@ -85,6 +86,17 @@ int headerGrpcStatus(const UpstreamResponseParser::value_type& header) {
   const std::string_view value = field->value();
   std::from_chars(value.data(), value.data() + value.size(), status);
   return status;
+}
+
+RetryDecision retryAfterAttempt(UpstreamRetry& retry, const AttemptResult& attempt,
+                                const UpstreamConnection* responded) {
+  const auto now = std::chrono::steady_clock::now();
+  if (responded == nullptr || !responded->response) {
+    return retry.decide(attempt, nullptr, now);
+  }
+  const BeastHeaderLookup lookup(responded->response->get().base());
+  const RequestView view{{}, {}, {}, {}, &lookup, {}};
+  return retry.decide(attempt, &view, now);
 }
 
 }  // namespace weft::proxy

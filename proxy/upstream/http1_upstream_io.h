@@ -10,6 +10,7 @@
 
 #include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/http1_connection_pool.h"
+#include "proxy/upstream/upstream_retry.h"
 
 namespace weft::proxy {
 
@@ -54,5 +55,10 @@ bool mayRetryOnFreshConnection(bool retry_allowed, const ResponseHeadRead& read,
 // The gRPC status of a trailers-only response (grpc-status in the header), or -1: what retry
 // policies and outlier detection read from a gRPC answer that failed at once.
 int headerGrpcStatus(const UpstreamResponseParser::value_type& header);
+
+// Whether an attempt that ended with `attempt` goes again (UpstreamRetry::decide), the policy
+// reading `responded`'s response header when one came (null: none did).
+RetryDecision retryAfterAttempt(UpstreamRetry& retry, const AttemptResult& attempt,
+                                const UpstreamConnection* responded);
 
 }  // namespace weft::proxy
