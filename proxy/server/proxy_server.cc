@@ -264,6 +264,12 @@ class ProxyServer {
     if (watcher_) {
       boost::asio::post(main_context_, [this] { reload("file change"); });
     }
+    // Signals are taken over before the proxy says it is ready: a SIGTERM sent the moment it
+    // does must drain, not kill it (the handlers run once the main loop runs).
+    signals_ = std::make_unique<SignalWatcher>(
+        main_context_,
+        [this](int signal_number) { shutdown("signal " + std::to_string(signal_number)); },
+        [this](int) { reload("SIGHUP"); });
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, snapshot_));
@@ -288,10 +294,6 @@ class ProxyServer {
 
     serverLog().info("admin listening on {}", admin::endpointAddress(boost::asio::ip::tcp::endpoint(
                                                   admin_address.address(), admin_->port())));
-    signals_ = std::make_unique<SignalWatcher>(
-        main_context_,
-        [this](int signal_number) { shutdown("signal " + std::to_string(signal_number)); },
-        [this](int) { reload("SIGHUP"); });
     if (ads_) {
       ads_->setAdminAddress(admin::endpointAddress(
           boost::asio::ip::tcp::endpoint(admin_address.address(), admin_->port())));
