@@ -348,6 +348,13 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
 
 }  // namespace
 
+const std::shared_ptr<Http2ClientPool>& WorkerContext::http2UpstreamPool() {
+  if (!http2_upstream_pool) {
+    http2_upstream_pool = std::make_shared<Http2ClientPool>();
+  }
+  return http2_upstream_pool;
+}
+
 StreamIdleWatcher& WorkerContext::streamIdleWatcher(const asio::any_io_executor& executor) {
   if (!stream_idle_watcher) {
     stream_idle_watcher = std::make_shared<StreamIdleWatcher>(executor);
@@ -538,13 +545,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       if (!time_left) {
         // Answered below, without going upstream.
       } else if (cluster.protocol == UpstreamProtocol::kHttp2) {
-        if (!route->mirrors.empty() && upgrade.empty()) [[unlikely]] {
-          dropMirrors(chooseMirrors(*route));
-        }
-        if (!worker.http2_upstream_pool) {
-          worker.http2_upstream_pool = std::make_shared<Http2ClientPool>();
-        }
-        const std::shared_ptr<Http2ClientPool> pool = worker.http2_upstream_pool;
+        const std::shared_ptr<Http2ClientPool> pool = worker.http2UpstreamPool();
         Http2BridgeParams bridge_params{
             UpstreamTarget{decision.host->address(), cluster.name, cluster.connect_timeout, timeout,
                            cluster.upstream_idle_timeout, cluster.max_requests_per_connection},
@@ -571,7 +572,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
             decision.hash,
             cluster_state.outlier.get(),
             std::chrono::steady_clock::now() +
-                (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365))};
+                (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365)),
+            upgrade.empty() && !route->mirrors.empty() ? chooseMirrors(*route) : ChosenMirrors{}};
         bridge_params.pool_owner = pool;
         bridge_params.snapshot = snapshot;
         bridge_params.active = &active;
@@ -612,8 +614,11 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
-        sendMirrors(mirrors, replay, stream.get_executor(), snapshot, worker.worker_index,
-                    worker.tls_sessions);
+        if (mirrors.count > 0) {
+          sendMirrors(mirrors, KeptRequest{nullptr, replay.bytes, replay.complete},
+                      MirrorWorker{stream.get_executor(), snapshot, worker.worker_index,
+                                   &worker.tls_sessions, worker.http2UpstreamPool()});
+        }
       }
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:

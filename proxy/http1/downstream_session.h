@@ -33,6 +33,7 @@ struct WorkerContext {
   TlsSessionCache tls_sessions;
   // Multiplexed HTTP/2 upstream connections, made on first use (proxy/http2/).
   std::shared_ptr<Http2ClientPool> http2_upstream_pool;
+  const std::shared_ptr<Http2ClientPool>& http2UpstreamPool();
   // Stream idle timeouts of exchanges that involve HTTP/2, made on first use.
   std::shared_ptr<StreamIdleWatcher> stream_idle_watcher;
   StreamIdleWatcher& streamIdleWatcher(const boost::asio::any_io_executor& executor);

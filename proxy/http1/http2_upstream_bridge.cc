@@ -291,6 +291,9 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   struct Detach {
     StreamExchange& exchange;
     ~Detach() {
+      if (exchange.attempts) {
+        exchange.attempts->exchangeEnded(exchange);  // mirrors get their copy
+      }
       exchange.downstream = nullptr;
       if (!exchange.upstream_finished) {
         exchange.downstream_closed = true;
@@ -306,8 +309,7 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   ForwardingFacts facts;  // x-forwarded-for and x-request-id are in the fields already
   facts.path = exchange->request.path;
   HeaderList fields = http2RequestFields(exchange->request, facts);
-  if ((params.attempts.policy != nullptr || params.attempts.outlier != nullptr) &&
-      params.pool_owner) {
+  if (Http2Attempts::wanted(params.attempts) && params.pool_owner) {
     exchange->attempts =
         std::make_unique<Http2Attempts>(params.attempts, *exchange, fields, params.target,
                                         params.settings, params.pool_owner, executor);

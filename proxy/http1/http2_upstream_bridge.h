@@ -32,8 +32,8 @@ struct Http2BridgeParams {
   // The worker's drain flag: set by the time the response starts, the response
   // says Connection: close.
   const bool* draining = nullptr;
-  // Retries and outlier reporting (http2_attempts.h): used when `attempts.policy` or
-  // `attempts.outlier` is set, with `pool_owner` (the worker's pool) for the retries.
+  // Retries, mirrors and outlier reporting (http2_attempts.h): used when any is set
+  // (Http2Attempts::wanted), with `pool_owner` (the worker's pool) for retries and mirrors.
   Http2Attempts::Setup attempts;
   std::shared_ptr<Http2ClientPool> pool_owner;
   // The config the exchange runs on: kept with it, since retries and late upstream frames may

@@ -573,8 +573,12 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Http1
     co_await relayResponse(exchange, waker, std::move(end.connection), target, pool, clock);
   }
   if (params.mirrors.count > 0) {
-    sendMirrors(params.mirrors, replay, co_await asio::this_coro::executor, exchange.snapshot,
-                params.worker_index, *target.tls_sessions);
+    // Not in the braced list below: GCC 12 mishandles a co_await inside an aggregate's
+    // initializer (it destroys temporaries of the list twice).
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    sendMirrors(params.mirrors, KeptRequest{nullptr, replay.bytes, replay.complete},
+                MirrorWorker{executor, exchange.snapshot, params.worker_index, target.tls_sessions,
+                             params.http2_pool});
   }
 }
 

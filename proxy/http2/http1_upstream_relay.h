@@ -22,6 +22,7 @@ struct Http1RelayParams {
   const RetryPolicyConfig* retry_policy = nullptr;  // null: no retries
   OutlierDetector* outlier = nullptr;               // this worker's, for the cluster; null: off
   ChosenMirrors mirrors;                            // sent a copy once the exchange ended
+  std::shared_ptr<Http2ClientPool> http2_pool;      // the worker's, with mirrors: for HTTP2 ones
 };
 
 // Forwards an HTTP/2 exchange to an HTTP/1.1 upstream: sends the request

@@ -1,6 +1,7 @@
 #include "proxy/http2/http2_attempts.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,6 +26,7 @@ Http2Attempts::Http2Attempts(const Setup& setup, StreamExchange& exchange, Heade
       settings_(settings),
       pool_(std::move(pool)),
       executor_(std::move(executor)) {
+  keep_body_ = setup.policy != nullptr || setup.mirrors.count > 0;
   if (setup.policy != nullptr) {
     first_sent_ = Clock::now();
     for (const HeaderField& field : fields_) {
@@ -41,7 +43,7 @@ size_t Http2Attempts::bodyTaken(const uint8_t* data, size_t length, bool ended) 
   taken_now_ += length;
   const size_t fresh = taken_now_ > taken_most_ ? taken_now_ - taken_most_ : 0;
   taken_most_ = std::max(taken_most_, taken_now_);
-  if (retry_) {
+  if (keep_body_) {
     replay_.started = replay_.started || length > 0;
     replay_.append(reinterpret_cast<const char*>(data), length);
     replay_.complete = ended && !replay_.overflow;
@@ -152,6 +154,21 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
   exchange.idle_watch.last_change = now;
   asio::co_spawn(executor_, resend(exchange.shared_from_this(), decision.wait), asio::detached);
   return true;
+}
+
+void Http2Attempts::exchangeEnded(const StreamExchange& exchange) {
+  if (setup_.mirrors.count == 0) {
+    return;
+  }
+  const ChosenMirrors mirrors = std::exchange(setup_.mirrors, ChosenMirrors{});
+  // Whole when the current attempt took the body to its end, or the request had none (it never
+  // moved a byte through the pipe).
+  const BodyPipe& pending = exchange.request_body;
+  const bool body_seen = replay_.complete || (pending.ended && pending.moved() == 0);
+  KeptRequest kept{&fields_, replay_.bytes, body_seen && !replay_.overflow};
+  MirrorWorker worker{executor_, exchange.snapshot, setup_.worker_index, target_.tls_sessions,
+                      pool_};
+  sendMirrors(mirrors, kept, worker);
 }
 
 std::string Http2Attempts::note() const {

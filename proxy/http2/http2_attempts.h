@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "proxy/http2/stream_exchange.h"
+#include "proxy/upstream/request_mirror.h"
 #include "proxy/upstream/resilience/outlier_detector.h"
 #include "proxy/upstream/upstream_retry.h"
 
@@ -18,15 +19,16 @@ namespace weft::proxy {
 class Http2ClientPool;
 
 // One exchange's attempts on an HTTP/2 cluster (gRPC included), whichever protocol the client
-// speaks. Kept on the exchange (StreamExchange::attempts) when the route retries or the cluster
-// runs outlier detection; the upstream connection tells it how each attempt ended before the
-// response reached the client: a connect failure, a reset or refused stream, or a final
-// response header, which it holds back until this has decided.
+// speaks. Kept on the exchange (StreamExchange::attempts) when the route retries or mirrors
+// the request, or the cluster runs outlier detection; the upstream connection tells it how each
+// attempt ended before the response reached the client: a connect failure, a reset or refused
+// stream, or a final response header, which it holds back until this has decided.
 //
 // The request goes again as it went: its header fields are kept here, and the body bytes the
 // upstream took are copied (up to RequestReplay::kLimit) and put back in front of the exchange's
 // request body for the next attempt. The route timeout, enforced once per exchange by the pool,
-// bounds all attempts and the backoffs between them.
+// bounds all attempts and the backoffs between them. The same copy goes to the request's
+// mirrors once the exchange is over.
 class Http2Attempts {
  public:
   using Clock = std::chrono::steady_clock;
@@ -39,7 +41,13 @@ class Http2Attempts {
     std::optional<uint64_t> hash;
     OutlierDetector* outlier = nullptr;
     Clock::time_point deadline = Clock::time_point::max();
+    ChosenMirrors mirrors;  // sent a copy by exchangeEnded()
   };
+
+  // Whether an exchange needs attempts kept for it.
+  static bool wanted(const Setup& setup) {
+    return setup.policy != nullptr || setup.outlier != nullptr || setup.mirrors.count > 0;
+  }
 
   Http2Attempts(const Setup& setup, StreamExchange& exchange, HeaderList fields,
                 UpstreamTarget target, const Http2Settings& settings,
@@ -71,6 +79,11 @@ class Http2Attempts {
   // are in the body pipe but were credited to the client already.
   size_t replayedBytesPending() const { return taken_most_ - taken_now_; }
 
+  // The client's side of the exchange is over (its stream closed or its HTTP/1.1 exchange
+  // ended): each chosen mirror gets a copy of the request, if the upstream took it whole.
+  // Call before the request body pipe is dropped: what no attempt took yet is part of it.
+  void exchangeEnded(const StreamExchange& exchange);
+
   // For a local reply after retries: " (3 attempts; not retried: retry budget exhausted)", or
   // empty when the request was tried once and no retry was refused.
   std::string note() const;
@@ -82,7 +95,10 @@ class Http2Attempts {
   void startPerTry(StreamExchange& exchange);
 
   Setup setup_;
+  // The request body the current attempt took, kept when the request may go again (retries)
+  // or to mirrors.
   RequestReplay replay_;
+  bool keep_body_ = false;
   std::optional<UpstreamRetry> retry_;
   lb::Host* host_;  // of the current attempt
   HeaderList fields_;

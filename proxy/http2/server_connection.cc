@@ -549,14 +549,10 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   cluster_state.retry_budget->deposit();  // every request earns its share of retries
   OutlierDetector* outlier = cluster_state.outlier.get();
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
-    if (!route.mirrors.empty()) [[unlikely]] {
-      dropMirrors(chooseMirrors(route));
-    }
-    if (!worker_.http2_upstream_pool) {
-      worker_.http2_upstream_pool = std::make_shared<Http2ClientPool>();
-    }
+    worker_.http2UpstreamPool();
     HeaderList fields = http2RequestFields(head, facts);
-    if (route.retry_policy || outlier != nullptr) {
+    const ChosenMirrors mirrors = route.mirrors.empty() ? ChosenMirrors{} : chooseMirrors(route);
+    if (route.retry_policy || outlier != nullptr || mirrors.count > 0) {
       const Http2Attempts::Setup setup{
           route.retry_policy.get(),
           &cluster,
@@ -565,7 +561,8 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
           decision.hash,
           outlier,
           std::chrono::steady_clock::now() +
-              (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365))};
+              (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365)),
+          mirrors};
       exchange->attempts =
           std::make_unique<Http2Attempts>(setup, *exchange, fields, target, cluster.http2,
                                           worker_.http2_upstream_pool, stream_.get_executor());
@@ -580,7 +577,10 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   relay.worker_index = worker_.worker_index;
   relay.retry_policy = route.retry_policy.get();
   relay.outlier = outlier;
-  relay.mirrors = chooseMirrors(route);
+  relay.mirrors = route.mirrors.empty() ? ChosenMirrors{} : chooseMirrors(route);
+  if (relay.mirrors.count > 0) {
+    relay.http2_pool = worker_.http2UpstreamPool();  // for mirror clusters that speak HTTP/2
+  }
   asio::co_spawn(stream_.get_executor(),
                  relayToHttp1Upstream(exchange, std::move(relay), worker_.upstream_pool),
                  asio::detached);
@@ -771,6 +771,9 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
   }
   StreamExchangePtr exchange = it->second->exchange;
   self->streams_.erase(it);
+  if (exchange->attempts) {
+    exchange->attempts->exchangeEnded(*exchange);  // mirrors get their copy
+  }
   // Bytes never sent upstream still count against the connection window (bytes put back for
   // a retry were counted when they first went).
   const size_t replayed =

@@ -73,6 +73,7 @@ void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::s
       fields.push_back({"x-weft-reason", std::string(localReplyCode(reason))});
     }
     setResponse(std::move(fields));
+    answered_locally = true;
     response_body = BodyPipe();
     response_body.ended = true;
     discard_request_body = true;
@@ -93,6 +94,7 @@ void StreamExchange::localReply(const LocalResponse& reply) {
     std::erase_if(fields, [](const HeaderField& field) { return field.name == "x-weft-reason"; });
   }
   setResponse(std::move(fields));
+  answered_locally = true;
   response_body = BodyPipe();
   response_body.append(reply.body());
   response_body.ended = true;

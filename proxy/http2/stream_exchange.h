@@ -144,6 +144,7 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
 
   HeaderList response_fields;  // ":status" first
   bool response_started = false;
+  bool answered_locally = false;  // the response is the proxy's own (localReply)
   BodyPipe response_body;
 
   // Set when the downstream stream closed or was reset; the upstream stops.

@@ -915,11 +915,7 @@ class SnapshotBuilder {
           appendIndex(appendField(action_path, "request_mirror_policies"), m);
       const ClusterConfig* cluster =
           findCluster(snapshot, mirror.cluster(), appendField(mirror_path, "cluster"));
-      if (cluster != nullptr && cluster->protocol == UpstreamProtocol::kHttp2) {
-        // Copies are sent as HTTP/1.1 today.
-        fail(appendField(mirror_path, "cluster"),
-             "mirroring to an HTTP2 cluster is not implemented by this version of weft-proxy yet");
-      } else if (cluster != nullptr) {
+      if (cluster != nullptr) {
         entry.mirrors.push_back({cluster, mirror.has_percentage()
                                               ? perMillion(mirror.percentage().value())
                                               : 1'000'000});

@@ -42,7 +42,8 @@ class FaultBackendTest(IntegrationTest):
         for start in range(0, 100, 10):
             self.assertEqual(statuses[start:start + 10].count(503), 3, statuses)
         self.assertEqual(self.stats(port), {"requests": 100, "ok": 70, "failed": 30, "reset": 0,
-                                            "delayed": 0, "health_checks": 0})
+                                            "delayed": 0, "health_checks": 0, "mirrored": 0,
+                                            "mirrored_bytes": 0})
         self.assertEqual(self.request(port, "/x")[2]["backend"], "shop")
 
     def test_resets_the_connection_without_an_answer(self):
@@ -66,7 +67,17 @@ class FaultBackendTest(IntegrationTest):
         self.assertEqual(self.request(port, headers={"x-fault-delay-ms": "300"})[0], 200)
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
         self.assertEqual(self.stats(port), {"requests": 3, "ok": 1, "failed": 1, "reset": 1,
-                                            "delayed": 1, "health_checks": 0})
+                                            "delayed": 1, "health_checks": 0, "mirrored": 0,
+                                            "mirrored_bytes": 0})
+
+    def test_mirror_copies_are_counted_with_their_bytes(self):
+        _, port = self.start_fault_backend()
+        self.request(port, "/a", "POST", headers={"x-weft-mirror": "1"}, body=b"x" * 1234)
+        self.request(port, "/b", "POST", headers={"x-weft-mirror": "1"}, body=b"y" * 10)
+        self.request(port, "/c", "POST", body=b"not a copy")
+        stats = self.stats(port)
+        self.assertEqual((stats["requests"], stats["mirrored"], stats["mirrored_bytes"]),
+                         (3, 2, 1244))
 
     def test_delays_and_retry_after(self):
         _, port = self.start_fault_backend("--delay-ms", "200", "--delay-fraction", "1",

@@ -271,7 +271,8 @@ class ProxyRetryTest(MeshTest):
             self.assertEqual(answer["body_sha256"], hashlib.sha256(body).hexdigest())
         # The backend fails every second request it sees: requests 2, 3 and 4 each failed once.
         self.assertEqual(self.stats(port), {"requests": 7, "ok": 4, "failed": 3, "reset": 0,
-                                            "delayed": 0, "health_checks": 0})
+                                            "delayed": 0, "health_checks": 0, "mirrored": 0,
+                                            "mirrored_bytes": 0})
 
     def test_a_body_larger_than_the_replay_limit_is_not_retried(self):
         port = self.start_fault_backend("a", "--fail-fraction", "1")
@@ -638,8 +639,8 @@ static_resources:
 """
 
 
-class ProxyGrpcRetryTest(ResilienceTest):
-    """Retries and outlier detection on an HTTP/2 (gRPC) cluster, for HTTP/2 clients."""
+class GrpcTest(ResilienceTest):
+    """gRPC echo servers (tests/tools/grpc_echo.py) and calls through the proxy."""
 
     def setUp(self):
         super().setUp()
@@ -666,6 +667,10 @@ class ProxyGrpcRetryTest(ResilienceTest):
                                  str(count), str(size)], capture_output=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         return json.loads(result.stdout)
+
+
+class ProxyGrpcRetryTest(GrpcTest):
+    """Retries and outlier detection on an HTTP/2 (gRPC) cluster, for HTTP/2 clients."""
 
     def start_grpc_mesh(self, ports, retry_policy, cluster_extra=""):
         proxy_port = harness.free_port()
@@ -754,6 +759,164 @@ class ProxyGrpcRetryTest(ResilienceTest):
         self.assertEqual(outcomes.get("UNAVAILABLE"), 3, outcomes)
         self.assertEqual(outcomes.get("OK"), 37, outcomes)
         self.assertEqual(int(self.control(unavailable, "Calls", "")), 3)
+
+
+GRPC_MIRROR_CONFIG = """
+node: {{id: grpc-mirror-proxy}}
+concurrency: 2
+static_resources:
+  listeners:
+    - name: grpc
+      address: {{address: 127.0.0.1, port: {proxy_port}}}
+      filter_chains:
+        - name: grpc
+          http:
+            stat_prefix: grpc
+            route_config:
+              name: local
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /}}
+                      route:
+                        cluster: primary
+                        timeout: {timeout}
+                        request_mirror_policies: [{{cluster: shadow, percentage: {share}}}]
+  clusters:
+    - name: primary
+      protocol: {primary_protocol}
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {primary}}}}}}}]}}]
+    - name: shadow
+      protocol: {shadow_protocol}
+      load_assignment:
+        endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{address: 127.0.0.1, port: {shadow}}}}}}}]}}]
+"""
+
+
+class ProxyGrpcMirrorTest(GrpcTest):
+    """Mirroring when the primary or the mirror cluster speaks HTTP/2: a copy goes in the
+    mirror cluster's protocol, whatever the primary's."""
+
+    def start_grpc_mirror(self, primary, shadow, share, primary_protocol="HTTP2",
+                          shadow_protocol="HTTP2", timeout="20s"):
+        proxy_port = harness.free_port()
+        self.start_proxy(GRPC_MIRROR_CONFIG.format(
+            proxy_port=proxy_port, primary=primary, shadow=shadow, share=share,
+            primary_protocol=primary_protocol, shadow_protocol=shadow_protocol,
+            timeout=timeout))
+        return proxy_port
+
+    def wait_for_copies(self, count_arrived):
+        """Waits until every copy the proxy sent has arrived (count_arrived() says how many)
+        or failed; returns (sent, arrived)."""
+        deadline = time.monotonic() + 15
+        while True:
+            counters = self.counters()
+            sent = counters["weft_proxy_mirrored_requests_total"]
+            arrived = count_arrived()
+            if (arrived + counters["weft_proxy_mirror_failures_total"] >= sent
+                    or time.monotonic() > deadline):
+                return sent, arrived
+            time.sleep(0.1)
+
+    def mirrored_at(self, grpc_port):
+        """(calls, request bytes) of the copies a gRPC echo server received."""
+        calls, size = self.control(grpc_port, "Mirrored", "").split(",")
+        return int(calls), int(size)
+
+    def test_grpc_calls_are_mirrored_to_a_grpc_cluster(self):
+        primary = self.grpc_server()
+        shadow = self.grpc_server()
+        proxy_port = self.start_grpc_mirror(primary, shadow, 50)
+        self.assertEqual(self.calls(proxy_port, 200, size=3000), {"OK": 200})
+        self.assertEqual(int(self.control(primary, "Calls", "")), 200)
+        sent, arrived = self.wait_for_copies(lambda: self.mirrored_at(shadow)[0])
+        self.assertLess(abs(sent - 100), 45, sent)  # sd of a 50 % share of 200: 7.1
+        self.assertEqual(arrived, sent)
+        # Each copy carried the whole message, and only copies reached the shadow.
+        self.assertEqual(self.mirrored_at(shadow), (sent, sent * 3000))
+        self.assertEqual(int(self.control(shadow, "Calls", "")), sent)
+        counters = self.counters()
+        self.assertEqual(counters["weft_proxy_mirror_dropped_total"], 0)
+        self.assertEqual(counters["weft_proxy_mirror_failures_total"], 0)
+
+    def test_http1_clients_of_a_grpc_cluster_are_mirrored(self):
+        # proxy/http1/http2_upstream_bridge.cc keeps the copy for an HTTP/1.1 client.
+        primary = self.grpc_server()
+        shadow = self.grpc_server()
+        proxy_port = self.start_grpc_mirror(primary, shadow, 100)
+        message = b"\x00\x00\x00\x00\x05hello"  # one gRPC message, uncompressed
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        try:
+            for _ in range(5):
+                connection.request("POST", "/test.Echo/Unary", body=message,
+                                   headers={"content-type": "application/grpc", "te": "trailers"})
+                response = connection.getresponse()
+                self.assertEqual((response.status, response.read()), (200, message))
+        finally:
+            connection.close()
+        sent, arrived = self.wait_for_copies(lambda: self.mirrored_at(shadow)[0])
+        self.assertEqual((sent, arrived), (5, 5))
+        self.assertEqual(self.mirrored_at(shadow), (5, 25))
+        self.assertEqual(int(self.control(primary, "Calls", "")), 5)
+
+    def test_a_slow_grpc_mirror_never_slows_the_primary(self):
+        # The shadow answers after 5 s; the route's timeout is 1 s. Were the primary waiting
+        # for its copy, every call would fail.
+        primary = self.grpc_server()
+        shadow = self.grpc_server()
+        self.control(shadow, "SetDelay", "5")
+        proxy_port = self.start_grpc_mirror(primary, shadow, 100, timeout="1s")
+        self.assertEqual(self.calls(proxy_port, 30), {"OK": 30})
+        counters = self.counters()
+        self.assertEqual(counters["weft_proxy_mirrored_requests_total"], 30)
+        self.assertEqual(counters["weft_proxy_mirror_dropped_total"], 0)
+
+    def test_grpc_calls_are_mirrored_to_an_http1_cluster(self):
+        primary = self.grpc_server()
+        shadow = self.start_fault_backend("shadow")
+        proxy_port = self.start_grpc_mirror(primary, shadow, 100, shadow_protocol="HTTP1")
+        self.assertEqual(self.calls(proxy_port, 40, size=2000), {"OK": 40})
+        sent, arrived = self.wait_for_copies(lambda: self.stats(shadow)["mirrored"])
+        self.assertEqual((sent, arrived), (40, 40))
+        # Each copy is an HTTP/1.1 POST with the gRPC frame: 5 bytes of prefix and the message.
+        self.assertEqual(self.stats(shadow)["mirrored_bytes"], 40 * 2005)
+
+    def test_http1_cluster_requests_are_mirrored_to_an_http2_cluster(self):
+        primary = self.start_fault_backend("primary")
+        shadow = self.grpc_server()
+        proxy_port = self.start_grpc_mirror(primary, shadow, 100, primary_protocol="HTTP1")
+        message = b"\x00\x00\x00\x00\x05hello"  # one gRPC message, uncompressed
+        headers = {"content-type": "application/grpc", "te": "trailers"}
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        try:
+            for chunked in (False, True, False, True):
+                # Kept with Content-Length or chunked framing: either is re-framed for HTTP/2.
+                connection.request("POST", "/test.Echo/Unary", headers=headers,
+                                   body=iter([message]) if chunked else message,
+                                   encode_chunked=chunked)
+                response = connection.getresponse()
+                self.assertEqual(response.status, 200)
+                self.assertEqual(json.loads(response.read())["body_length"], len(message))
+        finally:
+            connection.close()
+        # An HTTP/2 client of the HTTP/1.1 cluster, too (proxy/http2/http1_upstream_relay.cc).
+        body_file = os.path.join(self.tempdir, "message")
+        with open(body_file, "wb") as out:
+            out.write(message)
+        for _ in range(2):
+            status, _, _ = self.curl(f"http://127.0.0.1:{proxy_port}/test.Echo/Unary",
+                                     "--http2-prior-knowledge", "--data-binary", f"@{body_file}",
+                                     "-H", "content-type: application/grpc",
+                                     "-H", "te: trailers")
+            self.assertEqual(status, 200)
+        sent, arrived = self.wait_for_copies(lambda: self.mirrored_at(shadow)[0])
+        self.assertEqual((sent, arrived), (6, 6))
+        # The gRPC server decoded each copy as one message of 5 bytes.
+        self.assertEqual(self.mirrored_at(shadow), (6, 30))
+        self.assertEqual(self.stats(primary)["requests"], 6)
 
 
 SPLIT_CONFIG = """

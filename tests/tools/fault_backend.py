@@ -23,8 +23,10 @@ after its N-th request has been answered.
 The rules can be changed while it runs: POST /_control with a JSON object of the same names
 (fail_fraction, fail_status, retry_after, reset_fraction, delay_ms, delay_fraction,
 die_after) replaces those settings and restarts the shares; GET /_stats answers
-{"requests", "ok", "failed", "reset", "delayed", "health_checks"} counted since the start
-(control, stats and health-check requests are not counted as requests). Both answer at once,
+{"requests", "ok", "failed", "reset", "delayed", "health_checks", "mirrored",
+"mirrored_bytes"} counted since the start (control, stats and health-check requests are not
+counted as requests; "mirrored" counts requests that carried x-weft-mirror: 1, a proxy's
+mirror copies, and "mirrored_bytes" their body bytes). Both answer at once,
 whatever the rules.
 
 GET /healthz is the health-check endpoint: it answers health_status (200 by default; settable
@@ -75,7 +77,7 @@ class Faults:
     def __init__(self, settings):
         self.lock = threading.Lock()
         self.counts = {"requests": 0, "ok": 0, "failed": 0, "reset": 0, "delayed": 0,
-                       "health_checks": 0}
+                       "health_checks": 0, "mirrored": 0, "mirrored_bytes": 0}
         self.apply(settings)
 
     def apply(self, settings):
@@ -201,8 +203,12 @@ def make_handler(name, faults):
                 body = self._read_body()
             except ValueError:
                 return self._send(413, {"error": "body too large"})
-            action, status, delay = faults.decide(
-                {k.lower(): v for k, v in self.headers.items()})
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if headers.get("x-weft-mirror") == "1":
+                with faults.lock:
+                    faults.counts["mirrored"] += 1
+                    faults.counts["mirrored_bytes"] += len(body)
+            action, status, delay = faults.decide(headers)
             if action == "reset":
                 return self._reset()
             if delay:

@@ -19,7 +19,9 @@ serve: binds 127.0.0.1 (port 0: any free port), prints "listening on <port>".
   UNAVAILABLE (a trailers-only answer), "0" ends that; /test.Echo/SetDelay with "<seconds>"
   makes every Unary call wait that long (or until it is cancelled) before it answers;
   /test.Echo/Calls answers how many calls (control ones aside) came, as text, and
-  /test.Echo/LeastRemaining the fewest seconds any of them had left under its deadline.
+  /test.Echo/LeastRemaining the fewest seconds any of them had left under its deadline;
+  /test.Echo/Mirrored answers "<calls>,<request bytes>" for the calls that carried
+  x-weft-mirror: 1 (copies from a proxy's mirroring).
 peers <target> <authority> <pause seconds> <count>: makes count calls to Peer on one channel,
   pausing between them, and prints the peers seen as a JSON list. A negative pause makes the
   calls all at once instead, each held open for -pause seconds.
@@ -119,15 +121,20 @@ def serve(port):
             return str(health_checks.get(request.decode(), 0)).encode()
 
     unavailable = threading.Event()
-    calls = {"count": 0, "delay": 0.0, "least_remaining": None}
+    calls = {"count": 0, "delay": 0.0, "least_remaining": None, "mirrored": 0,
+             "mirrored_bytes": 0}
 
     def counted(method):
         """Counts the call and the time it has left, fails it with UNAVAILABLE while
         SetUnavailable says so, and holds it for SetDelay's seconds."""
         def handler(request, context):
             left = context.time_remaining()
+            mirrored = ("x-weft-mirror", "1") in context.invocation_metadata()
             with health_lock:
                 calls["count"] += 1
+                if mirrored:
+                    calls["mirrored"] += 1
+                    calls["mirrored_bytes"] += len(request)
                 if left is not None and (calls["least_remaining"] is None
                                          or left < calls["least_remaining"]):
                     calls["least_remaining"] = left
@@ -151,6 +158,10 @@ def serve(port):
             left = calls["least_remaining"]
         return b"none" if left is None else f"{left:.3f}".encode()
 
+    def count_mirrored(request, context):
+        with health_lock:
+            return f"{calls['mirrored']},{calls['mirrored_bytes']}".encode()
+
     def set_unavailable(request, context):
         if request == b"1":
             unavailable.set()
@@ -172,6 +183,7 @@ def serve(port):
         "Calls": grpc.unary_unary_rpc_method_handler(count_calls),
         "SetDelay": grpc.unary_unary_rpc_method_handler(set_delay),
         "LeastRemaining": grpc.unary_unary_rpc_method_handler(least_remaining),
+        "Mirrored": grpc.unary_unary_rpc_method_handler(count_mirrored),
         "Unary": grpc.unary_unary_rpc_method_handler(counted(unary)),
         "Stream": grpc.stream_stream_rpc_method_handler(stream),
         "Fail": grpc.unary_unary_rpc_method_handler(fail),
