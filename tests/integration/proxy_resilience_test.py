@@ -151,12 +151,13 @@ class MeshTest(ResilienceTest):
     """A proxy in front of a cluster of fault backends, with a route policy to test."""
 
     def start_mesh(self, ports, retry_policy, route_timeout="10s", cluster_extra="",
-                   concurrency=2):
+                   concurrency=2, endpoints=None):
+        """`endpoints`: the lb_endpoints lines, when not one per port of `ports`."""
         proxy_port = harness.free_port()
         self.start_proxy(CONFIG.format(
             concurrency=concurrency, proxy_port=proxy_port, route_timeout=route_timeout,
             retry_policy=retry_policy, cluster_extra=cluster_extra,
-            endpoints="\n".join(endpoint(port) for port in ports)))
+            endpoints=endpoints or "\n".join(endpoint(port) for port in ports)))
         return proxy_port
 
     def reload(self, edit):
@@ -478,6 +479,24 @@ class ProxyHealthCheckTest(HealthCheckTest):
         # endpoint.
         client = Client(proxy_port).run(50)
         self.assertEqual(client.statuses, {200: 50}, client.errors)
+
+    def test_an_address_listed_twice_is_checked_on_each_health_check_port(self):
+        backend = self.start_fault_backend("only")
+        dead = harness.free_port()
+        # The same address twice: checked on its own port, and on a port nobody listens on.
+        lines = "\n".join([
+            endpoint(backend),
+            f"              - endpoint: {{address: {{address: 127.0.0.1, port: {backend}}}, "
+            f"health_check_port: {dead}}}"])
+        self.start_mesh([], "{}", endpoints=lines,
+                        cluster_extra="      health_check: {timeout: 1s, interval: 0.1s, tcp: {}}")
+
+        def verdicts():
+            _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/clusters?format=json")
+            return sorted(endpoint["health"] for cluster in json.loads(body)["clusters"]
+                          for endpoint in cluster["endpoints"])
+        # One probe loop per (address, check port): each entry gets its own verdict.
+        self.wait_for(lambda: verdicts() == ["healthy", "unhealthy"], "both verdicts")
 
     def test_each_endpoint_is_probed_once_per_proxy_not_once_per_worker(self):
         backend = self.start_fault_backend("only")

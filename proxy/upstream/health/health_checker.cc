@@ -40,6 +40,7 @@ struct HealthChecker::Prober {
   // The endpoint's positions in the cluster (one, unless the address is listed twice).
   std::vector<uint32_t> indices;
   asio::ip::tcp::endpoint address;
+  asio::ip::tcp::endpoint probed;  // `address`, or its health_check_port
   EndpointHealthState state;
   asio::steady_timer timer;
   std::optional<UpstreamConnection> connection;  // the probe in flight
@@ -66,21 +67,27 @@ void HealthChecker::adopt(const SnapshotPtr& snapshot) {
     uint32_t index = 0;
     for (const lb::LocalityConfig& locality : cluster->lb_factory->config().localities) {
       for (const lb::EndpointConfig& endpoint : locality.endpoints) {
-        Key key{name, addressText(endpoint.address)};
+        const uint16_t check_port =
+            index < cluster->health_check_ports.size() ? cluster->health_check_ports[index] : 0;
+        asio::ip::tcp::endpoint probed = endpoint.address;
+        if (check_port != 0) {
+          probed.port(check_port);
+        }
+        Key key{name, addressText(endpoint.address), probed.port()};
         std::shared_ptr<Prober>& prober = next[key];
         if (!prober) {
           if (auto known = probers_.find(key); known != probers_.end()) {
             prober = std::move(known->second);
             probers_.erase(known);
-            // New settings (a shorter interval, another path or port) apply now, not after
-            // the old interval.
-            if (!(*prober->cluster->health_check == *cluster->health_check) ||
-                prober->cluster->health_check_ports != cluster->health_check_ports) {
+            // New settings (a shorter interval, another path) apply now, not after the old
+            // interval. (Another port is another key: a new loop.)
+            if (!(*prober->cluster->health_check == *cluster->health_check)) {
               prober->timer.cancel();
             }
           } else {
             prober = std::make_shared<Prober>(context_);
             prober->address = endpoint.address;
+            prober->probed = probed;
             started.push_back(prober);
           }
           prober->indices.clear();
@@ -149,12 +156,8 @@ asio::awaitable<void> HealthChecker::run(std::shared_ptr<Prober> prober) {
       const SnapshotPtr snapshot = prober->snapshot;
       const ClusterConfig& cluster = *prober->cluster;
       const uint32_t index = prober->indices.front();
-      asio::ip::tcp::endpoint target = prober->address;
-      if (index < cluster.health_check_ports.size() && cluster.health_check_ports[index] != 0) {
-        target.port(cluster.health_check_ports[index]);
-      }
       prober->connection.emplace(DeadlineStream(context_));
-      result = co_await probeEndpoint(*prober->connection, *cluster.health_check, target,
+      result = co_await probeEndpoint(*prober->connection, *cluster.health_check, prober->probed,
                                       cluster.transportForIndex(index), tls_sessions_);
       prober->connection.reset();
     }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "proxy/snapshot/snapshot.h"
@@ -17,9 +18,11 @@ namespace weft::proxy {
 // would multiply the load on every endpoint by the worker count). Verdicts go to the workers
 // through the snapshot's ActiveHealthVerdicts.
 //
-// Endpoints are known by cluster name and address, so a config update that keeps an endpoint
-// keeps its probe loop, its counts and its verdict: an update never sends traffic to an
-// endpoint known to be down, nor holds back a healthy one until it is probed again.
+// Endpoints are known by cluster name, address and the port probed (health_check_port, else
+// the address's), so a config update that keeps an endpoint keeps its probe loop, its counts
+// and its verdict: an update never sends traffic to an endpoint known to be down, nor holds
+// back a healthy one until it is probed again. An address listed twice with different check
+// ports gets a loop and a verdict per port.
 class HealthChecker {
  public:
   explicit HealthChecker(boost::asio::io_context& context);
@@ -40,7 +43,7 @@ class HealthChecker {
 
  private:
   struct Prober;
-  using Key = std::pair<std::string, std::string>;  // cluster name, "ip:port"
+  using Key = std::tuple<std::string, std::string, uint16_t>;  // cluster, "ip:port", port probed
 
   boost::asio::awaitable<void> run(std::shared_ptr<Prober> prober);
   std::chrono::milliseconds nextInterval(const HealthCheckConfig& config);
