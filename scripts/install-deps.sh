@@ -20,6 +20,7 @@ TEST_PACKAGES=(
   python3-prometheus-client  # tests/integration/proxy_metrics.py: parses /stats/prometheus
   testssl.sh            # tests/integration/proxy_mtls_test.py: TLS scan of the inbound port
   iptables  # tests/e2e: capture rules inside the test's own network namespaces
+  prometheus  # tests/integration/proxy_telemetry_test.py: a real server scrapes /metrics; promtool
 )
 
 missing=()

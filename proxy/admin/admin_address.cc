@@ -27,4 +27,28 @@ std::string adminAddress(const weft::v1::Bootstrap& bootstrap,
   return {};
 }
 
+std::string statusAddress(const weft::v1::Bootstrap& bootstrap,
+                          std::optional<boost::asio::ip::tcp::endpoint>& address) {
+  address.reset();
+  if (!bootstrap.has_status_server()) {
+    return {};
+  }
+  if (!bootstrap.status_server().has_address()) {
+    address.emplace(boost::asio::ip::address_v4::any(), 15020);
+    return {};
+  }
+  const weft::v1::SocketAddress& configured = bootstrap.status_server().address();
+  boost::system::error_code error;
+  const auto ip = boost::asio::ip::make_address(configured.address(), error);
+  if (error) {
+    return "status_server.address.address: '" + configured.address() + "' is not an IP address";
+  }
+  if (configured.port() == 0 || configured.port() > 65535) {
+    return "status_server.address.port: " + std::to_string(configured.port()) +
+           " is not in 1..65535";
+  }
+  address.emplace(ip, static_cast<uint16_t>(configured.port()));
+  return {};
+}
+
 }  // namespace weft::proxy::admin

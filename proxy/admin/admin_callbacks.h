@@ -14,6 +14,12 @@
 
 namespace weft::proxy::admin {
 
+// Which endpoints a server offers.
+enum class AdminRole {
+  kAdmin,   // the local admin endpoint (127.0.0.1:15000): everything, POSTs included
+  kStatus,  // the pod-facing status endpoint (15020): /healthz/ready and /metrics, read-only
+};
+
 // The proxy's lifecycle, as /ready, /healthz and /server_info report it.
 enum class ServerState {
   kInitializing,  // waiting for its first configuration (or certificate)
@@ -63,6 +69,12 @@ struct AdminCallbacks {
   std::function<SecurityCounterValues()> security_counters;
   // The traffic policies' counters at this instant (/stats/prometheus).
   std::function<TrafficCounterValues()> traffic_counters;
+
+  // The golden request metrics, rendered in the Prometheus text format once every worker has
+  // handed over its counts, given to `done` from any thread (/stats/prometheus and the status
+  // server's /metrics). Waited for like `clusters`.
+  using MetricsDone = std::function<void(std::string)>;
+  std::function<void(MetricsDone done)> request_metrics;
 
   // POST /drain_listeners (or /drain): stop accepting, close connections gracefully. Called at
   // most once per server; it should return at once (workers drain on their own threads) and

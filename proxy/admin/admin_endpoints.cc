@@ -166,7 +166,24 @@ struct AdminEndpoints::Endpoint {
   Handler handler;
 };
 
-const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
+const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::statusEndpoints() {
+  // What the kubelet and Prometheus reach on the pod IP: nothing that changes state or shows
+  // configuration.
+  static const std::vector<Endpoint> kEndpoints = {
+      {"/", Methods::kGet, "", "GET  /                  this list", &AdminEndpoints::index},
+      {"/healthz/ready", Methods::kGet, "",
+       "GET  /healthz/ready     200 LIVE when the proxy serves its configuration, else 503 "
+       "and why (the readiness probe)",
+       &AdminEndpoints::ready},
+      {"/metrics", Methods::kGet, "",
+       "GET  /metrics           the golden request metrics and the proxy's counters, "
+       "Prometheus text format",
+       &AdminEndpoints::prometheusStats},
+  };
+  return kEndpoints;
+}
+
+const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::adminEndpoints() {
   static const std::vector<Endpoint> kEndpoints = {
       {"/", Methods::kGet, "", "GET  /                  this list", &AdminEndpoints::index},
       {"/config_dump", Methods::kGet, "",
@@ -182,9 +199,8 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
        "renewal, last error (JSON)",
        &AdminEndpoints::certs},
       {"/stats/prometheus", Methods::kGet, "",
-       "GET  /stats/prometheus  security and traffic-policy counters, certificate metrics, "
-       "Prometheus text "
-       "format",
+       "GET  /stats/prometheus  golden request metrics, security and traffic-policy counters, "
+       "certificate metrics, Prometheus text format (also /metrics on the status port)",
        &AdminEndpoints::prometheusStats},
       {"/ready", Methods::kGet, "",
        "GET  /ready             200 LIVE when the proxy serves its configuration, else 503 "
@@ -208,8 +224,10 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::endpoints() {
   return kEndpoints;
 }
 
-AdminEndpoints::AdminEndpoints(AdminCallbacks callbacks, std::chrono::milliseconds provider_timeout)
-    : callbacks_(std::move(callbacks)),
+AdminEndpoints::AdminEndpoints(AdminCallbacks callbacks, std::chrono::milliseconds provider_timeout,
+                               AdminRole role)
+    : role_(role),
+      callbacks_(std::move(callbacks)),
       provider_timeout_(provider_timeout),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -225,7 +243,9 @@ asio::awaitable<AdminResponse> AdminEndpoints::handle(const AdminRequest& reques
   if (!target) {
     co_return text(400, error);
   }
-  if (!isAcceptableAdminHost(request.host)) {
+  // The status port is reached on the pod IP by Prometheus and the kubelet, under any name;
+  // it changes nothing, so DNS rebinding gains an attacker nothing there.
+  if (role_ == AdminRole::kAdmin && !isAcceptableAdminHost(request.host)) {
     co_return text(403,
                    "the admin endpoint answers requests addressed to an IP address or "
                    "localhost only, not to Host '" +
@@ -239,7 +259,7 @@ asio::awaitable<AdminResponse> AdminEndpoints::handle(const AdminRequest& reques
     }
   }
   if (endpoint == nullptr) {
-    co_return text(404, "no admin endpoint at " + target->path + "; GET / lists them");
+    co_return text(404, "nothing at " + target->path + "; GET / lists what this port serves");
   }
   if (!allows(endpoint->methods, request.method)) {
     const std::string path(endpoint->path);
@@ -266,7 +286,8 @@ asio::awaitable<AdminResponse> AdminEndpoints::handle(const AdminRequest& reques
 }
 
 asio::awaitable<AdminResponse> AdminEndpoints::index(const AdminRequest&, const RequestTarget&) {
-  std::string body = "weft-proxy " + std::string(weft::version()) + " admin endpoint\n\n";
+  std::string body = "weft-proxy " + std::string(weft::version()) +
+                     (role_ == AdminRole::kStatus ? " status endpoint\n\n" : " admin endpoint\n\n");
   for (const Endpoint& endpoint : endpoints()) {
     if (!endpoint.usage.empty()) {
       body += std::string(endpoint.usage) + "\n";
@@ -293,21 +314,23 @@ asio::awaitable<AdminResponse> AdminEndpoints::configDump(const AdminRequest&,
   co_return json(std::move(body));
 }
 
-asio::awaitable<std::optional<std::vector<ClusterStatus>>> AdminEndpoints::gatherClusters() {
+template <typename Answer>
+asio::awaitable<std::optional<Answer>> AdminEndpoints::awaitProvider(
+    const std::function<void(std::function<void(Answer)>)>& provider) {
   // The provider may answer from any thread; its answer is posted back here, so `pending`
   // and the timer are only touched on this thread.
   struct Pending {
-    std::optional<std::vector<ClusterStatus>> clusters;
+    std::optional<Answer> answer;
     asio::steady_timer* timer = nullptr;
   };
   const auto executor = co_await asio::this_coro::executor;
   auto pending = std::make_shared<Pending>();
-  callbacks_.clusters([pending, executor](std::vector<ClusterStatus> clusters) {
-    asio::post(executor, [pending, clusters = std::move(clusters)]() mutable {
+  provider([pending, executor](Answer answer) {
+    asio::post(executor, [pending, answer = std::move(answer)]() mutable {
       if (pending->timer == nullptr) {
         return;  // too late, or a second answer
       }
-      pending->clusters = std::move(clusters);
+      pending->answer = std::move(answer);
       pending->timer->cancel();
     });
   });
@@ -324,7 +347,7 @@ asio::awaitable<std::optional<std::vector<ClusterStatus>>> AdminEndpoints::gathe
     }
   } forget{*pending, provider_waits_, &timer};
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  co_return std::move(pending->clusters);
+  co_return std::move(pending->answer);
 }
 
 asio::awaitable<AdminResponse> AdminEndpoints::clusters(const AdminRequest&,
@@ -336,7 +359,7 @@ asio::awaitable<AdminResponse> AdminEndpoints::clusters(const AdminRequest&,
   if (!callbacks_.clusters) {
     co_return text(501, "this process does not report cluster state");
   }
-  const auto clusters = co_await gatherClusters();
+  const auto clusters = co_await awaitProvider(callbacks_.clusters);
   if (!clusters) {
     adminLog().warn("/clusters: no cluster state within {} ms", provider_timeout_.count());
     co_return text(503, "the workers did not report cluster state within " +
@@ -357,7 +380,7 @@ asio::awaitable<AdminResponse> AdminEndpoints::certs(const AdminRequest&, const 
   co_return json(renderCertificateStatusJson(callbacks_.certificates()));
 }
 
-asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminRequest&,
+asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminRequest& request,
                                                                const RequestTarget&) {
   ProxyMetrics metrics;
   if (callbacks_.traffic_counters) {
@@ -372,6 +395,17 @@ asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminReques
   AdminResponse response;
   response.content_type = kPrometheusText;
   response.body = renderPrometheusStats(metrics);
+  if (callbacks_.request_metrics) {
+    // The workers hand over their counts first; one that does not answer in time leaves its
+    // latest counts for the next scrape, and the rest are shown.
+    std::optional<std::string> golden = co_await awaitProvider(callbacks_.request_metrics);
+    if (!golden) {
+      adminLog().warn("{}: the workers did not hand over their request metrics within {} ms",
+                      request.target, provider_timeout_.count());
+    } else {
+      response.body.append(*golden);
+    }
+  }
   co_return response;
 }
 

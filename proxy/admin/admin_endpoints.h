@@ -45,7 +45,8 @@ struct AdminResponse {
 // Runs on one thread, the admin io_context's.
 class AdminEndpoints {
  public:
-  AdminEndpoints(AdminCallbacks callbacks, std::chrono::milliseconds provider_timeout);
+  AdminEndpoints(AdminCallbacks callbacks, std::chrono::milliseconds provider_timeout,
+                 AdminRole role = AdminRole::kAdmin);
 
   AdminEndpoints(const AdminEndpoints&) = delete;
   AdminEndpoints& operator=(const AdminEndpoints&) = delete;
@@ -78,14 +79,21 @@ class AdminEndpoints {
   boost::asio::awaitable<AdminResponse> drain(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> quit(const AdminRequest&, const RequestTarget&);
 
-  // The cluster state from the provider, or nullopt when it did not answer in time.
-  boost::asio::awaitable<std::optional<std::vector<ClusterStatus>>> gatherClusters();
+  // Asks `provider` and waits for its answer, at most AdminOptions::provider_timeout.
+  template <typename Answer>
+  boost::asio::awaitable<std::optional<Answer>> awaitProvider(
+      const std::function<void(std::function<void(Answer)>)>& provider);
 
   // The provider's status, with DRAINING forced once a drain was requested here.
   ProxyStatus currentStatus() const;
 
-  static const std::vector<Endpoint>& endpoints();
+  static const std::vector<Endpoint>& adminEndpoints();
+  static const std::vector<Endpoint>& statusEndpoints();
+  const std::vector<Endpoint>& endpoints() const {
+    return role_ == AdminRole::kStatus ? statusEndpoints() : adminEndpoints();
+  }
 
+  AdminRole role_;
   AdminCallbacks callbacks_;
   std::chrono::milliseconds provider_timeout_;
   std::chrono::steady_clock::time_point started_;

@@ -128,7 +128,7 @@ struct AdminConnection : std::enable_shared_from_this<AdminConnection> {
 struct AdminServer::Impl {
   Impl(asio::io_context& context, AdminOptions server_options, AdminCallbacks callbacks)
       : options(std::move(server_options)),
-        endpoints(std::move(callbacks), options.provider_timeout),
+        endpoints(std::move(callbacks), options.provider_timeout, options.role),
         acceptor(context) {}
 
   static asio::awaitable<void> acceptLoop(std::shared_ptr<Impl> self);

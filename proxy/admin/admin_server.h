@@ -12,6 +12,7 @@
 namespace weft::proxy::admin {
 
 struct AdminOptions {
+  AdminRole role = AdminRole::kAdmin;
   // Where to listen. Port 0 asks the kernel for a free port (tests); see port().
   boost::asio::ip::tcp::endpoint address{boost::asio::ip::make_address_v4("127.0.0.1"), 15000};
   // Open connections; one more is answered 503 and closed.

@@ -1,5 +1,7 @@
 #include "proxy/http1/downstream_session.h"
 
+#include "proxy/authz/principal_namespace.h"
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -355,6 +357,27 @@ const std::shared_ptr<Http2ClientPool>& WorkerContext::http2UpstreamPool() {
   return http2_upstream_pool;
 }
 
+uint32_t WorkerContext::metricSource(const ListenerConfig& listener,
+                                     std::string_view peer_principal) {
+  if (listener.direction != TrafficDirection::kInbound) {
+    return listener.metric_source;
+  }
+  const std::string_view caller_namespace = authz::principalNamespace(peer_principal);
+  if (caller_namespace.empty()) {
+    return MetricLabelTable::kUnknown;  // a plaintext caller, or an identity without a namespace
+  }
+  if (auto known = metric_callers.find(std::string(peer_principal));
+      known != metric_callers.end()) {
+    return known->second;
+  }
+  // The caller's workload is not in its identity (several may share a service account).
+  const uint32_t id = MetricLabelTable::global().intern("", caller_namespace, "");
+  if (metric_callers.size() < MetricLabelTable::kMaxEntries) {
+    metric_callers.emplace(peer_principal, id);
+  }
+  return id;
+}
+
 StreamIdleWatcher& WorkerContext::streamIdleWatcher(const asio::any_io_executor& executor) {
   if (!stream_idle_watcher) {
     stream_idle_watcher = std::make_shared<StreamIdleWatcher>(executor);
@@ -387,6 +410,10 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     if (header.close_quietly) {
       break;
     }
+    // The golden metrics' series: who calls (here), whom (once routed) and the outcome.
+    const auto started = std::chrono::steady_clock::now();
+    RequestSeries series{listener->direction, worker.metricSource(*listener, peer.principal)};
+    ExchangeTally tally;
     if (header.rejection) {
       const Rejection& rejection = *header.rejection;
       sessionLog().info("{} from {}: {} {}", listener_name, peer_address, rejection.status,
@@ -398,6 +425,10 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       }
       stream.expires_after(std::chrono::seconds(5));
       co_await http::async_write(stream, reply, kUseTuple);
+      series.response_code = static_cast<uint16_t>(rejection.status);
+      series.response_flag = responseFlag(rejection.reason);
+      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
+                                           0, reply.body().size());
       break;
     }
     auto& request = parser.get();
@@ -472,10 +503,14 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
                                               "requests in flight", "max_requests");
     }
 
+    if (decision.cluster != nullptr) {
+      series.destination = decision.cluster->metricDestination(series.direction, decision.host);
+    }
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
       if (decision.local_reason != LocalReplyReason::kDirectResponse &&
           decision.local_reason != LocalReplyReason::kRedirect) {
+        series.response_flag = responseFlag(decision.local_reason);
         // A failure answered before any upstream is involved: logged, as every
         // local reply is.
         sessionLog().info("{} from {}: {} {}: {} {} ({})", listener_name, peer_address,
@@ -575,6 +610,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
                 (timeout.count() > 0 ? timeout : std::chrono::hours(24 * 365)),
             upgrade.empty() && !route->mirrors.empty() ? chooseMirrors(*route) : ChosenMirrors{}};
         bridge_params.pool_owner = pool;
+        bridge_params.tally = &tally;
         bridge_params.snapshot = snapshot;
         bridge_params.active = &active;
         result =
@@ -597,6 +633,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         params.tls_sessions = &worker.tls_sessions;
         params.cluster = &cluster;
         params.outlier = cluster_state.outlier.get();
+        params.tally = &tally;
         // Mirrors chosen for this request (each by its share); they get a copy
         // once the primary response is done.
         const ChosenMirrors mirrors = upgrade.empty() ? chooseMirrors(*route) : ChosenMirrors{};
@@ -620,11 +657,19 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
                                    &worker.tls_sessions, worker.http2UpstreamPool()});
         }
       }
+      if (tally.host != nullptr) {  // a retry's response came from another endpoint
+        series.destination = cluster.metricDestination(series.direction, tally.host);
+      }
+      series.response_code = static_cast<uint16_t>(std::min(tally.response_status, 999U));
+      series.grpc_status = tally.grpc_status >= 0 && tally.grpc_status < 64
+                               ? static_cast<int8_t>(tally.grpc_status)
+                               : int8_t{-1};
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:
           keep_alive = result.keep_alive;
           break;
         case ExchangeResult::Outcome::kFailedBeforeResponse:
+          series.response_flag = responseFlag(result.failure);
           sessionLog().warn("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             cluster.name, result.detail);
           local = makeLocalReply(result.failure,
@@ -638,6 +683,9 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
           break;
         case ExchangeResult::Outcome::kFailedDuringResponse:
         case ExchangeResult::Outcome::kDownstreamGone:
+          series.response_flag = result.outcome == ExchangeResult::Outcome::kDownstreamGone
+                                     ? kFlagDownstreamDisconnect
+                                     : kFlagUpstreamResetAfterResponse;
           sessionLog().info("{} {} {}: cluster {}: {}", listener_name, method, original_target,
                             cluster.name, result.detail);
           keep_alive = false;
@@ -652,9 +700,16 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       keep_alive = local->keep_alive();
       expireAfter(stream, http.limits.idle_timeout);
       auto [write_error, written] = co_await http::async_write(stream, *local, kUseTuple);
+      series.response_code = static_cast<uint16_t>(local->result_int());
+      series.grpc_status = -1;
+      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
+                                           tally.request_body_bytes, local->body().size());
       if (write_error) {
         break;
       }
+    } else {
+      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
+                                           tally.request_body_bytes, tally.response_body_bytes);
     }
     if (!keep_alive) {
       break;

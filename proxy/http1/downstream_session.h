@@ -4,11 +4,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include "proxy/io/deadline_stream.h"
 
 #include "proxy/io/idle_registry.h"
 #include "proxy/listener/downstream_peer.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/stats/request_metrics.h"
 #include "proxy/tls/tls_session_cache.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
@@ -37,6 +41,13 @@ struct WorkerContext {
   // Stream idle timeouts of exchanges that involve HTTP/2, made on first use.
   std::shared_ptr<StreamIdleWatcher> stream_idle_watcher;
   StreamIdleWatcher& streamIdleWatcher(const boost::asio::any_io_executor& executor);
+  // The golden metrics counted since the last scrape took them (proxy/stats/request_metrics.h).
+  RequestMetricsShard request_metrics;
+  // The source label id of a request on `listener` from a client of mTLS identity
+  // `peer_principal` (empty: none): for an inbound listener, the caller's namespace from its
+  // SPIFFE id (interned once per identity, then cached here); otherwise the listener's own.
+  uint32_t metricSource(const ListenerConfig& listener, std::string_view peer_principal);
+  std::unordered_map<std::string, uint32_t> metric_callers;
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering

@@ -117,6 +117,7 @@ asio::awaitable<error_code> pumpRequest(DeadlineStream& downstream, beast::flat_
       co_return error;
     }
     pipe.append(std::string_view(scratch.data(), scratch.size() - body.size));
+    exchange.metrics.request_body_bytes += scratch.size() - body.size;
     if (request.is_done()) {
       size_t index = 0;
       for (const auto& field : message) {
@@ -244,6 +245,7 @@ asio::awaitable<ResponseOutcome> pumpResponse(DeadlineStream& downstream, Stream
         co_return outcome;
       }
       header.clear();
+      exchange.metrics.response_body_bytes += taken;
       if (taken > 0 && exchange.upstream != nullptr) {
         exchange.upstream->responseBodyDrained(exchange, taken);
       }
@@ -350,6 +352,14 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
     co_return outcome;
   };
   auto [request_error, response] = co_await (request_side() && response_side());
+  if (params.tally != nullptr) {
+    const RequestSeries outcome = exchange->metricSeries();
+    params.tally->response_status = exchange->response_started ? outcome.response_code : 0;
+    params.tally->grpc_status = outcome.grpc_status;
+    params.tally->request_body_bytes = exchange->metrics.request_body_bytes;
+    params.tally->response_body_bytes = exchange->metrics.response_body_bytes;
+    params.tally->host = exchange->attempts ? exchange->attempts->host() : nullptr;
+  }
 
   if (response.write) {
     result.outcome = ExchangeResult::Outcome::kDownstreamGone;

@@ -42,6 +42,8 @@ struct Http2BridgeParams {
   // The request's count on its host (least-request balancing), moved into the exchange so
   // that a retry moves it on.
   ActiveRequest* active = nullptr;
+  // Filled in for the golden metrics; null: not counted.
+  ExchangeTally* tally = nullptr;
 };
 
 // Sends an HTTP/1.1 request (header read and adapted, body unread) to an

@@ -4,6 +4,17 @@
 
 namespace weft::proxy {
 
+std::vector<std::string> responseFlagNames() {
+  std::vector<std::string> names{"-"};
+  for (uint8_t reason = 0;
+       responseFlag(static_cast<LocalReplyReason>(reason)) < kFlagDownstreamDisconnect; ++reason) {
+    names.emplace_back(localReplyCode(static_cast<LocalReplyReason>(reason)));
+  }
+  names.emplace_back("downstream_disconnect");
+  names.emplace_back("upstream_reset_after_response");
+  return names;
+}
+
 std::string_view localReplyCode(LocalReplyReason reason) {
   switch (reason) {
     case LocalReplyReason::kBadRequest:

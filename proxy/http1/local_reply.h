@@ -4,6 +4,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace weft::proxy {
 
@@ -30,6 +31,20 @@ enum class LocalReplyReason {
 
 // The code for the x-weft-reason header, e.g. "no_route".
 std::string_view localReplyCode(LocalReplyReason reason);
+
+// The response_flags label of the golden metrics (RequestSeries::response_flag): 0 for a
+// response relayed whole, a local reply's reason, or how a relayed exchange broke off.
+inline constexpr uint8_t kNoResponseFlag = 0;
+inline constexpr uint8_t responseFlag(LocalReplyReason reason) {
+  return static_cast<uint8_t>(static_cast<uint8_t>(reason) + 1);
+}
+inline constexpr uint8_t kFlagDownstreamDisconnect =
+    responseFlag(LocalReplyReason::kRateLimited) + 1;  // the client left before the end
+inline constexpr uint8_t kFlagUpstreamResetAfterResponse =
+    kFlagDownstreamDisconnect + 1;  // the upstream broke off a response under way
+// Every flag's label value, by flag: "-", the local reply codes, "downstream_disconnect",
+// "upstream_reset_after_response".
+std::vector<std::string> responseFlagNames();
 
 // The gRPC status a gRPC client gets for a local reply (gRPC status codes:
 // 4 DEADLINE_EXCEEDED for timeouts, 14 UNAVAILABLE for upstream failures, ...).

@@ -71,6 +71,7 @@ std::chrono::milliseconds tighter(std::chrono::milliseconds a, std::chrono::mill
 struct RelayErrors {
   error_code read;
   error_code write;
+  uint64_t body_bytes = 0;  // message body bytes relayed (framing excluded)
 };
 
 // Reads what has arrived of the message body into the parser's buffer, within
@@ -182,6 +183,7 @@ asio::awaitable<RelayErrors> relayMessage(DeadlineStream& in, beast::flat_buffer
       errors.write = write_error;
       co_return errors;
     }
+    errors.body_bytes += piece;
     if (capture != nullptr) {
       for (size_t i = 0; i < count; ++i) {
         capture->append(static_cast<const char*>(buffers[i].data()), buffers[i].size());
@@ -241,6 +243,9 @@ asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
   removeHopByHopHeaders(header);
   header.set(http::field::connection, "Upgrade");
   header.set(http::field::upgrade, chosen);
+  if (params.tally != nullptr) {
+    params.tally->response_status = 101;
+  }
   RelayErrors relayed = co_await relayMessage<false>(
       upstream.stream, upstream.buffer, response, downstream, scratch, upstream.head_buffer,
       OpExpiry{params.tunnel_idle_timeout}, OpExpiry{params.downstream_idle_timeout});
@@ -269,7 +274,12 @@ asio::awaitable<ExchangeResult> tunnel(DeadlineStream& downstream,
     }
     upstream.buffer.consume(upstream.buffer.size());
   }
-  co_await spliceBytes(downstream, upstream.stream, params.tunnel_idle_timeout);
+  const SplicedBytes moved =
+      co_await spliceBytes(downstream, upstream.stream, params.tunnel_idle_timeout);
+  if (params.tally != nullptr) {  // a tunnel's bytes count as the exchange's bodies
+    params.tally->request_body_bytes += moved.a_to_b;
+    params.tally->response_body_bytes += moved.b_to_a;
+  }
   error_code ignored;
   upstream.stream.socket().close(ignored);
   result.detail = "upgraded connection (" + chosen + ") closed";
@@ -427,6 +437,9 @@ asio::awaitable<AttemptEnd> sendAttempt(DeadlineStream& downstream,
       sent = co_await relayMessage<true>(downstream, downstream_buffer, request, connection->stream,
                                          scratch, connection->head_buffer, downstream_expiry,
                                          upstream_expiry, replay);
+      if (params.tally != nullptr) {
+        params.tally->request_body_bytes += sent.body_bytes;
+      }
       if (replay != nullptr && !sent.read && !sent.write && request.is_done() &&
           !replay->overflow) {
         replay->complete = true;
@@ -523,6 +536,11 @@ asio::awaitable<ExchangeResult> relayResponse(
   }
   const bool upstream_keep_alive = response.get().keep_alive();
   adaptResponseHeader(response.get(), params, result.keep_alive);
+  if (params.tally != nullptr) {
+    params.tally->response_status = response.get().result_int();
+    params.tally->grpc_status = headerGrpcStatus(response.get());
+    params.tally->host = target.host;
+  }
 
   // Response: header and body, upstream -> client.
   const OpExpiry downstream_expiry{
@@ -537,6 +555,9 @@ asio::awaitable<ExchangeResult> relayResponse(
   RelayErrors relayed = co_await relayMessage<false>(
       connection->stream, connection->buffer, response, downstream, scratch,
       connection->head_buffer, upstream_expiry, downstream_expiry);
+  if (params.tally != nullptr) {
+    params.tally->response_body_bytes += relayed.body_bytes;
+  }
   if (relayed.write) {
     result.outcome = ExchangeResult::Outcome::kDownstreamGone;
     result.detail = "writing the response to the client failed: " + relayed.write.message();

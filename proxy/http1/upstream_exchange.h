@@ -21,6 +21,15 @@ namespace weft::proxy {
 
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
+// What a relay tells the golden metrics about an exchange, filled in as it goes.
+struct ExchangeTally {
+  uint64_t request_body_bytes = 0;   // read from the client
+  uint64_t response_body_bytes = 0;  // written to the client
+  unsigned response_status = 0;      // of the response relayed to the client; 0: none
+  int grpc_status = -1;              // its gRPC status, when it has one
+  const lb::Host* host = nullptr;    // the endpoint whose response was relayed
+};
+
 struct ExchangeParams {
   // The first attempt's endpoint, transport and connection limit.
   AttemptTarget target;
@@ -56,6 +65,8 @@ struct ExchangeParams {
   const ClusterConfig* cluster = nullptr;
   // This worker's outlier detection for the cluster; null: off.
   OutlierDetector* outlier = nullptr;
+  // Filled in for the golden metrics; null: not counted.
+  ExchangeTally* tally = nullptr;
 };
 
 struct ExchangeResult {

@@ -140,6 +140,8 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
   }
   const AttemptTarget* next = &retry_->target();
   host_ = next->host;
+  exchange.metrics.series.destination =
+      setup_.cluster->metricDestination(exchange.metrics.series.direction, host_);
   target_.endpoint = next->upstream;
   target_.transport = next->transport;
   // The body goes again from its start: what the last attempt took is put back.

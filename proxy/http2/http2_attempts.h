@@ -84,6 +84,9 @@ class Http2Attempts {
   // Call before the request body pipe is dropped: what no attempt took yet is part of it.
   void exchangeEnded(const StreamExchange& exchange);
 
+  // The host of the current (or last) attempt.
+  lb::Host* host() const { return host_; }
+
   // For a local reply after retries: " (3 attempts; not retried: retry budget exhausted)", or
   // empty when the request was tried once and no retry was refused.
   std::string note() const;

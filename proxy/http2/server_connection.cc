@@ -343,6 +343,10 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   exchange->snapshot = snapshot;
   exchange->hide_local_reply_reason = http->hide_local_reply_reason;
+  if (const ListenerConfig* listener = snapshot->findListener(listener_name_)) {
+    exchange->metrics.series.direction = listener->direction;
+    exchange->metrics.series.source = worker_.metricSource(*listener, peer_.principal);
+  }
   ++requests_served_;
   if (http->max_requests_per_connection != 0 &&
       requests_served_ >= http->max_requests_per_connection && !goaway_sent_) {
@@ -402,6 +406,10 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
                          request.path,   &header_lookup, peer_ip_};
   const RouteDecision decision =
       decideRoute(*http, view, worker_.worker_index, worker_.round_robin_cursor);
+  if (decision.cluster != nullptr) {
+    exchange->metrics.series.destination =
+        decision.cluster->metricDestination(exchange->metrics.series.direction, decision.host);
+  }
   if (decision.kind == RouteDecision::Kind::kLocalReply) {
     if (decision.local_reason == LocalReplyReason::kDirectResponse ||
         decision.local_reason == LocalReplyReason::kRedirect) {
@@ -671,6 +679,7 @@ void ServerConnection::resetByUpstream(StreamExchange& exchange, uint32_t h2_err
   if (exchange.downstream_closed) {
     return;
   }
+  exchange.metrics.broke_off = kFlagUpstreamResetAfterResponse;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, exchange.stream_id, h2_error);
   signalWrite();
 }
@@ -684,6 +693,7 @@ int ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp2_fra
   const int32_t id = frame->hd.stream_id;
   if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     auto exchange = std::make_shared<StreamExchange>(self->stream_.get_executor());
+    exchange->metrics.started = std::chrono::steady_clock::now();
     exchange->stream_id = id;
     exchange->downstream = self;
     auto stream = std::make_unique<ServerStream>(std::move(exchange), self->limits_);
@@ -750,6 +760,9 @@ int ServerConnection::onFrameReceived(nghttp2_session* session, const nghttp2_fr
 int ServerConnection::onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t stream_id,
                                   const uint8_t* data, size_t length, void* /*user*/) {
   ServerStream* stream = streamOf(session, stream_id);
+  if (stream != nullptr) {
+    stream->exchange->metrics.request_body_bytes += length;
+  }
   if (stream == nullptr || stream->exchange->discard_request_body) {
     nghttp2_session_consume(session, stream_id, length);
     return 0;
@@ -771,6 +784,9 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
   }
   StreamExchangePtr exchange = it->second->exchange;
   self->streams_.erase(it);
+  self->worker_.request_metrics.recordRequest(
+      exchange->metricSeries().key(), std::chrono::steady_clock::now() - exchange->metrics.started,
+      exchange->metrics.request_body_bytes, exchange->metrics.response_body_bytes);
   if (exchange->attempts) {
     exchange->attempts->exchangeEnded(*exchange);  // mirrors get their copy
   }
@@ -796,6 +812,7 @@ ssize_t ServerConnection::readResponseBody(nghttp2_session* session, int32_t str
   auto* exchange = static_cast<StreamExchange*>(source->ptr);
   BodyPipe& body = exchange->response_body;
   const size_t taken = body.take(buffer, length);
+  exchange->metrics.response_body_bytes += taken;
   if (taken > 0 && exchange->upstream != nullptr) {
     exchange->upstream->responseBodyDrained(*exchange, taken);
   }

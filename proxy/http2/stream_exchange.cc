@@ -1,5 +1,6 @@
 #include "proxy/http2/stream_exchange.h"
 
+#include <charconv>
 #include <cstring>
 
 #include "proxy/http2/http2_attempts.h"
@@ -37,6 +38,46 @@ StreamExchange::~StreamExchange() {
   }
 }
 
+namespace {
+
+// A numeric field's value, or -1.
+int numericField(const HeaderList& fields, std::string_view name) {
+  for (const HeaderField& field : fields) {
+    if (field.name == name) {
+      int value = 0;
+      const auto [end, error] =
+          std::from_chars(field.value.data(), field.value.data() + field.value.size(), value);
+      return error == std::errc() && end == field.value.data() + field.value.size() ? value : -1;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+RequestSeries StreamExchange::metricSeries() const {
+  RequestSeries series = metrics.series;
+  if (response_started) {
+    const int status = numericField(response_fields, ":status");
+    series.response_code = status > 0 ? static_cast<uint16_t>(status) : 0;
+    // A gRPC status is in the trailers, or in the header of a trailers-only response.
+    int grpc = numericField(response_body.trailers, "grpc-status");
+    if (grpc < 0) {
+      grpc = numericField(response_fields, "grpc-status");
+    }
+    series.grpc_status = grpc >= 0 && grpc < 64 ? static_cast<int8_t>(grpc) : int8_t{-1};
+  }
+  if (answered_locally && local_reason != LocalReplyReason::kDirectResponse &&
+      local_reason != LocalReplyReason::kRedirect) {
+    series.response_flag = responseFlag(local_reason);
+  } else if (metrics.broke_off != kNoResponseFlag) {
+    series.response_flag = metrics.broke_off;
+  } else if (!response_started || !response_body.ended || response_body.size() > 0) {
+    series.response_flag = kFlagDownstreamDisconnect;
+  }
+  return series;
+}
+
 bool StreamExchange::isGrpc() const {
   for (const HeaderField& field : request.fields) {
     if (field.name == "content-type") {
@@ -59,6 +100,8 @@ void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::s
   if (response_started) {
     return;
   }
+  answered_locally = true;
+  local_reason = reason;
   if (reason != LocalReplyReason::kDirectResponse && reason != LocalReplyReason::kRedirect &&
       isGrpc()) {
     // A gRPC client reads the status from grpc-status, not :status: a
@@ -73,7 +116,6 @@ void StreamExchange::localReply(LocalReplyReason reason, unsigned status, std::s
       fields.push_back({"x-weft-reason", std::string(localReplyCode(reason))});
     }
     setResponse(std::move(fields));
-    answered_locally = true;
     response_body = BodyPipe();
     response_body.ended = true;
     discard_request_body = true;
@@ -89,12 +131,18 @@ void StreamExchange::localReply(const LocalResponse& reply) {
   if (response_started) {
     return;
   }
+  if (!answered_locally) {  // the router's redirect or direct response (the other overload
+                            // set its reason)
+    answered_locally = true;
+    local_reason = reply.result_int() >= 300 && reply.result_int() < 400
+                       ? LocalReplyReason::kRedirect
+                       : LocalReplyReason::kDirectResponse;
+  }
   HeaderList fields = http2ResponseFields(reply.base());
   if (hide_local_reply_reason) {
     std::erase_if(fields, [](const HeaderField& field) { return field.name == "x-weft-reason"; });
   }
   setResponse(std::move(fields));
-  answered_locally = true;
   response_body = BodyPipe();
   response_body.append(reply.body());
   response_body.ended = true;

@@ -144,7 +144,8 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
 
   HeaderList response_fields;  // ":status" first
   bool response_started = false;
-  bool answered_locally = false;  // the response is the proxy's own (localReply)
+  bool answered_locally = false;  // the response is the proxy's own (localReply), for this:
+  LocalReplyReason local_reason = LocalReplyReason::kNoRoute;
   BodyPipe response_body;
 
   // Set when the downstream stream closed or was reset; the upstream stops.
@@ -163,6 +164,21 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
   // on every change, it is a condition variable for one thread.
   boost::asio::steady_timer wake;
   IdleWatchLink idle_watch;
+
+  // For the golden metrics: what the client side records when it is done with the exchange.
+  // `series` gets its direction and source when the request is dispatched, its destination
+  // when a cluster is chosen; metricSeries() adds the outcome.
+  struct Metrics {
+    std::chrono::steady_clock::time_point started;
+    uint64_t request_body_bytes = 0;   // from the client
+    uint64_t response_body_bytes = 0;  // to the client
+    RequestSeries series;
+    uint8_t broke_off = kNoResponseFlag;  // kFlagUpstreamResetAfterResponse, ...
+  } metrics;
+  // The series this exchange ends in: the status and gRPC status the client got (none when
+  // no response started) and a response flag: a local reply's reason, how the response broke
+  // off, or kFlagDownstreamDisconnect when the client left before the response's end.
+  RequestSeries metricSeries() const;
 };
 
 using StreamExchangePtr = std::shared_ptr<StreamExchange>;

@@ -122,7 +122,7 @@ asio::awaitable<void> handleConnection(tcp::socket socket, std::string listener_
       co_return;
     }
     co_await proxyTcpConnection(std::move(stream), std::move(peer), std::move(initial_bytes),
-                                *chain->tcp, worker);
+                                *listener, *chain->tcp, worker);
     co_return;
   }
   const HttpCodec codec = chain->http->codec;

@@ -17,6 +17,7 @@
 #include "common/signals/signal_watcher.h"
 #include "proxy/admin/admin_address.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/http1/local_reply.h"
 #include "proxy/identity/ca_client_config.h"
 #include "proxy/identity/grpc_certificate_signer.h"
 #include "proxy/identity/identity_secrets.h"
@@ -24,6 +25,7 @@
 #include "proxy/server/config_file_watcher.h"
 #include "proxy/server/worker.h"
 #include "proxy/snapshot/snapshot_builder.h"
+#include "proxy/stats/request_metrics.h"
 #include "proxy/stats/security_counters.h"
 #include "proxy/stats/traffic_counters.h"
 #include "proxy/upstream/health/health_checker.h"
@@ -200,6 +202,7 @@ class ProxyServer {
   int run() {
     uint32_t concurrency = 0;
     boost::asio::ip::tcp::endpoint admin_address;
+    std::optional<boost::asio::ip::tcp::endpoint> status_address;
     {
       // Scoped: the parsed message is only needed for these settings.
       const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
@@ -212,6 +215,18 @@ class ProxyServer {
         serverLog().error("{}", error);
         return 1;
       }
+      std::string error = admin::statusAddress(bootstrap, status_address);
+      std::vector<double> buckets;
+      if (error.empty()) {
+        error = histogramBuckets(bootstrap, buckets);
+      }
+      if (!error.empty()) {
+        std::cerr << "weft-proxy: " << error << "\n";
+        serverLog().error("{}", error);
+        return 1;
+      }
+      request_metrics_ =
+          std::make_unique<RequestMetricsRegistry>(std::move(buckets), responseFlagNames());
     }
     if (bootstrap_has_ads_) {
       const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
@@ -243,6 +258,18 @@ class ProxyServer {
       serverLog().error("{}", error);
       return 1;
     }
+    if (status_address) {
+      admin::AdminOptions status_options;
+      status_options.role = admin::AdminRole::kStatus;
+      status_options.address = *status_address;
+      status_ = std::make_unique<admin::AdminServer>(main_context_, status_options,
+                                                     adminCallbacks(concurrency));
+      if (std::string error = status_->listen(); !error.empty()) {
+        std::cerr << "weft-proxy: status_server: " << error << "\n";
+        serverLog().error("status_server: {}", error);
+        return 1;
+      }
+    }
 
     health_checker_ = std::make_unique<HealthChecker>(main_context_);
     health_checker_->adopt(snapshot_);
@@ -272,7 +299,7 @@ class ProxyServer {
         [this](int) { reload("SIGHUP"); });
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
-      workers_.push_back(std::make_unique<Worker>(i, snapshot_));
+      workers_.push_back(std::make_unique<Worker>(i, snapshot_, request_metrics_->buckets()));
       for (const ListenerConfig& listener : snapshot_->listeners) {
         BoundListener socket;
         if (std::string error = workers_.back()->bindListener(listener, socket); !error.empty()) {
@@ -294,6 +321,11 @@ class ProxyServer {
 
     serverLog().info("admin listening on {}", admin::endpointAddress(boost::asio::ip::tcp::endpoint(
                                                   admin_address.address(), admin_->port())));
+    if (status_) {
+      serverLog().info("status endpoint (/healthz/ready, /metrics) listening on {}",
+                       admin::endpointAddress(boost::asio::ip::tcp::endpoint(
+                           status_address->address(), status_->port())));
+    }
     if (ads_) {
       ads_->setAdminAddress(admin::endpointAddress(
           boost::asio::ip::tcp::endpoint(admin_address.address(), admin_->port())));
@@ -343,6 +375,9 @@ class ProxyServer {
     if (admin_) {
       admin_->stop();
     }
+    if (status_) {
+      status_->stop();
+    }
   }
 
   admin::AdminCallbacks adminCallbacks(uint32_t concurrency) {
@@ -372,6 +407,9 @@ class ProxyServer {
     }
     callbacks.security_counters = [] { return securityCounters().load(); };
     callbacks.traffic_counters = [] { return trafficCounters().load(); };
+    callbacks.request_metrics = [this](admin::AdminCallbacks::MetricsDone done) {
+      gatherRequestMetrics(std::move(done));
+    };
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;
@@ -443,6 +481,55 @@ class ProxyServer {
         });
       });
     }
+  }
+
+  // /metrics: every worker hands its counts to the registry on its own thread, then the
+  // registry renders them all. One round trip per scrape keeps the request path free of
+  // shared counters and the scrape exact.
+  void gatherRequestMetrics(admin::AdminCallbacks::MetricsDone done) {
+    struct Gathering {
+      size_t pending = 0;
+      admin::AdminCallbacks::MetricsDone done;
+    };
+    auto gathering = std::make_shared<Gathering>();
+    gathering->pending = workers_.size();
+    gathering->done = std::move(done);
+    auto render = [this, gathering] {
+      std::string text;
+      request_metrics_->render(text);
+      gathering->done(std::move(text));
+    };
+    if (workers_.empty()) {
+      render();
+      return;
+    }
+    for (auto& worker : workers_) {
+      worker->flushRequestMetrics(*request_metrics_, [this, gathering, render] {
+        boost::asio::post(main_context_, [gathering, render] {
+          if (--gathering->pending == 0) {
+            render();
+          }
+        });
+      });
+    }
+  }
+
+  // StatsConfig.histogram_buckets, or the default ones.
+  static std::string histogramBuckets(const weft::v1::Bootstrap& bootstrap,
+                                      std::vector<double>& buckets) {
+    const auto& configured = bootstrap.stats().histogram_buckets();
+    if (configured.empty()) {
+      buckets = RequestMetricsRegistry::defaultBuckets();
+      return {};
+    }
+    buckets.assign(configured.begin(), configured.end());
+    for (size_t i = 1; i < buckets.size(); ++i) {
+      if (!(buckets[i] > buckets[i - 1])) {
+        return "stats.histogram_buckets[" + std::to_string(i) + "]: " + std::to_string(buckets[i]) +
+               " does not ascend from the bucket before it";
+      }
+    }
+    return {};
   }
 
   static admin::EndpointHealth configuredHealth(lb::EdsHealth health) {
@@ -661,6 +748,9 @@ class ProxyServer {
   std::unique_ptr<HealthChecker> health_checker_;
   // Last: destroyed before the workers and the main context it refers to.
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<admin::AdminServer> status_;  // with status_server: /healthz/ready, /metrics
+  // The golden metrics, as the workers hand them over at each scrape.
+  std::unique_ptr<RequestMetricsRegistry> request_metrics_;
 };
 
 }  // namespace

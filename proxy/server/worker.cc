@@ -40,9 +40,10 @@ void carryClusterState(const Snapshot& previous, const Snapshot& current, uint32
 
 }  // namespace
 
-Worker::Worker(uint32_t index, SnapshotPtr snapshot) {
+Worker::Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets) {
   context_.worker_index = index;
   context_.snapshot = std::move(snapshot);
+  context_.request_metrics.setBuckets(metric_buckets);
 }
 
 Worker::~Worker() {
@@ -93,6 +94,13 @@ void Worker::start(std::vector<BoundListener> listeners) {
 
 void Worker::post(std::function<void()> job) {
   asio::post(io_context_, std::move(job));
+}
+
+void Worker::flushRequestMetrics(RequestMetricsRegistry& registry, std::function<void()> done) {
+  asio::post(io_context_, [this, &registry, done = std::move(done)] {
+    context_.request_metrics.flushInto(registry);
+    done();
+  });
 }
 
 void Worker::startAccepting(BoundListener listener) {

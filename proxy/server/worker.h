@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,7 +30,8 @@ struct BoundListener {
 // immutable snapshot, so the request path takes no locks.
 class Worker {
  public:
-  Worker(uint32_t index, SnapshotPtr snapshot);
+  // `metric_buckets`: the duration histogram's bounds (RequestMetricsRegistry::buckets()).
+  Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets);
   ~Worker();
 
   Worker(const Worker&) = delete;
@@ -56,6 +58,10 @@ class Worker {
   // Thread-safe: runs `job` on the worker's thread (e.g. to read per-worker
   // state for the admin endpoint). Never runs if the worker has stopped.
   void post(std::function<void()> job);
+
+  // Thread-safe: on the worker's thread, moves the golden metrics it counted since the last
+  // call into `registry`, then calls `done` there.
+  void flushRequestMetrics(RequestMetricsRegistry& registry, std::function<void()> done);
 
   void join();
 

@@ -24,6 +24,16 @@ void applyActiveHealth(const ActiveHealthVerdicts& verdicts, WorkerClusterState&
 
 }  // namespace
 
+uint32_t ClusterConfig::metricDestination(TrafficDirection direction, const lb::Host* host) const {
+  if (direction == TrafficDirection::kInbound) {
+    return metric_local;
+  }
+  if (host != nullptr && host->index() < metric_destinations.size()) {
+    return metric_destinations[host->index()];
+  }
+  return metric_service;
+}
+
 WorkerClusterState& ClusterConfig::workerState(uint32_t worker_index) const {
   std::unique_ptr<WorkerClusterState>& slot = per_worker[worker_index];
   if (!slot) [[unlikely]] {

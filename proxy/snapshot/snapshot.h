@@ -18,6 +18,7 @@
 #include "proxy/router/header_mutation.h"
 #include "proxy/router/path_normalization.h"
 #include "proxy/router/request_match.h"
+#include "proxy/stats/request_metrics.h"
 #include "proxy/tls/tls_contexts.h"
 #include "proxy/tls/upstream_tls.h"
 #include "proxy/upstream/connection_limit.h"
@@ -110,6 +111,13 @@ struct ClusterConfig {
   // into the worker's hosts whenever they change.
   std::unique_ptr<const HealthCheckConfig> health_check;
   std::vector<uint16_t> health_check_ports;
+  // For the golden metrics, MetricLabelTable ids of the destination: per endpoint (by
+  // Host::index(): its workload and namespace from EDS metadata, and destination_service) for
+  // outbound requests; `metric_local` (this proxy's own workload) for inbound ones.
+  std::vector<uint32_t> metric_destinations;
+  uint32_t metric_local = MetricLabelTable::kUnknown;
+  uint32_t metric_service = MetricLabelTable::kUnknown;  // the service alone (no endpoint)
+  uint32_t metricDestination(TrafficDirection direction, const lb::Host* host) const;
   std::unique_ptr<ActiveHealthVerdicts> active_health;
 
   // TLS towards the endpoints; null: plaintext.
@@ -360,6 +368,11 @@ struct ListenerConfig {
   std::string name;
   boost::asio::ip::tcp::endpoint address;
   bool transparent = false;
+  // For the golden metrics: which way its traffic goes, and the source labels of its requests
+  // (this proxy's workload for outbound traffic; inbound, the caller, known by its mTLS
+  // identity when it has one: see requestSource()).
+  TrafficDirection direction = TrafficDirection::kUnspecified;
+  uint32_t metric_source = MetricLabelTable::kUnknown;
   uint32_t backlog = 1024;
   std::optional<TcpKeepaliveConfig> keepalive;
   DetectionConfig detection;

@@ -28,6 +28,7 @@ class SnapshotBuilder {
       : source_(source), worker_count_(worker_count == 0 ? 1 : worker_count), errors_(errors) {}
 
   SnapshotPtr build(const weft::v1::Bootstrap& bootstrap) {
+    node_ = &bootstrap.node();
     auto snapshot = std::make_shared<Snapshot>();
     bootstrap.SerializeToString(&snapshot->source);
     const auto& resources = bootstrap.static_resources();
@@ -216,6 +217,18 @@ class SnapshotBuilder {
                          lb_config.policy.policy == lb::LbPolicy::kMaglev;
     config->lb_factory = std::make_unique<lb::LoadBalancerFactory>(std::move(lb_config));
     config->per_worker.resize(worker_count_);
+    // Label ids of the golden metrics, interned here once rather than per request.
+    MetricLabelTable& labels = MetricLabelTable::global();
+    const std::string& service =
+        cluster.destination_service().empty() ? cluster.name() : cluster.destination_service();
+    config->metric_service = labels.intern("", "", service);
+    config->metric_local = labels.intern(node_->workload_name(), node_->namespace_(), service);
+    config->metric_destinations.reserve(endpoint_identities.size());
+    for (const weft::v1::LbEndpoint* lb_endpoint : endpoint_identities) {
+      const weft::v1::EndpointMetadata& metadata = lb_endpoint->metadata();
+      config->metric_destinations.push_back(
+          labels.intern(metadata.workload(), metadata.namespace_(), service));
+    }
     if (config->health_check) {
       config->health_check_ports.reserve(endpoint_identities.size());
       for (const weft::v1::LbEndpoint* lb_endpoint : endpoint_identities) {
@@ -487,6 +500,15 @@ class SnapshotBuilder {
       notYet(appendField(path, "additional_addresses"));
     }
     config.transparent = listener.transparent();
+    config.direction =
+        listener.direction() == weft::v1::Listener::INBOUND    ? TrafficDirection::kInbound
+        : listener.direction() == weft::v1::Listener::OUTBOUND ? TrafficDirection::kOutbound
+                                                               : TrafficDirection::kUnspecified;
+    // Inbound, the caller is known per connection (its mTLS identity), if at all.
+    config.metric_source =
+        config.direction == TrafficDirection::kInbound
+            ? MetricLabelTable::kUnknown
+            : MetricLabelTable::global().intern(node_->workload_name(), node_->namespace_(), "");
     onlyImplemented(listener, path,
                     {"name", "address", "additional_addresses", "transparent", "direction",
                      "protocol_detection", "filter_chains", "backlog", "tcp_keepalive"});
@@ -1285,6 +1307,7 @@ class SnapshotBuilder {
   }
 
   std::string_view source_;
+  const weft::v1::Node* node_ = nullptr;  // the bootstrap's, during build()
   std::unordered_map<std::string, const weft::v1::Secret*> secrets_;
   authz::CompiledPolicyIndex policies_;
   uint32_t worker_count_;

@@ -27,6 +27,19 @@ std::string_view formatDouble(double value, NumberText& text) {
   return format(value, text);  // shortest form that reads back as the same double
 }
 
+// A bucket bound for the `le` label: plain decimals ("0.0001", not "1e-04") as Prometheus's
+// own client libraries write them, so that queries and dashboards naming a bucket match; the
+// shortest such form that reads back as the same double. Bounds are limited to 1e-6..86400
+// by the config, well within what fits.
+std::string_view formatBound(double value, NumberText& text) {
+  const auto result =
+      std::to_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
+  if (result.ec != std::errc()) {
+    return formatDouble(value, text);
+  }
+  return std::string_view(text.data(), static_cast<size_t>(result.ptr - text.data()));
+}
+
 std::string_view typeName(MetricType type) {
   switch (type) {
     case MetricType::kCounter:
@@ -139,7 +152,7 @@ void PrometheusTextWriter::histogram(std::span<const MetricLabel> labels,
   NumberText text;
   for (size_t i = 0; i <= bounds.size(); ++i) {
     cumulative += i < bucket_counts.size() ? bucket_counts[i] : 0;
-    const MetricLabel le{"le", i < bounds.size() ? formatDouble(bounds[i], text) : "+Inf"};
+    const MetricLabel le{"le", i < bounds.size() ? formatBound(bounds[i], text) : "+Inf"};
     writeSample("_bucket", labels, &le, cumulative);
   }
   writeSample("_sum", labels, nullptr, sum);

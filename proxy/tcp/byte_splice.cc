@@ -23,7 +23,7 @@ constexpr size_t kPumpBufferBytes = 16 * 1024;
 // Copies `from` to `to` until EOF or an error, then stops sending on `to` (the
 // half-close) and records activity for the idle watchdog.
 asio::awaitable<void> pump(DeadlineStream& from, DeadlineStream& to,
-                           Clock::time_point& last_activity) {
+                           Clock::time_point& last_activity, uint64_t& moved) {
   std::array<char, kPumpBufferBytes> buffer;
   for (;;) {
     auto [read_error, bytes] = co_await from.async_read_some(asio::buffer(buffer), kUseTuple);
@@ -40,6 +40,7 @@ asio::awaitable<void> pump(DeadlineStream& from, DeadlineStream& to,
       break;
     }
     last_activity = Clock::now();
+    moved += bytes;
   }
   co_await shutdownSending(to);
 }
@@ -68,12 +69,14 @@ asio::awaitable<void> idleWatch(std::chrono::milliseconds idle,
 
 }  // namespace
 
-asio::awaitable<void> spliceBytes(DeadlineStream& a, DeadlineStream& b,
-                                  std::chrono::milliseconds idle) {
+asio::awaitable<SplicedBytes> spliceBytes(DeadlineStream& a, DeadlineStream& b,
+                                          std::chrono::milliseconds idle) {
   using namespace asio::experimental::awaitable_operators;
   Clock::time_point last_activity = Clock::now();
-  co_await ((pump(a, b, last_activity) && pump(b, a, last_activity)) ||
+  SplicedBytes moved;
+  co_await ((pump(a, b, last_activity, moved.a_to_b) && pump(b, a, last_activity, moved.b_to_a)) ||
             idleWatch(idle, last_activity));
+  co_return moved;
 }
 
 }  // namespace weft::proxy

@@ -17,7 +17,12 @@ namespace weft::proxy {
 // Shared by opaque TCP proxying and HTTP/1.1 upgrades (WebSocket), which
 // become a byte tunnel once the upstream has answered 101. Either side may carry
 // TLS: its half-close is a close_notify.
-boost::asio::awaitable<void> spliceBytes(DeadlineStream& a, DeadlineStream& b,
-                                         std::chrono::milliseconds idle);
+// Returns the bytes moved each way.
+struct SplicedBytes {
+  uint64_t a_to_b = 0;
+  uint64_t b_to_a = 0;
+};
+boost::asio::awaitable<SplicedBytes> spliceBytes(DeadlineStream& a, DeadlineStream& b,
+                                                 std::chrono::milliseconds idle);
 
 }  // namespace weft::proxy

@@ -24,8 +24,9 @@ spdlog::logger& tcpLog() {
 
 }  // namespace
 
-asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPeer /*peer*/,
+asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPeer peer,
                                          boost::beast::flat_buffer initial_bytes,
+                                         const ListenerConfig& listener,
                                          const TcpChainConfig& chain, WorkerContext& worker) {
   const WeightedClusterRef* backend =
       pickBackend(chain.clusters, chain.picker, worker.round_robin_cursor++);
@@ -72,13 +73,22 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
   upstream.expires_never();
   error_code ignored;
   upstream.socket().set_option(tcp::no_delay(true), ignored);
-  if (initial_bytes.size() > 0) {
+  const uint64_t series =
+      TcpSeries{listener.direction, worker.metricSource(listener, peer.principal),
+                cluster->metricDestination(listener.direction, active.host())}
+          .key();
+  worker.request_metrics.recordTcpOpened(series);
+  SplicedBytes moved;
+  const uint64_t first_bytes = initial_bytes.size();
+  if (first_bytes > 0) {
     auto [error, written] = co_await asio::async_write(upstream, initial_bytes.data(), kUseTuple);
     if (error) {
+      worker.request_metrics.recordTcpClosed(series, 0, 0);
       co_return;
     }
   }
-  co_await spliceBytes(downstream, upstream, chain.idle_timeout);
+  moved = co_await spliceBytes(downstream, upstream, chain.idle_timeout);
+  worker.request_metrics.recordTcpClosed(series, first_bytes + moved.a_to_b, moved.b_to_a);
   downstream.close();
   upstream.close();
 }

@@ -17,8 +17,12 @@ namespace weft::proxy {
 // from one side shuts down sending to the other, which may go on talking. The
 // pair is closed when both directions are done or nothing moved for the chain's
 // idle timeout. Memory: one fixed buffer per direction.
+//
+// Counted in the golden metrics (weft_tcp_*) by `listener`'s direction: opened once the
+// upstream connection is up, closed with the bytes each way at the end.
 boost::asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPeer peer,
                                                 boost::beast::flat_buffer initial_bytes,
+                                                const ListenerConfig& listener,
                                                 const TcpChainConfig& chain, WorkerContext& worker);
 
 }  // namespace weft::proxy

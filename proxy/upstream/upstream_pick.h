@@ -65,6 +65,8 @@ class ActiveRequest {
     return *this;
   }
 
+  const lb::Host* host() const { return host_; }
+
   void finish() {
     if (host_ != nullptr) {
       host_->requestFinished();

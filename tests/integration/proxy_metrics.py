@@ -61,9 +61,10 @@ class Scrape:
         return current[0]
 
 
-def scrape(admin_port):
-    """GET /stats/prometheus on 127.0.0.1:admin_port, parsed."""
-    url = f"http://127.0.0.1:{admin_port}/stats/prometheus"
+def scrape(admin_port, path="/stats/prometheus"):
+    """GET `path` (/stats/prometheus on the admin port, /metrics on the status port) on
+    127.0.0.1:admin_port, parsed."""
+    url = f"http://127.0.0.1:{admin_port}{path}"
     with urllib.request.urlopen(url, timeout=5) as answer:
         if answer.status != 200:
             raise AssertionError(f"{url}: {answer.status}")

@@ -137,13 +137,14 @@ class ResilienceTest(harness.IntegrationTest):
         return self.counters()["weft_proxy_mirrored_requests_total"]
 
     def counters(self):
-        """The proxy's Prometheus counters by name."""
+        """The proxy's Prometheus samples by name (with their labels, if any)."""
         _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/stats/prometheus")
         values = {}
         for line in body.splitlines():
             if line and not line.startswith("#"):
                 name, _, value = line.rpartition(" ")
-                values[name] = int(value)
+                number = float(value)  # histogram sums are fractions; counters are whole
+                values[name] = int(number) if number.is_integer() else number
         return values
 
 

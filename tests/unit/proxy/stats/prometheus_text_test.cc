@@ -114,6 +114,19 @@ TEST(PrometheusTextTest, IntegersAreExactAndDoublesShortest) {
   EXPECT_EQ(valueText(std::numeric_limits<double>::quiet_NaN()), "NaN");
 }
 
+TEST(PrometheusTextTest, BucketBoundsAreWrittenAsPlainDecimals) {
+  std::string out;
+  PrometheusTextWriter writer(out);
+  writer.beginFamily("weft_d_seconds", MetricType::kHistogram, "D.");
+  const std::array<double, 4> bounds = {0.0001, 0.00025, 2.5, 86400};
+  writer.histogram({}, bounds, std::array<uint64_t, 5>{1, 0, 0, 0, 0}, 0.5);
+  EXPECT_NE(out.find("weft_d_seconds_bucket{le=\"0.0001\"} 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("{le=\"0.00025\"}"), std::string::npos);
+  EXPECT_NE(out.find("{le=\"2.5\"}"), std::string::npos);
+  EXPECT_NE(out.find("{le=\"86400\"}"), std::string::npos);
+  EXPECT_EQ(out.find("e-0"), std::string::npos);
+}
+
 TEST(PrometheusTextTest, HistogramBucketsAreCumulativeWithSumAndCount) {
   std::string out;
   PrometheusTextWriter writer(out);
