@@ -131,11 +131,12 @@ def cluster_yaml(name, ports, extra=()):
 class Proxy:
     """One weft-proxy process, pinned to the proxy core."""
 
-    def __init__(self, workdir, name, route, clusters):
+    def __init__(self, workdir, name, route, clusters, extra=""):
+        """`extra`: more top-level bootstrap YAML (e.g. a stats block)."""
         self.name, self.port = name, compare.free_port()
         config = compare.write(workdir, f"{name}.yaml", PROXY_CONFIG.format(
             name=name, admin_port=compare.free_port(), port=self.port, route=route,
-            clusters="\n".join(clusters)))
+            clusters="\n".join(clusters)) + extra)
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.proc = compare.start([compare.WEFT, "--config", config, "--log-level", "warning"],
                                   workdir, name, compare.PROXY_CORE)
@@ -230,9 +231,7 @@ def start_cost_proxies(workdir, ports, with_outlier):
     return [bare, policies]
 
 
-def run_cost(args):
-    if args.nice:
-        compare.NICE[:] = ["nice", "-n", str(args.nice)]
+def check_cost_tools():
     for tool in ("nginx", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install nginx-light util-linux")
@@ -245,6 +244,72 @@ def run_cost(args):
         if not os.access(binary, os.X_OK):
             sys.exit(f"{binary} is missing: build first (ninja -C build)")
 
+
+def measure_configs(proxies, args):
+    """Warm-up, then args.rounds rounds over `proxies` (order rotated each round): a saturated
+    wrk run and a fixed-rate weft-loadgen run each. Returns per-proxy lists of requests/s, CPU
+    per request (saturated, fixed rate) and latencies."""
+    results = {p.name: {"rps": [], "cpu_us": [], "cpu_us_fixed": [], "lat": []} for p in proxies}
+    for p in proxies:  # warm-up: connections, caches, page faults
+        compare.run_wrk(p.port, 1, args.connections)
+        compare.run_loadgen(p.port, args.rate, 1)
+    for round_index in range(args.rounds):
+        shift = round_index % len(proxies)
+        order = proxies[shift:] + proxies[:shift]
+        for p in order:
+            before = p.cpu()
+            requests = compare.run_wrk(p.port, args.duration, args.connections)
+            results[p.name]["rps"].append(requests / args.duration)
+            results[p.name]["cpu_us"].append((p.cpu() - before) / requests * 1e6)
+        for p in order:
+            before = p.cpu()
+            run = compare.run_loadgen(p.port, args.rate, args.latency_duration)
+            results[p.name]["lat"].append(run["latency_us"])
+            results[p.name]["cpu_us_fixed"].append((p.cpu() - before) / run["count"] * 1e6)
+        for p in proxies:
+            if p.proc.poll() is not None:
+                raise RuntimeError(f"{p.name} exited:\n{log_text(p.log_path)}")
+        print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr)
+    return results
+
+
+def print_cost_table(proxies, results, args, baseline, description):
+    """The medians, and each config's CPU per request against `baseline`'s (median of the
+    per-round ratios); per-round figures on stderr."""
+    def ratio(name, field):
+        ours, theirs = results[name][field], results[baseline][field]
+        return compare.median([a / b for a, b in zip(ours, theirs)])
+
+    print(f"\n{args.rounds} rounds, medians. One nginx backend (2 listen ports, 64-byte body, "
+          f"keep-alive). weft-proxy concurrency 1 on core {compare.PROXY_CORE}; load and "
+          f"backend on core {compare.LOAD_CORE}. Saturated: wrk 1 thread, "
+          f"{args.connections} connections, {args.duration:g} s per run. Fixed rate: "
+          f"weft-loadgen {args.rate:,} requests/s open loop, 16 connections, "
+          f"{args.latency_duration:g} s per run"
+          + (f"; nice {args.nice}" if args.nice else "") + ". " + description + "\n")
+    print(f"| config | requests/s saturated | CPU µs/req saturated | ratio | "
+          f"CPU µs/req @{args.rate} | ratio | p50 µs @{args.rate} | p99 µs @{args.rate} |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in proxies:
+        r = results[p.name]
+        cells = [p.name, f"{compare.median(r['rps']):,.0f}",
+                 f"{compare.median(r['cpu_us']):.2f}", f"{ratio(p.name, 'cpu_us'):.3f}x",
+                 f"{compare.median(r['cpu_us_fixed']):.2f}",
+                 f"{ratio(p.name, 'cpu_us_fixed'):.3f}x",
+                 f"{compare.median([lat['p50'] for lat in r['lat']]):,.0f}",
+                 f"{compare.median([lat['p99'] for lat in r['lat']]):,.0f}"]
+        print("| " + " | ".join(cells) + " |")
+    print(f"\nratio: CPU per request against {baseline}, median of per-round ratios. Per-round "
+          "figures on stderr.")
+    print(f"\nCommand: {command_line()}")
+    print("per-round figures:", file=sys.stderr)
+    print(json.dumps(results), file=sys.stderr)
+
+
+def run_cost(args):
+    if args.nice:
+        compare.NICE[:] = ["nice", "-n", str(args.nice)]
+    check_cost_tools()
     workdir = tempfile.mkdtemp(prefix="weft-resilience-cost-")
     processes = []
     try:
@@ -252,63 +317,15 @@ def run_cost(args):
         processes.append(backend)
         proxies = start_cost_proxies(workdir, ports, not args.without_outlier)
         processes += [p.proc for p in proxies]
-        results = {p.name: {"rps": [], "cpu_us": [], "cpu_us_fixed": [], "lat": []}
-                   for p in proxies}
-
-        for p in proxies:  # warm-up: connections, caches, page faults
-            compare.run_wrk(p.port, 1, args.connections)
-            compare.run_loadgen(p.port, args.rate, 1)
-        for round_index in range(args.rounds):
-            shift = round_index % len(proxies)
-            order = proxies[shift:] + proxies[:shift]
-            for p in order:
-                before = p.cpu()
-                requests = compare.run_wrk(p.port, args.duration, args.connections)
-                results[p.name]["rps"].append(requests / args.duration)
-                results[p.name]["cpu_us"].append((p.cpu() - before) / requests * 1e6)
-            for p in order:
-                before = p.cpu()
-                run = compare.run_loadgen(p.port, args.rate, args.latency_duration)
-                results[p.name]["lat"].append(run["latency_us"])
-                results[p.name]["cpu_us_fixed"].append((p.cpu() - before) / run["count"] * 1e6)
-            for p in proxies:
-                if p.proc.poll() is not None:
-                    raise RuntimeError(f"{p.name} exited:\n{log_text(p.log_path)}")
-            print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr)
-
-        def ratio(name, field):
-            ours, theirs = results[name][field], results["bare"][field]
-            return compare.median([a / b for a, b in zip(ours, theirs)])
-
-        print(f"\n{args.rounds} rounds, medians. One nginx backend (2 listen ports, 64-byte body, "
-              f"keep-alive). weft-proxy concurrency 1 on core {compare.PROXY_CORE}; load and "
-              f"backend on core {compare.LOAD_CORE}. Saturated: wrk 1 thread, "
-              f"{args.connections} connections, {args.duration:g} s per run. Fixed rate: "
-              f"weft-loadgen {args.rate:,} requests/s open loop, 16 connections, "
-              f"{args.latency_duration:g} s per run"
-              + (f"; nice {args.nice}" if args.nice else "") + ". bare: one cluster, "
-              "`retry_policy: {}`. policies: retry_on [GATEWAY_ERROR, CONNECT_FAILURE, RESET], "
-              "num_retries 2, per_try_timeout 1s; weighted split 90/10 over two clusters with the "
-              "same endpoints; retry budget 20 % + 10/s in each cluster's circuit_breakers"
-              + ("" if args.without_outlier else "; outlier_detection consecutive_5xx 5")
-              + ". Every answer is a 200: no policy is triggered.\n")
-        print(f"| config | requests/s saturated | CPU µs/req saturated | ratio | "
-              f"CPU µs/req @{args.rate} | ratio | p50 µs @{args.rate} | p99 µs @{args.rate} |")
-        print("|---|---|---|---|---|---|---|---|")
-        for p in proxies:
-            r = results[p.name]
-            cells = [p.name, f"{compare.median(r['rps']):,.0f}",
-                     f"{compare.median(r['cpu_us']):.2f}", f"{ratio(p.name, 'cpu_us'):.3f}x",
-                     f"{compare.median(r['cpu_us_fixed']):.2f}",
-                     f"{ratio(p.name, 'cpu_us_fixed'):.3f}x",
-                     f"{compare.median([lat['p50'] for lat in r['lat']]):,.0f}",
-                     f"{compare.median([lat['p99'] for lat in r['lat']]):,.0f}"]
-            print("| " + " | ".join(cells) + " |")
-        print("\nratio: CPU per request against bare, median of per-round ratios. Per-round "
-              "figures on stderr.")
-        print(f"\nCommand: {command_line()}")
-        print("per-round figures:", file=sys.stderr)
-        print(json.dumps(results), file=sys.stderr)
+        results = measure_configs(proxies, args)
+        print_cost_table(
+            proxies, results, args, "bare",
+            "bare: one cluster, `retry_policy: {}`. policies: retry_on [GATEWAY_ERROR, "
+            "CONNECT_FAILURE, RESET], num_retries 2, per_try_timeout 1s; weighted split 90/10 "
+            "over two clusters with the same endpoints; retry budget 20 % + 10/s in each "
+            "cluster's circuit_breakers"
+            + ("" if args.without_outlier else "; outlier_detection consecutive_5xx 5")
+            + ". Every answer is a 200: no policy is triggered.")
     finally:
         for proc in processes:
             stop(proc)

@@ -227,6 +227,7 @@ class ProxyServer {
       }
       request_metrics_ =
           std::make_unique<RequestMetricsRegistry>(std::move(buckets), responseFlagNames());
+      record_metrics_ = !bootstrap.stats().disable_request_metrics();
     }
     if (bootstrap_has_ads_) {
       const weft::v1::Bootstrap bootstrap = snapshot_->bootstrap();
@@ -299,7 +300,8 @@ class ProxyServer {
         [this](int) { reload("SIGHUP"); });
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
-      workers_.push_back(std::make_unique<Worker>(i, snapshot_, request_metrics_->buckets()));
+      workers_.push_back(
+          std::make_unique<Worker>(i, snapshot_, request_metrics_->buckets(), record_metrics_));
       for (const ListenerConfig& listener : snapshot_->listeners) {
         BoundListener socket;
         if (std::string error = workers_.back()->bindListener(listener, socket); !error.empty()) {
@@ -751,6 +753,7 @@ class ProxyServer {
   std::unique_ptr<admin::AdminServer> status_;  // with status_server: /healthz/ready, /metrics
   // The golden metrics, as the workers hand them over at each scrape.
   std::unique_ptr<RequestMetricsRegistry> request_metrics_;
+  bool record_metrics_ = true;  // StatsConfig.disable_request_metrics unset
 };
 
 }  // namespace

@@ -40,10 +40,12 @@ void carryClusterState(const Snapshot& previous, const Snapshot& current, uint32
 
 }  // namespace
 
-Worker::Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets) {
+Worker::Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets,
+               bool record_metrics) {
   context_.worker_index = index;
   context_.snapshot = std::move(snapshot);
   context_.request_metrics.setBuckets(metric_buckets);
+  context_.request_metrics.setEnabled(record_metrics);
 }
 
 Worker::~Worker() {

@@ -30,8 +30,10 @@ struct BoundListener {
 // immutable snapshot, so the request path takes no locks.
 class Worker {
  public:
-  // `metric_buckets`: the duration histogram's bounds (RequestMetricsRegistry::buckets()).
-  Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets);
+  // `metric_buckets`: the duration histogram's bounds (RequestMetricsRegistry::buckets());
+  // `record_metrics`: false when the golden metrics are off.
+  Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets,
+         bool record_metrics = true);
   ~Worker();
 
   Worker(const Worker&) = delete;

@@ -133,6 +133,9 @@ void RequestMetricsShard::setBuckets(std::span<const double> bounds_seconds) {
 
 void RequestMetricsShard::recordRequest(uint64_t series_key, std::chrono::nanoseconds duration,
                                         uint64_t request_bytes, uint64_t response_bytes) {
+  if (!enabled_) {
+    return;
+  }
   RequestSlot& slot = requests_[series_key];
   if (slot.buckets.empty()) {
     slot.buckets.assign(bounds_ns_.size() + 1, 0);
@@ -150,12 +153,18 @@ void RequestMetricsShard::recordRequest(uint64_t series_key, std::chrono::nanose
 }
 
 void RequestMetricsShard::recordTcpOpened(uint64_t series_key) {
+  if (!enabled_) {
+    return;
+  }
   ++tcp_[series_key].opened;
   dirty_ = true;
 }
 
 void RequestMetricsShard::recordTcpClosed(uint64_t series_key, uint64_t received_bytes,
                                           uint64_t sent_bytes) {
+  if (!enabled_) {
+    return;
+  }
   TcpSlot& slot = tcp_[series_key];
   ++slot.closed;
   slot.received_bytes += received_bytes;

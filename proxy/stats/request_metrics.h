@@ -86,6 +86,8 @@ class RequestMetricsShard {
  public:
   // Upper bounds of the duration histogram, in seconds, ascending (the registry's).
   void setBuckets(std::span<const double> bounds_seconds);
+  // Off: every record call returns at once (StatsConfig.disable_request_metrics).
+  void setEnabled(bool enabled) { enabled_ = enabled; }
 
   void recordRequest(uint64_t series_key, std::chrono::nanoseconds duration, uint64_t request_bytes,
                      uint64_t response_bytes);
@@ -115,6 +117,7 @@ class RequestMetricsShard {
   std::unordered_map<uint64_t, RequestSlot> requests_;
   std::unordered_map<uint64_t, TcpSlot> tcp_;
   bool dirty_ = false;
+  bool enabled_ = true;
 };
 
 // The process's request metrics, as scrapes see them: the sum of every flush so far.

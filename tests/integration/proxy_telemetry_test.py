@@ -203,6 +203,28 @@ class GoldenMetricsTest(TelemetryTest):
         self.assertIn(b"weft_requests_total{", text)
 
 
+class DisabledMetricsTest(TelemetryTest):
+    def test_disabled_request_metrics_record_nothing(self):
+        backend_process = self.start([sys.executable, FAULT_BACKEND, "--name", "reviews"],
+                                     "reviews")
+        backend = int(backend_process.wait_for(r"listening on (\d+)").group(1))
+        self.status_port = harness.free_port()
+        self.proxy_port = harness.free_port()
+        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=self.proxy_port,
+                                       tcp_port=harness.free_port(), backend=backend)
+                         + "stats: {disable_request_metrics: true}\n")
+        connection = http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=10)
+        try:
+            for i in range(5):
+                self.assertEqual(self.post(connection, f"/api/{i}", b"")[0], 200)
+        finally:
+            connection.close()
+        scrape = self.metrics()
+        self.assertIn("weft_requests", scrape.families)  # described, for dashboards
+        self.assertEqual([key for key in scrape.samples if key[0].startswith("weft_request")],
+                         [])
+
+
 class GrpcMetricsTest(TelemetryTest):
     def test_grpc_calls_are_labelled_with_their_grpc_status(self):
         server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")
