@@ -366,15 +366,15 @@ uint32_t WorkerContext::metricSource(const ListenerConfig& listener,
   if (caller_namespace.empty()) {
     return MetricLabelTable::kUnknown;  // a plaintext caller, or an identity without a namespace
   }
-  if (auto known = metric_callers.find(std::string(peer_principal));
-      known != metric_callers.end()) {
+  if (auto known = metric_callers.find(caller_namespace); known != metric_callers.end()) {
     return known->second;
+  }
+  if (metric_callers.size() >= MetricLabelTable::kMaxEntries) {
+    return MetricLabelTable::kOverflow;  // no lock on the request path, whatever callers come
   }
   // The caller's workload is not in its identity (several may share a service account).
   const uint32_t id = MetricLabelTable::global().intern("", caller_namespace, "");
-  if (metric_callers.size() < MetricLabelTable::kMaxEntries) {
-    metric_callers.emplace(peer_principal, id);
-  }
+  metric_callers.emplace(caller_namespace, id);
   return id;
 }
 
@@ -667,6 +667,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       switch (result.outcome) {
         case ExchangeResult::Outcome::kRelayed:
           keep_alive = result.keep_alive;
+          series.response_flag = tally.response_flag;
           break;
         case ExchangeResult::Outcome::kFailedBeforeResponse:
           series.response_flag = responseFlag(result.failure);

@@ -47,7 +47,12 @@ struct WorkerContext {
   // `peer_principal` (empty: none): for an inbound listener, the caller's namespace from its
   // SPIFFE id (interned once per identity, then cached here); otherwise the listener's own.
   uint32_t metricSource(const ListenerConfig& listener, std::string_view peer_principal);
-  std::unordered_map<std::string, uint32_t> metric_callers;
+  // Caller source ids by namespace (all the id depends on), looked up without a copy.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+  };
+  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> metric_callers;
 };
 
 // Serves one downstream HTTP/1.1 connection: reads requests in order (answering

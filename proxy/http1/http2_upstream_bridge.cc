@@ -293,9 +293,6 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
   struct Detach {
     StreamExchange& exchange;
     ~Detach() {
-      if (exchange.attempts) {
-        exchange.attempts->exchangeEnded(exchange);  // mirrors get their copy
-      }
       exchange.downstream = nullptr;
       if (!exchange.upstream_finished) {
         exchange.downstream_closed = true;
@@ -359,6 +356,14 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
     params.tally->request_body_bytes = exchange->metrics.request_body_bytes;
     params.tally->response_body_bytes = exchange->metrics.response_body_bytes;
     params.tally->host = exchange->attempts ? exchange->attempts->host() : nullptr;
+    // The exchange's own local replies (connect failure, timeout, overflow) are relayed to the
+    // client like responses: their reason goes with them.
+    if (exchange->answered_locally) {
+      params.tally->response_flag = outcome.response_flag;
+    }
+  }
+  if (exchange->attempts) {
+    exchange->attempts->exchangeEnded(*exchange);  // mirrors get their copy
   }
 
   if (response.write) {

@@ -27,6 +27,7 @@ struct ExchangeTally {
   uint64_t response_body_bytes = 0;  // written to the client
   unsigned response_status = 0;      // of the response relayed to the client; 0: none
   int grpc_status = -1;              // its gRPC status, when it has one
+  uint8_t response_flag = 0;         // a local reply's flag (responseFlag) when relayed as one
   const lb::Host* host = nullptr;    // the endpoint whose response was relayed
 };
 

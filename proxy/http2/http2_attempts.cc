@@ -163,10 +163,10 @@ void Http2Attempts::exchangeEnded(const StreamExchange& exchange) {
     return;
   }
   const ChosenMirrors mirrors = std::exchange(setup_.mirrors, ChosenMirrors{});
-  // Whole when the current attempt took the body to its end, or the request had none (it never
-  // moved a byte through the pipe).
-  const BodyPipe& pending = exchange.request_body;
-  const bool body_seen = replay_.complete || (pending.ended && pending.moved() == 0);
+  // Whole when the current attempt took the body to its end, or the request had none (no body
+  // byte came from the client, counted even when a local reply discarded them).
+  const bool body_seen =
+      replay_.complete || (exchange.request_body.ended && exchange.metrics.request_body_bytes == 0);
   KeptRequest kept{&fields_, replay_.bytes, body_seen && !replay_.overflow};
   MirrorWorker worker{executor_, exchange.snapshot, setup_.worker_index, target_.tls_sessions,
                       pool_};

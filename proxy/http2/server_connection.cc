@@ -102,6 +102,11 @@ class ServerConnection final : public ExchangeDownstream {
       }
     }
     co_await (readLoop() && writeLoop());
+    // Streams still open when the connection ends (the client went away, a protocol error,
+    // the drain deadline) never see onStreamClose: they end here.
+    for (auto& [id, stream] : streams_) {
+      finishExchange(*stream->exchange);
+    }
     co_await shutdownSending(stream_);
     stream_.close();
   }
@@ -144,6 +149,9 @@ class ServerConnection final : public ExchangeDownstream {
   // the forwarded grpc-timeout to it.
   std::chrono::milliseconds grpcDeadline(StreamExchange& exchange, const RouteEntry& route);
   void detachAll();
+  // The client's side of an exchange is over: it is counted in the golden metrics and its
+  // mirrors get their copy. Once per exchange, before its request body is dropped.
+  void finishExchange(StreamExchange& exchange);
 
   static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
     return static_cast<ServerStream*>(nghttp2_session_get_stream_user_data(session, stream_id));
@@ -343,10 +351,6 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   exchange->snapshot = snapshot;
   exchange->hide_local_reply_reason = http->hide_local_reply_reason;
-  if (const ListenerConfig* listener = snapshot->findListener(listener_name_)) {
-    exchange->metrics.series.direction = listener->direction;
-    exchange->metrics.series.source = worker_.metricSource(*listener, peer_.principal);
-  }
   ++requests_served_;
   if (http->max_requests_per_connection != 0 &&
       requests_served_ >= http->max_requests_per_connection && !goaway_sent_) {
@@ -618,6 +622,15 @@ std::chrono::milliseconds ServerConnection::grpcDeadline(StreamExchange& exchang
   return deadline.timeout;
 }
 
+void ServerConnection::finishExchange(StreamExchange& exchange) {
+  worker_.request_metrics.recordRequest(
+      exchange.metricSeries().key(), std::chrono::steady_clock::now() - exchange.metrics.started,
+      exchange.metrics.request_body_bytes, exchange.metrics.response_body_bytes);
+  if (exchange.attempts) {
+    exchange.attempts->exchangeEnded(exchange);  // mirrors get their copy
+  }
+}
+
 void ServerConnection::detachAll() {
   for (auto& [id, stream] : streams_) {
     StreamExchange& exchange = *stream->exchange;
@@ -694,6 +707,14 @@ int ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp2_fra
   if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     auto exchange = std::make_shared<StreamExchange>(self->stream_.get_executor());
     exchange->metrics.started = std::chrono::steady_clock::now();
+    // Here, not at dispatch: a stream the proxy resets before then is counted as its
+    // listener's too.
+    if (const ListenerConfig* listener =
+            self->worker_.snapshot->findListener(self->listener_name_)) {
+      exchange->metrics.series.direction = listener->direction;
+      exchange->metrics.series.source =
+          self->worker_.metricSource(*listener, self->peer_.principal);
+    }
     exchange->stream_id = id;
     exchange->downstream = self;
     auto stream = std::make_unique<ServerStream>(std::move(exchange), self->limits_);
@@ -784,12 +805,7 @@ int ServerConnection::onStreamClose(nghttp2_session* session, int32_t stream_id,
   }
   StreamExchangePtr exchange = it->second->exchange;
   self->streams_.erase(it);
-  self->worker_.request_metrics.recordRequest(
-      exchange->metricSeries().key(), std::chrono::steady_clock::now() - exchange->metrics.started,
-      exchange->metrics.request_body_bytes, exchange->metrics.response_body_bytes);
-  if (exchange->attempts) {
-    exchange->attempts->exchangeEnded(*exchange);  // mirrors get their copy
-  }
+  self->finishExchange(*exchange);
   // Bytes never sent upstream still count against the connection window (bytes put back for
   // a retry were counted when they first went).
   const size_t replayed =

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -301,7 +302,7 @@ class ProxyServer {
     std::vector<std::vector<BoundListener>> bound(concurrency);
     for (uint32_t i = 0; i < concurrency; ++i) {
       workers_.push_back(
-          std::make_unique<Worker>(i, snapshot_, request_metrics_->buckets(), record_metrics_));
+          std::make_unique<Worker>(i, snapshot_, *request_metrics_, record_metrics_));
       for (const ListenerConfig& listener : snapshot_->listeners) {
         BoundListener socket;
         if (std::string error = workers_.back()->bindListener(listener, socket); !error.empty()) {
@@ -490,23 +491,37 @@ class ProxyServer {
   // shared counters and the scrape exact.
   void gatherRequestMetrics(admin::AdminCallbacks::MetricsDone done) {
     struct Gathering {
+      explicit Gathering(boost::asio::io_context& context) : deadline(context) {}
       size_t pending = 0;
-      admin::AdminCallbacks::MetricsDone done;
+      admin::AdminCallbacks::MetricsDone done;  // empty once called
+      boost::asio::steady_timer deadline;
     };
-    auto gathering = std::make_shared<Gathering>();
+    auto gathering = std::make_shared<Gathering>(main_context_);
     gathering->pending = workers_.size();
     gathering->done = std::move(done);
+    // Once all workers handed over, or after a second without one of them (a worker whose
+    // thread is ending): what the registry has is shown either way.
     auto render = [this, gathering] {
+      if (!gathering->done) {
+        return;
+      }
+      gathering->deadline.cancel();
       std::string text;
       request_metrics_->render(text);
-      gathering->done(std::move(text));
+      std::exchange(gathering->done, nullptr)(std::move(text));
     };
     if (workers_.empty()) {
       render();
       return;
     }
+    gathering->deadline.expires_after(std::chrono::seconds(1));
+    gathering->deadline.async_wait([render](const boost::system::error_code& error) {
+      if (!error) {
+        render();
+      }
+    });
     for (auto& worker : workers_) {
-      worker->flushRequestMetrics(*request_metrics_, [this, gathering, render] {
+      worker->flushRequestMetrics([this, gathering, render] {
         boost::asio::post(main_context_, [gathering, render] {
           if (--gathering->pending == 0) {
             render();

@@ -40,11 +40,12 @@ void carryClusterState(const Snapshot& previous, const Snapshot& current, uint32
 
 }  // namespace
 
-Worker::Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets,
-               bool record_metrics) {
+Worker::Worker(uint32_t index, SnapshotPtr snapshot, RequestMetricsRegistry& metrics,
+               bool record_metrics)
+    : metrics_(metrics) {
   context_.worker_index = index;
   context_.snapshot = std::move(snapshot);
-  context_.request_metrics.setBuckets(metric_buckets);
+  context_.request_metrics.setBuckets(metrics.buckets());
   context_.request_metrics.setEnabled(record_metrics);
 }
 
@@ -91,16 +92,25 @@ void Worker::start(std::vector<BoundListener> listeners) {
     startAccepting(std::move(listener));
   }
   keep_running_.emplace(io_context_.get_executor());
-  thread_ = std::thread([this] { io_context_.run(); });
+  thread_ = std::thread([this] {
+    io_context_.run();
+    // Drained: what it counted since the last scrape stays visible, and scrapes stop asking.
+    context_.request_metrics.flushInto(metrics_);
+    finished_.store(true, std::memory_order_release);
+  });
 }
 
 void Worker::post(std::function<void()> job) {
   asio::post(io_context_, std::move(job));
 }
 
-void Worker::flushRequestMetrics(RequestMetricsRegistry& registry, std::function<void()> done) {
-  asio::post(io_context_, [this, &registry, done = std::move(done)] {
-    context_.request_metrics.flushInto(registry);
+void Worker::flushRequestMetrics(std::function<void()> done) {
+  if (finished_.load(std::memory_order_acquire)) {
+    done();
+    return;
+  }
+  asio::post(io_context_, [this, done = std::move(done)] {
+    context_.request_metrics.flushInto(metrics_);
     done();
   });
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,9 +31,9 @@ struct BoundListener {
 // immutable snapshot, so the request path takes no locks.
 class Worker {
  public:
-  // `metric_buckets`: the duration histogram's bounds (RequestMetricsRegistry::buckets());
-  // `record_metrics`: false when the golden metrics are off.
-  Worker(uint32_t index, SnapshotPtr snapshot, std::span<const double> metric_buckets,
+  // `metrics`: where the golden metrics it counts go (at each scrape, and when its thread
+  // ends); it must outlive the worker. `record_metrics`: false when they are off.
+  Worker(uint32_t index, SnapshotPtr snapshot, RequestMetricsRegistry& metrics,
          bool record_metrics = true);
   ~Worker();
 
@@ -62,8 +63,9 @@ class Worker {
   void post(std::function<void()> job);
 
   // Thread-safe: on the worker's thread, moves the golden metrics it counted since the last
-  // call into `registry`, then calls `done` there.
-  void flushRequestMetrics(RequestMetricsRegistry& registry, std::function<void()> done);
+  // call into the registry, then calls `done` there; at once, on the calling thread, when the
+  // worker's thread has ended (it flushed them then).
+  void flushRequestMetrics(std::function<void()> done);
 
   void join();
 
@@ -85,6 +87,8 @@ class Worker {
   std::unique_ptr<boost::asio::steady_timer> drain_timer_;
   size_t open_connections_ = 0;
   std::chrono::steady_clock::time_point last_accept_warning_{};
+  RequestMetricsRegistry& metrics_;
+  std::atomic<bool> finished_{false};  // the thread has ended and handed its metrics over
   std::thread thread_;
 };
 

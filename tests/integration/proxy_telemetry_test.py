@@ -164,6 +164,26 @@ class GoldenMetricsTest(TelemetryTest):
         self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 429, "rate_limited")),
                          1)
 
+    def test_a_client_that_leaves_mid_request_is_counted_as_a_disconnect(self):
+        self.start_mesh()
+        # The backend holds the answer for 3 s; the HTTP/2 client gives up after 0.5 s and
+        # closes its connection, so the stream never sees its own close. (An HTTP/1.1 client
+        # that leaves is noticed only when its response is written: docs/observability.md.)
+        result = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "0.5",
+                                 "-H", "x-fault-delay-ms: 3000",
+                                 f"http://127.0.0.1:{self.proxy_port}/api/slow"],
+                                capture_output=True, timeout=20)
+        self.assertEqual(result.returncode, 28, result.stderr)  # curl: timed out
+        gone = labels(EDGE, 0, "downstream_disconnect")
+        deadline = time.monotonic() + 10
+        while True:
+            scrape = self.metrics()
+            if scrape.has("weft_requests_total", **gone) and \
+                    scrape.value("weft_requests_total", **gone) == 1:
+                break
+            self.assertLess(time.monotonic(), deadline, scrape.text)
+            time.sleep(0.1)
+
     def test_tcp_connections_count_and_carry_their_bytes(self):
         self.start_mesh()
         request = b"GET /api/tcp HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n"
@@ -256,6 +276,26 @@ class GrpcMetricsTest(TelemetryTest):
         # Each call sent one message of 100 bytes, framed in 5 more.
         self.assertEqual(scrape.value("weft_request_bytes_total", **labels(EDGE, 200, grpc="0")),
                          7 * 105)
+
+
+class Http1ToGrpcMetricsTest(TelemetryTest):
+    def test_a_local_reply_relayed_through_the_http2_bridge_keeps_its_flag(self):
+        # An HTTP/1.1 client of an HTTP2 cluster whose only endpoint refuses connections.
+        self.status_port = harness.free_port()
+        proxy_port = harness.free_port()
+        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
+                                       tcp_port=harness.free_port(), backend=harness.free_port())
+                         .replace("      destination_service:",
+                                  "      protocol: HTTP2\n      destination_service:"))
+        for _ in range(3):
+            connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+            try:
+                self.assertEqual(self.post(connection, "/api/x", b"payload")[0], 503)
+            finally:
+                connection.close()
+        scrape = self.metrics()
+        self.assertEqual(scrape.value("weft_requests_total",
+                                      **labels(EDGE, 503, "upstream_connect_failure")), 3)
 
 
 class StatusEndpointTest(TelemetryTest):
