@@ -86,6 +86,24 @@ class TelemetryTest(harness.IntegrationTest):
     def metrics(self):
         return proxy_metrics.scrape(self.status_port, "/metrics")
 
+    def settled(self, expected, timeout=10):
+        """Scrapes until every {(name, labels dict): value} in `expected` holds, and returns
+        that scrape. A request is counted once its response is out, so a client can read the
+        response a moment before the proxy counts it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            scrape = self.metrics()
+            seen = {(name, tuple(sorted(labels.items()))): (scrape.value(name, **labels)
+                                                             if scrape.has(name, **labels)
+                                                             else None)
+                    for name, labels, _ in expected}
+            if all(seen[(name, tuple(sorted(labels.items())))] == value
+                   for name, labels, value in expected):
+                return scrape
+            if time.monotonic() > deadline:
+                self.fail(f"metrics did not settle: {seen}, expected {expected}")
+            time.sleep(0.05)
+
     def post(self, connection, path, body):
         connection.request("POST", path, body=body)
         response = connection.getresponse()
@@ -106,10 +124,9 @@ class GoldenMetricsTest(TelemetryTest):
         finally:
             connection.close()
         self.assertEqual(statuses, {200: 70, 503: 30})  # the backend fails exactly 30 %
-        scrape = self.metrics()
         ok, failed = labels(EDGE, 200), labels(EDGE, 503)
-        self.assertEqual(scrape.value("weft_requests_total", **ok), 70)
-        self.assertEqual(scrape.value("weft_requests_total", **failed), 30)
+        scrape = self.settled([("weft_requests_total", ok, 70),
+                               ("weft_requests_total", failed, 30)])
         self.assertEqual(scrape.value("weft_request_duration_seconds_count", **ok), 70)
         self.assertEqual(scrape.value("weft_request_duration_seconds_bucket", le="+Inf", **ok), 70)
         self.assertGreater(scrape.value("weft_request_duration_seconds_sum", **ok), 0)
@@ -129,11 +146,10 @@ class GoldenMetricsTest(TelemetryTest):
         self.assertEqual(scrape.value("weft_response_bytes_total", **ok)
                          + scrape.value("weft_response_bytes_total", **failed), response_bytes)
         # Counts move on with every scrape, never backwards, never twice.
-        self.post(http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=10),
-                  "/api/again", b"")
-        after = self.metrics()
-        self.assertEqual(after.value("weft_requests_total", **ok)
-                         + after.value("weft_requests_total", **failed), 101)
+        again, _ = self.post(http.client.HTTPConnection("127.0.0.1", self.proxy_port,
+                                                        timeout=10), "/api/again", b"")
+        self.settled([("weft_requests_total", ok, 70 + (again == 200)),
+                      ("weft_requests_total", failed, 30 + (again == 503))])
 
     def test_http2_clients_are_counted_like_http1_ones(self):
         self.start_mesh()
@@ -142,8 +158,7 @@ class GoldenMetricsTest(TelemetryTest):
                                 capture_output=True, timeout=60, text=True)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("60 succeeded", result.stdout)
-        scrape = self.metrics()
-        self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 200)), 60)
+        scrape = self.settled([("weft_requests_total", labels(EDGE, 200), 60)])
         self.assertEqual(scrape.value("weft_request_duration_seconds_count", **labels(EDGE, 200)),
                          60)
         # Each answer of the fault backend is a JSON document of a known size per path.
@@ -158,11 +173,9 @@ class GoldenMetricsTest(TelemetryTest):
             self.assertEqual(self.post(connection, "/limited", b"")[0], 429)
         finally:
             connection.close()
-        scrape = self.metrics()
-        self.assertEqual(scrape.value("weft_requests_total", **labels(NOWHERE, 404, "no_route")), 1)
-        self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 200)), 1)
-        self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 429, "rate_limited")),
-                         1)
+        self.settled([("weft_requests_total", labels(NOWHERE, 404, "no_route"), 1),
+                      ("weft_requests_total", labels(EDGE, 200), 1),
+                      ("weft_requests_total", labels(EDGE, 429, "rate_limited"), 1)])
 
     def test_a_client_that_leaves_mid_request_is_counted_as_a_disconnect(self):
         self.start_mesh()
@@ -174,15 +187,7 @@ class GoldenMetricsTest(TelemetryTest):
                                  f"http://127.0.0.1:{self.proxy_port}/api/slow"],
                                 capture_output=True, timeout=20)
         self.assertEqual(result.returncode, 28, result.stderr)  # curl: timed out
-        gone = labels(EDGE, 0, "downstream_disconnect")
-        deadline = time.monotonic() + 10
-        while True:
-            scrape = self.metrics()
-            if scrape.has("weft_requests_total", **gone) and \
-                    scrape.value("weft_requests_total", **gone) == 1:
-                break
-            self.assertLess(time.monotonic(), deadline, scrape.text)
-            time.sleep(0.1)
+        self.settled([("weft_requests_total", labels(EDGE, 0, "downstream_disconnect"), 1)])
 
     def test_tcp_connections_count_and_carry_their_bytes(self):
         self.start_mesh()
@@ -193,14 +198,8 @@ class GoldenMetricsTest(TelemetryTest):
                 client.sendall(request)
                 while chunk := client.recv(65536):
                     received += len(chunk)
-        deadline = time.monotonic() + 10
-        while True:  # a connection is counted closed once the proxy has closed both sides
-            scrape = self.metrics()
-            if scrape.has("weft_tcp_connections_closed_total", **EDGE) and \
-                    scrape.value("weft_tcp_connections_closed_total", **EDGE) == 3:
-                break
-            self.assertLess(time.monotonic(), deadline, scrape.text)
-            time.sleep(0.05)
+        # A connection is counted closed once the proxy has closed both sides.
+        scrape = self.settled([("weft_tcp_connections_closed_total", EDGE, 3)])
         self.assertEqual(scrape.value("weft_tcp_connections_opened_total", **EDGE), 3)
         self.assertEqual(scrape.value("weft_tcp_received_bytes_total", **EDGE), 3 * len(request))
         self.assertEqual(scrape.value("weft_tcp_sent_bytes_total", **EDGE), received)
@@ -270,9 +269,8 @@ class GrpcMetricsTest(TelemetryTest):
         self.assertEqual(calls(7), {"OK": 7})
         control("SetUnavailable", "1")
         self.assertEqual(calls(4), {"UNAVAILABLE": 4})
-        scrape = self.metrics()
-        self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 200, grpc="0")), 7)
-        self.assertEqual(scrape.value("weft_requests_total", **labels(EDGE, 200, grpc="14")), 4)
+        scrape = self.settled([("weft_requests_total", labels(EDGE, 200, grpc="0"), 7),
+                               ("weft_requests_total", labels(EDGE, 200, grpc="14"), 4)])
         # Each call sent one message of 100 bytes, framed in 5 more.
         self.assertEqual(scrape.value("weft_request_bytes_total", **labels(EDGE, 200, grpc="0")),
                          7 * 105)
@@ -293,9 +291,7 @@ class Http1ToGrpcMetricsTest(TelemetryTest):
                 self.assertEqual(self.post(connection, "/api/x", b"payload")[0], 503)
             finally:
                 connection.close()
-        scrape = self.metrics()
-        self.assertEqual(scrape.value("weft_requests_total",
-                                      **labels(EDGE, 503, "upstream_connect_failure")), 3)
+        self.settled([("weft_requests_total", labels(EDGE, 503, "upstream_connect_failure"), 3)])
 
 
 class StatusEndpointTest(TelemetryTest):
