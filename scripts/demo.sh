@@ -9,7 +9,8 @@
 # between them are mTLS automatically (the reviews app sees the caller's identity in
 # x-forwarded-client-cert); a PeerAuthentication STRICT then refuses plaintext, an
 # AuthorizationPolicy lets only productpage call reviews and denies /admin; a route edit
-# reaches the sidecars in milliseconds, and weftctl proxy-status / proxy-config show it.
+# reaches the sidecars in milliseconds, and weftctl proxy-status / proxy-config show it. Each
+# sidecar's golden metrics then show every call it carried, by source, destination and outcome.
 # (Traffic capture joins this demo when that issue lands.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -267,4 +268,16 @@ echo "    productpage -> reviews, 6 requests: $(six)"
 grep -E "configuration applied" "$workdir/productpage-v1.log" | tail -1 | logline | sed 's/^/      productpage sidecar | /'
 echo "    weftctl proxy-config productpage-v1 routes:"
 weftctl proxy-config productpage-v1 routes | sed 's/^/      /'
+
+echo
+echo "[demo] 7e. golden metrics, no app change: each sidecar counts what it carried, by source,"
+echo "    destination and outcome (weft_requests_total; also the latency histogram and bytes)"
+golden() {  # sidecar name, admin port
+  curl -s --max-time 5 "http://127.0.0.1:$2/stats/prometheus" |
+    grep -E '^weft_requests_total\{' |
+    sed -E -e 's/^weft_requests_total\{//' -e 's/grpc_status="",//' -e 's/\} / => /' \
+        -e 's/^/      '"$1"' | /'
+}
+golden productpage-v1 "${port[PRODUCTPAGE_ADMIN]}"
+golden reviews-v1 "${port[REVIEWS_ADMIN]}"
 echo "[demo] done"

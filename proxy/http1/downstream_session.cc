@@ -412,7 +412,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     }
     // The golden metrics' series: who calls (here), whom (once routed) and the outcome.
     const auto started = std::chrono::steady_clock::now();
-    RequestSeries series{listener->direction, worker.metricSource(*listener, peer.principal)};
+    RequestSeries series{listener->direction, worker.metricSource(*listener, peer.principal),
+                         listener->metric_destination};
     ExchangeTally tally;
     if (header.rejection) {
       const Rejection& rejection = *header.rejection;

@@ -712,6 +712,7 @@ int ServerConnection::onBeginHeaders(nghttp2_session* session, const nghttp2_fra
     if (const ListenerConfig* listener =
             self->worker_.snapshot->findListener(self->listener_name_)) {
       exchange->metrics.series.direction = listener->direction;
+      exchange->metrics.series.destination = listener->metric_destination;
       exchange->metrics.series.source =
           self->worker_.metricSource(*listener, self->peer_.principal);
     }

@@ -373,6 +373,9 @@ struct ListenerConfig {
   // identity when it has one: see requestSource()).
   TrafficDirection direction = TrafficDirection::kUnspecified;
   uint32_t metric_source = MetricLabelTable::kUnknown;
+  // The destination of a request answered before a cluster is chosen (no route, denied):
+  // inbound, this proxy's own workload; otherwise unknown.
+  uint32_t metric_destination = MetricLabelTable::kUnknown;
   uint32_t backlog = 1024;
   std::optional<TcpKeepaliveConfig> keepalive;
   DetectionConfig detection;

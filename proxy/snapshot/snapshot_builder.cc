@@ -509,6 +509,10 @@ class SnapshotBuilder {
         config.direction == TrafficDirection::kInbound
             ? MetricLabelTable::kUnknown
             : MetricLabelTable::global().intern(node_->workload_name(), node_->namespace_(), "");
+    if (config.direction == TrafficDirection::kInbound) {
+      config.metric_destination =
+          MetricLabelTable::global().intern(node_->workload_name(), node_->namespace_(), "");
+    }
     onlyImplemented(listener, path,
                     {"name", "address", "additional_addresses", "transparent", "direction",
                      "protocol_detection", "filter_chains", "backlog", "tcp_keepalive"});

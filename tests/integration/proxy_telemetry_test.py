@@ -44,6 +44,21 @@ static_resources:
                       rate_limit: {{token_bucket: {{max_tokens: 1, fill_interval: 3600s}}}}
                     - match: {{prefix: /api}}
                       route: {{cluster: reviews}}
+    - name: inbound
+      direction: INBOUND
+      address: {{address: 127.0.0.1, port: {inbound_port}}}
+      filter_chains:
+        - name: http
+          http:
+            stat_prefix: inbound
+            route_config:
+              name: inbound
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes:
+                    - match: {{prefix: /api}}
+                      route: {{cluster: reviews}}
     - name: tcp
       direction: OUTBOUND
       address: {{address: 127.0.0.1, port: {tcp_port}}}
@@ -79,8 +94,10 @@ class TelemetryTest(harness.IntegrationTest):
         self.status_port = harness.free_port()
         self.proxy_port = harness.free_port()
         self.tcp_port = harness.free_port()
+        self.inbound_port = harness.free_port()
         self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=self.proxy_port,
-                                       tcp_port=self.tcp_port, backend=backend))
+                                       tcp_port=self.tcp_port, backend=backend,
+                                       inbound_port=self.inbound_port))
         return backend
 
     def metrics(self):
@@ -189,6 +206,24 @@ class GoldenMetricsTest(TelemetryTest):
         self.assertEqual(result.returncode, 28, result.stderr)  # curl: timed out
         self.settled([("weft_requests_total", labels(EDGE, 0, "downstream_disconnect"), 1)])
 
+    def test_inbound_requests_name_this_workload_as_their_destination(self):
+        self.start_mesh()
+        connection = http.client.HTTPConnection("127.0.0.1", self.inbound_port, timeout=10)
+        try:
+            self.assertEqual(self.post(connection, "/api/in", b"")[0], 200)
+            self.assertEqual(self.post(connection, "/elsewhere", b"")[0], 404)
+        finally:
+            connection.close()
+        # A plaintext caller is unknown; the destination is this proxy's workload.
+        inbound = {"direction": "inbound", "source_workload": "unknown",
+                   "source_namespace": "unknown", "destination_workload": "productpage-v1",
+                   "destination_namespace": "shop"}
+        self.settled([
+            ("weft_requests_total",
+             labels(dict(inbound, destination_service="reviews.shop.svc.cluster.local"), 200), 1),
+            ("weft_requests_total",
+             labels(dict(inbound, destination_service="unknown"), 404, "no_route"), 1)])
+
     def test_tcp_connections_count_and_carry_their_bytes(self):
         self.start_mesh()
         request = b"GET /api/tcp HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n"
@@ -230,7 +265,8 @@ class DisabledMetricsTest(TelemetryTest):
         self.status_port = harness.free_port()
         self.proxy_port = harness.free_port()
         self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=self.proxy_port,
-                                       tcp_port=harness.free_port(), backend=backend)
+                                       tcp_port=harness.free_port(), backend=backend,
+                                       inbound_port=harness.free_port())
                          + "stats: {disable_request_metrics: true}\n")
         connection = http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=10)
         try:
@@ -251,7 +287,8 @@ class GrpcMetricsTest(TelemetryTest):
         self.status_port = harness.free_port()
         proxy_port = harness.free_port()
         self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
-                                       tcp_port=harness.free_port(), backend=grpc_port)
+                                       tcp_port=harness.free_port(), backend=grpc_port,
+                                       inbound_port=harness.free_port())
                          .replace("      destination_service:",
                                   "      protocol: HTTP2\n      destination_service:")
                          .replace("prefix: /api", "prefix: /test.Echo"))
@@ -282,7 +319,8 @@ class Http1ToGrpcMetricsTest(TelemetryTest):
         self.status_port = harness.free_port()
         proxy_port = harness.free_port()
         self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
-                                       tcp_port=harness.free_port(), backend=harness.free_port())
+                                       tcp_port=harness.free_port(), backend=harness.free_port(),
+                                       inbound_port=harness.free_port())
                          .replace("      destination_service:",
                                   "      protocol: HTTP2\n      destination_service:"))
         for _ in range(3):
