@@ -157,6 +157,17 @@ SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
 std::string unsupportedDynamicSettings(const weft::v1::Bootstrap& bootstrap) {
   const auto& dynamic = bootstrap.dynamic_resources();
   const std::string kNotYet = ": is not implemented by this version of weft-proxy yet; remove it";
+  // Top-level blocks of the bootstrap API that this version does not act on: refused rather
+  // than accepted and ignored.
+  if (bootstrap.has_access_log()) {
+    return "access_log" + kNotYet;
+  }
+  if (bootstrap.has_tracing()) {
+    return "tracing" + kNotYet;
+  }
+  if (bootstrap.has_overload()) {
+    return "overload" + kNotYet;
+  }
   if (dynamic.has_ca()) {
     identity::CaClientConfig ca;
     if (std::string error = identity::caClientConfigFrom(bootstrap, ca); !error.empty()) {
