@@ -80,8 +80,8 @@ class Http2Attempts {
   size_t replayedBytesPending() const { return taken_most_ - taken_now_; }
 
   // The client's side of the exchange is over (its stream closed or its HTTP/1.1 exchange
-  // ended): each chosen mirror gets a copy of the request, if the upstream took it whole.
-  // Call before the request body pipe is dropped: what no attempt took yet is part of it.
+  // ended): each chosen mirror gets a copy of the request, if the upstream took it whole (a
+  // request whose upstream answered before taking all of its body is not copied).
   void exchangeEnded(const StreamExchange& exchange);
 
   // The host of the current (or last) attempt.

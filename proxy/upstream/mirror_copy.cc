@@ -58,7 +58,7 @@ std::optional<Http2RequestCopy> http2Copy(std::string_view http1_request) {
     }
     std::string name = text::lowerCaseAscii(field.name_string());
     grpc = grpc || (name == "content-type" && isGrpcContentType(field.value()));
-    te_trailers = te_trailers || name == "te";
+    te_trailers = te_trailers || (name == "te" && boost::beast::iequals(field.value(), "trailers"));
     if (name == "host" || name == "content-length" ||
         (isConnectionSpecific(name) &&
          !(name == "te" && boost::beast::iequals(field.value(), "trailers")))) {

@@ -94,26 +94,33 @@ class MirrorExchange final : public StreamExchange, public ExchangeDownstream {
 
   void responseHeadersReady(StreamExchange& /*exchange*/) override {
     if (answered_locally) {
-      count(trafficCounters().mirror_failures);
+      failed();
     }
     drain();
   }
   void responseDataReady(StreamExchange& /*exchange*/) override { drain(); }
   void requestBodyConsumed(StreamExchange& /*exchange*/, size_t /*length*/) override {}
-  void resetByUpstream(StreamExchange& /*exchange*/, uint32_t /*h2_error*/) override {
-    count(trafficCounters().mirror_failures);
-  }
+  // Once per copy: a route timeout resets the stream, and its close reports the reset again.
+  void resetByUpstream(StreamExchange& /*exchange*/, uint32_t /*h2_error*/) override { failed(); }
 
  private:
+  void failed() {
+    if (!failed_) {
+      failed_ = true;
+      count(trafficCounters().mirror_failures);
+    }
+  }
   void drain() {
     const size_t length = response_body.size();
     response_body.drop(length);
-    if (length > 0 && upstream != nullptr) {
+    // A local reply's body never came over the connection: nothing to credit back.
+    if (length > 0 && upstream != nullptr && !answered_locally) {
       upstream->responseBodyDrained(*this, length);
     }
   }
 
   MirrorInFlight in_flight_;
+  bool failed_ = false;
 };
 
 void sendHttp2Copy(const MirrorWorker& worker, const ClusterConfig& cluster, lb::Host& host,
@@ -151,7 +158,7 @@ bool mirrorTo(const ClusterConfig& cluster, const KeptRequest& request,
     return false;
   }
   if (cluster.protocol == UpstreamProtocol::kHttp2) {
-    if (!worker.http2_pool) {
+    if (!worker.http2_pool || worker.tls_sessions == nullptr) {
       return false;
     }
     if (request.http2_fields != nullptr) {

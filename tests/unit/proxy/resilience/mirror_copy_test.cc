@@ -59,6 +59,14 @@ TEST(Http2CopyTest, AGrpcRequestRegainsTheTeFieldAnHttp1HopDropped) {
   EXPECT_EQ(copy->body.size(), 5U);
 }
 
+TEST(Http2CopyTest, AnotherTeValueDoesNotStandForTrailers) {
+  const auto copy = http2Copy(
+      "POST /s/M HTTP/1.1\r\nHost: a\r\ncontent-type: application/grpc\r\nTE: gzip\r\n"
+      "content-length: 0\r\n\r\n");
+  ASSERT_TRUE(copy.has_value());
+  EXPECT_EQ(fieldValue(copy->fields, "te"), "trailers");  // gzip dropped, trailers added
+}
+
 TEST(Http2CopyTest, ABodylessRequestHasNoContentLength) {
   const auto copy = http2Copy("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_TRUE(copy.has_value());
