@@ -3,6 +3,7 @@
 
 #include "cli/proxy_config_command.h"
 #include "cli/proxy_status_command.h"
+#include "cli/stat_command.h"
 #include "common/app/command_line.h"
 
 int main(int argc, char** argv) {
@@ -15,9 +16,15 @@ int main(int argc, char** argv) {
       "                                configuration of every resource type\n"
       "  proxy-config <proxy> [listeners|routes|clusters|endpoints|all]\n"
       "                                what one proxy runs, from its admin endpoint; <proxy> is\n"
-      "                                its admin address (host:port) or its id"};
+      "                                its admin address (host:port) or its id\n"
+      "  stat [namespace|service]      request rate, success rate and p50/p95/p99 latency of\n"
+      "                                each service and of each edge (workload -> service),\n"
+      "                                from Prometheus (--prometheus) or straight from proxies\n"
+      "                                (--proxy); a namespace (shop, ns/shop) or a service\n"
+      "                                (reviews.shop, svc/reviews) narrows it down"};
   weft::cli::ControlPlaneTarget control_plane;
   std::string output;
+  weft::cli::StatOptions stat;
   std::vector<std::string> arguments;
   po::options_description options("Options");
   options.add_options()("control-plane",
@@ -29,8 +36,16 @@ int main(int argc, char** argv) {
       "control-plane-server-name", po::value(&control_plane.server_name),
       "the name checked against the control plane's certificate (default: the host of "
       "--control-plane)")("output,o", po::value(&output)->default_value("table"),
-                          "table or json (proxy-config)")("args", po::value(&arguments),
-                                                          "the command and its arguments");
+                          "table or json (proxy-config, stat)")(
+      "prometheus", po::value(&stat.prometheus),
+      "stat: the Prometheus server that scrapes the proxies (http://host:9090)")(
+      "proxy", po::value(&stat.proxies)->composing(),
+      "stat: read this proxy's metrics directly, from its status port (/metrics) or admin port "
+      "(/stats/prometheus), host:port; repeat for more proxies")(
+      "window", po::value(&stat.window),
+      "stat: the time the numbers cover (500ms, 5s, 1m, ...); default 1m with --prometheus, "
+      "5s with --proxy (the proxies are read twice, that far apart)")(
+      "args", po::value(&arguments), "the command and its arguments");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;
@@ -53,6 +68,11 @@ int main(int argc, char** argv) {
   if (command == "proxy-config" && arguments.size() >= 2 && arguments.size() <= 3) {
     return weft::cli::runProxyConfig(arguments[1], arguments.size() == 3 ? arguments[2] : "all",
                                      output, control_plane, std::cout, std::cerr);
+  }
+  if (command == "stat" && arguments.size() <= 2) {
+    stat.filter = arguments.size() == 2 ? arguments[1] : "";
+    stat.output = output;
+    return weft::cli::runStat(stat, std::cout, std::cerr);
   }
   std::cerr << "weftctl: unknown command or wrong arguments: " << command
             << "; see weftctl --help\n";
