@@ -49,19 +49,29 @@ std::vector<std::string> header(std::vector<std::string> first) {
   return first;
 }
 
-json::value number(double value) {
-  return std::isfinite(value) ? json::value(value) : nullptr;
+// JSON by hand, for numbers as people write them: Boost.JSON writes 0.7 as 7E-1.
+std::string jsonNumber(double value) {
+  if (!std::isfinite(value)) {
+    return "null";
+  }
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
 }
 
-json::object signalsJson(MeasuredBy measured_by, const GoldenSignals& signals) {
-  return {{"measured_by", measured_by == MeasuredBy::kCallers ? "callers" : "server"},
-          {"requests", number(signals.requests)},
-          {"requests_per_second", number(signals.requests_per_second)},
-          {"success_rate", number(signals.success_rate)},
-          {"latency_seconds",
-           {{"p50", number(signals.latency_p50)},
-            {"p95", number(signals.latency_p95)},
-            {"p99", number(signals.latency_p99)}}}};
+std::string jsonString(std::string_view text) {
+  return json::serialize(json::value(json::string_view(text)));
+}
+
+std::string jsonSignals(MeasuredBy measured_by, const GoldenSignals& signals) {
+  return std::string("\"measured_by\":") +
+         (measured_by == MeasuredBy::kCallers ? "\"callers\"" : "\"server\"") +
+         ",\"requests\":" + jsonNumber(signals.requests) +
+         ",\"requests_per_second\":" + jsonNumber(signals.requests_per_second) +
+         ",\"success_rate\":" + jsonNumber(signals.success_rate) +
+         ",\"latency_seconds\":{\"p50\":" + jsonNumber(signals.latency_p50) +
+         ",\"p95\":" + jsonNumber(signals.latency_p95) +
+         ",\"p99\":" + jsonNumber(signals.latency_p99) + "}";
 }
 
 std::string describe(const StatFilter& filter) {
@@ -163,26 +173,24 @@ std::string renderStatTable(const GoldenStats& stats, const StatFilter& filter) 
 }
 
 std::string renderStatJson(const GoldenStats& stats) {
-  json::array services;
-  for (const ServiceStats& service : stats.services) {
-    json::object row = signalsJson(service.measured_by, service.signals);
-    row["namespace"] = service.service_namespace;
-    row["service"] = service.service;
-    services.push_back(std::move(row));
+  std::string out = "{\"window_seconds\":" + jsonNumber(stats.window_seconds) + ",\"services\":[";
+  for (size_t i = 0; i < stats.services.size(); ++i) {
+    const ServiceStats& service = stats.services[i];
+    out += (i ? ",\n" : "\n") + std::string("{\"namespace\":") +
+           jsonString(service.service_namespace) + ",\"service\":" + jsonString(service.service) +
+           "," + jsonSignals(service.measured_by, service.signals) + "}";
   }
-  json::array edges;
-  for (const EdgeStats& edge : stats.edges) {
-    json::object row = signalsJson(edge.measured_by, edge.signals);
-    row["source_namespace"] = edge.source_namespace;
-    row["source_workload"] = edge.source_workload;
-    row["service"] = edge.service;
-    row["service_namespace"] = edge.service_namespace;
-    edges.push_back(std::move(row));
+  out += "],\"edges\":[";
+  for (size_t i = 0; i < stats.edges.size(); ++i) {
+    const EdgeStats& edge = stats.edges[i];
+    out += (i ? ",\n" : "\n") + std::string("{\"source_namespace\":") +
+           jsonString(edge.source_namespace) +
+           ",\"source_workload\":" + jsonString(edge.source_workload) +
+           ",\"service\":" + jsonString(edge.service) +
+           ",\"service_namespace\":" + jsonString(edge.service_namespace) + "," +
+           jsonSignals(edge.measured_by, edge.signals) + "}";
   }
-  json::object document{{"window_seconds", stats.window_seconds},
-                        {"services", std::move(services)},
-                        {"edges", std::move(edges)}};
-  return json::serialize(document) + "\n";
+  return out + "]}\n";
 }
 
 int runStat(const StatOptions& options, std::ostream& out, std::ostream& err) {

@@ -74,16 +74,21 @@ TEST(StatRenderTest, SaysWhenThereIsNothingToShow) {
 }
 
 TEST(StatRenderTest, JsonHasEveryNumberAndNullForTheUnknown) {
-  const boost::json::value document = boost::json::parse(renderStatJson(example()));
-  EXPECT_EQ(document.at("window_seconds").as_double(), 5);
+  const std::string text = renderStatJson(example());
+  // Numbers as people write them, not Boost.JSON's 7E-1.
+  EXPECT_NE(text.find("\"requests\":100,\"requests_per_second\":20,\"success_rate\":0.7,"),
+            std::string::npos)
+      << text;
+  const boost::json::value document = boost::json::parse(text);
+  EXPECT_EQ(document.at("window_seconds").to_number<double>(), 5);
   const auto& reviews = document.at("services").at(0);
   EXPECT_EQ(reviews.at("service").as_string(), "reviews.shop.svc.cluster.local");
   EXPECT_EQ(reviews.at("namespace").as_string(), "shop");
   EXPECT_EQ(reviews.at("measured_by").as_string(), "callers");
-  EXPECT_EQ(reviews.at("requests").as_double(), 100);
-  EXPECT_EQ(reviews.at("requests_per_second").as_double(), 20);
-  EXPECT_EQ(reviews.at("success_rate").as_double(), 0.7);
-  EXPECT_EQ(reviews.at("latency_seconds").at("p99").as_double(), 1.5);
+  EXPECT_EQ(reviews.at("requests").to_number<double>(), 100);
+  EXPECT_EQ(reviews.at("requests_per_second").to_number<double>(), 20);
+  EXPECT_EQ(reviews.at("success_rate").to_number<double>(), 0.7);
+  EXPECT_EQ(reviews.at("latency_seconds").at("p99").to_number<double>(), 1.5);
   const auto& idle = document.at("services").at(1);
   EXPECT_EQ(idle.at("measured_by").as_string(), "server");
   EXPECT_TRUE(idle.at("success_rate").is_null());
@@ -93,6 +98,15 @@ TEST(StatRenderTest, JsonHasEveryNumberAndNullForTheUnknown) {
   EXPECT_EQ(edge.at("source_workload").as_string(), "productpage-v1");
   EXPECT_EQ(edge.at("service").as_string(), "reviews.shop.svc.cluster.local");
   EXPECT_EQ(edge.at("service_namespace").as_string(), "shop");
+}
+
+TEST(StatRenderTest, JsonEscapesNames) {
+  GoldenStats stats;
+  stats.window_seconds = 1;
+  stats.services.push_back({"a\"b\\c\n", "ns", MeasuredBy::kCallers, GoldenSignals{}});
+  const boost::json::value document = boost::json::parse(renderStatJson(stats));
+  EXPECT_EQ(document.at("services").at(0).at("service").as_string(), "a\"b\\c\n");
+  EXPECT_TRUE(document.at("edges").as_array().empty());
 }
 
 TEST(StatCommandTest, RefusesUnusableOptionsBeforeReachingAnything) {
