@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -220,7 +221,10 @@ static_resources:
             stat_prefix: outbound
             route_config:
               name: outbound
-              virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, route: {{cluster: reviews}}}}]}}]
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes: [{{match: {{prefix: /}}, route: {{cluster: reviews}}}}]
     - name: inbound
       direction: INBOUND
       address: {{address: 127.0.0.1, port: {inbound_port}}}
@@ -230,7 +234,10 @@ static_resources:
             stat_prefix: inbound
             route_config:
               name: inbound
-              virtual_hosts: [{{name: all, domains: ["*"], routes: [{{match: {{prefix: /}}, route: {{cluster: reviews}}}}]}}]
+              virtual_hosts:
+                - name: all
+                  domains: ["*"]
+                  routes: [{{match: {{prefix: /}}, route: {{cluster: reviews}}}}]
   clusters:
     - name: reviews
       destination_service: reviews.shop.svc.cluster.local
