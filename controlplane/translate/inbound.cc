@@ -47,7 +47,9 @@ struct ApplicationPort {
 }  // namespace
 
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  const InboundSecurity& security, ProblemLog& problems) {
+                                  const InboundSecurity& security,
+                                  const std::optional<weft::v1::AccessLog>& access_log,
+                                  ProblemLog& problems) {
   const bool local = workload.spec.has_sidecar();
   const std::string workload_key = objectKey(workload.meta.namespace_, workload.meta.name);
   std::map<uint32_t, ApplicationPort> ports;
@@ -140,12 +142,15 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
           std::to_string(inbound_port) + ") serves them all; the strictest, " + modeName(mode) +
           ", applies to every port");
     }
+    weft::v1::Listener listener = localInboundListener(address, inbound_port, chainSecurity(mode));
+    setAccessLog(listener, access_log);
     resources.listener =
-        buildResource(ResourceType::kListener, std::string(kInboundListener),
-                      localInboundListener(address, inbound_port, chainSecurity(mode)));
+        buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
   } else if (!chains.empty()) {
-    resources.listener = buildResource(ResourceType::kListener, std::string(kInboundListener),
-                                       captureInboundListener(chains));
+    weft::v1::Listener listener = captureInboundListener(chains);
+    setAccessLog(listener, access_log);
+    resources.listener =
+        buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
   }
   // Cluster names "inbound/<port>" compare as strings, not numbers.
   auto by_name = [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "controlplane/translate/peer_authentication.h"
 #include "controlplane/translate/problem_log.h"
 #include "controlplane/translate/service_catalog.h"
+#include "weft/v1/core.pb.h"
 
 namespace weft::controlplane {
 
@@ -45,7 +47,10 @@ struct InboundSecurity {
 // With traffic capture each chain has the mode of its application port; in local mode the one
 // chain has the strictest mode of the workload's ports (reported when they differ). Every
 // HTTP chain normalizes paths (inboundPathNormalization).
+// `access_log` (MeshConfig accessLogging) goes on every chain.
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  const InboundSecurity& security, ProblemLog& problems);
+                                  const InboundSecurity& security,
+                                  const std::optional<weft::v1::AccessLog>& access_log,
+                                  ProblemLog& problems);
 
 }  // namespace weft::controlplane

@@ -49,4 +49,8 @@ weft::v1::PathNormalization inboundPathNormalization();
 weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains);
 weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains);
 
+// Sets `log` (MeshConfig accessLogging) on every HTTP and TCP chain of `listener`; nothing
+// when unset.
+void setAccessLog(weft::v1::Listener& listener, const std::optional<weft::v1::AccessLog>& log);
+
 }  // namespace weft::controlplane

@@ -38,6 +38,20 @@ MeshSettings meshSettings(const MeshModel& model) {
   if (spec.has_retry_budget_percent()) {
     settings.retry_budget_percent = spec.retry_budget_percent().value();
   }
+  const auto& logging = spec.access_logging();
+  if (logging.format() != weft::mesh::v1alpha1::AccessLogging::OFF) {
+    weft::v1::AccessLog log;
+    log.set_path("/dev/stdout");
+    if (logging.format() == weft::mesh::v1alpha1::AccessLogging::TEXT) {
+      log.set_format(weft::v1::AccessLog::TEXT);
+      log.set_text_format(std::string(kMeshTextAccessLogFormat));
+    }
+    if (logging.has_sampling_percent()) {
+      log.mutable_sampling_percentage()->set_value(logging.sampling_percent().value());
+    }
+    log.set_errors_only(logging.errors_only());
+    settings.access_log = std::move(log);
+  }
   return settings;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "controlplane/model/mesh_model.h"
+#include "weft/v1/core.pb.h"
 
 namespace weft::controlplane {
 
@@ -21,7 +22,16 @@ struct MeshSettings {
   std::optional<weft::mesh::v1alpha1::Retries> default_retries;
   // retry_budget_percent when the MeshConfig sets it.
   std::optional<double> retry_budget_percent;
+  // accessLogging, as every proxy chain's access log (to the proxy's stdout, which the
+  // container runtime collects). Unset: format OFF.
+  std::optional<weft::v1::AccessLog> access_log;
 };
+
+// The TEXT access log line of proxies when MeshConfig asks for TEXT.
+inline constexpr std::string_view kMeshTextAccessLogFormat =
+    "[%START_TIME%] \"%METHOD% %PATH% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% "
+    "%BYTES_RECEIVED% %BYTES_SENT% %DURATION_MS% %UPSTREAM_SERVICE_TIME_MS% "
+    "\"%UPSTREAM_HOST%\" \"%USER_AGENT%\" \"%REQUEST_ID%\" \"%AUTHORITY%\" %TRACE_ID%";
 
 MeshSettings meshSettings(const MeshModel& model);
 

@@ -77,6 +77,11 @@ Translator::Translator(MeshModelPtr model, const Translator* previous,
 
 Translator::~Translator() = default;
 
+weft::v1::Listener Translator::withMeshTelemetry(weft::v1::Listener listener) const {
+  setAccessLog(listener, settings_.access_log);
+  return listener;
+}
+
 void Translator::buildServices(const Translator* previous) {
   services_.resize(catalog_->services().size());
   for (ServiceId id = 0; id < services_.size(); ++id) {
@@ -190,9 +195,6 @@ void Translator::reportUntranslated() {
                                                        model_->mesh_config->meta.name);
     if (spec.tracing().exporter() != weft::mesh::v1alpha1::Tracing::NONE) {
       problems_.add(what + ": tracing export is not configured on proxies yet");
-    }
-    if (spec.access_logging().format() != weft::mesh::v1alpha1::AccessLogging::OFF) {
-      problems_.add(what + ": accessLogging is not configured on proxies yet");
     }
   }
   if (!mesh_mtls_) {
@@ -312,7 +314,7 @@ const Translator::OutboundListener& Translator::localOutbound(const std::string&
   outbound.listener = before != previous_local_listeners_.end()
                           ? before->second
                           : buildResource(ResourceType::kListener, std::string(kOutboundListener),
-                                          localOutboundListener(outbound_port));
+                                          withMeshTelemetry(localOutboundListener(outbound_port)));
   return local_outbound_.emplace(std::move(key), std::move(outbound)).first->second;
 }
 
@@ -373,7 +375,7 @@ const Translator::OutboundListener& Translator::captureOutbound(const std::strin
             [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) { return a->name < b->name; });
   if (!chains.empty()) {
     outbound.listener = buildResource(ResourceType::kListener, std::string(kOutboundListener),
-                                      captureOutboundListener(chains));
+                                      withMeshTelemetry(captureOutboundListener(chains)));
   }
   scope.capture = std::move(outbound);
   return *scope.capture;
@@ -411,7 +413,8 @@ const InboundResources& Translator::inboundFor(const Workload& workload) {
     previous_inbound_.erase(before);
   } else {
     ProblemLog problems;
-    entry.resources = inboundResources(workload, *catalog_, security, problems);
+    entry.resources =
+        inboundResources(workload, *catalog_, security, settings_.access_log, problems);
     entry.workload = &workload;
     entry.services = std::move(services);
     entry.security = std::move(security);

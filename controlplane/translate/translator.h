@@ -153,6 +153,8 @@ class Translator {
   bool sidecarAcceptsMtls(const Workload& workload);
   NamespaceScope& namespaceScope(const std::string& namespace_);
   const OutboundListener& captureOutbound(const std::string& namespace_, NamespaceScope& scope);
+  // `listener` with MeshConfig's telemetry settings (access logs) on its chains.
+  weft::v1::Listener withMeshTelemetry(weft::v1::Listener listener) const;
   const OutboundListener& localOutbound(const std::string& namespace_, NamespaceScope& scope,
                                         uint32_t outbound_port);
   const std::string& virtualHostBytes(ServiceId id, PortResources& port, bool same_namespace);

@@ -392,6 +392,7 @@ asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminReques
   if (callbacks_.certificates) {
     metrics.certificate = callbacks_.certificates();
   }
+  metrics.access_logs = AccessLogFile::allCounts();
   AdminResponse response;
   response.content_type = kPrometheusText;
   response.body = renderPrometheusStats(metrics);

@@ -146,6 +146,19 @@ std::string renderPrometheusStats(const ProxyMetrics& metrics) {
   if (metrics.certificate) {
     writeCertificateMetrics(*metrics.certificate, out);
   }
+  if (!metrics.access_logs.empty()) {
+    out.beginFamily("weft_proxy_access_log_lines_total", MetricType::kCounter,
+                    "Access log lines written, by destination.");
+    for (const AccessLogFile::Counts& log : metrics.access_logs) {
+      out.sample({{"path", log.path}}, log.lines_written);
+    }
+    out.beginFamily("weft_proxy_access_log_dropped_lines_total", MetricType::kCounter,
+                    "Access log lines dropped because the writer was behind (a worker's buffer "
+                    "was full) or the write failed, by destination.");
+    for (const AccessLogFile::Counts& log : metrics.access_logs) {
+      out.sample({{"path", log.path}}, log.lines_dropped);
+    }
+  }
   return text;
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "proxy/access_log/access_log_file.h"
 #include "proxy/admin/certificate_status.h"
 #include "proxy/stats/security_counters.h"
 #include "proxy/stats/traffic_counters.h"
@@ -16,6 +17,8 @@ struct ProxyMetrics {
   // Only with dynamic_resources.ca.
   std::optional<CertificateStatus> certificate;
   std::optional<TrafficCounterValues> traffic;
+  // Every access log destination open now.
+  std::vector<AccessLogFile::Counts> access_logs;
 };
 
 // `metrics` in the Prometheus text exposition format 0.0.4, each family with # HELP and # TYPE

@@ -50,8 +50,8 @@ void record(const authz::AuthorizationDecision& decision, const DownstreamPeer& 
 bool authorizeRequest(const authz::AuthorizationPolicySet& policies, const DownstreamPeer& peer,
                       std::string_view listener, std::string_view method,
                       std::string_view authority, std::string_view target,
-                      const HeaderLookup& headers, std::string& header_scratch,
-                      std::string& detail) {
+                      const HeaderLookup& headers, std::string& header_scratch, std::string& detail,
+                      std::string_view& logged_policy) {
   const std::string_view path = target.substr(0, target.find('?'));
   const authz::AuthorizationDecision decision = policies.decideRequest(
       connectionAttributes(peer), authz::HttpRequestAttributes{method, authority, path, &headers},
@@ -62,6 +62,13 @@ bool authorizeRequest(const authz::AuthorizationPolicySet& policies, const Downs
   std::string what(method);
   what.append(" ").append(path.substr(0, 256));
   record(decision, peer, listener, what);
+  if (!decision.allowed) {
+    logged_policy = decision.decided_by;
+  } else if (decision.audit_match_count > 0) {
+    logged_policy = decision.audit_policies[0];
+  } else if (decision.dry_run_differs) {
+    logged_policy = decision.dry_run_policy;
+  }
   if (decision.allowed) {
     return true;
   }

@@ -428,8 +428,20 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       co_await http::async_write(stream, reply, kUseTuple);
       series.response_code = static_cast<uint16_t>(rejection.status);
       series.response_flag = responseFlag(rejection.reason);
-      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
-                                           0, reply.body().size());
+      const auto now = std::chrono::steady_clock::now();
+      worker.request_metrics.recordRequest(series.key(), now - started, 0, reply.body().size());
+      if (worker.access_log.wants(http.access_log.get(), true)) {
+        AccessLogRecord record;
+        record.start_time = systemTimeOf(started, now);
+        record.duration = now - started;
+        record.protocol = "HTTP/1.1";
+        record.response_code = series.response_code;
+        record.response_flags = responseFlagName(series.response_flag);
+        record.bytes_sent = reply.body().size();
+        record.downstream_peer = peer.source;
+        record.downstream_principal = peer.principal;
+        worker.access_log.write(*http.access_log, record, worker.worker_index);
+      }
       break;
     }
     auto& request = parser.get();
@@ -459,6 +471,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     const RequestView view{request.method_string(), "http", authority, target, &header_lookup,
                            peer.source.address()};
     RouteDecision decision;
+    std::string_view authz_policy;  // for the access log
     if (path_verdict == PathVerdict::kInvalid || path_verdict == PathVerdict::kEscapedSlash) {
       decision.local_reason = path_verdict == PathVerdict::kInvalid
                                   ? LocalReplyReason::kBadRequest
@@ -470,7 +483,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     } else if (chain->authorization &&
                !authorizeRequest(*chain->authorization, peer, listener_name,
                                  request.method_string(), authority, target, header_lookup,
-                                 authz_scratch, decision.detail)) {
+                                 authz_scratch, decision.detail, authz_policy)) {
       decision.local_reason = LocalReplyReason::kAuthzDenied;
       decision.status = 403;
     } else {
@@ -507,6 +520,9 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     if (decision.cluster != nullptr) {
       series.destination = decision.cluster->metricDestination(series.direction, decision.host);
     }
+    // The path as the client sent it (normalized), for logs: a route's rewrite changes the
+    // request's.
+    const std::string original_target(target);
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
       if (decision.local_reason != LocalReplyReason::kDirectResponse &&
@@ -526,7 +542,6 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       WorkerClusterState& cluster_state = cluster.workerState(worker.worker_index);
       cluster_state.retry_budget->deposit();
       const std::string method(request.method_string());
-      const std::string original_target(target);
       const bool expects_continue =
           !parser.is_done() && beast::iequals(request[http::field::expect], "100-continue");
       // Only an HTTP/1.1 upstream can switch protocols on its connection.
@@ -652,6 +667,9 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         }
         result =
             co_await relayExchange(stream, buffer, parser, params, worker.upstream_pool, scratch);
+        if (retry) {
+          tally.retries = retry->state().retries();
+        }
         if (mirrors.count > 0) {
           sendMirrors(mirrors, KeptRequest{nullptr, replay.bytes, replay.complete},
                       MirrorWorker{stream.get_executor(), snapshot, worker.worker_index,
@@ -695,6 +713,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       }
     }
 
+    bool write_failed = false;
     if (local) {
       if (http.hide_local_reply_reason) {
         local->erase("x-weft-reason");
@@ -704,14 +723,52 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       auto [write_error, written] = co_await http::async_write(stream, *local, kUseTuple);
       series.response_code = static_cast<uint16_t>(local->result_int());
       series.grpc_status = -1;
-      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
-                                           tally.request_body_bytes, local->body().size());
-      if (write_error) {
-        break;
+      tally.response_body_bytes = local->body().size();
+      write_failed = static_cast<bool>(write_error);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    worker.request_metrics.recordRequest(series.key(), now - started, tally.request_body_bytes,
+                                         tally.response_body_bytes);
+    if (worker.access_log.wants(http.access_log.get(),
+                                accessLogFailure(series.response_code, series.response_flag))) {
+      AccessLogRecord record;
+      record.start_time = systemTimeOf(started, now);
+      record.duration = now - started;
+      if (tally.upstream_answered != std::chrono::steady_clock::time_point{}) {
+        record.upstream_service_time = tally.upstream_answered - started;
       }
-    } else {
-      worker.request_metrics.recordRequest(series.key(), std::chrono::steady_clock::now() - started,
-                                           tally.request_body_bytes, tally.response_body_bytes);
+      record.protocol = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+      record.method = request.method_string();
+      record.authority = request[http::field::host];
+      record.path = original_target;
+      record.user_agent = request[http::field::user_agent];
+      record.request_id = request["x-request-id"];
+      record.traceparent = request["traceparent"];
+      record.trace_id = traceIdOf(record.traceparent);
+      record.response_code = series.response_code;
+      record.grpc_status = series.grpc_status;
+      record.response_flags = responseFlagName(series.response_flag);
+      record.bytes_received = tally.request_body_bytes;
+      record.bytes_sent = tally.response_body_bytes;
+      if (decision.route != nullptr) {
+        record.route_name = decision.route->name;
+      }
+      const lb::Host* host = tally.host != nullptr ? tally.host : decision.host;
+      if (decision.cluster != nullptr) {
+        record.upstream_cluster = decision.cluster->name;
+        if (host != nullptr && decision.kind == RouteDecision::Kind::kForward) {
+          record.upstream_host = host->address();
+          record.upstream_principal = decision.cluster->transportFor(*host).expected_identity;
+        }
+      }
+      record.downstream_peer = peer.source;
+      record.downstream_principal = peer.principal;
+      record.retries = tally.retries;
+      record.authz = authz_policy;
+      worker.access_log.write(*http.access_log, record, worker.worker_index);
+    }
+    if (write_failed) {
+      break;
     }
     if (!keep_alive) {
       break;

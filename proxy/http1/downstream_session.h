@@ -43,6 +43,8 @@ struct WorkerContext {
   StreamIdleWatcher& streamIdleWatcher(const boost::asio::any_io_executor& executor);
   // The golden metrics counted since the last scrape took them (proxy/stats/request_metrics.h).
   RequestMetricsShard request_metrics;
+  // Sampling and the line buffer of access logs (proxy/access_log/).
+  AccessLogWorker access_log;
   // The source label id of a request on `listener` from a client of mTLS identity
   // `peer_principal` (empty: none): for an inbound listener, the caller's namespace from its
   // SPIFFE id (interned once per identity, then cached here); otherwise the listener's own.

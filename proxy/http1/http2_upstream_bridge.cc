@@ -356,6 +356,8 @@ asio::awaitable<ExchangeResult> relayToHttp2Upstream(
     params.tally->request_body_bytes = exchange->metrics.request_body_bytes;
     params.tally->response_body_bytes = exchange->metrics.response_body_bytes;
     params.tally->host = exchange->attempts ? exchange->attempts->host() : nullptr;
+    params.tally->retries = exchange->attempts ? exchange->attempts->retries() : 0;
+    params.tally->upstream_answered = exchange->metrics.upstream_answered;
     // The exchange's own local replies (connect failure, timeout, overflow) are relayed to the
     // client like responses: their reason goes with them.
     if (exchange->answered_locally) {

@@ -15,6 +15,22 @@ std::vector<std::string> responseFlagNames() {
   return names;
 }
 
+std::string_view responseFlagName(uint8_t flag) {
+  if (flag == kNoResponseFlag) {
+    return "-";
+  }
+  if (flag == kFlagDownstreamDisconnect) {
+    return "downstream_disconnect";
+  }
+  if (flag == kFlagUpstreamResetAfterResponse) {
+    return "upstream_reset_after_response";
+  }
+  if (flag < kFlagDownstreamDisconnect) {
+    return localReplyCode(static_cast<LocalReplyReason>(flag - 1));
+  }
+  return "unknown";
+}
+
 std::string_view localReplyCode(LocalReplyReason reason) {
   switch (reason) {
     case LocalReplyReason::kBadRequest:

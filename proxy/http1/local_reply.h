@@ -45,6 +45,8 @@ inline constexpr uint8_t kFlagUpstreamResetAfterResponse =
 // Every flag's label value, by flag: "-", the local reply codes, "downstream_disconnect",
 // "upstream_reset_after_response".
 std::vector<std::string> responseFlagNames();
+// One flag's label value.
+std::string_view responseFlagName(uint8_t flag);
 
 // The gRPC status a gRPC client gets for a local reply (gRPC status codes:
 // 4 DEADLINE_EXCEEDED for timeouts, 14 UNAVAILABLE for upstream failures, ...).

@@ -540,6 +540,7 @@ asio::awaitable<ExchangeResult> relayResponse(
     params.tally->response_status = response.get().result_int();
     params.tally->grpc_status = headerGrpcStatus(response.get());
     params.tally->host = target.host;
+    params.tally->upstream_answered = std::chrono::steady_clock::now();
   }
 
   // Response: header and body, upstream -> client.

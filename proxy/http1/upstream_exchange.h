@@ -29,6 +29,9 @@ struct ExchangeTally {
   int grpc_status = -1;              // its gRPC status, when it has one
   uint8_t response_flag = 0;         // a local reply's flag (responseFlag) when relayed as one
   const lb::Host* host = nullptr;    // the endpoint whose response was relayed
+  // For the access log: retries sent, and when the relayed response's header came.
+  uint32_t retries = 0;
+  std::chrono::steady_clock::time_point upstream_answered{};
 };
 
 struct ExchangeParams {

@@ -440,6 +440,7 @@ int Http2ClientConnection::onFrameReceived(nghttp2_session* session, const nghtt
         self->signalWrite();
         return 0;
       }
+      exchange.metrics.upstream_answered = std::chrono::steady_clock::now();
       exchange.setResponse(filterResponseFields(std::move(fields)));
       exchange.response_body.ended = end_stream;
       if (exchange.downstream != nullptr) {

@@ -439,6 +439,7 @@ asio::awaitable<void> relayResponse(StreamExchange& exchange, WakeOnChange& wake
   const bool upstream_keep_alive = response->get().keep_alive();
   const size_t header_count =
       static_cast<size_t>(std::distance(response->get().begin(), response->get().end()));
+  exchange.metrics.upstream_answered = std::chrono::steady_clock::now();
   exchange.setResponse(http2ResponseFields(response->get().base()));
   exchange.response_body.ended = response->is_done();
   if (exchange.downstream != nullptr) {
@@ -558,6 +559,12 @@ asio::awaitable<void> relayToHttp1Upstream(StreamExchangePtr exchange_ptr, Http1
     end.connection.reset();  // a retried response is dropped with its connection
     const AttemptTarget& next = retry->target();
     host = next.host;
+    exchange.metrics.host = host;
+    exchange.metrics.retries = retry->state().retries();
+    if (host != nullptr) {
+      exchange.metrics.series.destination =
+          target.cluster->metricDestination(exchange.metrics.series.direction, host);
+    }
     target.endpoint = next.upstream;
     target.transport = next.transport;
     target.connection_limit = next.connection_limit;

@@ -142,6 +142,8 @@ bool Http2Attempts::attemptEnded(StreamExchange& exchange, const AttemptResult& 
   host_ = next->host;
   exchange.metrics.series.destination =
       setup_.cluster->metricDestination(exchange.metrics.series.direction, host_);
+  exchange.metrics.host = host_;
+  exchange.metrics.retries = retry_->state().retries();
   target_.endpoint = next->upstream;
   target_.transport = next->transport;
   // The body goes again from its start: what the last attempt took is put back.

@@ -86,6 +86,8 @@ class Http2Attempts {
 
   // The host of the current (or last) attempt.
   lb::Host* host() const { return host_; }
+  // Retries sent so far.
+  uint32_t retries() const { return retry_ ? retry_->state().retries() : 0; }
 
   // For a local reply after retries: " (3 attempts; not retried: retry budget exhausted)", or
   // empty when the request was tried once and no retry was refused.

@@ -152,6 +152,9 @@ class ServerConnection final : public ExchangeDownstream {
   // The client's side of an exchange is over: it is counted in the golden metrics and its
   // mirrors get their copy. Once per exchange, before its request body is dropped.
   void finishExchange(StreamExchange& exchange);
+  // The exchange's access log line (its chain has a log, and it was chosen).
+  void writeAccessLog(const StreamExchange& exchange, const RequestSeries& series,
+                      std::chrono::steady_clock::time_point now);
 
   static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
     return static_cast<ServerStream*>(nghttp2_session_get_stream_user_data(session, stream_id));
@@ -351,6 +354,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   }
   exchange->snapshot = snapshot;
   exchange->hide_local_reply_reason = http->hide_local_reply_reason;
+  exchange->metrics.access_log = http->access_log.get();
   ++requests_served_;
   if (http->max_requests_per_connection != 0 &&
       requests_served_ >= http->max_requests_per_connection && !goaway_sent_) {
@@ -401,7 +405,8 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   if (chain->authorization) {
     std::string detail;
     if (!authorizeRequest(*chain->authorization, peer_, listener_name_, request.method,
-                          request.authority, request.path, header_lookup, authz_scratch_, detail)) {
+                          request.authority, request.path, header_lookup, authz_scratch_, detail,
+                          exchange->metrics.authz_policy)) {
       exchange->localReply(LocalReplyReason::kAuthzDenied, 403, detail);
       return;
     }
@@ -410,9 +415,11 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
                          request.path,   &header_lookup, peer_ip_};
   const RouteDecision decision =
       decideRoute(*http, view, worker_.worker_index, worker_.round_robin_cursor);
+  exchange->metrics.route = decision.route;
   if (decision.cluster != nullptr) {
     exchange->metrics.series.destination =
         decision.cluster->metricDestination(exchange->metrics.series.direction, decision.host);
+    exchange->metrics.cluster = decision.cluster;
   }
   if (decision.kind == RouteDecision::Kind::kLocalReply) {
     if (decision.local_reason == LocalReplyReason::kDirectResponse ||
@@ -501,6 +508,7 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
     exchange->response_additions.push_back({"set-cookie", decision.set_cookie});
   }
   exchange->active_request = ActiveRequest(decision.host);
+  exchange->metrics.host = decision.host;
   RequestHead& head = exchange->request;
   if (!route.host_rewrite.empty()) {
     head.fields.push_back({"x-forwarded-host", head.authority});
@@ -514,6 +522,9 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   }
   if (http->limits.generate_request_id) {
     facts.request_id = makeRequestId(worker_.worker_index, ++worker_.next_request_id);
+    if (exchange->metrics.access_log != nullptr) {
+      exchange->metrics.request_id = facts.request_id;
+    }
   }
   if (http->request_id_in_response) {
     const auto client_id =
@@ -623,12 +634,67 @@ std::chrono::milliseconds ServerConnection::grpcDeadline(StreamExchange& exchang
 }
 
 void ServerConnection::finishExchange(StreamExchange& exchange) {
-  worker_.request_metrics.recordRequest(
-      exchange.metricSeries().key(), std::chrono::steady_clock::now() - exchange.metrics.started,
-      exchange.metrics.request_body_bytes, exchange.metrics.response_body_bytes);
+  const RequestSeries series = exchange.metricSeries();
+  const auto now = std::chrono::steady_clock::now();
+  worker_.request_metrics.recordRequest(series.key(), now - exchange.metrics.started,
+                                        exchange.metrics.request_body_bytes,
+                                        exchange.metrics.response_body_bytes);
+  if (worker_.access_log.wants(exchange.metrics.access_log,
+                               accessLogFailure(series.response_code, series.response_flag))) {
+    writeAccessLog(exchange, series, now);
+  }
   if (exchange.attempts) {
     exchange.attempts->exchangeEnded(exchange);  // mirrors get their copy
   }
+}
+
+void ServerConnection::writeAccessLog(const StreamExchange& exchange, const RequestSeries& series,
+                                      std::chrono::steady_clock::time_point now) {
+  const auto& metrics = exchange.metrics;
+  const RequestHead& request = exchange.request;
+  AccessLogRecord record;
+  record.start_time = systemTimeOf(metrics.started, now);
+  record.duration = now - metrics.started;
+  if (metrics.upstream_answered != std::chrono::steady_clock::time_point{}) {
+    record.upstream_service_time = metrics.upstream_answered - metrics.started;
+  }
+  record.protocol = "HTTP/2";
+  record.method = request.method;
+  record.authority = request.authority;
+  record.path = request.path;
+  for (const HeaderField& field : request.fields) {
+    if (field.name == "user-agent") {
+      record.user_agent = field.value;
+    } else if (field.name == "x-request-id") {
+      record.request_id = field.value;
+    } else if (field.name == "traceparent") {
+      record.traceparent = field.value;
+    }
+  }
+  if (record.request_id.empty()) {
+    record.request_id = metrics.request_id;
+  }
+  record.trace_id = traceIdOf(record.traceparent);
+  record.response_code = series.response_code;
+  record.grpc_status = series.grpc_status;
+  record.response_flags = responseFlagName(series.response_flag);
+  record.bytes_received = metrics.request_body_bytes;
+  record.bytes_sent = metrics.response_body_bytes;
+  if (metrics.route != nullptr) {
+    record.route_name = metrics.route->name;
+  }
+  if (metrics.cluster != nullptr) {
+    record.upstream_cluster = metrics.cluster->name;
+    if (metrics.host != nullptr) {
+      record.upstream_host = metrics.host->address();
+      record.upstream_principal = metrics.cluster->transportFor(*metrics.host).expected_identity;
+    }
+  }
+  record.downstream_peer = peer_.source;
+  record.downstream_principal = peer_.principal;
+  record.retries = metrics.retries;
+  record.authz = metrics.authz_policy;
+  worker_.access_log.write(*metrics.access_log, record, worker_.worker_index);
 }
 
 void ServerConnection::detachAll() {

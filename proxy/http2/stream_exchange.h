@@ -174,6 +174,17 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
     uint64_t response_body_bytes = 0;  // to the client
     RequestSeries series;
     uint8_t broke_off = kNoResponseFlag;  // kFlagUpstreamResetAfterResponse, ...
+    // For the access log (null: the chain has none; the exchange's snapshot holds it): the
+    // route and cluster chosen, the endpoint of the last attempt, the retries, when the
+    // upstream's response header came, and the x-request-id the proxy generated.
+    const AccessLogConfig* access_log = nullptr;
+    const RouteEntry* route = nullptr;
+    const ClusterConfig* cluster = nullptr;
+    const lb::Host* host = nullptr;
+    uint32_t retries = 0;
+    std::chrono::steady_clock::time_point upstream_answered{};
+    std::string request_id;
+    std::string_view authz_policy;  // authorizeRequest()'s logged_policy
   } metrics;
   // The series this exchange ends in: the status and gRPC status the client got (none when
   // no response started) and a response flag: a local reply's reason, how the response broke

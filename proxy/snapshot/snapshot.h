@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/access_log/access_log_config.h"
 #include "proxy/authz/policy_set.h"
 #include "proxy/filters/fault_injection.h"
 #include "proxy/filters/local_rate_limit.h"
@@ -330,6 +331,8 @@ struct HttpChainConfig {
   uint32_t max_requests_per_connection = 0;
   // Upgrade protocols tunnelled (lower-case names, e.g. "websocket").
   std::vector<std::string> upgrade_types;
+  // One line per request; null: no access log.
+  std::shared_ptr<const AccessLogConfig> access_log;
 };
 
 struct TcpChainConfig {
@@ -337,6 +340,8 @@ struct TcpChainConfig {
   WeightedPicker picker;
   std::chrono::milliseconds idle_timeout{3'600'000};  // 0: none
   uint32_t max_connect_attempts = 1;                  // each to another host when there is one
+  // One line per connection; null: no access log.
+  std::shared_ptr<const AccessLogConfig> access_log;
 };
 
 struct FilterChainConfig {

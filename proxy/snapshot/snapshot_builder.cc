@@ -29,6 +29,9 @@ class SnapshotBuilder {
 
   SnapshotPtr build(const weft::v1::Bootstrap& bootstrap) {
     node_ = &bootstrap.node();
+    if (bootstrap.has_access_log()) {
+      default_access_log_ = readAccessLog(bootstrap.access_log(), "access_log");
+    }
     auto snapshot = std::make_shared<Snapshot>();
     bootstrap.SerializeToString(&snapshot->source);
     const auto& resources = bootstrap.static_resources();
@@ -665,7 +668,10 @@ class SnapshotBuilder {
                      "max_request_headers_count", "request_headers_timeout", "stream_idle_timeout",
                      "idle_timeout", "upgrade_types", "max_requests_per_connection",
                      "append_x_forwarded_for", "generate_request_id", "request_id_in_response",
-                     "path_normalization", "hide_local_reply_reason"});
+                     "path_normalization", "hide_local_reply_reason", "access_log"});
+    config.access_log = http.has_access_log()
+                            ? readAccessLog(http.access_log(), appendField(path, "access_log"))
+                            : default_access_log_;
     switch (http.codec()) {
       case weft::v1::HttpConnectionManager::HTTP1:
         config.codec = HttpCodec::kHttp1;
@@ -736,12 +742,53 @@ class SnapshotBuilder {
     return config;
   }
 
+  // An access log, its file opened (or shared with earlier snapshots that name the same path).
+  // Null when its sampling percentage is 0: that turns a bootstrap default off.
+  std::shared_ptr<const AccessLogConfig> readAccessLog(const weft::v1::AccessLog& log,
+                                                       const std::string& path) {
+    auto config = std::make_shared<AccessLogConfig>();
+    if (log.format() == weft::v1::AccessLog::TEXT) {
+      if (log.text_format().empty()) {
+        fail(appendField(path, "text_format"), "required when format is TEXT");
+        return nullptr;
+      }
+      std::string error;
+      config->format = AccessLogFormat::text(log.text_format(), error);
+      if (!error.empty()) {
+        fail(appendField(path, "text_format"), error);
+        return nullptr;
+      }
+    } else if (!log.text_format().empty()) {
+      fail(appendField(path, "text_format"), "only used with format TEXT");
+      return nullptr;
+    }
+    if (log.has_sampling_percentage()) {
+      const double percentage = log.sampling_percentage().value();
+      if (percentage <= 0) {
+        return nullptr;
+      }
+      config->sample_threshold =
+          static_cast<uint64_t>(percentage / 100.0 * static_cast<double>(uint64_t{1} << 32));
+    }
+    config->errors_only = log.errors_only();
+    std::string error;
+    config->file = AccessLogFile::open(log.path(), worker_count_, error);
+    if (!config->file) {
+      fail(appendField(path, "path"), "\"" + log.path() + "\": " + error);
+      return nullptr;
+    }
+    return config;
+  }
+
   std::optional<TcpChainConfig> addTcpChain(const Snapshot& snapshot, const weft::v1::TcpProxy& tcp,
                                             const std::string& path) {
     TcpChainConfig config;
     onlyImplemented(tcp, path,
                     {"stat_prefix", "cluster", "weighted_clusters", "idle_timeout",
-                     "max_connection_duration", "max_connect_attempts"});
+                     "max_connection_duration", "max_connect_attempts", "access_log"});
+    config.access_log = tcp.has_access_log()
+                            ? readAccessLog(tcp.access_log(), appendField(path, "access_log"))
+                            : default_access_log_;
     if (tcp.has_max_connect_attempts()) {
       config.max_connect_attempts = tcp.max_connect_attempts().value();
     }
@@ -1315,6 +1362,7 @@ class SnapshotBuilder {
   std::unordered_map<std::string, const weft::v1::Secret*> secrets_;
   authz::CompiledPolicyIndex policies_;
   uint32_t worker_count_;
+  std::shared_ptr<const AccessLogConfig> default_access_log_;  // Bootstrap.access_log
   // The retry policy of the virtual host whose routes are being read.
   std::shared_ptr<const RetryPolicyConfig> vhost_retry_policy_;
   config::ConfigErrors& errors_;

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log/logger.h"
+#include "proxy/http1/local_reply.h"
 #include "proxy/tcp/byte_splice.h"
 #include "proxy/upstream/upstream_pick.h"
 
@@ -34,6 +35,29 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
     co_return;
   }
   const ClusterConfig* cluster = backend->cluster;
+  const auto started = std::chrono::steady_clock::now();
+  // The connection's access log line: `flag` says how it failed (kNoResponseFlag: it did not).
+  auto logConnection = [&](uint8_t flag, const lb::Host* host, uint64_t received, uint64_t sent) {
+    if (!worker.access_log.wants(chain.access_log.get(), flag != kNoResponseFlag)) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    AccessLogRecord record;
+    record.start_time = systemTimeOf(started, now);
+    record.duration = now - started;
+    record.protocol = "TCP";
+    record.response_flags = responseFlagName(flag);
+    record.bytes_received = received;
+    record.bytes_sent = sent;
+    record.upstream_cluster = cluster->name;
+    if (host != nullptr) {
+      record.upstream_host = host->address();
+      record.upstream_principal = cluster->transportFor(*host).expected_identity;
+    }
+    record.downstream_peer = peer.source;
+    record.downstream_principal = peer.principal;
+    worker.access_log.write(*chain.access_log, record, worker.worker_index);
+  };
   // Attempts go to different hosts while there are others (LbContext::excluded).
   std::array<const lb::Host*, 10> tried{};
   size_t attempts = 0;
@@ -44,6 +68,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
                                 std::span<const lb::Host* const>(tried.data(), attempts));
     if (host == nullptr) {
       tcpLog().warn("cluster '{}' has no healthy endpoints; closing the connection", cluster->name);
+      logConnection(responseFlag(LocalReplyReason::kNoHealthyUpstream), nullptr, 0, 0);
       co_return;
     }
     tried[attempts++] = host;
@@ -67,6 +92,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
                   host->address().address().to_string(), host->address().port(), failure,
                   last ? "closing the connection" : "trying another endpoint");
     if (last) {
+      logConnection(responseFlag(LocalReplyReason::kUpstreamConnectFail), host, 0, 0);
       co_return;
     }
   }
@@ -84,11 +110,13 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
     auto [error, written] = co_await asio::async_write(upstream, initial_bytes.data(), kUseTuple);
     if (error) {
       worker.request_metrics.recordTcpClosed(series, 0, 0);
+      logConnection(responseFlag(LocalReplyReason::kUpstreamReset), active.host(), 0, 0);
       co_return;
     }
   }
   moved = co_await spliceBytes(downstream, upstream, chain.idle_timeout);
   worker.request_metrics.recordTcpClosed(series, first_bytes + moved.a_to_b, moved.b_to_a);
+  logConnection(kNoResponseFlag, active.host(), first_bytes + moved.a_to_b, moved.b_to_a);
   downstream.close();
   upstream.close();
 }

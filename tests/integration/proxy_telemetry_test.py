@@ -281,9 +281,8 @@ class DisabledMetricsTest(TelemetryTest):
 
 
 class UnimplementedBlocksTest(TelemetryTest):
-    def test_access_log_and_tracing_blocks_are_refused_not_ignored(self):
-        for block, text in (("access_log", "access_log: {path: /dev/stdout}"),
-                            ("tracing", "tracing: {default_sampling_percentage: 1}")):
+    def test_a_tracing_block_is_refused_not_ignored(self):
+        for block, text in (("tracing", "tracing: {default_sampling_percentage: 1}"),):
             config = self.write(f"{block}.yaml", self.with_admin(
                 CONFIG.format(status_port=harness.free_port(), proxy_port=harness.free_port(),
                               tcp_port=harness.free_port(), backend=harness.free_port(),

@@ -541,6 +541,26 @@ rules: [{from: [{serviceAccounts: [dev/web]}]}, {to: [{paths: [/healthz]}]}]
           nullptr};
 }
 
+// MeshConfig accessLogging: every chain of the proxy, HTTP and TCP, inbound and outbound,
+// gets the access log (TEXT to stdout, sampled, failures only).
+GoldenCase accessLogging() {
+  ModelBuilder model;
+  model.meshConfig(R"(
+accessLogging: {format: TEXT, samplingPercent: 10, errorsOnly: true}
+)");
+  model.service("shop", "web", {{"app", "web"}}, {port(8080)});
+  model.service("shop", "db", {{"app", "db"}}, {port(5432, PortProtocol::kTcp)});
+  model.workload("shop", "web-1", {{"app", "web"}}, "address: 10.3.0.1\n");
+  model.workload("shop", "db-1", {{"app", "db"}}, "address: 10.3.1.1\n");
+  return {"access_logging",
+          "capture mode: MeshConfig accessLogging on every HTTP and TCP chain, inbound and "
+          "outbound",
+          model.build(),
+          {proxyNode("shop", "web-1"), proxyNode("shop", "db-1")},
+          {},
+          nullptr};
+}
+
 using CaseFactory = GoldenCase (*)();
 
 const std::vector<std::pair<std::string, CaseFactory>>& registry() {
@@ -572,6 +592,7 @@ const std::vector<std::pair<std::string, CaseFactory>>& registry() {
       {"peer_authentication", peerAuthentication},
       {"authorization", authorization},
       {"without_certificate_authority", withoutCertificateAuthority},
+      {"access_logging", accessLogging},
   };
   return cases;
 }
