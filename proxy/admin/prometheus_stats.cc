@@ -90,6 +90,17 @@ constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
      "Endpoints outlier detection ejected (each worker judges its own traffic, so one endpoint "
      "failing on every worker counts once per worker).",
      &TrafficCounterValues::outlier_ejections},
+    {"weft_proxy_tracing_spans_exported_total",
+     "Spans the collector accepted (a 2xx answer to their batch).",
+     &TrafficCounterValues::spans_exported},
+    {"weft_proxy_tracing_spans_dropped_total",
+     "Spans dropped: the export queue was full (the collector is slow or down) or their batch "
+     "failed.",
+     &TrafficCounterValues::spans_dropped},
+    {"weft_proxy_tracing_export_failures_total",
+     "Span batches that could not be delivered (no endpoint, connect or write failure, or a "
+     "non-2xx answer).",
+     &TrafficCounterValues::span_export_failures},
 };
 
 void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {

@@ -294,7 +294,7 @@ asio::awaitable<HeaderOutcome> readRequestHeader(DeadlineStream& stream, beast::
 void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDecision& decision,
                         const HttpChainConfig& http, const std::string& peer_address,
                         std::string_view peer_principal, std::string_view upgrade,
-                        WorkerContext& worker) {
+                        WorkerContext& worker, RequestTrace& trace) {
   const RouteEntry& route = *decision.route;
   // "TE: trailers" says the client takes trailers; the proxy relays them, so the
   // upstream may send them (TE itself is hop-by-hop).
@@ -321,6 +321,19 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
   }
   if (http.limits.generate_request_id && request["x-request-id"].empty()) {
     request.set("x-request-id", requestId(worker));
+  }
+  if (http.tracing) {
+    // The proxy's span: its context replaces the caller's in the forwarded request.
+    std::string scratch;
+    bool b3_single = false;
+    trace = startRequestTrace(*http.tracing, BeastHeaderLookup(request.base()), scratch,
+                              worker.trace_random, b3_single);
+    for (const char* name : {"x-b3-parentspanid", "x-b3-flags"}) {
+      request.erase(name);
+    }
+    for (const TraceHeaders::Field& field : TraceHeaders(trace, http.tracing->formats, b3_single)) {
+      request.set(field.name, field.value);
+    }
   }
   // Who called over mTLS is for the proxy to say, never the client.
   request.erase(kClientCertField);
@@ -376,6 +389,13 @@ uint32_t WorkerContext::metricSource(const ListenerConfig& listener,
   const uint32_t id = MetricLabelTable::global().intern("", caller_namespace, "");
   metric_callers.emplace(caller_namespace, id);
   return id;
+}
+
+SpanExporter& WorkerContext::spanExporter(const asio::any_io_executor& executor) {
+  if (!span_exporter) {
+    span_exporter = std::make_shared<SpanExporter>(executor, &snapshot, worker_index);
+  }
+  return *span_exporter;
 }
 
 StreamIdleWatcher& WorkerContext::streamIdleWatcher(const asio::any_io_executor& executor) {
@@ -523,6 +543,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     // The path as the client sent it (normalized), for logs: a route's rewrite changes the
     // request's.
     const std::string original_target(target);
+    RequestTrace trace;  // the proxy's span, when the chain traces and the request went on
     std::optional<LocalResponse> local;
     if (decision.kind == RouteDecision::Kind::kLocalReply) {
       if (decision.local_reason != LocalReplyReason::kDirectResponse &&
@@ -548,7 +569,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       const std::string upgrade = version >= 11 && cluster.protocol == UpstreamProtocol::kHttp1
                                       ? allowedUpgrade(request.base(), http.upgrade_types)
                                       : std::string();
-      adaptRequestHeader(request, decision, http, peer_address, peer.principal, upgrade, worker);
+      adaptRequestHeader(request, decision, http, peer_address, peer.principal, upgrade, worker,
+                         trace);
       if (expects_continue) {
         // The client waits for leave to send its body; the proxy gives it, since
         // it streams the body on as it comes.
@@ -729,8 +751,10 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     const auto now = std::chrono::steady_clock::now();
     worker.request_metrics.recordRequest(series.key(), now - started, tally.request_body_bytes,
                                          tally.response_body_bytes);
-    if (worker.access_log.wants(http.access_log.get(),
-                                accessLogFailure(series.response_code, series.response_flag))) {
+    const bool log_line = worker.access_log.wants(
+        http.access_log.get(), accessLogFailure(series.response_code, series.response_flag));
+    const bool export_span = trace.sampled && http.tracing && http.tracing->export_spans;
+    if (log_line || export_span) {
       AccessLogRecord record;
       record.start_time = systemTimeOf(started, now);
       record.duration = now - started;
@@ -765,7 +789,12 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       record.downstream_principal = peer.principal;
       record.retries = tally.retries;
       record.authz = authz_policy;
-      worker.access_log.write(*http.access_log, record, worker.worker_index);
+      if (log_line) {
+        worker.access_log.write(*http.access_log, record, worker.worker_index);
+      }
+      if (export_span) {
+        worker.spanExporter(stream.get_executor()).add(makeSpan(*http.tracing, trace, record));
+      }
     }
     if (write_failed) {
       break;

@@ -14,6 +14,8 @@
 #include "proxy/snapshot/snapshot.h"
 #include "proxy/stats/request_metrics.h"
 #include "proxy/tls/tls_session_cache.h"
+#include "proxy/tracing/request_tracing.h"
+#include "proxy/tracing/span_exporter.h"
 #include "proxy/upstream/http1_connection_pool.h"
 
 namespace weft::proxy {
@@ -45,6 +47,11 @@ struct WorkerContext {
   RequestMetricsShard request_metrics;
   // Sampling and the line buffer of access logs (proxy/access_log/).
   AccessLogWorker access_log;
+  // Trace and span ids and sampling draws; the spans on their way to the collector, made on
+  // first use (proxy/tracing/).
+  TraceRandom trace_random;
+  std::shared_ptr<SpanExporter> span_exporter;
+  SpanExporter& spanExporter(const boost::asio::any_io_executor& executor);
   // The source label id of a request on `listener` from a client of mTLS identity
   // `peer_principal` (empty: none): for an inbound listener, the caller's namespace from its
   // SPIFFE id (interned once per identity, then cached here); otherwise the listener's own.

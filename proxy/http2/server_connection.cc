@@ -152,9 +152,10 @@ class ServerConnection final : public ExchangeDownstream {
   // The client's side of an exchange is over: it is counted in the golden metrics and its
   // mirrors get their copy. Once per exchange, before its request body is dropped.
   void finishExchange(StreamExchange& exchange);
-  // The exchange's access log line (its chain has a log, and it was chosen).
-  void writeAccessLog(const StreamExchange& exchange, const RequestSeries& series,
-                      std::chrono::steady_clock::time_point now);
+  // The exchange's access log line (`log_line`: its chain has a log, and it was chosen) and its
+  // span (`export_span`: it was sampled and spans are exported).
+  void logExchange(const StreamExchange& exchange, const RequestSeries& series,
+                   std::chrono::steady_clock::time_point now, bool log_line, bool export_span);
 
   static ServerStream* streamOf(nghttp2_session* session, int32_t stream_id) {
     return static_cast<ServerStream*>(nghttp2_session_get_stream_user_data(session, stream_id));
@@ -355,6 +356,7 @@ void ServerConnection::dispatch(const StreamExchangePtr& exchange) {
   exchange->snapshot = snapshot;
   exchange->hide_local_reply_reason = http->hide_local_reply_reason;
   exchange->metrics.access_log = http->access_log.get();
+  exchange->metrics.tracing = http->tracing.get();
   ++requests_served_;
   if (http->max_requests_per_connection != 0 &&
       requests_served_ >= http->max_requests_per_connection && !goaway_sent_) {
@@ -535,6 +537,14 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
       exchange->response_additions.push_back({"x-request-id", id});
     }
   }
+  if (http->tracing) {
+    // The proxy's span: its context replaces the caller's in the forwarded request.
+    bool b3_single = false;
+    exchange->metrics.trace = startRequestTrace(*http->tracing, HeaderListLookup(head.fields),
+                                                authz_scratch_, worker_.trace_random, b3_single);
+    replaceTraceFields(head.fields,
+                       TraceHeaders(exchange->metrics.trace, http->tracing->formats, b3_single));
+  }
   if (!rewriteTarget(route, head.path, facts.path)) {
     facts.path = head.path;
   }
@@ -639,17 +649,22 @@ void ServerConnection::finishExchange(StreamExchange& exchange) {
   worker_.request_metrics.recordRequest(series.key(), now - exchange.metrics.started,
                                         exchange.metrics.request_body_bytes,
                                         exchange.metrics.response_body_bytes);
-  if (worker_.access_log.wants(exchange.metrics.access_log,
-                               accessLogFailure(series.response_code, series.response_flag))) {
-    writeAccessLog(exchange, series, now);
+  const bool log_line = worker_.access_log.wants(
+      exchange.metrics.access_log, accessLogFailure(series.response_code, series.response_flag));
+  const ChainTracingConfig* tracing = exchange.metrics.tracing;
+  const bool export_span =
+      exchange.metrics.trace.sampled && tracing != nullptr && tracing->export_spans;
+  if (log_line || export_span) {
+    logExchange(exchange, series, now, log_line, export_span);
   }
   if (exchange.attempts) {
     exchange.attempts->exchangeEnded(exchange);  // mirrors get their copy
   }
 }
 
-void ServerConnection::writeAccessLog(const StreamExchange& exchange, const RequestSeries& series,
-                                      std::chrono::steady_clock::time_point now) {
+void ServerConnection::logExchange(const StreamExchange& exchange, const RequestSeries& series,
+                                   std::chrono::steady_clock::time_point now, bool log_line,
+                                   bool export_span) {
   const auto& metrics = exchange.metrics;
   const RequestHead& request = exchange.request;
   AccessLogRecord record;
@@ -674,6 +689,12 @@ void ServerConnection::writeAccessLog(const StreamExchange& exchange, const Requ
   if (record.request_id.empty()) {
     record.request_id = metrics.request_id;
   }
+  // With tracing, what went upstream is the proxy's own context.
+  std::optional<TraceHeaders> forwarded_trace;
+  if (metrics.trace.span_id != 0 && (metrics.tracing->formats & kTraceW3c) != 0) {
+    forwarded_trace.emplace(metrics.trace, kTraceW3c, false);
+    record.traceparent = forwarded_trace->traceparent();
+  }
   record.trace_id = traceIdOf(record.traceparent);
   record.response_code = series.response_code;
   record.grpc_status = series.grpc_status;
@@ -694,7 +715,13 @@ void ServerConnection::writeAccessLog(const StreamExchange& exchange, const Requ
   record.downstream_principal = peer_.principal;
   record.retries = metrics.retries;
   record.authz = metrics.authz_policy;
-  worker_.access_log.write(*metrics.access_log, record, worker_.worker_index);
+  if (log_line) {
+    worker_.access_log.write(*metrics.access_log, record, worker_.worker_index);
+  }
+  if (export_span) {
+    worker_.spanExporter(stream_.get_executor())
+        .add(makeSpan(*metrics.tracing, metrics.trace, record));
+  }
 }
 
 void ServerConnection::detachAll() {

@@ -185,6 +185,9 @@ class StreamExchange : public std::enable_shared_from_this<StreamExchange> {
     std::chrono::steady_clock::time_point upstream_answered{};
     std::string request_id;
     std::string_view authz_policy;  // authorizeRequest()'s logged_policy
+    // The chain's tracing (null: none) and the proxy's span, once the request went on.
+    const ChainTracingConfig* tracing = nullptr;
+    RequestTrace trace;
   } metrics;
   // The series this exchange ends in: the status and gRPC status the client got (none when
   // no response started) and a response flag: a local reply's reason, how the response broke

@@ -159,9 +159,6 @@ std::string unsupportedDynamicSettings(const weft::v1::Bootstrap& bootstrap) {
   const std::string kNotYet = ": is not implemented by this version of weft-proxy yet; remove it";
   // Top-level blocks of the bootstrap API that this version does not act on: refused rather
   // than accepted and ignored.
-  if (bootstrap.has_tracing()) {
-    return "tracing" + kNotYet;
-  }
   if (bootstrap.has_overload()) {
     return "overload" + kNotYet;
   }

@@ -185,6 +185,9 @@ void Worker::finishDrain() {
   if (context_.stream_idle_watcher) {
     context_.stream_idle_watcher->stop();
   }
+  if (context_.span_exporter) {
+    context_.span_exporter->stop();  // sends what is queued, then ends
+  }
 }
 
 void Worker::join() {

@@ -22,6 +22,7 @@
 #include "proxy/stats/request_metrics.h"
 #include "proxy/tls/tls_contexts.h"
 #include "proxy/tls/upstream_tls.h"
+#include "proxy/tracing/tracing_config.h"
 #include "proxy/upstream/connection_limit.h"
 #include "proxy/upstream/health/active_health_verdicts.h"
 #include "proxy/upstream/health/health_check_config.h"
@@ -333,6 +334,8 @@ struct HttpChainConfig {
   std::vector<std::string> upgrade_types;
   // One line per request; null: no access log.
   std::shared_ptr<const AccessLogConfig> access_log;
+  // Trace context propagation and spans; null: trace headers are left alone.
+  std::shared_ptr<const ChainTracingConfig> tracing;
 };
 
 struct TcpChainConfig {
@@ -429,6 +432,8 @@ struct Snapshot {
   // unique_ptr keeps addresses stable for the pointers held above.
   std::unordered_map<std::string, std::unique_ptr<ClusterConfig>> clusters;
   std::unordered_map<std::string, std::unique_ptr<RouteTable>> route_tables;
+  // Bootstrap.tracing's exporter; null: spans are not exported.
+  std::shared_ptr<const SpanExportConfig> span_export;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

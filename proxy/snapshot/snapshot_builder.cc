@@ -61,6 +61,9 @@ class SnapshotBuilder {
     for (int i = 0; i < resources.clusters_size(); ++i) {
       addCluster(*snapshot, resources.clusters(i), appendIndex(clusters_path, i));
     }
+    if (bootstrap.has_tracing()) {
+      readTracing(*snapshot, bootstrap.tracing());
+    }
     const std::string listeners_path = appendField(resources_path, "listeners");
     std::set<std::pair<std::string, uint16_t>> addresses;
     for (int i = 0; i < resources.listeners_size(); ++i) {
@@ -503,6 +506,7 @@ class SnapshotBuilder {
       notYet(appendField(path, "additional_addresses"));
     }
     config.transparent = listener.transparent();
+    inbound_listener_ = listener.direction() == weft::v1::Listener::INBOUND;
     config.direction =
         listener.direction() == weft::v1::Listener::INBOUND    ? TrafficDirection::kInbound
         : listener.direction() == weft::v1::Listener::OUTBOUND ? TrafficDirection::kOutbound
@@ -668,7 +672,11 @@ class SnapshotBuilder {
                      "max_request_headers_count", "request_headers_timeout", "stream_idle_timeout",
                      "idle_timeout", "upgrade_types", "max_requests_per_connection",
                      "append_x_forwarded_for", "generate_request_id", "request_id_in_response",
-                     "path_normalization", "hide_local_reply_reason", "access_log"});
+                     "path_normalization", "hide_local_reply_reason", "access_log", "tracing"});
+    if (http.has_tracing() || default_tracing_ != nullptr) {
+      config.tracing = readChainTracing(http.has_tracing() ? &http.tracing() : nullptr,
+                                        appendField(path, "tracing"));
+    }
     config.access_log = http.has_access_log()
                             ? readAccessLog(http.access_log(), appendField(path, "access_log"))
                             : default_access_log_;
@@ -739,6 +747,84 @@ class SnapshotBuilder {
     }
     config.routes =
         addRouteTable(snapshot, http.route_config(), appendField(path, "route_config"), table_key);
+    return config;
+  }
+
+  // Bootstrap.tracing: the chains' defaults, and the exporter (its collector cluster must be
+  // one of the bootstrap's clusters).
+  void readTracing(Snapshot& snapshot, const weft::v1::TracingConfig& tracing) {
+    default_tracing_ = &tracing;
+    if (tracing.exporter() == weft::v1::TracingConfig::NONE) {
+      return;
+    }
+    auto config = std::make_shared<SpanExportConfig>();
+    const bool otlp = tracing.exporter() == weft::v1::TracingConfig::OTLP_HTTP_JSON;
+    config->format =
+        otlp ? SpanExportConfig::Format::kOtlpJson : SpanExportConfig::Format::kZipkinJson;
+    if (tracing.collector_cluster().empty()) {
+      fail("tracing.collector_cluster", "required with an exporter");
+      return;
+    }
+    if (snapshot.clusters.count(tracing.collector_cluster()) == 0) {
+      fail("tracing.collector_cluster",
+           "no cluster named \"" + tracing.collector_cluster() + "\" in static_resources");
+      return;
+    }
+    config->collector_cluster = tracing.collector_cluster();
+    config->collector_path = !tracing.collector_path().empty() ? tracing.collector_path()
+                             : otlp                            ? "/v1/traces"
+                                                               : "/api/v2/spans";
+    config->service_name = !tracing.service_name().empty()   ? tracing.service_name()
+                           : !node_->workload_name().empty() ? node_->workload_name()
+                                                             : node_->id();
+    if (tracing.has_flush_interval()) {
+      config->flush_interval = toMillis(tracing.flush_interval());
+    }
+    if (tracing.has_max_batch_size()) {
+      config->max_batch = tracing.max_batch_size().value();
+    }
+    snapshot.span_export = std::move(config);
+  }
+
+  // An HTTP chain's tracing: its own settings (`own`, may be null) over the bootstrap's.
+  std::shared_ptr<const ChainTracingConfig> readChainTracing(const weft::v1::Tracing* own,
+                                                             const std::string& path) {
+    auto config = std::make_shared<ChainTracingConfig>();
+    config->server_spans = inbound_listener_;
+    double percentage = 1;
+    if (default_tracing_ != nullptr) {
+      config->export_spans = default_tracing_->exporter() != weft::v1::TracingConfig::NONE;
+      if (default_tracing_->has_default_sampling_percentage()) {
+        percentage = default_tracing_->default_sampling_percentage().value();
+      }
+    }
+    if (own != nullptr) {
+      if (own->has_random_sampling_percentage()) {
+        percentage = own->random_sampling_percentage().value();
+      }
+      if (own->propagation_size() > 0) {
+        config->formats = 0;
+        for (int i = 0; i < own->propagation_size(); ++i) {
+          switch (own->propagation(i)) {
+            case weft::v1::Tracing::W3C:
+              config->formats |= kTraceW3c;
+              break;
+            case weft::v1::Tracing::B3:
+              config->formats |= kTraceB3;
+              break;
+            default:
+              fail(appendIndex(appendField(path, "propagation"), i), "W3C or B3");
+              break;
+          }
+        }
+      }
+      for (const auto& [key, value] : own->tags()) {
+        config->tags.emplace_back(key, value);
+      }
+      std::sort(config->tags.begin(), config->tags.end());
+    }
+    config->sample_threshold =
+        static_cast<uint64_t>(percentage / 100.0 * static_cast<double>(uint64_t{1} << 32));
     return config;
   }
 
@@ -1363,6 +1449,8 @@ class SnapshotBuilder {
   authz::CompiledPolicyIndex policies_;
   uint32_t worker_count_;
   std::shared_ptr<const AccessLogConfig> default_access_log_;  // Bootstrap.access_log
+  const weft::v1::TracingConfig* default_tracing_ = nullptr;   // Bootstrap.tracing
+  bool inbound_listener_ = false;                              // of the listener being read
   // The retry policy of the virtual host whose routes are being read.
   std::shared_ptr<const RetryPolicyConfig> vhost_retry_policy_;
   config::ConfigErrors& errors_;

@@ -19,6 +19,9 @@ struct TrafficCounterValues {
   uint64_t health_check_failures = 0;
   uint64_t health_check_unhealthy = 0;
   uint64_t outlier_ejections = 0;
+  uint64_t spans_exported = 0;
+  uint64_t spans_dropped = 0;
+  uint64_t span_export_failures = 0;
 };
 
 // Process-wide counts of what the traffic policies did: retries made and
@@ -38,6 +41,9 @@ struct TrafficCounters {
   std::atomic<uint64_t> health_check_failures{0};
   std::atomic<uint64_t> health_check_unhealthy{0};
   std::atomic<uint64_t> outlier_ejections{0};
+  std::atomic<uint64_t> spans_exported{0};
+  std::atomic<uint64_t> spans_dropped{0};
+  std::atomic<uint64_t> span_export_failures{0};
 
   TrafficCounterValues load() const {
     constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -54,6 +60,9 @@ struct TrafficCounters {
         .health_check_failures = health_check_failures.load(kRelaxed),
         .health_check_unhealthy = health_check_unhealthy.load(kRelaxed),
         .outlier_ejections = outlier_ejections.load(kRelaxed),
+        .spans_exported = spans_exported.load(kRelaxed),
+        .spans_dropped = spans_dropped.load(kRelaxed),
+        .span_export_failures = span_export_failures.load(kRelaxed),
     };
   }
 };

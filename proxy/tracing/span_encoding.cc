@@ -57,8 +57,8 @@ std::string encodeOtlpJson(std::span<const FinishedSpan> spans, std::string_view
     encoded.push_back(std::move(out));
   }
   json::object resource{
-      {"attributes", json::array{otlpAttribute(
-                         "service.name", json::object{{"stringValue", service_name}})}}};
+      {"attributes",
+       json::array{otlpAttribute("service.name", json::object{{"stringValue", service_name}})}}};
   json::object scope_spans{{"scope", json::object{{"name", "weft-proxy"}}},
                            {"spans", std::move(encoded)}};
   json::object resource_spans{{"resource", std::move(resource)},

@@ -76,6 +76,8 @@ std::optional<IncomingTrace> readW3c(std::string_view value) {
   }
   trace.parent_span = *parent;
   trace.sampled = (*flags & 1) != 0;
+  // A 64-bit trace id carried in W3C form (zero-padded) stays 64-bit for B3 and Zipkin.
+  trace.short_trace_id = trace.trace_high == 0;
   return trace;
 }
 

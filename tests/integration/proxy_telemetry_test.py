@@ -280,20 +280,6 @@ class DisabledMetricsTest(TelemetryTest):
                          [])
 
 
-class UnimplementedBlocksTest(TelemetryTest):
-    def test_a_tracing_block_is_refused_not_ignored(self):
-        for block, text in (("tracing", "tracing: {default_sampling_percentage: 1}"),):
-            config = self.write(f"{block}.yaml", self.with_admin(
-                CONFIG.format(status_port=harness.free_port(), proxy_port=harness.free_port(),
-                              tcp_port=harness.free_port(), backend=harness.free_port(),
-                              inbound_port=harness.free_port()) + text + "\n"))
-            result = subprocess.run([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config",
-                                     config], capture_output=True, timeout=30, text=True)
-            self.assertEqual(result.returncode, 1, result.stderr)
-            self.assertIn(f"{block}: is not implemented by this version of weft-proxy yet",
-                          result.stderr)
-
-
 class GrpcMetricsTest(TelemetryTest):
     def test_grpc_calls_are_labelled_with_their_grpc_status(self):
         server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")

@@ -124,7 +124,10 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .health_checks = 15,
                                     .health_check_failures = 16,
                                     .health_check_unhealthy = 17,
-                                    .outlier_ejections = 18};
+                                    .outlier_ejections = 18,
+                                    .spans_exported = 19,
+                                    .spans_dropped = 20,
+                                    .span_export_failures = 21};
   const Exposition exposition =
       parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values, {}}));
   const std::map<std::string, std::string> expected = {
@@ -140,6 +143,9 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
       {"weft_proxy_health_check_failures_total", "16"},
       {"weft_proxy_health_check_unhealthy_total", "17"},
       {"weft_proxy_outlier_ejections_total", "18"},
+      {"weft_proxy_tracing_spans_exported_total", "19"},
+      {"weft_proxy_tracing_spans_dropped_total", "20"},
+      {"weft_proxy_tracing_export_failures_total", "21"},
   };
   EXPECT_EQ(exposition.samples, expected);
   ASSERT_EQ(exposition.families.size(), expected.size());
