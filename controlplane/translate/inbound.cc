@@ -48,8 +48,7 @@ struct ApplicationPort {
 
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
                                   const InboundSecurity& security,
-                                  const std::optional<weft::v1::AccessLog>& access_log,
-                                  ProblemLog& problems) {
+                                  const ChainTelemetry& telemetry, ProblemLog& problems) {
   const bool local = workload.spec.has_sidecar();
   const std::string workload_key = objectKey(workload.meta.namespace_, workload.meta.name);
   std::map<uint32_t, ApplicationPort> ports;
@@ -143,12 +142,12 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
           ", applies to every port");
     }
     weft::v1::Listener listener = localInboundListener(address, inbound_port, chainSecurity(mode));
-    setAccessLog(listener, access_log);
+    setTelemetry(listener, telemetry);
     resources.listener =
         buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
   } else if (!chains.empty()) {
     weft::v1::Listener listener = captureInboundListener(chains);
-    setAccessLog(listener, access_log);
+    setTelemetry(listener, telemetry);
     resources.listener =
         buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "controlplane/resources/built_resource.h"
+#include "controlplane/translate/listeners.h"
 #include "controlplane/translate/peer_authentication.h"
 #include "controlplane/translate/problem_log.h"
 #include "controlplane/translate/service_catalog.h"
@@ -47,10 +48,9 @@ struct InboundSecurity {
 // With traffic capture each chain has the mode of its application port; in local mode the one
 // chain has the strictest mode of the workload's ports (reported when they differ). Every
 // HTTP chain normalizes paths (inboundPathNormalization).
-// `access_log` (MeshConfig accessLogging) goes on every chain.
+// `telemetry` (MeshConfig accessLogging and tracing) goes on every chain.
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
                                   const InboundSecurity& security,
-                                  const std::optional<weft::v1::AccessLog>& access_log,
-                                  ProblemLog& problems);
+                                  const ChainTelemetry& telemetry, ProblemLog& problems);
 
 }  // namespace weft::controlplane

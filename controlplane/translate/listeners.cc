@@ -112,15 +112,17 @@ weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chain
                          chains);
 }
 
-void setAccessLog(weft::v1::Listener& listener, const std::optional<weft::v1::AccessLog>& log) {
-  if (!log) {
-    return;
-  }
+void setTelemetry(weft::v1::Listener& listener, const ChainTelemetry& telemetry) {
   for (auto& chain : *listener.mutable_filter_chains()) {
     if (chain.has_http()) {
-      *chain.mutable_http()->mutable_access_log() = *log;
-    } else if (chain.has_tcp()) {
-      *chain.mutable_tcp()->mutable_access_log() = *log;
+      if (telemetry.access_log) {
+        *chain.mutable_http()->mutable_access_log() = *telemetry.access_log;
+      }
+      if (telemetry.tracing) {
+        *chain.mutable_http()->mutable_tracing() = *telemetry.tracing;
+      }
+    } else if (chain.has_tcp() && telemetry.access_log) {
+      *chain.mutable_tcp()->mutable_access_log() = *telemetry.access_log;
     }
   }
 }

@@ -49,8 +49,12 @@ weft::v1::PathNormalization inboundPathNormalization();
 weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains);
 weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains);
 
-// Sets `log` (MeshConfig accessLogging) on every HTTP and TCP chain of `listener`; nothing
-// when unset.
-void setAccessLog(weft::v1::Listener& listener, const std::optional<weft::v1::AccessLog>& log);
+// MeshConfig's telemetry settings for every chain: the access log on HTTP and TCP chains,
+// tracing on HTTP chains. Unset ones leave the chains as they are.
+struct ChainTelemetry {
+  std::optional<weft::v1::AccessLog> access_log;
+  std::optional<weft::v1::Tracing> tracing;
+};
+void setTelemetry(weft::v1::Listener& listener, const ChainTelemetry& telemetry);
 
 }  // namespace weft::controlplane

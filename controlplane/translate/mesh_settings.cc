@@ -52,6 +52,13 @@ MeshSettings meshSettings(const MeshModel& model) {
     log.set_errors_only(logging.errors_only());
     settings.access_log = std::move(log);
   }
+  if (spec.has_tracing()) {
+    weft::v1::Tracing tracing;
+    // The documented default, written out: a proxy's own default is its bootstrap's.
+    tracing.mutable_random_sampling_percentage()->set_value(
+        spec.tracing().has_sampling_percent() ? spec.tracing().sampling_percent().value() : 1);
+    settings.tracing = std::move(tracing);
+  }
   return settings;
 }
 

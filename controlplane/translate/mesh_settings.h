@@ -25,6 +25,9 @@ struct MeshSettings {
   // accessLogging, as every proxy chain's access log (to the proxy's stdout, which the
   // container runtime collects). Unset: format OFF.
   std::optional<weft::v1::AccessLog> access_log;
+  // tracing, as every HTTP chain's trace propagation and sampling. Unset: MeshConfig has no
+  // tracing block, and proxies leave trace headers alone.
+  std::optional<weft::v1::Tracing> tracing;
 };
 
 // The TEXT access log line of proxies when MeshConfig asks for TEXT.

@@ -78,7 +78,7 @@ Translator::Translator(MeshModelPtr model, const Translator* previous,
 Translator::~Translator() = default;
 
 weft::v1::Listener Translator::withMeshTelemetry(weft::v1::Listener listener) const {
-  setAccessLog(listener, settings_.access_log);
+  setTelemetry(listener, ChainTelemetry{settings_.access_log, settings_.tracing});
   return listener;
 }
 
@@ -194,7 +194,10 @@ void Translator::reportUntranslated() {
     const std::string what = "MeshConfig " + objectKey(model_->mesh_config->meta.namespace_,
                                                        model_->mesh_config->meta.name);
     if (spec.tracing().exporter() != weft::mesh::v1alpha1::Tracing::NONE) {
-      problems_.add(what + ": tracing export is not configured on proxies yet");
+      problems_.add(what +
+                    ": tracing: sampling and propagation reach every sidecar, but spans are "
+                    "exported only by sidecars whose bootstrap has a tracing exporter (sidecar "
+                    "injection, which would add it, is not built yet)");
     }
   }
   if (!mesh_mtls_) {
@@ -414,7 +417,8 @@ const InboundResources& Translator::inboundFor(const Workload& workload) {
   } else {
     ProblemLog problems;
     entry.resources =
-        inboundResources(workload, *catalog_, security, settings_.access_log, problems);
+        inboundResources(workload, *catalog_, security,
+                         ChainTelemetry{settings_.access_log, settings_.tracing}, problems);
     entry.workload = &workload;
     entry.services = std::move(services);
     entry.security = std::move(security);

@@ -541,12 +541,14 @@ rules: [{from: [{serviceAccounts: [dev/web]}]}, {to: [{paths: [/healthz]}]}]
           nullptr};
 }
 
-// MeshConfig accessLogging: every chain of the proxy, HTTP and TCP, inbound and outbound,
-// gets the access log (TEXT to stdout, sampled, failures only).
+// MeshConfig accessLogging and tracing: every chain of the proxy, HTTP and TCP, inbound and
+// outbound, gets the access log (TEXT to stdout, sampled, failures only); every HTTP chain gets
+// the tracing sampling.
 GoldenCase accessLogging() {
   ModelBuilder model;
   model.meshConfig(R"(
 accessLogging: {format: TEXT, samplingPercent: 10, errorsOnly: true}
+tracing: {exporter: OTLP_HTTP_JSON, collector: "otel-collector.observability:4318", samplingPercent: 5}
 )");
   model.service("shop", "web", {{"app", "web"}}, {port(8080)});
   model.service("shop", "db", {{"app", "db"}}, {port(5432, PortProtocol::kTcp)});
@@ -554,7 +556,7 @@ accessLogging: {format: TEXT, samplingPercent: 10, errorsOnly: true}
   model.workload("shop", "db-1", {{"app", "db"}}, "address: 10.3.1.1\n");
   return {"access_logging",
           "capture mode: MeshConfig accessLogging on every HTTP and TCP chain, inbound and "
-          "outbound",
+          "outbound; tracing sampling on every HTTP chain",
           model.build(),
           {proxyNode("shop", "web-1"), proxyNode("shop", "db-1")},
           {},
