@@ -118,7 +118,10 @@ bool AccessLogFile::append(uint32_t worker, std::string_view line) {
   std::memcpy(ring.data.get(), line.data() + first, line.size() - first);
   ring.head.store(head + line.size(), std::memory_order_release);
   if (used + line.size() > kRingBytes / 2 && !wake_requested_.exchange(true)) {
-    wake_.notify_one();  // no lock: a missed wake-up only waits for the next interval
+    // Once per drain at most: taking the writer's mutex here means it is either before its
+    // check (it will see the flag) or waiting (it will get the notification), never between.
+    { std::lock_guard lock(mutex_); }
+    wake_.notify_one();
   }
   return true;
 }

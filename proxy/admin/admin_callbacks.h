@@ -69,6 +69,8 @@ struct AdminCallbacks {
   std::function<SecurityCounterValues()> security_counters;
   // The traffic policies' counters at this instant (/stats/prometheus).
   std::function<TrafficCounterValues()> traffic_counters;
+  // Every cluster's connection-pool state at this instant (/stats/prometheus).
+  std::function<std::vector<ClusterPoolGauges>()> cluster_gauges;
 
   // The golden request metrics, rendered in the Prometheus text format once every worker has
   // handed over its counts, given to `done` from any thread (/stats/prometheus and the status

@@ -393,6 +393,9 @@ asio::awaitable<AdminResponse> AdminEndpoints::prometheusStats(const AdminReques
     metrics.certificate = callbacks_.certificates();
   }
   metrics.access_logs = AccessLogFile::allCounts();
+  if (callbacks_.cluster_gauges) {
+    metrics.clusters = callbacks_.cluster_gauges();
+  }
   AdminResponse response;
   response.content_type = kPrometheusText;
   response.body = renderPrometheusStats(metrics);

@@ -36,6 +36,16 @@ struct EndpointStatus {
   uint64_t active_requests = 0;
 };
 
+// A cluster's connection-pool and circuit-breaker state at one instant, across all workers
+// (/stats/prometheus gauges).
+struct ClusterPoolGauges {
+  std::string cluster;
+  uint32_t open_connections = 0;  // HTTP/1.1 upstream connections, in use or idle in a pool
+  uint32_t pending_requests = 0;  // requests waiting for an HTTP/1.1 connection
+  uint32_t active_requests = 0;   // requests in flight
+  uint32_t active_retries = 0;    // retries in flight
+};
+
 struct ClusterStatus {
   std::string name;
   bool added_via_api = false;  // from the control plane rather than the bootstrap file

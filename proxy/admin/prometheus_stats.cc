@@ -157,6 +157,34 @@ std::string renderPrometheusStats(const ProxyMetrics& metrics) {
   if (metrics.certificate) {
     writeCertificateMetrics(*metrics.certificate, out);
   }
+  if (!metrics.clusters.empty()) {
+    struct PoolFamily {
+      const char* name;
+      const char* help;
+      uint32_t ClusterPoolGauges::*value;
+    };
+    static constexpr PoolFamily kPoolFamilies[] = {
+        {"weft_proxy_upstream_connections",
+         "HTTP/1.1 connections to the cluster's endpoints, in use or idle in a pool.",
+         &ClusterPoolGauges::open_connections},
+        {"weft_proxy_upstream_pending_requests",
+         "Requests waiting for an HTTP/1.1 connection to the cluster (bounded by the circuit "
+         "breaker's max_pending_requests).",
+         &ClusterPoolGauges::pending_requests},
+        {"weft_proxy_upstream_active_requests",
+         "Requests in flight to the cluster (bounded by max_requests).",
+         &ClusterPoolGauges::active_requests},
+        {"weft_proxy_upstream_active_retries",
+         "Retries in flight to the cluster (bounded by max_retries).",
+         &ClusterPoolGauges::active_retries},
+    };
+    for (const PoolFamily& family : kPoolFamilies) {
+      out.beginFamily(family.name, MetricType::kGauge, family.help);
+      for (const ClusterPoolGauges& cluster : metrics.clusters) {
+        out.sample({{"cluster", cluster.cluster}}, cluster.*family.value);
+      }
+    }
+  }
   if (!metrics.access_logs.empty()) {
     out.beginFamily("weft_proxy_access_log_lines_total", MetricType::kCounter,
                     "Access log lines written, by destination.");

@@ -5,6 +5,7 @@
 
 #include "proxy/access_log/access_log_file.h"
 #include "proxy/admin/certificate_status.h"
+#include "proxy/admin/cluster_status.h"
 #include "proxy/stats/security_counters.h"
 #include "proxy/stats/traffic_counters.h"
 
@@ -19,6 +20,8 @@ struct ProxyMetrics {
   std::optional<TrafficCounterValues> traffic;
   // Every access log destination open now.
   std::vector<AccessLogFile::Counts> access_logs;
+  // Every cluster's connection-pool state.
+  std::vector<ClusterPoolGauges> clusters;
 };
 
 // `metrics` in the Prometheus text exposition format 0.0.4, each family with # HELP and # TYPE

@@ -328,10 +328,15 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
     bool b3_single = false;
     trace = startRequestTrace(*http.tracing, BeastHeaderLookup(request.base()), scratch,
                               worker.trace_random, b3_single);
-    for (const char* name : {"x-b3-parentspanid", "x-b3-flags"}) {
-      request.erase(name);
+    // The formats' fields the proxy does not write again go (a stale parent, debug flag,
+    // or a tracestate of another trace); those it writes are set.
+    const uint8_t formats = http.tracing->formats;
+    for (const char* name : {"x-b3-parentspanid", "x-b3-flags", "b3", "tracestate"}) {
+      if (isTraceField(name, formats, !trace.keeps_tracestate)) {
+        request.erase(name);
+      }
     }
-    for (const TraceHeaders::Field& field : TraceHeaders(trace, http.tracing->formats, b3_single)) {
+    for (const TraceHeaders::Field& field : TraceHeaders(trace, formats, b3_single)) {
       request.set(field.name, field.value);
     }
   }
@@ -455,6 +460,15 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         record.start_time = systemTimeOf(started, now);
         record.duration = now - started;
         record.protocol = "HTTP/1.1";
+        if (parser.is_header_done()) {
+          // Refused after its header was read (framing, a TRACE with a body): what it asked.
+          const auto& refused = parser.get();
+          record.protocol = refused.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
+          record.method = refused.method_string();
+          record.path = refused.target();
+          record.authority = refused[http::field::host];
+          record.user_agent = refused[http::field::user_agent];
+        }
         record.response_code = series.response_code;
         record.response_flags = responseFlagName(series.response_flag);
         record.bytes_sent = reply.body().size();
@@ -763,7 +777,11 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       }
       record.protocol = version == 10 ? "HTTP/1.0" : "HTTP/1.1";
       record.method = request.method_string();
-      record.authority = request[http::field::host];
+      // The host the client asked for: a route's host_rewrite moved it to x-forwarded-host.
+      record.authority = decision.route != nullptr && !decision.route->host_rewrite.empty() &&
+                                 decision.kind == RouteDecision::Kind::kForward
+                             ? request["x-forwarded-host"]
+                             : request[http::field::host];
       record.path = original_target;
       record.user_agent = request[http::field::user_agent];
       record.request_id = request["x-request-id"];

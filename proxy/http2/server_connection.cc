@@ -516,6 +516,16 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
     head.fields.push_back({"x-forwarded-host", head.authority});
     head.authority = route.host_rewrite;
   }
+  if (http->tracing) {
+    // The proxy's span: its context replaces the caller's in the forwarded request (before the
+    // route's header mutations, as for HTTP/1.1).
+    bool b3_single = false;
+    const RequestTrace& trace = exchange->metrics.trace =
+        startRequestTrace(*http->tracing, HeaderListLookup(head.fields), authz_scratch_,
+                          worker_.trace_random, b3_single);
+    replaceTraceFields(head.fields, trace, http->tracing->formats,
+                       TraceHeaders(trace, http->tracing->formats, b3_single));
+  }
   decision.request_mutations.apply(head.fields);
   ForwardingFacts facts;
   facts.peer_principal = peer_.principal;
@@ -524,8 +534,8 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   }
   if (http->limits.generate_request_id) {
     facts.request_id = makeRequestId(worker_.worker_index, ++worker_.next_request_id);
-    if (exchange->metrics.access_log != nullptr) {
-      exchange->metrics.request_id = facts.request_id;
+    if (exchange->metrics.access_log != nullptr || exchange->metrics.tracing != nullptr) {
+      exchange->metrics.request_id = facts.request_id;  // for the log line and the span
     }
   }
   if (http->request_id_in_response) {
@@ -536,14 +546,6 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
     if (!id.empty()) {
       exchange->response_additions.push_back({"x-request-id", id});
     }
-  }
-  if (http->tracing) {
-    // The proxy's span: its context replaces the caller's in the forwarded request.
-    bool b3_single = false;
-    exchange->metrics.trace = startRequestTrace(*http->tracing, HeaderListLookup(head.fields),
-                                                authz_scratch_, worker_.trace_random, b3_single);
-    replaceTraceFields(head.fields,
-                       TraceHeaders(exchange->metrics.trace, http->tracing->formats, b3_single));
   }
   if (!rewriteTarget(route, head.path, facts.path)) {
     facts.path = head.path;
@@ -677,8 +679,13 @@ void ServerConnection::logExchange(const StreamExchange& exchange, const Request
   record.method = request.method;
   record.authority = request.authority;
   record.path = request.path;
+  // A route's host_rewrite moved the client's authority to the last x-forwarded-host.
+  const bool host_rewritten =
+      metrics.route != nullptr && !metrics.route->host_rewrite.empty() && metrics.host != nullptr;
   for (const HeaderField& field : request.fields) {
-    if (field.name == "user-agent") {
+    if (host_rewritten && field.name == "x-forwarded-host") {
+      record.authority = field.value;
+    } else if (field.name == "user-agent") {
       record.user_agent = field.value;
     } else if (field.name == "x-request-id") {
       record.request_id = field.value;

@@ -415,6 +415,21 @@ class ProxyServer {
     }
     callbacks.security_counters = [] { return securityCounters().load(); };
     callbacks.traffic_counters = [] { return trafficCounters().load(); };
+    callbacks.cluster_gauges = [this] {
+      // The circuit-breaker counts are shared by the workers (relaxed atomics): read in place.
+      std::vector<admin::ClusterPoolGauges> gauges;
+      gauges.reserve(snapshot_->clusters.size());
+      for (const auto& [name, cluster] : snapshot_->clusters) {
+        const ClusterCircuitCounts& counts = *cluster->circuit;
+        constexpr auto kRelaxed = std::memory_order_relaxed;
+        gauges.push_back(
+            {name, counts.open_connections.load(kRelaxed), counts.pending_requests.load(kRelaxed),
+             counts.active_requests.load(kRelaxed), counts.active_retries.load(kRelaxed)});
+      }
+      std::sort(gauges.begin(), gauges.end(),
+                [](const auto& a, const auto& b) { return a.cluster < b.cluster; });
+      return gauges;
+    };
     callbacks.request_metrics = [this](admin::AdminCallbacks::MetricsDone done) {
       gatherRequestMetrics(std::move(done));
     };

@@ -10,11 +10,12 @@ RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLoo
   std::string_view ignored;
   b3_single = (config.formats & kTraceB3) != 0 && headers.find("b3", scratch, ignored);
   const std::optional<IncomingTrace> incoming = readTraceContext(headers, config.formats, scratch);
-  if (incoming && incoming->trace_low != 0) {
+  if (incoming && (incoming->trace_high != 0 || incoming->trace_low != 0)) {
     trace.trace_high = incoming->trace_high;
     trace.trace_low = incoming->trace_low;
     trace.parent_span = incoming->parent_span;
     trace.short_trace_id = incoming->short_trace_id;
+    trace.keeps_tracestate = incoming->from_w3c;
   } else {
     trace.trace_high = random.nextId();
     trace.trace_low = random.nextId();
@@ -28,13 +29,22 @@ RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLoo
   return trace;
 }
 
-bool isTraceField(std::string_view name) {
-  return name == "traceparent" || name == "b3" || name == "x-b3-traceid" || name == "x-b3-spanid" ||
-         name == "x-b3-parentspanid" || name == "x-b3-sampled" || name == "x-b3-flags";
+bool isTraceField(std::string_view name, uint8_t formats, bool drop_tracestate) {
+  if ((formats & kTraceW3c) != 0 &&
+      (name == "traceparent" || (drop_tracestate && name == "tracestate"))) {
+    return true;
+  }
+  return (formats & kTraceB3) != 0 &&
+         (name == "b3" || name == "x-b3-traceid" || name == "x-b3-spanid" ||
+          name == "x-b3-parentspanid" || name == "x-b3-sampled" || name == "x-b3-flags");
 }
 
-void replaceTraceFields(HeaderList& fields, const TraceHeaders& headers) {
-  std::erase_if(fields, [](const HeaderField& field) { return isTraceField(field.name); });
+void replaceTraceFields(HeaderList& fields, const RequestTrace& trace, uint8_t formats,
+                        const TraceHeaders& headers) {
+  const bool drop_tracestate = !trace.keeps_tracestate;
+  std::erase_if(fields, [&](const HeaderField& field) {
+    return isTraceField(field.name, formats, drop_tracestate);
+  });
   for (const TraceHeaders::Field& field : headers) {
     fields.push_back({std::string(field.name), std::string(field.value)});
   }

@@ -42,12 +42,15 @@ class TraceRandom {
 RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLookup& headers,
                                std::string& scratch, TraceRandom& random, bool& b3_single);
 
-// Replaces the trace fields of a request's fields (traceparent, x-b3-*, b3) with `headers`;
-// tracestate and everything else stay.
-void replaceTraceFields(HeaderList& fields, const TraceHeaders& headers);
+// Replaces the fields of `formats` in a request's fields (W3C: traceparent; B3: b3, x-b3-*)
+// with `headers` (the proxy's span `trace`). A tracestate stays only when `trace` continues the
+// request's traceparent; other formats' fields and everything else stay.
+void replaceTraceFields(HeaderList& fields, const RequestTrace& trace, uint8_t formats,
+                        const TraceHeaders& headers);
 
-// Whether the field is one replaceTraceFields() writes (lower-case name).
-bool isTraceField(std::string_view name);
+// Whether the field (lower-case name) is one of `formats` that the proxy rewrites, or a
+// tracestate to drop.
+bool isTraceField(std::string_view name, uint8_t formats, bool drop_tracestate);
 
 // The span of a finished request, its tags from the request's access log record (the same
 // facts, gathered once).

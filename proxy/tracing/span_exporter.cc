@@ -21,7 +21,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kQueuedBatches = 8;
+// Whatever max_batch_size says, a worker keeps at most this many spans waiting.
+constexpr size_t kMaxQueuedSpans = 16384;
 constexpr std::chrono::seconds kSendTimeout{5};
+// A stopping worker's last send: short, so that a dead collector cannot hold its exit.
+constexpr std::chrono::seconds kStopTimeout{1};
 
 spdlog::logger& tracingLog() {
   static spdlog::logger& logger = weft::log::logger("tracing");
@@ -42,7 +46,7 @@ void SpanExporter::add(FinishedSpan span) {
   if (config == nullptr || stopping_) {
     return;
   }
-  if (queue_.size() >= kQueuedBatches * config->max_batch) {
+  if (queue_.size() >= std::min<size_t>(kQueuedBatches * config->max_batch, kMaxQueuedSpans)) {
     trafficCounters().spans_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -58,6 +62,10 @@ void SpanExporter::add(FinishedSpan span) {
 void SpanExporter::stop() {
   stopping_ = true;
   wake_.cancel();
+  if (sending_ != nullptr) {
+    sending_->expires_after(kStopTimeout);
+    cut_short_ = true;  // that batch is the last
+  }
 }
 
 asio::awaitable<void> SpanExporter::run() {
@@ -80,7 +88,11 @@ asio::awaitable<void> SpanExporter::run() {
     }
   }
   if (stopping_) {
-    co_await sendBatch();  // the last spans, once
+    if (!cut_short_) {
+      co_await sendBatch();  // the last spans, once, within kStopTimeout
+    }
+    trafficCounters().spans_dropped.fetch_add(queue_.size(), std::memory_order_relaxed);
+    queue_.clear();
   }
   running_ = false;
 }
@@ -119,7 +131,12 @@ asio::awaitable<bool> SpanExporter::sendBatch() {
                        : encodeZipkinJson(batch, config->service_name);
   request.prepare_payload();
   beast::tcp_stream stream(executor_);
-  stream.expires_after(kSendTimeout);
+  stream.expires_after(stopping_ ? kStopTimeout : kSendTimeout);
+  sending_ = &stream;
+  struct Clear {
+    beast::tcp_stream*& sending;
+    ~Clear() { sending = nullptr; }
+  } clear{sending_};
   auto [connect_error] = co_await stream.async_connect(host->address(), kUseTuple);
   if (connect_error) {
     failed("connect to " + host->address().address().to_string() + ": " + connect_error.message());

@@ -3,6 +3,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <deque>
 #include <memory>
 
@@ -27,7 +28,8 @@ class SpanExporter : public std::enable_shared_from_this<SpanExporter> {
   // use.
   void add(FinishedSpan span);
 
-  // The worker is ending: sends what is queued (bounded by a short deadline), then stops.
+  // The worker is ending: one last batch goes within a second (or the batch under way gets a
+  // second to finish); spans left are counted as dropped. The worker's loop then ends.
   void stop();
 
  private:
@@ -40,8 +42,11 @@ class SpanExporter : public std::enable_shared_from_this<SpanExporter> {
   uint32_t worker_index_;
   std::deque<FinishedSpan> queue_;
   boost::asio::steady_timer wake_;
+  // The POST under way, if any: stop() shortens its deadline.
+  boost::beast::tcp_stream* sending_ = nullptr;
   bool running_ = false;
   bool stopping_ = false;
+  bool cut_short_ = false;  // stopped while a batch was under way: no other is sent
 };
 
 }  // namespace weft::proxy

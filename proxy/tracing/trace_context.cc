@@ -78,6 +78,7 @@ std::optional<IncomingTrace> readW3c(std::string_view value) {
   trace.sampled = (*flags & 1) != 0;
   // A 64-bit trace id carried in W3C form (zero-padded) stays 64-bit for B3 and Zipkin.
   trace.short_trace_id = trace.trace_high == 0;
+  trace.from_w3c = true;
   return trace;
 }
 

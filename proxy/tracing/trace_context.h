@@ -21,6 +21,7 @@ struct IncomingTrace {
   uint64_t parent_span = 0;  // 0: the request carried a decision only (b3: 1)
   std::optional<bool> sampled;
   bool short_trace_id = false;  // a 64-bit B3 trace id, written back as 16 hex digits
+  bool from_w3c = false;        // read from traceparent (its tracestate belongs with it)
   std::string_view tracestate;  // W3C, forwarded unchanged
 };
 
@@ -39,6 +40,9 @@ struct RequestTrace {
   uint64_t parent_span = 0;  // 0: the root
   bool sampled = false;
   bool short_trace_id = false;
+  // Continues a W3C traceparent: the request's tracestate goes on with it. Otherwise (a new
+  // trace, or one from B3) a tracestate is dropped, as W3C Trace Context requires.
+  bool keeps_tracestate = false;
 };
 
 // Lower-case hex, fixed width.
@@ -56,6 +60,9 @@ class TraceHeaders {
   };
 
   TraceHeaders(const RequestTrace& trace, uint8_t formats, bool b3_single);
+  // Its fields are views into its own buffers: never copied or moved.
+  TraceHeaders(const TraceHeaders&) = delete;
+  TraceHeaders& operator=(const TraceHeaders&) = delete;
 
   const Field* begin() const { return fields_.data(); }
   const Field* end() const { return fields_.data() + count_; }

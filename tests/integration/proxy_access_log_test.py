@@ -211,6 +211,23 @@ class AccessLogTest(harness.IntegrationTest):
         self.assertEqual(
             scrape.value("weft_proxy_access_log_dropped_lines_total", path=self.log_path), 0)
 
+    def test_a_refused_request_is_logged_with_what_it_asked(self):
+        # A TRACE with a body is refused once its header is read.
+        with socket.create_connection(("127.0.0.1", self.ports["web"]), timeout=10) as raw:
+            raw.sendall(b"TRACE /api/probe HTTP/1.1\r\nHost: shop\r\nUser-Agent: probe/1\r\n"
+                        b"Content-Length: 3\r\n\r\nabc")
+            answer = b""
+            while chunk := raw.recv(65536):
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer)
+        lines = read_lines(self.log_path, 1)
+        self.assertEqual(len(lines), 1, lines)
+        entry = json.loads(lines[0])
+        self.assertEqual((entry["method"], entry["path"], entry["authority"], entry["user_agent"],
+                          entry["response_code"], entry["response_flags"]),
+                         ("TRACE", "/api/probe", "shop", "probe/1", 400, "bad_request"))
+        self.assertIsNone(entry["upstream_host"])
+
     def test_text_template_with_errors_only(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.ports["errors"], timeout=10)
         statuses = []

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -278,6 +279,53 @@ class DisabledMetricsTest(TelemetryTest):
         self.assertIn("weft_requests", scrape.families)  # described, for dashboards
         self.assertEqual([key for key in scrape.samples if key[0].startswith("weft_request")],
                          [])
+
+
+class ConnectionPoolGaugesTest(TelemetryTest):
+    def test_requests_in_flight_and_pooled_connections_are_gauged(self):
+        self.start_mesh("--delay-ms", "1500", "--delay-fraction", "1")
+        cluster = {"cluster": "reviews"}
+        scrape = self.metrics()
+        self.assertEqual(scrape.value("weft_proxy_upstream_active_requests", **cluster), 0)
+        self.assertEqual(scrape.value("weft_proxy_upstream_connections", **cluster), 0)
+        done = threading.Event()
+
+        def slow_request():
+            connection = http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=10)
+            try:
+                connection.request("GET", "/api/slow")
+                connection.getresponse().read()
+            finally:
+                connection.close()
+                done.set()
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 5
+            while True:
+                scrape = self.metrics()
+                if scrape.value("weft_proxy_upstream_active_requests", **cluster) == 1 \
+                        or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            self.assertFalse(done.is_set(), "the request ended before it was seen in flight")
+            self.assertEqual(scrape.value("weft_proxy_upstream_active_requests", **cluster), 1)
+            self.assertEqual(scrape.value("weft_proxy_upstream_connections", **cluster), 1)
+            self.assertEqual(scrape.value("weft_proxy_upstream_pending_requests", **cluster), 0)
+        finally:
+            thread.join(timeout=15)
+        # The count drops once the response is out, a moment after the client has read it.
+        deadline = time.monotonic() + 5
+        while True:
+            scrape = self.metrics()
+            if scrape.value("weft_proxy_upstream_active_requests", **cluster) == 0 \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        self.assertEqual(scrape.value("weft_proxy_upstream_active_requests", **cluster), 0)
+        # The connection stays open, idle in the worker's pool, for the next request.
+        self.assertEqual(scrape.value("weft_proxy_upstream_connections", **cluster), 1)
 
 
 class GrpcMetricsTest(TelemetryTest):

@@ -244,7 +244,10 @@ class PropagationTest(TracingTest):
     def test_a_b3_single_header_is_read_and_rewritten(self):
         self.start_mesh(sampling=0)
         trace64 = "80f198ee56343ba8"
-        got = self.call("/b3", {"b3": f"{trace64}-e457b5a2e4d86bd1-1"})
+        got = self.call("/b3", {"b3": f"{trace64}-e457b5a2e4d86bd1-1",
+                                "tracestate": "vendor=of-another-trace"})
+        # Continued from B3, the trace is not the tracestate's: it is dropped (W3C).
+        self.assertNotIn("tracestate", got)
         spans = self.spans(3)
         self.assertEqual(len(spans), 3, spans)
         zipkin = [span for span in spans if span["format"] == "zipkin"]

@@ -86,7 +86,7 @@ TEST(PrometheusStatsTest, NothingProvidedIsAnEmptyExposition) {
 
 TEST(PrometheusStatsTest, EverySecurityCounterIsACounterWithHelp) {
   const std::string text =
-      renderPrometheusStats(ProxyMetrics{someCounts(), std::nullopt, std::nullopt, {}});
+      renderPrometheusStats(ProxyMetrics{someCounts(), std::nullopt, std::nullopt, {}, {}});
   const Exposition exposition = parse(text);
   const std::map<std::string, std::string> expected = {
       {"weft_proxy_tls_handshake_failures_total", "1"},
@@ -129,7 +129,7 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .spans_dropped = 20,
                                     .span_export_failures = 21};
   const Exposition exposition =
-      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values, {}}));
+      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values, {}, {}}));
   const std::map<std::string, std::string> expected = {
       {"weft_proxy_upstream_retries_total", "7"},
       {"weft_proxy_upstream_retries_budget_refused_total", "8"},
@@ -158,7 +158,7 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
 TEST(PrometheusStatsTest, CertificateStateIsOneForTheCurrentStateOnly) {
   for (std::string_view current : kCertificateStates) {
     const Exposition exposition = parse(renderPrometheusStats(
-        ProxyMetrics{std::nullopt, someCertificate(std::string(current)), std::nullopt, {}}));
+        ProxyMetrics{std::nullopt, someCertificate(std::string(current)), std::nullopt, {}, {}}));
     EXPECT_EQ(exposition.types.at("weft_proxy_certificate_state"), "gauge");
     for (std::string_view state : kCertificateStates) {
       EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"" + std::string(state) +
@@ -171,7 +171,7 @@ TEST(PrometheusStatsTest, CertificateStateIsOneForTheCurrentStateOnly) {
 
 TEST(PrometheusStatsTest, CertificateExpiryIssuedAndFailures) {
   const std::string text = renderPrometheusStats(
-      ProxyMetrics{someCounts(), someCertificate("EXPIRING"), std::nullopt, {}});
+      ProxyMetrics{someCounts(), someCertificate("EXPIRING"), std::nullopt, {}, {}});
   const Exposition exposition = parse(text);
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_expiry_timestamp_seconds"), "1795852800");
   EXPECT_EQ(exposition.types.at("weft_proxy_certificate_expiry_timestamp_seconds"), "gauge");
@@ -192,7 +192,7 @@ TEST(PrometheusStatsTest, NoExpiryBeforeTheFirstCertificate) {
   status.state = "AWAITING_FIRST";
   status.consecutive_failures = 2;
   const Exposition exposition =
-      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, status, std::nullopt, {}}));
+      parse(renderPrometheusStats(ProxyMetrics{std::nullopt, status, std::nullopt, {}, {}}));
   EXPECT_FALSE(exposition.types.contains("weft_proxy_certificate_expiry_timestamp_seconds"));
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"AWAITING_FIRST\"}"), "1");
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_issued_total"), "0");
@@ -201,7 +201,7 @@ TEST(PrometheusStatsTest, NoExpiryBeforeTheFirstCertificate) {
 
 TEST(PrometheusStatsTest, AStateNotInTheListIsStillReported) {
   const Exposition exposition = parse(renderPrometheusStats(
-      ProxyMetrics{std::nullopt, someCertificate("PAUSED \"x\""), std::nullopt, {}}));
+      ProxyMetrics{std::nullopt, someCertificate("PAUSED \"x\""), std::nullopt, {}, {}}));
   EXPECT_EQ(exposition.samples.at("weft_proxy_certificate_state{state=\"PAUSED \\\"x\\\"\"}"), "1");
   for (std::string_view state : kCertificateStates) {
     EXPECT_EQ(
@@ -224,6 +224,19 @@ TEST(PrometheusStatsTest, AccessLogLinesWrittenAndDroppedPerDestination) {
   EXPECT_EQ(exposition.samples.at("weft_proxy_access_log_lines_total{path=\"/dev/stdout\"}"), "7");
   EXPECT_FALSE(parse(renderPrometheusStats(ProxyMetrics{}))
                    .types.contains("weft_proxy_access_log_lines_total"));
+}
+
+TEST(PrometheusStatsTest, ConnectionPoolGaugesPerCluster) {
+  ProxyMetrics metrics;
+  metrics.clusters = {{"details", 2, 0, 1, 0}, {"reviews", 4, 3, 9, 1}};
+  const Exposition exposition = parse(renderPrometheusStats(metrics));
+  EXPECT_EQ(exposition.types.at("weft_proxy_upstream_connections"), "gauge");
+  EXPECT_EQ(exposition.samples.at("weft_proxy_upstream_connections{cluster=\"reviews\"}"), "4");
+  EXPECT_EQ(exposition.samples.at("weft_proxy_upstream_pending_requests{cluster=\"reviews\"}"),
+            "3");
+  EXPECT_EQ(exposition.samples.at("weft_proxy_upstream_active_requests{cluster=\"reviews\"}"), "9");
+  EXPECT_EQ(exposition.samples.at("weft_proxy_upstream_active_retries{cluster=\"reviews\"}"), "1");
+  EXPECT_EQ(exposition.samples.at("weft_proxy_upstream_active_requests{cluster=\"details\"}"), "1");
 }
 
 }  // namespace

@@ -155,6 +155,54 @@ TEST(RequestTraceTest, ContinuesTheCallersTraceOrStartsOne) {
                   .sampled);
 }
 
+TEST(RequestTraceTest, ATraceIdWithZeroLowBitsIsContinued) {
+  ChainTracingConfig config;
+  TraceRandom random(7);
+  std::string scratch;
+  bool b3_single = false;
+  const RequestTrace trace = startRequestTrace(
+      config,
+      MapLookup(std::map<std::string, std::string>{
+          {"traceparent", "00-4bf92f3577b34da60000000000000000-00f067aa0ba902b7-01"}}),
+      scratch, random, b3_single);
+  EXPECT_EQ(trace.trace_high, 0x4bf92f3577b34da6ULL);
+  EXPECT_EQ(trace.trace_low, 0U);
+  EXPECT_TRUE(trace.keeps_tracestate);
+}
+
+TEST(ReplaceTraceFieldsTest, OnlyTheChainsFormatsAreRewritten) {
+  RequestTrace trace;
+  trace.trace_low = 1;
+  trace.span_id = 2;
+  trace.keeps_tracestate = true;
+  HeaderList fields = {{"traceparent", "00-old"},
+                       {"tracestate", "a=1"},
+                       {"x-b3-traceid", "keep"},
+                       {"x-b3-flags", "1"},
+                       {"accept", "*/*"}};
+  replaceTraceFields(fields, trace, kTraceW3c, TraceHeaders(trace, kTraceW3c, false));
+  std::map<std::string, std::string> after;
+  for (const HeaderField& field : fields) {
+    after[field.name] = field.value;
+  }
+  EXPECT_EQ(after.size(), 5U);
+  EXPECT_EQ(after["traceparent"], "00-00000000000000000000000000000001-0000000000000002-00");
+  EXPECT_EQ(after["tracestate"], "a=1");     // the trace goes on
+  EXPECT_EQ(after["x-b3-traceid"], "keep");  // not this chain's format
+  EXPECT_EQ(after["x-b3-flags"], "1");
+  // A new trace (or one from B3) drops the tracestate; B3 fields are replaced whole.
+  trace.keeps_tracestate = false;
+  replaceTraceFields(fields, trace, kTraceW3c | kTraceB3,
+                     TraceHeaders(trace, kTraceW3c | kTraceB3, false));
+  after.clear();
+  for (const HeaderField& field : fields) {
+    after[field.name] = field.value;
+  }
+  EXPECT_EQ(after.count("tracestate"), 0U);
+  EXPECT_EQ(after.count("x-b3-flags"), 0U);
+  EXPECT_EQ(after["x-b3-traceid"], "00000000000000000000000000000001");
+}
+
 TEST(SpanEncodingTest, OtlpAndZipkinCarryIdsKindAndTags) {
   FinishedSpan span;
   span.trace = RequestTrace{0x4bf92f3577b34da6ULL,
