@@ -325,8 +325,8 @@ class LiveDashboardTest(harness.IntegrationTest):
             while True:
                 try:
                     result = self.query("sum(weft_requests_total)")["data"]["result"]
-                except OSError:
-                    result = None  # not listening yet
+                except (OSError, ValueError):
+                    result = None  # not listening yet, or still starting (a non-JSON 503)
                 if result and float(result[0]["value"][1]) == total:
                     break
                 self.assertLess(time.monotonic(), deadline, f"Prometheus has {result}")
