@@ -280,4 +280,12 @@ golden() {  # sidecar name, admin port
 }
 golden productpage-v1 "${port[PRODUCTPAGE_ADMIN]}"
 golden reviews-v1 "${port[REVIEWS_ADMIN]}"
+
+echo
+echo "[demo] 7f. access logs (scripts/demo/mesh/sidecar.yaml.in): the last lines of each sidecar's"
+echo "    log, with the outcome, the endpoint and the caller's mTLS identity"
+for name in productpage-v1 reviews-v1; do
+  wait_for_line "$workdir/$name-access.log" "GET"
+  tail -3 "$workdir/$name-access.log" | sed 's/^/      '"$name"' | /'
+done
 echo "[demo] done"
