@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "proxy/access_log/access_log_file.h"
@@ -34,13 +35,15 @@ class AccessLogWorker {
   AccessLogWorker() : random_state_((uint64_t{std::random_device()()} << 32) | 1) {}
   explicit AccessLogWorker(uint64_t seed) : random_state_(seed | 1) {}
 
-  // Whether `config` (null: no log) takes a request or connection, `failed` or not.
-  bool wants(const AccessLogConfig* config, bool failed) {
+  // Whether `config` (null: no log) takes a request or connection, `failed` or not;
+  // `route_threshold`: the route's own sampling, replacing the log's.
+  bool wants(const AccessLogConfig* config, bool failed,
+             std::optional<uint64_t> route_threshold = std::nullopt) {
     if (config == nullptr || (config->errors_only && !failed)) {
       return false;
     }
-    return config->sample_threshold > (uint64_t{1} << 32) - 1 ||
-           nextRandom() < config->sample_threshold;
+    const uint64_t threshold = route_threshold.value_or(config->sample_threshold);
+    return threshold > (uint64_t{1} << 32) - 1 || (threshold != 0 && nextRandom() < threshold);
   }
 
   // Formats `record` and hands the line to the log's file (dropped and counted if the writer

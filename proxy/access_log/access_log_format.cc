@@ -239,6 +239,16 @@ AccessLogFormat AccessLogFormat::text(std::string_view text, std::string& error)
       continue;
     }
     const std::string_view name = text.substr(percent + 1, close - percent - 1);
+    static constexpr std::string_view kMetadata = "ROUTE_METADATA(";
+    if (name.starts_with(kMetadata) && name.ends_with(")") && name.size() > kMetadata.size() + 1) {
+      piece.metadata_key =
+          std::string(name.substr(kMetadata.size(), name.size() - kMetadata.size() - 1));
+      piece.has_metadata = true;
+      format.pieces_.push_back(std::move(piece));
+      piece = Piece();
+      pos = close + 1;
+      continue;
+    }
     bool found = false;
     for (size_t i = 0; i < kFieldNames.size(); ++i) {
       std::string upper(kFieldNames[i]);
@@ -304,6 +314,23 @@ void AccessLogFormat::writeJson(const AccessLogRecord& record, spdlog::memory_bu
 void AccessLogFormat::writeText(const AccessLogRecord& record, spdlog::memory_buf_t& out) const {
   for (const Piece& piece : pieces_) {
     append(out, piece.literal);
+    if (piece.has_metadata) {
+      std::string_view value;
+      if (record.route_metadata != nullptr) {
+        for (const auto& [key, entry] : *record.route_metadata) {
+          if (key == piece.metadata_key) {
+            value = entry;
+            break;
+          }
+        }
+      }
+      if (value.empty()) {
+        out.push_back('-');
+      } else {
+        appendEscapedText(value, out);
+      }
+      continue;
+    }
     if (!piece.has_field) {
       continue;
     }

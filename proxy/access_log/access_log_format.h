@@ -50,8 +50,9 @@ class AccessLogFormat {
   // One JSON object per line, with every field (null when the record has no value).
   static AccessLogFormat json();
 
-  // `text`: literal text with %FIELD% placeholders (the JSON keys in upper case) and %% for a
-  // percent sign. Empty `error` on success; otherwise it names what is wrong
+  // `text`: literal text with %FIELD% placeholders (the JSON keys in upper case),
+  // %ROUTE_METADATA(key)% for a value of the route's metadata, and %% for a percent sign. Empty
+  // `error` on success; otherwise it names what is wrong
   // ("unknown field %STATUS% at offset 12").
   static AccessLogFormat text(std::string_view text, std::string& error);
 
@@ -66,6 +67,9 @@ class AccessLogFormat {
     std::string literal;  // written before the field
     bool has_field = false;
     AccessLogField field = AccessLogField::kStartTime;
+    // %ROUTE_METADATA(key)%: the route metadata value of this key (has_field false).
+    std::string metadata_key;
+    bool has_metadata = false;
   };
   void writeJson(const AccessLogRecord& record, spdlog::memory_buf_t& out) const;
   void writeText(const AccessLogRecord& record, spdlog::memory_buf_t& out) const;

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace weft::proxy {
 
@@ -38,6 +41,8 @@ struct AccessLogRecord {
   std::string_view upstream_principal;    // the SPIFFE id required of the upstream
   uint32_t retries = 0;
   std::string_view authz;  // an AUDIT policy that matched, or the policy that denied
+  // The route's metadata, sorted by key (TEXT %ROUTE_METADATA(key)%); null: no route.
+  const std::vector<std::pair<std::string, std::string>>* route_metadata = nullptr;
 };
 
 // The wall-clock time of `started`, a steady-clock time taken earlier, given both clocks' `now`:

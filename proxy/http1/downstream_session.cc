@@ -766,7 +766,8 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
     worker.request_metrics.recordRequest(series.key(), now - started, tally.request_body_bytes,
                                          tally.response_body_bytes);
     const bool log_line = worker.access_log.wants(
-        http.access_log.get(), accessLogFailure(series.response_code, series.response_flag));
+        http.access_log.get(), accessLogFailure(series.response_code, series.response_flag),
+        decision.route != nullptr ? decision.route->access_log_sample_threshold : std::nullopt);
     const bool export_span = trace.sampled && http.tracing && http.tracing->export_spans;
     if (log_line || export_span) {
       AccessLogRecord record;
@@ -794,6 +795,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
       record.bytes_sent = tally.response_body_bytes;
       if (decision.route != nullptr) {
         record.route_name = decision.route->name;
+        record.route_metadata = &decision.route->metadata;
       }
       const lb::Host* host = tally.host != nullptr ? tally.host : decision.host;
       if (decision.cluster != nullptr) {

@@ -652,7 +652,9 @@ void ServerConnection::finishExchange(StreamExchange& exchange) {
                                         exchange.metrics.request_body_bytes,
                                         exchange.metrics.response_body_bytes);
   const bool log_line = worker_.access_log.wants(
-      exchange.metrics.access_log, accessLogFailure(series.response_code, series.response_flag));
+      exchange.metrics.access_log, accessLogFailure(series.response_code, series.response_flag),
+      exchange.metrics.route != nullptr ? exchange.metrics.route->access_log_sample_threshold
+                                        : std::nullopt);
   const ChainTracingConfig* tracing = exchange.metrics.tracing;
   const bool export_span =
       exchange.metrics.trace.sampled && tracing != nullptr && tracing->export_spans;
@@ -710,6 +712,7 @@ void ServerConnection::logExchange(const StreamExchange& exchange, const Request
   record.bytes_sent = metrics.response_body_bytes;
   if (metrics.route != nullptr) {
     record.route_name = metrics.route->name;
+    record.route_metadata = &metrics.route->metadata;
   }
   if (metrics.cluster != nullptr) {
     record.upstream_cluster = metrics.cluster->name;

@@ -246,6 +246,10 @@ struct RouteEntry {
   std::shared_ptr<const RetryPolicyConfig> retry_policy;
   // Set: overrides the chain's stream_idle_timeout (0: none).
   std::optional<std::chrono::milliseconds> idle_timeout;
+  // Route.metadata, sorted by key (%ROUTE_METADATA(key)% in TEXT access logs).
+  std::vector<std::pair<std::string, std::string>> metadata;
+  // Set: replaces the access log's sample threshold for this route's requests.
+  std::optional<uint64_t> access_log_sample_threshold;
 
   bool matchesPath(std::string_view path_without_query) const;
 };

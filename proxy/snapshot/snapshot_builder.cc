@@ -750,6 +750,11 @@ class SnapshotBuilder {
     return config;
   }
 
+  // A percentage as a threshold on a uniformly random 32-bit number: 100 % is 2^32.
+  static uint64_t samplingThreshold(double percentage) {
+    return static_cast<uint64_t>(percentage / 100.0 * static_cast<double>(uint64_t{1} << 32));
+  }
+
   // Bootstrap.tracing: the chains' defaults, and the exporter (its collector cluster must be
   // one of the bootstrap's clusters).
   void readTracing(Snapshot& snapshot, const weft::v1::TracingConfig& tracing) {
@@ -823,8 +828,7 @@ class SnapshotBuilder {
       }
       std::sort(config->tags.begin(), config->tags.end());
     }
-    config->sample_threshold =
-        static_cast<uint64_t>(percentage / 100.0 * static_cast<double>(uint64_t{1} << 32));
+    config->sample_threshold = samplingThreshold(percentage);
     return config;
   }
 
@@ -853,8 +857,7 @@ class SnapshotBuilder {
       if (percentage <= 0) {
         return nullptr;
       }
-      config->sample_threshold =
-          static_cast<uint64_t>(percentage / 100.0 * static_cast<double>(uint64_t{1} << 32));
+      config->sample_threshold = samplingThreshold(percentage);
     }
     config->errors_only = log.errors_only();
     std::string error;
@@ -1017,9 +1020,16 @@ class SnapshotBuilder {
                        entry.conditions.query_parameters);
     }
     entry.conditions.methods.assign(match.methods().begin(), match.methods().end());
-    onlyImplemented(route, path,
-                    {"name", "match", "route", "redirect", "direct_response", "request_headers",
-                     "response_headers", "metadata", "fault", "rate_limit"});
+    onlyImplemented(
+        route, path,
+        {"name", "match", "route", "redirect", "direct_response", "request_headers",
+         "response_headers", "metadata", "fault", "rate_limit", "access_log_sampling_percentage"});
+    entry.metadata.assign(route.metadata().begin(), route.metadata().end());
+    std::sort(entry.metadata.begin(), entry.metadata.end());
+    if (route.has_access_log_sampling_percentage()) {
+      entry.access_log_sample_threshold =
+          samplingThreshold(route.access_log_sampling_percentage().value());
+    }
     if (route.has_fault()) {
       entry.fault = readFault(route.fault(), appendField(path, "fault"));
     }

@@ -45,6 +45,10 @@ static_resources:
                     - name: api
                       match: {{prefix: /api}}
                       route: {{cluster: reviews}}
+                    - name: muted
+                      match: {{prefix: /muted}}
+                      route: {{cluster: reviews}}
+                      access_log_sampling_percentage: 0
     - name: errors
       address: {{address: 127.0.0.1, port: {errors_port}}}
       filter_chains:
@@ -54,7 +58,7 @@ static_resources:
             access_log:
               path: {text_path}
               format: TEXT
-              text_format: "%METHOD% %PATH% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_HOST% 100%%"
+              text_format: "%METHOD% %PATH% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_HOST% 100%% %ROUTE_METADATA(source)%"
               errors_only: true
             route_config:
               name: errors
@@ -64,6 +68,9 @@ static_resources:
                   routes:
                     - match: {{prefix: /api}}
                       route: {{cluster: reviews}}
+                    - match: {{prefix: /closed}}
+                      direct_response: {{status: 503, body: closed}}
+                      metadata: {{source: TrafficRoute shop/closed}}
     - name: sampled
       address: {{address: 127.0.0.1, port: {sampled_port}}}
       filter_chains:
@@ -140,6 +147,11 @@ class AccessLogTest(harness.IntegrationTest):
         response = connection.getresponse()
         response.read()
         self.assertEqual(response.status, 404)
+        # A route whose access_log_sampling_percentage is 0: forwarded, not logged.
+        connection.request("GET", "/muted/1")
+        response = connection.getresponse()
+        response.read()
+        self.assertEqual(response.status, 200)
         connection.close()
         harness.require_tool("curl")
         for _ in range(2):
@@ -231,19 +243,20 @@ class AccessLogTest(harness.IntegrationTest):
     def test_text_template_with_errors_only(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.ports["errors"], timeout=10)
         statuses = []
-        for path in ["/api/1", "/other/1", "/api/2", "/other/2", "/api/3"]:
+        for path in ["/api/1", "/other/1", "/api/2", "/other/2", "/api/3", "/closed"]:
             connection.request("GET", path)
             response = connection.getresponse()
             response.read()
             statuses.append(response.status)
         connection.close()
-        self.assertEqual(statuses, [200, 404, 200, 404, 200])
-        lines = read_lines(self.text_path, 2)
+        self.assertEqual(statuses, [200, 404, 200, 404, 200, 503])
+        lines = read_lines(self.text_path, 3)
         # Give a wrongly logged success time to arrive before asserting there is none.
         time.sleep(0.3)
-        lines = read_lines(self.text_path, 2)
-        self.assertEqual(lines, ["GET /other/1 404 no_route - 100%",
-                                 "GET /other/2 404 no_route - 100%"])
+        lines = read_lines(self.text_path, 3)
+        self.assertEqual(lines, ["GET /other/1 404 no_route - 100% -",
+                                 "GET /other/2 404 no_route - 100% -",
+                                 "GET /closed 503 - - 100% TrafficRoute shop/closed"])
 
     def test_sampling_logs_a_share_of_requests(self):
         connection = http.client.HTTPConnection("127.0.0.1", self.ports["sampled"], timeout=10)

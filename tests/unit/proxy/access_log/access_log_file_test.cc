@@ -107,6 +107,10 @@ TEST(AccessLogWorkerTest, ErrorsOnlyTakesFailuresAndEverythingAtFullSampling) {
   EXPECT_FALSE(worker.wants(&config, false));
   EXPECT_TRUE(worker.wants(&config, true));
   EXPECT_FALSE(worker.wants(nullptr, true));
+  // A route's own sampling replaces the log's: 0 never, 2^32 always.
+  EXPECT_FALSE(worker.wants(&config, true, 0));
+  config.sample_threshold = 0;
+  EXPECT_TRUE(worker.wants(&config, true, uint64_t{1} << 32));
   EXPECT_TRUE(accessLogFailure(503, 0));
   EXPECT_TRUE(accessLogFailure(0, 0));
   EXPECT_TRUE(accessLogFailure(200, 3));

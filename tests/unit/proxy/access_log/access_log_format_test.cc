@@ -99,6 +99,22 @@ TEST(AccessLogTextTest, PlaceholdersAndPercentSigns) {
             "2026-11-28T08:30:00.123Z POST /api/v1?x=1 503 100% - [10.0.0.7:8080]\n");
 }
 
+TEST(AccessLogTextTest, RouteMetadataByKey) {
+  std::string error;
+  const AccessLogFormat format =
+      AccessLogFormat::text("%ROUTE_METADATA(source)% %ROUTE_METADATA(team)%", error);
+  ASSERT_EQ(error, "");
+  const std::vector<std::pair<std::string, std::string>> metadata = {
+      {"source", "TrafficRoute shop/reviews"}};
+  AccessLogRecord record = someRecord();
+  record.route_metadata = &metadata;
+  EXPECT_EQ(line(format, record), "TrafficRoute shop/reviews -\n");
+  record.route_metadata = nullptr;
+  EXPECT_EQ(line(format, record), "- -\n");
+  AccessLogFormat::text("%ROUTE_METADATA()%", error);
+  EXPECT_EQ(error, "unknown field %ROUTE_METADATA()% at offset 0");
+}
+
 TEST(AccessLogTextTest, ControlCharactersAreEscaped) {
   std::string error;
   const AccessLogFormat format = AccessLogFormat::text("%USER_AGENT%|", error);
