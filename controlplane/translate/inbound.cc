@@ -47,8 +47,8 @@ struct ApplicationPort {
 }  // namespace
 
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  const InboundSecurity& security,
-                                  const ChainTelemetry& telemetry, ProblemLog& problems) {
+                                  const InboundSecurity& security, const ChainTelemetry& telemetry,
+                                  ProblemLog& problems) {
   const bool local = workload.spec.has_sidecar();
   const std::string workload_key = objectKey(workload.meta.namespace_, workload.meta.name);
   std::map<uint32_t, ApplicationPort> ports;

@@ -50,7 +50,7 @@ struct InboundSecurity {
 // HTTP chain normalizes paths (inboundPathNormalization).
 // `telemetry` (MeshConfig accessLogging and tracing) goes on every chain.
 InboundResources inboundResources(const Workload& workload, const ServiceCatalog& catalog,
-                                  const InboundSecurity& security,
-                                  const ChainTelemetry& telemetry, ProblemLog& problems);
+                                  const InboundSecurity& security, const ChainTelemetry& telemetry,
+                                  ProblemLog& problems);
 
 }  // namespace weft::controlplane
