@@ -58,8 +58,9 @@ COLLECTOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test
 
 def start_collector():
     """The test trace collector on the load core; returns (process, port)."""
+    # Its own session, so that resilience.stop (which signals the process group) ends it.
     proc = subprocess.Popen(["taskset", "-c", str(compare.LOAD_CORE), sys.executable, COLLECTOR],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
     match = re.search(r"listening on (\d+)", proc.stdout.readline())
     if match is None:
         proc.kill()

@@ -63,6 +63,21 @@ void appendJsonString(std::string_view text, spdlog::memory_buf_t& out) {
   out.push_back('"');
   size_t pos = 0;
   while (pos < text.size()) {
+    // A run of characters that need nothing goes in one append (most text is plain ASCII:
+    // access log lines and span tags are written on the worker that served the request).
+    size_t plain = pos;
+    while (plain < text.size()) {
+      const auto p = static_cast<unsigned char>(text[plain]);
+      if (p < 0x20 || p >= 0x7F || p == '"' || p == '\\') {
+        break;
+      }
+      ++plain;
+    }
+    if (plain != pos) {
+      out.append(text.data() + pos, text.data() + plain);
+      pos = plain;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[pos]);
     if (c >= 0x80) {
       const size_t length = utf8SequenceLength(text, pos);

@@ -40,7 +40,7 @@ struct EndpointStatus {
 // (/stats/prometheus gauges).
 struct ClusterPoolGauges {
   std::string cluster;
-  uint32_t open_connections = 0;  // HTTP/1.1 upstream connections, in use or idle in a pool
+  uint32_t open_connections = 0;  // upstream connections (HTTP/1.1 or HTTP/2), open or pooled
   uint32_t pending_requests = 0;  // requests waiting for an HTTP/1.1 connection
   uint32_t active_requests = 0;   // requests in flight
   uint32_t active_retries = 0;    // retries in flight

@@ -165,7 +165,8 @@ std::string renderPrometheusStats(const ProxyMetrics& metrics) {
     };
     static constexpr PoolFamily kPoolFamilies[] = {
         {"weft_proxy_upstream_connections",
-         "HTTP/1.1 connections to the cluster's endpoints, in use or idle in a pool.",
+         "Connections to the cluster's endpoints (HTTP/1.1, or multiplexed HTTP/2), connecting, "
+         "in use or idle in a pool.",
          &ClusterPoolGauges::open_connections},
         {"weft_proxy_upstream_pending_requests",
          "Requests waiting for an HTTP/1.1 connection to the cluster (bounded by the circuit "

@@ -325,19 +325,18 @@ void adaptRequestHeader(http::request<http::buffer_body>& request, const RouteDe
   if (http.tracing) {
     // The proxy's span: its context replaces the caller's in the forwarded request.
     std::string scratch;
-    bool b3_single = false;
-    trace = startRequestTrace(*http.tracing, BeastHeaderLookup(request.base()), scratch,
-                              worker.trace_random, b3_single);
-    // The formats' fields the proxy does not write again go (a stale parent, debug flag,
-    // or a tracestate of another trace); those it writes are set.
-    const uint8_t formats = http.tracing->formats;
-    for (const char* name : {"x-b3-parentspanid", "x-b3-flags", "b3", "tracestate"}) {
-      if (isTraceField(name, formats, !trace.keeps_tracestate)) {
-        request.erase(name);
+    const uint16_t present = presentTraceFields(request);
+    trace = startRequestTrace(*http.tracing, BeastHeaderLookup(request.base()), present, scratch,
+                              worker.trace_random);
+    // The caller's fields of the chain's formats go (rewritten below, or a stale parent, debug
+    // flag, or a tracestate of another trace); a request that carried none is not searched.
+    if (const uint16_t stale = staleTraceFields(trace, http.tracing->formats, present)) {
+      for (auto field = request.begin(); field != request.end();) {
+        field = (traceFieldBit(field->name_string()) & stale) ? request.erase(field) : ++field;
       }
     }
-    for (const TraceHeaders::Field& field : TraceHeaders(trace, formats, b3_single)) {
-      request.set(field.name, field.value);
+    for (const TraceHeaders::Field& field : TraceHeaders(trace)) {
+      request.insert(field.name, field.value);
     }
   }
   // Who called over mTLS is for the proxy to say, never the client.
@@ -647,6 +646,7 @@ asio::awaitable<void> serveHttp1Connection(DeadlineStream stream, DownstreamPeer
         bridge_params.target.transport = cluster.transportFor(*decision.host);
         bridge_params.target.tls_sessions = &worker.tls_sessions;
         bridge_params.target.tls_owner = &cluster.tls;
+        bridge_params.target.cluster = &cluster;
         bridge_params.draining = &worker.draining;
         bridge_params.response_mutations = &decision.response_mutations;
         bridge_params.response_additions = &response_additions;

@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <limits>
 
 #include "common/log/logger.h"
 #include "proxy/http2/http2_attempts.h"
@@ -113,6 +114,10 @@ Http2ClientConnection::Http2ClientConnection(asio::any_io_executor executor,
     tls_ = *target.tls_owner;
     expected_identity_ = target.transport.expected_identity;
     tls_sessions_ = target.tls_sessions;
+  }
+  if (target.cluster != nullptr) {
+    circuit_slot_.tryTake(target.cluster->circuit, &ClusterCircuitCounts::open_connections,
+                          std::numeric_limits<uint32_t>::max());
   }
   if (!createSession(settings)) {
     closed_ = true;
@@ -229,6 +234,12 @@ void Http2ClientConnection::startIdle() {
 asio::awaitable<void> Http2ClientConnection::run(std::shared_ptr<Http2ClientConnection> self) {
   // `self` keeps the connection alive while its coroutines run.
   (void)self;
+  // However run() ends, the connection stops counting as open (the pool may hold the closed
+  // object a while longer).
+  struct ReleaseWhenDone {
+    CircuitSlot& slot;
+    ~ReleaseWhenDone() { slot.release(); }
+  } release_when_done{circuit_slot_};
   if (closed_) {
     failAll("creating the HTTP/2 session failed");
     co_return;

@@ -13,6 +13,7 @@
 
 #include "proxy/http2/stream_exchange.h"
 #include "proxy/snapshot/snapshot.h"
+#include "proxy/upstream/resilience/circuit_breaker.h"
 
 namespace weft::proxy {
 
@@ -105,6 +106,10 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   bool goaway_received_ = false;
   bool close_when_idle_ = false;
   bool closed_ = false;
+  // Its place in the cluster's open_connections (the pool gauges), from construction until
+  // run() ends. Not a limit here: max_connections bounds HTTP/1.1 connections; HTTP/2 ones are
+  // bounded per host by max_connections_per_host.
+  CircuitSlot circuit_slot_;
 };
 
 }  // namespace weft::proxy

@@ -519,12 +519,12 @@ void ServerConnection::forward(const StreamExchangePtr& exchange, const RouteDec
   if (http->tracing) {
     // The proxy's span: its context replaces the caller's in the forwarded request (before the
     // route's header mutations, as for HTTP/1.1).
-    bool b3_single = false;
+    const uint16_t present = presentTraceFields(head.fields);
     const RequestTrace& trace = exchange->metrics.trace =
-        startRequestTrace(*http->tracing, HeaderListLookup(head.fields), authz_scratch_,
-                          worker_.trace_random, b3_single);
-    replaceTraceFields(head.fields, trace, http->tracing->formats,
-                       TraceHeaders(trace, http->tracing->formats, b3_single));
+        startRequestTrace(*http->tracing, HeaderListLookup(head.fields), present, authz_scratch_,
+                          worker_.trace_random);
+    replaceTraceFields(head.fields, staleTraceFields(trace, http->tracing->formats, present),
+                       TraceHeaders(trace));
   }
   decision.request_mutations.apply(head.fields);
   ForwardingFacts facts;
@@ -700,8 +700,8 @@ void ServerConnection::logExchange(const StreamExchange& exchange, const Request
   }
   // With tracing, what went upstream is the proxy's own context.
   std::optional<TraceHeaders> forwarded_trace;
-  if (metrics.trace.span_id != 0 && (metrics.tracing->formats & kTraceW3c) != 0) {
-    forwarded_trace.emplace(metrics.trace, kTraceW3c, false);
+  if (metrics.trace.span_id != 0 && (metrics.trace.write_formats & kTraceW3c) != 0) {
+    forwarded_trace.emplace(metrics.trace);
     record.traceparent = forwarded_trace->traceparent();
   }
   record.trace_id = traceIdOf(record.traceparent);

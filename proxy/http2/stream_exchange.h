@@ -216,7 +216,8 @@ struct UpstreamTarget {
   // The cluster's TLS settings, which a new multiplexed connection keeps (it may outlive the
   // request that opened it, and the snapshot).
   const std::shared_ptr<const UpstreamTlsConfig>* tls_owner = nullptr;
-  // The cluster, for its circuit breaker on connections (HTTP/1 clusters).
+  // The cluster: its circuit breaker on connections (HTTP/1 clusters), and the count of open
+  // connections the pool gauges show (both protocols).
   const ClusterConfig* cluster = nullptr;
 };
 

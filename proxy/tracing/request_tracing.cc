@@ -5,11 +5,14 @@
 namespace weft::proxy {
 
 RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLookup& headers,
-                               std::string& scratch, TraceRandom& random, bool& b3_single) {
+                               uint16_t present, std::string& scratch, TraceRandom& random) {
   RequestTrace trace;
-  std::string_view ignored;
-  b3_single = (config.formats & kTraceB3) != 0 && headers.find("b3", scratch, ignored);
-  const std::optional<IncomingTrace> incoming = readTraceContext(headers, config.formats, scratch);
+  const uint16_t readable = ((config.formats & kTraceW3c) != 0 ? kFieldTraceparent : 0) |
+                            ((config.formats & kTraceB3) != 0 ? kB3Fields : 0);
+  std::optional<IncomingTrace> incoming;
+  if ((present & readable) != 0) {
+    incoming = readTraceContext(headers, config.formats, scratch);
+  }
   if (incoming && (incoming->trace_high != 0 || incoming->trace_low != 0)) {
     trace.trace_high = incoming->trace_high;
     trace.trace_low = incoming->trace_low;
@@ -26,25 +29,33 @@ RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLoo
   } else {
     trace.sampled = (random.next() >> 32) < config.sample_threshold;
   }
+  const bool reads_b3 = (config.formats & kTraceB3) != 0;
+  trace.write_formats = config.formats & kTraceW3c;
+  if (reads_b3 && (trace.write_formats == 0 || (present & kB3Fields) != 0)) {
+    trace.write_formats |= kTraceB3;
+  }
+  trace.b3_single = reads_b3 && (present & kFieldB3) != 0;
   return trace;
 }
 
-bool isTraceField(std::string_view name, uint8_t formats, bool drop_tracestate) {
-  if ((formats & kTraceW3c) != 0 &&
-      (name == "traceparent" || (drop_tracestate && name == "tracestate"))) {
-    return true;
+uint16_t staleTraceFields(const RequestTrace& trace, uint8_t formats, uint16_t present) {
+  uint16_t owned = 0;
+  if ((formats & kTraceW3c) != 0) {
+    // A tracestate belongs to its traceparent: it goes on only with that trace. (A chain
+    // without W3C leaves both alone.)
+    owned |= kFieldTraceparent | (trace.keeps_tracestate ? 0 : kFieldTracestate);
   }
-  return (formats & kTraceB3) != 0 &&
-         (name == "b3" || name == "x-b3-traceid" || name == "x-b3-spanid" ||
-          name == "x-b3-parentspanid" || name == "x-b3-sampled" || name == "x-b3-flags");
+  if ((formats & kTraceB3) != 0) {
+    owned |= kB3Fields;
+  }
+  return present & owned;
 }
 
-void replaceTraceFields(HeaderList& fields, const RequestTrace& trace, uint8_t formats,
-                        const TraceHeaders& headers) {
-  const bool drop_tracestate = !trace.keeps_tracestate;
-  std::erase_if(fields, [&](const HeaderField& field) {
-    return isTraceField(field.name, formats, drop_tracestate);
-  });
+void replaceTraceFields(HeaderList& fields, uint16_t stale, const TraceHeaders& headers) {
+  if (stale != 0) {
+    std::erase_if(
+        fields, [stale](const HeaderField& field) { return (traceFieldBit(field.name) & stale); });
+  }
   for (const TraceHeaders::Field& field : headers) {
     fields.push_back({std::string(field.name), std::string(field.value)});
   }

@@ -38,19 +38,23 @@ class TraceRandom {
 // The proxy's span for a request on a chain with tracing: it continues the trace the request
 // carries in one of the chain's formats (or starts one), gets a new span id whose parent is the
 // caller's span, and keeps the caller's sampling decision (or draws one at the chain's share).
-// `b3_single` is set when the request carried a "b3" header (it is rewritten too).
+// `present`: the request's trace context fields (presentTraceFields); the headers are looked up
+// only when some are there.
+//
+// What is written: W3C whenever the chain reads it, and B3 when the request arrived with B3
+// fields (or B3 is the chain's only format), with the single "b3" header when the request
+// carried one. A caller's format is answered in kind, and a request that carried none costs
+// one field, not five.
 RequestTrace startRequestTrace(const ChainTracingConfig& config, const HeaderLookup& headers,
-                               std::string& scratch, TraceRandom& random, bool& b3_single);
+                               uint16_t present, std::string& scratch, TraceRandom& random);
 
-// Replaces the fields of `formats` in a request's fields (W3C: traceparent; B3: b3, x-b3-*)
-// with `headers` (the proxy's span `trace`). A tracestate stays only when `trace` continues the
-// request's traceparent; other formats' fields and everything else stay.
-void replaceTraceFields(HeaderList& fields, const RequestTrace& trace, uint8_t formats,
-                        const TraceHeaders& headers);
+// The request's trace context fields that must not reach the upstream as they came: every
+// present field of the chain's formats (rewritten or dropped), except a tracestate that goes
+// on with its traceparent.
+uint16_t staleTraceFields(const RequestTrace& trace, uint8_t formats, uint16_t present);
 
-// Whether the field (lower-case name) is one of `formats` that the proxy rewrites, or a
-// tracestate to drop.
-bool isTraceField(std::string_view name, uint8_t formats, bool drop_tracestate);
+// Removes the `stale` fields from a request's fields and adds `headers` (the proxy's span).
+void replaceTraceFields(HeaderList& fields, uint16_t stale, const TraceHeaders& headers);
 
 // The span of a finished request, its tags from the request's access log record (the same
 // facts, gathered once).

@@ -1,5 +1,6 @@
 #include "proxy/tracing/trace_context.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -153,10 +154,52 @@ std::optional<IncomingTrace> readB3Multi(const HeaderLookup& headers, std::strin
 }  // namespace
 
 void writeHex(uint64_t value, char* out, size_t digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < digits; ++i) {
-    out[digits - 1 - i] = kHex[value & 0xf];
-    value >>= 4;
+  // Two digits per step from a table of the 256 byte values: ids are written on every traced
+  // request, four at a time.
+  static constexpr auto kPairs = [] {
+    std::array<char, 512> pairs{};
+    constexpr char kHex[] = "0123456789abcdef";
+    for (size_t byte = 0; byte < 256; ++byte) {
+      pairs[2 * byte] = kHex[byte >> 4];
+      pairs[2 * byte + 1] = kHex[byte & 0xf];
+    }
+    return pairs;
+  }();
+  size_t left = digits;
+  while (left >= 2) {
+    left -= 2;
+    std::memcpy(out + left, &kPairs[2 * (value & 0xff)], 2);
+    value >>= 8;
+  }
+  if (left == 1) {
+    out[0] = kPairs[2 * (value & 0xf) + 1];
+  }
+}
+
+uint16_t traceFieldBit(std::string_view name) {
+  // By length first: most fields of a request are none of these and leave at the switch.
+  auto is = [name](std::string_view lower) {
+    for (size_t i = 0; i < lower.size(); ++i) {
+      const char c = name[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c) != lower[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
+  switch (name.size()) {
+    case 2:
+      return is("b3") ? kFieldB3 : 0;
+    case 10:
+      return is("tracestate") ? kFieldTracestate : is("x-b3-flags") ? kFieldB3Flags : 0;
+    case 11:
+      return is("traceparent") ? kFieldTraceparent : is("x-b3-spanid") ? kFieldB3SpanId : 0;
+    case 12:
+      return is("x-b3-traceid") ? kFieldB3TraceId : is("x-b3-sampled") ? kFieldB3Sampled : 0;
+    case 17:
+      return is("x-b3-parentspanid") ? kFieldB3ParentSpanId : 0;
+    default:
+      return 0;
   }
 }
 
@@ -182,14 +225,13 @@ std::optional<IncomingTrace> readTraceContext(const HeaderLookup& headers, uint8
   return std::nullopt;
 }
 
-TraceHeaders::TraceHeaders(const RequestTrace& trace, uint8_t formats, bool b3_single) {
+TraceHeaders::TraceHeaders(const RequestTrace& trace) {
   writeHex(trace.trace_high, trace_id_, 16);
   writeHex(trace.trace_low, trace_id_ + 16, 16);
   writeHex(trace.span_id, span_id_, 16);
-  writeHex(trace.parent_span, parent_id_, 16);
   const std::string_view trace_id(trace_id_, 32);
   const std::string_view span_id(span_id_, 16);
-  if ((formats & kTraceW3c) != 0) {
+  if ((trace.write_formats & kTraceW3c) != 0) {
     char* out = traceparent_text_;
     std::memcpy(out, "00-", 3);
     std::memcpy(out + 3, trace_id_, 32);
@@ -201,7 +243,10 @@ TraceHeaders::TraceHeaders(const RequestTrace& trace, uint8_t formats, bool b3_s
     traceparent_ = std::string_view(out, 55);
     add("traceparent", traceparent_);
   }
-  if ((formats & kTraceB3) != 0) {
+  if ((trace.write_formats & kTraceB3) != 0) {
+    if (trace.parent_span != 0) {
+      writeHex(trace.parent_span, parent_id_, 16);
+    }
     // A 64-bit B3 trace id stays 64-bit for the B3 headers.
     const std::string_view b3_trace = trace.short_trace_id ? trace_id.substr(16) : trace_id;
     add("x-b3-traceid", b3_trace);
@@ -210,7 +255,7 @@ TraceHeaders::TraceHeaders(const RequestTrace& trace, uint8_t formats, bool b3_s
       add("x-b3-parentspanid", std::string_view(parent_id_, 16));
     }
     add("x-b3-sampled", trace.sampled ? "1" : "0");
-    if (b3_single) {
+    if (trace.b3_single) {
       char* out = b3_single_;
       std::memcpy(out, b3_trace.data(), b3_trace.size());
       out += b3_trace.size();

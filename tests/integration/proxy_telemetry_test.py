@@ -352,6 +352,9 @@ class GrpcMetricsTest(TelemetryTest):
                             method, text], check=True, capture_output=True, timeout=30)
 
         self.assertEqual(calls(7), {"OK": 7})
+        # One client connection, one worker: one HTTP/2 connection upstream, kept in the pool.
+        self.assertEqual(self.metrics().value("weft_proxy_upstream_connections",
+                                              cluster="reviews"), 1)
         control("SetUnavailable", "1")
         self.assertEqual(calls(4), {"UNAVAILABLE": 4})
         scrape = self.settled([("weft_requests_total", labels(EDGE, 200, grpc="0"), 7),
@@ -377,7 +380,10 @@ class Http1ToGrpcMetricsTest(TelemetryTest):
                 self.assertEqual(self.post(connection, "/api/x", b"payload")[0], 503)
             finally:
                 connection.close()
-        self.settled([("weft_requests_total", labels(EDGE, 503, "upstream_connect_failure"), 3)])
+        scrape = self.settled([("weft_requests_total",
+                                labels(EDGE, 503, "upstream_connect_failure"), 3)])
+        # A connection that failed to connect no longer counts as open.
+        self.assertEqual(scrape.value("weft_proxy_upstream_connections", cluster="reviews"), 0)
 
 
 class StatusEndpointTest(TelemetryTest):

@@ -101,8 +101,10 @@ TEST(TraceHeadersTest, WritesTheProxysSpanInEveryFormat) {
   trace.span_id = 0x1111111111111111ULL;
   trace.parent_span = 0x00f067aa0ba902b7ULL;
   trace.sampled = true;
+  trace.write_formats = kTraceW3c | kTraceB3;
+  trace.b3_single = true;
   std::map<std::string, std::string> written;
-  const TraceHeaders headers(trace, kTraceW3c | kTraceB3, true);
+  const TraceHeaders headers(trace);
   for (const TraceHeaders::Field& field : headers) {
     written[std::string(field.name)] = std::string(field.value);
   }
@@ -119,8 +121,10 @@ TEST(TraceHeadersTest, WritesTheProxysSpanInEveryFormat) {
   trace.short_trace_id = true;
   trace.parent_span = 0;
   trace.sampled = false;
+  trace.write_formats = kTraceB3;
+  trace.b3_single = false;
   written.clear();
-  for (const TraceHeaders::Field& field : TraceHeaders(trace, kTraceB3, false)) {
+  for (const TraceHeaders::Field& field : TraceHeaders(trace)) {
     written[std::string(field.name)] = std::string(field.value);
   }
   EXPECT_EQ(written, (std::map<std::string, std::string>{{"x-b3-traceid", "a3ce929d0e0e4736"},
@@ -128,46 +132,111 @@ TEST(TraceHeadersTest, WritesTheProxysSpanInEveryFormat) {
                                                          {"x-b3-sampled", "0"}}));
 }
 
+// startRequestTrace over a map of lower-case fields, their presence found as the sessions do.
+RequestTrace startFrom(const ChainTracingConfig& config,
+                       const std::map<std::string, std::string>& fields, TraceRandom& random) {
+  HeaderList list;
+  for (const auto& [name, value] : fields) {
+    list.push_back({name, value});
+  }
+  std::string scratch;
+  return startRequestTrace(config, MapLookup(fields), presentTraceFields(list), scratch, random);
+}
+
 TEST(RequestTraceTest, ContinuesTheCallersTraceOrStartsOne) {
   ChainTracingConfig config;
   config.sample_threshold = 0;  // never samples on its own
   TraceRandom random(42);
-  std::string scratch;
-  bool b3_single = true;
-  const RequestTrace continued = startRequestTrace(
-      config,
-      MapLookup(std::map<std::string, std::string>{
-          {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}),
-      scratch, random, b3_single);
-  EXPECT_FALSE(b3_single);
+  const RequestTrace continued = startFrom(
+      config, {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, random);
+  EXPECT_FALSE(continued.b3_single);
   EXPECT_EQ(continued.trace_low, 0xa3ce929d0e0e4736ULL);
   EXPECT_EQ(continued.parent_span, 0x00f067aa0ba902b7ULL);
   EXPECT_NE(continued.span_id, 0U);
   EXPECT_TRUE(continued.sampled);  // the caller's decision
-  const RequestTrace fresh = startRequestTrace(
-      config, MapLookup(std::map<std::string, std::string>{}), scratch, random, b3_single);
+  const RequestTrace fresh = startFrom(config, {}, random);
   EXPECT_NE(fresh.trace_low, 0U);
   EXPECT_EQ(fresh.parent_span, 0U);
   EXPECT_FALSE(fresh.sampled);
   config.sample_threshold = uint64_t{1} << 32;
-  EXPECT_TRUE(startRequestTrace(config, MapLookup(std::map<std::string, std::string>{}), scratch,
-                                random, b3_single)
-                  .sampled);
+  EXPECT_TRUE(startFrom(config, {}, random).sampled);
+}
+
+TEST(RequestTraceTest, ContextFieldsAreNotLookedUpWhenNoneArePresent) {
+  // A lookup that would find a context: with no trace field present it must not be asked.
+  ChainTracingConfig config;
+  TraceRandom random(3);
+  std::string scratch;
+  const MapLookup lookup(std::map<std::string, std::string>{
+      {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}});
+  EXPECT_EQ(startRequestTrace(config, lookup, 0, scratch, random).parent_span, 0U);
+  EXPECT_EQ(startRequestTrace(config, lookup, kFieldTraceparent, scratch, random).parent_span,
+            0x00f067aa0ba902b7ULL);
+}
+
+TEST(RequestTraceTest, WritesW3cAndAnswersB3InKind) {
+  ChainTracingConfig config;  // both formats
+  TraceRandom random(5);
+  const RequestTrace fresh = startFrom(config, {}, random);
+  EXPECT_EQ(fresh.write_formats, kTraceW3c);
+  const RequestTrace from_b3 = startFrom(
+      config, {{"x-b3-traceid", "463ac35c9f6413ad"}, {"x-b3-spanid", "a2fb4a1d1a96d312"}}, random);
+  EXPECT_EQ(from_b3.write_formats, kTraceW3c | kTraceB3);
+  EXPECT_FALSE(from_b3.b3_single);
+  EXPECT_EQ(from_b3.trace_low, 0x463ac35c9f6413adULL);
+  // A bare sampling decision is B3 too; the single header is answered with one.
+  EXPECT_EQ(startFrom(config, {{"x-b3-sampled", "0"}}, random).write_formats, kTraceW3c | kTraceB3);
+  const RequestTrace single =
+      startFrom(config, {{"b3", "80f198ee56343ba8-e457b5a2e4d86bd1-1"}}, random);
+  EXPECT_TRUE(single.b3_single);
+  EXPECT_EQ(single.write_formats, kTraceW3c | kTraceB3);
+  // A chain of one format writes that format only, whatever arrived.
+  config.formats = kTraceB3;
+  EXPECT_EQ(startFrom(config, {}, random).write_formats, kTraceB3);
+  config.formats = kTraceW3c;
+  const RequestTrace w3c_only =
+      startFrom(config, {{"b3", "80f198ee56343ba8-e457b5a2e4d86bd1-1"}}, random);
+  EXPECT_EQ(w3c_only.write_formats, kTraceW3c);
+  EXPECT_FALSE(w3c_only.b3_single);
+  EXPECT_EQ(w3c_only.parent_span, 0U);  // B3 is not read either
 }
 
 TEST(RequestTraceTest, ATraceIdWithZeroLowBitsIsContinued) {
   ChainTracingConfig config;
   TraceRandom random(7);
-  std::string scratch;
-  bool b3_single = false;
-  const RequestTrace trace = startRequestTrace(
-      config,
-      MapLookup(std::map<std::string, std::string>{
-          {"traceparent", "00-4bf92f3577b34da60000000000000000-00f067aa0ba902b7-01"}}),
-      scratch, random, b3_single);
+  const RequestTrace trace = startFrom(
+      config, {{"traceparent", "00-4bf92f3577b34da60000000000000000-00f067aa0ba902b7-01"}}, random);
   EXPECT_EQ(trace.trace_high, 0x4bf92f3577b34da6ULL);
   EXPECT_EQ(trace.trace_low, 0U);
   EXPECT_TRUE(trace.keeps_tracestate);
+}
+
+TEST(TraceFieldBitTest, NamesAnyCaseAndNothingElse) {
+  EXPECT_EQ(traceFieldBit("traceparent"), kFieldTraceparent);
+  EXPECT_EQ(traceFieldBit("TraceParent"), kFieldTraceparent);
+  EXPECT_EQ(traceFieldBit("tracestate"), kFieldTracestate);
+  EXPECT_EQ(traceFieldBit("B3"), kFieldB3);
+  EXPECT_EQ(traceFieldBit("X-B3-TraceId"), kFieldB3TraceId);
+  EXPECT_EQ(traceFieldBit("x-b3-spanid"), kFieldB3SpanId);
+  EXPECT_EQ(traceFieldBit("x-b3-parentspanid"), kFieldB3ParentSpanId);
+  EXPECT_EQ(traceFieldBit("x-b3-sampled"), kFieldB3Sampled);
+  EXPECT_EQ(traceFieldBit("x-b3-flags"), kFieldB3Flags);
+  for (const char* other : {"b4", "accept", "x-request-id", "traceparenT2", "x-b3-spanidx",
+                            "user-agent", "x-b3-tracei", ""}) {
+    EXPECT_EQ(traceFieldBit(other), 0) << other;
+  }
+}
+
+TEST(WriteHexTest, FixedWidthLowerCase) {
+  char out[17] = {};
+  writeHex(0x00f067aa0ba902b7ULL, out, 16);
+  EXPECT_STREQ(out, "00f067aa0ba902b7");
+  char odd[4] = {};
+  writeHex(0xabc, odd, 3);
+  EXPECT_STREQ(odd, "abc");
+  char one[2] = {};
+  writeHex(0x1f, one, 1);
+  EXPECT_STREQ(one, "f");
 }
 
 TEST(ReplaceTraceFieldsTest, OnlyTheChainsFormatsAreRewritten) {
@@ -180,7 +249,10 @@ TEST(ReplaceTraceFieldsTest, OnlyTheChainsFormatsAreRewritten) {
                        {"x-b3-traceid", "keep"},
                        {"x-b3-flags", "1"},
                        {"accept", "*/*"}};
-  replaceTraceFields(fields, trace, kTraceW3c, TraceHeaders(trace, kTraceW3c, false));
+  uint16_t present = presentTraceFields(fields);
+  EXPECT_EQ(present, kFieldTraceparent | kFieldTracestate | kFieldB3TraceId | kFieldB3Flags);
+  trace.write_formats = kTraceW3c;
+  replaceTraceFields(fields, staleTraceFields(trace, kTraceW3c, present), TraceHeaders(trace));
   std::map<std::string, std::string> after;
   for (const HeaderField& field : fields) {
     after[field.name] = field.value;
@@ -192,8 +264,10 @@ TEST(ReplaceTraceFieldsTest, OnlyTheChainsFormatsAreRewritten) {
   EXPECT_EQ(after["x-b3-flags"], "1");
   // A new trace (or one from B3) drops the tracestate; B3 fields are replaced whole.
   trace.keeps_tracestate = false;
-  replaceTraceFields(fields, trace, kTraceW3c | kTraceB3,
-                     TraceHeaders(trace, kTraceW3c | kTraceB3, false));
+  trace.write_formats = kTraceW3c | kTraceB3;
+  present = presentTraceFields(fields);
+  replaceTraceFields(fields, staleTraceFields(trace, kTraceW3c | kTraceB3, present),
+                     TraceHeaders(trace));
   after.clear();
   for (const HeaderField& field : fields) {
     after[field.name] = field.value;
@@ -201,6 +275,9 @@ TEST(ReplaceTraceFieldsTest, OnlyTheChainsFormatsAreRewritten) {
   EXPECT_EQ(after.count("tracestate"), 0U);
   EXPECT_EQ(after.count("x-b3-flags"), 0U);
   EXPECT_EQ(after["x-b3-traceid"], "00000000000000000000000000000001");
+  EXPECT_EQ(fields.size(), 5U);  // accept, traceparent, x-b3-traceid/spanid/sampled: none twice
+  // A chain without W3C leaves a tracestate with its traceparent.
+  EXPECT_EQ(staleTraceFields(trace, kTraceB3, kFieldTraceparent | kFieldTracestate), 0);
 }
 
 TEST(SpanEncodingTest, OtlpAndZipkinCarryIdsKindAndTags) {
@@ -240,6 +317,36 @@ TEST(SpanEncodingTest, OtlpAndZipkinCarryIdsKindAndTags) {
   EXPECT_EQ(zipkin.at("tags").at("http.status_code"), "503");
   EXPECT_EQ(zipkin.at("tags").at("error"), "true");
   EXPECT_EQ(zipkin.at("localEndpoint").at("serviceName"), "reviews-v1");
+}
+
+TEST(SpanEncodingTest, UntrustedTextStaysOneJsonString) {
+  // Paths, hosts and user agents come from clients: quotes, backslashes, control bytes and
+  // invalid UTF-8 must neither break the document nor bleed into another member.
+  FinishedSpan first;
+  first.trace.trace_low = 1;
+  first.trace.span_id = 2;
+  first.trace.short_trace_id = true;
+  first.name = "GET \"evil\\\n";
+  first.string_tags = {{"http.url", std::string("/a\"b\x01\xff", 6)}, {"mesh", "request"}};
+  FinishedSpan second = first;
+  second.string_tags.emplace_back("mesh", "static");  // a static tag of a request tag's name
+  const std::vector<FinishedSpan> spans = {first, second};
+  const auto zipkin = boost::json::parse(encodeZipkinJson(spans, "svc\"")).as_array();
+  ASSERT_EQ(zipkin.size(), 2U);
+  EXPECT_EQ(zipkin.at(0).at("name"), "GET \"evil\\\n");
+  EXPECT_EQ(zipkin.at(0).at("tags").at("http.url"), "/a\"b\x01\xef\xbf\xbd");
+  EXPECT_EQ(zipkin.at(0).at("traceId"), "0000000000000001");
+  EXPECT_EQ(zipkin.at(1).at("tags").at("mesh"), "request");  // one member, the request's
+  EXPECT_EQ(zipkin.at(1).at("tags").as_object().size(), 2U);
+  const auto otlp = boost::json::parse(encodeOtlpJson(spans, "svc\""));
+  const auto& encoded = otlp.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans");
+  ASSERT_EQ(encoded.as_array().size(), 2U);
+  EXPECT_EQ(encoded.at(1).at("attributes").at(0).at("value").at("stringValue"),
+            "/a\"b\x01\xef\xbf\xbd");
+  EXPECT_EQ(encoded.at(0).at("traceId"), "00000000000000000000000000000001");
+  EXPECT_FALSE(encoded.at(0).as_object().contains("parentSpanId"));
+  EXPECT_TRUE(boost::json::parse(encodeOtlpJson({}, "svc")).is_object());
+  EXPECT_EQ(boost::json::parse(encodeZipkinJson({}, "svc")).as_array().size(), 0U);
 }
 
 }  // namespace
