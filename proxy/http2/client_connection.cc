@@ -116,7 +116,7 @@ Http2ClientConnection::Http2ClientConnection(asio::any_io_executor executor,
     tls_sessions_ = target.tls_sessions;
   }
   if (target.cluster != nullptr) {
-    circuit_slot_.tryTake(target.cluster->circuit, &ClusterCircuitCounts::open_connections,
+    circuit_slot_.tryTake(target.cluster->circuit, &ClusterCircuitCounts::open_http2_connections,
                           std::numeric_limits<uint32_t>::max());
   }
   if (!createSession(settings)) {

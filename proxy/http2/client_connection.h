@@ -106,8 +106,8 @@ class Http2ClientConnection : public std::enable_shared_from_this<Http2ClientCon
   bool goaway_received_ = false;
   bool close_when_idle_ = false;
   bool closed_ = false;
-  // Its place in the cluster's open_connections (the pool gauges), from construction until
-  // run() ends. Not a limit here: max_connections bounds HTTP/1.1 connections; HTTP/2 ones are
+  // Its place in the cluster's open_http2_connections (the pool gauge), from construction
+  // until run() ends. Not a limit: max_connections bounds HTTP/1.1 connections; HTTP/2 ones are
   // bounded per host by max_connections_per_host.
   CircuitSlot circuit_slot_;
 };

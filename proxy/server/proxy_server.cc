@@ -423,8 +423,10 @@ class ProxyServer {
         const ClusterCircuitCounts& counts = *cluster->circuit;
         constexpr auto kRelaxed = std::memory_order_relaxed;
         gauges.push_back(
-            {name, counts.open_connections.load(kRelaxed), counts.pending_requests.load(kRelaxed),
-             counts.active_requests.load(kRelaxed), counts.active_retries.load(kRelaxed)});
+            {name,
+             counts.open_connections.load(kRelaxed) + counts.open_http2_connections.load(kRelaxed),
+             counts.pending_requests.load(kRelaxed), counts.active_requests.load(kRelaxed),
+             counts.active_retries.load(kRelaxed)});
       }
       std::sort(gauges.begin(), gauges.end(),
                 [](const auto& a, const auto& b) { return a.cluster < b.cluster; });

@@ -95,7 +95,16 @@ FinishedSpan makeSpan(const ChainTracingConfig& config, const RequestTrace& trac
   if (record.grpc_status >= 0) {
     span.int_tags.emplace_back("grpc.status_code", record.grpc_status);
   }
+  // A static tag never repeats a name the span already has (a JSON object or an OTLP attribute
+  // list must not name a key twice): the request's facts win, and "error" is the encoders'.
+  const size_t request_tags = span.string_tags.size();
   for (const auto& [key, value] : config.tags) {
+    const auto named = [&key](const auto& existing) { return existing.first == key; };
+    const auto request_end = span.string_tags.begin() + static_cast<std::ptrdiff_t>(request_tags);
+    if (key == "error" || std::any_of(span.string_tags.begin(), request_end, named) ||
+        std::any_of(span.int_tags.begin(), span.int_tags.end(), named)) {
+      continue;
+    }
     span.string_tags.emplace_back(key, value);
   }
   return span;

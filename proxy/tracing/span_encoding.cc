@@ -190,23 +190,12 @@ std::string encodeZipkinJson(std::span<const FinishedSpan> spans, std::string_vi
     json.key("serviceName");
     json.text(service_name);
     json.close('}');
-    // Zipkin tags are strings; a key given twice would make an object with a duplicate member,
-    // so a static tag never repeats a request tag of the same name (the request's wins).
+    // Zipkin tags are strings. Tag names are unique (makeSpan sees to it).
     json.key("tags");
     json.open('{');
-    auto seen = [&span](std::string_view key, size_t before) {
-      for (size_t i = 0; i < before; ++i) {
-        if (span.string_tags[i].first == key) {
-          return true;
-        }
-      }
-      return false;
-    };
-    for (size_t i = 0; i < span.string_tags.size(); ++i) {
-      if (!seen(span.string_tags[i].first, i)) {
-        json.key(span.string_tags[i].first);
-        json.text(span.string_tags[i].second);
-      }
+    for (const auto& [key, value] : span.string_tags) {
+      json.key(key);
+      json.text(value);
     }
     for (const auto& [key, value] : span.int_tags) {
       json.key(key);

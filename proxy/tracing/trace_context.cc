@@ -215,12 +215,19 @@ std::optional<IncomingTrace> readTraceContext(const HeaderLookup& headers, uint8
     }
   }
   if ((formats & kTraceB3) != 0) {
+    std::optional<IncomingTrace> single;
     if (headers.find("b3", scratch, value)) {
-      if (auto trace = readB3Single(value)) {
-        return trace;
+      single = readB3Single(value);
+      if (single && (single->trace_high | single->trace_low) != 0) {
+        return single;
       }
     }
-    return readB3Multi(headers, scratch);
+    // A bare decision ("b3: 1") does not hide ids sent in the x-b3-* form beside it.
+    std::optional<IncomingTrace> multi = readB3Multi(headers, scratch);
+    if (multi && single && !multi->sampled) {
+      multi->sampled = single->sampled;
+    }
+    return multi ? multi : single;
   }
   return std::nullopt;
 }

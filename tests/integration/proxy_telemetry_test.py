@@ -386,6 +386,32 @@ class Http1ToGrpcMetricsTest(TelemetryTest):
         self.assertEqual(scrape.value("weft_proxy_upstream_connections", cluster="reviews"), 0)
 
 
+class BridgedHttp2PoolGaugeTest(TelemetryTest):
+    def test_an_http2_connection_opened_for_http1_clients_is_gauged_until_it_closes(self):
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")
+        grpc_port = int(server.wait_for(r"listening on (\d+)").group(1))
+        self.status_port = harness.free_port()
+        proxy_port = harness.free_port()
+        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
+                                       tcp_port=harness.free_port(), backend=grpc_port,
+                                       inbound_port=harness.free_port())
+                         .replace("      destination_service:",
+                                  "      protocol: HTTP2\n      destination_service:"))
+        connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        try:
+            status, _ = self.post(connection, "/api/x", b"payload")
+        finally:
+            connection.close()
+        self.assertLess(status, 500)  # the gRPC server answered (not a method it knows)
+        cluster = {"cluster": "reviews"}
+        self.assertEqual(self.metrics().value("weft_proxy_upstream_connections", **cluster), 1)
+        server.stop()  # the upstream closes its side: the connection is gone from the gauge
+        deadline = time.monotonic() + 10
+        while self.metrics().value("weft_proxy_upstream_connections", **cluster) != 0:
+            self.assertLess(time.monotonic(), deadline, "the closed connection is still counted")
+            time.sleep(0.05)
+
+
 class StatusEndpointTest(TelemetryTest):
     def test_it_serves_readiness_and_metrics_and_nothing_else(self):
         self.start_mesh()

@@ -25,7 +25,11 @@ struct CircuitBreakerLimits {
 // names the cluster), so that a config change does not forget the requests in
 // flight: they go on counting against the same numbers as the new requests.
 struct ClusterCircuitCounts {
-  std::atomic<uint32_t> open_connections{0};
+  std::atomic<uint32_t> open_connections{0};  // HTTP/1.1: what max_connections bounds
+  // Multiplexed HTTP/2 connections: shown with open_connections in the pool gauge, but kept
+  // apart so that a cluster switched to HTTP/1.1 does not find its places taken by draining
+  // HTTP/2 connections (max_connections bounds HTTP/1.1 only).
+  std::atomic<uint32_t> open_http2_connections{0};
   std::atomic<uint32_t> pending_requests{0};
   std::atomic<uint32_t> active_requests{0};
   std::atomic<uint32_t> active_retries{0};

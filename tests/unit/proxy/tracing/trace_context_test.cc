@@ -76,6 +76,13 @@ TEST(TraceContextTest, ReadsB3SingleAndMultiHeaders) {
   ASSERT_TRUE(decision_only);
   EXPECT_EQ(decision_only->trace_low, 0U);
   EXPECT_EQ(decision_only->sampled, false);
+  // A bare decision beside x-b3-* ids: the ids are read, and the decision kept.
+  auto decision_and_ids = read(
+      {{"b3", "1"}, {"x-b3-traceid", "463ac35c9f6413ad"}, {"x-b3-spanid", "a2fb4a1d1a96d312"}});
+  ASSERT_TRUE(decision_and_ids);
+  EXPECT_EQ(decision_and_ids->trace_low, 0x463ac35c9f6413adULL);
+  EXPECT_EQ(decision_and_ids->parent_span, 0xa2fb4a1d1a96d312ULL);
+  EXPECT_EQ(decision_and_ids->sampled, true);
   auto multi = read({{"x-b3-traceid", "463ac35c9f6413ad48485a3953bb6124"},
                      {"x-b3-spanid", "a2fb4a1d1a96d312"},
                      {"x-b3-flags", "1"}});
@@ -327,17 +334,14 @@ TEST(SpanEncodingTest, UntrustedTextStaysOneJsonString) {
   first.trace.span_id = 2;
   first.trace.short_trace_id = true;
   first.name = "GET \"evil\\\n";
-  first.string_tags = {{"http.url", std::string("/a\"b\x01\xff", 6)}, {"mesh", "request"}};
-  FinishedSpan second = first;
-  second.string_tags.emplace_back("mesh", "static");  // a static tag of a request tag's name
-  const std::vector<FinishedSpan> spans = {first, second};
+  first.string_tags = {{"http.url", std::string("/a\"b\x01\xff", 6)}};
+  const std::vector<FinishedSpan> spans = {first, first};
   const auto zipkin = boost::json::parse(encodeZipkinJson(spans, "svc\"")).as_array();
   ASSERT_EQ(zipkin.size(), 2U);
   EXPECT_EQ(zipkin.at(0).at("name"), "GET \"evil\\\n");
   EXPECT_EQ(zipkin.at(0).at("tags").at("http.url"), "/a\"b\x01\xef\xbf\xbd");
   EXPECT_EQ(zipkin.at(0).at("traceId"), "0000000000000001");
-  EXPECT_EQ(zipkin.at(1).at("tags").at("mesh"), "request");  // one member, the request's
-  EXPECT_EQ(zipkin.at(1).at("tags").as_object().size(), 2U);
+  EXPECT_EQ(zipkin.at(0).at("localEndpoint").at("serviceName"), "svc\"");
   const auto otlp = boost::json::parse(encodeOtlpJson(spans, "svc\""));
   const auto& encoded = otlp.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans");
   ASSERT_EQ(encoded.as_array().size(), 2U);
@@ -347,6 +351,47 @@ TEST(SpanEncodingTest, UntrustedTextStaysOneJsonString) {
   EXPECT_FALSE(encoded.at(0).as_object().contains("parentSpanId"));
   EXPECT_TRUE(boost::json::parse(encodeOtlpJson({}, "svc")).is_object());
   EXPECT_EQ(boost::json::parse(encodeZipkinJson({}, "svc")).as_array().size(), 0U);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(MakeSpanTest, StaticTagsNeverRepeatAName) {
+  ChainTracingConfig config;
+  config.tags = {{"mesh", "prod"},
+                 {"http.method", "static"},
+                 {"http.status_code", "static"},
+                 {"error", "static"}};
+  AccessLogRecord record;
+  record.method = "GET";
+  record.authority = "reviews:9080";
+  record.response_code = 503;
+  record.response_flags = "-";
+  RequestTrace trace;
+  trace.trace_low = 1;
+  trace.span_id = 2;
+  const std::vector<FinishedSpan> spans = {makeSpan(config, trace, record)};
+  EXPECT_TRUE(spans[0].error);
+  // A parser keeps only the last of repeated members: the text itself is counted.
+  const std::string zipkin = encodeZipkinJson(spans, "svc");
+  EXPECT_EQ(occurrences(zipkin, "\"http.method\":"), 1U);
+  EXPECT_EQ(occurrences(zipkin, "\"http.status_code\":"), 1U);
+  EXPECT_EQ(occurrences(zipkin, "\"error\":"), 1U);
+  const auto tags = boost::json::parse(zipkin).at(0).at("tags");
+  EXPECT_EQ(tags.at("http.method"), "GET");  // the request's fact, not the static tag
+  EXPECT_EQ(tags.at("http.status_code"), "503");
+  EXPECT_EQ(tags.at("error"), "true");
+  EXPECT_EQ(tags.at("mesh"), "prod");
+  const std::string otlp = encodeOtlpJson(spans, "svc");
+  EXPECT_EQ(occurrences(otlp, "\"key\":\"http.method\""), 1U);
+  EXPECT_EQ(occurrences(otlp, "\"key\":\"http.status_code\""), 1U);
+  EXPECT_EQ(occurrences(otlp, "\"key\":\"error\""), 0U);  // OTLP says it in the status
+  EXPECT_EQ(occurrences(otlp, "\"key\":\"mesh\""), 1U);
 }
 
 }  // namespace
