@@ -5,15 +5,22 @@
 #include "common/app/command_line.h"
 #include "common/log/log_level.h"
 #include "common/log/logger.h"
+#include "proxy/init/init_command.h"
 #include "proxy/server/proxy_server.h"
 #include "proxy/tls/record_buffer_cache.h"
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "init") {
+    // The pod's init step: traffic capture rules, no proxy.
+    return weft::proxy::init::runInitCommand(argc - 1, argv + 1);
+  }
   // First: OpenSSL accepts a new allocator only before its first allocation.
   const bool record_cache = weft::proxy::installTlsRecordBufferCache();
   namespace po = boost::program_options;
-  const weft::ProgramInfo program{"weft-proxy", "the Weft sidecar proxy",
-                                  "weft-proxy --config <bootstrap.yaml> [options]"};
+  const weft::ProgramInfo program{
+      "weft-proxy", "the Weft sidecar proxy",
+      "weft-proxy --config <bootstrap.yaml> [options]\n       weft-proxy init [options]   (traffic "
+      "capture rules; init --help)"};
   std::string log_level;
   std::string log_format;
   weft::proxy::ProxyOptions proxy_options;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Transparent capture end to end, as a sidecar runs it: iptables REDIRECT in the
-application's network namespace sends its outbound TCP to weft-proxy's
-transparent listener, which reads the original destination and proxies it.
+"""Transparent capture end to end, as a sidecar runs it: the iptables REDIRECT rules that
+`weft-proxy init` writes in the application's network namespace send its outbound TCP to
+weft-proxy's transparent listener, which reads the original destination and proxies it.
 
 Topology (both namespaces created by the test, unique names, removed at the end):
 
@@ -216,8 +216,7 @@ class TransparentCaptureTest(harness.IntegrationTest):
             process.wait_for(r"listening on")
 
         cls.proxy = cls.start_proxy_in_app()
-        for family in cls.families:
-            cls.install_capture(family)
+        cls.install_capture()
 
     @classmethod
     def stop_processes(cls):
@@ -254,19 +253,16 @@ class TransparentCaptureTest(harness.IntegrationTest):
         return proxy
 
     @classmethod
-    def install_capture(cls, family):
-        """The sidecar's outbound capture, as Istio and Linkerd install it: the proxy's
-        own connections (by uid) and loopback destinations go out as they are; every other
-        outbound TCP connection is redirected to the capture port."""
-        f = FAMILIES[family]
-        tables = ("ip", "netns", "exec", cls.app, f["iptables"], "-w", "5", "-t", "nat")
-        run(*tables, "-N", "WEFT_OUTPUT")
-        run(*tables, "-A", "OUTPUT", "-p", "tcp", "-j", "WEFT_OUTPUT")
-        run(*tables, "-A", "WEFT_OUTPUT", "-m", "owner", "--uid-owner", str(PROXY_UID),
-            "-j", "RETURN")
-        run(*tables, "-A", "WEFT_OUTPUT", "-d", f["loopback"], "-j", "RETURN")
-        run(*tables, "-A", "WEFT_OUTPUT", "-p", "tcp", "-j", "REDIRECT",
-            "--to-ports", str(CAPTURE_PORT))
+    def install_capture(cls):
+        """The sidecar's capture, written by `weft-proxy init` as the pod's init step would:
+        the proxy's own connections (by uid) and loopback destinations go out as they are;
+        every other outbound TCP connection is redirected to the capture port."""
+        ipv6 = "on" if "ipv6" in cls.families else "off"
+        result = netns_exec(cls.app, os.path.join(harness.BIN_DIR, "weft-proxy"), "init",
+                            "--proxy-uid", str(PROXY_UID), "--proxy-gid", str(PROXY_UID),
+                            "--outbound-port", str(CAPTURE_PORT), "--ipv6", ipv6)
+        if "-A OUTPUT -p tcp -j WEFT_OUTPUT" not in result.stdout:
+            raise AssertionError(f"weft-proxy init did not say what it did:\n{result.stdout}")
 
     def setUp(self):
         super().setUp()
