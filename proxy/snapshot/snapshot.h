@@ -85,6 +85,13 @@ struct WorkerClusterState {
 
 struct ClusterConfig {
   std::string name;
+  // ORIGINAL_DST: no endpoints; a TCP chain connects each connection to the original
+  // destination the transparent listener read (passthrough of destinations the mesh does not
+  // know).
+  bool original_destination = false;
+  // ORIGINAL_DST with connect_to_loopback: the original port on 127.0.0.1 (or ::1), for an
+  // inbound application bound to loopback.
+  bool original_destination_loopback = false;
   UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
   Http2Settings http2;  // with kHttp2
   std::chrono::milliseconds connect_timeout{5000};

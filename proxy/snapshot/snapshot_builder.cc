@@ -124,23 +124,42 @@ class SnapshotBuilder {
       fail(appendField(path, "name"), "duplicate cluster name \"" + cluster.name() + "\"");
       return;
     }
-    if (cluster.type() != weft::v1::Cluster::STATIC) {
+    const bool original_destination = cluster.type() == weft::v1::Cluster::ORIGINAL_DST;
+    if (cluster.type() != weft::v1::Cluster::STATIC && !original_destination) {
       notYet(appendField(path, "type"));
       return;
     }
-    onlyImplemented(
-        cluster, path,
-        {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
-         "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
-         "http2", "connection_pool", "destination_service", "tls", "circuit_breakers",
-         "outlier_detection", "health_check"});
-    if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
-        cluster.protocol() != weft::v1::Cluster::HTTP2) {
-      notYet(appendField(path, "protocol"));
+    if (original_destination) {
+      // Each connection goes where it was going: no endpoints, nothing to balance, check or
+      // eject, and no endpoint cache to clean (original_dst.cleanup_interval is accepted for
+      // Envoy-shaped configs and has nothing to do). Plaintext: a meshed destination has a
+      // cluster of its own.
+      onlyImplemented(cluster, path,
+                      {"name", "type", "connect_timeout", "lb_policy", "destination_service",
+                       "load_assignment", "protocol", "original_dst"});
+      if (cluster.load_assignment().endpoints_size() > 0) {
+        fail(appendField(path, "load_assignment"),
+             "an ORIGINAL_DST cluster has no endpoints: each connection goes to its original "
+             "destination");
+        return;
+      }
+    } else {
+      onlyImplemented(
+          cluster, path,
+          {"name", "type", "load_assignment", "connect_timeout", "lb_policy", "least_request",
+           "ring_hash", "maglev", "locality_weighted_lb", "healthy_panic_threshold", "protocol",
+           "http2", "connection_pool", "destination_service", "tls", "circuit_breakers",
+           "outlier_detection", "health_check"});
+      if (cluster.protocol() != weft::v1::Cluster::HTTP1 &&
+          cluster.protocol() != weft::v1::Cluster::HTTP2) {
+        notYet(appendField(path, "protocol"));
+      }
     }
     checkLbConfigFits(cluster, path);
     auto config = std::make_unique<ClusterConfig>();
     config->name = cluster.name();
+    config->original_destination = original_destination;
+    config->original_destination_loopback = cluster.original_dst().connect_to_loopback();
     config->circuit = ClusterCircuitCounts::forCluster(cluster.name());
     config->protocol = cluster.protocol() == weft::v1::Cluster::HTTP2 ? UpstreamProtocol::kHttp2
                                                                       : UpstreamProtocol::kHttp1;
@@ -479,11 +498,19 @@ class SnapshotBuilder {
     }
   }
 
+  // `tcp_chain`: the reference is a TCP chain's, which alone may name an ORIGINAL_DST cluster
+  // (a request has no original destination of its own to go to).
   const ClusterConfig* findCluster(const Snapshot& snapshot, const std::string& name,
-                                   const std::string& path) {
+                                   const std::string& path, bool tcp_chain = false) {
     auto it = snapshot.clusters.find(name);
     if (it == snapshot.clusters.end()) {
       fail(path, "unknown cluster \"" + name + "\"");
+      return nullptr;
+    }
+    if (it->second->original_destination && !tcp_chain) {
+      fail(path, "cluster \"" + name +
+                     "\" is ORIGINAL_DST, which only TCP chains (tcp.cluster) "
+                     "may use");
       return nullptr;
     }
     return it->second.get();
@@ -887,7 +914,8 @@ class SnapshotBuilder {
         const std::string name_path = appendField(
             appendIndex(appendField(appendField(path, "weighted_clusters"), "clusters"), i),
             "name");
-        if (const ClusterConfig* cluster = findCluster(snapshot, split[i].name(), name_path)) {
+        if (const ClusterConfig* cluster =
+                findCluster(snapshot, split[i].name(), name_path, true)) {
           if (split[i].weight() > 0) {
             config.clusters.push_back({cluster, split[i].weight()});
           }
@@ -897,7 +925,7 @@ class SnapshotBuilder {
         fail(appendField(path, "weighted_clusters"), "all weights are 0");
       }
     } else if (const ClusterConfig* cluster =
-                   findCluster(snapshot, tcp.cluster(), appendField(path, "cluster"))) {
+                   findCluster(snapshot, tcp.cluster(), appendField(path, "cluster"), true)) {
       config.clusters.push_back({cluster, 1});
     }
     uint64_t total = 0;

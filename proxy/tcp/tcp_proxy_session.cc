@@ -36,6 +36,8 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
   }
   const ClusterConfig* cluster = backend->cluster;
   const auto started = std::chrono::steady_clock::now();
+  // ORIGINAL_DST: where the connection goes (there is no host).
+  tcp::endpoint passthrough_target;
   // The connection's access log line: `flag` says how it failed (kNoResponseFlag: it did not).
   auto logConnection = [&](uint8_t flag, const lb::Host* host, uint64_t received, uint64_t sent) {
     if (!worker.access_log.wants(chain.access_log.get(), flag != kNoResponseFlag)) {
@@ -53,6 +55,8 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
     if (host != nullptr) {
       record.upstream_host = host->address();
       record.upstream_principal = cluster->transportFor(*host).expected_identity;
+    } else if (cluster->original_destination) {
+      record.upstream_host = passthrough_target;
     }
     record.downstream_peer = peer.source;
     record.downstream_principal = peer.principal;
@@ -63,7 +67,38 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
   size_t attempts = 0;
   DeadlineStream upstream(co_await asio::this_coro::executor);
   ActiveRequest active;
-  for (;;) {
+  if (cluster->original_destination) {
+    // Passthrough: where the connection was going before it was redirected. Only a
+    // transparent listener knows that; anywhere else the "original destination" is the
+    // proxy's own listener, and connecting there would loop.
+    if (!listener.transparent) {
+      tcpLog().warn(
+          "cluster '{}' is ORIGINAL_DST but listener '{}' is not transparent; closing "
+          "the connection",
+          cluster->name, listener.name);
+      logConnection(responseFlag(LocalReplyReason::kNoHealthyUpstream), nullptr, 0, 0);
+      co_return;
+    }
+    tcp::endpoint& target = passthrough_target;
+    target = peer.destination;
+    if (cluster->original_destination_loopback) {
+      target.address(target.address().is_v6()
+                         ? asio::ip::address(asio::ip::address_v6::loopback())
+                         : asio::ip::address(asio::ip::address_v4::loopback()));
+    }
+    upstream.expires_after(cluster->connect_timeout);
+    auto [error] = co_await upstream.async_connect(target, kUseTuple);
+    if (error) {
+      tcpLog().warn(
+          "cluster '{}': connecting to the original destination {}:{} failed: {}; "
+          "closing the connection",
+          cluster->name, target.address().to_string(), target.port(),
+          error == boost::beast::error::timeout ? std::string("timed out") : error.message());
+      logConnection(responseFlag(LocalReplyReason::kUpstreamConnectFail), nullptr, 0, 0);
+      co_return;
+    }
+  }
+  while (!cluster->original_destination) {
     lb::Host* host = chooseHost(*cluster, worker.worker_index, std::nullopt,
                                 std::span<const lb::Host* const>(tried.data(), attempts));
     if (host == nullptr) {

@@ -13,7 +13,9 @@ Topology (both namespaces created by the test, unique names, removed at the end)
 The application dials the "service" ports 8080 (HTTP) and 2525 (server-first TCP),
 where nothing listens: only the proxy, choosing a filter chain by the original
 destination port, reaches the backends on 8081 and 2626 (a Service's port and
-targetPort). Other ports get the proxy's local reply. Needs root, ip, iptables,
+targetPort). Port 7070 is passed through to where the app was connecting (an
+ORIGINAL_DST cluster; the peer's banner backend listens there). Other ports get the
+proxy's local reply. Needs root, ip, iptables,
 setpriv and curl; skips (77) otherwise, which CI counts as a failure.
 """
 import json
@@ -59,8 +61,11 @@ LISTENER = """
         - name: "2525"
           match: {{destination_ports: [2525]}}
           tcp: {{stat_prefix: outbound_2525_{family}, cluster: banner-{family}}}
-        # Catch-all. A sidecar would pass unknown destinations through an ORIGINAL_DST
-        # cluster; this version has STATIC clusters only, so they get a local reply.
+        # Port 7070 is passed through to wherever the connection was going (ORIGINAL_DST).
+        - name: "7070"
+          match: {{destination_ports: [7070]}}
+          tcp: {{stat_prefix: passthrough_{family}, cluster: passthrough}}
+        # Catch-all: the proxy's local reply.
         - name: passthrough
           http:
             stat_prefix: passthrough_{family}
@@ -70,6 +75,11 @@ LISTENER = """
                 - name: none
                   domains: ["no-such-service.invalid"]
                   routes: [{{match: {{prefix: /}}, direct_response: {{status: 200}}}}]
+"""
+PASSTHROUGH_CLUSTER = """
+    - name: passthrough
+      type: ORIGINAL_DST
+      connect_timeout: 2s
 """
 CLUSTERS = """
     - name: http-{family}
@@ -212,6 +222,9 @@ class TransparentCaptureTest(harness.IntegrationTest):
             cls.start_in(cls.peer, [sys.executable, TCP_BACKEND, "--mode", "banner",
                                     "--host", peer_address, "--port", "2626"],
                          f"banner-{family}")
+            cls.start_in(cls.peer, [sys.executable, TCP_BACKEND, "--mode", "banner",
+                                    "--host", peer_address, "--port", "7070"],
+                         f"passthrough-{family}")
         for process in cls.processes_:
             process.wait_for(r"listening on")
 
@@ -235,7 +248,8 @@ class TransparentCaptureTest(harness.IntegrationTest):
     def start_proxy_in_app(cls):
         listeners = "".join(LISTENER.format(family=f, capture=CAPTURE_PORT, **FAMILIES[f])
                             for f in cls.families)
-        clusters = "".join(CLUSTERS.format(family=f, **FAMILIES[f]) for f in cls.families)
+        clusters = PASSTHROUGH_CLUSTER + "".join(CLUSTERS.format(family=f, **FAMILIES[f])
+                                                 for f in cls.families)
         config = (f"node: {{id: e2e}}\nconcurrency: 1\n"
                   f"admin: {{address: {{address: 127.0.0.1, port: {ADMIN_PORT}}}}}\n"
                   f"static_resources:\n  listeners:{listeners}  clusters:{clusters}")
@@ -322,6 +336,27 @@ class TransparentCaptureTest(harness.IntegrationTest):
 
     def test_ipv6_server_first_tcp_is_captured(self):
         self.check_banner_through_capture("ipv6")
+
+    # --- passthrough: an ORIGINAL_DST cluster connects where the app was connecting -------
+
+    def check_passthrough(self, family):
+        f = self.families_or_skip(family)
+        out = netns_exec(self.app, sys.executable, "-c", BANNER_CLIENT, f["peer"], "7070",
+                         timeout=30).stdout.strip()
+        self.assertEqual(out, repr(b"220 ready\r\nhellobye"))
+        # It went through the proxy: the chain's cluster counted the connection.
+        _, _, metrics = self.curl(f"http://127.0.0.1:{ADMIN_PORT}/stats/prometheus",
+                                  netns=self.app)
+        opened = [line for line in metrics.splitlines()
+                  if line.startswith("weft_tcp_connections_opened_total{")
+                  and 'destination_service="passthrough"' in line]
+        self.assertTrue(opened and float(opened[0].rsplit(" ", 1)[1]) >= 1, metrics)
+
+    def test_ipv4_unknown_destination_is_passed_through(self):
+        self.check_passthrough("ipv4")
+
+    def test_ipv6_unknown_destination_is_passed_through(self):
+        self.check_passthrough("ipv6")
 
     # --- the loop guard: a connection that was not redirected is closed ------------------
 
