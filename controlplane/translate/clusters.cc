@@ -276,6 +276,14 @@ weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fq
   return cluster;
 }
 
+weft::v1::Cluster fallbackCluster(bool registry_only) {
+  weft::v1::Cluster cluster;
+  cluster.set_name(std::string(registry_only ? kBlackholeCluster : kPassthroughCluster));
+  cluster.set_type(registry_only ? weft::v1::Cluster::STATIC : weft::v1::Cluster::ORIGINAL_DST);
+  *cluster.mutable_connect_timeout() = seconds(kConnectTimeoutSeconds);
+  return cluster;
+}
+
 weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol) {
   weft::v1::Cluster cluster;
   cluster.set_name(inboundClusterName(port));

@@ -102,9 +102,17 @@ weft::v1::Listener localInboundListener(const std::string& address, uint32_t inb
   return listener;
 }
 
-weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains) {
-  return captureListener(kOutboundListener, kOutboundCapturePort, weft::v1::Listener::OUTBOUND,
-                         chains);
+weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains,
+                                           std::string_view fallback_cluster) {
+  weft::v1::Listener listener = captureListener(kOutboundListener, kOutboundCapturePort,
+                                                weft::v1::Listener::OUTBOUND, chains);
+  // No match: the chain of every destination port the chains above do not name.
+  auto& chain = *listener.add_filter_chains();
+  chain.set_name(std::string(fallback_cluster));
+  chain.mutable_tcp()->set_stat_prefix(std::string(kOutboundListener) + "_" +
+                                       std::string(fallback_cluster));
+  chain.mutable_tcp()->set_cluster(std::string(fallback_cluster));
+  return listener;
 }
 
 weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains) {

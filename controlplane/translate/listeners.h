@@ -46,7 +46,10 @@ weft::v1::PathNormalization inboundPathNormalization();
 
 // Traffic capture (iptables REDIRECT): "outbound" on 0.0.0.0:15001 and "inbound" on
 // 0.0.0.0:15006, transparent, one chain per destination port, in the order given.
-weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains);
+// The outbound listener ends with a catch-all TCP chain to `fallback_cluster` (a destination
+// port no service has).
+weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains,
+                                           std::string_view fallback_cluster);
 weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains);
 
 // MeshConfig's telemetry settings for every chain: the access log on HTTP and TCP chains,

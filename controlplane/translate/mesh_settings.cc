@@ -52,6 +52,8 @@ MeshSettings meshSettings(const MeshModel& model) {
     log.set_errors_only(logging.errors_only());
     settings.access_log = std::move(log);
   }
+  settings.registry_only = spec.outbound_traffic_policy().mode() ==
+                           weft::mesh::v1alpha1::OutboundTrafficPolicy::REGISTRY_ONLY;
   if (spec.has_tracing()) {
     weft::v1::Tracing tracing;
     // The documented default, written out: a proxy's own default is its bootstrap's.

@@ -28,6 +28,9 @@ struct MeshSettings {
   // tracing, as every HTTP chain's trace propagation and sampling. Unset: MeshConfig has no
   // tracing block, and proxies leave trace headers alone.
   std::optional<weft::v1::Tracing> tracing;
+  // outboundTrafficPolicy.mode REGISTRY_ONLY: capture sidecars close connections to unknown
+  // destinations instead of passing them through.
+  bool registry_only = false;
 };
 
 // The TEXT access log line of proxies when MeshConfig asks for TEXT.

@@ -21,6 +21,11 @@ inline constexpr std::string_view kTrustBundleSecret = "trust-bundle";
 inline constexpr uint32_t kOutboundCapturePort = 15001;
 inline constexpr uint32_t kInboundCapturePort = 15006;
 
+// The clusters of a capture sidecar's catch-all outbound chain (MeshConfig
+// outboundTrafficPolicy): ORIGINAL_DST for ALLOW_ANY, no endpoints for REGISTRY_ONLY.
+inline constexpr std::string_view kPassthroughCluster = "passthrough";
+inline constexpr std::string_view kBlackholeCluster = "blackhole";
+
 // "<name>.<namespace>.<dns suffix>", e.g. "reviews.default.svc.cluster.local".
 std::string serviceFqdn(std::string_view name, std::string_view namespace_,
                         std::string_view dns_suffix);

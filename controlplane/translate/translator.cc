@@ -237,6 +237,15 @@ ProxyResources Translator::forProxy(const weft::v1::Node& node) {
     }
   }
   clusters.insert(clusters.end(), lists.clusters.begin(), lists.clusters.end());
+  if (outbound.fallback_cluster) {
+    // In name order with the rest ("blackhole" first, "passthrough" last).
+    const auto at =
+        std::lower_bound(clusters.begin(), clusters.end(), outbound.fallback_cluster->name,
+                         [](const BuiltResourcePtr& resource, const std::string& name) {
+                           return resource->name < name;
+                         });
+    clusters.insert(at, outbound.fallback_cluster);
+  }
   routes.insert(routes.end(), outbound.routes.begin(), outbound.routes.end());
   if (outbound.listener) {
     listeners.push_back(outbound.listener);
@@ -376,10 +385,13 @@ const Translator::OutboundListener& Translator::captureOutbound(const std::strin
   // "outbound/<port>" names compare as strings, not as numbers.
   std::sort(outbound.routes.begin(), outbound.routes.end(),
             [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) { return a->name < b->name; });
-  if (!chains.empty()) {
-    outbound.listener = buildResource(ResourceType::kListener, std::string(kOutboundListener),
-                                      withMeshTelemetry(captureOutboundListener(chains)));
-  }
+  // Every capture sidecar has the outbound listener: a destination no service answers for
+  // goes through its catch-all chain, passed through or closed (outboundTrafficPolicy).
+  const weft::v1::Cluster fallback = fallbackCluster(settings_.registry_only);
+  outbound.fallback_cluster = buildResource(ResourceType::kCluster, fallback.name(), fallback);
+  outbound.listener =
+      buildResource(ResourceType::kListener, std::string(kOutboundListener),
+                    withMeshTelemetry(captureOutboundListener(chains, fallback.name())));
   scope.capture = std::move(outbound);
   return *scope.capture;
 }

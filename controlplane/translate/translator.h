@@ -133,6 +133,8 @@ class Translator {
   struct OutboundListener {
     BuiltResourcePtr listener;
     std::vector<BuiltResourcePtr> routes;
+    // With traffic capture: the catch-all chain's cluster (passthrough or blackhole).
+    BuiltResourcePtr fallback_cluster;
   };
 
   // What the proxies of one namespace share, built when the first of them is translated.

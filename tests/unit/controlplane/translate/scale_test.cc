@@ -74,8 +74,10 @@ void translateAll(bool mesh_wide, bool local, size_t expected_outbound_clusters)
             << duration_cast<microseconds>(done - built).count() / 1000.0 << " ms\n";
 
   for (const ProxyResources& resources : proxies) {
-    // The proxy's own "inbound/8080" plus the visible services.
-    ASSERT_EQ(resources.of(ResourceType::kCluster).size(), expected_outbound_clusters + 1);
+    // The proxy's own "inbound/8080" plus the visible services (and, with capture, the
+    // catch-all chain's "passthrough").
+    ASSERT_EQ(resources.of(ResourceType::kCluster).size(),
+              expected_outbound_clusters + (local ? 1 : 2));
     ASSERT_EQ(resources.of(ResourceType::kEndpoints).size(), expected_outbound_clusters);
     ASSERT_EQ(resources.of(ResourceType::kListener).size(), 2u);
   }

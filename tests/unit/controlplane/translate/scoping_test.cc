@@ -44,8 +44,9 @@ const std::string kAuth = "outbound/auth.shared.svc.cluster.local:8080";
 TEST(ScopingTest, ByDefaultAProxySeesOnlyItsOwnNamespace) {
   Translator translator(threeNamespaces().build());
   const ProxyResources resources = translator.forProxy(proxyNode("a", "front-1"));
+  // ("passthrough": the capture sidecar's catch-all chain, whatever the namespace.)
   EXPECT_EQ(names(resources, ResourceType::kCluster),
-            (std::set<std::string>{"inbound/8080", kFront}));
+            (std::set<std::string>{"inbound/8080", kFront, "passthrough"}));
   EXPECT_EQ(names(resources, ResourceType::kEndpoints), std::set<std::string>{kFront});
 }
 
@@ -130,7 +131,8 @@ TEST(ScopingTest, APodOutsideTheModelHasNoInboundSide) {
   Translator translator(threeNamespaces().build());
   const ProxyResources resources = translator.forProxy(proxyNode("a", "not-a-workload"));
   EXPECT_EQ(names(resources, ResourceType::kListener), std::set<std::string>{"outbound"});
-  EXPECT_EQ(names(resources, ResourceType::kCluster), std::set<std::string>{kFront});
+  EXPECT_EQ(names(resources, ResourceType::kCluster),
+            (std::set<std::string>{kFront, "passthrough"}));
   EXPECT_TRUE(resources.of(ResourceType::kSecret).empty());
   EXPECT_TRUE(resources.of(ResourceType::kAuthorization).empty());
 }

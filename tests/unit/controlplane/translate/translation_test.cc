@@ -11,6 +11,7 @@
 #include "tests/unit/controlplane/translate/model_builder.h"
 #include "weft/v1/cluster.pb.h"
 #include "weft/v1/endpoint.pb.h"
+#include "weft/v1/listener.pb.h"
 #include "weft/v1/route.pb.h"
 
 namespace weft::controlplane::testing {
@@ -312,6 +313,39 @@ TEST(TranslationTest, DomainsOfPort80IncludeTheFormsWithoutAPort) {
             (std::vector<std::string>{"api:80", "api.ns:80", "api.ns.svc:80",
                                       "api.ns.svc.cluster.local:80", "api", "api.ns", "api.ns.svc",
                                       "api.ns.svc.cluster.local"}));
+}
+
+TEST(TranslationTest, UnknownDestinationsFollowTheOutboundTrafficPolicy) {
+  // A capture sidecar (proxyNode: no local-mode sidecar spec) of a namespace without services
+  // still gets the outbound listener: its catch-all chain passes connections through.
+  ModelBuilder model;
+  model.service("ns", "api", {{"app", "api"}}, {port(80)});
+  model.workload("ns", "api-1", {{"app", "api"}}, "address: 10.0.0.1\n");
+  for (const std::string namespace_ : {"ns", "empty"}) {
+    const ProxyResources resources = Translator(model.build()).forProxy(proxyNode(namespace_, "c"));
+    const auto listener =
+        resource<weft::v1::Listener>(resources, ResourceType::kListener, "outbound");
+    ASSERT_GE(listener.filter_chains_size(), 1) << namespace_;
+    const auto& last = listener.filter_chains(listener.filter_chains_size() - 1);
+    EXPECT_EQ(last.name(), "passthrough");
+    EXPECT_FALSE(last.has_match());  // every destination port no chain above names
+    EXPECT_EQ(last.tcp().cluster(), "passthrough");
+    const auto cluster =
+        resource<weft::v1::Cluster>(resources, ResourceType::kCluster, "passthrough");
+    EXPECT_EQ(cluster.type(), weft::v1::Cluster::ORIGINAL_DST);
+    const auto& clusters = resources.of(ResourceType::kCluster);
+    EXPECT_TRUE(std::is_sorted(
+        clusters.begin(), clusters.end(),
+        [](const BuiltResourcePtr& a, const BuiltResourcePtr& b) { return a->name < b->name; }));
+  }
+  model.meshConfig("outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
+  const ProxyResources closed = Translator(model.build()).forProxy(proxyNode("ns", "c"));
+  const auto listener = resource<weft::v1::Listener>(closed, ResourceType::kListener, "outbound");
+  EXPECT_EQ(listener.filter_chains(listener.filter_chains_size() - 1).tcp().cluster(), "blackhole");
+  const auto blackhole = resource<weft::v1::Cluster>(closed, ResourceType::kCluster, "blackhole");
+  EXPECT_EQ(blackhole.type(), weft::v1::Cluster::STATIC);
+  EXPECT_EQ(blackhole.load_assignment().endpoints_size(), 0);
+  EXPECT_EQ(closed.of(ResourceType::kCluster).front()->name, "blackhole");
 }
 
 TEST(TranslationTest, UntranslatedPoliciesAreReported) {
