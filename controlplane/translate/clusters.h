@@ -53,7 +53,7 @@ weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fq
 
 // The catch-all outbound chain's cluster: "passthrough" (ORIGINAL_DST: the connection goes to
 // the address the application dialled) or, with `registry_only`, "blackhole" (no endpoints:
-// the connection is closed, and the proxy logs and counts it).
+// the connection is closed, and the proxy logs it).
 weft::v1::Cluster fallbackCluster(bool registry_only);
 
 // The STATIC cluster of the local application's port: one endpoint, `address`:`port`.

@@ -72,7 +72,7 @@ std::string captureRestoreScript(const CaptureOptions& options, IpFamily family)
 
   if (options.capture_inbound) {
     const std::string chain(kInboundChain);
-    std::vector<uint16_t> excluded = {kStatusPort};
+    std::vector<uint16_t> excluded = {kAdminPort, kStatusPort};
     excluded.insert(excluded.end(), options.exclude_inbound_ports.begin(),
                     options.exclude_inbound_ports.end());
     for (uint16_t port : excluded) {

@@ -27,8 +27,10 @@ struct CaptureOptions {
 enum class IpFamily { kIpv4, kIpv6 };
 
 // The proxy's own ports that inbound capture leaves alone: the status endpoint (metrics,
-// readiness: Prometheus and the kubelet reach it directly) and the capture ports themselves.
+// readiness: Prometheus and the kubelet reach it directly), and the admin port, which listens
+// on loopback only and must stay out of reach even of an inbound passthrough to loopback.
 inline constexpr uint16_t kStatusPort = 15020;
+inline constexpr uint16_t kAdminPort = 15000;
 
 // The chains `weft-proxy init` owns, in the nat table.
 inline constexpr std::string_view kInboundChain = "WEFT_INBOUND";

@@ -89,7 +89,15 @@ CommandResult runCommand(const std::vector<std::string>& args, std::string_view 
   }
   close(out_pipe[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited = 0;
+  do {
+    waited = waitpid(pid, &status, 0);
+  } while (waited < 0 && errno == EINTR);
+  if (waited != pid) {
+    // (SIGCHLD ignored by whoever started us reaps the child itself: no status to read.)
+    result.output.append(args[0] + ": its exit status could not be read (" +
+                         std::string(strerror(errno)) + ")\n");
+    return result;
   }
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

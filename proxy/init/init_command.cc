@@ -3,7 +3,10 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <charconv>
+#include <csignal>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,19 @@ bool fail(const std::vector<std::string>& args, const CommandResult& result) {
   return false;
 }
 
+// A user or group id: 0 to 4294967294 (4294967295 is "no id").
+std::optional<uint32_t> parseId(const std::string& text, std::string_view flag,
+                                std::string& error) {
+  uint32_t value = 0;
+  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || failure != std::errc() || end != text.data() + text.size() ||
+      value == UINT32_MAX) {
+    error = std::string(flag) + ": '" + text + "' is not a user or group id";
+    return std::nullopt;
+  }
+  return value;
+}
+
 bool install(const CaptureOptions& options, IpFamily family, bool dry_run) {
   const FamilyTools tools = toolsFor(family);
   const std::string script = captureRestoreScript(options, family);
@@ -83,10 +99,18 @@ bool install(const CaptureOptions& options, IpFamily family, bool dry_run) {
   }
   for (const JumpRule& jump : captureJumps(options)) {
     const auto check = natCommand(tools, "-C", jump.chain, jump.spec);
-    if (!dry_run && runCommand(check).status == 0) {
-      std::cout << "# " << tools.name << ": present: -A " << jump.chain << ' ' << joined(jump.spec)
-                << '\n';
-      continue;
+    if (!dry_run) {
+      // -C: 0 the rule is there, 1 it is not; anything else (a lock not released, a missing
+      // table) is a failure, not a reason to add the rule a second time.
+      const CommandResult checked = runCommand(check);
+      if (checked.status == 0) {
+        std::cout << "# " << tools.name << ": present: -A " << jump.chain << ' '
+                  << joined(jump.spec) << '\n';
+        continue;
+      }
+      if (checked.status != 1) {
+        return fail(check, checked);
+      }
     }
     const auto add = natCommand(tools, "-A", jump.chain, jump.spec);
     std::cout << joined(add) << '\n';
@@ -134,12 +158,20 @@ bool cleanup(IpFamily family, bool dry_run) {
 }  // namespace
 
 int runInitCommand(int argc, char** argv) {
+  // Whoever started us may have left SIGCHLD ignored (then the tools' exit statuses could not
+  // be read) or SIGPIPE fatal.
+  std::signal(SIGCHLD, SIG_DFL);
+  std::signal(SIGPIPE, SIG_IGN);
   namespace po = boost::program_options;
   const ProgramInfo program{
       "weft-proxy init",
       "writes the pod's iptables rules that send its TCP traffic through the sidecar",
       "weft-proxy init [options]   (root, or CAP_NET_ADMIN, in the pod's network namespace)"};
   CaptureOptions options;
+  std::string proxy_uid = "1337";
+  std::string proxy_gid = "1337";
+  std::string inbound_port = "15006";
+  std::string outbound_port = "15001";
   std::string exclude_inbound;
   std::string exclude_outbound;
   std::string exclude_cidrs;
@@ -149,16 +181,17 @@ int runInitCommand(int argc, char** argv) {
   bool no_inbound = false;
   bool no_outbound = false;
   po::options_description description("Options");
-  description.add_options()("proxy-uid", po::value(&options.proxy_uid)->default_value(1337),
+  // Numbers are read as text and checked here: program_options would wrap "-1" around.
+  description.add_options()("proxy-uid", po::value(&proxy_uid)->default_value(proxy_uid),
                             "the proxy's user id: its connections are not captured")(
-      "proxy-gid", po::value(&options.proxy_gid)->default_value(1337),
+      "proxy-gid", po::value(&proxy_gid)->default_value(proxy_gid),
       "the proxy's group id: its connections are not captured")(
-      "inbound-port", po::value(&options.inbound_capture_port)->default_value(15006),
+      "inbound-port", po::value(&inbound_port)->default_value(inbound_port),
       "where inbound TCP is redirected (the inbound listener)")(
-      "outbound-port", po::value(&options.outbound_capture_port)->default_value(15001),
+      "outbound-port", po::value(&outbound_port)->default_value(outbound_port),
       "where outbound TCP is redirected (the outbound listener)")(
       "exclude-inbound-ports", po::value(&exclude_inbound),
-      "comma-separated ports reached directly (15020, the status port, always is)")(
+      "comma-separated ports reached directly (15020, status, and 15000, admin, always are)")(
       "exclude-outbound-ports", po::value(&exclude_outbound),
       "comma-separated destination ports the app reaches directly")(
       "exclude-outbound-cidrs", po::value(&exclude_cidrs),
@@ -174,6 +207,25 @@ int runInitCommand(int argc, char** argv) {
     return *exit_code;
   }
   std::string error;
+  const auto uid = parseId(proxy_uid, "--proxy-uid", error);
+  const auto gid = uid ? parseId(proxy_gid, "--proxy-gid", error) : std::nullopt;
+  const auto in_port = gid ? parsePortList(inbound_port, "--inbound-port", error) : std::nullopt;
+  const auto out_port =
+      in_port ? parsePortList(outbound_port, "--outbound-port", error) : std::nullopt;
+  if (out_port && (in_port->size() != 1 || out_port->size() != 1)) {
+    error = "--inbound-port and --outbound-port take one port each";
+  } else if (out_port && in_port->front() == out_port->front()) {
+    error = "--inbound-port and --outbound-port must differ (" + inbound_port + ")";
+  } else if (out_port) {
+    options.proxy_uid = *uid;
+    options.proxy_gid = *gid;
+    options.inbound_capture_port = in_port->front();
+    options.outbound_capture_port = out_port->front();
+  }
+  if (!error.empty()) {
+    std::cerr << "weft-proxy init: " << error << '\n';
+    return 2;
+  }
   const auto inbound_ports = parsePortList(exclude_inbound, "--exclude-inbound-ports", error);
   const auto outbound_ports =
       inbound_ports ? parsePortList(exclude_outbound, "--exclude-outbound-ports", error)
@@ -189,10 +241,6 @@ int runInitCommand(int argc, char** argv) {
     std::cerr << "weft-proxy init: --ipv6 must be on, off or auto, not '" << ipv6 << "'\n";
     return 2;
   }
-  if (options.inbound_capture_port == 0 || options.outbound_capture_port == 0) {
-    std::cerr << "weft-proxy init: --inbound-port and --outbound-port must not be 0\n";
-    return 2;
-  }
   options.exclude_inbound_ports = *inbound_ports;
   options.exclude_outbound_ports = *outbound_ports;
   options.exclude_outbound_cidrs = *cidrs;
@@ -200,7 +248,9 @@ int runInitCommand(int argc, char** argv) {
   options.capture_outbound = !no_outbound;
 
   std::vector<IpFamily> families = {IpFamily::kIpv4};
-  if (ipv6 == "on" || (ipv6 == "auto" && hasIpv6Address())) {
+  // Cleanup looks in both families unless told not to: rules written with --ipv6 on must go
+  // whatever addresses the pod has now.
+  if (ipv6 == "on" || (ipv6 == "auto" && (cleanup_only || hasIpv6Address()))) {
     families.push_back(IpFamily::kIpv6);
   }
   for (IpFamily family : families) {

@@ -534,6 +534,7 @@ class SnapshotBuilder {
     }
     config.transparent = listener.transparent();
     inbound_listener_ = listener.direction() == weft::v1::Listener::INBOUND;
+    transparent_listener_ = listener.transparent();
     config.direction =
         listener.direction() == weft::v1::Listener::INBOUND    ? TrafficDirection::kInbound
         : listener.direction() == weft::v1::Listener::OUTBOUND ? TrafficDirection::kOutbound
@@ -896,6 +897,26 @@ class SnapshotBuilder {
     return config;
   }
 
+  // Where an ORIGINAL_DST cluster can send a connection without looping back into the proxy:
+  // only a transparent listener has an original destination other than itself, and an
+  // inbound one's is the pod's own address, whose connections from the proxy capture sends
+  // straight back to the inbound listener (weft-proxy init): it must go to loopback instead.
+  void checkPassthrough(const ClusterConfig& cluster, const std::string& path) {
+    if (!cluster.original_destination) {
+      return;
+    }
+    if (!transparent_listener_) {
+      fail(path, "cluster \"" + cluster.name +
+                     "\" is ORIGINAL_DST, which needs a transparent listener (here the original "
+                     "destination would be this listener itself)");
+    } else if (inbound_listener_ && !cluster.original_destination_loopback) {
+      fail(path, "cluster \"" + cluster.name +
+                     "\" is ORIGINAL_DST on an inbound listener: set "
+                     "original_dst.connect_to_loopback, since the proxy's own connections to the "
+                     "pod's address are captured back into the inbound listener");
+    }
+  }
+
   std::optional<TcpChainConfig> addTcpChain(const Snapshot& snapshot, const weft::v1::TcpProxy& tcp,
                                             const std::string& path) {
     TcpChainConfig config;
@@ -931,6 +952,9 @@ class SnapshotBuilder {
     uint64_t total = 0;
     for (const WeightedClusterRef& ref : config.clusters) {
       total += ref.weight;
+      checkPassthrough(
+          *ref.cluster,
+          appendField(path, tcp.has_weighted_clusters() ? "weighted_clusters" : "cluster"));
     }
     config.picker.setTotal(total);
     if (tcp.has_idle_timeout()) {
@@ -1489,6 +1513,7 @@ class SnapshotBuilder {
   std::shared_ptr<const AccessLogConfig> default_access_log_;  // Bootstrap.access_log
   const weft::v1::TracingConfig* default_tracing_ = nullptr;   // Bootstrap.tracing
   bool inbound_listener_ = false;                              // of the listener being read
+  bool transparent_listener_ = false;                          // of the listener being read
   // The retry policy of the virtual host whose routes are being read.
   std::shared_ptr<const RetryPolicyConfig> vhost_retry_policy_;
   config::ConfigErrors& errors_;

@@ -47,7 +47,8 @@ class CaptureInitTest(harness.IntegrationTest):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest.SkipTest("network namespaces and iptables need root")
-        for tool in ("ip", "iptables", "iptables-save", "ip6tables", "setpriv", "curl"):
+        for tool in ("ip", "iptables", "iptables-save", "ip6tables", "ip6tables-save",
+                     "setpriv", "curl"):
             harness.require_tool(tool)
         remove_stale_namespaces()
         cls.pod = f"{PREFIX}{os.getpid()}-pod"
@@ -161,6 +162,10 @@ class CaptureInitTest(harness.IntegrationTest):
         self.assertEqual(nat_rules(self.v4_only, "ip6tables"), [])
         weft_init(self.v4_only, "--ipv6", "on")
         self.assertIn("-A OUTPUT -p tcp -j WEFT_OUTPUT", nat_rules(self.v4_only, "ip6tables"))
+        # Cleanup looks in both families, whatever the pod's addresses.
+        weft_init(self.v4_only, "--cleanup")
+        self.assertEqual(nat_rules(self.v4_only, "ip6tables"), [])
+        self.assertEqual(nat_rules(self.v4_only), [])
 
     def test_cleanup_leaves_nothing_and_can_run_twice(self):
         weft_init(self.pod)
@@ -177,10 +182,14 @@ class CaptureInitTest(harness.IntegrationTest):
         for flag, value in (("--exclude-inbound-ports", "80,http"),
                             ("--exclude-outbound-ports", "70000"),
                             ("--exclude-outbound-cidrs", "10.0.0.0/33"),
+                            ("--inbound-port", "-1"),
+                            ("--outbound-port", "15006"),  # the inbound port
+                            ("--proxy-uid", "-1"),
+                            ("--proxy-gid", "4294967295"),
                             ("--ipv6", "maybe")):
             result = weft_init(self.pod, flag, value, check=False)
             self.assertEqual(result.returncode, 2, result.stdout)
-            self.assertIn(flag, result.stderr)
+            self.assertIn(flag, result.stderr, (flag, value))
         self.assertEqual(nat_rules(self.pod), [])
 
 

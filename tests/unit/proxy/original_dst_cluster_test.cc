@@ -78,6 +78,26 @@ TEST(OriginalDstClusterTest, EnvoyShapedSettingsAndTheLoopbackOptionAreRead) {
   EXPECT_TRUE(snapshot->clusters.at("PassthroughCluster")->original_destination_loopback);
 }
 
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  return text;
+}
+
+TEST(OriginalDstClusterTest, OnlyWhereItCannotLoopBackIntoTheProxy) {
+  std::string error;
+  const std::string base = bootstrap("PassthroughCluster", "backend", "");
+  // A plain listener: its "original destination" is itself.
+  EXPECT_FALSE(build(replaced(base, "transparent: true", "transparent: false"), error));
+  EXPECT_NE(error.find("filter_chains[1].tcp.cluster"), std::string::npos) << error;
+  EXPECT_NE(error.find("transparent listener"), std::string::npos) << error;
+  // Inbound: the pod's own address would be captured straight back; loopback is required.
+  const std::string inbound =
+      replaced(base, "transparent: true", "transparent: true\n      direction: INBOUND");
+  EXPECT_FALSE(build(inbound, error));
+  EXPECT_NE(error.find("connect_to_loopback"), std::string::npos) << error;
+  EXPECT_TRUE(build(inbound + "      original_dst: {connect_to_loopback: true}\n", error)) << error;
+}
+
 TEST(OriginalDstClusterTest, HttpRoutesCannotUseIt) {
   std::string error;
   EXPECT_FALSE(build(bootstrap("PassthroughCluster", "PassthroughCluster", ""), error));

@@ -16,6 +16,7 @@ TEST(CaptureRulesTest, DefaultIpv4Rules) {
       ":WEFT_REDIRECT - [0:0]\n"
       "-A WEFT_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006\n"
       "-A WEFT_REDIRECT -p tcp -j REDIRECT --to-ports 15001\n"
+      "-A WEFT_INBOUND -p tcp --dport 15000 -j RETURN\n"
       "-A WEFT_INBOUND -p tcp --dport 15020 -j RETURN\n"
       "-A WEFT_INBOUND -p tcp -j WEFT_IN_REDIRECT\n"
       "-A WEFT_OUTPUT -o lo ! -d 127.0.0.1/32 -m owner --uid-owner 1337 -j WEFT_IN_REDIRECT\n"
