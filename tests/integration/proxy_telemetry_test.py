@@ -104,6 +104,22 @@ class TelemetryTest(harness.IntegrationTest):
     def metrics(self):
         return proxy_metrics.scrape(self.status_port, "/metrics")
 
+    def start_http2_cluster_proxy(self, backend, route_prefix="/api"):
+        """The proxy with cluster "reviews" speaking HTTP/2 to `backend`; returns its port."""
+        self.status_port = harness.free_port()
+        proxy_port = harness.free_port()
+        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
+                                       tcp_port=harness.free_port(), backend=backend,
+                                       inbound_port=harness.free_port())
+                         .replace("      destination_service:",
+                                  "      protocol: HTTP2\n      destination_service:")
+                         .replace("prefix: /api", f"prefix: {route_prefix}"))
+        return proxy_port
+
+    def start_grpc_server(self):
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")
+        return server, int(server.wait_for(r"listening on (\d+)").group(1))
+
     def settled(self, expected, timeout=10):
         """Scrapes until every {(name, labels dict): value} in `expected` holds, and returns
         that scrape. A request is counted once its response is out, so a client can read the
@@ -330,16 +346,8 @@ class ConnectionPoolGaugesTest(TelemetryTest):
 
 class GrpcMetricsTest(TelemetryTest):
     def test_grpc_calls_are_labelled_with_their_grpc_status(self):
-        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")
-        grpc_port = int(server.wait_for(r"listening on (\d+)").group(1))
-        self.status_port = harness.free_port()
-        proxy_port = harness.free_port()
-        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
-                                       tcp_port=harness.free_port(), backend=grpc_port,
-                                       inbound_port=harness.free_port())
-                         .replace("      destination_service:",
-                                  "      protocol: HTTP2\n      destination_service:")
-                         .replace("prefix: /api", "prefix: /test.Echo"))
+        _, grpc_port = self.start_grpc_server()
+        proxy_port = self.start_http2_cluster_proxy(grpc_port, route_prefix="/test.Echo")
 
         def calls(count):
             result = subprocess.run([SYSTEM_PYTHON, GRPC_TOOL, "calls", f"127.0.0.1:{proxy_port}",
@@ -367,13 +375,7 @@ class GrpcMetricsTest(TelemetryTest):
 class Http1ToGrpcMetricsTest(TelemetryTest):
     def test_a_local_reply_relayed_through_the_http2_bridge_keeps_its_flag(self):
         # An HTTP/1.1 client of an HTTP2 cluster whose only endpoint refuses connections.
-        self.status_port = harness.free_port()
-        proxy_port = harness.free_port()
-        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
-                                       tcp_port=harness.free_port(), backend=harness.free_port(),
-                                       inbound_port=harness.free_port())
-                         .replace("      destination_service:",
-                                  "      protocol: HTTP2\n      destination_service:"))
+        proxy_port = self.start_http2_cluster_proxy(harness.free_port())
         for _ in range(3):
             connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
             try:
@@ -388,15 +390,8 @@ class Http1ToGrpcMetricsTest(TelemetryTest):
 
 class BridgedHttp2PoolGaugeTest(TelemetryTest):
     def test_an_http2_connection_opened_for_http1_clients_is_gauged_until_it_closes(self):
-        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", "0"], "grpc")
-        grpc_port = int(server.wait_for(r"listening on (\d+)").group(1))
-        self.status_port = harness.free_port()
-        proxy_port = harness.free_port()
-        self.start_proxy(CONFIG.format(status_port=self.status_port, proxy_port=proxy_port,
-                                       tcp_port=harness.free_port(), backend=grpc_port,
-                                       inbound_port=harness.free_port())
-                         .replace("      destination_service:",
-                                  "      protocol: HTTP2\n      destination_service:"))
+        server, grpc_port = self.start_grpc_server()
+        proxy_port = self.start_http2_cluster_proxy(grpc_port)
         connection = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
         try:
             status, _ = self.post(connection, "/api/x", b"payload")
