@@ -180,8 +180,15 @@ void Worker::drain(std::chrono::milliseconds deadline) {
 }
 
 void Worker::finishDrain() {
-  // Nothing may keep the event loop running once the last connection is gone.
+  // Nothing may keep the event loop running once the last connection is gone. Requests that
+  // were in flight when the drain began may have opened upstream connections since (the pools
+  // were emptied then): an idle HTTP/2 connection waits for frames, and would keep the loop,
+  // and the process, alive for good once the deadline timer is cancelled.
   drain_timer_->cancel();
+  context_.upstream_pool.clear();
+  if (context_.http2_upstream_pool) {
+    context_.http2_upstream_pool->retireAll();
+  }
   if (context_.stream_idle_watcher) {
     context_.stream_idle_watcher->stop();
   }

@@ -568,6 +568,33 @@ class ProxyHttp2Test(harness.IntegrationTest):
         self.assertEqual(self.proxy.wait(timeout=10), 0)
         self.assertLess(time.monotonic() - started, 3)  # well before the 5 s drain deadline
 
+    def test_drain_ends_with_upstream_connections_opened_after_it_began(self):
+        # The drain empties the upstream pools when it begins; a request whose head was still
+        # arriving then is forwarded afterwards, on a new HTTP/2 connection. Once its client is
+        # gone, that idle connection must close too, or it keeps the process alive for good.
+        server = self.start([SYSTEM_PYTHON, GRPC_TOOL, "serve", str(self.grpc_port)], "grpc")
+        server.wait_for(r"listening on \d+")
+        with socket.create_connection(("127.0.0.1", self.front_port), timeout=10) as s:
+            s.sendall(b"GET /late HTTP/1.1\r\nHost: grpc\r\n")
+            time.sleep(0.3)  # the proxy is reading the head
+            self.proxy.signal(signal.SIGTERM)
+            self.proxy.wait_for(r"draining")
+            time.sleep(0.3)  # the worker has begun its drain
+            s.sendall(b"\r\n")
+            answer = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        # The gRPC server's answer to a request that is not gRPC, whatever it is, came back
+        # over that connection (not a local reply), and the client connection was closed.
+        self.assertTrue(answer.startswith(b"HTTP/1.1 "), answer[:200])
+        self.assertNotIn(b"x-weft-reason", answer.lower(), answer[:300])
+        self.assertIn(b"connection: close", answer.lower())
+        self.assertEqual(self.proxy.wait(timeout=20), 0, self.proxy.output())
+        self.assertNotIn("drain deadline reached", self.proxy.output())
+
 
 class ProxyHttp2DrainTest(harness.IntegrationTest):
     """Default timeouts, unlike the config above, whose 1 s stream idle timeout
