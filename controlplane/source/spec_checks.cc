@@ -171,6 +171,11 @@ ConfigErrors checkWorkload(const mesh::WorkloadSpec& spec) {
                    "literal");
     }
   }
+  if (spec.has_sidecar() && spec.traffic_capture()) {
+    addError(errors, "traffic_capture",
+             "a workload's proxy either captures its traffic (trafficCapture) or listens on "
+             "ports of its own (sidecar), not both");
+  }
   std::map<uint32_t, int> ports;
   std::map<std::string, int> names;
   for (int p = 0; p < spec.ports_size(); ++p) {

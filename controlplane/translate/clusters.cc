@@ -284,7 +284,8 @@ weft::v1::Cluster fallbackCluster(bool registry_only) {
   return cluster;
 }
 
-weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol) {
+weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol,
+                                 const std::string& destination_service) {
   weft::v1::Cluster cluster;
   cluster.set_name(inboundClusterName(port));
   cluster.set_type(weft::v1::Cluster::STATIC);
@@ -294,6 +295,7 @@ weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, Port
   auto& socket = *endpoint.mutable_endpoint()->mutable_address();
   socket.set_address(address);
   socket.set_port(port);
+  cluster.set_destination_service(destination_service);
   return cluster;
 }
 

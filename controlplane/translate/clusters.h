@@ -57,7 +57,10 @@ weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fq
 weft::v1::Cluster fallbackCluster(bool registry_only);
 
 // The STATIC cluster of the local application's port: one endpoint, `address`:`port`.
-weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol);
+// `destination_service`: the FQDN of the service the port serves, which labels the inbound
+// side's metrics as the callers' sidecars label theirs.
+weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol,
+                                 const std::string& destination_service);
 
 // The upstream protocol for a service port's protocol.
 weft::v1::Cluster::Protocol clusterProtocol(PortProtocol protocol);

@@ -52,9 +52,10 @@ weft::v1::ClusterLoadAssignment outboundAssignment(
     const auto& spec = workload->spec;
     const bool via_sidecar = spec.has_sidecar() && isHttp(port.protocol);
     // Only the sidecar terminates mesh TLS; a TCP port of a local-mode workload is the
-    // application itself.
-    const bool mtls_ready =
-        security == UpstreamSecurity::kMeshAlways || (via_sidecar && sidecar_accepts_mtls[index]);
+    // application itself. A capturing sidecar receives every port, HTTP or TCP.
+    const bool behind_sidecar = via_sidecar || spec.traffic_capture();
+    const bool mtls_ready = security == UpstreamSecurity::kMeshAlways ||
+                            (behind_sidecar && sidecar_accepts_mtls[index]);
     placed.push_back({&spec.locality(), &spec.address(),
                       via_sidecar ? spec.sidecar().inbound_port() : *target, workload, mtls_ready});
   }

@@ -42,6 +42,7 @@ weft::v1::Route inboundRoute(uint32_t port) {
 struct ApplicationPort {
   PortProtocol protocol = PortProtocol::kHttp;
   std::string service;  // the service that decided the protocol, for messages
+  std::string fqdn;     // and its FQDN, for the metrics' destination_service
 };
 
 }  // namespace
@@ -61,7 +62,8 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
       if (!target || (local && !isHttp(port.protocol))) {
         continue;
       }
-      auto [entry, inserted] = ports.emplace(*target, ApplicationPort{port.protocol, service_key});
+      auto [entry, inserted] =
+          ports.emplace(*target, ApplicationPort{port.protocol, service_key, service.fqdn});
       if (!inserted && entry->second.protocol != port.protocol) {
         problems.add("Workload " + workload_key + ": port " + std::to_string(*target) + " is " +
                      std::string(protocolName(entry->second.protocol)) + " for Service " +
@@ -92,15 +94,16 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
   for (const auto& [port, application] : ports) {
     resources.clusters.push_back(
         buildResource(ResourceType::kCluster, inboundClusterName(port),
-                      inboundCluster(port, address, application.protocol)));
+                      inboundCluster(port, address, application.protocol, application.fqdn)));
     if (local) {
       continue;
     }
     const weft::v1::DownstreamTls::Mode mode = security.peer.modeFor(port);
-    if (security.mesh_mtls && mode == weft::v1::DownstreamTls::STRICT) {
+    if (security.mesh_mtls && mode == weft::v1::DownstreamTls::STRICT &&
+        !workload.spec.traffic_capture()) {
       problems.add("Workload " + workload_key + ": PeerAuthentication makes port " +
                    std::to_string(port) +
-                   " STRICT, but without a sidecar block the mesh does not know the workload "
+                   " STRICT, but neither a sidecar block nor trafficCapture says the workload "
                    "runs a proxy, so callers connect to it in plaintext and a proxy capturing "
                    "its traffic refuses them");
     }

@@ -118,8 +118,9 @@ void Translator::buildServices(const Translator* previous) {
 }
 
 bool Translator::sidecarAcceptsMtls(const Workload& workload) {
-  // The model knows a workload runs a sidecar from its sidecar block only.
-  if (!mesh_mtls_ || !workload.spec.has_sidecar()) {
+  // The model knows a workload runs a sidecar from its sidecar block (local mode) or its
+  // trafficCapture flag only.
+  if (!mesh_mtls_ || (!workload.spec.has_sidecar() && !workload.spec.traffic_capture())) {
     return false;
   }
   auto [entry, inserted] = sidecar_accepts_mtls_.emplace(&workload, false);

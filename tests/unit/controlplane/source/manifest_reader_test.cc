@@ -505,6 +505,12 @@ TEST(ManifestReaderTest, WorkloadAddressMustBeAnIpLiteral) {
       "  address: 10.0.0.5\n  ports: [{name: http, port: 80}, {name: http, port: 81}]\n"));
   EXPECT_EQ(names.field_path, "spec.ports[1].name");
   EXPECT_THAT(names.reason, HasSubstr("port names must be unique"));
+  const ManifestError both =
+      onlyError(weftDocument("Workload",
+                             "  address: 10.0.0.5\n  trafficCapture: true\n"
+                             "  sidecar: {inboundPort: 15006, outboundPort: 15001}\n"));
+  EXPECT_EQ(both.field_path, "spec.traffic_capture");
+  EXPECT_THAT(both.reason, HasSubstr("not both"));
 }
 
 TEST(ManifestReaderTest, MeshConfigOtherThanTheDefaultIsAnError) {

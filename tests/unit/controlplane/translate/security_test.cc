@@ -230,6 +230,32 @@ TEST(SecurityTest, EndpointsAreMtlsReadyOnlyWhereASidecarAcceptsIt) {
   EXPECT_EQ(web.endpoints(0).lb_endpoints(0).identity(), "spiffe://cluster.local/ns/shop/sa/web");
 }
 
+TEST(SecurityTest, ACapturingSidecarIsMtlsReadyOnEveryPortAndMayBeStrict) {
+  ModelBuilder model = meshModel();
+  model.service("shop", "cart", {{"app", "cart"}}, {port(8080), port(6379, PortProtocol::kTcp)});
+  model.workload("shop", "cart-1", {{"app", "cart"}},
+                 "address: 10.0.4.1\nserviceAccount: cart\ntrafficCapture: true\n");
+  model.peerAuthentication("shop", "cart", "selector: {matchLabels: {app: cart}}\nmode: STRICT\n");
+  Translator translator(model.build(), nullptr, testTrustBundle());
+  const ProxyResources caller = translator.forProxy(proxyNode("shop", "api-1"));
+  for (const char* port : {"8080", "6379"}) {
+    const auto assignment = resource<weft::v1::ClusterLoadAssignment>(
+        caller, ResourceType::kEndpoints,
+        std::string("outbound/cart.shop.svc.cluster.local:") + port);
+    const auto& endpoint = assignment.endpoints(0).lb_endpoints(0);
+    // Callers connect to the application's own port; the capture rules take it to the proxy.
+    EXPECT_EQ(std::to_string(endpoint.endpoint().address().port()), port);
+    EXPECT_TRUE(endpoint.mtls_ready().value()) << port;
+    EXPECT_EQ(endpoint.identity(), "spiffe://cluster.local/ns/shop/sa/cart");
+  }
+  const auto inbound = resource<weft::v1::Listener>(
+      translator.forProxy(proxyNode("shop", "cart-1")), ResourceType::kListener, "inbound");
+  ASSERT_EQ(inbound.filter_chains_size(), 2);
+  EXPECT_EQ(inbound.filter_chains(0).tls().mode(), DownstreamTls::STRICT);
+  EXPECT_EQ(inbound.filter_chains(1).tls().mode(), DownstreamTls::STRICT);
+  EXPECT_FALSE(hasProblemContaining(translator.problems(), "cart-1"));
+}
+
 TEST(SecurityTest, DestinationPolicyTlsDisableAndMeshAreTranslated) {
   ModelBuilder model = meshModel();
   model.destinationPolicy("shop", "web", "host: web\ntrafficPolicy: {tls: {mode: DISABLE}}\n");
