@@ -1,6 +1,7 @@
 // weftctl: the operator's command line for a Weft mesh.
 #include <iostream>
 
+#include "cli/demo_command.h"
 #include "cli/proxy_config_command.h"
 #include "cli/proxy_status_command.h"
 #include "cli/stat_command.h"
@@ -21,10 +22,15 @@ int main(int argc, char** argv) {
       "                                each service and of each edge (workload -> service),\n"
       "                                from Prometheus (--prometheus) or straight from proxies\n"
       "                                (--proxy); a namespace (shop, ns/shop) or a service\n"
-      "                                (reviews.shop, svc/reviews) narrows it down"};
+      "                                (reviews.shop, svc/reviews) narrows it down\n"
+      "  demo                          the local mesh demo: as root, a shop of three services\n"
+      "                                in network namespaces with traffic capture, sidecars\n"
+      "                                and a control plane, and a guided walkthrough; without\n"
+      "                                root (or with --loopback), the loopback variant"};
   weft::cli::ControlPlaneTarget control_plane;
   std::string output;
   weft::cli::StatOptions stat;
+  weft::cli::DemoOptions demo;
   std::vector<std::string> arguments;
   po::options_description options("Options");
   options.add_options()("control-plane",
@@ -45,7 +51,14 @@ int main(int argc, char** argv) {
       "window", po::value(&stat.window),
       "stat: the time the numbers cover (500ms, 5s, 1m, ...); default 1m with --prometheus, "
       "5s with --proxy (the proxies are read twice, that far apart)")(
-      "args", po::value(&arguments), "the command and its arguments");
+      "hold", po::value(&demo.hold)->default_value("auto"),
+      "demo: after the walkthrough, keep traffic and the live view going until Ctrl-C: yes, "
+      "no, or auto (when the output is a terminal)")(
+      "loopback", po::bool_switch(&demo.loopback),
+      "demo: the loopback variant (no namespaces, no root needed)")(
+      "demo-dir", po::value(&demo.demo_dir),
+      "demo: the directory of the demo scripts (default $WEFT_DEMO_DIR, else the source "
+      "tree's scripts/demo)")("args", po::value(&arguments), "the command and its arguments");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;
@@ -73,6 +86,9 @@ int main(int argc, char** argv) {
     stat.filter = arguments.size() == 2 ? arguments[1] : "";
     stat.output = output;
     return weft::cli::runStat(stat, std::cout, std::cerr);
+  }
+  if (command == "demo" && arguments.size() == 1) {
+    return weft::cli::runDemo(demo, std::cout, std::cerr);
   }
   std::cerr << "weftctl: unknown command or wrong arguments: " << command
             << "; see weftctl --help\n";

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The README's demo command: installs what is missing, builds, starts two
-# versions of a "reviews" backend and weft-proxy in front of them on loopback,
-# and sends traffic through the proxy.
+# `weftctl demo --loopback`, and what `weftctl demo` runs without root: the mesh on loopback,
+# no network namespaces and no traffic capture (sidecars listen on ports of their own).
+#
+# First weft-proxy alone, from a static bootstrap, in front of two versions of a "reviews"
+# backend: a canary split, local replies that say why, the admin endpoint, a graceful drain.
 #
 # Then the local mesh, zero trust by default: weft-controlplane reads the manifests in
 # scripts/demo/mesh/ and runs the mesh CA; two sidecars (productpage, reviews) get their SPIFFE
@@ -11,17 +13,11 @@
 # AuthorizationPolicy lets only productpage call reviews and denies /admin; a route edit
 # reaches the sidecars in milliseconds, and weftctl proxy-status / proxy-config show it. Each
 # sidecar's golden metrics then show every call it carried, by source, destination and outcome.
-# (Traffic capture joins this demo when that issue lands.)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
-# WEFT_DEMO_BIN_DIR runs other binaries (default build/bin); WEFT_DEMO_SKIP_BUILD=1 skips the
-# package check and the build (both for iterating on this script).
+# WEFT_DEMO_BIN_DIR: where the binaries are (weftctl demo sets it; default build/bin).
 bin=${WEFT_DEMO_BIN_DIR:-build/bin}
-if [ "${WEFT_DEMO_SKIP_BUILD:-0}" != 1 ]; then
-  bash scripts/install-deps.sh
-  bash scripts/build.sh
-fi
 
 workdir=$(mktemp -d /tmp/weft-demo.XXXXXX)
 pids=()
