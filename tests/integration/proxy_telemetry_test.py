@@ -318,10 +318,13 @@ class ConnectionPoolGaugesTest(TelemetryTest):
         thread = threading.Thread(target=slow_request)
         thread.start()
         try:
+            # The request is active from the moment it is sent for; its connection is
+            # counted once it is established, a moment later.
             deadline = time.monotonic() + 5
             while True:
                 scrape = self.metrics()
-                if scrape.value("weft_proxy_upstream_active_requests", **cluster) == 1 \
+                if (scrape.value("weft_proxy_upstream_active_requests", **cluster) == 1 and
+                        scrape.value("weft_proxy_upstream_connections", **cluster) == 1) \
                         or time.monotonic() > deadline:
                     break
                 time.sleep(0.02)
