@@ -114,6 +114,10 @@ const std::vector<MessageCelRule>& messageCelRules() {
        {"!has(self.sidecar) || !has(self.ports) || "
         "self.ports.all(p, p.port != self.sidecar.inboundPort)",
         "sidecar.inboundPort must differ from the application's ports"}},
+      {"weft.mesh.v1alpha1.WorkloadSpec",
+       {"!has(self.sidecar) || !has(self.trafficCapture) || !self.trafficCapture",
+        "a workload's proxy either captures its traffic (trafficCapture) or listens on ports of "
+        "its own (sidecar), not both"}},
   };
   return rules;
 }

@@ -284,6 +284,15 @@ weft::v1::Cluster fallbackCluster(bool registry_only) {
   return cluster;
 }
 
+weft::v1::Cluster inboundPassthroughCluster() {
+  weft::v1::Cluster cluster;
+  cluster.set_name(std::string(kInboundPassthroughCluster));
+  cluster.set_type(weft::v1::Cluster::ORIGINAL_DST);
+  *cluster.mutable_connect_timeout() = seconds(kConnectTimeoutSeconds);
+  cluster.mutable_original_dst()->set_connect_to_loopback(true);
+  return cluster;
+}
+
 weft::v1::Cluster inboundCluster(uint32_t port, const std::string& address, PortProtocol protocol,
                                  const std::string& destination_service) {
   weft::v1::Cluster cluster;

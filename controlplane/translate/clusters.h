@@ -56,6 +56,10 @@ weft::v1::Cluster outboundCluster(const std::string& name, const std::string& fq
 // the connection is closed, and the proxy logs it).
 weft::v1::Cluster fallbackCluster(bool registry_only);
 
+// "inbound-passthrough": ORIGINAL_DST connecting to loopback at the original port (the
+// proxy's own connections to the pod's address would be captured back into it).
+weft::v1::Cluster inboundPassthroughCluster();
+
 // The STATIC cluster of the local application's port: one endpoint, `address`:`port`.
 // `destination_service`: the FQDN of the service the port serves, which labels the inbound
 // side's metrics as the callers' sidecars label theirs.

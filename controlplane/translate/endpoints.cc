@@ -28,11 +28,24 @@ bool sameField(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+bool SidecarTls::acceptsOn(uint32_t port) const {
+  if (kind == Kind::kNone) {
+    return false;
+  }
+  if (kind == Kind::kCapture) {
+    for (const auto& [listed, listed_mode] : port_modes) {
+      if (listed == port) {
+        return listed_mode != weft::v1::DownstreamTls::DISABLE;
+      }
+    }
+  }
+  return mode != weft::v1::DownstreamTls::DISABLE;
+}
+
 weft::v1::ClusterLoadAssignment outboundAssignment(
     const std::string& cluster_name, const CatalogService& service, const ServicePort& port,
     const weft::mesh::v1alpha1::Subset* subset, const MeshSettings& settings,
-    UpstreamSecurity security, const std::vector<bool>& sidecar_accepts_mtls,
-    ProblemLog& problems) {
+    UpstreamSecurity security, const std::vector<SidecarTls>& sidecars, ProblemLog& problems) {
   std::vector<PlacedEndpoint> placed;
   placed.reserve(service.workloads.size());
   for (size_t index = 0; index < service.workloads.size(); ++index) {
@@ -53,9 +66,9 @@ weft::v1::ClusterLoadAssignment outboundAssignment(
     const bool via_sidecar = spec.has_sidecar() && isHttp(port.protocol);
     // Only the sidecar terminates mesh TLS; a TCP port of a local-mode workload is the
     // application itself. A capturing sidecar receives every port, HTTP or TCP.
-    const bool behind_sidecar = via_sidecar || spec.traffic_capture();
+    const bool behind_sidecar = via_sidecar || sidecars[index].kind == SidecarTls::Kind::kCapture;
     const bool mtls_ready = security == UpstreamSecurity::kMeshAlways ||
-                            (behind_sidecar && sidecar_accepts_mtls[index]);
+                            (behind_sidecar && sidecars[index].acceptsOn(*target));
     placed.push_back({&spec.locality(), &spec.address(),
                       via_sidecar ? spec.sidecar().inbound_port() : *target, workload, mtls_ready});
   }

@@ -148,8 +148,13 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
     setTelemetry(listener, telemetry);
     resources.listener =
         buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
-  } else if (!chains.empty()) {
-    weft::v1::Listener listener = captureInboundListener(chains);
+  } else {
+    // Port 0 is never a port_modes key: its mode is that of every port without an entry.
+    resources.clusters.push_back(buildResource(ResourceType::kCluster,
+                                               std::string(kInboundPassthroughCluster),
+                                               inboundPassthroughCluster()));
+    weft::v1::Listener listener =
+        captureInboundListener(chains, chainSecurity(security.peer.modeFor(0)));
     setTelemetry(listener, telemetry);
     resources.listener =
         buildResource(ResourceType::kListener, std::string(kInboundListener), listener);

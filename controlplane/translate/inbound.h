@@ -20,7 +20,8 @@ namespace weft::controlplane {
 struct InboundResources {
   std::vector<BuiltResourcePtr> clusters;  // sorted by name
   std::vector<BuiltResourcePtr> routes;    // sorted by name
-  // Null with traffic capture when no service selects the workload (no chain to serve).
+  // With traffic capture always set: a workload no service selects still has its inbound
+  // connections redirected, which the catch-all passthrough chain serves.
   BuiltResourcePtr listener;
   // Some chain terminates mesh TLS (STRICT or PERMISSIVE), so the proxy needs the trust bundle.
   bool mesh_tls = false;
@@ -44,7 +45,8 @@ struct InboundSecurity {
 // routes by Host, with one virtual host per HTTP port of each selecting service, to
 // <address>:<target port>. TCP ports are not reachable without capture and are left out.
 // With capture: the listener on 0.0.0.0:15006 has a chain per target port (HTTP: routed by
-// "inbound/<port>" to 127.0.0.1:<port>; TCP: forwarded there).
+// "inbound/<port>" to 127.0.0.1:<port>; TCP: forwarded there), then a catch-all TCP chain to
+// "inbound-passthrough" for ports no service declares.
 // With traffic capture each chain has the mode of its application port; in local mode the one
 // chain has the strictest mode of the workload's ports (reported when they differ). Every
 // HTTP chain normalizes paths (inboundPathNormalization).

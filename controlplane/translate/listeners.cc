@@ -115,9 +115,16 @@ weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chai
   return listener;
 }
 
-weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains) {
-  return captureListener(kInboundListener, kInboundCapturePort, weft::v1::Listener::INBOUND,
-                         chains);
+weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains,
+                                          const InboundChainSecurity& passthrough) {
+  weft::v1::Listener listener =
+      captureListener(kInboundListener, kInboundCapturePort, weft::v1::Listener::INBOUND, chains);
+  auto& chain = *listener.add_filter_chains();
+  chain.set_name(std::string(kInboundPassthroughCluster));
+  chain.mutable_tcp()->set_stat_prefix(std::string(kInboundListener) + "_passthrough");
+  chain.mutable_tcp()->set_cluster(std::string(kInboundPassthroughCluster));
+  secureInbound(chain, passthrough);
+  return listener;
 }
 
 void setTelemetry(weft::v1::Listener& listener, const ChainTelemetry& telemetry) {

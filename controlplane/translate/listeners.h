@@ -50,7 +50,11 @@ weft::v1::PathNormalization inboundPathNormalization();
 // port no service has).
 weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chains,
                                            std::string_view fallback_cluster);
-weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains);
+// The inbound listener ends with a catch-all TCP chain to "inbound-passthrough", secured as
+// `passthrough` says (the workload's mode for ports without a port_modes entry), so a port no
+// service declares still reaches the application as opaque TCP.
+weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains,
+                                          const InboundChainSecurity& passthrough);
 
 // MeshConfig's telemetry settings for every chain: the access log on HTTP and TCP chains,
 // tracing on HTTP chains. Unset ones leave the chains as they are.

@@ -25,6 +25,9 @@ inline constexpr uint32_t kInboundCapturePort = 15006;
 // outboundTrafficPolicy): ORIGINAL_DST for ALLOW_ANY, no endpoints for REGISTRY_ONLY.
 inline constexpr std::string_view kPassthroughCluster = "passthrough";
 inline constexpr std::string_view kBlackholeCluster = "blackhole";
+// The cluster of a capture sidecar's catch-all inbound chain: a port no service declares is
+// passed to the application on loopback, at the port the caller dialled.
+inline constexpr std::string_view kInboundPassthroughCluster = "inbound-passthrough";
 
 // "<name>.<namespace>.<dns suffix>", e.g. "reviews.default.svc.cluster.local".
 std::string serviceFqdn(std::string_view name, std::string_view namespace_,

@@ -87,17 +87,17 @@ void Translator::buildServices(const Translator* previous) {
   for (ServiceId id = 0; id < services_.size(); ++id) {
     const CatalogService& service = catalog_->service(id);
     service_ids_.emplace(service.service, id);
-    std::vector<bool> accepts_mtls;
-    accepts_mtls.reserve(service.workloads.size());
+    std::vector<SidecarTls> sidecars;
+    sidecars.reserve(service.workloads.size());
     for (const Workload* workload : service.workloads) {
-      accepts_mtls.push_back(sidecarAcceptsMtls(*workload));
+      sidecars.push_back(sidecarTls(*workload));
     }
     if (previous != nullptr) {
       auto found = previous->service_ids_.find(service.service);
       if (found != previous->service_ids_.end()) {
         const ServiceResources& before = previous->services_[found->second];
         if (before.policy == service.policy && before.workloads == service.workloads &&
-            before.sidecar_accepts_mtls == accepts_mtls) {
+            before.sidecars == sidecars) {
           ServiceResources& resources = services_[id];
           resources = before;
           // Virtual hosts depend on the routes too; they are serialized again when used.
@@ -112,23 +112,37 @@ void Translator::buildServices(const Translator* previous) {
         }
       }
     }
-    services_[id].sidecar_accepts_mtls = std::move(accepts_mtls);
+    services_[id].sidecars = std::move(sidecars);
     buildService(id, services_[id]);
   }
 }
 
-bool Translator::sidecarAcceptsMtls(const Workload& workload) {
+const SidecarTls& Translator::sidecarTls(const Workload& workload) {
+  auto [entry, inserted] = sidecar_tls_.emplace(&workload, SidecarTls{});
+  if (!inserted) {
+    return entry->second;
+  }
   // The model knows a workload runs a sidecar from its sidecar block (local mode) or its
   // trafficCapture flag only.
+  SidecarTls& tls = entry->second;
   if (!mesh_mtls_ || (!workload.spec.has_sidecar() && !workload.spec.traffic_capture())) {
-    return false;
+    return tls;
   }
-  auto [entry, inserted] = sidecar_accepts_mtls_.emplace(&workload, false);
-  if (inserted) {
-    entry->second = peer_authentications_->forWorkload(workload).strictestMode() !=
-                    weft::v1::DownstreamTls::DISABLE;
+  const PeerAuthenticationScopes scopes = peer_authentications_->forWorkload(workload);
+  if (workload.spec.has_sidecar()) {
+    tls.kind = SidecarTls::Kind::kLocal;
+    tls.mode = scopes.strictestMode();
+    return tls;
   }
-  return entry->second;
+  tls.kind = SidecarTls::Kind::kCapture;
+  tls.mode = scopes.modeFor(0);  // port 0 is never a port_modes key: every other port
+  if (scopes.selector != nullptr) {
+    for (const auto& [port, mode] : scopes.selector->spec.port_modes()) {
+      tls.port_modes.emplace_back(port, scopes.modeFor(port));
+    }
+    std::sort(tls.port_modes.begin(), tls.port_modes.end());
+  }
+  return tls;
 }
 
 void Translator::buildService(ServiceId id, ServiceResources& resources) {
@@ -168,9 +182,8 @@ void Translator::buildService(ServiceId id, ServiceResources& resources) {
       cluster.cluster = buildResource(
           ResourceType::kCluster, name,
           outboundCluster(name, service.fqdn, port.protocol, policies[i], security, settings_));
-      auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(
-          outboundAssignment(name, service, port, subsets[i], settings_, security,
-                             resources.sidecar_accepts_mtls, problems));
+      auto assignment = std::make_shared<weft::v1::ClusterLoadAssignment>(outboundAssignment(
+          name, service, port, subsets[i], settings_, security, resources.sidecars, problems));
       if (policies[i].load_balancer().locality_aware()) {
         cluster.assignment = std::move(assignment);
       } else {

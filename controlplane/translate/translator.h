@@ -11,6 +11,7 @@
 #include "controlplane/model/mesh_model.h"
 #include "controlplane/resources/built_resource.h"
 #include "controlplane/translate/authorization.h"
+#include "controlplane/translate/endpoints.h"
 #include "controlplane/translate/http_routes.h"
 #include "controlplane/translate/inbound.h"
 #include "controlplane/translate/mesh_settings.h"
@@ -104,8 +105,8 @@ class Translator {
     // not be translated then: a later Translator reuses them when its inputs are the same.
     const DestinationPolicy* policy = nullptr;
     std::vector<const Workload*> workloads;
-    // Per workload, whether its sidecar accepts mesh mTLS (from PeerAuthentication).
-    std::vector<bool> sidecar_accepts_mtls;
+    // Per workload, how its sidecar takes mesh mTLS (from PeerAuthentication).
+    std::vector<SidecarTls> sidecars;
     std::vector<std::string> problems;
   };
 
@@ -152,7 +153,7 @@ class Translator {
   void buildServices(const Translator* previous);
   void buildService(ServiceId id, ServiceResources& resources);
   void reportUntranslated();
-  bool sidecarAcceptsMtls(const Workload& workload);
+  const SidecarTls& sidecarTls(const Workload& workload);
   NamespaceScope& namespaceScope(const std::string& namespace_);
   const OutboundListener& captureOutbound(const std::string& namespace_, NamespaceScope& scope);
   // `listener` with MeshConfig's telemetry settings (access logs) on its chains.
@@ -175,7 +176,7 @@ class Translator {
   std::unique_ptr<AuthorizationPolicies> authorization_;
   // The "trust-bundle" Secret; null without a trust bundle.
   BuiltResourcePtr trust_bundle_secret_;
-  std::map<const Workload*, bool> sidecar_accepts_mtls_;
+  std::map<const Workload*, SidecarTls> sidecar_tls_;
   std::unique_ptr<HttpRouteTable> routes_;
   std::vector<ServiceResources> services_;  // by ServiceId
   // Position of each service in FQDN order, which is also the order of their cluster names.

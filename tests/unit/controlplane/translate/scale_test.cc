@@ -75,9 +75,9 @@ void translateAll(bool mesh_wide, bool local, size_t expected_outbound_clusters)
 
   for (const ProxyResources& resources : proxies) {
     // The proxy's own "inbound/8080" plus the visible services (and, with capture, the
-    // catch-all chain's "passthrough").
+    // catch-all chains' "passthrough" and "inbound-passthrough").
     ASSERT_EQ(resources.of(ResourceType::kCluster).size(),
-              expected_outbound_clusters + (local ? 1 : 2));
+              expected_outbound_clusters + (local ? 1 : 3));
     ASSERT_EQ(resources.of(ResourceType::kEndpoints).size(), expected_outbound_clusters);
     ASSERT_EQ(resources.of(ResourceType::kListener).size(), 2u);
   }

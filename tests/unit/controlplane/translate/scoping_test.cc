@@ -44,9 +44,10 @@ const std::string kAuth = "outbound/auth.shared.svc.cluster.local:8080";
 TEST(ScopingTest, ByDefaultAProxySeesOnlyItsOwnNamespace) {
   Translator translator(threeNamespaces().build());
   const ProxyResources resources = translator.forProxy(proxyNode("a", "front-1"));
-  // ("passthrough": the capture sidecar's catch-all chain, whatever the namespace.)
+  // ("passthrough", "inbound-passthrough": the capture sidecar's catch-all chains, whatever
+  // the namespace.)
   EXPECT_EQ(names(resources, ResourceType::kCluster),
-            (std::set<std::string>{"inbound/8080", kFront, "passthrough"}));
+            (std::set<std::string>{"inbound-passthrough", "inbound/8080", kFront, "passthrough"}));
   EXPECT_EQ(names(resources, ResourceType::kEndpoints), std::set<std::string>{kFront});
 }
 

@@ -183,9 +183,14 @@ TEST(SecurityTest, InboundChainsTerminateTlsInTheResolvedModeOfTheirPort) {
   Translator translator(meshModel().build(), nullptr, testTrustBundle());
   const auto listener = resource<weft::v1::Listener>(
       translator.forProxy(proxyNode("shop", "api-1")), ResourceType::kListener, "inbound");
-  ASSERT_EQ(listener.filter_chains_size(), 2);
-  const auto& tcp = listener.filter_chains(0);   // 5000
-  const auto& http = listener.filter_chains(1);  // 8080
+  ASSERT_EQ(listener.filter_chains_size(), 3);
+  const auto& tcp = listener.filter_chains(0);          // 5000
+  const auto& http = listener.filter_chains(1);         // 8080
+  const auto& passthrough = listener.filter_chains(2);  // every other port
+  EXPECT_EQ(passthrough.tcp().cluster(), "inbound-passthrough");
+  EXPECT_EQ(passthrough.match().destination_ports_size(), 0);
+  // The policy's mode, not port 5000's.
+  EXPECT_EQ(passthrough.tls().mode(), DownstreamTls::PERMISSIVE);
   EXPECT_EQ(tcp.tls().mode(), DownstreamTls::DISABLE);
   EXPECT_FALSE(tcp.tls().has_require_client_certificate());
   EXPECT_EQ(http.tls().mode(), DownstreamTls::PERMISSIVE);
@@ -250,10 +255,36 @@ TEST(SecurityTest, ACapturingSidecarIsMtlsReadyOnEveryPortAndMayBeStrict) {
   }
   const auto inbound = resource<weft::v1::Listener>(
       translator.forProxy(proxyNode("shop", "cart-1")), ResourceType::kListener, "inbound");
-  ASSERT_EQ(inbound.filter_chains_size(), 2);
+  ASSERT_EQ(inbound.filter_chains_size(), 3);  // 6379, 8080, and the passthrough
   EXPECT_EQ(inbound.filter_chains(0).tls().mode(), DownstreamTls::STRICT);
   EXPECT_EQ(inbound.filter_chains(1).tls().mode(), DownstreamTls::STRICT);
+  EXPECT_EQ(inbound.filter_chains(2).tls().mode(), DownstreamTls::STRICT);
   EXPECT_FALSE(hasProblemContaining(translator.problems(), "cart-1"));
+}
+
+TEST(SecurityTest, ACapturingSidecarIsMtlsReadyPerPortAsItsPortModesSay) {
+  ModelBuilder model = meshModel();
+  model.service("shop", "cart", {{"app", "cart"}}, {port(8080), port(6379, PortProtocol::kTcp)});
+  model.workload("shop", "cart-1", {{"app", "cart"}},
+                 "address: 10.0.4.1\nserviceAccount: cart\ntrafficCapture: true\n");
+  model.peerAuthentication("shop", "cart", R"(
+selector: {matchLabels: {app: cart}}
+mode: STRICT
+portModes: {"6379": DISABLE}
+)");
+  Translator translator(model.build(), nullptr, testTrustBundle());
+  const ProxyResources caller = translator.forProxy(proxyNode("shop", "api-1"));
+  auto ready = [&](const std::string& port) {
+    return resource<weft::v1::ClusterLoadAssignment>(caller, ResourceType::kEndpoints,
+                                                     "outbound/cart.shop.svc.cluster.local:" + port)
+        .endpoints(0)
+        .lb_endpoints(0)
+        .mtls_ready()
+        .value();
+  };
+  // The inbound chain of 6379 takes plaintext only: a caller must not start TLS there.
+  EXPECT_TRUE(ready("8080"));
+  EXPECT_FALSE(ready("6379"));
 }
 
 TEST(SecurityTest, DestinationPolicyTlsDisableAndMeshAreTranslated) {
