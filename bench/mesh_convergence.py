@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
@@ -80,7 +79,7 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("network namespaces need root")
-    workdir = tempfile.mkdtemp(prefix="weft-bench-convergence-")
+    workdir = mesh_demo.netns_mesh.make_workdir("weft-bench")
     shop = mesh_demo.Shop(args.bin_dir, workdir, prefix="weft-bench")
     first, settled = [], []
     try:

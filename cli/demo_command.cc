@@ -83,7 +83,8 @@ int runDemo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   }
   argv.push_back(nullptr);
   ::execv(argv[0], argv.data());
-  err << "weftctl demo: cannot run " << plan.argv[0] << ": " << std::strerror(errno) << "\n";
+  const int exec_error = errno;  // before anything else can change it
+  err << "weftctl demo: cannot run " << plan.argv[0] << ": " << std::strerror(exec_error) << "\n";
   return 1;
 }
 

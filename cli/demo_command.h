@@ -19,7 +19,8 @@ struct DemoOptions {
 };
 
 // What would be run: the program and its arguments, and the variables to set; an error
-// message instead when a script or binary is missing. Pure, for tests and for --dry-run.
+// message instead when a script or binary is missing (it looks at the file system, and at
+// $WEFT_DEMO_DIR when options.demo_dir is empty). Separate from runDemo for the tests.
 struct DemoPlan {
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> environment;

@@ -29,10 +29,21 @@ cleanup() {
 trap cleanup EXIT
 
 free_ports() {  # n: n distinct free loopback ports, one a line
-  python3 -c 'import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
+  # From 10000-19999, below the kernel's ephemeral range (and the test harness's 20000-31999):
+  # a port probed free there cannot be taken by some client's connect() before the demo's
+  # process binds it.
+  python3 -c 'import random, socket, sys
+socks, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, 20000)))
+    except OSError:
+        s.close()
+        continue
+    socks.append(s)
+    ports.append(s.getsockname()[1])
+print("\n".join(map(str, ports)))' "$1"
 }
 
 wait_for_line() {  # file pattern

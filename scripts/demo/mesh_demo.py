@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -152,6 +151,12 @@ class Shop:
             time.sleep(0.1)
         return self.load_counts(seconds)
 
+    def denied_everywhere(self, caller, attempts=10):
+        """Whether `attempts` calls in a row from `caller` to catalog were denied (403): every
+        catalog pod's sidecar has the policy, not only the one that answered first."""
+        return all(self.curl(caller, "http://catalog:9080/items/1")[0] == 403
+                   for _ in range(attempts))
+
     def endpoint_health(self, pod, endpoint):
         """The health a pod's sidecar gives an endpoint (host:port) in catalog's clusters, from
         its admin /clusters: "ejected" when any of them (the service, a subset) ejected it,
@@ -265,12 +270,12 @@ class Walkthrough:
         self.say(f"    without retries: {self.outcomes(4)}")
         shop.mesh.write_manifest("route-catalog.yaml", catalog_route(50, 50, retries=True))
         shop.wait_load_seconds(1)
-        self.say(f"    with `retries: {{attempts: 3, retryOn: [5xx]}}`: {self.outcomes(4)}")
+        self.say(f"    with `{RETRIES.strip()}`: {self.outcomes(4)}")
 
         self.step(7, "authorization (authorizationpolicy.yaml): catalog answers service account "
                      "demo/frontend only")
         shop.mesh.write_manifest("authorizationpolicy.yaml", manifest("authorizationpolicy.yaml"))
-        denied = wait_until(lambda: shop.curl("ratings", "http://catalog:9080/items/1")[0] == 403)
+        denied = wait_until(lambda: shop.denied_everywhere("ratings"))
         status, headers, body = shop.curl("ratings", "http://catalog:9080/items/1")
         self.say(f"    ratings (sa ratings) -> catalog: {status} "
                  f"x-weft-reason: {headers.get('x-weft-reason', '')}  {body.strip()}")
@@ -333,11 +338,15 @@ def main():
         return 77
     interactive = sys.stdout.isatty()
     hold = args.hold == "yes" or (args.hold == "auto" and interactive)
-    workdir = tempfile.mkdtemp(prefix="weft-demo-")
+    netns_mesh.remove_stale("weft-demo")
+    workdir = netns_mesh.make_workdir("weft-demo")
     shop = Shop(args.bin_dir, workdir)
-    # Ctrl-C and a plain kill both end in the cleanup below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
-    failed = False
+    # Ctrl-C, a kill and a closed terminal all end in the cleanup below. (SIGINT is set
+    # explicitly: a shell starts background jobs with it ignored, and Python keeps that.)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, _: sys.exit(128 + number))
+    status = 0
     try:
         print("[demo] building the mesh: 6 network namespaces (pods), a bridge, "
               "weft-proxy init rules and sidecars", flush=True)
@@ -345,19 +354,25 @@ def main():
         Walkthrough(shop, interactive).run(hold)
     except KeyboardInterrupt:
         print("\n[demo] interrupted", flush=True)
+        status = 128 + signal.SIGINT
+    except SystemExit as exit_:
+        print("\n[demo] stopped by a signal", flush=True)
+        status = exit_.code
     except Exception as error:  # say what broke, then clean up
-        failed = True
+        status = 1
         print(f"[demo] failed: {error}", file=sys.stderr, flush=True)
         for process in shop.mesh.processes:
             if not process.alive():
                 print(f"--- {process.name} exited:\n{process.output()[-2000:]}", file=sys.stderr)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the cleanup
+        # A second Ctrl-C or kill must not stop the cleanup half way.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         left = shop.stop()
         subprocess.run(["rm", "-rf", workdir])
         print(f"[demo] cleaned up: processes stopped, namespaces, veths, bridge and rules "
               f"removed{'; left behind: ' + ', '.join(left) if left else ''}", flush=True)
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Topology (every namespace made here, named "<prefix>-<owner pid>-<name>", remove
 
 Needs root (namespaces, veths, iptables). Sends traffic only inside the namespaces it made.
 """
+import glob
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 PROXY_UID = 1337
@@ -71,22 +73,49 @@ def remove_namespace(name):
     shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
 
 
+def make_workdir(prefix):
+    """A private directory for a run's logs, CA and tokens, named with the owner's pid so that
+    remove_stale() can find it after a run that was killed."""
+    return tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}-")
+
+
 def remove_stale(prefix):
-    """Namespaces that an earlier run left behind when it was killed before it could clean up
-    (their names carry the owner's pid). Returns their names."""
+    """What an earlier run left behind when it was killed before it could clean up (its
+    namespaces, their /etc/netns files and its work directory all carry the owner's pid):
+    removed when that process is gone. Returns the namespaces' names."""
+    pattern = re.compile(re.escape(prefix) + r"-(\d+)-.+")
+
+    def dead_owner(name):
+        match = pattern.fullmatch(name)
+        return (match is not None and int(match.group(1)) != os.getpid()
+                and not process_alive(int(match.group(1))))
+
     removed = []
     for line in run("ip", "netns", "list", check=False).stdout.splitlines():
         name = line.split(" ")[0]
-        match = re.fullmatch(re.escape(prefix) + r"-(\d+)-.+", name)
-        if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
+        if dead_owner(name):
             remove_namespace(name)
             removed.append(name)
+    for path in glob.glob(f"/etc/netns/{prefix}-*") + glob.glob(
+            os.path.join(tempfile.gettempdir(), f"{prefix}-*")):
+        if os.path.isdir(path) and dead_owner(os.path.basename(path)):
+            shutil.rmtree(path, ignore_errors=True)
     return removed
 
 
 def namespaces_of(prefix, owner):
     return [line.split(" ")[0] for line in run("ip", "netns", "list", check=False).stdout.splitlines()
             if line.startswith(f"{prefix}-{owner}-")]
+
+
+def write_private(path, text, owner=None):
+    """Writes a secret (a token) readable by its owner only, from the first byte on."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        if owner is not None:
+            os.fchown(f.fileno(), owner, owner)
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
 
 
 class Process:
@@ -281,12 +310,9 @@ class Mesh:
         for pod in self.pods.values():
             if pod.meshed and pod.service_account not in self.tokens:
                 self.tokens[pod.service_account] = secrets.token_hex(32)
-        with open(tokens, "w") as f:
-            f.write("# token,user,uid\n")
-            for account, token in self.tokens.items():
-                f.write(f"{token},system:serviceaccount:{self.namespace}:{account},"
-                        f"{account}-uid\n")
-        os.chmod(tokens, 0o600)
+        write_private(tokens, "# token,user,uid\n" + "".join(
+            f"{token},system:serviceaccount:{self.namespace}:{account},{account}-uid\n"
+            for account, token in self.tokens.items()))
         self.controlplane = self.start(self.node, "controlplane", [
             os.path.join(self.bin_dir, "weft-controlplane"), "--config-dir", self.manifests,
             "--xds-address", f"{NODE_ADDRESS}:{XDS_PORT}",
@@ -310,11 +336,10 @@ class Mesh:
                             "--ipv6", "off").stdout
 
     def start_sidecar(self, pod, extra_bootstrap=""):
+        # Every sidecar runs as the one proxy uid, so on one machine each could read the
+        # others' tokens; in Kubernetes each pod mounts its own.
         token = os.path.join(self.workdir, f"{pod.name}.token")
-        with open(token, "w") as f:
-            f.write(self.tokens[pod.service_account])
-        os.chown(token, PROXY_UID, PROXY_UID)
-        os.chmod(token, 0o600)
+        write_private(token, self.tokens[pod.service_account], owner=PROXY_UID)
         bootstrap = os.path.join(self.workdir, f"{pod.name}-bootstrap.yaml")
         with open(bootstrap, "w") as f:
             f.write(f"""node: {{id: {pod.name}, workload_name: {pod.name}, namespace: {self.namespace},
@@ -351,7 +376,10 @@ dynamic_resources:
                 process.stop(timeout=3)
             except Exception:  # keep going: the namespaces must go whatever happened
                 pass
-        for pod in self.pods.values():
-            remove_namespace(pod.netns)
-        remove_namespace(self.node)
+        # Every namespace with this run's prefix and pid, including one made just before a
+        # failure kept it from being recorded.
+        for name in namespaces_of(self.prefix, self.owner):
+            remove_namespace(name)
+        for path in glob.glob(f"/etc/netns/{self.prefix}-{self.owner}-*"):
+            shutil.rmtree(path, ignore_errors=True)
         return namespaces_of(self.prefix, self.owner)

@@ -3,12 +3,15 @@
 demo must finish every step of its walkthrough with the outcome it announces and leave no
 namespace behind; without root it must say so and run the loopback variant to the end.
 
-Needs root (to run both: the second drops to uid 65534 with setpriv); skips (77) otherwise.
+Needs root (the namespace demo; the check without root drops to uid 65534 with setpriv);
+skips (77) otherwise.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
@@ -69,11 +72,33 @@ class DemoTest(unittest.TestCase):
         self.assertIn("ejected catalog-v1-1: yes", out)
         self.assertRegex(out, r"health_flags::ejected")
 
-    def test_without_root_it_says_so_and_runs_the_loopback_variant(self):
-        result = weftctl_demo(prefix=("setpriv", "--reuid=65534", "--regid=65534",
-                                      "--clear-groups"))
+    def test_without_root_it_says_so_and_hands_over_to_the_loopback_variant(self):
+        # weftctl and stand-ins for the rest, in a directory any user can reach (the checkout
+        # may not be), run as nobody: the loopback script says what it was given.
+        root = tempfile.mkdtemp(prefix="weft-demo-test-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.chmod(root, 0o755)
+        os.makedirs(os.path.join(root, "bin"))
+        os.makedirs(os.path.join(root, "demo"))
+        shutil.copy(WEFTCTL, os.path.join(root, "bin", "weftctl"))
+        for name in ("weft-proxy", "weft-controlplane"):
+            open(os.path.join(root, "bin", name), "w").close()
+        with open(os.path.join(root, "demo", "loopback.sh"), "w") as f:
+            f.write('echo "loopback variant as uid $(id -u), binaries in $WEFT_DEMO_BIN_DIR"\n')
+        for path in ("bin", "demo"):
+            os.chmod(os.path.join(root, path), 0o755)
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             os.path.join(root, "bin", "weftctl"), "demo", "--demo-dir",
+             os.path.join(root, "demo")], capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("needs root; running the loopback variant", result.stdout)
+        self.assertIn("needs root; running the loopback variant instead", result.stdout)
+        self.assertIn(f"loopback variant as uid 65534, binaries in {root}/bin", result.stdout)
+
+    def test_the_loopback_variant_runs_to_the_end(self):
+        result = weftctl_demo("--loopback")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("[demo] --loopback", result.stdout)
         self.assertIn("[demo] done", result.stdout)
 
     def test_a_missing_demo_directory_is_named(self):
