@@ -156,6 +156,8 @@ InboundResources inboundResources(const Workload& workload, const ServiceCatalog
     weft::v1::Listener listener =
         captureInboundListener(chains, chainSecurity(security.peer.modeFor(0)));
     setTelemetry(listener, telemetry);
+    weft::v1::Listener twin = ipv6Twin(listener);
+    resources.listener_ipv6 = buildResource(ResourceType::kListener, twin.name(), twin);
     resources.listener =
         buildResource(ResourceType::kListener, std::string(kInboundListener), listener);
   }

@@ -23,6 +23,8 @@ struct InboundResources {
   // With traffic capture always set: a workload no service selects still has its inbound
   // connections redirected, which the catch-all passthrough chain serves.
   BuiltResourcePtr listener;
+  // With traffic capture: the same listener on [::], for proxies whose pod has IPv6.
+  BuiltResourcePtr listener_ipv6;
   // Some chain terminates mesh TLS (STRICT or PERMISSIVE), so the proxy needs the trust bundle.
   bool mesh_tls = false;
   // The AuthorizationPolicy names the chains list, sorted.

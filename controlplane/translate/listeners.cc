@@ -127,6 +127,12 @@ weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chain
   return listener;
 }
 
+weft::v1::Listener ipv6Twin(weft::v1::Listener listener) {
+  listener.set_name(listener.name() + std::string(kIpv6ListenerSuffix));
+  listener.mutable_address()->set_address("::");
+  return listener;
+}
+
 void setTelemetry(weft::v1::Listener& listener, const ChainTelemetry& telemetry) {
   for (auto& chain : *listener.mutable_filter_chains()) {
     if (chain.has_http()) {

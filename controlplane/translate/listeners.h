@@ -56,6 +56,11 @@ weft::v1::Listener captureOutboundListener(const std::vector<CaptureChain>& chai
 weft::v1::Listener captureInboundListener(const std::vector<CaptureChain>& chains,
                                           const InboundChainSecurity& passthrough);
 
+// The same capture listener on [::] (the proxy sets IPV6_V6ONLY, so both bind), named
+// "<name>-ipv6": `weft-proxy init` redirects a dual-stack pod's IPv6 connections to the same
+// ports as its IPv4 ones.
+weft::v1::Listener ipv6Twin(weft::v1::Listener listener);
+
 // MeshConfig's telemetry settings for every chain: the access log on HTTP and TCP chains,
 // tracing on HTTP chains. Unset ones leave the chains as they are.
 struct ChainTelemetry {

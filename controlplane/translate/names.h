@@ -28,6 +28,8 @@ inline constexpr std::string_view kBlackholeCluster = "blackhole";
 // The cluster of a capture sidecar's catch-all inbound chain: a port no service declares is
 // passed to the application on loopback, at the port the caller dialled.
 inline constexpr std::string_view kInboundPassthroughCluster = "inbound-passthrough";
+// Appended to a capture listener's name for its twin on [::], for pods with IPv6.
+inline constexpr std::string_view kIpv6ListenerSuffix = "-ipv6";
 
 // "<name>.<namespace>.<dns suffix>", e.g. "reviews.default.svc.cluster.local".
 std::string serviceFqdn(std::string_view name, std::string_view namespace_,

@@ -1,5 +1,7 @@
 #include "controlplane/translate/translator.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -12,6 +14,24 @@
 #include "weft/v1/secret.pb.h"
 
 namespace weft::controlplane {
+
+namespace {
+
+// An IPv6 address other than loopback and link-local: the pod's IPv6 traffic is captured
+// (`weft-proxy init --ipv6 auto` writes ip6tables rules for such a pod).
+bool hasRoutableIpv6(const weft::v1::Node& node) {
+  for (const std::string& text : node.ip_addresses()) {
+    in6_addr address{};
+    if (inet_pton(AF_INET6, text.c_str(), &address) != 1 || IN6_IS_ADDR_LOOPBACK(&address) ||
+        IN6_IS_ADDR_LINKLOCAL(&address) || IN6_IS_ADDR_V4MAPPED(&address)) {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
 namespace {
 
 // Namespace of a proxy that did not say (as for manifests without one).
@@ -235,9 +255,12 @@ ProxyResources Translator::forProxy(const weft::v1::Node& node) {
       local ? localOutbound(namespace_, scope, workload->spec.sidecar().outbound_port())
             : captureOutbound(namespace_, scope);
   const InboundResources* inbound = workload == nullptr ? nullptr : &inboundFor(*workload);
+  // A pod with IPv6 gets its capture listeners on [::] too (node.ip_addresses, as the
+  // injector writes them from the pod's IPs).
+  const bool ipv6 = !local && hasRoutableIpv6(node);
 
   // Every inbound name sorts before every outbound name ("inbound" < "outbound"), so each
-  // list is the inbound part followed by the outbound part.
+  // list is the inbound part followed by the outbound part; "<name>-ipv6" follows "<name>".
   ProxyResources resources;
   auto& clusters = resources.of(ResourceType::kCluster);
   auto& routes = resources.of(ResourceType::kRoute);
@@ -248,6 +271,9 @@ ProxyResources Translator::forProxy(const weft::v1::Node& node) {
     routes = inbound->routes;
     if (inbound->listener) {
       listeners.push_back(inbound->listener);
+    }
+    if (ipv6 && inbound->listener_ipv6) {
+      listeners.push_back(inbound->listener_ipv6);
     }
   }
   clusters.insert(clusters.end(), lists.clusters.begin(), lists.clusters.end());
@@ -263,6 +289,9 @@ ProxyResources Translator::forProxy(const weft::v1::Node& node) {
   routes.insert(routes.end(), outbound.routes.begin(), outbound.routes.end());
   if (outbound.listener) {
     listeners.push_back(outbound.listener);
+  }
+  if (ipv6 && outbound.listener_ipv6) {
+    listeners.push_back(outbound.listener_ipv6);
   }
   auto& endpoints = resources.of(ResourceType::kEndpoints);
   endpoints = lists.endpoints;
@@ -403,9 +432,11 @@ const Translator::OutboundListener& Translator::captureOutbound(const std::strin
   // goes through its catch-all chain, passed through or closed (outboundTrafficPolicy).
   const weft::v1::Cluster fallback = fallbackCluster(settings_.registry_only);
   outbound.fallback_cluster = buildResource(ResourceType::kCluster, fallback.name(), fallback);
-  outbound.listener =
-      buildResource(ResourceType::kListener, std::string(kOutboundListener),
-                    withMeshTelemetry(captureOutboundListener(chains, fallback.name())));
+  const weft::v1::Listener listener =
+      withMeshTelemetry(captureOutboundListener(chains, fallback.name()));
+  const weft::v1::Listener twin = ipv6Twin(listener);
+  outbound.listener_ipv6 = buildResource(ResourceType::kListener, twin.name(), twin);
+  outbound.listener = buildResource(ResourceType::kListener, listener.name(), listener);
   scope.capture = std::move(outbound);
   return *scope.capture;
 }

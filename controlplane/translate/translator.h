@@ -133,6 +133,8 @@ class Translator {
   // it names.
   struct OutboundListener {
     BuiltResourcePtr listener;
+    // With traffic capture: the same listener on [::], for proxies whose pod has IPv6.
+    BuiltResourcePtr listener_ipv6;
     std::vector<BuiltResourcePtr> routes;
     // With traffic capture: the catch-all chain's cluster (passthrough or blackhole).
     BuiltResourcePtr fallback_cluster;

@@ -69,10 +69,13 @@ class Shop:
         mesh.create_node()
         for service in ("frontend", "catalog", "ratings"):
             mesh.add_service(service)
+        # The frontend and the client are dual stack: users may come over IPv6 too.
         for name, account, labels, ports, _ in SHOP_PODS:
-            mesh.add_pod(name, service_account=account, labels=labels, ports=ports)
+            mesh.add_pod(name, service_account=account, labels=labels, ports=ports,
+                         ipv6=name == "frontend")
         # Users come from outside the mesh and reach the frontend at its pod address.
-        mesh.add_pod("client", meshed=False, hosts={"frontend": mesh.pods["frontend"].address})
+        mesh.add_pod("client", meshed=False, hosts={"frontend": mesh.pods["frontend"].address},
+                     ipv6=True)
         for name in ("services.yaml", "destinationpolicy.yaml", "peerauthentication.yaml"):
             mesh.write_manifest(name, manifest(name))
         mesh.write_manifest("route-catalog.yaml", catalog_route(*weights))
@@ -257,6 +260,10 @@ class Walkthrough:
                  f"{'refused: ' + error if status == 0 else status}")
         status, _, _ = shop.curl("client", "http://frontend:8080/product/1")
         self.say(f"    client -> frontend:8080: {status}")
+        frontend6 = pods["frontend"].address6
+        status, _, _ = shop.curl("client", f"http://[{frontend6}]:8080/product/1")
+        self.say(f"    client -> frontend over IPv6 [{frontend6}]:8080: {status} "
+                 f"(ip6tables capture, the sidecar's listeners on [::])")
 
         self.step(5, "canary: editing route-catalog.yaml from 90/10 to 50/50 (v1/v2)")
         self.say(f"    before: {self.outcomes(3)}")

@@ -35,8 +35,15 @@ STATUS_PORT = 15020
 BRIDGE = "weft0"
 
 
+NODE_ADDRESS6 = "fd00:233::1"
+
+
 def pod_address(index):
     return f"10.233.0.{index + 10}"
+
+
+def pod_address6(index):
+    return f"fd00:233::{index + 10:x}"
 
 
 def service_address(index):
@@ -172,6 +179,7 @@ class Pod:
         self.name = name
         self.netns = f"{mesh.prefix}-{mesh.owner}-{name}"
         self.address = pod_address(index)
+        self.address6 = None  # set for a dual-stack pod
         self.veth = f"{BRIDGE}v{index}"
         self.meshed = meshed
         self.namespace = namespace
@@ -214,6 +222,8 @@ class Mesh:
         self._add_namespace(self.node)
         self.exec_in(self.node, "ip", "link", "add", BRIDGE, "type", "bridge")
         self.exec_in(self.node, "ip", "addr", "add", f"{NODE_ADDRESS}/24", "dev", BRIDGE)
+        self.exec_in(self.node, "ip", "addr", "add", f"{NODE_ADDRESS6}/64", "dev", BRIDGE,
+                     "nodad")
         self.exec_in(self.node, "ip", "link", "set", BRIDGE, "up")
 
     def _add_namespace(self, name):
@@ -225,10 +235,11 @@ class Mesh:
         self.services[name] = service_address(len(self.services))
 
     def add_pod(self, name, meshed=True, service_account=None, labels=None, ports=(),
-                hosts=None):
+                hosts=None, ipv6=False):
         """A namespace wired to the node. `labels` and `ports` ((name, number) pairs) make it a
         Workload that Services select. `hosts` overrides names in its /etc/hosts (a pod outside
-        the mesh reaches a service through a pod address, as through a NodePort)."""
+        the mesh reaches a service through a pod address, as through a NodePort). `ipv6`: an
+        IPv6 address too (dual stack), which its capture rules and sidecar then cover."""
         pod = Pod(self, name, len(self.pods), meshed, self.namespace, service_account or name,
                   labels or {})
         pod.ports = list(ports)
@@ -238,6 +249,10 @@ class Mesh:
                      "eth0", "netns", pod.netns)
         self.exec_in(self.node, "ip", "link", "set", pod.veth, "master", BRIDGE, "up")
         self.exec_in(pod.netns, "ip", "addr", "add", f"{pod.address}/24", "dev", "eth0")
+        if ipv6:
+            pod.address6 = pod_address6(len(self.pods) - 1)
+            self.exec_in(pod.netns, "ip", "addr", "add", f"{pod.address6}/64", "dev", "eth0",
+                         "nodad")
         self.exec_in(pod.netns, "ip", "link", "set", "eth0", "up")
         self.exec_in(pod.netns, "ip", "route", "add", "default", "via", NODE_ADDRESS)
         # `ip netns exec` bind-mounts /etc/netns/<name>/hosts over /etc/hosts.
@@ -333,7 +348,7 @@ class Mesh:
         """The pod's init step: `weft-proxy init` writes the nat rules; returns what it printed."""
         return self.exec_in(pod.netns, os.path.join(self.bin_dir, "weft-proxy"), "init",
                             "--proxy-uid", str(PROXY_UID), "--proxy-gid", str(PROXY_UID),
-                            "--ipv6", "off").stdout
+                            "--ipv6", "on" if pod.address6 else "off").stdout
 
     def start_sidecar(self, pod, extra_bootstrap=""):
         # Every sidecar runs as the one proxy uid, so on one machine each could read the
@@ -342,8 +357,11 @@ class Mesh:
         write_private(token, self.tokens[pod.service_account], owner=PROXY_UID)
         bootstrap = os.path.join(self.workdir, f"{pod.name}-bootstrap.yaml")
         with open(bootstrap, "w") as f:
+            # ip_addresses: the pod's IPs, as the injector writes them; an IPv6 one makes the
+            # control plane add the capture listeners on [::].
+            addresses = ", ".join(f'"{a}"' for a in (pod.address, pod.address6) if a)
             f.write(f"""node: {{id: {pod.name}, workload_name: {pod.name}, namespace: {self.namespace},
-       service_account: {pod.service_account}}}
+       service_account: {pod.service_account}, ip_addresses: [{addresses}]}}
 admin: {{address: {{address: 127.0.0.1, port: {ADMIN_PORT}}}}}
 status_server: {{address: {{address: 0.0.0.0, port: {STATUS_PORT}}}}}
 concurrency: 1

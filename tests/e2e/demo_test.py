@@ -60,6 +60,7 @@ class DemoTest(unittest.TestCase):
         # STRICT refused the client; PERMISSIVE frontend answered it.
         self.assertRegex(out, r"client -> catalog-v2 \S+ in plaintext: refused")
         self.assertIn("client -> frontend:8080: 200", out)
+        self.assertRegex(out, r"client -> frontend over IPv6 \[fd00:233::a\]:8080: 200")
         # The canary edit: v2 answers more after it.
         self.assertRegex(out, r"after: .*200 v2")
         # Retries: with them, nothing but 200s.

@@ -159,6 +159,21 @@ class MeshTest(harness.IntegrationTest):
             self.assertGreater(wire["tls_handshakes"] + wire["tls_records"], 0, (port, wire))
             self.assertEqual(sum(wire["plaintext"].values()), 0, (port, wire))
 
+    def test_a_dual_stack_pod_captures_ipv6_too(self):
+        # The frontend pod has an IPv6 address: its node says so, the control plane adds
+        # capture listeners on [::], and ip6tables sends the client's IPv6 connection to the
+        # sidecar. The frontend app listens on 0.0.0.0 only, so an answer over IPv6 can only
+        # have come through the sidecar (which reaches the app on 127.0.0.1).
+        frontend = self.shop.pods["frontend"]
+        status, _, body = self.shop.curl("client", f"http://[{frontend.address6}]:8080/product/4")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["product"], "4")
+        listeners = self.shop.admin("frontend", "/config_dump")
+        self.assertIn("inbound-ipv6", listeners)
+        self.assertIn("outbound-ipv6", listeners)
+        # A pod without IPv6 gets no such listeners.
+        self.assertNotIn("inbound-ipv6", self.shop.admin("catalog-v2", "/config_dump"))
+
     def test_each_sidecar_holds_the_identity_of_its_service_account(self):
         for name in ("frontend", "catalog-v1-0", "catalog-v2", "ratings"):
             certs = json.loads(self.shop.admin(name, "/certs"))

@@ -348,6 +348,47 @@ TEST(TranslationTest, UnknownDestinationsFollowTheOutboundTrafficPolicy) {
   EXPECT_EQ(closed.of(ResourceType::kCluster).front()->name, "blackhole");
 }
 
+TEST(TranslationTest, APodWithIpv6GetsItsCaptureListenersOnBothFamilies) {
+  ModelBuilder model;
+  model.service("ns", "api", {{"app", "api"}}, {port(80)});
+  model.workload("ns", "api-1", {{"app", "api"}}, "address: 10.0.0.1\ntrafficCapture: true\n");
+  Translator translator(model.build());
+  auto listenerNames = [&](std::vector<std::string> addresses) {
+    weft::v1::Node node = proxyNode("ns", "api-1");
+    for (const std::string& address : addresses) {
+      node.add_ip_addresses(address);
+    }
+    const ProxyResources resources = translator.forProxy(node);
+    std::vector<std::string> names;
+    for (const BuiltResourcePtr& listener : resources.of(ResourceType::kListener)) {
+      names.push_back(listener->name);
+    }
+    return names;
+  };
+  const std::vector<std::string> ipv4_only{"inbound", "outbound"};
+  EXPECT_EQ(listenerNames({}), ipv4_only);
+  EXPECT_EQ(listenerNames({"10.0.0.1"}), ipv4_only);
+  // Link-local and loopback addresses every interface has do not count.
+  EXPECT_EQ(listenerNames({"10.0.0.1", "fe80::1", "::1"}), ipv4_only);
+  EXPECT_EQ(listenerNames({"10.0.0.1", "fd00::1"}),
+            (std::vector<std::string>{"inbound", "inbound-ipv6", "outbound", "outbound-ipv6"}));
+
+  weft::v1::Node node = proxyNode("ns", "api-1");
+  node.add_ip_addresses("2001:db8::7");
+  const ProxyResources resources = translator.forProxy(node);
+  for (const std::string name : {"inbound", "outbound"}) {
+    const auto v4 = resource<weft::v1::Listener>(resources, ResourceType::kListener, name);
+    auto v6 = resource<weft::v1::Listener>(resources, ResourceType::kListener, name + "-ipv6");
+    EXPECT_EQ(v4.address().address(), "0.0.0.0");
+    EXPECT_EQ(v6.address().address(), "::");
+    EXPECT_EQ(v6.address().port(), v4.address().port());
+    // Otherwise the same listener: chains, transparency, direction.
+    v6.set_name(v4.name());
+    *v6.mutable_address() = v4.address();
+    EXPECT_EQ(v6.SerializeAsString(), v4.SerializeAsString()) << name;
+  }
+}
+
 TEST(TranslationTest, UntranslatedPoliciesAreReported) {
   ModelBuilder model;
   model.destinationPolicy("ns", "tls", "host: api\ntrafficPolicy: {tls: {mode: SIMPLE}}\n");
