@@ -101,6 +101,11 @@ constexpr TrafficCounterFamily kTrafficCounterFamilies[] = {
      "Span batches that could not be delivered (no endpoint, connect or write failure, or a "
      "non-2xx answer).",
      &TrafficCounterValues::span_export_failures},
+    {"weft_proxy_tcp_upstream_failures_total",
+     "TCP connections closed without reaching an upstream: no healthy endpoint (a REGISTRY_ONLY "
+     "sidecar's blackhole cluster has none), every connect attempt failed, or a passthrough "
+     "could not connect.",
+     &TrafficCounterValues::tcp_upstream_failures},
 };
 
 void writeTrafficCounters(const TrafficCounterValues& values, PrometheusTextWriter& out) {

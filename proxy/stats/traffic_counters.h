@@ -22,6 +22,7 @@ struct TrafficCounterValues {
   uint64_t spans_exported = 0;
   uint64_t spans_dropped = 0;
   uint64_t span_export_failures = 0;
+  uint64_t tcp_upstream_failures = 0;
 };
 
 // Process-wide counts of what the traffic policies did: retries made and
@@ -44,6 +45,7 @@ struct TrafficCounters {
   std::atomic<uint64_t> spans_exported{0};
   std::atomic<uint64_t> spans_dropped{0};
   std::atomic<uint64_t> span_export_failures{0};
+  std::atomic<uint64_t> tcp_upstream_failures{0};
 
   TrafficCounterValues load() const {
     constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -63,6 +65,7 @@ struct TrafficCounters {
         .spans_exported = spans_exported.load(kRelaxed),
         .spans_dropped = spans_dropped.load(kRelaxed),
         .span_export_failures = span_export_failures.load(kRelaxed),
+        .tcp_upstream_failures = tcp_upstream_failures.load(kRelaxed),
     };
   }
 };

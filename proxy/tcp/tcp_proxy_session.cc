@@ -7,6 +7,7 @@
 
 #include "common/log/logger.h"
 #include "proxy/http1/local_reply.h"
+#include "proxy/stats/traffic_counters.h"
 #include "proxy/tcp/byte_splice.h"
 #include "proxy/upstream/upstream_pick.h"
 
@@ -76,6 +77,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
           "cluster '{}' is ORIGINAL_DST but listener '{}' is not transparent; closing "
           "the connection",
           cluster->name, listener.name);
+      trafficCounters().tcp_upstream_failures.fetch_add(1, std::memory_order_relaxed);
       logConnection(responseFlag(LocalReplyReason::kNoHealthyUpstream), nullptr, 0, 0);
       co_return;
     }
@@ -94,6 +96,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
           "closing the connection",
           cluster->name, target.address().to_string(), target.port(),
           error == boost::beast::error::timeout ? std::string("timed out") : error.message());
+      trafficCounters().tcp_upstream_failures.fetch_add(1, std::memory_order_relaxed);
       logConnection(responseFlag(LocalReplyReason::kUpstreamConnectFail), nullptr, 0, 0);
       co_return;
     }
@@ -103,6 +106,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
                                 std::span<const lb::Host* const>(tried.data(), attempts));
     if (host == nullptr) {
       tcpLog().warn("cluster '{}' has no healthy endpoints; closing the connection", cluster->name);
+      trafficCounters().tcp_upstream_failures.fetch_add(1, std::memory_order_relaxed);
       logConnection(responseFlag(LocalReplyReason::kNoHealthyUpstream), nullptr, 0, 0);
       co_return;
     }
@@ -127,6 +131,7 @@ asio::awaitable<void> proxyTcpConnection(DeadlineStream downstream, DownstreamPe
                   host->address().address().to_string(), host->address().port(), failure,
                   last ? "closing the connection" : "trying another endpoint");
     if (last) {
+      trafficCounters().tcp_upstream_failures.fetch_add(1, std::memory_order_relaxed);
       logConnection(responseFlag(LocalReplyReason::kUpstreamConnectFail), host, 0, 0);
       co_return;
     }

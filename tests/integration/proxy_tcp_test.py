@@ -160,9 +160,19 @@ class ProxyTcpTest(harness.IntegrationTest):
                             r"trying another endpoint")
 
     def test_tcp_upstream_connect_failure_closes_the_connection(self):
+        self.assertEqual(self.tcp_upstream_failures(), 0)
         with self.connect("dead") as conn:
             self.assertEqual(read_all(conn), b"")
         self.proxy.wait_for(r"cluster 'nowhere': connecting to 127\.0\.0\.1:\d+ failed")
+        # Logged and counted, never dropped silently.
+        self.assertEqual(self.tcp_upstream_failures(), 1)
+
+    def tcp_upstream_failures(self):
+        _, _, body = self.curl(f"http://127.0.0.1:{self.admin_port}/stats/prometheus")
+        for line in body.splitlines():
+            if line.startswith("weft_proxy_tcp_upstream_failures_total "):
+                return float(line.split()[1])
+        self.fail("weft_proxy_tcp_upstream_failures_total is missing:\n" + body)
 
 
 if __name__ == "__main__":

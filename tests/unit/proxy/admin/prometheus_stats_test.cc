@@ -127,7 +127,8 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
                                     .outlier_ejections = 18,
                                     .spans_exported = 19,
                                     .spans_dropped = 20,
-                                    .span_export_failures = 21};
+                                    .span_export_failures = 21,
+                                    .tcp_upstream_failures = 22};
   const Exposition exposition =
       parse(renderPrometheusStats(ProxyMetrics{std::nullopt, std::nullopt, values, {}, {}}));
   const std::map<std::string, std::string> expected = {
@@ -146,6 +147,7 @@ TEST(PrometheusStatsTest, EveryTrafficCounterIsACounterWithHelp) {
       {"weft_proxy_tracing_spans_exported_total", "19"},
       {"weft_proxy_tracing_spans_dropped_total", "20"},
       {"weft_proxy_tracing_export_failures_total", "21"},
+      {"weft_proxy_tcp_upstream_failures_total", "22"},
   };
   EXPECT_EQ(exposition.samples, expected);
   ASSERT_EQ(exposition.families.size(), expected.size());
