@@ -30,6 +30,9 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import harness  # noqa: E402
 
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "scripts", "demo"))
+import netns_mesh  # noqa: E402
+
 PREFIX = "weft-e2e-"
 PROXY_UID = 1337  # the uid whose traffic is never captured (Istio's convention)
 CAPTURE_PORT = 15001
@@ -137,41 +140,13 @@ def netns_exec(netns, *args, **kwargs):
     return run("ip", "netns", "exec", netns, *args, **kwargs)
 
 
-def remove_namespace(name):
-    """Stops whatever still runs in the namespace, then deletes it (its veth, addresses
-    and iptables rules go with it)."""
-    pids = run("ip", "netns", "pids", name, check=False).stdout.split()
-    for pid in pids:
-        try:
-            os.kill(int(pid), signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass
-    run("ip", "netns", "delete", name, check=False)
+# The namespace harness's own helpers: stop what runs in a namespace and delete it, and sweep
+# what a killed run left ("weft-e2e-<pid>-<name>").
+remove_namespace = netns_mesh.remove_namespace
 
 
 def remove_stale_namespaces():
-    """Namespaces left by an earlier run that was killed before it could clean up (their
-    names carry the pid of the test that made them)."""
-    listing = run("ip", "netns", "list", check=False).stdout.split("\n")
-    for line in listing:
-        name = line.split(" ")[0]
-        if not name.startswith(PREFIX):
-            continue
-        try:
-            owner = int(name[len(PREFIX):].split("-")[0])
-        except ValueError:
-            continue
-        if owner != os.getpid() and not process_alive(owner):
-            remove_namespace(name)
-
-
-def process_alive(pid):
-    """False for a process that is gone or a zombie (killed, not yet reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+    netns_mesh.remove_stale(PREFIX.rstrip("-"))
 
 
 def ip6tables_nat_works(netns):
