@@ -1,10 +1,14 @@
-// weft-controlplane: watches mesh configuration (a directory of manifests in local mode),
+// weft-controlplane: watches mesh configuration (a directory of manifests in local mode, the
+// Kubernetes API in cluster mode),
 // translates it into proxy resources and serves them over the xDS stream.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <tuple>
 
 #include "common/app/command_line.h"
 #include "common/config/duration_text.h"
+#include "common/kube/api_server.h"
 #include "common/log/log_level.h"
 #include "common/log/logger.h"
 #include "controlplane/app/control_plane.h"
@@ -14,7 +18,7 @@ int main(int argc, char** argv) {
   namespace po = boost::program_options;
   const weft::ProgramInfo program{
       "weft-controlplane", "the Weft control plane: config sources, translation and xDS server",
-      "weft-controlplane --config-dir <manifests> [options]"};
+      "weft-controlplane (--config-dir <manifests> | --kubernetes) [options]"};
   weft::controlplane::ControlPlaneOptions cp;
   std::string log_level;
   std::string log_format;
@@ -24,10 +28,35 @@ int main(int argc, char** argv) {
   std::string xds_tls_hosts;
   std::string ca_secret;
   std::string token_review_audience;
+  std::string namespace_selector;
+  std::string kube_resync_period = "30m";
+  std::string kube_watch_timeout = "5m";
+  std::string leader_lease_duration = "15s";
   po::options_description options("Options");
   options.add_options()(
       "config-dir", po::value(&cp.config_dir),
       "local mode: directory of manifests (Services, Workloads, weft.dev policies), watched")(
+      "kubernetes", po::bool_switch(&cp.kubernetes),
+      "cluster mode: the mesh is what the Kubernetes API holds (Services, EndpointSlices, Pods, "
+      "Namespaces, weft.dev resources), listed and watched; the API from --kube-api-server or "
+      "in-cluster")(
+      "namespace-selector", po::value(&namespace_selector),
+      "cluster mode: only namespaces with these labels (key=value[,key=value]) are part of the "
+      "mesh; weft-system always is. Unset: every namespace")(
+      "kube-resync-period", po::value(&kube_resync_period)->default_value(kube_resync_period),
+      "cluster mode: list every resource again this often to repair drift (0s: never)")(
+      "kube-watch-timeout", po::value(&kube_watch_timeout)->default_value(kube_watch_timeout),
+      "cluster mode: a watch request lasts between this and twice this, then resumes")(
+      "leader-election-namespace", po::value(&cp.leader_election_namespace),
+      "cluster mode: namespace of the Lease whose holder writes the resources' status (default: "
+      "the pod's own, else weft-system)")(
+      "leader-election-lease",
+      po::value(&cp.leader_election_lease)->default_value(cp.leader_election_lease),
+      "cluster mode: name of that Lease")(
+      "leader-lease-duration",
+      po::value(&leader_lease_duration)->default_value(leader_lease_duration),
+      "cluster mode: how long the Lease holds without renewal; another replica takes over after "
+      "that (the leader renews within 2/3 of it)")(
       "xds-address", po::value(&cp.xds_address)->default_value(cp.xds_address),
       "host:port of the xDS gRPC server (port 0: any free port)")(
       "metrics-address", po::value(&cp.metrics_address)->default_value(cp.metrics_address),
@@ -53,7 +82,8 @@ int main(int argc, char** argv) {
       "the audience the reviewed tokens must be valid for (the proxies' projected token "
       "audience); unset: the API server's default")(
       "kube-api-server", po::value(&cp.kube_api_server),
-      "https://host:port of the Kubernetes API (for --ca-secret and --token-review); unset: "
+      "https://host:port of the Kubernetes API (for --kubernetes, --ca-secret and "
+      "--token-review); unset: "
       "in-cluster, from the pod's service account")(
       "kube-token-file", po::value(&cp.kube_token_file),
       "bearer token file for --kube-api-server (re-read for every request)")(
@@ -87,9 +117,83 @@ int main(int argc, char** argv) {
     std::cerr << "weft-controlplane: --log-format must be text or json\n";
     return 2;
   }
-  if (cp.config_dir.empty()) {
-    std::cerr << "weft-controlplane: --config-dir is required (the Kubernetes API source comes "
-                 "later; see --help)\n";
+  if (cp.config_dir.empty() == !cp.kubernetes) {
+    std::cerr << "weft-controlplane: give either --config-dir (local mode) or --kubernetes "
+                 "(cluster mode)\n";
+    return 2;
+  }
+  if (!cp.kubernetes &&
+      (values.count("namespace-selector") != 0 || !values["kube-resync-period"].defaulted() ||
+       !values["kube-watch-timeout"].defaulted() ||
+       values.count("leader-election-namespace") != 0 ||
+       !values["leader-election-lease"].defaulted() ||
+       !values["leader-lease-duration"].defaulted())) {
+    std::cerr << "weft-controlplane: --namespace-selector, --kube-resync-period, "
+                 "--kube-watch-timeout and the --leader-* options are for --kubernetes\n";
+    return 2;
+  }
+  if (cp.kubernetes && values.count("leader-election-namespace") == 0) {
+    // In a pod, its own namespace (where the RBAC grants the Lease).
+    std::ifstream namespace_file(std::string(weft::kube::kServiceAccountDir) + "/namespace");
+    std::string pod_namespace;
+    if (namespace_file >> pod_namespace && !pod_namespace.empty()) {
+      cp.leader_election_namespace = pod_namespace;
+    }
+  }
+  if (std::string problem = weft::controlplane::checkDns1123Label(cp.leader_election_namespace);
+      !problem.empty()) {
+    std::cerr << "weft-controlplane: --leader-election-namespace: " << problem << "\n";
+    return 2;
+  }
+  if (std::string problem = weft::controlplane::checkDns1123Subdomain(cp.leader_election_lease);
+      !problem.empty()) {
+    std::cerr << "weft-controlplane: --leader-election-lease: " << problem << "\n";
+    return 2;
+  }
+  {
+    google::protobuf::Duration duration;
+    if (std::string error = weft::config::parseDurationText(leader_lease_duration, duration);
+        !error.empty() || duration.seconds() < 1) {
+      std::cerr << "weft-controlplane: --leader-lease-duration: "
+                << (error.empty() ? "must be at least 1s" : error) << "\n";
+      return 2;
+    }
+    cp.leader_lease_duration =
+        std::chrono::milliseconds(duration.seconds() * 1000 + duration.nanos() / 1'000'000);
+  }
+  for (size_t start = 0; !namespace_selector.empty() && start <= namespace_selector.size();) {
+    const size_t comma = std::min(namespace_selector.find(',', start), namespace_selector.size());
+    const std::string entry = namespace_selector.substr(start, comma - start);
+    const size_t equals = entry.find('=');
+    std::string problem;
+    if (equals == std::string::npos) {
+      problem = "expected key=value";
+    } else {
+      problem = weft::controlplane::checkQualifiedName(entry.substr(0, equals));
+      if (problem.empty()) {
+        problem = weft::controlplane::checkLabelValue(entry.substr(equals + 1));
+      }
+    }
+    if (!problem.empty()) {
+      std::cerr << "weft-controlplane: --namespace-selector: '" << entry << "': " << problem
+                << "\n";
+      return 2;
+    }
+    cp.namespace_selector[entry.substr(0, equals)] = entry.substr(equals + 1);
+    start = comma + 1;
+  }
+  for (const auto& [flag, text, out] :
+       {std::tuple{"--kube-resync-period", &kube_resync_period, &cp.kube_resync_period},
+        std::tuple{"--kube-watch-timeout", &kube_watch_timeout, &cp.kube_watch_timeout}}) {
+    google::protobuf::Duration duration;
+    if (std::string error = weft::config::parseDurationText(*text, duration); !error.empty()) {
+      std::cerr << "weft-controlplane: " << flag << ": " << error << "\n";
+      return 2;
+    }
+    *out = std::chrono::seconds(duration.seconds());
+  }
+  if (cp.kube_watch_timeout.count() < 1) {
+    std::cerr << "weft-controlplane: --kube-watch-timeout must be at least 1s\n";
     return 2;
   }
   if (!ca_secret.empty()) {
@@ -130,12 +234,12 @@ int main(int argc, char** argv) {
     }
     cp.token_review_audiences.push_back(token_review_audience);
   }
-  const bool uses_kube_api = !cp.ca_secret_name.empty() || cp.token_review;
+  const bool uses_kube_api = cp.kubernetes || !cp.ca_secret_name.empty() || cp.token_review;
   const bool kube_flags =
       !cp.kube_api_server.empty() || !cp.kube_token_file.empty() || !cp.kube_ca_file.empty();
   if (kube_flags && !uses_kube_api) {
     std::cerr << "weft-controlplane: --kube-api-server, --kube-token-file and --kube-ca-file are "
-                 "for --ca-secret and --token-review\n";
+                 "for --kubernetes, --ca-secret and --token-review\n";
     return 2;
   }
   if (kube_flags &&

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace weft::kube {
 
@@ -23,6 +25,26 @@ tls::Result<uint16_t> parsePort(std::string_view text) {
 }
 
 }  // namespace
+
+// The token file's content without surrounding whitespace (a file written by hand usually ends
+// with a newline, which must not end up in the header).
+tls::Result<std::string> readBearerToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (!in || !(text << in.rdbuf())) {
+    return tls::Error{"cannot read the token file " + path};
+  }
+  std::string token = text.str();
+  const size_t first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {
+    return tls::Error{"the token file " + path + " is empty"};
+  }
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  if (token.find_first_of("\r\n") != std::string::npos) {
+    return tls::Error{"the token file " + path + " holds more than one line"};
+  }
+  return token;
+}
 
 tls::Result<ApiServer> inClusterApiServer() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");

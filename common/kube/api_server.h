@@ -22,6 +22,10 @@ struct ApiServer {
   std::string url() const;
 };
 
+// The bearer token in `path`, without surrounding whitespace (a file written by hand usually
+// ends with a newline, which must not end up in the header). Read for every request.
+tls::Result<std::string> readBearerToken(const std::string& path);
+
 // The standard in-pod paths (/var/run/secrets/kubernetes.io/serviceaccount/...).
 inline constexpr std::string_view kServiceAccountDir =
     "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -11,8 +11,10 @@
 #include <set>
 #include <thread>
 
+#include "common/kube/leader_elector.h"
 #include "common/log/logger.h"
 #include "common/signals/signal_watcher.h"
+#include "controlplane/app/kubernetes_source_metrics.h"
 #include "controlplane/app/metrics_endpoint.h"
 #include "controlplane/app/source_metrics.h"
 #include "controlplane/app/xds_server_tls.h"
@@ -24,6 +26,8 @@
 #include "controlplane/ca/token_file_authenticator.h"
 #include "controlplane/ca/token_review_authenticator.h"
 #include "controlplane/source/directory_source.h"
+#include "controlplane/source/kubernetes_source.h"
+#include "controlplane/status/status_writer.h"
 #include "controlplane/translate/mesh_settings.h"
 #include "controlplane/translate/translator.h"
 #include "controlplane/xds/discovery_server.h"
@@ -78,17 +82,21 @@ int runControlPlane(const ControlPlaneOptions& options) {
   std::unique_ptr<ca::CertificateAuthority> authority;
   std::unique_ptr<ca::CallerAuthenticator> authenticator;
   std::unique_ptr<ca::CertificateService> certificate_service;
+  std::optional<kube::ApiServer> kube_server;
+  if (options.kubernetes || !options.ca_secret_name.empty() || options.token_review) {
+    auto server = options.kube_api_server.empty()
+                      ? kube::inClusterApiServer()
+                      : kube::apiServerFromUrl(options.kube_api_server, options.kube_token_file,
+                                               options.kube_ca_file);
+    if (!server) {
+      return fail("the Kubernetes API: " + server.error());
+    }
+    kube_server = std::move(*server);
+  }
   if (options.hasCa()) {
     std::optional<kube::ApiClient> kube_api;
-    if (!options.ca_secret_name.empty() || options.token_review) {
-      auto server = options.kube_api_server.empty()
-                        ? kube::inClusterApiServer()
-                        : kube::apiServerFromUrl(options.kube_api_server, options.kube_token_file,
-                                                 options.kube_ca_file);
-      if (!server) {
-        return fail("the Kubernetes API: " + server.error());
-      }
-      kube_api.emplace(*server, kKubeApiTimeout);
+    if (kube_server) {
+      kube_api.emplace(*kube_server, kKubeApiTimeout);
     }
     auto ca_metrics = std::make_shared<ca::CaMetrics>(*registry);
     ca::CertificateAuthorityOptions ca_options;
@@ -174,7 +182,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
   std::atomic<size_t> problems{0};
   std::set<std::string> reported_problems;
   std::optional<std::chrono::steady_clock::time_point> pending_since;
-  std::unique_ptr<DirectorySource> source;
+  std::unique_ptr<MeshSource> source;
   PushDebouncer debouncer(loop, options.debounce, options.max_debounce, [&] {
     const auto changed_at = pending_since.value_or(std::chrono::steady_clock::now());
     pending_since.reset();
@@ -199,36 +207,79 @@ int runControlPlane(const ControlPlaneOptions& options) {
     boost::asio::post(loop, [previous = std::move(previous)] {});
   });
 
-  DirectorySourceOptions source_options;
-  source_options.directory = options.config_dir;
-  source = std::make_unique<DirectorySource>(loop, source_options, [&](MeshModelPtr model) {
+  auto on_model = [&](MeshModelPtr model) {
     if (authority && model) {
       // The trust domain comes from MeshConfig; the CA follows it without waiting for the
       // debounced translation.
       authority->setTrustDomain(meshSettings(*model).trust_domain);
     }
     if (!pending_since) {
-      // From the first file event of the change, so reading the directory is counted.
+      // From the first event of the change, so reading it is counted.
       pending_since = source->changeNoticedAt();
     }
     debouncer.notify();
-  });
-  auto source_metrics = std::make_shared<SourceMetrics>([&source] { return source->stats(); },
-                                                        [&problems] { return problems.load(); });
+  };
+  std::shared_ptr<prometheus::Collectable> source_metrics;
+  // Cluster mode: the replica holding the Lease writes the resources' status.
+  std::unique_ptr<kube::AsyncApiClient> status_client;
+  std::unique_ptr<StatusWriter> status_writer;
+  std::unique_ptr<kube::LeaderElector> elector;
+  if (options.kubernetes) {
+    KubernetesSourceOptions source_options;
+    source_options.server = *kube_server;
+    source_options.namespace_selector = options.namespace_selector;
+    source_options.reflector.resync_period = options.kube_resync_period;
+    source_options.reflector.watch_timeout = options.kube_watch_timeout;
+    auto kubernetes = std::make_unique<KubernetesSource>(loop, source_options, on_model);
+    status_client = std::make_unique<kube::AsyncApiClient>(loop.get_executor(), *kube_server);
+    status_writer = std::make_unique<StatusWriter>(
+        *status_client, [source = kubernetes.get()] { return source->outcomes(); });
+    kubernetes->setOutcomesCallback([writer = status_writer.get()] { writer->outcomesChanged(); });
+    kube::LeaderElectionOptions election;
+    election.namespace_ = options.leader_election_namespace;
+    election.name = options.leader_election_lease;
+    election.identity = id;
+    election.lease_duration = options.leader_lease_duration;
+    // client-go's proportions: renew within 2/3 of the lease, look every 2/15 of it.
+    election.renew_deadline = options.leader_lease_duration * 2 / 3;
+    election.retry_period = options.leader_lease_duration * 2 / 15;
+    elector = std::make_unique<kube::LeaderElector>(
+        *status_client, election,
+        [writer = status_writer.get()](bool leading) { writer->setLeading(leading); });
+    source_metrics = std::make_shared<KubernetesSourceMetrics>(
+        [source = kubernetes.get()] { return source->stats(); },
+        [&problems] { return problems.load(); },
+        [elector = elector.get(), writer = status_writer.get()] {
+          return LeadershipStats{elector->stats(), writer->stats()};
+        });
+    source = std::move(kubernetes);
+  } else {
+    DirectorySourceOptions source_options;
+    source_options.directory = options.config_dir;
+    auto directory = std::make_unique<DirectorySource>(loop, source_options, on_model);
+    source_metrics =
+        std::make_shared<SourceMetrics>([source = directory.get()] { return source->stats(); },
+                                        [&problems] { return problems.load(); });
+    source = std::move(directory);
+  }
   metrics.addCollectable(registry);
   metrics.addCollectable(source_metrics);
   if (std::string error = source->start(); !error.empty()) {
     grpc_server->Shutdown();
     return fail(error);
   }
-  cpLog().info("weft-controlplane {} ready: manifests from {}{}", id, options.config_dir,
+  if (elector) {
+    elector->start();
+  }
+  cpLog().info("weft-controlplane {} ready: {}{}", id, source->describe(),
                authority ? ", CA from " + authority->storage().location() : std::string());
 
   std::thread stopper;
+  bool stopping = false;
   SignalWatcher signals(
       loop,
       [&](int signal_number) {
-        if (stopper.joinable()) {
+        if (stopper.joinable() || stopping) {
           return;
         }
         cpLog().info("signal {}: closing every stream and stopping", signal_number);
@@ -237,10 +288,20 @@ int runControlPlane(const ControlPlaneOptions& options) {
         discovery.closeAll();
         // Shutdown waits for the streams' last callbacks, which post to this loop: wait for
         // it on another thread, then stop the loop.
-        stopper = std::thread([&] {
-          grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-          loop.stop();
-        });
+        auto shut_down = [&] {
+          stopper = std::thread([&] {
+            grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+            loop.stop();
+          });
+        };
+        if (elector) {
+          // A leader hands the Lease back first, so another replica writes status at once.
+          status_writer->stop();
+          stopping = true;
+          elector->stop(shut_down);
+        } else {
+          shut_down();
+        }
       },
       [&](int) {
         source->reload();

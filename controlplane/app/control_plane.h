@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,20 @@ namespace weft::controlplane {
 struct ControlPlaneOptions {
   // Local mode: the directory of manifests (Services, Workloads, weft.dev policies).
   std::string config_dir;
+  // Cluster mode instead: the mesh is what the Kubernetes API holds (kube_api_server).
+  bool kubernetes = false;
+  // Cluster mode: only namespaces with these labels are part of the mesh (weft-system always
+  // is); empty: all.
+  std::map<std::string, std::string> namespace_selector;
+  // Cluster mode: how often each resource is listed again to repair drift, and the nominal
+  // length of one watch request (kube/reflector.h).
+  std::chrono::seconds kube_resync_period{std::chrono::minutes(30)};
+  std::chrono::seconds kube_watch_timeout{std::chrono::minutes(5)};
+  // Cluster mode: the Lease whose holder writes status (every replica serves xDS). The
+  // namespace defaults to the pod's own.
+  std::string leader_election_namespace = "weft-system";
+  std::string leader_election_lease = "weft-controlplane";
+  std::chrono::milliseconds leader_lease_duration{15000};
   // The xDS and proxy-status gRPC port. Port 0 picks a free one (tests; the log names it).
   std::string xds_address = "0.0.0.0:15010";
   // Prometheus /metrics.
@@ -31,8 +46,9 @@ struct ControlPlaneOptions {
   bool token_review = false;
   // Audiences the reviewed token must be valid for; empty: the API server's default.
   std::vector<std::string> token_review_audiences;
-  // The Kubernetes API, for the Secret and TokenReview: an https:// URL with token and CA
-  // files; an empty URL means in-cluster (the pod's service account).
+  // The Kubernetes API, for the mesh's resources (kubernetes), the Secret and TokenReview: an
+  // https:// URL with token and CA files; an empty URL means in-cluster (the pod's service
+  // account).
   std::string kube_api_server;
   std::string kube_token_file;
   std::string kube_ca_file;
@@ -51,8 +67,8 @@ struct ControlPlaneOptions {
   bool hasCa() const { return !ca_dir.empty() || !ca_secret_name.empty(); }
 };
 
-// Runs the control plane until SIGTERM/SIGINT (SIGHUP re-reads the manifests and the CA
-// directory): directory source -> model -> debounce ->
+// Runs the control plane until SIGTERM/SIGINT (SIGHUP re-reads the manifests or lists the
+// Kubernetes resources again, and re-reads the CA directory): source -> model -> debounce ->
 // translation -> discovery server. Returns the process exit code.
 int runControlPlane(const ControlPlaneOptions& options);
 

@@ -61,10 +61,15 @@ struct Service {
   std::vector<ServicePort> ports;
 };
 
-// A weft.dev Workload: an instance outside pods, or every instance in local mode.
+// A weft.dev Workload: an instance outside pods, or every instance in local mode. In
+// Kubernetes mode every running pod is one too (kubernetes_objects.h), keyed by the pod's name.
 struct Workload {
   ObjectMeta meta;  // meta.labels are what Service selectors match
   weft::mesh::v1alpha1::WorkloadSpec spec;
+  // Whether services send it traffic. A pod is ready when an EndpointSlice lists it ready (not
+  // starting, not failing its readiness probe, not terminating); a Workload object always is.
+  // An unready workload still gets its own inbound configuration.
+  bool ready = true;
 };
 
 // A weft.dev policy object: metadata plus its spec message.

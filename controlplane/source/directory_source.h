@@ -18,6 +18,7 @@
 #include "common/config/yaml_to_proto.h"
 #include "controlplane/model/mesh_model.h"
 #include "controlplane/source/mesh_model_builder.h"
+#include "controlplane/source/mesh_source.h"
 
 namespace weft::controlplane {
 
@@ -80,7 +81,7 @@ struct DirectorySourceOptions {
 // Runs on the given io_context: call start() before it runs or on its thread, and destroy the
 // source on that thread or after the io_context has stopped. current() and stats() may be
 // called from any thread.
-class DirectorySource {
+class DirectorySource final : public MeshSource {
  public:
   using ModelCallback = std::function<void(MeshModelPtr)>;
 
@@ -89,30 +90,33 @@ class DirectorySource {
   // touching a file without changing it produces nothing).
   DirectorySource(boost::asio::io_context& io_context, DirectorySourceOptions options,
                   ModelCallback on_model);
-  ~DirectorySource();
+  ~DirectorySource() override;
 
   DirectorySource(const DirectorySource&) = delete;
   DirectorySource& operator=(const DirectorySource&) = delete;
 
   // Checks that the directory exists and can be read, reads it, and starts watching it.
   // Returns an empty string on success, else why not (nothing is watched then).
-  [[nodiscard]] std::string start();
+  [[nodiscard]] std::string start() override;
 
   // Lists and parses the whole directory again soon, on the io_context's thread (for
   // SIGHUP). Safe to call from any thread once started.
-  void reload();
+  void reload() override;
 
   // Stops watching; pending reloads are dropped. Also done by the destructor.
-  void stop();
+  void stop() override;
 
   // The latest model; empty before start().
-  MeshModelPtr current() const;
+  MeshModelPtr current() const override;
 
   // When the change behind the latest model was first noticed: the first inotify event of the
   // burst that led to the reload (or the reload itself when it was not caused by an event).
   // Convergence is measured from here, so the time spent reading is counted. Call on the
   // io_context's thread, e.g. from the model callback.
-  std::chrono::steady_clock::time_point changeNoticedAt() const { return change_noticed_at_; }
+  std::chrono::steady_clock::time_point changeNoticedAt() const override {
+    return change_noticed_at_;
+  }
+  std::string describe() const override { return "manifests from " + options_.directory; }
 
   SourceStats stats() const;
 

@@ -54,6 +54,9 @@ bool sameObject(const ManifestObject& a, const ManifestObject& b) {
         const T& right = std::get<T>(b.value);
         if constexpr (std::is_same_v<T, Service>) {
           return left.selector == right.selector && samePorts(left.ports, right.ports);
+        } else if constexpr (std::is_same_v<T, Workload>) {
+          return left.ready == right.ready &&
+                 google::protobuf::util::MessageDifferencer::Equals(left.spec, right.spec);
         } else {
           return google::protobuf::util::MessageDifferencer::Equals(left.spec, right.spec);
         }

@@ -68,8 +68,12 @@ ServiceCatalog::ServiceCatalog(const MeshModel& model, const MeshSettings& setti
       continue;
     }
     std::sort(selecting.begin(), selecting.end());
-    for (ServiceId id : selecting) {
-      services_[id].workloads.push_back(&workload);
+    // An unready workload (a pod starting or terminating) is no endpoint, but it still serves
+    // its services inbound: its readiness probe comes through its sidecar.
+    if (workload.ready) {
+      for (ServiceId id : selecting) {
+        services_[id].workloads.push_back(&workload);
+      }
     }
     by_workload_.emplace(workload_key, std::move(selecting));
   }

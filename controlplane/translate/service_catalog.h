@@ -21,8 +21,8 @@ using ServiceId = uint32_t;
 struct CatalogService {
   const Service* service = nullptr;
   std::string fqdn;
-  // Workloads the selector picks (same namespace, labels contain every selector entry), in
-  // namespace/name order.
+  // Ready workloads the selector picks (same namespace, labels contain every selector entry),
+  // in namespace/name order.
   std::vector<const Workload*> workloads;
   // The DestinationPolicy for this service; the first by namespace/name when several name it.
   const DestinationPolicy* policy = nullptr;
@@ -50,7 +50,7 @@ class ServiceCatalog {
   // Services of a namespace, in name order (empty for an unknown namespace).
   const std::vector<ServiceId>& servicesIn(const std::string& namespace_) const;
 
-  // Services selecting the workload, in namespace/name order.
+  // Services selecting the workload, ready or not, in namespace/name order.
   const std::vector<ServiceId>& servicesSelecting(const Workload& workload) const;
 
   const Workload* findWorkload(const std::string& namespace_, const std::string& name) const;

@@ -3,6 +3,7 @@
 
 #include "common/kube/api_client.h"
 #include "common/kube/api_server.h"
+#include "common/kube/leader_elector.h"
 #include "common/text/base64.h"
 
 namespace weft::kube {
@@ -121,3 +122,16 @@ TEST(Base64Test, RefusesOtherCharactersAndDataAfterPadding) {
 
 }  // namespace
 }  // namespace weft::text
+
+namespace weft::kube {
+namespace {
+
+TEST(MicroTimeTest, IsRfc3339InUtcWithMicroseconds) {
+  // 2026-11-28T10:00:00Z is 1795860000 s after the epoch.
+  const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1795860000)) +
+                    std::chrono::microseconds(42);
+  EXPECT_EQ(microTime(when), "2026-11-28T10:00:00.000042Z");
+}
+
+}  // namespace
+}  // namespace weft::kube

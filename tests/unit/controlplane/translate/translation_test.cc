@@ -389,6 +389,29 @@ TEST(TranslationTest, APodWithIpv6GetsItsCaptureListenersOnBothFamilies) {
   }
 }
 
+TEST(TranslationTest, UnreadyWorkloadsAreNoEndpointsButKeepTheirInbound) {
+  // A pod that is starting, failing its readiness probe or terminating (its EndpointSlice
+  // says not ready) gets no traffic, yet its own sidecar still serves the probe and whatever
+  // is in flight: its inbound configuration stays.
+  ModelBuilder model;
+  model.service("ns", "api", {{"app", "api"}}, {port(8080)});
+  model.workload("ns", "ready", {{"app", "api"}}, "address: 10.0.0.1\ntrafficCapture: true\n");
+  model.workload("ns", "starting", {{"app", "api"}}, "address: 10.0.0.2\ntrafficCapture: true\n");
+  model.editWorkload("ns", "starting", [](Workload& workload) { workload.ready = false; });
+  Translator translator(model.build());
+  EXPECT_EQ(endpointAddresses(resource<weft::v1::ClusterLoadAssignment>(
+                translator.forProxy(proxyNode("ns", "client")), ResourceType::kEndpoints,
+                "outbound/api.ns.svc.cluster.local:8080")),
+            std::vector<std::string>{"10.0.0.1:8080"});
+  const ProxyResources own = translator.forProxy(proxyNode("ns", "starting"));
+  const auto inbound = resource<weft::v1::Listener>(own, ResourceType::kListener, "inbound");
+  bool serves_api = false;
+  for (const auto& chain : inbound.filter_chains()) {
+    serves_api = serves_api || chain.http().route_config_name() == "inbound/8080";
+  }
+  EXPECT_TRUE(serves_api) << inbound.DebugString();
+}
+
 TEST(TranslationTest, UntranslatedPoliciesAreReported) {
   ModelBuilder model;
   model.destinationPolicy("ns", "tls", "host: api\ntrafficPolicy: {tls: {mode: SIMPLE}}\n");

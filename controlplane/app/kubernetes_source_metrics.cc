@@ -1,0 +1,151 @@
+#include "controlplane/app/kubernetes_source_metrics.h"
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace weft::controlplane {
+namespace {
+
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
+  prometheus::MetricFamily out;
+  out.name = std::move(name);
+  out.help = std::move(help);
+  out.type = type;
+  return out;
+}
+
+prometheus::ClientMetric sample(prometheus::MetricType type, double value,
+                                std::vector<prometheus::ClientMetric::Label> labels) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  return metric;
+}
+
+}  // namespace
+
+KubernetesSourceMetrics::KubernetesSourceMetrics(Read read, Problems translation_problems,
+                                                 Leadership leadership)
+    : read_(std::move(read)),
+      translation_problems_(std::move(translation_problems)),
+      leadership_(std::move(leadership)) {}
+
+std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
+  const KubernetesSourceStats stats = read_();
+  std::vector<prometheus::MetricFamily> out;
+  using Field = uint64_t kube::ReflectorStats::*;
+  struct PerResource {
+    const char* name;
+    const char* help;
+    Field field;
+  };
+  static const PerResource kCounters[] = {
+      {"weft_cp_kube_lists_total", "Complete lists of a resource (first, after 410 Gone, resyncs)",
+       &kube::ReflectorStats::lists},
+      {"weft_cp_kube_watches_total", "Watch requests of a resource that started streaming",
+       &kube::ReflectorStats::watches},
+      {"weft_cp_kube_watch_events_total",
+       "ADDED, MODIFIED and DELETED events received for a resource", &kube::ReflectorStats::events},
+      {"weft_cp_kube_relists_expired_total",
+       "Lists forced by 410 Gone: the resourceVersion to resume from was compacted",
+       &kube::ReflectorStats::relists_expired},
+      {"weft_cp_kube_resyncs_total", "Periodic full lists of a resource",
+       &kube::ReflectorStats::resyncs},
+      {"weft_cp_kube_drift_repairs_total",
+       "Differences a later list found from what the watch had delivered (missed events)",
+       &kube::ReflectorStats::drift_repairs},
+      {"weft_cp_kube_failures_total",
+       "Failed lists and watches of a resource (the log says why); retried with backoff",
+       &kube::ReflectorStats::failures},
+  };
+  for (const PerResource& counter : kCounters) {
+    auto metric = family(counter.name, counter.help, prometheus::MetricType::Counter);
+    for (const auto& [resource, reflector] : stats.resources) {
+      metric.metric.push_back(sample(prometheus::MetricType::Counter,
+                                     static_cast<double>(reflector.*counter.field),
+                                     {{"resource", resource}}));
+    }
+    out.push_back(std::move(metric));
+  }
+  auto synced = family("weft_cp_kube_synced",
+                       "1 once a resource has been listed (or found not served), else 0",
+                       prometheus::MetricType::Gauge);
+  auto served = family("weft_cp_kube_served",
+                       "1 when the API serves the resource, 0 after a 404 (CRD not installed)",
+                       prometheus::MetricType::Gauge);
+  for (const auto& [resource, reflector] : stats.resources) {
+    synced.metric.push_back(
+        sample(prometheus::MetricType::Gauge, reflector.synced ? 1 : 0, {{"resource", resource}}));
+    served.metric.push_back(
+        sample(prometheus::MetricType::Gauge, reflector.served ? 1 : 0, {{"resource", resource}}));
+  }
+  out.push_back(std::move(synced));
+  out.push_back(std::move(served));
+
+  auto documents = family("weft_cp_source_documents_total",
+                          "Objects read into the model, by kind and result (accepted, rejected, "
+                          "ignored)",
+                          prometheus::MetricType::Counter);
+  for (const auto& [kind, counts] : stats.documents) {
+    for (const auto& [result, value] :
+         {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
+          std::pair{"ignored", counts.ignored}}) {
+      documents.metric.push_back(sample(prometheus::MetricType::Counter, static_cast<double>(value),
+                                        {{"kind", kind}, {"result", result}}));
+    }
+  }
+  out.push_back(std::move(documents));
+  auto errors = family("weft_cp_source_current_errors",
+                       "Errors in the mesh's resources as they are now (rejected objects)",
+                       prometheus::MetricType::Gauge);
+  errors.metric.push_back(
+      sample(prometheus::MetricType::Gauge, static_cast<double>(stats.current_errors), {}));
+  out.push_back(std::move(errors));
+  auto models = family("weft_cp_source_models_total", "Mesh models built that changed something",
+                       prometheus::MetricType::Counter);
+  models.metric.push_back(
+      sample(prometheus::MetricType::Counter, static_cast<double>(stats.models), {}));
+  out.push_back(std::move(models));
+  auto problems = family("weft_cp_translation_problems",
+                         "Things the latest configuration asks for that could not be translated "
+                         "(listed in the log)",
+                         prometheus::MetricType::Gauge);
+  problems.metric.push_back(
+      sample(prometheus::MetricType::Gauge, static_cast<double>(translation_problems_()), {}));
+  out.push_back(std::move(problems));
+
+  const LeadershipStats leadership = leadership_();
+  const std::pair<const char*, const char*> gauge_help = {
+      "weft_cp_leader", "1 while this replica holds the leader Lease (and writes status), else 0"};
+  auto leader = family(gauge_help.first, gauge_help.second, prometheus::MetricType::Gauge);
+  leader.metric.push_back(
+      sample(prometheus::MetricType::Gauge, leadership.election.leader ? 1 : 0, {}));
+  out.push_back(std::move(leader));
+  for (const auto& [name, help, value] :
+       {std::tuple{"weft_cp_leader_acquisitions_total", "Times this replica became the leader",
+                   leadership.election.acquisitions},
+        std::tuple{"weft_cp_leader_losses_total",
+                   "Times this replica stopped leading while running (renewal failed, or taken "
+                   "over)",
+                   leadership.election.losses},
+        std::tuple{"weft_cp_leader_failures_total", "Lease requests that failed (the log says why)",
+                   leadership.election.failures},
+        std::tuple{"weft_cp_status_writes_total", "Resource statuses written",
+                   leadership.status.writes},
+        std::tuple{"weft_cp_status_write_failures_total", "Status writes that failed (retried)",
+                   leadership.status.failures}}) {
+    auto metric = family(name, help, prometheus::MetricType::Counter);
+    metric.metric.push_back(
+        sample(prometheus::MetricType::Counter, static_cast<double>(value), {}));
+    out.push_back(std::move(metric));
+  }
+  return out;
+}
+
+}  // namespace weft::controlplane
