@@ -89,6 +89,11 @@ int main(int argc, char** argv) {
       "bearer token file for --kube-api-server (re-read for every request)")(
       "kube-ca-file", po::value(&cp.kube_ca_file),
       "roots the --kube-api-server certificate must chain to")(
+      "kubeconfig", po::value(&cp.kubeconfig),
+      "the Kubernetes API as a kubeconfig file names it (token or client certificate), instead "
+      "of --kube-api-server or in-cluster; e.g. ~/.kube/config")(
+      "kube-context", po::value(&cp.kube_context),
+      "the kubeconfig context to use (default: its current-context)")(
       "ca-max-validity", po::value(&ca_max_validity)->default_value(ca_max_validity),
       "longest workload certificate validity the CA grants (e.g. 24h, 90m)")(
       "xds-tls-cert-file", po::value(&cp.xds_tls_cert_file),
@@ -240,6 +245,20 @@ int main(int argc, char** argv) {
   if (kube_flags && !uses_kube_api) {
     std::cerr << "weft-controlplane: --kube-api-server, --kube-token-file and --kube-ca-file are "
                  "for --kubernetes, --ca-secret and --token-review\n";
+    return 2;
+  }
+  if ((!cp.kubeconfig.empty() || !cp.kube_context.empty()) && !uses_kube_api) {
+    std::cerr << "weft-controlplane: --kubeconfig and --kube-context are for --kubernetes, "
+                 "--ca-secret and --token-review\n";
+    return 2;
+  }
+  if (!cp.kube_context.empty() && cp.kubeconfig.empty()) {
+    std::cerr << "weft-controlplane: --kube-context needs --kubeconfig\n";
+    return 2;
+  }
+  if (!cp.kubeconfig.empty() && kube_flags) {
+    std::cerr << "weft-controlplane: give either --kubeconfig or --kube-api-server with its "
+                 "token and CA files, not both\n";
     return 2;
   }
   if (kube_flags &&

@@ -16,6 +16,10 @@ struct ApiServer {
   uint16_t port = 443;
   std::string token_file;      // the bearer token; empty: no Authorization header
   std::string ca_file;         // the roots its serving certificate must chain to
+  // A client certificate and its key (PEM files), for a kubeconfig user that has one; empty:
+  // none. Read for every request, like the token.
+  std::string client_cert_file;
+  std::string client_key_file;
   std::string namespace_file;  // the pod's namespace, in a pod; empty elsewhere
 
   // "https://host:port", for logs.

@@ -58,6 +58,18 @@ asio::awaitable<void> sendRequest(AsyncApiClient::Connection& connection, const 
     error = "cannot read the API server's CA file " + server.ca_file + ": " + failure.message();
     co_return;
   }
+  if (!server.client_cert_file.empty()) {
+    connection.context.use_certificate_chain_file(server.client_cert_file, failure);
+    if (!failure) {
+      connection.context.use_private_key_file(server.client_key_file, ssl::context::pem,
+                                              failure);
+    }
+    if (failure) {
+      error = "cannot use the client certificate " + server.client_cert_file + " and key " +
+              server.client_key_file + ": " + failure.message();
+      co_return;
+    }
+  }
   std::string token;
   if (!server.token_file.empty()) {
     auto read = readBearerToken(server.token_file);

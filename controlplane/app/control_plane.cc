@@ -1,16 +1,20 @@
 #include "controlplane/app/control_plane.h"
 
 #include <prometheus/registry.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 
+#include "common/kube/kubeconfig.h"
 #include "common/kube/leader_elector.h"
 #include "common/log/logger.h"
 #include "common/signals/signal_watcher.h"
@@ -83,11 +87,33 @@ int runControlPlane(const ControlPlaneOptions& options) {
   std::unique_ptr<ca::CallerAuthenticator> authenticator;
   std::unique_ptr<ca::CertificateService> certificate_service;
   std::optional<kube::ApiServer> kube_server;
+  // Inline kubeconfig credentials are written here for the clients, and removed at exit.
+  std::string kube_runtime_dir;
+  struct RemoveDirectory {
+    const std::string& path;
+    ~RemoveDirectory() {
+      if (!path.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+      }
+    }
+  } remove_runtime_dir{kube_runtime_dir};
   if (options.kubernetes || !options.ca_secret_name.empty() || options.token_review) {
-    auto server = options.kube_api_server.empty()
-                      ? kube::inClusterApiServer()
-                      : kube::apiServerFromUrl(options.kube_api_server, options.kube_token_file,
-                                               options.kube_ca_file);
+    tls::Result<kube::ApiServer> server = tls::Error{""};
+    if (!options.kubeconfig.empty()) {
+      std::string pattern = (std::filesystem::temp_directory_path() / "weft-kube-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) {
+        return fail("cannot create a private directory for the kubeconfig's credentials");
+      }
+      kube_runtime_dir = pattern;
+      server =
+          kube::kubeconfigApiServer(options.kubeconfig, options.kube_context, kube_runtime_dir);
+    } else if (options.kube_api_server.empty()) {
+      server = kube::inClusterApiServer();
+    } else {
+      server = kube::apiServerFromUrl(options.kube_api_server, options.kube_token_file,
+                                      options.kube_ca_file);
+    }
     if (!server) {
       return fail("the Kubernetes API: " + server.error());
     }

@@ -52,6 +52,9 @@ struct ControlPlaneOptions {
   std::string kube_api_server;
   std::string kube_token_file;
   std::string kube_ca_file;
+  // Or a kubeconfig file (outside the cluster) and the context to use (empty: its current).
+  std::string kubeconfig;
+  std::string kube_context;
   // The longest workload certificate validity the CA grants.
   std::chrono::seconds ca_max_validity{std::chrono::hours(24)};
   // TLS on the gRPC port: the operator's certificate and key files, or a certificate the CA

@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "common/kube/api_client.h"
 #include "common/kube/api_server.h"
+#include "common/kube/kubeconfig.h"
 #include "common/kube/leader_elector.h"
 #include "common/text/base64.h"
 
@@ -131,6 +136,103 @@ TEST(MicroTimeTest, IsRfc3339InUtcWithMicroseconds) {
   const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1795860000)) +
                     std::chrono::microseconds(42);
   EXPECT_EQ(microTime(when), "2026-11-28T10:00:00.000042Z");
+}
+
+}  // namespace
+}  // namespace weft::kube
+
+namespace weft::kube {
+namespace {
+
+// A scratch directory for one test, removed after it.
+class KubeconfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kubeconfig-test-XXXXXX");
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  static std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  std::string dir_;
+};
+
+constexpr const char* kTwoContexts = R"(apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: dev-cluster
+  cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: Q0EtUEVN}
+- name: prod-cluster
+  cluster: {server: "https://api.prod.example:443", certificate-authority: certs/ca.crt}
+contexts:
+- name: dev
+  context: {cluster: dev-cluster, user: dev-user}
+- name: prod
+  context: {cluster: prod-cluster, user: prod-user}
+users:
+- name: dev-user
+  user: {token: dev-token}
+- name: prod-user
+  user: {client-certificate: certs/me.crt, client-key: /abs/me.key}
+)";
+
+TEST_F(KubeconfigTest, CurrentContextWithInlineDataBecomesPrivateFiles) {
+  const std::string config = write("config", kTwoContexts);
+  const auto server = kubeconfigApiServer(config, "", dir_ + "/run");
+  ASSERT_TRUE(server) << server.error();
+  EXPECT_EQ(server->host, "127.0.0.1");
+  EXPECT_EQ(server->port, 6443);
+  EXPECT_EQ(slurp(server->ca_file), "CA-PEM");  // base64-decoded
+  EXPECT_EQ(slurp(server->token_file), "dev-token");
+  EXPECT_TRUE(server->client_cert_file.empty());
+  const auto perms = std::filesystem::status(server->token_file).permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(KubeconfigTest, NamedContextWithClientCertificateAndRelativePaths) {
+  const std::string config = write("config", kTwoContexts);
+  const auto server = kubeconfigApiServer(config, "prod", dir_ + "/run");
+  ASSERT_TRUE(server) << server.error();
+  EXPECT_EQ(server->host, "api.prod.example");
+  EXPECT_EQ(server->ca_file, dir_ + "/certs/ca.crt");  // relative to the kubeconfig
+  EXPECT_EQ(server->client_cert_file, dir_ + "/certs/me.crt");
+  EXPECT_EQ(server->client_key_file, "/abs/me.key");
+  EXPECT_TRUE(server->token_file.empty());
+}
+
+TEST_F(KubeconfigTest, RefusesWhatItCannotUseSafely) {
+  const std::string base = kTwoContexts;
+  struct Case {
+    std::string from, to, reason;
+  };
+  const Case cases[] = {
+      {"user: {token: dev-token}", "user: {exec: {command: aws}}", "plugin"},
+      {"certificate-authority-data: Q0EtUEVN}", "insecure-skip-tls-verify: true}",
+       "insecure-skip-tls-verify"},
+      {"user: {token: dev-token}", "user: {username: admin}", "neither a token"},
+      {"server: \"https://127.0.0.1:6443\"", "server: \"http://127.0.0.1:6443\"", "https://"},
+      {"current-context: dev", "current-context: nowhere", "no context named \"nowhere\""},
+  };
+  for (const Case& c : cases) {
+    std::string text = base;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    const auto server = kubeconfigApiServer(write("config", text), "", dir_ + "/run");
+    ASSERT_FALSE(server) << c.to;
+    EXPECT_NE(server.error().find(c.reason), std::string::npos) << server.error();
+  }
+  EXPECT_FALSE(kubeconfigApiServer(dir_ + "/missing", "", dir_ + "/run"));
 }
 
 }  // namespace
