@@ -222,7 +222,9 @@ int runControlPlane(const ControlPlaneOptions& options) {
         },
         changed_at);
     // Problems of the model are known now; those of a scope once a proxy of it was served.
-    std::set<std::string> now(translator->problems().begin(), translator->problems().end());
+    // problems() returns a copy: one copy, so that both iterators are of the same vector.
+    const std::vector<std::string> found = translator->problems();
+    std::set<std::string> now(found.begin(), found.end());
     for (const std::string& problem : now) {
       if (reported_problems.count(problem) == 0) {
         cpLog().warn("not translated: {}", problem);

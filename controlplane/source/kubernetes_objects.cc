@@ -84,10 +84,11 @@ std::string apiObjectSource(std::string_view kind, std::string_view key) {
   return source;
 }
 
-ManifestFile readApiObject(const json::object& object, std::string_view kind,
-                           const config::YamlLimits& limits) {
+ManifestFile readApiObject(const json::object& object, std::string_view api_version,
+                           std::string_view kind, const config::YamlLimits& limits) {
   json::object trimmed;
-  trimmed["apiVersion"] = stringAt(object, "apiVersion");
+  const std::string written = stringAt(object, "apiVersion");
+  trimmed["apiVersion"] = written.empty() ? std::string(api_version) : written;
   trimmed["kind"] = kind;
   std::string key;
   if (const json::object* metadata = objectAt(object, "metadata")) {

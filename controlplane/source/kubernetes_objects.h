@@ -30,8 +30,10 @@ std::string apiObjectSource(std::string_view kind, std::string_view key);
 // (name, namespace, labels, annotations, generation) and spec are read: what the API server
 // adds (uid, managedFields, status, clusterIP, ...) is no part of the user's intent. Rejected
 // documents keep the reader's errors; accepted objects have origin "kubernetes".
-ManifestFile readApiObject(const boost::json::object& object, std::string_view kind,
-                           const config::YamlLimits& limits);
+// `api_version` is the resource's ("v1", "weft.dev/v1alpha1"): the items of a list of built-in
+// kinds carry no apiVersion or kind.
+ManifestFile readApiObject(const boost::json::object& object, std::string_view api_version,
+                           std::string_view kind, const config::YamlLimits& limits);
 
 // What the mesh needs of a pod.
 struct PodInfo {

@@ -34,6 +34,7 @@ struct MeshKind {
   const char* kind;
   const char* plural;
 };
+constexpr const char* kMeshApiVersion = "weft.dev/v1alpha1";
 constexpr MeshKind kMeshKinds[] = {
     {"TrafficRoute", "trafficroutes"},
     {"DestinationPolicy", "destinationpolicies"},
@@ -318,7 +319,8 @@ void KubernetesSource::onEvent(const std::string& kind, kube::WatchEventType typ
       resource_outcomes_.erase(source);
       stage(namespace_, source, nullptr);
     } else {
-      ManifestFile file = readApiObject(object, kind, options_.limits);
+      ManifestFile file = readApiObject(
+          object, meshKindNamed(kind) != nullptr ? kMeshApiVersion : "v1", kind, options_.limits);
       const MeshKind* mesh_kind = meshKindNamed(kind);
       if (mesh_kind != nullptr && !file.documents.empty()) {
         const ManifestDocument& document = file.documents.front();

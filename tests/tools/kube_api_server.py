@@ -1,50 +1,147 @@
 #!/usr/bin/env python3
-"""A Kubernetes API server for tests: secrets, namespaces and TokenReview over HTTPS,
-answering the way kube-apiserver 1.32 does on the wire, in one stdlib-only Python file.
+"""A Kubernetes API server for tests, answering the way kube-apiserver 1.32 does on the wire,
+in one stdlib-only Python file: namespaces, secrets, pods, services, EndpointSlices, Leases,
+CustomResourceDefinitions and the custom resources they define, TokenReview, with list, watch,
+pagination, patches, discovery and OpenAPI, over HTTPS.
 
 No real API server can be installed where the tests run, so this one stands in for it. What it
-serves is checked against the real kubectl by tests/integration/kube_api_server_test.py.
+serves is checked against the real kubectl by tests/integration/kube_api_server_test.py and
+tests/integration/kube_api_resources_test.py.
 
 Use it as a module (tests written in Python)::
 
-    server = KubeApiServer("server.pem", "server-key.pem", token="admin-token").start()
+    server = KubeApiServer("server.pem", "server-key.pem", token="admin-token",
+                           crds=["deploy/k8s/crds"], bookmark_interval=0.2).start()
     server.add_review_token("sa-token", "system:serviceaccount:default:reviews",
                             audiences=["weft"])
-    ... server.url, server.port, server.secrets[("default", "name")], server.request_log ...
+    server.create("pods", {...}); server.update_status("trafficroutes", {...})
+    ... server.url, server.port, server.get("svc", "default", "name"), server.request_log ...
     server.stop()
 
 or as a program, which writes its port to --port-file once it listens and runs until SIGTERM::
 
     python3 kube_api_server.py --port 0 --cert C --key K --token T \\
-        [--review-token TOKEN=USERNAME[:aud1,aud2]]... --port-file F
+        [--review-token TOKEN=USERNAME[:aud1,aud2]]... [--crd-file PATH]... \\
+        [--bookmark-interval SECONDS] [--no-kubernetes-service] --port-file F
 
 What it serves
 --------------
-- Discovery: /version, /api, /api/v1, /apis, /apis/authentication.k8s.io[/v1], and / (the
-  path list). Aggregated discovery is not served: a client that asks for it (Accept naming
-  as=APIGroupDiscoveryList) also names plain application/json, which is what it gets, and
-  client-go then falls back to the legacy documents, as it does against an old server.
-- OpenAPI: /openapi/v3 (index) and its documents for api/v1 and authentication.k8s.io/v1,
-  with the operations served here and their fieldValidation parameter, which is how kubectl
-  learns that the server validates fields (it then sends fieldValidation=Strict); /openapi/v2
-  (protobuf for kubectl, JSON otherwise) is a valid document without paths or definitions,
-  so kubectl's client-side schema check, its fallback for kinds without a PATCH such as
-  TokenReview, finds no schema and passes, and this server's strict validation decides.
-- secrets (namespaced) and namespaces (cluster-scoped): get, list (labelSelector,
-  fieldSelector, limit/continue), watch, create, update (PUT), patch (JSON merge patch,
-  strategic merge patch, JSON patch), delete (preconditions) and deletecollection; Table and
-  PartialObjectMetadata output when the Accept header asks for them (kubectl get does).
-  Objects get uid, resourceVersion (one global counter, as a string) and creationTimestamp
-  (RFC 3339, UTC). stringData is merged into data, base64-encoded, on every write. A secret
-  may be created in any namespace; the namespace then comes into being (a real server would
-  answer 404 for a namespace that does not exist). Deleting a namespace deletes it and its
-  secrets at once (a real one goes through Terminating first).
+- Discovery: /version, /api, /api/v1, /apis, /apis/<group>[/<version>] for every group
+  served (CRD groups included, with kind, singular, short names, categories, verbs and the
+  /status subresources), and / (the path list). Aggregated discovery is not served: a client
+  that asks for it also names plain application/json, which is what it gets, and client-go
+  falls back to the legacy documents, as against an old server.
+- OpenAPI: /openapi/v3 (index, with the hash of each document) and one document per
+  group-version, listing every operation served with its fieldValidation parameter (which is
+  how kubectl learns that the server validates fields: it then sends fieldValidation=Strict)
+  and a schema per kind; for a CRD, its openAPIV3Schema, so `kubectl explain` works. PATCH
+  lists JSON and merge patches only, so that kubectl builds strategic merge patches of
+  built-in kinds from its own Go types. /openapi/v2 (protobuf for kubectl, JSON otherwise) is
+  a valid document without paths or definitions: kubectl's client-side schema check, its
+  fallback for kinds without a PATCH such as TokenReview, finds nothing and passes.
+- core/v1 namespaces (cluster-scoped) and secrets, pods, services (namespaced);
+  discovery.k8s.io/v1 endpointslices; coordination.k8s.io/v1 leases;
+  apiextensions.k8s.io/v1 customresourcedefinitions; and the resources each CRD defines, in
+  every served version. Verbs: get, list, watch, create, update (PUT), patch (JSON patch,
+  merge patch, and strategic merge patch for built-in kinds, with their merge keys), delete
+  (preconditions) and deletecollection (not for namespaces); lists across namespaces at
+  /api/v1/pods and the like. Table (the kind's printer columns: kubectl's for built-in
+  kinds, additionalPrinterColumns for custom resources) and PartialObjectMetadata output when
+  the Accept header asks for them. pods, services, CRDs and custom resources whose CRD says so
+  have a status subresource.
 - tokenreviews and selfsubjectreviews (authentication.k8s.io/v1, create only).
-- Errors are Status objects with the reason, code, message and details kube-apiserver uses:
-  NotFound, AlreadyExists, Conflict, Invalid (422, with causes), BadRequest (malformed JSON,
-  bad base64, names not matching the URL, strict field validation), MethodNotAllowed,
-  NotAcceptable, UnsupportedMediaType, RequestEntityTooLarge (bodies over 3 MiB),
-  Unauthorized.
+- A real cluster's default/kubernetes Service (10.96.0.1:443) and its EndpointSlice, which
+  names this server (turn off with kubernetes_service=False / --no-kubernetes-service).
+- Errors are Status objects with the reason, code, message and details kube-apiserver uses
+  (qualified by group: `leases.coordination.k8s.io "x" not found`,
+  `TrafficRoute.weft.dev "x" is invalid: spec.hosts: Required value`): NotFound,
+  AlreadyExists, Conflict, Invalid (422, with causes), BadRequest (malformed JSON, values of
+  the wrong type, names not matching the URL, strict field validation), Expired (410),
+  Timeout (504, a resourceVersion from the future), MethodNotAllowed, NotAcceptable,
+  UnsupportedMediaType, RequestEntityTooLarge (bodies over 3 MiB), Unauthorized.
+
+Objects
+-------
+Objects get uid, resourceVersion (one global counter, as a string) and creationTimestamp
+(RFC 3339, UTC); JSON answers list fields in the Go structs' order (custom resources, which
+are unstructured, in sorted order). A body is decoded as into the kind's Go type: a value of
+the wrong JSON type is a 400 naming the Go field, unknown fields are dropped and reported as
+fieldValidation asks (Strict: 400 "strict decoding error", Warn: a Warning header), then the
+kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
+
+- secrets: stringData is merged into data, base64-encoded; per-type keys, size, immutable.
+- namespaces: labelled with their name. Deleting one deletes it and every object in it at
+  once (a real one goes through Terminating first). An object created in a namespace that
+  does not exist brings it into being (a real server would answer 404).
+- pods: spec.containers (names, images, ports) and policies validated, spec immutable but for
+  images and the like. The status given on create is kept (tests stand in for the kubelet,
+  which a real server leaves it to); podIP and podIPs[0] are kept in step. pods/status
+  changes the status only, a PUT or patch of the pod cannot. Field selectors: metadata.name,
+  metadata.namespace, spec.nodeName, spec.restartPolicy, spec.schedulerName,
+  spec.serviceAccountName, spec.hostNetwork, status.phase, status.podIP,
+  status.nominatedNodeName. Deleting a running pod on a node is graceful (a MODIFIED event
+  with deletionTimestamp), and then, as if the kubelet had confirmed at once, DELETED.
+- services: a cluster IP from 10.96.0.0/12 (random, or the one asked for if it is free),
+  node ports for NodePort and LoadBalancer, ipFamilies; ports required unless ExternalName or
+  headless; the cluster IP cannot change; a status reset on create.
+- endpointslices: addressType, addresses valid for it, at most 1000 endpoints and 100
+  addresses each, ports (name and protocol defaulted); metadata.generation moves when anything
+  but metadata, or the labels, change.
+- leases: acquireTime and renewTime are MicroTime (exactly six fractional digits in, UTC out),
+  leaseDurationSeconds > 0.
+- customresourcedefinitions: names, group, scope, versions and schemas checked lightly;
+  status set at once (NamesAccepted and Established True, acceptedNames, storedVersions); its
+  resources are served from then on, and deleting it deletes their objects.
+- custom resources: pruned to the structural schema (x-kubernetes-preserve-unknown-fields
+  keeps), defaulted, nulls of non-nullable fields dropped, then validated as apiextensions
+  does with kube-openapi (type, x-kubernetes-int-or-string, nullable, required, properties,
+  additionalProperties, items, enum, pattern, minLength/maxLength, minimum/maximum (and
+  exclusive), multipleOf, minItems/maxItems, uniqueItems, minProperties/maxProperties,
+  oneOf/anyOf/allOf/not, formats date-time, date, byte, uuid, ipv4, ipv6, cidr, hostname,
+  email, mac, duration) and x-kubernetes-list-type set and map (duplicates), with its error
+  texts. With a status subresource, create drops the status and writes of the main resource
+  keep the stored one. selectableFields are field selectors.
+- metadata.generation, where the kind has it (custom resources, CRDs, EndpointSlices): 1 on
+  create, +1 when the spec changes (not metadata, not a status behind a subresource).
+- Optimistic concurrency for every kind: a PUT (or a patch naming a resourceVersion) whose
+  resourceVersion is not the stored one is 409 Conflict ("... the object has been modified;
+  please apply your changes to the latest version and try again"); a no-op write changes no
+  resourceVersion and sends no event. Objects with finalizers are only marked on delete
+  (deletionTimestamp) until an update removes the last one.
+
+Lists and watches
+-----------------
+A list answers kind <Kind>List, the resource's apiVersion and metadata.resourceVersion; items
+of built-in kinds carry no kind or apiVersion (kube-apiserver's JSON), those of custom
+resources do. labelSelector, fieldSelector, limit and continue: the pages of one list come
+from one snapshot (the state at the first page's resourceVersion), as from etcd.
+resourceVersion with resourceVersionMatch=Exact lists the state at that version; a version
+newer than the store's is 504 "Too large resource version". A watch starts from a
+resourceVersion (its later events) or from none or "0" (synthetic ADDED events of the current
+state first; sendInitialEvents=true does that too and ends them with the
+k8s.io/initial-events-end BOOKMARK). With allowWatchBookmarks=true a watch gets a BOOKMARK
+(the kind, with only metadata.resourceVersion) every bookmark interval (60 s by default, as
+kube-apiserver's watch cache) and one when its timeoutSeconds ends it. The server keeps the
+last MAX_EVENTS events: a watch, an Exact list or a continue token from before them is 410
+Expired ("too old resource version", or the etcd3 store's words for lists; the continue case
+carries a token that continues at the latest version, as kube-apiserver's does).
+
+Module API
+----------
+For any resource, named as kubectl names it ("pods", "svc", "Lease",
+"trafficroutes.weft.dev", "tr"): create(), update() (conditional on metadata.resourceVersion
+when it has one), put() (create or replace), update_status(), patch() (merge patch by
+default), get(), list(), delete(); objects go through the API's decoding, defaulting and
+validation (ApiError, with the code, reason and message a client would get), get
+resourceVersions and send watch events. install_crd() and load_crds() (YAML or JSON files,
+or directories of them; a small YAML loader keeps the program stdlib-only) install CRDs.
+secrets, put_secret(), get_secret() and secret_data() for secrets; resource_version.
+Watches: compact() forgets every kept event (an etcd compaction); drop_watches() ends open
+watches abruptly, closing the connection without the terminating chunk (a load balancer, an
+apiserver restart), drop_watches(graceful=True) with it; watch_count() and wait_for_watches()
+tell how many are open, per resource. Faults: fail_next() answers the next requests with a
+Status of a given code (503 and 429 with Retry-After, which client-go retries), delay_next()
+holds them. request_log and requests_to() show what was answered.
 
 Authentication
 --------------
@@ -71,27 +168,39 @@ An unknown token, or one whose audiences do not match, gives 201 with status
 
 Wire details
 ------------
-Request bodies are JSON, or Kubernetes protobuf for the kinds served (typed clients such as
-`kubectl create secret` send nothing else); answers are always JSON, which those clients
-accept too. HTTP/1.1 with keep-alive over TLS 1.2 or later, on 127.0.0.1 only. Requests that
-cannot be parsed, and plain HTTP on the TLS port, get Go's net/http answers; a connection
-answered without its body being read is closed lingeringly so that the answer arrives.
-
-Tests can inject faults: fail_next() answers the next requests with a Status of a given code
-(503 and 429 with Retry-After, which client-go retries), delay_next() holds them.
+Request bodies are JSON, or Kubernetes protobuf for secrets, namespaces, TokenReview and
+SelfSubjectReview (typed clients such as `kubectl create secret` send nothing else); answers
+are always JSON, which those clients accept too. HTTP/1.1 with keep-alive over TLS 1.2 or
+later, on 127.0.0.1 only. Requests that cannot be parsed, and plain HTTP on the TLS port, get
+Go's net/http answers; a connection answered without its body being read is closed
+lingeringly so that the answer arrives.
 
 Limitations (documented so that tests do not lean on them)
 ----------------------------------------------------------
 No YAML bodies (415) and no YAML or protobuf answers (406 when the client accepts nothing
-else), no server-side apply (415), no managedFields, no RBAC, no admission, list pages are
-not a snapshot, and the watch cache keeps the last MAX_EVENTS events (older resourceVersions
-get 410 Expired, as from a compacted etcd).
+else); protobuf bodies of pods, services, EndpointSlices, Leases and CRDs (typed clients such
+as `kubectl run` send them) are a 400. No server-side apply (415), no managedFields, no RBAC,
+no admission (so no service-account token volumes, default tolerations or priority), no
+controllers: nothing writes EndpointSlices for Services, schedules or runs pods, or moves a
+namespace through Terminating. CRDs: CEL rules (x-kubernetes-validations) are not evaluated;
+no conversion between versions (every served version shows the same fields under its own
+apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validation
+ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas
+not checked for being structural. Pods have no metadata.generation (as before 1.33) and their
+update rule does not print kube-apiserver's spec diff. Go-type mismatches inside fields
+decoded loosely (volumes, probes, affinity, ...) are not caught. Watches of Tables are
+supported but their bookmarks are not Tables. Schema validation visits an object's
+properties in sorted order, where kube-openapi follows Go's random map order, so errors of
+several fields may be listed in another order than a real server's.
 """
 import argparse
 import base64
 import collections
 import copy
 import datetime
+import decimal
+import hashlib
+import ipaddress
 import json
 import os
 import random
@@ -113,6 +222,9 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit for a JSON request bo
 MAX_SECRET_BYTES = 1024 * 1024  # core/v1 validation: the total size of a secret's data
 MAX_EVENTS = 1000  # how many changes a watch can resume from (the "watch cache")
 MAX_WATCH_SECONDS = 1800  # kube-apiserver's --min-request-timeout
+BOOKMARK_INTERVAL = 60.0  # the watch cache sends a bookmark about once a minute
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")  # kubeadm's default --service-cluster-ip-range
+NODE_PORTS = (30000, 32767)  # --service-node-port-range
 ADMIN_USER = {"username": "kubernetes-admin",
               "groups": ["system:masters", "system:authenticated"]}
 VERSION_INFO = {
@@ -128,23 +240,29 @@ REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFo
            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
            504: "Timeout"}
 
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+
 
 # --- errors ----------------------------------------------------------------------------------
 
 class ApiError(Exception):
-    """An error answered as a Status object (k8s.io/apimachinery/pkg/api/errors)."""
+    """An error answered as a Status object (k8s.io/apimachinery/pkg/api/errors). The module
+    API raises it too, so a test sees the code, reason and message a client would."""
 
-    def __init__(self, code, message, reason=None, details=None, headers=()):
+    def __init__(self, code, message, reason=None, details=None, headers=(), metadata=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.reason = REASONS.get(code, "") if reason is None else reason
         self.details = details
         self.headers = list(headers)
+        self.metadata = metadata or {}
 
     def status(self):
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message}
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": dict(self.metadata),
+                "status": "Failure", "message": self.message}
         if self.reason:
             body["reason"] = self.reason
         if self.details is not None:
@@ -157,19 +275,33 @@ def bad_request(message):
     return ApiError(400, message)
 
 
-def not_found(resource, name):
-    return ApiError(404, f'{resource} "{name}" not found',
-                    details={"name": name, "kind": resource})
+def _group_resource(resource, group):
+    """schema.GroupResource.String(): "pods", "leases.coordination.k8s.io"."""
+    return f"{resource}.{group}" if group else resource
 
 
-def already_exists(resource, name):
-    return ApiError(409, f'{resource} "{name}" already exists', reason="AlreadyExists",
-                    details={"name": name, "kind": resource})
+def _details(name, kind, group):
+    """StatusDetails in its field order (name, group, kind); empty ones are omitted."""
+    details = {"name": name} if name else {}
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    return details
 
 
-def conflict(resource, name, why):
-    return ApiError(409, f'Operation cannot be fulfilled on {resource} "{name}": {why}',
-                    details={"name": name, "kind": resource})
+def not_found(resource, name, group=""):
+    return ApiError(404, f'{_group_resource(resource, group)} "{name}" not found',
+                    details=_details(name, resource, group))
+
+
+def already_exists(resource, name, group=""):
+    return ApiError(409, f'{_group_resource(resource, group)} "{name}" already exists',
+                    reason="AlreadyExists", details=_details(name, resource, group))
+
+
+def conflict(resource, name, why, group=""):
+    return ApiError(409, f'Operation cannot be fulfilled on {_group_resource(resource, group)} '
+                         f'"{name}": {why}', details=_details(name, resource, group))
 
 
 STALE = ("the object has been modified; please apply your changes to the latest version and "
@@ -185,36 +317,77 @@ def unknown_path():
     return ApiError(404, "the server could not find the requested resource", details={})
 
 
+def expired(message, continue_token=None):
+    """410 Expired, as the etcd3 store answers a compacted revision (errors.NewResourceExpired,
+    which carries no details)."""
+    return ApiError(410, message, reason="Expired",
+                    metadata={"continue": continue_token} if continue_token else None)
+
+
+def too_large_resource_version(requested, current):
+    """storage.NewTooLargeResourceVersionError: a 504 Timeout that client-go retries."""
+    return ApiError(504, f"Timeout: Too large resource version: {requested}, current: {current}",
+                    details={"causes": [{"reason": "ResourceVersionTooLarge",
+                                         "message": "Too large resource version"}],
+                             "retryAfterSeconds": 1})
+
+
 # field.Error: the typed validation errors whose text kube-apiserver puts into a 422.
+_CAUSE_REASONS = {
+    "Invalid": "FieldValueInvalid", "TypeInvalid": "FieldValueTypeInvalid",
+    "Required": "FieldValueRequired", "Forbidden": "FieldValueForbidden",
+    "TooLong": "FieldValueTooLong", "TooMany": "FieldValueTooMany",
+    "NotSupported": "FieldValueNotSupported", "Duplicate": "FieldValueDuplicate",
+    "NotFound": "FieldValueNotFound"}
+_ERROR_TYPES = {"Invalid": "Invalid value", "TypeInvalid": "Invalid value",
+                "Required": "Required value", "Forbidden": "Forbidden",
+                "TooLong": "Too long", "TooMany": "Too many",
+                "NotSupported": "Unsupported value", "Duplicate": "Duplicate value",
+                "NotFound": "Not found"}
+
+
 class FieldError:
+    """One field.Error. `value` is the bad value as decoded from JSON; the text is
+    field.Error.ErrorBody's: the type, the value (not for Required, Forbidden and TooLong),
+    then the detail."""
+
     def __init__(self, kind, field, value=None, detail=""):
         self.kind, self.field, self.value, self.detail = kind, field, value, detail
 
     def text(self):
-        if self.kind == "Invalid":
-            text = f"Invalid value: {_go_quote(self.value)}"
-            return f"{text}: {self.detail}" if self.detail else text
-        if self.kind == "Required":
-            return f"Required value: {self.detail}" if self.detail else "Required value"
-        if self.kind == "Forbidden":
-            return f"Forbidden: {self.detail}" if self.detail else "Forbidden"
-        if self.kind == "TooLong":
-            return f"Too long: {self.detail}"
-        return self.detail
+        text = _ERROR_TYPES[self.kind]
+        if self.kind not in ("Required", "Forbidden", "TooLong"):
+            text += ": " + _go_value(self.value)
+        return f"{text}: {self.detail}" if self.detail else text
 
     def cause(self):
-        reason = {"Invalid": "FieldValueInvalid", "Required": "FieldValueRequired",
-                  "Forbidden": "FieldValueForbidden", "TooLong": "FieldValueTooLong"}[self.kind]
-        return {"reason": reason, "message": self.text(), "field": self.field}
+        return {"reason": _CAUSE_REASONS[self.kind], "message": self.text(),
+                "field": self.field}
 
 
-def invalid(kind, name, errors):
+def not_supported(field, value, allowed):
+    return FieldError("NotSupported", field, value,
+                      "supported values: " + ", ".join(json.dumps(v) for v in allowed))
+
+
+def too_long(field, limit):
+    unit = "byte" if limit == 1 else "bytes"
+    return FieldError("TooLong", field, None, f"may not be more than {limit} {unit}")
+
+
+def too_many(field, count, limit):
+    unit = "item" if limit == 1 else "items"
+    return FieldError("TooMany", field, count, f"must have at most {limit} {unit}")
+
+
+def invalid(kind, name, errors, group=""):
     """422 Invalid. Its details name the Kind (not the resource, unlike NotFound)."""
-    texts = [f"{e.field}: {e.text()}" for e in errors]
+    texts = [f"{e.field}: {e.text()}" if e.field else e.text() for e in errors]
     summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    return ApiError(422, f'{kind} "{name}" is invalid: {summary}',
-                    details={"name": name, "kind": kind,
-                             "causes": [e.cause() for e in errors]})
+    qualified = f"{kind}.{group}" if group else kind
+    details = _details(name, kind, group)
+    details["causes"] = [e.cause() for e in errors]
+    return ApiError(422, f'{qualified} "{name}" is invalid: {summary}', details=details)
 
 
 def _go_quote(value):
@@ -228,6 +401,57 @@ def _go_quote(value):
 
 def _go_quote_list(values):
     return "[" + " ".join(_go_quote(v) for v in values) + "]"
+
+
+def _go_float(value):
+    """strconv.FormatFloat(v, 'g', -1, 64), which %v uses: the shortest digits, in exponent
+    form when the exponent is below -4 or at least 6 ("1e+06")."""
+    if value == 0:
+        return "0"
+    sign, digits, exponent = decimal.Decimal(repr(float(value))).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    point = len(text) + exponent  # digits before the decimal point
+    power = point - 1
+    prefix = "-" if sign else ""
+    if power < -4 or power >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    if point <= 0:
+        return f"{prefix}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return prefix + text + "0" * (point - len(text))
+    return f"{prefix}{text[:point]}.{text[point:]}"
+
+
+def _go_value(value):
+    """How field.Error prints a bad value: %v for numbers and booleans, %q for strings, %#v
+    for the rest (unstructured maps and slices)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return _go_sharp(value)
+
+
+def _go_sharp(value):
+    """%#v of a value of unstructured content (map[string]interface{}, []interface{}, ...)."""
+    if value is None:
+        return "interface {}(nil)"
+    if isinstance(value, dict):
+        return "map[string]interface {}{" + ", ".join(
+            f"{json.dumps(k, ensure_ascii=False)}:{_go_sharp(value[k])}"
+            for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_go_sharp(v) for v in value) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[]string{" + ", ".join(_go_sharp(v) for v in value) + "}"
+    return _go_value(value)
 
 
 # --- names, labels, keys (k8s.io/apimachinery/pkg/util/validation) --------------------------
@@ -261,6 +485,19 @@ def _dns_label_problems(value):
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
             "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+    return problems
+
+
+def _dns1035_label_problems(value):
+    problems = []
+    if len(value) > 63:
+        problems.append("must be no more than 63 characters")
+    if not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", value):
+        problems.append(
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+            "start with an alphabetic character, and end with an alphanumeric character (e.g. "
+            "'my-name',  or 'abc-123', regex used for validation is "
+            "'[a-z]([-a-z0-9]*[a-z0-9])?')")
     return problems
 
 
@@ -317,6 +554,29 @@ def _config_key_problems(value):
     return problems
 
 
+
+
+def _ip_problems(value, family=None):
+    """validation.IsValidIP / IsValidIPv4Address / IsValidIPv6Address."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        address = None
+    if family == 4:
+        if address is None or address.version != 4:
+            return ["must be a valid IPv4 address"]
+    elif family == 6:
+        if address is None or address.version != 6:
+            return ["must be a valid IPv6 address"]
+    elif address is None:
+        return ["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
+    return []
+
+
+def _port_problems(value):
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        return ["must be between 1 and 65535, inclusive"]
+    return []
 # --- decoding request bodies ------------------------------------------------------------------
 
 def _json_type(value):
@@ -497,9 +757,13 @@ def _field_validation(query):
 
 def _check_unknown_fields(body, schema, query):
     """Returns Warning headers, or raises the strict decoding error."""
+    return _report_unknown_fields(_unknown_fields(body, schema), query)
+
+
+def _report_unknown_fields(unknown, query):
+    """fieldValidation applied to the unknown fields a decoder found (and dropped)."""
     directive = _field_validation(query)
-    unknown = _unknown_fields(body, schema) if directive != "Ignore" else []
-    if not unknown:
+    if directive == "Ignore" or not unknown:
         return []
     if directive == "Strict":
         raise bad_request("strict decoding error: " +
@@ -515,6 +779,308 @@ def _dry_run(query):
     return bool(values)
 
 
+
+
+# --- Go types of the built-in kinds -----------------------------------------------------------
+# A request body is decoded the way encoding/json decodes it into the kind's Go struct: a value
+# of the wrong JSON type is a 400 naming the Go struct field, an unknown field is dropped (and
+# reported for fieldValidation), null leaves the zero value. The tables below name the fields
+# kube-apiserver 1.32 knows, in Go field order (which is also the order of its JSON answers);
+# "any" marks a subtree taken as it comes.
+
+class GoStruct:
+    def __init__(self, go, fields):
+        self.go = go  # "v1.PodSpec"
+        self.name = go.rpartition(".")[2]
+        self.fields = fields
+
+
+class GoList:
+    def __init__(self, item):
+        self.item = item
+
+    @property
+    def go(self):
+        return "[]" + _go_type_name(self.item)
+
+
+class GoMap:
+    def __init__(self, value):
+        self.value = value
+
+    @property
+    def go(self):
+        return "map[string]" + _go_type_name(self.value)
+
+
+_SCALAR_GO_TYPES = {"string": "string", "bool": "bool", "int32": "int32", "int64": "int64",
+                    "float64": "float64", "time": "string", "microtime": "string",
+                    "intstr": "int32", "quantity": "string", "any": "interface {}"}
+_INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                      r"(Z|[+-]\d{2}:\d{2})")
+
+
+def _go_type_name(t):
+    return t.go if isinstance(t, (GoStruct, GoList, GoMap)) else _SCALAR_GO_TYPES[t]
+
+
+def _parse_rfc3339(text):
+    """time.Parse(time.RFC3339, text) (fractional seconds allowed), or None."""
+    match = _RFC3339.fullmatch(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7) or "", match.group(8)
+    try:
+        tz = datetime.timezone.utc if zone == "Z" else datetime.timezone(
+            datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])) *
+            (-1 if zone[0] == "-" else 1))
+        moment = datetime.datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        return None
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    return moment.astimezone(datetime.timezone.utc).replace(microsecond=micro)
+
+
+def _format_time(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _format_micro_time(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _now_rfc3339_micro():
+    return _format_micro_time(datetime.datetime.now(datetime.timezone.utc))
+
+
+class _TypedDecoder:
+    """Decodes a body into the JSON form of a Go struct (see GoStruct), collecting the paths
+    of unknown fields as the strict decoder names them ("spec.containers[0].foo")."""
+
+    def __init__(self, kind, version):
+        self.kind, self.version = kind, version
+        self.unknown = []
+
+    def fail(self, text):
+        return bad_request(f'{self.kind} in version "{self.version}" cannot be handled as a '
+                           f'{self.kind}: {text}')
+
+    def mismatch(self, struct, field, value, go, what=None):
+        return self.fail(f"json: cannot unmarshal {what or _json_type(value)} into Go struct "
+                         f"field {struct}.{field} of type {go}")
+
+    def fields(self, body, struct, skip=("apiVersion", "kind", "metadata")):
+        """The top-level fields of a body (a dict) other than those in `skip`."""
+        out = {}
+        for key, value in body.items():
+            if key in skip:
+                continue
+            if key not in struct.fields:
+                self.unknown.append(key)
+                continue
+            decoded = self.value(value, struct.fields[key], struct.name, key, key)
+            if decoded is not None:
+                out[key] = decoded
+        return out
+
+    def value(self, value, t, struct, field, path):
+        if value is None:
+            return None
+        if isinstance(t, GoStruct):
+            if not isinstance(value, dict):
+                raise self.mismatch(struct, field, value, t.go)
+            out = {}
+            for key, item in value.items():
+                if key not in t.fields:
+                    self.unknown.append(f"{path}.{key}")
+                    continue
+                decoded = self.value(item, t.fields[key], t.name, f"{field}.{key}",
+                                     f"{path}.{key}")
+                if decoded is not None:
+                    out[key] = decoded
+            return out
+        if isinstance(t, GoList):
+            if not isinstance(value, list):
+                raise self.mismatch(struct, field, value, t.go)
+            out = []
+            for index, item in enumerate(value):
+                decoded = self.value(item, t.item, struct, field, f"{path}[{index}]")
+                out.append(_zero(t.item) if decoded is None else decoded)
+            return out
+        if isinstance(t, GoMap):
+            if not isinstance(value, dict):
+                raise self.mismatch(struct, field, value, t.go)
+            out = {}
+            for key, item in value.items():
+                decoded = self.value(item, t.value, struct, field, f"{path}.{key}")
+                out[key] = _zero(t.value) if decoded is None else decoded
+            return out
+        return self.scalar(value, t, struct, field)
+
+    def scalar(self, value, t, struct, field):
+        if t == "any":
+            return copy.deepcopy(value)
+        if t in ("string", "quantity") or (t == "intstr" and isinstance(value, str)):
+            if t == "quantity" and isinstance(value, (int, float)) and \
+                    not isinstance(value, bool):
+                return _go_float(value) if isinstance(value, float) else str(value)
+            if not isinstance(value, str):
+                raise self.mismatch(struct, field, value, "string")
+            return value
+        if t == "bool":
+            if not isinstance(value, bool):
+                raise self.mismatch(struct, field, value, "bool")
+            return value
+        if t in ("int32", "int64", "intstr"):
+            low, high = _INT_RANGES["int32" if t == "intstr" else t]
+            go = "int32" if t == "intstr" else t
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.mismatch(struct, field, value, go)
+            if isinstance(value, float) or not low <= value <= high:
+                raise self.mismatch(struct, field, value, go, f"number {value}")
+            return value
+        if t == "float64":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.mismatch(struct, field, value, "float64")
+            return value
+        if t in ("time", "microtime"):
+            if not isinstance(value, str):
+                raise self.mismatch(struct, field, value, "string")
+            return self.timestamp(value, micro=t == "microtime")
+        raise AssertionError(t)
+
+    def timestamp(self, text, micro):
+        """metav1.Time takes RFC 3339 and keeps seconds; metav1.MicroTime wants exactly six
+        fractional digits. Both answer in UTC."""
+        layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
+        moment = _parse_rfc3339(text)
+        if moment is not None and micro:
+            fraction = re.search(r"T\d{2}:\d{2}:\d{2}(\.\d*)?", text).group(1) or ""
+            if len(fraction) != 7:
+                rest = text[text.index("T") + 9:]
+                raise self.fail(f'parsing time {json.dumps(text)} as "{layout}": cannot parse '
+                                f'{json.dumps(rest)} as ".000000"')
+        if moment is None:
+            raise self.fail(f'parsing time {json.dumps(text)} as "{layout}": cannot parse '
+                            f'{json.dumps(text)} as "2006"')
+        return _format_micro_time(moment) if micro else _format_time(moment)
+
+
+def _zero(t):
+    if isinstance(t, GoStruct) or isinstance(t, GoMap):
+        return {}
+    if isinstance(t, GoList):
+        return []
+    return {"string": "", "bool": False, "int32": 0, "int64": 0, "float64": 0,
+            "quantity": "0", "intstr": 0}.get(t)
+
+
+def _object_reference():
+    return GoStruct("v1.ObjectReference", {
+        "kind": "string", "namespace": "string", "name": "string", "uid": "string",
+        "apiVersion": "string", "resourceVersion": "string", "fieldPath": "string"})
+
+
+_CONTAINER_PORT = GoStruct("v1.ContainerPort", {
+    "name": "string", "hostPort": "int32", "containerPort": "int32", "protocol": "string",
+    "hostIP": "string"})
+_RESOURCES = GoStruct("v1.ResourceRequirements", {
+    "limits": GoMap("quantity"), "requests": GoMap("quantity"), "claims": "any"})
+_CONTAINER = GoStruct("v1.Container", {
+    "name": "string", "image": "string", "command": GoList("string"), "args": GoList("string"),
+    "workingDir": "string", "ports": GoList(_CONTAINER_PORT), "envFrom": "any", "env": "any",
+    "resources": _RESOURCES, "resizePolicy": "any", "restartPolicy": "string",
+    "volumeMounts": "any", "volumeDevices": "any", "livenessProbe": "any",
+    "readinessProbe": "any", "startupProbe": "any", "lifecycle": "any",
+    "terminationMessagePath": "string", "terminationMessagePolicy": "string",
+    "imagePullPolicy": "string", "securityContext": "any", "stdin": "bool",
+    "stdinOnce": "bool", "tty": "bool"})
+_POD_SPEC = GoStruct("v1.PodSpec", {
+    "volumes": "any", "initContainers": GoList(_CONTAINER), "containers": GoList(_CONTAINER),
+    "ephemeralContainers": "any", "restartPolicy": "string",
+    "terminationGracePeriodSeconds": "int64", "activeDeadlineSeconds": "int64",
+    "dnsPolicy": "string", "nodeSelector": GoMap("string"), "serviceAccountName": "string",
+    "serviceAccount": "string", "automountServiceAccountToken": "bool", "nodeName": "string",
+    "hostNetwork": "bool", "hostPID": "bool", "hostIPC": "bool",
+    "shareProcessNamespace": "bool", "securityContext": "any", "imagePullSecrets": "any",
+    "hostname": "string", "subdomain": "string", "affinity": "any", "schedulerName": "string",
+    "tolerations": "any", "hostAliases": "any", "priorityClassName": "string",
+    "priority": "int32", "dnsConfig": "any", "readinessGates": "any",
+    "runtimeClassName": "string", "enableServiceLinks": "bool", "preemptionPolicy": "string",
+    "overhead": GoMap("quantity"), "topologySpreadConstraints": "any",
+    "setHostnameAsFQDN": "bool", "os": "any", "hostUsers": "bool", "schedulingGates": "any",
+    "resourceClaims": "any", "resources": "any"})
+_POD_CONDITION = GoStruct("v1.PodCondition", {
+    "type": "string", "status": "string", "lastProbeTime": "time",
+    "lastTransitionTime": "time", "reason": "string", "message": "string"})
+_POD_IP = GoStruct("v1.PodIP", {"ip": "string"})
+_HOST_IP = GoStruct("v1.HostIP", {"ip": "string"})
+_POD_STATUS = GoStruct("v1.PodStatus", {
+    "phase": "string", "conditions": GoList(_POD_CONDITION), "message": "string",
+    "reason": "string", "nominatedNodeName": "string", "hostIP": "string",
+    "hostIPs": GoList(_HOST_IP), "podIP": "string", "podIPs": GoList(_POD_IP),
+    "startTime": "time", "initContainerStatuses": "any", "containerStatuses": "any",
+    "qosClass": "string", "ephemeralContainerStatuses": "any", "resize": "string",
+    "resourceClaimStatuses": "any"})
+_POD = GoStruct("v1.Pod", {"spec": _POD_SPEC, "status": _POD_STATUS})
+
+_SERVICE_PORT = GoStruct("v1.ServicePort", {
+    "name": "string", "protocol": "string", "appProtocol": "string", "port": "int32",
+    "targetPort": "intstr", "nodePort": "int32"})
+_SERVICE_SPEC = GoStruct("v1.ServiceSpec", {
+    "ports": GoList(_SERVICE_PORT), "selector": GoMap("string"), "clusterIP": "string",
+    "clusterIPs": GoList("string"), "type": "string", "externalIPs": GoList("string"),
+    "sessionAffinity": "string", "loadBalancerIP": "string",
+    "loadBalancerSourceRanges": GoList("string"), "externalName": "string",
+    "externalTrafficPolicy": "string", "healthCheckNodePort": "int32",
+    "publishNotReadyAddresses": "bool", "sessionAffinityConfig": "any",
+    "ipFamilies": GoList("string"), "ipFamilyPolicy": "string",
+    "allocateLoadBalancerNodePorts": "bool", "loadBalancerClass": "string",
+    "internalTrafficPolicy": "string", "trafficDistribution": "string"})
+_SERVICE_STATUS = GoStruct("v1.ServiceStatus", {"loadBalancer": "any", "conditions": "any"})
+_SERVICE = GoStruct("v1.Service", {"spec": _SERVICE_SPEC, "status": _SERVICE_STATUS})
+
+_ENDPOINT = GoStruct("v1.Endpoint", {
+    "addresses": GoList("string"),
+    "conditions": GoStruct("v1.EndpointConditions", {
+        "ready": "bool", "serving": "bool", "terminating": "bool"}),
+    "hostname": "string", "targetRef": _object_reference(),
+    "deprecatedTopology": GoMap("string"), "nodeName": "string", "zone": "string",
+    "hints": GoStruct("v1.EndpointHints", {
+        "forZones": GoList(GoStruct("v1.ForZone", {"name": "string"})),
+        "forNodes": GoList(GoStruct("v1.ForNode", {"name": "string"}))})})
+_ENDPOINT_PORT = GoStruct("v1.EndpointPort", {
+    "name": "string", "protocol": "string", "port": "int32", "appProtocol": "string"})
+_ENDPOINT_SLICE = GoStruct("v1.EndpointSlice", {
+    "addressType": "string", "endpoints": GoList(_ENDPOINT), "ports": GoList(_ENDPOINT_PORT)})
+
+_LEASE_SPEC = GoStruct("v1.LeaseSpec", {
+    "holderIdentity": "string", "leaseDurationSeconds": "int32", "acquireTime": "microtime",
+    "renewTime": "microtime", "leaseTransitions": "int32", "strategy": "string",
+    "preferredHolder": "string"})
+_LEASE = GoStruct("v1.Lease", {"spec": _LEASE_SPEC})
+
+_CRD_NAMES = GoStruct("v1.CustomResourceDefinitionNames", {
+    "plural": "string", "singular": "string", "shortNames": GoList("string"), "kind": "string",
+    "listKind": "string", "categories": GoList("string")})
+_CRD_VERSION = GoStruct("v1.CustomResourceDefinitionVersion", {
+    "name": "string", "served": "bool", "storage": "bool", "deprecated": "bool",
+    "deprecationWarning": "string",
+    "schema": GoStruct("v1.CustomResourceValidation", {"openAPIV3Schema": "any"}),
+    "subresources": GoStruct("v1.CustomResourceSubresources", {
+        "status": "any", "scale": "any"}),
+    "additionalPrinterColumns": GoList(GoStruct("v1.CustomResourceColumnDefinition", {
+        "name": "string", "type": "string", "format": "string", "description": "string",
+        "priority": "int32", "jsonPath": "string"})),
+    "selectableFields": GoList(GoStruct("v1.SelectableField", {"jsonPath": "string"}))})
+_CRD_SPEC = GoStruct("v1.CustomResourceDefinitionSpec", {
+    "group": "string", "names": _CRD_NAMES, "scope": "string",
+    "versions": GoList(_CRD_VERSION), "conversion": "any", "preserveUnknownFields": "bool"})
+_CRD = GoStruct("v1.CustomResourceDefinition", {
+    "spec": _CRD_SPEC, "status": GoStruct("v1.CustomResourceDefinitionStatus", {
+        "conditions": "any", "acceptedNames": "any", "storedVersions": GoList("string")})})
 # --- protobuf request bodies ------------------------------------------------------------------
 # Typed clients (client-go clientsets, so `kubectl create secret|namespace|token`) send
 # application/vnd.kubernetes.protobuf and do not fall back to JSON, so the kinds served here
@@ -669,27 +1235,98 @@ def _merge_patch(target, patch):
     return result
 
 
-def _strategic_merge_patch(target, patch):
-    """Strategic merge patch for Secret and Namespace: their only list with a merge strategy
-    is metadata.finalizers (merged as a set); everything else merges as a JSON merge patch.
-    $-directives ($patch, $retainKeys, $setElementOrder, ...) are dropped."""
+def _strategic_merge_patch(target, patch, merge_keys=None):
+    """Strategic merge patch: like a JSON merge patch, except for the lists the kind's Go
+    struct tags as patchStrategy=merge. `merge_keys` maps such a list's path (field names from
+    the root, list items transparent) to its patchMergeKey, or to "set" for a list of
+    primitives merged as a set. Directives: $patch (replace, delete, merge),
+    $setElementOrder/<list>, $deleteFromPrimitiveList/<list>, $retainKeys."""
+    keys = {("metadata", "finalizers"): "set", ("metadata", "ownerReferences"): "uid"}
+    keys.update(merge_keys or {})
     if not isinstance(patch, dict):
         return patch
-    clean = {k: _strip_directives(v) for k, v in patch.items() if not k.startswith("$")}
-    finalizers = None
-    meta = clean.get("metadata")
-    if isinstance(meta, dict) and isinstance(meta.get("finalizers"), list):
-        old = (target.get("metadata") or {}).get("finalizers") or []
-        finalizers = old + [f for f in meta["finalizers"] if f not in old]
-    result = _merge_patch(target, clean)
-    if finalizers is not None:
-        result["metadata"]["finalizers"] = finalizers
+    return _smp_object(target, patch, (), keys)
+
+
+def _smp_object(target, patch, path, keys):
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    directive = patch.get("$patch")
+    if directive == "replace":
+        return _strip_directives(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        sub = path + (key,)
+        strategy = keys.get(sub)
+        if isinstance(value, list) and strategy:
+            result[key] = _smp_list(result.get(key) or [], value, sub, strategy, keys)
+        elif isinstance(value, dict):
+            merged = _smp_object(result.get(key), value, sub, keys)
+            if isinstance(value, dict) and value.get("$patch") == "delete":
+                result.pop(key, None)
+            else:
+                result[key] = merged
+        else:
+            result[key] = copy.deepcopy(value)
+    for key, value in patch.items():
+        if key.startswith("$deleteFromPrimitiveList/") and isinstance(value, list):
+            name = key.partition("/")[2]
+            if isinstance(result.get(name), list):
+                result[name] = [item for item in result[name] if item not in value]
+    for key, order in patch.items():
+        if key.startswith("$setElementOrder/") and isinstance(order, list):
+            name = key.partition("/")[2]
+            strategy = keys.get(path + (name,))
+            if isinstance(result.get(name), list) and strategy:
+                result[name] = _smp_order(result[name], order, strategy)
+    retain = patch.get("$retainKeys")
+    if isinstance(retain, list):
+        result = {k: v for k, v in result.items() if k in retain}
     return result
+
+
+def _smp_list(current, items, path, strategy, keys):
+    if strategy == "set":
+        return copy.deepcopy(current) + [copy.deepcopy(i) for i in items if i not in current]
+    if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in items):
+        return [_strip_directives(i) for i in items
+                if not (isinstance(i, dict) and i.get("$patch") == "replace")]
+    result = copy.deepcopy(current)
+    for item in items:
+        if not isinstance(item, dict) or strategy not in item:
+            result.append(_strip_directives(item))
+            continue
+        index = next((n for n, old in enumerate(result)
+                      if isinstance(old, dict) and old.get(strategy) == item[strategy]), None)
+        if item.get("$patch") == "delete":
+            if index is not None:
+                del result[index]
+        elif index is None:
+            result.append(_smp_object({}, item, path, keys))
+        else:
+            result[index] = _smp_object(result[index], item, path, keys)
+    return result
+
+
+def _smp_order(items, order, strategy):
+    def key(item):
+        return item if strategy == "set" or not isinstance(item, dict) else item.get(strategy)
+    wanted = [key(o) for o in order]
+    ranked = [i for i in items if key(i) in wanted]
+    ranked.sort(key=lambda i: wanted.index(key(i)))
+    return ranked + [i for i in items if key(i) not in wanted]
 
 
 def _strip_directives(value):
     if isinstance(value, dict):
         return {k: _strip_directives(v) for k, v in value.items() if not k.startswith("$")}
+    if isinstance(value, list):
+        return [_strip_directives(v) for v in value]
     return value
 
 
@@ -906,9 +1543,794 @@ def _age(timestamp):
     return f"{hours // 24 // 365}y"
 
 
+
+
+# --- JSONPath (printer columns) ---------------------------------------------------------------
+# The subset of k8s.io/client-go/util/jsonpath that CRD printer columns and selectable fields
+# use: .field, ['field'], [n], [*] and [?(@.path == literal)] (also !=, <, >, <=, >=).
+
+_JSONPATH_FIELD = re.compile(r"\.([A-Za-z0-9_$-]+|\*)")
+_JSONPATH_FILTER = re.compile(r"\?\(@((?:\.[A-Za-z0-9_$-]+)*)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*\)")
+
+
+def _jsonpath_steps(expression):
+    text = expression.strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1]
+    steps, position = [], 0
+    while position < len(text):
+        match = _JSONPATH_FIELD.match(text, position)
+        if match:
+            steps.append(("field", match.group(1)))
+            position = match.end()
+            continue
+        if text[position] != "[":
+            raise ValueError(f"unrecognized character in JSONPath {expression!r} at {position}")
+        depth, quote, end = 0, None, position
+        for end in range(position, len(text)):
+            char = text[end]
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char in "[(":
+                depth += 1
+            elif char in "])":
+                depth -= 1
+                if depth == 0:
+                    break
+        inner = text[position + 1:end].strip()
+        position = end + 1
+        if inner == "*":
+            steps.append(("all", None))
+        elif re.fullmatch(r"-?\d+", inner):
+            steps.append(("index", int(inner)))
+        elif len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+            steps.append(("field", inner[1:-1]))
+        else:
+            match = _JSONPATH_FILTER.fullmatch(inner)
+            if not match:
+                raise ValueError(f"unsupported JSONPath element [{inner}]")
+            path = [p for p in match.group(1).split(".") if p]
+            literal = match.group(3)
+            if literal[:1] in "'\"":
+                literal = literal[1:-1]
+            else:
+                try:
+                    literal = json.loads(literal)
+                except ValueError:
+                    pass
+            steps.append(("filter", (path, match.group(2), literal)))
+    return steps
+
+
+def _jsonpath(expression, document):
+    """The values an expression finds, in order."""
+    values = [document]
+    for kind, argument in _jsonpath_steps(expression):
+        found = []
+        for value in values:
+            if kind == "field":
+                if argument == "*":
+                    found += list(value.values()) if isinstance(value, dict) else \
+                        list(value) if isinstance(value, list) else []
+                elif isinstance(value, dict) and argument in value:
+                    found.append(value[argument])
+            elif kind == "index":
+                if isinstance(value, list) and -len(value) <= argument < len(value):
+                    found.append(value[argument])
+            elif kind == "all":
+                found += list(value) if isinstance(value, list) else \
+                    list(value.values()) if isinstance(value, dict) else []
+            else:
+                path, op, literal = argument
+                for item in value if isinstance(value, list) else [value]:
+                    probe = item
+                    for part in path:
+                        probe = probe.get(part) if isinstance(probe, dict) else None
+                    if probe is not None and _jsonpath_compare(probe, op, literal):
+                        found.append(item)
+        values = found
+    return values
+
+
+def _jsonpath_compare(value, op, literal):
+    if op in ("==", "!="):
+        return (value == literal or str(value) == str(literal)) == (op == "==")
+    try:
+        left, right = float(value), float(literal)
+    except (TypeError, ValueError):
+        return False
+    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+
+
+def _jsonpath_text(value):
+    """How the JSONPath printer prints one result: strings raw, numbers and booleans with %v,
+    anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)) or value is None:
+        return _go_value(value) if value is not None else "<nil>"
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+# --- YAML (CRD files given to the program) ----------------------------------------------------
+# A loader for the block-style YAML that Kubernetes manifests use (mappings, sequences, plain,
+# quoted and block scalars, flow collections on one line, several documents), so that the
+# program stays stdlib-only. Scalars resolve as YAML 1.1 does (PyYAML, and kubectl's
+# sigs.k8s.io/yaml): yes/no/on/off are booleans. Keys are always strings (JSON needs them so).
+# Anchors, aliases, tags and complex keys are not supported.
+
+_YAML_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_YAML_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
+_YAML_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n",
+                 "v": "\v", "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"',
+                 "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",
+                 "P": "\u2029"}
+
+
+def load_yaml_documents(text):
+    """The documents of a YAML stream, as JSON-like values (empty documents are skipped)."""
+    documents, current = [], []
+    for line in text.splitlines():
+        if re.match(r"---(\s|$)", line) or line.strip() == "...":
+            documents.append(current)
+            current = []
+            rest = line[3:].strip() if line.startswith("---") else ""
+            if rest and not rest.startswith("#"):
+                current.append(rest)
+        else:
+            current.append(line)
+    documents.append(current)
+    loaded = []
+    for lines in documents:
+        parser = _YamlParser(lines)
+        if parser.next_line() is not None:
+            loaded.append(parser.block(parser.next_line()[0]))
+    return loaded
+
+
+class _YamlParser:
+    def __init__(self, lines):
+        self.lines = [line.rstrip("\r").expandtabs(8) for line in lines]
+        self.position = 0
+
+    def next_line(self):
+        """(indent, content) of the next meaningful line, without consuming it."""
+        while self.position < len(self.lines):
+            line = self.lines[self.position]
+            content = _yaml_strip_comment(line.strip())
+            if content:
+                return len(line) - len(line.lstrip(" ")), content
+            self.position += 1
+        return None
+
+    def error(self, message):
+        return ValueError(f"YAML line {self.position + 1}: {message}")
+
+    def block(self, indent):
+        _, content = self.next_line()
+        if content == "-" or content.startswith("- "):
+            return self.sequence(indent)
+        if _yaml_key(content) is not None:
+            return self.mapping(indent)
+        self.position += 1
+        return self.inline(content, indent)
+
+    def sequence(self, indent):
+        items = []
+        while True:
+            line = self.next_line()
+            if line is None or line[0] != indent or not (
+                    line[1] == "-" or line[1].startswith("- ")):
+                return items
+            rest = line[1][1:]
+            stripped = rest.lstrip(" ")
+            if not stripped:
+                self.position += 1
+                following = self.next_line()
+                items.append(self.block(following[0]) if following and following[0] > indent
+                             else None)
+                continue
+            # "- key: value" or "- - x": the rest is a block at its own column.
+            column = indent + 1 + len(rest) - len(stripped)
+            self.lines[self.position] = " " * column + stripped
+            if stripped.startswith("- ") or stripped == "-" or _yaml_key(stripped) is not None:
+                items.append(self.block(column))
+            else:
+                self.position += 1
+                items.append(self.inline(stripped, indent))
+
+    def mapping(self, indent):
+        result = {}
+        while True:
+            line = self.next_line()
+            if line is None or line[0] != indent:
+                if line is not None and line[0] > indent:
+                    raise self.error("bad indentation of a mapping entry")
+                return result
+            parsed = _yaml_key(line[1])
+            if parsed is None:
+                raise self.error(f"expected a mapping entry, found {line[1]!r}")
+            key, rest = parsed
+            self.position += 1
+            if rest:
+                result[key] = self.inline(rest, indent)
+                continue
+            following = self.next_line()
+            if following and (following[0] > indent or (
+                    following[0] == indent and (following[1] == "-" or
+                                                following[1].startswith("- ")))):
+                result[key] = self.block(following[0])
+            else:
+                result[key] = None
+
+    def inline(self, content, indent):
+        """A value that starts on a line already consumed: a scalar (perhaps continued on
+        more-indented lines), a block scalar or a flow collection."""
+        if content[:1] in "|>":
+            return self.block_scalar(content, indent)
+        if content[:1] in "[{":
+            while _yaml_unbalanced(content) and self.position < len(self.lines):
+                content += " " + _yaml_strip_comment(self.lines[self.position].strip())
+                self.position += 1
+            value, end = _yaml_flow(content, 0)
+            if content[end:].strip():
+                raise self.error(f"unexpected text after a flow collection: {content[end:]!r}")
+            return value
+        if content[:1] == '"':
+            while not _yaml_closed(content, '"') and self.position < len(self.lines):
+                following = self.lines[self.position].strip()
+                content += "\n" + following if not following else " " + following
+                self.position += 1
+            return _yaml_double(content.replace(" \n", "\n"))
+        if content[:1] == "'":
+            while not _yaml_closed(content, "'") and self.position < len(self.lines):
+                content += " " + self.lines[self.position].strip()
+                self.position += 1
+            return content[1:-1].replace("''", "'")
+        # A plain scalar continues on following lines that are more indented.
+        while True:
+            line = self.next_line()
+            if line is None or line[0] <= indent or _yaml_key(line[1]) is not None:
+                break
+            content += " " + line[1]
+            self.position += 1
+        return _yaml_plain(content)
+
+    def block_scalar(self, header, indent):
+        chomp = "-" if "-" in header else "+" if "+" in header else ""
+        raw = []
+        while self.position < len(self.lines):
+            line = self.lines[self.position]
+            if line.strip() and len(line) - len(line.lstrip(" ")) <= indent:
+                break
+            raw.append(line)
+            self.position += 1
+        body = [line for line in raw if line.strip()]
+        margin = min((len(line) - len(line.lstrip(" ")) for line in body), default=0)
+        lines = [line[margin:] for line in raw]
+        if header[0] == "|":
+            text = "\n".join(lines)
+        else:
+            text, previous = "", None
+            for line in lines:
+                if previous is None:
+                    text = line
+                elif not line or line.startswith(" ") or not previous or \
+                        previous.startswith(" "):
+                    text += "\n" + line
+                else:
+                    text += " " + line
+                previous = line
+        stripped = text.rstrip("\n")
+        if chomp == "-":
+            return stripped
+        if chomp == "+":
+            return text + "\n"
+        return stripped + "\n" if stripped else ""
+
+
+def _yaml_strip_comment(text):
+    quote = None
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                continue
+        elif char in "'\"" and (index == 0 or text[index - 1] in " :[{,-"):
+            quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t"):
+            return text[:index].rstrip()
+    return text
+
+
+def _yaml_closed(text, quote):
+    if quote == "'":
+        return len(text) > 1 and text.endswith("'") and (len(text) - len(text.rstrip("'"))) % 2
+    index = 1
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        if text[index] == '"':
+            return index == len(text) - 1
+        index += 1
+    return False
+
+
+def _yaml_unbalanced(text):
+    depth, quote = 0, None
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return depth > 0
+
+
+def _yaml_key(content):
+    """(key, rest) when the line is a mapping entry "key: rest", else None."""
+    if content[:1] in "'\"":
+        quote = content[0]
+        end = content.find(quote, 1)
+        while quote == "'" and end != -1 and content[end + 1:end + 2] == "'":
+            end = content.find(quote, end + 2)
+        while quote == '"' and end != -1 and content[end - 1] == "\\":
+            end = content.find(quote, end + 1)
+        if end == -1 or not re.match(r"\s*:(\s|$)", content[end + 1:]):
+            return None
+        raw = content[:end + 1]
+        key = _yaml_double(raw) if quote == '"' else raw[1:-1].replace("''", "'")
+        return key, content[end + 1:].lstrip()[1:].strip()
+    if content[:1] in "[{-?|>!&*" and not re.match(r"-[^\s]", content):
+        return None
+    match = re.match(r"([^#]*?)\s*:(\s|$)", content)
+    if not match:
+        return None
+    return match.group(1), content[match.end():].strip()
+
+
+def _yaml_double(text):
+    out, index, body = [], 0, text[1:-1] if text.endswith('"') else text[1:]
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body):
+            code = body[index + 1]
+            if code in "xuU":
+                size = {"x": 2, "u": 4, "U": 8}[code]
+                out.append(chr(int(body[index + 2:index + 2 + size], 16)))
+                index += 2 + size
+                continue
+            if code == "\n":
+                index += 2
+                continue
+            out.append(_YAML_ESCAPES.get(code, code))
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _yaml_plain(text):
+    text = text.strip()
+    lower = text.lower()
+    if text in ("", "~") or lower == "null":
+        return None
+    if lower in _YAML_BOOL and text in (lower, lower.capitalize(), lower.upper()):
+        return _YAML_BOOL[lower]
+    if _YAML_INT.fullmatch(text):
+        return int(text.replace("_", ""))
+    if re.fullmatch(r"0x[0-9a-fA-F_]+", text):
+        return int(text.replace("_", ""), 16)
+    if re.fullmatch(r"0o?[0-7_]+", text):
+        return int(text.replace("_", "").replace("o", ""), 8)
+    if _YAML_FLOAT.fullmatch(text) and any(c.isdigit() for c in text):
+        return float(text.replace("_", ""))
+    if lower in (".inf", "+.inf", "-.inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if lower == ".nan":
+        return float("nan")
+    return text
+
+
+def _yaml_flow(text, position):
+    """A flow collection or scalar starting at `position`: (value, end)."""
+    while position < len(text) and text[position] == " ":
+        position += 1
+    opener = text[position] if position < len(text) else ""
+    if opener in "[{":
+        closer = "]" if opener == "[" else "}"
+        items = [] if opener == "[" else {}
+        position += 1
+        while True:
+            while position < len(text) and text[position] in " ,":
+                position += 1
+            if position >= len(text):
+                raise ValueError(f"unterminated flow collection in {text!r}")
+            if text[position] == closer:
+                return items, position + 1
+            if opener == "[":
+                value, position = _yaml_flow(text, position)
+                items.append(value)
+            else:
+                key, position = _yaml_flow(text, position)
+                while position < len(text) and text[position] == " ":
+                    position += 1
+                value = None
+                if position < len(text) and text[position] == ":":
+                    value, position = _yaml_flow(text, position + 1)
+                items["" if key is None else str(key) if not isinstance(key, bool)
+                      else str(key).lower()] = value
+    if opener in "'\"":
+        end = position + 1
+        while end < len(text):
+            if opener == '"' and text[end] == "\\":
+                end += 2
+                continue
+            if text[end] == opener:
+                if opener == "'" and text[end + 1:end + 2] == "'":
+                    end += 2
+                    continue
+                break
+            end += 1
+        raw = text[position:end + 1]
+        value = _yaml_double(raw) if opener == '"' else raw[1:-1].replace("''", "'")
+        return value, end + 1
+    match = re.compile(r"[^,:\]}]*(?::[^\s,\]}][^,:\]}]*)*").match(text, position)
+    return _yaml_plain(match.group(0)), match.end()
+
+
+# --- custom resources: pruning, defaulting and OpenAPI schema validation ----------------------
+# What apiextensions-apiserver does with a custom resource before storing it: drop the fields
+# its structural schema does not know (reporting them for fieldValidation), apply defaults,
+# drop nulls of fields that are not nullable, then validate with kube-openapi's validator,
+# whose error texts (and the conversion of its errors into field.Errors) are reproduced here.
+# Object properties are visited in sorted order, where Go visits a map in random order.
+
+_FORMAT_CHECKS = {
+    "date-time": lambda v: re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?", v),
+    "datetime": lambda v: _FORMAT_CHECKS["date-time"](v),
+    "date": lambda v: re.fullmatch(r"\d{4}-\d{2}-\d{2}", v),
+    "byte": lambda v: re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", v) and len(v) % 4 == 0,
+    "uuid": lambda v: re.fullmatch(r"(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?"
+                                   r"[0-9a-f]{12}", v),
+    "ipv4": lambda v: not _ip_problems(v, 4),
+    "ipv6": lambda v: not _ip_problems(v, 6),
+    "cidr": lambda v: _is_cidr(v),
+    "hostname": lambda v: len(v) <= 255 and re.fullmatch(
+        r"[A-Za-z0-9]([-A-Za-z0-9]{0,62})?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,62})?)*\.?", v),
+    "email": lambda v: re.fullmatch(r"[^@\s]+@[^@\s]+", v),
+    "mac": lambda v: re.fullmatch(r"(?i)([0-9a-f]{2}[:-]){5}[0-9a-f]{2}", v),
+    "duration": lambda v: re.fullmatch(r"\s*[-+]?(\d+(\.\d*)?\s*[a-zµ]+\s*)+", v),
+}
+
+
+def _is_cidr(value):
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return "/" in value
+    except ValueError:
+        return False
+
+
+def _schema_type(value):
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _schema_types(schema):
+    if schema.get("x-kubernetes-int-or-string"):
+        return ["integer", "string"]
+    return [schema["type"]] if schema.get("type") else []
+
+
+class _SchemaValidator:
+    """kube-openapi's SchemaValidator over one openAPIV3Schema, answering field.Errors as
+    apiextensions-apiserver converts them (kubeOpenAPIResultToFieldErrors)."""
+
+    def __init__(self, schema):
+        self.schema = schema or {}
+
+    def validate(self, value):
+        return self._node(self.schema, value, "")
+
+    @staticmethod
+    def _field(path):
+        return path[1:] if path.startswith(".") else path
+
+    def _error(self, kind, path, value=None, detail=""):
+        return FieldError(kind, self._field(path), value, detail)
+
+    def _node(self, schema, value, path):
+        errors = []
+        types = _schema_types(schema)
+        if value is None:
+            if types and not schema.get("nullable"):
+                errors.append(self._error("TypeInvalid", path, "null",
+                                          f'{path} in body must be of type {",".join(types)}: '
+                                          f'"null"'))
+            return errors + self._enum(schema, value, path)
+        actual = _schema_type(value)
+        fits = not types or actual in types or (
+            actual == "number" and "integer" in types and float(value).is_integer()) or (
+            actual == "integer" and "number" in types)
+        if not fits:
+            errors.append(self._error("TypeInvalid", path, actual,
+                                      f'{path} in body must be of type {",".join(types)}: '
+                                      f'"{actual}"'))
+            return errors + self._enum(schema, value, path)
+        errors += self._combinators(schema, value, path)
+        if actual == "string":
+            errors += self._string(schema, value, path)
+        elif actual in ("integer", "number"):
+            errors += self._number(schema, value, path)
+        elif actual == "array":
+            errors += self._array(schema, value, path)
+        errors += self._enum(schema, value, path)
+        if actual == "object":
+            errors += self._object(schema, value, path)
+        return errors
+
+    def _combinators(self, schema, value, path):
+        errors = []
+        if schema.get("anyOf"):
+            results = [self._node(s, value, path) for s in schema["anyOf"]]
+            if all(results):
+                errors.append(FieldError("Invalid", "", "", f"{json.dumps(path)} must validate "
+                                                            f"at least one schema (anyOf)"))
+                errors += results[0]
+        if schema.get("oneOf"):
+            results = [self._node(s, value, path) for s in schema["oneOf"]]
+            valid = sum(1 for r in results if not r)
+            if valid != 1:
+                found = "Found none valid" if valid == 0 else f"Found {valid} valid alternatives"
+                errors.append(FieldError("Invalid", "", "", f"{json.dumps(path)} must validate "
+                                                            f"one and only one schema (oneOf). "
+                                                            f"{found}"))
+                if valid == 0:
+                    errors += results[0]
+        if schema.get("allOf"):
+            results = [self._node(s, value, path) for s in schema["allOf"]]
+            for result in results:
+                errors += result
+            failed = sum(1 for r in results if r)
+            if failed:
+                none = ". None validated" if failed == len(results) else ""
+                errors.append(FieldError("Invalid", "", "", f"{json.dumps(path)} must validate "
+                                                            f"all the schemas (allOf){none}"))
+        if isinstance(schema.get("not"), dict) and not self._node(schema["not"], value, path):
+            errors.append(FieldError("Invalid", "", "", f"{json.dumps(path)} must not validate "
+                                                        f"the schema (not)"))
+        return errors
+
+    def _string(self, schema, value, path):
+        errors, length = [], len(value)
+        if schema.get("maxLength") is not None and length > schema["maxLength"]:
+            errors.append(too_long(self._field(path), schema["maxLength"]))
+        if schema.get("minLength") is not None and length < schema["minLength"]:
+            errors.append(self._error("Invalid", path, value, f"{path} in body should be at "
+                                                              f"least {schema['minLength']} "
+                                                              f"chars long"))
+        pattern = schema.get("pattern")
+        if pattern:
+            try:
+                matched = re.search(pattern, value) is not None
+            except re.error:
+                matched = True  # a pattern Python cannot compile is not checked
+            if not matched:
+                errors.append(self._error("Invalid", path, value,
+                                          f"{path} in body should match '{pattern}'"))
+        check = _FORMAT_CHECKS.get(schema.get("format", ""))
+        if check is not None and not check(value):
+            errors.append(self._error("TypeInvalid", path, value,
+                                      f"{path} in body must be of type {schema['format']}: "
+                                      f"{json.dumps(value)}"))
+        return errors
+
+    def _number(self, schema, value, path):
+        errors = []
+        integral = isinstance(value, int)
+
+        def bound(limit):
+            return str(int(limit)) if integral else _go_float(limit)
+
+        factor = schema.get("multipleOf")
+        if factor and (value / factor) != int(value / factor):
+            errors.append(self._error("Invalid", path, value, f"{path} in body should be a "
+                                                              f"multiple of {bound(factor)}"))
+        maximum = schema.get("maximum")
+        if maximum is not None:
+            exclusive = schema.get("exclusiveMaximum")
+            if value > maximum or (exclusive and value == maximum):
+                relation = "less than" if exclusive else "less than or equal to"
+                errors.append(self._error("Invalid", path, value, f"{path} in body should be "
+                                                                  f"{relation} {bound(maximum)}"))
+        minimum = schema.get("minimum")
+        if minimum is not None:
+            exclusive = schema.get("exclusiveMinimum")
+            if value < minimum or (exclusive and value == minimum):
+                relation = "greater than" if exclusive else "greater than or equal to"
+                errors.append(self._error("Invalid", path, value, f"{path} in body should be "
+                                                                  f"{relation} {bound(minimum)}"))
+        return errors
+
+    def _array(self, schema, value, path):
+        errors = []
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for index, item in enumerate(value):
+                errors += self._node(items, item, f"{path}[{index}]")
+        if schema.get("minItems") is not None and len(value) < schema["minItems"]:
+            errors.append(self._error("Invalid", path, len(value), f"{path} in body should have "
+                                                                   f"at least "
+                                                                   f"{schema['minItems']} items"))
+        if schema.get("maxItems") is not None and len(value) > schema["maxItems"]:
+            errors.append(too_many(self._field(path), len(value), schema["maxItems"]))
+        if schema.get("uniqueItems"):
+            seen = []
+            for item in value:
+                if item in seen:
+                    errors.append(self._error("Invalid", path, "", f"{path} in body shouldn't "
+                                                                   f"contain duplicates"))
+                    break
+                seen.append(item)
+        return errors
+
+    def _enum(self, schema, value, path):
+        allowed = schema.get("enum")
+        if allowed is None or value in allowed:
+            return []
+        texts = [a if isinstance(a, str) else json.dumps(a) for a in allowed]
+        return [not_supported(self._field(path), value, texts)]
+
+    def _object(self, schema, value, path):
+        count = len(value)
+        if schema.get("minProperties") is not None and count < schema["minProperties"]:
+            return [self._error("Invalid", path, count, f"{path} in body should have at least "
+                                                        f"{schema['minProperties']} properties")]
+        if schema.get("maxProperties") is not None and count > schema["maxProperties"]:
+            return [too_many(self._field(path), count, schema["maxProperties"])]
+        errors = []
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        prefix = f"{path}." if path else ""
+        for key in sorted(value):
+            if key in properties:
+                continue
+            if additional is False:
+                errors.append(self._error("Invalid", path, key, f"{path}.{key} in body is a "
+                                                                f"forbidden property"))
+            elif isinstance(additional, dict):
+                errors += self._node(additional, value[key], f"{path}.{key}")
+        for key in sorted(properties):
+            if key in value:
+                errors += self._node(properties[key], value[key], prefix + key)
+        for key in schema.get("required") or []:
+            if key not in value:
+                errors.append(self._error("Required", f"{path}.{key}"))
+        return errors
+
+
+def _list_type_errors(schema, value, path=""):
+    """x-kubernetes-list-type: set and map lists hold no duplicates (listtype validation)."""
+    errors = []
+    if not isinstance(schema, dict) or value is None:
+        return errors
+    if isinstance(value, list):
+        kind = schema.get("x-kubernetes-list-type")
+        if kind == "set":
+            seen = []
+            reported = []
+            for index, item in enumerate(value):
+                if item in seen and item not in reported:
+                    errors.append(FieldError("Duplicate", f"{path}[{index}]", item))
+                    reported.append(item)
+                seen.append(item)
+        elif kind == "map":
+            keys = schema.get("x-kubernetes-list-map-keys") or []
+            seen = []
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    continue
+                identity = {k: item.get(k) for k in keys}
+                if identity in seen:
+                    errors.append(FieldError("Duplicate", f"{path}[{index}]", identity))
+                seen.append(identity)
+        if isinstance(schema.get("items"), dict):
+            for index, item in enumerate(value):
+                errors += _list_type_errors(schema["items"], item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        for key in sorted(value):
+            sub = properties.get(key, additional if isinstance(additional, dict) else None)
+            errors += _list_type_errors(sub, value[key], f"{path}.{key}" if path else key)
+    return errors
+
+
+def _prune(value, schema, path, unknown):
+    """Drops (in place) the fields the structural schema does not specify; their paths go to
+    `unknown`. Returns the value."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields")
+        for key in list(value):
+            child = f"{path}.{key}" if path else key
+            if key in properties:
+                value[key] = _prune(value[key], properties[key], child, unknown)
+            elif isinstance(additional, dict):
+                value[key] = _prune(value[key], additional, child, unknown)
+            elif not (additional is True or preserve):
+                unknown.append(child)
+                del value[key]
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            value[index] = _prune(item, schema["items"], f"{path}[{index}]", unknown)
+    return value
+
+
+def _apply_defaults(value, schema):
+    """Structural defaulting: absent properties that have a default get it (in place)."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key, sub in properties.items():
+            if key not in value and isinstance(sub, dict) and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            _apply_defaults(item, properties.get(key, additional if isinstance(
+                additional, dict) else None))
+    elif isinstance(value, list):
+        for item in value:
+            _apply_defaults(item, schema.get("items"))
+
+
+def _drop_nulls(value, schema):
+    """PruneNonNullableNullsWithoutDefaults: null in a field that is neither nullable nor
+    defaulted is removed (in place)."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        for key in list(value):
+            sub = properties.get(key, additional if isinstance(additional, dict) else None)
+            if value[key] is None and isinstance(sub, dict) and not sub.get("nullable") and \
+                    "default" not in sub:
+                del value[key]
+            else:
+                _drop_nulls(value[key], sub)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_nulls(item, schema.get("items"))
+
+
 # --- resources --------------------------------------------------------------------------------
 
-_META_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion",
+_META_ORDER = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation",
                "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
                "annotations", "ownerReferences", "finalizers")
 _NAME_DESCRIPTION = (
@@ -925,30 +2347,160 @@ _AGE_DESCRIPTION = (
     "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
 
 
-def _column(name, description, fmt=""):
-    return {"name": name, "type": "string", "format": fmt, "description": description,
-            "priority": 0}
+def _column(name, description, fmt="", kind="string", priority=0):
+    return {"name": name, "type": kind, "format": fmt, "description": description,
+            "priority": priority}
+
+
+_NAME_COLUMN = _column("Name", _NAME_DESCRIPTION, "name")
+_AGE_COLUMN = _column("Age", _AGE_DESCRIPTION)
+
+
+def _render_meta(meta):
+    return {key: copy.deepcopy(meta[key]) for key in _META_ORDER if key in meta}
+
+
+def _ordered(value, t):
+    """A value in the field order of its Go type (maps sorted, as encoding/json writes them)."""
+    if isinstance(t, GoStruct) and isinstance(value, dict):
+        return {k: _ordered(value[k], t.fields[k]) for k in t.fields if k in value}
+    if isinstance(t, GoList) and isinstance(value, list):
+        return [_ordered(item, t.item) for item in value]
+    if isinstance(t, GoMap) and isinstance(value, dict):
+        return {k: _ordered(value[k], t.value) for k in sorted(value)}
+    return copy.deepcopy(value)
+
+
+def _sorted_json(value):
+    """Unstructured content as encoding/json writes it: every map's keys sorted."""
+    if isinstance(value, dict):
+        return {k: _sorted_json(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_json(item) for item in value]
+    return value
 
 
 class _Resource:
-    """What differs between secrets and namespaces; the REST verbs are shared (_Store)."""
-    name = kind = list_kind = ""
+    """One resource of one group-version: how its objects are decoded, defaulted, validated,
+    rendered and printed, and the strategy hooks of its registry. The REST verbs are shared
+    (_Store and _Handler)."""
+    group = ""
+    version = "v1"
+    name = kind = list_kind = singular = ""
     namespaced = False
-    schema = {}
-    selectable_fields = ()
-    columns = []
+    short_names = ()
+    categories = ()
+    verbs = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+    status_subresource = False
+    custom = False  # a custom resource: unstructured, so list items carry kind and apiVersion
+    struct = None  # GoStruct of the kind (everything but metadata)
+    schema = {}  # unknown-field schema, for the kinds decoded by hand (secrets, namespaces)
+    protobuf = False  # typed clients send this kind as protobuf
+    merge_keys = {}  # strategic merge patch: list path -> patchMergeKey
+    tracks_generation = False
+    returns_deleted_object = False  # DELETE answers the object, not a Status (pods, services)
+    selectable_fields = ("metadata.name", "metadata.namespace")
+    columns = [_NAME_COLUMN, _AGE_COLUMN]
+    patch_types = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH)
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self):
+        """The group-resource ("pods", "leases.coordination.k8s.io"): objects are stored
+        under it, whatever version they are served in."""
+        return _group_resource(self.name, self.group)
+
+    def key(self, obj):
+        meta = obj["metadata"]
+        return (meta.get("namespace", "") if self.namespaced else "", meta["name"])
+
+    # decoding
+
+    def check_type_meta(self, body):
+        """The body's kind and apiVersion must name this kind (400 otherwise)."""
+        if not isinstance(body, dict):
+            raise bad_request(f"couldn't get version/kind; json parse error: json: cannot "
+                              f"unmarshal {_json_type(body)} into Go value of type "
+                              f"struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
+                              f"Kind string \"json:\\\"kind,omitempty\\\"\" }}")
+        kind = body.get("kind") or self.kind
+        version = body.get("apiVersion") or self.api_version
+        if version != self.api_version:
+            raise bad_request(f"the API version in the data ({version}) does not match the "
+                              f"expected API version ({self.api_version})")
+        if kind != self.kind:
+            raise bad_request(f"the object provided is unrecognized (must be of type "
+                              f"{self.kind}): kind {_go_quote(kind)}")
 
     def decode(self, body):
-        raise NotImplementedError
+        """(object, unknown field paths) from a body whose type meta was checked."""
+        typed = _TypedDecoder(self.kind, self.version)
+        obj = typed.fields(body, self.struct)
+        obj["metadata"] = _Decoder(self.kind, self.version).metadata(body.get("metadata"))
+        unknown = [f"metadata.{k}" for k in (body.get("metadata") or {})
+                   if k not in _META_SCHEMA] if isinstance(body.get("metadata"), dict) else []
+        self.default(obj)
+        return obj, unknown + typed.unknown
+
+    def default(self, obj):
+        """The defaulting functions of the kind's version (SetDefaults_*)."""
+
+    # strategy
 
     def validate(self, obj, old=None):
-        raise NotImplementedError
+        return self._validate_meta(obj, _dns_subdomain_problems)
+
+    def prepare_create(self, obj, store):
+        if self.tracks_generation:
+            obj["metadata"]["generation"] = 1
+
+    def prepare_update(self, obj, old, store):
+        """A write of the main resource: with a status subresource, status cannot change."""
+        if self.status_subresource:
+            if "status" in old:
+                obj["status"] = copy.deepcopy(old["status"])
+            else:
+                obj.pop("status", None)
+
+    def spec_changed(self, obj, old):
+        """Whether metadata.generation moves: anything but metadata changed."""
+        return {k: v for k, v in obj.items() if k != "metadata"} != \
+            {k: v for k, v in old.items() if k != "metadata"}
+
+    def prepare_status_update(self, obj, old):
+        """A write of the status subresource changes .status only."""
+        new = copy.deepcopy(old)
+        if "status" in obj:
+            new["status"] = copy.deepcopy(obj["status"])
+        else:
+            new.pop("status", None)
+        return new
+
+    # output
+
+    def render(self, obj, version=None):
+        out = {"kind": self.kind, "apiVersion": self.api_version,
+               "metadata": _render_meta(obj["metadata"])}
+        for key, t in self.struct.fields.items():
+            if key in obj:
+                out[key] = _ordered(obj[key], t)
+        return out
+
+    def list_item(self, obj):
+        """An item of a list: built-in kinds omit kind and apiVersion there."""
+        item = self.render(obj)
+        del item["kind"], item["apiVersion"]
+        return item
 
     def cells(self, obj):
-        raise NotImplementedError
+        return [obj["metadata"]["name"], _age(obj["metadata"].get("creationTimestamp"))]
 
     def fields(self, obj):
-        raise NotImplementedError
+        meta = obj["metadata"]
+        return {"metadata.name": meta["name"], "metadata.namespace": meta.get("namespace", "")}
 
     def _validate_meta(self, obj, name_problems):
         meta = obj["metadata"]
@@ -974,18 +2526,19 @@ class _Resource:
             errors += [FieldError("Invalid", "metadata.annotations", key, p)
                        for p in _qualified_name_problems(key.lower())]
         if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
-            errors.append(FieldError("TooLong", "metadata.annotations", None,
-                                     "must have at most 262144 bytes"))
+            errors.append(too_long("metadata.annotations", 256 * 1024))
         return errors
 
 
 class _Secrets(_Resource):
-    name, kind, list_kind, namespaced = "secrets", "Secret", "SecretList", True
+    name, kind, list_kind, singular, namespaced = "secrets", "Secret", "SecretList", "secret", \
+        True
+    protobuf = True
     schema = {"kind": None, "apiVersion": None, "metadata": _META_SCHEMA, "immutable": None,
               "data": None, "stringData": None, "type": None}
     selectable_fields = ("metadata.name", "metadata.namespace", "type")
     columns = [
-        _column("Name", _NAME_DESCRIPTION, "name"),
+        _NAME_COLUMN,
         _column("Type", "Used to facilitate programmatic handling of secret data. More info: "
                         "https://kubernetes.io/docs/concepts/configuration/secret/#secret-types"),
         _column("Data", "Data contains the secret data. Each key must consist of alphanumeric "
@@ -993,7 +2546,7 @@ class _Secrets(_Resource):
                         "is a base64 encoded string, representing the arbitrary (possibly "
                         "non-string) data value here. Described in "
                         "https://tools.ietf.org/html/rfc4648#section-4"),
-        _column("Age", _AGE_DESCRIPTION)]
+        _AGE_COLUMN]
 
     def decode(self, body):
         decoder = _Decoder("Secret")
@@ -1016,7 +2569,7 @@ class _Secrets(_Resource):
         if data:
             obj["data"] = data
         obj["type"] = decoder.string(body.get("type"), "Secret.type") or "Opaque"
-        return obj
+        return obj, _unknown_fields(body, self.schema)
 
     def validate(self, obj, old=None):
         errors = self._validate_meta(obj, _dns_subdomain_problems)
@@ -1027,8 +2580,7 @@ class _Secrets(_Resource):
                        for p in _config_key_problems(key)]
             total += len(base64.b64decode(value))
         if total > MAX_SECRET_BYTES:
-            errors.append(FieldError("TooLong", "data", None,
-                                     f"must have at most {MAX_SECRET_BYTES} bytes"))
+            errors.append(too_long("data", MAX_SECRET_BYTES))
         errors += self._validate_type(obj, data)
         if old is not None:
             if old.get("immutable"):
@@ -1089,8 +2641,7 @@ class _Secrets(_Resource):
                 "metadata.namespace": obj["metadata"].get("namespace", ""),
                 "type": obj["type"]}
 
-    @staticmethod
-    def render(obj):
+    def render(self, obj, version=None):
         """Field order of the Go struct, which is how kube-apiserver's JSON comes out."""
         out = {"kind": "Secret", "apiVersion": "v1", "metadata": _render_meta(obj["metadata"])}
         if "immutable" in obj:
@@ -1102,14 +2653,15 @@ class _Secrets(_Resource):
 
 
 class _Namespaces(_Resource):
-    name, kind, list_kind, namespaced = "namespaces", "Namespace", "NamespaceList", False
+    name, kind, list_kind, singular = "namespaces", "Namespace", "NamespaceList", "namespace"
+    short_names = ("ns",)
+    verbs = ("create", "delete", "get", "list", "patch", "update", "watch")
+    protobuf = True
+    returns_deleted_object = True
     schema = {"kind": None, "apiVersion": None, "metadata": _META_SCHEMA,
               "spec": {"finalizers": None}, "status": {"phase": None, "conditions": None}}
     selectable_fields = ("metadata.name", "status.phase")
-    columns = [
-        _column("Name", _NAME_DESCRIPTION, "name"),
-        _column("Status", "The status of the namespace"),
-        _column("Age", _AGE_DESCRIPTION)]
+    columns = [_NAME_COLUMN, _column("Status", "The status of the namespace"), _AGE_COLUMN]
 
     def decode(self, body):
         decoder = _Decoder("Namespace")
@@ -1119,7 +2671,7 @@ class _Namespaces(_Resource):
         finalizers = decoder.string_list(spec.get("finalizers"), "Namespace.spec.finalizers")
         decoder.object(body.get("status"), "Namespace.status", "v1.NamespaceStatus")
         return {"metadata": meta, "spec": {"finalizers": finalizers or ["kubernetes"]},
-                "status": {"phase": "Active"}}
+                "status": {"phase": "Active"}}, _unknown_fields(body, self.schema)
 
     def validate(self, obj, old=None):
         # Since 1.21 every namespace carries its name as a label.
@@ -1136,19 +2688,755 @@ class _Namespaces(_Resource):
     def fields(self, obj):
         return {"metadata.name": obj["metadata"]["name"], "status.phase": obj["status"]["phase"]}
 
-    @staticmethod
-    def render(obj):
+    def render(self, obj, version=None):
         return {"kind": "Namespace", "apiVersion": "v1",
                 "metadata": _render_meta(obj["metadata"]),
                 "spec": copy.deepcopy(obj["spec"]), "status": copy.deepcopy(obj["status"])}
 
 
-def _render_meta(meta):
-    return {key: copy.deepcopy(meta[key]) for key in _META_ORDER if key in meta}
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+class _Pods(_Resource):
+    name, kind, list_kind, singular, namespaced = "pods", "Pod", "PodList", "pod", True
+    short_names, categories = ("po",), ("all",)
+    struct = _POD
+    status_subresource = True
+    returns_deleted_object = True
+    merge_keys = {("spec", "containers"): "name", ("spec", "initContainers"): "name",
+                  ("spec", "ephemeralContainers"): "name", ("spec", "volumes"): "name",
+                  ("spec", "containers", "ports"): "containerPort",
+                  ("spec", "containers", "env"): "name",
+                  ("spec", "containers", "volumeMounts"): "mountPath",
+                  ("spec", "initContainers", "ports"): "containerPort",
+                  ("spec", "initContainers", "env"): "name",
+                  ("spec", "imagePullSecrets"): "name", ("spec", "hostAliases"): "ip",
+                  ("status", "conditions"): "type", ("status", "podIPs"): "ip",
+                  ("status", "hostIPs"): "ip"}
+    selectable_fields = ("metadata.name", "metadata.namespace", "spec.nodeName",
+                         "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                         "spec.hostNetwork", "status.phase", "status.podIP",
+                         "status.nominatedNodeName")
+    columns = [
+        _NAME_COLUMN,
+        _column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+        _column("Status", "The aggregate status of the containers in this pod."),
+        _column("Restarts", "The number of times the containers in this pod have been "
+                            "restarted and when the last container in this pod has restarted."),
+        _AGE_COLUMN,
+        _column("IP", "podIP address allocated to the pod. Routable at least within the "
+                      "cluster. Empty if not yet allocated.", priority=1),
+        _column("Node", "NodeName indicates in which node this pod is scheduled. If empty, "
+                        "this pod is a candidate for scheduling by the scheduler defined in "
+                        "schedulerName.", priority=1),
+        _column("Nominated Node", "nominatedNodeName is set only when this pod preempts other "
+                                  "pods on the node, but it cannot be scheduled right away as "
+                                  "preemption victims receive their graceful termination "
+                                  "periods.", priority=1),
+        _column("Readiness Gates", "If specified, all readiness gates will be evaluated for "
+                                   "pod readiness.", priority=1)]
+
+    def default(self, obj):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
+        spec.setdefault("dnsPolicy", "ClusterFirst")
+        spec.setdefault("securityContext", {})
+        spec.setdefault("schedulerName", "default-scheduler")
+        spec.setdefault("enableServiceLinks", True)
+        for field in ("containers", "initContainers"):
+            for container in spec.get(field) or []:
+                image = container.get("image", "")
+                tag = image.rpartition("/")[2]
+                latest = "@" not in image and (":" not in tag or tag.endswith(":latest"))
+                container.setdefault("resources", {})
+                container.setdefault("terminationMessagePath", "/dev/termination-log")
+                container.setdefault("terminationMessagePolicy", "File")
+                container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
+                for port in container.get("ports") or []:
+                    port.setdefault("protocol", "TCP")
+        status = obj.setdefault("status", {})
+        # The v1 conversion keeps podIP and podIPs[0] (hostIP and hostIPs[0]) the same; the
+        # singular field wins a clash.
+        for single, plural in (("podIP", "podIPs"), ("hostIP", "hostIPs")):
+            if status.get(single):
+                ips = status.get(plural) or []
+                if not ips or ips[0].get("ip") != status[single]:
+                    status[plural] = [{"ip": status[single]}]
+            elif status.get(plural):
+                status[single] = status[plural][0].get("ip", "")
+
+    def prepare_create(self, obj, store):
+        # A real server resets status on create (the kubelet writes it later); tests stand in
+        # for the kubelet, so the status given is kept.
+        obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        spec = obj.get("spec") or {}
+        containers = spec.get("containers") or []
+        if not containers:
+            errors.append(FieldError("Required", "spec.containers"))
+        names = set()
+        for field in ("initContainers", "containers"):
+            for index, container in enumerate(spec.get(field) or []):
+                path = f"spec.{field}[{index}]"
+                name = container.get("name", "")
+                if not name:
+                    errors.append(FieldError("Required", f"{path}.name"))
+                else:
+                    errors += [FieldError("Invalid", f"{path}.name", name, p)
+                               for p in _dns_label_problems(name)]
+                    if name in names:
+                        errors.append(FieldError("Duplicate", f"{path}.name", name))
+                    names.add(name)
+                if not container.get("image"):
+                    errors.append(FieldError("Required", f"{path}.image"))
+                for number, port in enumerate(container.get("ports") or []):
+                    port_path = f"{path}.ports[{number}]"
+                    errors += [FieldError("Invalid", f"{port_path}.containerPort",
+                                          port.get("containerPort", 0), p)
+                               for p in _port_problems(port.get("containerPort", 0))]
+                    if port.get("protocol") not in _PROTOCOLS:
+                        errors.append(not_supported(f"{port_path}.protocol",
+                                                    port.get("protocol"), _PROTOCOLS))
+        policies = ("Always", "OnFailure", "Never")
+        if spec.get("restartPolicy") not in policies:
+            errors.append(not_supported("spec.restartPolicy", spec.get("restartPolicy"),
+                                        policies))
+        dns = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+        if spec.get("dnsPolicy") not in dns:
+            errors.append(not_supported("spec.dnsPolicy", spec.get("dnsPolicy"), dns))
+        status = obj.get("status") or {}
+        for index, entry in enumerate(status.get("podIPs") or []):
+            errors += [FieldError("Invalid", f"status.podIPs[{index}].ip", entry.get("ip"), p)
+                       for p in _ip_problems(entry.get("ip", ""))]
+        if old is not None and self._mutable_spec(spec) != self._mutable_spec(old["spec"]):
+            errors.append(FieldError(
+                "Forbidden", "spec", None,
+                "pod updates may not change fields other than `spec.containers[*].image`,"
+                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                "`spec.tolerations` (only additions to existing tolerations),"
+                "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                "previously negative)"))
+        return errors
+
+    @staticmethod
+    def _mutable_spec(spec):
+        """The spec without what a pod update may change."""
+        masked = copy.deepcopy(spec)
+        for field in ("containers", "initContainers"):
+            for container in masked.get(field) or []:
+                container.pop("image", None)
+        for field in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+            masked.pop(field, None)
+        return masked
+
+    def spec_changed(self, obj, old):
+        return False  # pods have no metadata.generation before 1.33
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        statuses = status.get("containerStatuses") or []
+        ready = sum(1 for s in statuses if s.get("ready"))
+        restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
+        reason = status.get("reason") or status.get("phase") or ""
+        for entry in statuses:
+            state = entry.get("state") or {}
+            for phase in ("waiting", "terminated"):
+                if (state.get(phase) or {}).get("reason"):
+                    reason = state[phase]["reason"]
+        if obj["metadata"].get("deletionTimestamp") and reason != "NodeLost":
+            reason = "Terminating"
+        gates = spec.get("readinessGates") or []
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        gate_text = f"{sum(1 for g in gates if conditions.get(g.get('conditionType')) == 'True')}" \
+                    f"/{len(gates)}" if gates else "<none>"
+        return [obj["metadata"]["name"], f"{ready}/{len(spec.get('containers') or [])}", reason,
+                str(restarts), _age(obj["metadata"].get("creationTimestamp")),
+                status.get("podIP") or "<none>", spec.get("nodeName") or "<none>",
+                status.get("nominatedNodeName") or "<none>", gate_text]
+
+    def fields(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        return {"metadata.name": obj["metadata"]["name"],
+                "metadata.namespace": obj["metadata"].get("namespace", ""),
+                "spec.nodeName": spec.get("nodeName", ""),
+                "spec.restartPolicy": spec.get("restartPolicy", ""),
+                "spec.schedulerName": spec.get("schedulerName", ""),
+                "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+                "spec.hostNetwork": "true" if spec.get("hostNetwork") else "false",
+                "status.phase": status.get("phase", ""),
+                "status.podIP": status.get("podIP", ""),
+                "status.nominatedNodeName": status.get("nominatedNodeName", "")}
+
+
+class _Services(_Resource):
+    name, kind, list_kind, singular, namespaced = "services", "Service", "ServiceList", \
+        "service", True
+    short_names, categories = ("svc",), ("all",)
+    struct = _SERVICE
+    status_subresource = True
+    returns_deleted_object = True
+    merge_keys = {("spec", "ports"): "port"}
+    selectable_fields = ("metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type")
+    types = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+    columns = [
+        _NAME_COLUMN,
+        _column("Type", "type determines how the Service is exposed. Defaults to ClusterIP."),
+        _column("Cluster-IP", "clusterIP is the IP address of the service and is usually "
+                              "assigned randomly."),
+        _column("External-IP", "externalIPs is a list of IP addresses for which nodes in the "
+                               "cluster will also accept traffic for this service."),
+        _column("Port(s)", "The list of ports that are exposed by this service."),
+        _AGE_COLUMN,
+        _column("Selector", "Route service traffic to pods with label keys and values matching "
+                            "this selector.", priority=1)]
+
+    def default(self, obj):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        if spec["type"] != "ExternalName":
+            spec.setdefault("sessionAffinity", "None")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
+        obj.setdefault("status", {"loadBalancer": {}})
+
+    def prepare_create(self, obj, store):
+        obj["status"] = {"loadBalancer": {}}
+        self._allocate(obj, store, None)
+
+    def prepare_update(self, obj, old, store):
+        super().prepare_update(obj, old, store)
+        spec, before = obj["spec"], old["spec"]
+        # patchAllocatedValues: what the server allocated is kept when the update leaves it out.
+        if not spec.get("clusterIP") and before.get("clusterIP") and \
+                spec.get("type") != "ExternalName":
+            spec["clusterIP"] = before["clusterIP"]
+            spec.setdefault("clusterIPs", before.get("clusterIPs"))
+        for field in ("ipFamilies", "ipFamilyPolicy"):
+            if field not in spec and field in before and spec.get("type") != "ExternalName":
+                spec[field] = copy.deepcopy(before[field])
+        old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort")
+                     for p in before.get("ports") or []}
+        for port in spec.get("ports") or []:
+            if "nodePort" not in port and old_ports.get((port.get("port"),
+                                                         port.get("protocol"))):
+                port["nodePort"] = old_ports[(port.get("port"), port.get("protocol"))]
+        self._allocate(obj, store, old)
+
+    def _allocate(self, obj, store, old):
+        """The cluster IP and node ports, as the allocators hand them out; errors are left
+        for validate() to report (it sees the 'allocationError' marker)."""
+        spec = obj["spec"]
+        if spec.get("type") == "ExternalName":
+            return
+        used = {s["spec"].get("clusterIP") for key, s in store.objects_of(self)
+                if old is None or key != self.key(old)}
+        wanted = spec.get("clusterIP") or (spec.get("clusterIPs") or [""])[0]
+        if wanted == "None":
+            spec["clusterIP"], spec["clusterIPs"] = "None", ["None"]
+        elif wanted:
+            if old is None or wanted != old["spec"].get("clusterIP"):
+                problem = None
+                try:
+                    address = ipaddress.ip_address(wanted)
+                except ValueError:
+                    address = None
+                if address is None or address not in SERVICE_CIDR:
+                    problem = f"failed to allocate IP {wanted}: the provided IP ({wanted}) is " \
+                              f"not in the valid range. The range of valid IPs is {SERVICE_CIDR}"
+                elif wanted in used:
+                    problem = f"failed to allocate IP {wanted}: provided IP is already allocated"
+                if problem:
+                    obj["metadata"]["allocationError"] = problem
+            spec["clusterIP"], spec["clusterIPs"] = wanted, [wanted]
+        else:
+            hosts = SERVICE_CIDR.num_addresses
+            while True:
+                candidate = str(SERVICE_CIDR.network_address + random.randrange(2, hosts - 1))
+                if candidate not in used:
+                    break
+            spec["clusterIP"], spec["clusterIPs"] = candidate, [candidate]
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            taken = {p.get("nodePort") for _, s in store.objects_of(self)
+                     for p in s["spec"].get("ports") or []}
+            for port in spec.get("ports") or []:
+                if not port.get("nodePort"):
+                    while True:
+                        candidate = random.randint(*NODE_PORTS)
+                        if candidate not in taken:
+                            break
+                    port["nodePort"] = candidate
+                    taken.add(candidate)
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns1035_label_problems)
+        spec = obj.get("spec") or {}
+        kind = spec.get("type")
+        if kind not in self.types:
+            errors.append(not_supported("spec.type", kind, self.types))
+        ports = spec.get("ports") or []
+        if kind == "ExternalName":
+            if not spec.get("externalName"):
+                errors.append(FieldError("Required", "spec.externalName"))
+            if spec.get("clusterIP"):
+                errors.append(FieldError("Forbidden", "spec.clusterIPs", None,
+                                         "may not be set for ExternalName services"))
+        elif not ports and spec.get("clusterIP") != "None":
+            errors.append(FieldError("Required", "spec.ports"))
+        names = set()
+        for index, port in enumerate(ports):
+            path = f"spec.ports[{index}]"
+            name = port.get("name", "")
+            if len(ports) > 1 and not name:
+                errors.append(FieldError("Required", f"{path}.name"))
+            elif name:
+                errors += [FieldError("Invalid", f"{path}.name", name, p)
+                           for p in _dns_label_problems(name)]
+                if name in names:
+                    errors.append(FieldError("Duplicate", f"{path}.name", name))
+                names.add(name)
+            errors += [FieldError("Invalid", f"{path}.port", port.get("port", 0), p)
+                       for p in _port_problems(port.get("port", 0))]
+            if port.get("protocol") not in _PROTOCOLS:
+                errors.append(not_supported(f"{path}.protocol", port.get("protocol"),
+                                            _PROTOCOLS))
+            target = port.get("targetPort")
+            if isinstance(target, int) and target != 0:
+                errors += [FieldError("Invalid", f"{path}.targetPort", target, p)
+                           for p in _port_problems(target)]
+        problem = obj["metadata"].pop("allocationError", None)
+        if problem:
+            errors.append(FieldError("Invalid", "spec.clusterIPs",
+                                     tuple(spec.get("clusterIPs") or []), problem))
+        if old is not None and old["spec"].get("clusterIP") and \
+                spec.get("clusterIP") != old["spec"]["clusterIP"] and kind != "ExternalName" \
+                and old["spec"].get("type") != "ExternalName":
+            errors.append(FieldError("Invalid", "spec.clusterIPs[0]",
+                                     tuple(spec.get("clusterIPs") or []),
+                                     "may not change once set"))
+        return errors
+
+    def spec_changed(self, obj, old):
+        return False  # services have no metadata.generation
+
+    def cells(self, obj):
+        spec = obj.get("spec") or {}
+        kind = spec.get("type", "ClusterIP")
+        external = ",".join(spec.get("externalIPs") or [])
+        if kind == "ExternalName":
+            external = spec.get("externalName", "")
+        elif kind == "LoadBalancer":
+            ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            external = ",".join(i.get("ip") or i.get("hostname") or "" for i in ingress) or \
+                external or "<pending>"
+        ports = []
+        for port in spec.get("ports") or []:
+            text = str(port.get("port"))
+            if port.get("nodePort") and kind in ("NodePort", "LoadBalancer"):
+                text += f":{port['nodePort']}"
+            ports.append(f"{text}/{port.get('protocol', 'TCP')}")
+        selector = spec.get("selector") or {}
+        return [obj["metadata"]["name"], kind, spec.get("clusterIP") or "<none>",
+                external or "<none>", ",".join(ports) or "<none>",
+                _age(obj["metadata"].get("creationTimestamp")),
+                ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"]
+
+    def fields(self, obj):
+        spec = obj.get("spec") or {}
+        return {"metadata.name": obj["metadata"]["name"],
+                "metadata.namespace": obj["metadata"].get("namespace", ""),
+                "spec.clusterIP": spec.get("clusterIP", ""), "spec.type": spec.get("type", "")}
+
+
+class _EndpointSlices(_Resource):
+    group, name, kind, list_kind, singular, namespaced = "discovery.k8s.io", "endpointslices", \
+        "EndpointSlice", "EndpointSliceList", "endpointslice", True
+    struct = _ENDPOINT_SLICE
+    tracks_generation = True
+    address_types = ("FQDN", "IPv4", "IPv6")
+    columns = [
+        _NAME_COLUMN,
+        _column("AddressType", "addressType specifies the type of address carried by this "
+                               "EndpointSlice. All addresses in this slice must be the same "
+                               "type."),
+        _column("Ports", "ports specifies the list of network ports exposed by each endpoint "
+                         "in this slice."),
+        _column("Endpoints", "endpoints is a list of unique endpoints in this slice."),
+        _AGE_COLUMN]
+
+    def default(self, obj):
+        for port in obj.get("ports") or []:
+            port.setdefault("name", "")
+            port.setdefault("protocol", "TCP")
+        obj.setdefault("endpoints", None)  # no omitempty: an empty slice says null
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        kind = obj.get("addressType")
+        if not kind:
+            errors.append(FieldError("Required", "addressType"))
+        elif kind not in self.address_types:
+            errors.append(not_supported("addressType", kind, self.address_types))
+        endpoints = obj.get("endpoints") or []
+        if len(endpoints) > 1000:
+            errors.append(too_many("endpoints", len(endpoints), 1000))
+        for index, endpoint in enumerate(endpoints):
+            path = f"endpoints[{index}]"
+            addresses = endpoint.get("addresses") or []
+            if not addresses:
+                errors.append(FieldError("Required", f"{path}.addresses", None,
+                                         "must contain at least 1 address"))
+            elif len(addresses) > 100:
+                errors.append(too_many(f"{path}.addresses", len(addresses), 100))
+            for number, address in enumerate(addresses):
+                field = f"{path}.addresses[{number}]"
+                if kind == "IPv4":
+                    problems = _ip_problems(address, 4)
+                elif kind == "IPv6":
+                    problems = _ip_problems(address, 6)
+                else:
+                    problems = _dns_subdomain_problems(address)
+                errors += [FieldError("Invalid", field, address, p) for p in problems]
+            if endpoint.get("nodeName"):
+                errors += [FieldError("Invalid", f"{path}.nodeName", endpoint["nodeName"], p)
+                           for p in _dns_subdomain_problems(endpoint["nodeName"])]
+            if endpoint.get("hostname"):
+                errors += [FieldError("Invalid", f"{path}.hostname", endpoint["hostname"], p)
+                           for p in _dns_label_problems(endpoint["hostname"])]
+        names = set()
+        for index, port in enumerate(obj.get("ports") or []):
+            path = f"ports[{index}]"
+            name = port.get("name", "")
+            if name:
+                errors += [FieldError("Invalid", f"{path}.name", name, p)
+                           for p in _dns_label_problems(name)]
+            if name in names:
+                errors.append(FieldError("Duplicate", f"{path}.name", name))
+            names.add(name)
+            if port.get("protocol") not in _PROTOCOLS:
+                errors.append(not_supported(f"{path}.protocol", port.get("protocol"),
+                                            _PROTOCOLS))
+            if "port" in port:
+                errors += [FieldError("Invalid", f"{path}.port", port["port"], p)
+                           for p in _port_problems(port["port"])]
+        if old is not None and old.get("addressType") != kind:
+            errors.append(FieldError("Invalid", "addressType", kind, "field is immutable"))
+        return errors
+
+    def spec_changed(self, obj, old):
+        # Anything but metadata, and the labels too (the EndpointSlice strategy's rule).
+        return super().spec_changed(obj, old) or \
+            obj["metadata"].get("labels") != old["metadata"].get("labels")
+
+    def cells(self, obj):
+        ports = [str(p["port"]) if p.get("port") is not None else p.get("name") or "*"
+                 for p in obj.get("ports") or []]
+        addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+        return [obj["metadata"]["name"], obj.get("addressType", ""), _with_more(ports),
+                _with_more(addresses), _age(obj["metadata"].get("creationTimestamp"))]
+
+
+def _with_more(values, limit=3):
+    """listWithMoreString of kubectl's printers."""
+    text = ",".join(values[:limit])
+    if len(values) > limit:
+        return f"{text} + {len(values) - limit} more..."
+    return text or "<unset>"
+
+
+class _Leases(_Resource):
+    group, name, kind, list_kind, singular, namespaced = "coordination.k8s.io", "leases", \
+        "Lease", "LeaseList", "lease", True
+    struct = _LEASE
+    columns = [_NAME_COLUMN, _column("Holder", "holderIdentity contains the identity of the "
+                                               "holder of a current lease."), _AGE_COLUMN]
+
+    def default(self, obj):
+        spec = obj.setdefault("spec", {})
+        # strategy and preferredHolder belong to the CoordinatedLeaderElection feature, off by
+        # default in 1.32: the server drops them.
+        spec.pop("strategy", None)
+        spec.pop("preferredHolder", None)
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        spec = obj.get("spec") or {}
+        if "leaseDurationSeconds" in spec and spec["leaseDurationSeconds"] <= 0:
+            errors.append(FieldError("Invalid", "spec.leaseDurationSeconds",
+                                     spec["leaseDurationSeconds"], "must be greater than 0"))
+        if "leaseTransitions" in spec and spec["leaseTransitions"] < 0:
+            errors.append(FieldError("Invalid", "spec.leaseTransitions",
+                                     spec["leaseTransitions"],
+                                     "must be greater than or equal to 0"))
+        return errors
+
+    def spec_changed(self, obj, old):
+        return False
+
+    def cells(self, obj):
+        return [obj["metadata"]["name"], (obj.get("spec") or {}).get("holderIdentity", ""),
+                _age(obj["metadata"].get("creationTimestamp"))]
+
+
+_CRD_CONDITIONS = (("NamesAccepted", "NoConflicts", "no conflicts found"),
+                   ("Established", "InitialNamesAccepted", "the initial names have been "
+                                                           "accepted"))
+
+
+class _CustomResourceDefinitions(_Resource):
+    group, name, kind, list_kind, singular = "apiextensions.k8s.io", \
+        "customresourcedefinitions", "CustomResourceDefinition", \
+        "CustomResourceDefinitionList", "customresourcedefinition"
+    short_names = ("crd", "crds")
+    categories = ("api-extensions",)
+    struct = _CRD
+    status_subresource = True
+    returns_deleted_object = True
+    tracks_generation = True
+    columns = [_NAME_COLUMN, _column("Created At", _AGE_DESCRIPTION, kind="date")]
+
+    def default(self, obj):
+        spec = obj.setdefault("spec", {})
+        names = spec.setdefault("names", {})
+        if names.get("kind"):
+            names.setdefault("singular", names["kind"].lower())
+            names.setdefault("listKind", names["kind"] + "List")
+        spec.setdefault("conversion", {"strategy": "None"})
+
+    def prepare_create(self, obj, store):
+        super().prepare_create(obj, store)
+        spec = obj["spec"]
+        now = _now_rfc3339()
+        obj["status"] = {
+            "conditions": [{"type": t, "status": "True", "lastTransitionTime": now,
+                            "reason": r, "message": m} for t, r, m in _CRD_CONDITIONS],
+            "acceptedNames": copy.deepcopy(spec.get("names") or {}),
+            "storedVersions": [v["name"] for v in spec.get("versions") or []
+                               if v.get("storage")]}
+
+    def prepare_update(self, obj, old, store):
+        super().prepare_update(obj, old, store)
+        status = obj.setdefault("status", {})
+        status["acceptedNames"] = copy.deepcopy(obj["spec"].get("names") or {})
+        stored = status.setdefault("storedVersions", [])
+        for version in obj["spec"].get("versions") or []:
+            if version.get("storage") and version.get("name") not in stored:
+                stored.append(version["name"])
+
+    def spec_changed(self, obj, old):
+        return obj.get("spec") != old.get("spec")
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        spec = obj.get("spec") or {}
+        group = spec.get("group", "")
+        names = spec.get("names") or {}
+        plural, kind = names.get("plural", ""), names.get("kind", "")
+        if obj["metadata"].get("name") and obj["metadata"]["name"] != f"{plural}.{group}":
+            errors.append(FieldError("Invalid", "metadata.name", obj["metadata"]["name"],
+                                     'must be spec.names.plural+"."+spec.group'))
+        if not group:
+            errors.append(FieldError("Required", "spec.group"))
+        elif "." not in group:
+            errors.append(FieldError("Invalid", "spec.group", group,
+                                     "should be a domain with at least one dot"))
+        else:
+            errors += [FieldError("Invalid", "spec.group", group, p)
+                       for p in _dns_subdomain_problems(group)]
+        for field, value in (("plural", plural), ("singular", names.get("singular", ""))):
+            if not value:
+                errors.append(FieldError("Required", f"spec.names.{field}"))
+            else:
+                errors += [FieldError("Invalid", f"spec.names.{field}", value, p)
+                           for p in _dns_label_problems(value)]
+        if not kind:
+            errors.append(FieldError("Required", "spec.names.kind"))
+        for index, short in enumerate(names.get("shortNames") or []):
+            errors += [FieldError("Invalid", f"spec.names.shortNames[{index}]", short, p)
+                       for p in _dns_label_problems(short)]
+        scopes = ("Cluster", "Namespaced")
+        if spec.get("scope") not in scopes:
+            errors.append(not_supported("spec.scope", spec.get("scope"), scopes))
+        versions = spec.get("versions") or []
+        if not versions:
+            errors.append(FieldError("Invalid", "spec.versions", None,
+                                     "must have exactly one version marked as storage version"))
+        elif sum(1 for v in versions if v.get("storage")) != 1:
+            errors.append(FieldError("Invalid", "spec.storageVersion", None,
+                                     "must have exactly one version marked as storage version"))
+        seen = set()
+        for index, version in enumerate(versions):
+            path = f"spec.versions[{index}]"
+            name = version.get("name", "")
+            if not name:
+                errors.append(FieldError("Required", f"{path}.name"))
+            elif name in seen:
+                errors.append(FieldError("Invalid", f"{path}.name", name,
+                                         "must be unique"))
+            seen.add(name)
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if not isinstance(schema, dict):
+                errors.append(FieldError("Required", f"{path}.schema.openAPIV3Schema", None,
+                                         "schemas are required"))
+            elif schema.get("type") != "object":
+                errors.append(FieldError("Required", f"{path}.schema.openAPIV3Schema.type",
+                                         None, "must not be empty at the root"))
+            for number, column in enumerate(version.get("additionalPrinterColumns") or []):
+                try:
+                    _jsonpath_steps(column.get("jsonPath", ""))
+                except ValueError as e:
+                    errors.append(FieldError(
+                        "Invalid", f"{path}.additionalPrinterColumns[{number}].JSONPath",
+                        column.get("jsonPath"), str(e)))
+        if old is not None:
+            for field in ("group", "scope"):
+                if old["spec"].get(field) != spec.get(field):
+                    errors.append(FieldError("Invalid", f"spec.{field}", spec.get(field),
+                                             "field is immutable"))
+        return errors
+
+    def cells(self, obj):
+        return [obj["metadata"]["name"], obj["metadata"].get("creationTimestamp")]
+
+
+class _CustomResource(_Resource):
+    """The resource a CustomResourceDefinition defines, in one of its versions."""
+    custom = True
+    tracks_generation = True
+    patch_types = (JSON_PATCH, MERGE_PATCH)
+
+    def __init__(self, crd, version):
+        spec = crd["spec"]
+        names = spec["names"]
+        self.crd_name = crd["metadata"]["name"]
+        self.group, self.version = spec["group"], version["name"]
+        self.name, self.kind = names["plural"], names["kind"]
+        self.list_kind = names.get("listKind") or names["kind"] + "List"
+        self.singular = names.get("singular") or names["kind"].lower()
+        self.short_names = tuple(names.get("shortNames") or ())
+        self.categories = tuple(names.get("categories") or ())
+        self.namespaced = spec.get("scope") == "Namespaced"
+        self.verbs = ("delete", "deletecollection", "get", "list", "patch", "create", "update",
+                      "watch")
+        self.status_subresource = "status" in (version.get("subresources") or {})
+        self.openapi = copy.deepcopy((version.get("schema") or {}).get("openAPIV3Schema") or {})
+        self.validator = _SchemaValidator(self.openapi)
+        self.printer_columns = version.get("additionalPrinterColumns") or [
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
+        self.selectable = [f["jsonPath"].lstrip(".") for f in
+                           version.get("selectableFields") or []]
+        self.selectable_fields = ("metadata.name", "metadata.namespace", *self.selectable) \
+            if self.namespaced else ("metadata.name", *self.selectable)
+        self.columns = [_NAME_COLUMN] + [
+            {"name": c["name"], "type": c.get("type", "string"), "format": c.get("format", ""),
+             "description": c.get("description") or
+             f"Custom resource definition column (in JSONPath format): {c.get('jsonPath')}",
+             "priority": c.get("priority", 0)} for c in self.printer_columns]
+
+    def check_type_meta(self, body):
+        if not isinstance(body, dict):
+            super().check_type_meta(body)
+        if not body.get("kind"):
+            raise bad_request(f"Object 'Kind' is missing in "
+                              f"'{json.dumps(body, separators=(',', ':'))}'")
+        if body.get("apiVersion") != self.api_version:
+            raise bad_request(f"the API version in the data ({body.get('apiVersion', '')}) does "
+                              f"not match the expected API version ({self.api_version})")
+
+    def decode(self, body):
+        obj = copy.deepcopy(body)
+        unknown = []
+        raw_meta = obj.get("metadata")
+        meta = _Decoder(self.kind, self.api_version).metadata(raw_meta)
+        if isinstance(raw_meta, dict):
+            unknown += [f"metadata.{k}" for k in raw_meta if k not in _META_SCHEMA]
+        rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+        _prune(rest, self.openapi, "", unknown)
+        _apply_defaults(rest, self.openapi)
+        _drop_nulls(rest, self.openapi)
+        rest["metadata"] = meta
+        if obj.get("kind") != self.kind:
+            # ValidateTypeMeta's 422 (the body is decoded as unstructured, so any kind passes).
+            raise invalid(self.kind, meta.get("name", ""), [FieldError(
+                "Invalid", "kind", obj.get("kind"), f"must be {self.kind}")], self.group)
+        return rest, sorted(unknown)
+
+    def prepare_create(self, obj, store):
+        super().prepare_create(obj, store)
+        if self.status_subresource:
+            obj.pop("status", None)
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        document = self.render(obj)
+        errors += self.validator.validate(document)
+        errors += _list_type_errors(self.openapi, document)
+        return errors
+
+    def render(self, obj, version=None):
+        out = {k: v for k, v in obj.items() if k not in ("kind", "metadata")}
+        out["apiVersion"] = self.api_version
+        out["kind"] = self.kind
+        out["metadata"] = _render_meta(obj["metadata"])
+        return _sorted_json(out)
+
+    def list_item(self, obj):
+        return self.render(obj)  # unstructured lists keep kind and apiVersion on every item
+
+    def cells(self, obj):
+        document = self.render(obj)
+        cells = [obj["metadata"]["name"]]
+        for column in self.printer_columns:
+            try:
+                found = _jsonpath(column.get("jsonPath", ""), document)
+            except ValueError:
+                found = []
+            if not found:
+                cells.append(None)
+                continue
+            value, kind = found[0], column.get("type", "string")
+            if kind == "string":
+                cells.append(_jsonpath_text(value))
+            elif kind == "date":
+                cells.append(_age(value) if isinstance(value, str) else None)
+            elif kind == "integer":
+                cells.append(int(value) if isinstance(value, (int, float)) and
+                             not isinstance(value, bool) else None)
+            elif kind == "number":
+                cells.append(value if isinstance(value, (int, float)) and
+                             not isinstance(value, bool) else None)
+            elif kind == "boolean":
+                cells.append(value if isinstance(value, bool) else None)
+            else:
+                cells.append(_jsonpath_text(value))
+        return cells
+
+    def fields(self, obj):
+        values = super().fields(obj)
+        document = self.render(obj)
+        for path in self.selectable:
+            found = _jsonpath("." + path, document)
+            values[path] = _jsonpath_text(found[0]) if found else ""
+        return values
 
 
 SECRETS = _Secrets()
 NAMESPACES = _Namespaces()
+PODS = _Pods()
+SERVICES = _Services()
+ENDPOINT_SLICES = _EndpointSlices()
+LEASES = _Leases()
+CRDS = _CustomResourceDefinitions()
+BUILTIN_RESOURCES = (NAMESPACES, SECRETS, PODS, SERVICES, ENDPOINT_SLICES, LEASES, CRDS)
 
 
 # --- storage ----------------------------------------------------------------------------------
@@ -1156,71 +3444,166 @@ NAMESPACES = _Namespaces()
 Event = collections.namedtuple("Event", "rv resource type old new")
 
 
+def _key(obj):
+    meta = obj["metadata"]
+    return (meta.get("namespace", ""), meta["name"])
+
+
+def _version_priority(version):
+    """kube's version ordering (v1 > v1beta2 > v1beta1 > v1alpha1 > other), as a sort key."""
+    match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not match:
+        return (0, 0, 0, version)
+    stage = {"alpha": 1, "beta": 2, None: 3}[match.group(2)]
+    return (1, stage, int(match.group(1)), int(match.group(3) or 0))
+
+
 class _Store:
-    """Objects by (resource, namespace, name), one resourceVersion counter, and the recent
-    changes for watches. Every method takes the lock; returned objects are copies."""
+    """Objects by group-resource and (namespace, name), one resourceVersion counter, and the
+    recent changes, from which watches resume and past states are rebuilt (lists at an exact
+    resourceVersion, continue tokens). Every method takes the lock; returned objects are
+    copies. Stored objects are never changed in place: a write stores a new dict, so the
+    events keep the states they describe."""
 
     def __init__(self):
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.rv = 0
-        self.objects = {SECRETS.name: {}, NAMESPACES.name: {}}
+        self.resources = {}  # group-resource -> {version: _Resource}
+        self.objects = {}  # group-resource -> {(namespace, name): object}
         self.events = collections.deque()
         self.floor = 0  # events up to this resourceVersion may have been dropped
         self.closed = False
+        for resource in BUILTIN_RESOURCES:
+            self.register(resource)
         for name in DEFAULT_NAMESPACES:
-            self._insert(NAMESPACES, {"metadata": {"name": name}, "spec": {
-                "finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, record=False)
+            self._insert(NAMESPACES, {"metadata": {"name": name, "labels": {
+                "kubernetes.io/metadata.name": name}}, "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"}}, record=False)
 
-    @staticmethod
-    def key(resource, obj):
-        meta = obj["metadata"]
-        return (meta.get("namespace", "") if resource.namespaced else "", meta["name"])
+    # the resources served
+
+    def register(self, resource):
+        with self.lock:
+            self.resources.setdefault(resource.qualified, {})[resource.version] = resource
+            self.objects.setdefault(resource.qualified, {})
+
+    def lookup(self, group, version, plural):
+        with self.lock:
+            return self.resources.get(_group_resource(plural, group), {}).get(version)
+
+    def served(self):
+        """Every resource in every version, built-in ones first."""
+        with self.lock:
+            return [r for versions in self.resources.values() for r in versions.values()]
+
+    def preferred(self, qualified):
+        """The resource of a group-resource in its preferred version."""
+        with self.lock:
+            versions = self.resources.get(qualified)
+            if not versions:
+                return None
+            return versions[max(versions, key=_version_priority)]
+
+    def _install(self, crd):
+        """Serves the versions a CRD defines (its objects stay, as with a real server)."""
+        spec = crd["spec"]
+        qualified = _group_resource(spec["names"]["plural"], spec["group"])
+        versions = {}
+        for version in spec.get("versions") or []:
+            if version.get("served", True):
+                resource = _CustomResource(crd, version)
+                versions[resource.version] = resource
+        self.resources[qualified] = versions
+        self.objects.setdefault(qualified, {})
+
+    def _uninstall(self, crd):
+        spec = crd["spec"]
+        qualified = _group_resource(spec["names"]["plural"], spec["group"])
+        resource = self.preferred(qualified)
+        if resource is not None:
+            for key in list(self.objects.get(qualified, {})):
+                self._remove(resource, key)
+        self.resources.pop(qualified, None)
+        self.objects.pop(qualified, None)
+        self.changed.notify_all()  # watches of those resources end
+
+    # reads
+
+    def get(self, resource, namespace, name):
+        with self.lock:
+            obj = self.objects.get(resource.qualified, {}).get((namespace, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def objects_of(self, resource):
+        """(key, object) of every stored object of the resource; no copies (under the lock)."""
+        return list(self.objects.get(resource.qualified, {}).items())
+
+    def list(self, resource, namespace=None, rv=None):
+        """(resourceVersion, objects sorted by namespace and name), like an etcd range read,
+        of the current state or (rv) of the state at that resourceVersion."""
+        with self.lock:
+            if rv is None:
+                objects, at = self.objects.get(resource.qualified, {}), self.rv
+            else:
+                if rv < self.floor:
+                    raise expired("The resourceVersion for the provided list is too old.")
+                objects, at = self._snapshot(resource.qualified, rv), rv
+            items = [copy.deepcopy(obj) for key, obj in sorted(objects.items())
+                     if namespace is None or key[0] == namespace]
+            return str(at), items
+
+    def _snapshot(self, qualified, rv):
+        """The objects of a group-resource as they were at resourceVersion rv."""
+        objects = dict(self.objects.get(qualified, {}))
+        for event in reversed(self.events):
+            if event.rv <= rv:
+                break
+            if event.resource != qualified:
+                continue
+            if event.type == "ADDED":
+                objects.pop(_key(event.new), None)
+            else:
+                objects[_key(event.old)] = event.old
+        return objects
+
+    # writes
 
     def _next_rv(self):
         self.rv += 1
         return str(self.rv)
 
     def _record(self, resource, kind, old, new):
-        self.events.append(Event(self.rv, resource.name, kind, old, new))
+        self.events.append(Event(self.rv, resource.qualified, kind, old, new))
         while len(self.events) > MAX_EVENTS:
             self.floor = self.events.popleft().rv
         self.changed.notify_all()
 
     def _insert(self, resource, obj, record=True):
         meta = obj["metadata"]
+        if resource.namespaced:
+            self._ensure_namespace(meta["namespace"])
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now_rfc3339()
         meta["resourceVersion"] = self._next_rv()
-        self.objects[resource.name][self.key(resource, obj)] = obj
+        self.objects[resource.qualified][_key(obj)] = obj
         if record:
             self._record(resource, "ADDED", None, obj)
-        if resource is SECRETS:
-            self._ensure_namespace(meta["namespace"])
+        if resource is CRDS:
+            self._install(obj)
         return obj
 
     def _ensure_namespace(self, name):
-        if ("", name) not in self.objects[NAMESPACES.name]:
+        if ("", name) not in self.objects[NAMESPACES.qualified]:
             namespace = {"metadata": {"name": name, "labels": {
                 "kubernetes.io/metadata.name": name}}, "spec": {"finalizers": ["kubernetes"]},
                 "status": {"phase": "Active"}}
             self._insert(NAMESPACES, namespace)
 
-    def get(self, resource, namespace, name):
-        with self.lock:
-            obj = self.objects[resource.name].get((namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
-
-    def list(self, resource, namespace=None):
-        """(resourceVersion, objects sorted by namespace and name), like an etcd range read."""
-        with self.lock:
-            items = [copy.deepcopy(obj) for key, obj in sorted(self.objects[resource.name].items())
-                     if namespace is None or key[0] == namespace]
-            return str(self.rv), items
-
     def create(self, resource, obj, dry_run=False):
         with self.lock:
             meta = obj["metadata"]
+            objects = self.objects.setdefault(resource.qualified, {})
             if not meta.get("name") and meta.get("generateName"):
                 # names.SimpleNameGenerator: five characters from an alphabet without vowels
                 # (no accidental words) or look-alikes.
@@ -1228,7 +3611,7 @@ class _Store:
                     suffix = "".join(random.choice("bcdfghjklmnpqrstvwxz2456789")
                                      for _ in range(5))
                     meta["name"] = meta["generateName"][:58] + suffix
-                    if self.key(resource, obj) not in self.objects[resource.name]:
+                    if _key(obj) not in objects:
                         break
             if meta.get("resourceVersion"):
                 # The etcd3 store's error, which kube-apiserver answers as a 500.
@@ -1236,11 +3619,14 @@ class _Store:
                                     "on objects to be created",
                                details={"causes": [{"message": "resourceVersion should not be "
                                                                "set on objects to be created"}]})
+            for field in ("uid", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                meta.pop(field, None)
+            resource.prepare_create(obj, self)
             errors = resource.validate(obj)
             if errors:
-                raise invalid(resource.kind, meta.get("name", ""), errors)
-            if self.key(resource, obj) in self.objects[resource.name]:
-                raise already_exists(resource.name, meta["name"])
+                raise invalid(resource.kind, meta.get("name", ""), errors, resource.group)
+            if _key(obj) in objects:
+                raise already_exists(resource.name, meta["name"], resource.group)
             if dry_run:
                 meta["uid"] = str(uuid.uuid4())
                 meta["creationTimestamp"] = _now_rfc3339()
@@ -1248,78 +3634,135 @@ class _Store:
                 return copy.deepcopy(obj)
             return copy.deepcopy(self._insert(resource, obj))
 
-    def update(self, resource, obj, dry_run=False, expected_rv=None):
+    def update(self, resource, obj, dry_run=False, expected_rv=None, subresource=None):
         """PUT semantics: a stale resourceVersion is a Conflict, none is unconditional.
-        `expected_rv` is the precondition of a patch (None: take the object's)."""
+        `expected_rv` is the precondition of a patch (None: take the object's).
+        subresource "status" changes .status only."""
         with self.lock:
             meta = obj["metadata"]
-            key = self.key(resource, obj)
-            old = self.objects[resource.name].get(key)
+            key = _key(obj)
+            old = self.objects.get(resource.qualified, {}).get(key)
             if old is None:
-                raise not_found(resource.name, meta["name"])
+                raise not_found(resource.name, meta["name"], resource.group)
+            before = old["metadata"]
             wanted = meta.get("resourceVersion", "") if expected_rv is None else expected_rv
             if wanted and not wanted.isdigit():
                 raise bad_request(f'invalid resource version "{wanted}"')
-            if wanted and wanted != old["metadata"]["resourceVersion"]:
-                raise conflict(resource.name, meta["name"], STALE)
-            if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+            if wanted and wanted != before["resourceVersion"]:
+                raise conflict(resource.name, meta["name"], STALE, resource.group)
+            if meta.get("uid") and meta["uid"] != before["uid"]:
                 raise conflict(resource.name, meta["name"],
                                f"Precondition failed: UID in precondition: {meta['uid']}, "
-                               f"UID in object meta: {old['metadata']['uid']}")
+                               f"UID in object meta: {before['uid']}", resource.group)
             meta.pop("generateName", None)
-            if old["metadata"].get("generateName"):
-                meta["generateName"] = old["metadata"]["generateName"]
-            meta["uid"] = old["metadata"]["uid"]
-            meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
-            meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+            for field in ("generateName", "uid", "creationTimestamp", "resourceVersion",
+                          "generation", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                if field in before:
+                    meta[field] = before[field]
+                else:
+                    meta.pop(field, None)
+            if subresource == "status":
+                obj = resource.prepare_status_update(obj, old)
+                meta = obj["metadata"]
+            else:
+                resource.prepare_update(obj, old, self)
+                if resource.tracks_generation and resource.spec_changed(obj, old):
+                    meta["generation"] = before.get("generation", 0) + 1
             errors = resource.validate(obj, old)
             if errors:
-                raise invalid(resource.kind, meta["name"], errors)
+                raise invalid(resource.kind, meta["name"], errors, resource.group)
             if obj == old or dry_run:
                 # A no-op update keeps the resourceVersion and sends no watch event.
                 return copy.deepcopy(obj)
+            if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                return self._remove(resource, key, obj)  # the last finalizer is gone
             meta["resourceVersion"] = self._next_rv()
-            self.objects[resource.name][key] = obj
+            self.objects[resource.qualified][key] = obj
             self._record(resource, "MODIFIED", old, obj)
+            if resource is CRDS:
+                self._install(obj)
             return copy.deepcopy(obj)
 
-    def delete(self, resource, namespace, name, preconditions=None, dry_run=False):
+    def delete(self, resource, namespace, name, preconditions=None, dry_run=False,
+               grace_period=None):
+        """Returns (the object, whether it is gone). An object with finalizers only gets its
+        deletionTimestamp; a running pod on a node is deleted gracefully, then at once (this
+        server's stand-in kubelet confirms immediately)."""
         with self.lock:
-            old = self.objects[resource.name].get((namespace, name))
+            old = self.objects.get(resource.qualified, {}).get((namespace, name))
             if old is None:
-                raise not_found(resource.name, name)
+                raise not_found(resource.name, name, resource.group)
+            before = old["metadata"]
             preconditions = preconditions or {}
             uid, rv = preconditions.get("uid"), preconditions.get("resourceVersion")
-            if uid and uid != old["metadata"]["uid"]:
+            if uid and uid != before["uid"]:
                 raise conflict(resource.name, name,
                                f"Precondition failed: UID in precondition: {uid}, "
-                               f"UID in object meta: {old['metadata']['uid']}")
-            if rv and rv != old["metadata"]["resourceVersion"]:
+                               f"UID in object meta: {before['uid']}", resource.group)
+            if rv and rv != before["resourceVersion"]:
                 raise conflict(resource.name, name,
                                f"Precondition failed: ResourceVersion in precondition: {rv}, "
                                f"ResourceVersion in object meta: "
-                               f"{old['metadata']['resourceVersion']}")
+                               f"{before['resourceVersion']}", resource.group)
             if dry_run:
-                return copy.deepcopy(old)
+                return copy.deepcopy(old), True
+            if before.get("finalizers"):
+                if before.get("deletionTimestamp"):
+                    return copy.deepcopy(old), False
+                marked = copy.deepcopy(old)
+                marked["metadata"]["deletionTimestamp"] = _now_rfc3339()
+                marked["metadata"]["deletionGracePeriodSeconds"] = 0
+                marked["metadata"]["resourceVersion"] = self._next_rv()
+                if resource.tracks_generation:
+                    marked["metadata"]["generation"] = before.get("generation", 0) + 1
+                self.objects[resource.qualified][(namespace, name)] = marked
+                self._record(resource, "MODIFIED", old, marked)
+                return copy.deepcopy(marked), False
+            if resource is PODS and (old.get("spec") or {}).get("nodeName") and \
+                    (old.get("status") or {}).get("phase") not in ("Succeeded", "Failed") and \
+                    grace_period != 0:
+                grace = grace_period if grace_period is not None else \
+                    old["spec"].get("terminationGracePeriodSeconds", 30)
+                marked = copy.deepcopy(old)
+                moment = datetime.datetime.now(datetime.timezone.utc) + \
+                    datetime.timedelta(seconds=grace)
+                marked["metadata"]["deletionTimestamp"] = _format_time(moment)
+                marked["metadata"]["deletionGracePeriodSeconds"] = grace
+                marked["metadata"]["resourceVersion"] = self._next_rv()
+                self.objects[resource.qualified][(namespace, name)] = marked
+                self._record(resource, "MODIFIED", old, marked)
+                self._remove(resource, (namespace, name))
+                return copy.deepcopy(marked), True
             if resource is NAMESPACES:
-                for key in [k for k in self.objects[SECRETS.name] if k[0] == name]:
-                    self._remove(SECRETS, key)
-            return self._remove(resource, (namespace, name))
+                for qualified, objects in self.objects.items():
+                    versions = self.resources.get(qualified) or {}
+                    member = next(iter(versions.values()), None)
+                    if member is not None and member.namespaced:
+                        for key in [k for k in objects if k[0] == name]:
+                            self._remove(member, key)
+            if resource is CRDS:
+                self._uninstall(old)
+            return self._remove(resource, (namespace, name)), True
 
-    def _remove(self, resource, key):
-        gone = self.objects[resource.name].pop(key)
+    def _remove(self, resource, key, last=None):
+        gone = self.objects[resource.qualified].pop(key)
         # The DELETED event carries the resourceVersion of the deletion.
-        final = copy.deepcopy(gone)
+        final = copy.deepcopy(last if last is not None else gone)
         final["metadata"]["resourceVersion"] = self._next_rv()
         self._record(resource, "DELETED", gone, final)
         return copy.deepcopy(final)
+
+    def compact(self):
+        """Forgets every kept event, as an etcd compaction at the current revision."""
+        with self.lock:
+            self.events.clear()
+            self.floor = self.rv
+            self.changed.notify_all()
 
     def close(self):
         with self.lock:
             self.closed = True
             self.changed.notify_all()
-
-
 # --- HTTP -------------------------------------------------------------------------------------
 
 class _ClientGone(Exception):
@@ -1452,7 +3895,7 @@ class _Handler(BaseHTTPRequestHandler):
             if code is not None:
                 # Read the body as a real handler would have, so the connection stays usable.
                 self._read_body()
-                raise injected_error(code, self.command, path, user)
+                raise injected_error(code, self.command, path, user, api.store)
             self._route(path, query, user)
         except ApiError as error:
             if not self._headers_sent:
@@ -1595,60 +4038,39 @@ class _Handler(BaseHTTPRequestHandler):
                 raise method_not_allowed()
             self._read_body()
             return self._send(200, b"ok", "text/plain; charset=utf-8")
-        if parts[:2] == ["api", "v1"]:
-            rest = parts[2:]
-            if rest == ["namespaces"]:
-                return self._collection(NAMESPACES, "", query)
-            if len(rest) == 2 and rest[0] == "namespaces":
-                return self._item(NAMESPACES, "", rest[1], query)
-            if len(rest) == 3 and rest[0] == "namespaces" and rest[2] == "secrets":
-                return self._collection(SECRETS, rest[1], query)
-            if len(rest) == 4 and rest[0] == "namespaces" and rest[2] == "secrets":
-                return self._item(SECRETS, rest[1], rest[3], query)
-            if rest == ["secrets"]:
-                if method != "GET":
-                    raise method_not_allowed()
-                return self._collection(SECRETS, None, query)
         if parts[:3] == ["apis", "authentication.k8s.io", "v1"] and len(parts) == 4:
             if parts[3] == "tokenreviews":
                 return self._token_review(query)
             if parts[3] == "selfsubjectreviews":
                 return self._self_subject_review(query, user)
+        target = _resolve_path(self.server.api.store, parts)
+        if target is None:
+            raise unknown_path()
+        resource, namespace, name, subresource = target
+        if name is None:
+            return self._collection(resource, namespace, query)
+        if subresource is None:
+            return self._item(resource, namespace or "", name, query)
+        if subresource == "status" and resource.status_subresource:
+            return self._status_subresource(resource, namespace or "", name, query)
         raise unknown_path()
 
     def _discovery(self, parts, method):
-        api = self.server.api
-        documents = {
-            (): lambda: {"paths": [
-                "/api", "/api/v1", "/apis", "/apis/", "/apis/authentication.k8s.io",
-                "/apis/authentication.k8s.io/v1", "/healthz", "/livez", "/openapi/v2",
-                "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]},
-            ("version",): lambda: dict(VERSION_INFO),
-            ("api",): lambda: {"kind": "APIVersions", "versions": ["v1"],
-                               "serverAddressByClientCIDRs": [{
-                                   "clientCIDR": "0.0.0.0/0",
-                                   "serverAddress": f"127.0.0.1:{api.port}"}]},
-            ("api", "v1"): _core_resources,
-            ("apis",): lambda: {"kind": "APIGroupList", "apiVersion": "v1",
-                                "groups": [_AUTHENTICATION_GROUP]},
-            ("apis", "authentication.k8s.io"): lambda: dict(
-                _AUTHENTICATION_GROUP, kind="APIGroup", apiVersion="v1"),
-            ("apis", "authentication.k8s.io", "v1"): _authentication_resources,
-        }
-        document = documents.get(tuple(parts))
+        document = _discovery_document(self.server.api, parts)
         if document is None:
             return False
         if method != "GET":
             raise method_not_allowed()
         self._read_body()
         self._negotiate()
-        self._send_json(200, document())
+        self._send_json(200, document)
         return True
 
     def _openapi(self, parts, method):
         if method != "GET":
             raise method_not_allowed()
         self._read_body()
+        store = self.server.api.store
         if parts == ["v2"]:
             # kubectl asks for protobuf; anyone else gets the JSON form.
             if any(media in OPENAPI_V2_PROTOBUF_ACCEPT for media, _ in
@@ -1656,13 +4078,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, _openapi_v2_protobuf(), OPENAPI_V2_PROTOBUF)
             return self._send_json(200, _openapi_v2_json())
         if parts == ["v3"]:
-            return self._send_json(200, _openapi_v3_index())
-        document = _openapi_v3_document("/".join(parts[1:])) if parts[:1] == ["v3"] else None
+            return self._send_json(200, _openapi_v3_index(store))
+        document = _openapi_v3_document(store, "/".join(parts[1:])) \
+            if parts[:1] == ["v3"] else None
         if document is None:
             raise unknown_path()
         self._send_json(200, document)
 
-    # -- REST verbs on secrets and namespaces --
+    # -- REST verbs --
 
     def _collection(self, resource, namespace, query):
         method = self.command
@@ -1671,23 +4094,18 @@ class _Handler(BaseHTTPRequestHandler):
             if (query.get("watch") or [""])[-1] in ("true", "1"):
                 return self._watch(resource, namespace, query)
             return self._list(resource, namespace, query)
-        if method == "POST":
+        if resource.namespaced and namespace is None:
+            raise method_not_allowed()  # /api/v1/pods: list and watch only
+        if method == "POST" and "create" in resource.verbs:
             return self._create(resource, namespace, query)
-        if method == "DELETE" and resource is SECRETS:
+        if method == "DELETE" and "deletecollection" in resource.verbs:
             return self._delete_collection(resource, namespace, query)
         raise method_not_allowed()
 
     def _item(self, resource, namespace, name, query):
         method = self.command
-        api = self.server.api
         if method == "GET":
-            self._read_body()
-            representation = self._negotiate(conversions=True)
-            obj = api.store.get(resource, namespace, name)
-            if obj is None:
-                raise not_found(resource.name, name)
-            return self._send_json(200, self._represent(resource, [obj], representation,
-                                                        query, single=True))
+            return self._get(resource, namespace, name, query)
         if method == "PUT":
             return self._update(resource, namespace, name, query)
         if method == "PATCH":
@@ -1696,27 +4114,42 @@ class _Handler(BaseHTTPRequestHandler):
             return self._delete(resource, namespace, name, query)
         raise method_not_allowed()
 
+    def _status_subresource(self, resource, namespace, name, query):
+        """The status subresource: GET reads the object, PUT and PATCH change .status only."""
+        method = self.command
+        if method == "GET":
+            return self._get(resource, namespace, name, query)
+        if method == "PUT":
+            return self._update(resource, namespace, name, query, subresource="status")
+        if method == "PATCH":
+            return self._patch(resource, namespace, name, query, subresource="status")
+        raise method_not_allowed()
+
+    def _get(self, resource, namespace, name, query):
+        self._read_body()
+        representation = self._negotiate(conversions=True)
+        obj = self.server.api.store.get(resource, namespace, name)
+        if obj is None:
+            raise not_found(resource.name, name, resource.group)
+        self._send_json(200, self._represent(resource, [obj], representation, query,
+                                             single=True))
+
+    def _body(self, resource, content_types=("application/json",)):
+        return self._json_body(content_types,
+                               protobuf_kind=resource.kind if resource.protobuf else None)
+
     def _decode_object(self, resource, body, query):
         """The body as a stored object of `resource`, plus Warning headers."""
-        if not isinstance(body, dict):
-            raise bad_request(f"couldn't get version/kind; json parse error: json: cannot "
-                              f"unmarshal {_json_type(body)} into Go value of type "
-                              f"struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
-                              f"Kind string \"json:\\\"kind,omitempty\\\"\" }}")
-        kind, version = body.get("kind") or resource.kind, body.get("apiVersion") or "v1"
-        if kind != resource.kind or version != "v1":
-            raise bad_request(f"the API version in the data ({version}) does not match the "
-                              f"expected API version (v1)" if version != "v1" else
-                              f"the object provided is unrecognized (must be of type "
-                              f"{resource.kind}): kind {_go_quote(kind)}")
-        warnings = _check_unknown_fields(body, resource.schema, query)
-        return resource.decode(body), warnings
+        resource.check_type_meta(body)
+        obj, unknown = resource.decode(body)
+        return obj, _report_unknown_fields(unknown, query)
 
     def _place(self, resource, obj, namespace):
         """Fills the namespace from the URL; a different one in the body is a 400."""
-        if not resource.namespaced:
-            return
         meta = obj["metadata"]
+        if not resource.namespaced:
+            meta.pop("namespace", None)
+            return
         if meta.get("namespace") and meta["namespace"] != namespace:
             raise bad_request("the namespace of the provided object does not match the "
                               "namespace sent on the request")
@@ -1724,7 +4157,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _create(self, resource, namespace, query):
         api = self.server.api
-        _, body = self._json_body(protobuf_kind=resource.kind)
+        _, body = self._body(resource)
         representation = self._negotiate(conversions=True)
         obj, warnings = self._decode_object(resource, body, query)
         self._place(resource, obj, namespace)
@@ -1732,61 +4165,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(201, self._represent(resource, [created], representation, query,
                                              single=True), self._warnings(warnings))
 
-    def _update(self, resource, namespace, name, query):
+    def _update(self, resource, namespace, name, query, subresource=None):
         api = self.server.api
-        _, body = self._json_body(protobuf_kind=resource.kind)
+        _, body = self._body(resource)
         representation = self._negotiate(conversions=True)
         obj, warnings = self._decode_object(resource, body, query)
         if obj["metadata"].get("name", "") != name:
             raise bad_request(f"the name of the object ({obj['metadata'].get('name', '')}) "
                               f"does not match the name on the URL ({name})")
         self._place(resource, obj, namespace)
-        updated = api.store.update(resource, obj, dry_run=_dry_run(query))
+        updated = api.store.update(resource, obj, dry_run=_dry_run(query),
+                                   subresource=subresource)
         self._send_json(200, self._represent(resource, [updated], representation, query,
                                              single=True), self._warnings(warnings))
 
-    def _patch(self, resource, namespace, name, query):
+    def _patch(self, resource, namespace, name, query, subresource=None):
         api = self.server.api
-        patch_types = ("application/json-patch+json", "application/merge-patch+json",
-                       "application/strategic-merge-patch+json")
-        content_type, patch = self._json_body(patch_types)
+        content_type, patch = self._json_body(resource.patch_types)
         representation = self._negotiate(conversions=True)
         with api.store.lock:
-            updated, warnings = self._patch_locked(resource, namespace, name, query,
-                                                   content_type, patch)
+            # Under the store's lock: a write between reading and storing cannot make a patch
+            # that names no resourceVersion fail (kube-apiserver retries those internally).
+            updated, warnings = _patch_object(api.store, resource, namespace, name, query,
+                                              content_type, patch, subresource)
         self._send_json(200, self._represent(resource, [updated], representation, query,
                                              single=True), self._warnings(warnings))
-
-    def _patch_locked(self, resource, namespace, name, query, content_type, patch):
-        # Under the store's lock: a write between reading and storing cannot make a patch that
-        # names no resourceVersion fail (kube-apiserver retries those internally).
-        api = self.server.api
-        current = api.store.get(resource, namespace, name)
-        if current is None:
-            raise not_found(resource.name, name)
-        document = resource.render(current)
-        try:
-            if content_type == "application/json-patch+json":
-                patched = _json_patch(document, patch)
-            elif not isinstance(patch, dict):
-                raise bad_request("the patch is not a JSON object")
-            elif content_type == "application/merge-patch+json":
-                patched = _merge_patch(document, patch)
-            else:
-                patched = _strategic_merge_patch(document, patch)
-        except ValueError as e:
-            raise ApiError(422, str(e), details={}) from None
-        if not isinstance(patched, dict):
-            raise bad_request("the patched object is not a JSON object")
-        obj, warnings = self._decode_object(resource, patched, query)
-        meta = obj["metadata"]
-        if meta.get("name") != name or (resource.namespaced and meta.get("namespace") != namespace):
-            raise bad_request("metadata.name and metadata.namespace cannot be changed by a patch")
-        # The document carries the current resourceVersion unless the patch set another (a
-        # precondition: 409 when stale) or removed it (unconditional).
-        updated = api.store.update(resource, obj, dry_run=_dry_run(query),
-                                   expected_rv=meta.get("resourceVersion", ""))
-        return updated, warnings
 
     def _delete_options(self, query):
         """DeleteOptions from the body (kubectl sends one) and the query."""
@@ -1801,32 +4204,44 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(preconditions, dict):
             raise bad_request("preconditions is an object")
         dry_run = _dry_run(query) or options.get("dryRun") == ["All"]
-        return preconditions, dry_run
+        grace = options.get("gracePeriodSeconds")
+        if (query.get("gracePeriodSeconds") or [""])[-1]:
+            try:
+                grace = int(query["gracePeriodSeconds"][-1])
+            except ValueError:
+                raise bad_request("gracePeriodSeconds must be an integer") from None
+        if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
+            raise bad_request("gracePeriodSeconds must be an integer")
+        return preconditions, dry_run, grace
 
     def _delete(self, resource, namespace, name, query):
         api = self.server.api
-        preconditions, dry_run = self._delete_options(query)
+        preconditions, dry_run, grace = self._delete_options(query)
         if resource is NAMESPACES and name in ("default", "kube-system", "kube-public"):
             # The NamespaceLifecycle admission plugin protects these.
             raise ApiError(403, f'namespaces "{name}" is forbidden: this namespace may not be '
                                 f'deleted', details={"name": name, "kind": "namespaces"})
         representation = self._negotiate(conversions=True)
-        deleted = api.store.delete(resource, namespace, name, preconditions, dry_run)
+        deleted, gone = api.store.delete(resource, namespace, name, preconditions, dry_run,
+                                         grace)
         if resource is NAMESPACES:
             # The namespace registry returns the object, caught on its way to Terminating.
             deleted["metadata"].setdefault("deletionTimestamp", _now_rfc3339())
             deleted["status"]["phase"] = "Terminating"
+        if resource.returns_deleted_object or not gone:
+            # Pods, services, namespaces and CRDs answer with the object, as does any object
+            # whose finalizers still hold it.
             return self._send_json(200, self._represent(resource, [deleted], representation,
                                                         query, single=True))
-        # The generic registry (secrets) answers with a Status Success naming the object.
+        # The generic registry answers with a Status Success naming the object.
         self._send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
                               "status": "Success",
-                              "details": {"name": name, "kind": resource.name,
-                                          "uid": deleted["metadata"]["uid"]}})
+                              "details": dict(_details(name, resource.name, resource.group),
+                                              uid=deleted["metadata"]["uid"])})
 
     def _delete_collection(self, resource, namespace, query):
         api = self.server.api
-        _, dry_run = self._delete_options(query)
+        _, dry_run, grace = self._delete_options(query)
         representation = self._negotiate(conversions=True)
         matches = self._selector(resource, query)
         _, items = api.store.list(resource, namespace)
@@ -1835,7 +4250,8 @@ class _Handler(BaseHTTPRequestHandler):
             if matches(obj):
                 try:
                     deleted.append(api.store.delete(resource, obj["metadata"].get(
-                        "namespace", ""), obj["metadata"]["name"], dry_run=dry_run))
+                        "namespace", ""), obj["metadata"]["name"], dry_run=dry_run,
+                        grace_period=grace)[0])
                 except ApiError:
                     pass  # deleted meanwhile
         self._send_json(200, self._represent(resource, deleted, representation, query))
@@ -1848,33 +4264,39 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list(self, resource, namespace, query):
         api = self.server.api
+        store = api.store
         representation = self._negotiate(conversions=True)
         matches = self._selector(resource, query)
-        rv, items = api.store.list(resource, namespace)
-        items = [obj for obj in items if matches(obj)]
-        # limit/continue: the token names the last key served; the next page starts after it.
+        requested = (query.get("resourceVersion") or [""])[-1]
+        match = (query.get("resourceVersionMatch") or [""])[-1]
         token = (query.get("continue") or [""])[-1]
-        if token:
-            try:
-                after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
-                if not (isinstance(after, list) and len(after) == 2 and
-                        all(isinstance(a, str) for a in after)):
-                    raise ValueError(after)
-                after = tuple(after)
-            except (ValueError, KeyError, TypeError):
-                raise bad_request("continue key is not valid: incorrect encoded start "
-                                  "resourceVersion (version meta.k8s.io/v1)") from None
-            items = [obj for obj in items if _Store.key(resource, obj) > after]
-        list_meta = {"resourceVersion": rv}
+        _check_list_options(requested, match, token)
         limit = (query.get("limit") or ["0"])[-1]
         try:
             limit = int(limit or 0)
         except ValueError:
             raise bad_request(f"invalid limit {limit!r}") from None
+        at, after = None, None
+        if token:
+            # limit/continue: the token names the snapshot and the last key served; the next
+            # page starts after it, in the same snapshot.
+            at, after = _decode_continue(token)
+            if at is not None and at < store.floor:
+                raise expired(_INCONSISTENT_CONTINUE, _encode_continue(-1, after))
+        elif requested not in ("", "0"):
+            if not requested.isdigit():
+                raise bad_request(f'invalid resource version "{requested}"')
+            if int(requested) > store.rv:
+                raise too_large_resource_version(int(requested), store.rv)
+            if match == "Exact":
+                at = int(requested)
+        rv, items = store.list(resource, namespace, rv=at)
+        items = [obj for obj in items if matches(obj)]
+        if after is not None:
+            items = [obj for obj in items if _key(obj) > after]
+        list_meta = {"resourceVersion": rv}
         if limit > 0 and len(items) > limit:
-            last = _Store.key(resource, items[limit - 1])
-            list_meta["continue"] = base64.urlsafe_b64encode(json.dumps(
-                {"v": "meta.k8s.io/v1", "after": list(last)}).encode()).decode()
+            list_meta["continue"] = _encode_continue(int(rv), _key(items[limit - 1]))
             list_meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         self._send_json(200, self._represent(resource, items, representation, query,
@@ -1909,15 +4331,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "metadata": list_meta or {}, "items": items}
         if single:
             return resource.render(objects[0])
-        items = []
-        for obj in objects:
-            item = resource.render(obj)
-            # List items carry no kind or apiVersion in kube-apiserver's JSON.
-            del item["kind"], item["apiVersion"]
-            items.append(item)
-        return {"kind": resource.list_kind, "apiVersion": "v1",
+        return {"kind": resource.list_kind, "apiVersion": resource.api_version,
                 "metadata": list_meta or {"resourceVersion": str(self.server.api.store.rv)},
-                "items": items}
+                "items": [resource.list_item(obj) for obj in objects]}
 
     @staticmethod
     def _warnings(warnings):
@@ -1937,6 +4353,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_request(f"invalid timeoutSeconds {timeout!r}") from None
         requested = (query.get("resourceVersion") or [""])[-1]
         initial_events = (query.get("sendInitialEvents") or [""])[-1] == "true"
+        bookmarks = (query.get("allowWatchBookmarks") or [""])[-1] in ("true", "1")
         if requested and not requested.isdigit():
             raise bad_request(f'invalid resource version "{requested}"')
 
@@ -1947,7 +4364,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         with store.lock:
             since = store.rv
-            initial, expired = [], None
+            initial, too_old = [], None
             if requested in ("", "0") or initial_events:
                 # "Most recent" (or "any"): the current state as synthetic ADDED events.
                 initial = [("ADDED", obj) for obj in store.list(resource, namespace)[1]
@@ -1955,7 +4372,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 since = int(requested)
                 if since < store.floor:
-                    expired = store.floor + 1
+                    too_old = store.floor + 1
         self.send_response(200)
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
@@ -1978,47 +4395,82 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
 
-        if expired is not None:
-            error = ApiError(410, f"too old resource version: {requested} ({expired})",
-                             reason="Expired")
-            send("ERROR", error.status())
-        else:
-            for kind, obj in initial:
-                send(kind, obj)
-            if initial_events:
-                send("BOOKMARK", {"kind": resource.kind, "apiVersion": "v1", "metadata": {
-                    "resourceVersion": str(since),
-                    "annotations": {"k8s.io/initial-events-end": "true"}}})
-            deadline = time.monotonic() + timeout
-            fresh = []
-            while True:
-                with store.changed:
-                    while not store.closed and store.rv <= since and \
-                            time.monotonic() < deadline:
-                        store.changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
-                    if store.closed or (store.rv <= since and time.monotonic() >= deadline):
-                        break
-                    if since < store.floor:
-                        # This watcher fell behind the events kept: it must list again.
-                        fresh = None
-                        break
-                    fresh = [e for e in store.events if e.rv > since and
-                             e.resource == resource.name]
-                    since = store.rv
-                for event in fresh:
-                    was, now = in_scope(event.old), in_scope(event.new)
-                    if event.type == "DELETED":
-                        if was:
-                            send("DELETED", event.new)
-                    elif now:
-                        send("MODIFIED" if was else "ADDED", event.new)
-                    elif was:
-                        send("DELETED", event.new)  # it left the selection
-            if fresh is None:
-                send("ERROR", ApiError(410, f"too old resource version: {since} "
-                                            f"({store.floor + 1})", reason="Expired").status())
+        stream = api._open_watch(resource.qualified)
+        try:
+            if too_old is not None:
+                send("ERROR", expired(f"too old resource version: {requested} "
+                                      f"({too_old})").status())
+            else:
+                for kind, obj in initial:
+                    send(kind, obj)
+                if initial_events:
+                    send("BOOKMARK", _bookmark(resource, since, {
+                        "k8s.io/initial-events-end": "true"}))
+                self._watch_changes(resource, stream, since, timeout, bookmarks, in_scope, send)
+        finally:
+            api._close_watch(stream)
+        if stream.drop == "abrupt":
+            # As a load balancer or a restarting apiserver: the connection just ends, without
+            # the terminating chunk (or a TLS close_notify).
+            self.close_connection = True
+            try:
+                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _watch_changes(self, resource, stream, since, timeout, bookmarks, in_scope, send):
+        """Sends the events after `since` until the timeout, a drop or the server's end; with
+        bookmarks, one every bookmark interval and one when the timeout ends the watch."""
+        api = self.server.api
+        store = api.store
+        deadline = time.monotonic() + timeout
+        interval = api.bookmark_interval
+        next_bookmark = time.monotonic() + interval
+        while True:
+            ending = False
+            behind = None
+            with store.changed:
+                while True:
+                    now = time.monotonic()
+                    if store.closed or stream.drop or store.rv > since or now >= deadline or \
+                            resource.qualified not in store.resources or \
+                            (bookmarks and now >= next_bookmark):
+                        break
+                    wake = min(deadline, next_bookmark) if bookmarks else deadline
+                    store.changed.wait(min(1.0, max(0.0, wake - now)))
+                if store.closed or stream.drop or resource.qualified not in store.resources:
+                    return
+                fresh = []
+                if store.rv <= since:
+                    ending = time.monotonic() >= deadline
+                elif since < store.floor:
+                    behind = store.floor + 1  # fell behind the events kept: list again
+                else:
+                    fresh = [e for e in store.events if e.rv > since and
+                             e.resource == resource.qualified]
+                    since = store.rv
+            if behind is not None:
+                send("ERROR", expired(f"too old resource version: {since} ({behind})").status())
+                return
+            for event in fresh:
+                was, now_in = in_scope(event.old), in_scope(event.new)
+                if event.type == "DELETED":
+                    if was:
+                        send("DELETED", event.new)
+                elif now_in:
+                    send("MODIFIED" if was else "ADDED", event.new)
+                elif was:
+                    send("DELETED", event.new)  # it left the selection
+            if ending:
+                if bookmarks:
+                    send("BOOKMARK", _bookmark(resource, since))
+                return
+            if bookmarks and time.monotonic() >= next_bookmark:
+                send("BOOKMARK", _bookmark(resource, since))
+                next_bookmark = time.monotonic() + interval
 
     # -- authentication.k8s.io --
 
@@ -2070,45 +4522,158 @@ def _raise(error):
     raise error
 
 
-def _target(path):
-    """(resource, group, namespace, name) named by a path; name or namespace may be None."""
-    parts = [unquote(p) for p in path.split("/") if p]
+def _resolve_path(store, parts):
+    """(resource, namespace, name, subresource) named by a REST path; None when it names
+    nothing served. namespace is None for cluster-scoped resources and for lists across
+    namespaces."""
     if parts[:2] == ["api", "v1"]:
-        rest = parts[2:]
-        if rest in (["namespaces"], ["secrets"]):
-            return rest[0], "", None, None
-        if len(rest) == 2 and rest[0] == "namespaces":
-            return "namespaces", "", None, rest[1]
-        if len(rest) in (3, 4) and rest[0] == "namespaces" and rest[2] == "secrets":
-            return "secrets", "", rest[1], rest[3] if len(rest) == 4 else None
-    if parts[:3] == ["apis", "authentication.k8s.io", "v1"] and len(parts) == 4:
-        return parts[3], "authentication.k8s.io", None, None
-    return None, "", None, None
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces" and not (
+            group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")):
+        namespace, rest = rest[1], rest[2:]
+        resource = store.lookup(group, version, rest[0])
+        if resource is None or not resource.namespaced:
+            return None
+    else:
+        if not rest:
+            return None
+        resource = store.lookup(group, version, rest[0])
+        if resource is None or (resource.namespaced and len(rest) != 1):
+            return None
+    if len(rest) > 3:
+        return None
+    return (resource, namespace, rest[1] if len(rest) > 1 else None,
+            rest[2] if len(rest) > 2 else None)
 
 
-def injected_error(code, method, path, user):
+def _patch_object(store, resource, namespace, name, query, content_type, patch,
+                  subresource=None):
+    """Applies a patch to the stored object (the caller holds the store's lock)."""
+    current = store.get(resource, namespace, name)
+    if current is None:
+        raise not_found(resource.name, name, resource.group)
+    document = resource.render(current)
+    try:
+        if content_type == JSON_PATCH:
+            patched = _json_patch(document, patch)
+        elif not isinstance(patch, dict):
+            raise bad_request("the patch is not a JSON object")
+        elif content_type == MERGE_PATCH:
+            patched = _merge_patch(document, patch)
+        else:
+            patched = _strategic_merge_patch(document, patch, resource.merge_keys)
+    except ValueError as e:
+        raise ApiError(422, str(e), details={}) from None
+    if not isinstance(patched, dict):
+        raise bad_request("the patched object is not a JSON object")
+    resource.check_type_meta(patched)
+    obj, unknown = resource.decode(patched)
+    warnings = _report_unknown_fields(unknown, query)
+    meta = obj["metadata"]
+    if meta.get("name") != name or (resource.namespaced and meta.get("namespace") != namespace):
+        raise bad_request("metadata.name and metadata.namespace cannot be changed by a patch")
+    # The document carries the current resourceVersion unless the patch set another (a
+    # precondition: 409 when stale) or removed it (unconditional).
+    updated = store.update(resource, obj, dry_run=_dry_run(query),
+                           expected_rv=meta.get("resourceVersion", ""), subresource=subresource)
+    return updated, warnings
+
+
+_INCONSISTENT_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted "
+    "between the time the first chunk was returned and now may show up in the list.")
+
+
+def _encode_continue(rv, after):
+    """A continue token: the snapshot's resourceVersion (-1: the latest) and the last key."""
+    return base64.urlsafe_b64encode(json.dumps(
+        {"v": "meta.k8s.io/v1", "rv": rv, "after": list(after)}).encode()).decode()
+
+
+def _decode_continue(token):
+    """(resourceVersion or None for "the latest", last key)."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after, rv = decoded["after"], decoded["rv"]
+        if not (isinstance(after, list) and len(after) == 2 and
+                all(isinstance(a, str) for a in after)) or not isinstance(rv, int):
+            raise ValueError(after)
+    except (ValueError, KeyError, TypeError):
+        raise bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                          "(version meta.k8s.io/v1)") from None
+    return (None if rv < 0 else rv), tuple(after)
+
+
+def _check_list_options(requested, match, token):
+    """ValidateListOptions, and the etcd3 store's refusal of a continue with a version."""
+    errors = []
+    if match not in ("", "NotOlderThan", "Exact"):
+        errors.append(not_supported("resourceVersionMatch", match,
+                                    ("NotOlderThan", "Exact", "")))
+    elif match:
+        if not requested:
+            errors.append(FieldError("Forbidden", "resourceVersionMatch", None,
+                                     "resourceVersionMatch is forbidden unless resourceVersion "
+                                     "is provided"))
+        if token:
+            errors.append(FieldError("Forbidden", "resourceVersionMatch", None,
+                                     "resourceVersionMatch is forbidden when continue is "
+                                     "provided"))
+        if match == "Exact" and requested == "0":
+            errors.append(FieldError("Forbidden", "resourceVersionMatch", None,
+                                     'resourceVersionMatch "exact" is forbidden for '
+                                     'resourceVersion "0"'))
+    if errors:
+        raise invalid("ListOptions", "", errors, "meta.k8s.io")
+    if token and requested not in ("", "0"):
+        raise bad_request("specifying resource version is not allowed when using continue")
+
+
+def _bookmark(resource, rv, annotations=None):
+    """A BOOKMARK event's object: the kind, empty but for metadata.resourceVersion (typed
+    objects also show their null creationTimestamp)."""
+    meta = {"resourceVersion": str(rv)}
+    if not resource.custom:
+        meta["creationTimestamp"] = None
+    if annotations:
+        meta["annotations"] = annotations
+    return {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": meta}
+
+
+def injected_error(code, method, path, user, store=None):
     """The Status kube-apiserver would send with this code for this request, for fail_next():
     NotFound and Conflict name the object of the path, Forbidden is worded as by RBAC, 429 and
     503 carry Retry-After (which client-go honours by retrying)."""
-    resource, group, namespace, name = _target(path)
+    parts = [unquote(p) for p in path.split("/") if p]
+    target = _resolve_path(store, parts) if store is not None else None
+    resource = group = namespace = name = None
+    if target is not None:
+        resource, group = target[0].name, target[0].group
+        namespace, name = target[1], target[2]
+    elif parts[:3] == ["apis", "authentication.k8s.io", "v1"] and len(parts) == 4:
+        resource, group = parts[3], "authentication.k8s.io"
     if code == 404:
-        return not_found(resource, name) if resource and name else unknown_path()
+        return not_found(resource, name, group) if resource and name else unknown_path()
     if code == 409 and resource and name:
-        return conflict(resource, name, STALE)
+        return conflict(resource, name, STALE, group)
     if code == 403 and resource:
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
                 "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"
                 }.get(method, method.lower())
         scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-        subject = f'{resource} "{name}"' if name else resource
-        details = {"kind": resource}
-        if name:
-            details = {"name": name, "kind": resource}
-        if group:
-            details["group"] = group
+        subject = f'{_group_resource(resource, group)} "{name}"' if name else \
+            _group_resource(resource, group)
         return ApiError(403, f'{subject} is forbidden: User "{user["username"]}" cannot {verb} '
-                             f'resource "{resource}" in API group "{group}" {scope}',
-                        details=details)
+                             f'resource "{resource}" in API group "{group or ""}" {scope}',
+                        details=_details(name, resource, group))
     if code == 401:
         return ApiError(401, "Unauthorized")
     messages = {
@@ -2123,20 +4688,15 @@ def injected_error(code, method, path, user):
                     headers=[("Retry-After", "1")] if retry else [])
 
 
+# --- discovery --------------------------------------------------------------------------------
+
 _AUTHENTICATION_GROUP = {
     "name": "authentication.k8s.io",
     "versions": [{"groupVersion": "authentication.k8s.io/v1", "version": "v1"}],
     "preferredVersion": {"groupVersion": "authentication.k8s.io/v1", "version": "v1"}}
-
-
-def _core_resources():
-    return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-        {"name": "namespaces", "singularName": "namespace", "namespaced": False,
-         "kind": "Namespace", "verbs": ["create", "delete", "get", "list", "patch", "update",
-                                        "watch"], "shortNames": ["ns"]},
-        {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret",
-         "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update",
-                   "watch"]}]}
+# kube-apiserver lists the built-in groups by priority, then the CRD groups.
+_GROUP_ORDER = ("authentication.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io",
+                "discovery.k8s.io")
 
 
 def _authentication_resources():
@@ -2148,6 +4708,78 @@ def _authentication_resources():
                  "kind": "TokenReview", "verbs": ["create"]}]}
 
 
+def _api_groups(store):
+    """[(group, [versions, preferred first])] of the named groups served."""
+    versions = {"authentication.k8s.io": {"v1"}}
+    for resource in store.served():
+        if resource.group:
+            versions.setdefault(resource.group, set()).add(resource.version)
+    ordered = [g for g in _GROUP_ORDER if g in versions] + \
+        sorted(g for g in versions if g not in _GROUP_ORDER)
+    return [(g, sorted(versions[g], key=_version_priority, reverse=True)) for g in ordered]
+
+
+def _api_group(group, versions):
+    entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": entries, "preferredVersion": dict(entries[0])}
+
+
+def _resource_list(store, group, version):
+    """The APIResourceList of a group-version, with its status subresources."""
+    entries = []
+    for resource in store.served():
+        if resource.group != group or resource.version != version:
+            continue
+        entry = {"name": resource.name, "singularName": resource.singular,
+                 "namespaced": resource.namespaced, "kind": resource.kind,
+                 "verbs": list(resource.verbs)}
+        if resource.short_names:
+            entry["shortNames"] = list(resource.short_names)
+        if resource.categories:
+            entry["categories"] = list(resource.categories)
+        entries.append(entry)
+        if resource.status_subresource:
+            entries.append({"name": f"{resource.name}/status", "singularName": "",
+                            "namespaced": resource.namespaced, "kind": resource.kind,
+                            "verbs": ["get", "patch", "update"]})
+    if not entries:
+        return None
+    entries.sort(key=lambda e: e["name"])
+    document = {"kind": "APIResourceList", "groupVersion": version, "resources": entries}
+    if group:
+        document = {"kind": "APIResourceList", "apiVersion": "v1",
+                    "groupVersion": f"{group}/{version}", "resources": entries}
+    return document
+
+
+def _discovery_document(api, parts):
+    """The legacy discovery document a path names, or None."""
+    store = api.store
+    parts = tuple(parts)
+    if parts == ():
+        paths = ["/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/openapi/v2",
+                 "/openapi/v3", "/openapi/v3/", "/readyz", "/version"]
+        for group, versions in _api_groups(store):
+            paths += [f"/apis/{group}"] + [f"/apis/{group}/{v}" for v in versions]
+        return {"paths": sorted(paths)}
+    if parts == ("version",):
+        return dict(VERSION_INFO)
+    if parts == ("api",):
+        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{
+            "clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{api.port}"}]}
+    if parts == ("api", "v1"):
+        return _resource_list(store, "", "v1")
+    if parts == ("apis",):
+        return {"kind": "APIGroupList", "apiVersion": "v1",
+                "groups": [_api_group(g, v) for g, v in _api_groups(store)]}
+    if parts == ("apis", "authentication.k8s.io", "v1"):
+        return _authentication_resources()
+    groups = dict(_api_groups(store))
+    if len(parts) == 2 and parts[0] == "apis" and parts[1] in groups:
+        return dict(_api_group(parts[1], groups[parts[1]]), kind="APIGroup", apiVersion="v1")
+    if len(parts) == 3 and parts[0] == "apis" and parts[2] in groups.get(parts[1], ()):
+        return _resource_list(store, parts[1], parts[2])
+    return None
 # --- OpenAPI ----------------------------------------------------------------------------------
 # kubectl create/apply (validation on, the default) decides whether the server validates fields
 # itself by looking, in the group-version's OpenAPI v3 document, for a PATCH operation of the
@@ -2322,8 +4954,10 @@ _PATH_PARAMETER = {"name": "{}", "in": "path", "required": True,
                    "schema": {"type": "string", "uniqueItems": True}}
 
 
+
 def _operation(action, kind, operation_id, body=None, response=None, parameters=(),
                response_code="200"):
+    """An operation of the authentication group (kinds named in _GVK)."""
     group, version = _GVK[kind]
     operation = {
         "tags": [f"{group.split('.')[0] or 'core'}_{version}"],
@@ -2341,51 +4975,158 @@ def _operation(action, kind, operation_id, body=None, response=None, parameters=
     return operation
 
 
-def _openapi_v3_document(group_version):
+_SCHEMA_PREFIXES = {"": "io.k8s.api.core", "discovery.k8s.io": "io.k8s.api.discovery",
+                    "coordination.k8s.io": "io.k8s.api.coordination",
+                    "apiextensions.k8s.io":
+                        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"}
+
+
+def _gv_path(resource):
+    return f"apis/{resource.group}/{resource.version}" if resource.group else "api/v1"
+
+
+def _schema_name(resource, kind):
+    """Components are named by Go package (built-in kinds) or by reversed group (CRDs:
+    "dev.weft.v1alpha1.TrafficRoute"), as kube-apiserver names them."""
+    if resource.custom:
+        return ".".join(reversed(resource.group.split("."))) + f".{resource.version}.{kind}"
+    return f"{_SCHEMA_PREFIXES[resource.group]}.{resource.version}.{kind}"
+
+
+def _schema_ref(resource, kind):
+    return f"#/components/schemas/{_schema_name(resource, kind)}"
+
+
+def _go_schema(t):
+    """The OpenAPI schema of a Go type of the tables above."""
+    if isinstance(t, GoStruct):
+        return {"type": "object", "properties": {k: _go_schema(v) for k, v in t.fields.items()}}
+    if isinstance(t, GoList):
+        return {"type": "array", "items": _go_schema(t.item)}
+    if isinstance(t, GoMap):
+        return {"type": "object", "additionalProperties": _go_schema(t.value)}
+    return {"string": {"type": "string"}, "bool": {"type": "boolean"},
+            "int32": {"type": "integer", "format": "int32"},
+            "int64": {"type": "integer", "format": "int64"},
+            "float64": {"type": "number", "format": "double"},
+            "time": {"type": "string", "format": "date-time"},
+            "microtime": {"type": "string", "format": "date-time"},
+            "intstr": {"type": "string", "format": "int-or-string",
+                       "x-kubernetes-int-or-string": True},
+            "quantity": {"type": "string"},
+            "any": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}[t]
+
+
+def _resource_schemas(resource):
+    """{name: schema} of a resource's kind and list kind."""
+    if resource in (SECRETS, NAMESPACES):
+        return {_schema_name(resource, k): _SCHEMAS[_SCHEMA_NAMES[k]]
+                for k in (resource.kind, resource.list_kind)}
+    gvk = {"group": resource.group, "kind": resource.kind, "version": resource.version}
+    type_meta = {
+        "apiVersion": _string("APIVersion defines the versioned schema of this representation "
+                              "of an object."),
+        "kind": _string("Kind is a string value representing the REST resource this object "
+                        "represents.")}
+    if resource.custom:
+        schema = copy.deepcopy(resource.openapi)
+        properties = schema.setdefault("properties", {})
+        for field, value in type_meta.items():
+            properties.setdefault(field, value)
+    else:
+        schema = {"description": f"{resource.kind} ({resource.api_version}).", "type": "object",
+                  "properties": dict(type_meta, **{k: _go_schema(t) for k, t in
+                                                   resource.struct.fields.items()})}
+    schema["properties"]["metadata"] = {
+        "allOf": [{"$ref": _META_REF}], "default": {},
+        "description": "Standard object's metadata. More info: https://git.k8s.io/community/"
+                       "contributors/devel/sig-architecture/api-conventions.md#metadata"}
+    schema["x-kubernetes-group-version-kind"] = [gvk]
+    listing = {
+        "description": f"{resource.list_kind} is a list of {resource.kind}", "type": "object",
+        "required": ["items"], "properties": dict(type_meta, **{
+            "items": {"type": "array", "description": f"List of {resource.name}.",
+                      "items": {"$ref": _schema_ref(resource, resource.kind)}},
+            "metadata": {"allOf": [{"$ref": "#/components/schemas/"
+                                            "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"}],
+                         "default": {}}}),
+        "x-kubernetes-group-version-kind": [dict(gvk, kind=resource.list_kind)]}
+    return {_schema_name(resource, resource.kind): schema,
+            _schema_name(resource, resource.list_kind): listing}
+
+
+def _resource_operation(resource, action, verb, body=None, response=None, code="200",
+                        parameters=(), namespaced=None, subresource=""):
+    group_name = "".join(p.capitalize() for p in resource.group.split(".")
+                         if p not in ("k8s", "io")) or "Core"
+    scope = "Namespaced" if namespaced else ""
+    operation = {
+        "tags": [f"{group_name.lower()}_{resource.version}"],
+        "description": f"{action} {resource.kind}{' ' + subresource if subresource else ''}",
+        "operationId": f"{verb}{group_name}{resource.version.capitalize()}{scope}"
+                       f"{resource.kind}{subresource[:1].upper()}{subresource[1:]}",
+        "parameters": list(parameters),
+        "responses": {code: {"description": "OK", "content": {"application/json": {
+            "schema": {"$ref": _schema_ref(resource, response or resource.kind)}}}},
+            "401": {"description": "Unauthorized"}},
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": {"group": resource.group,
+                                            "version": resource.version,
+                                            "kind": resource.kind}}
+    if body:
+        # PATCH names JSON and merge patches only: kubectl then computes strategic merge
+        # patches of built-in kinds from its own Go types (which know the merge keys), not from
+        # these schemas (which do not).
+        operation["requestBody"] = {"content": {media: {"schema": {
+            "$ref": _schema_ref(resource, resource.kind)}} for media in body}, "required": True}
+    return operation
+
+
+def _resource_paths(resource):
+    prefix = "/" + _gv_path(resource)
+    name = dict(_PATH_PARAMETER, name="name", description=f"name of the {resource.kind}")
+    namespace = dict(_PATH_PARAMETER, name="namespace",
+                     description="object name and auth scope, such as for teams and projects")
+    base = f"{prefix}/namespaces/{{namespace}}/{resource.name}" if resource.namespaced else \
+        f"{prefix}/{resource.name}"
+    scoped = [namespace] if resource.namespaced else []
+    patch_bodies = (JSON_PATCH, MERGE_PATCH)
+
+    def op(*args, **kwargs):
+        return _resource_operation(resource, *args, namespaced=resource.namespaced, **kwargs)
+
+    collection = {"get": op("list", "list", response=resource.list_kind,
+                            parameters=_LIST_PARAMETERS),
+                  "post": op("post", "create", body=("*/*",), code="201",
+                             parameters=_WRITE_PARAMETERS),
+                  "parameters": list(scoped)}
+    if "deletecollection" in resource.verbs:
+        collection["delete"] = op("deletecollection", "deletecollection",
+                                  parameters=_LIST_PARAMETERS)
+    item = {"get": op("get", "read"),
+            "put": op("put", "replace", body=("*/*",), parameters=_WRITE_PARAMETERS),
+            "patch": op("patch", "patch", body=patch_bodies, parameters=_WRITE_PARAMETERS),
+            "delete": op("delete", "delete", parameters=_WRITE_PARAMETERS[:1]),
+            "parameters": [name] + scoped}
+    paths = {base: collection, f"{base}/{{name}}": item}
+    if resource.status_subresource:
+        paths[f"{base}/{{name}}/status"] = {
+            "get": op("get", "read", subresource="status"),
+            "put": op("put", "replace", body=("*/*",), parameters=_WRITE_PARAMETERS,
+                      subresource="status"),
+            "patch": op("patch", "patch", body=patch_bodies, parameters=_WRITE_PARAMETERS,
+                        subresource="status"),
+            "parameters": [name] + scoped}
+    if resource.namespaced:
+        paths[f"{prefix}/{resource.name}"] = {"get": _resource_operation(
+            resource, "list", "list", response=resource.list_kind, parameters=_LIST_PARAMETERS,
+            subresource="ForAllNamespaces")}
+    return paths
+
+
+def _openapi_v3_document(store, group_version):
     """The OpenAPI v3 document of one group-version (what /openapi/v3/<gv> serves)."""
-    patch_body = "application/merge-patch+json"
-    if group_version == "api/v1":
-        def named(prefix, kind, plural):
-            return {
-                "get": _operation("get", kind, f"read{prefix}"),
-                "put": _operation("put", kind, f"replace{prefix}", "*/*",
-                                  parameters=_WRITE_PARAMETERS),
-                "patch": _operation("patch", kind, f"patch{prefix}", patch_body,
-                                    parameters=_WRITE_PARAMETERS),
-                "delete": _operation("delete", kind, f"delete{prefix}",
-                                     parameters=_WRITE_PARAMETERS[:1]),
-                "parameters": [dict(_PATH_PARAMETER, name="name",
-                                    description=f"name of the {kind}")]}
-
-        def collection(prefix, kind, extra=()):
-            item = {"get": _operation("list", kind, f"list{prefix}", response=kind + "List",
-                                      parameters=_LIST_PARAMETERS),
-                    "post": _operation("post", kind, f"create{prefix}", "*/*",
-                                       parameters=_WRITE_PARAMETERS, response_code="201")}
-            if extra:
-                item["delete"] = _operation("deletecollection", kind,
-                                            f"deletecollection{prefix}",
-                                            parameters=_LIST_PARAMETERS)
-            return item
-
-        namespace = dict(_PATH_PARAMETER, name="namespace",
-                         description="object name and auth scope, such as for teams and "
-                                     "projects")
-        secret_item = named("CoreV1NamespacedSecret", "Secret", "secrets")
-        secret_item["parameters"].append(namespace)
-        secret_collection = collection("CoreV1NamespacedSecret", "Secret", extra=True)
-        secret_collection["parameters"] = [namespace]
-        paths = {
-            "/api/v1/namespaces": collection("CoreV1Namespace", "Namespace"),
-            "/api/v1/namespaces/{name}": named("CoreV1Namespace", "Namespace", "namespaces"),
-            "/api/v1/namespaces/{namespace}/secrets": secret_collection,
-            "/api/v1/namespaces/{namespace}/secrets/{name}": secret_item,
-            "/api/v1/secrets": {"get": _operation("list", "Secret",
-                                                  "listCoreV1SecretForAllNamespaces",
-                                                  response="SecretList",
-                                                  parameters=_LIST_PARAMETERS)}}
-        schemas = ("Secret", "SecretList", "Namespace", "NamespaceList")
-    elif group_version == "apis/authentication.k8s.io/v1":
+    if group_version == "apis/authentication.k8s.io/v1":
         paths = {
             "/apis/authentication.k8s.io/v1/tokenreviews": {"post": _operation(
                 "post", "TokenReview", "createAuthenticationV1TokenReview", "*/*",
@@ -2393,10 +5134,16 @@ def _openapi_v3_document(group_version):
             "/apis/authentication.k8s.io/v1/selfsubjectreviews": {"post": _operation(
                 "post", "SelfSubjectReview", "createAuthenticationV1SelfSubjectReview", "*/*",
                 parameters=_WRITE_PARAMETERS, response_code="201")}}
-        schemas = ("TokenReview", "SelfSubjectReview")
+        components = {_SCHEMA_NAMES[k]: _SCHEMAS[_SCHEMA_NAMES[k]]
+                      for k in ("TokenReview", "SelfSubjectReview")}
     else:
-        return None
-    components = {_SCHEMA_NAMES[k]: _SCHEMAS[_SCHEMA_NAMES[k]] for k in schemas}
+        resources = [r for r in store.served() if _gv_path(r) == group_version]
+        if not resources:
+            return None
+        paths, components = {}, {}
+        for resource in resources:
+            paths.update(_resource_paths(resource))
+            components.update(_resource_schemas(resource))
     components["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"] = _OBJECT_META_SCHEMA
     components["io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"] = \
         _SCHEMAS["io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"]
@@ -2405,21 +5152,19 @@ def _openapi_v3_document(group_version):
             "paths": paths, "components": {"schemas": components}}
 
 
-OPENAPI_V3_GROUP_VERSIONS = ("api/v1", "apis/authentication.k8s.io/v1")
-
-
-def _openapi_v3_hash(group_version):
-    """The ?hash= of the index: upper-case hex SHA-512 of the document, as kube-apiserver."""
-    import hashlib
-    document = json.dumps(_openapi_v3_document(group_version), sort_keys=True)
-    return hashlib.sha512(document.encode()).hexdigest().upper()
-
-
-def _openapi_v3_index():
-    return {"paths": {gv: {"serverRelativeURL": f"/openapi/v3/{gv}?hash="
-                                                f"{_openapi_v3_hash(gv)}"}
-                      for gv in OPENAPI_V3_GROUP_VERSIONS}}
-
+def _openapi_v3_index(store):
+    """The group-versions with the ?hash= of each document: upper-case hex SHA-512, as
+    kube-apiserver (clients cache the documents by it)."""
+    group_versions = ["api/v1"] + [f"apis/{g}/{v}" for g, versions in _api_groups(store)
+                                   for v in versions]
+    paths = {}
+    for group_version in group_versions:
+        document = _openapi_v3_document(store, group_version)
+        if document is not None:
+            digest = hashlib.sha512(json.dumps(document, sort_keys=True).encode()).hexdigest()
+            paths[group_version] = {"serverRelativeURL": f"/openapi/v3/{group_version}?hash="
+                                                         f"{digest.upper()}"}
+    return {"paths": paths}
 
 def _pb_string(number, text):
     data = text.encode()
@@ -2526,6 +5271,8 @@ class _HttpsServer(ThreadingHTTPServer):
                     pass
 
 
+
+
 # --- the module API ---------------------------------------------------------------------------
 
 class SecretsView(MutableMapping):
@@ -2548,7 +5295,7 @@ class SecretsView(MutableMapping):
         body.setdefault("metadata", {})
         body["metadata"] = dict(body["metadata"] or {}, name=name, namespace=namespace)
         try:
-            obj = SECRETS.decode(body)
+            obj, _ = SECRETS.decode(body)
             obj["metadata"].pop("resourceVersion", None)
             with self._store.lock:
                 if self._store.get(SECRETS, namespace, name) is None:
@@ -2572,13 +5319,25 @@ class SecretsView(MutableMapping):
         return len(self._store.list(SECRETS)[1])
 
 
+class _WatchStream:
+    """An open watch, as drop_watches() and watch_count() see it."""
+
+    def __init__(self, resource):
+        self.resource = resource  # group-resource
+        self.drop = None  # "abrupt" or "graceful" once drop_watches() asked for it
+
+
 class KubeApiServer:
     """The server in a background thread; see the module docstring for what it serves."""
 
-    def __init__(self, cert, key, token=(), port=0, *, log=None):
+    def __init__(self, cert, key, token=(), port=0, *, log=None,
+                 bookmark_interval=BOOKMARK_INTERVAL, crds=(), kubernetes_service=True):
         """cert, key: PEM files of the serving certificate (it must name 127.0.0.1);
         token: the admin bearer token, or several; port 0 picks a free one; log: a callable
-        given one line per answered request."""
+        given one line per answered request; bookmark_interval: seconds between the BOOKMARK
+        events of watches that allow them; crds: CRD manifests (dicts) or paths of YAML/JSON
+        files or directories of them, installed before start; kubernetes_service: create the
+        default/kubernetes Service and EndpointSlice on start, as a real cluster has."""
         self._cert, self._key, self._requested_port = cert, key, port
         self._tokens = {token} if isinstance(token, str) else set(token)
         self._review_tokens = {}
@@ -2587,11 +5346,19 @@ class KubeApiServer:
         self._log = log
         self._httpd = None
         self._thread = None
+        self._watches = set()
+        self._kubernetes_service = kubernetes_service
+        self.bookmark_interval = float(bookmark_interval)
         self.store = _Store()
         self.secrets = SecretsView(self.store)
         self.request_log = []
         self.reviews = []  # (token, requested audiences, authenticated) per TokenReview
         self.port = None
+        for crd in crds:
+            if isinstance(crd, dict):
+                self.install_crd(crd)
+            else:
+                self.load_crds(crd)
 
     # lifecycle
 
@@ -2602,6 +5369,8 @@ class KubeApiServer:
         context.set_alpn_protocols(["http/1.1"])  # no h2: http.server speaks HTTP/1.1 only
         self._httpd = _HttpsServer(self._requested_port, context, self)
         self.port = self._httpd.server_address[1]
+        if self._kubernetes_service:
+            self._create_kubernetes_service()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name="kube-api-server", daemon=True)
@@ -2630,6 +5399,26 @@ class KubeApiServer:
     def url(self):
         return f"https://127.0.0.1:{self.port}"
 
+    def _create_kubernetes_service(self):
+        """What kube-apiserver maintains in every cluster: the kubernetes Service (the first
+        address of the service range, port 443) and its EndpointSlice naming the server."""
+        if self.get("services", "default", "kubernetes") is not None:
+            return
+        labels = {"component": "apiserver", "provider": "kubernetes"}
+        self.create("services", {"metadata": {"name": "kubernetes", "namespace": "default",
+                                              "labels": labels},
+                                 "spec": {"clusterIP": str(SERVICE_CIDR.network_address + 1),
+                                          "ports": [{"name": "https", "port": 443,
+                                                     "targetPort": self.port}]}})
+        self.create("endpointslices", {
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {
+                "kubernetes.io/service-name": "kubernetes",
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {
+                "ready": True, "serving": True, "terminating": False}}],
+            "ports": [{"name": "https", "port": self.port, "protocol": "TCP"}]})
+
     # identities
 
     def add_token(self, token):
@@ -2655,6 +5444,189 @@ class KubeApiServer:
     def remove_review_token(self, token):
         """Revokes a review token (as deleting its service account would)."""
         self._review_tokens.pop(token, None)
+
+    # objects of any resource
+    # `resource` names a resource as kubectl would: its plural ("pods"), with its group
+    # ("leases.coordination.k8s.io", "trafficroutes.weft.dev"), its Kind ("Lease"), singular
+    # or a short name ("svc", "tr"). Objects are the JSON a GET returns. Writes go through the
+    # API's decoding, defaulting and validation (ApiError, as a client would get it, when they
+    # fail), get resourceVersions and send watch events; unknown fields are dropped.
+
+    def resource(self, name):
+        """The served resource (in its preferred version) a name stands for."""
+        if isinstance(name, _Resource):
+            return name
+        with self.store.lock:
+            found = []
+            for qualified in self.store.resources:
+                resource = self.store.preferred(qualified)
+                if resource is not None and name in (qualified, resource.name, resource.kind,
+                                                     resource.singular, *resource.short_names):
+                    found.append(resource)
+        if len(found) != 1:
+            raise KeyError(f"{name!r} names {len(found)} resources")
+        return found[0]
+
+    def _decoded(self, resource, obj):
+        body = copy.deepcopy(dict(obj))
+        body.setdefault("apiVersion", resource.api_version)
+        body.setdefault("kind", resource.kind)
+        body["metadata"] = dict(body.get("metadata") or {})
+        resource.check_type_meta(body)
+        decoded, _ = resource.decode(body)
+        meta = decoded["metadata"]
+        if resource.namespaced:
+            meta.setdefault("namespace", "default")
+        else:
+            meta.pop("namespace", None)
+        return decoded
+
+    def create(self, resource, obj):
+        """Creates an object; returns it as stored."""
+        resource = self.resource(resource)
+        decoded = self._decoded(resource, obj)
+        decoded["metadata"].pop("resourceVersion", None)
+        return resource.render(self.store.create(resource, decoded))
+
+    def update(self, resource, obj):
+        """Replaces an object (PUT): conditional on metadata.resourceVersion when it has one
+        (ApiError 409 when stale), unconditional otherwise."""
+        resource = self.resource(resource)
+        return resource.render(self.store.update(resource, self._decoded(resource, obj)))
+
+    def put(self, resource, obj):
+        """Creates the object, or replaces it unconditionally."""
+        resource = self.resource(resource)
+        decoded = self._decoded(resource, obj)
+        decoded["metadata"].pop("resourceVersion", None)
+        with self.store.lock:
+            if self.store.get(resource, *_key(decoded)) is None:
+                return resource.render(self.store.create(resource, decoded))
+            return resource.render(self.store.update(resource, decoded))
+
+    def update_status(self, resource, obj):
+        """Writes the status subresource: only .status changes (as a kubelet or a controller
+        writes it)."""
+        resource = self.resource(resource)
+        if not resource.status_subresource:
+            raise KeyError(f"{resource.qualified} has no status subresource")
+        return resource.render(self.store.update(resource, self._decoded(resource, obj),
+                                                 subresource="status"))
+
+    def patch(self, resource, namespace, name, patch, patch_type=MERGE_PATCH,
+              subresource=None):
+        """Patches an object (a JSON merge patch unless told otherwise)."""
+        resource = self.resource(resource)
+        with self.store.lock:
+            updated, _ = _patch_object(self.store, resource, namespace or "", name, {},
+                                       patch_type, copy.deepcopy(patch), subresource)
+        return resource.render(updated)
+
+    def get(self, resource, namespace, name):
+        """The object, or None."""
+        resource = self.resource(resource)
+        obj = self.store.get(resource, namespace or "" if resource.namespaced else "", name)
+        return resource.render(obj) if obj is not None else None
+
+    def list(self, resource, namespace=None):
+        """The objects (of one namespace, or all), sorted by namespace and name."""
+        resource = self.resource(resource)
+        return [resource.render(o) for o in self.store.list(resource, namespace)[1]]
+
+    def delete(self, resource, namespace, name, *, grace_period=0):
+        """Deletes an object (a pod at once unless a grace period is given; an object with
+        finalizers only gets its deletionTimestamp). Returns the last state, or None when
+        there was no such object."""
+        resource = self.resource(resource)
+        try:
+            deleted, _ = self.store.delete(resource, namespace or "" if resource.namespaced
+                                           else "", name, grace_period=grace_period)
+        except ApiError as error:
+            if error.code == 404:
+                return None
+            raise
+        return resource.render(deleted)
+
+    def install_crd(self, manifest):
+        """Creates or replaces a CustomResourceDefinition; its resources are served at once."""
+        return self.put("customresourcedefinitions", manifest)
+
+    def load_crds(self, path):
+        """Installs the CRDs of a YAML or JSON file, or of every such file in a directory
+        (other kinds of objects in them are skipped). Returns their names."""
+        files = [os.path.join(path, f) for f in sorted(os.listdir(path))
+                 if f.endswith((".yaml", ".yml", ".json"))] if os.path.isdir(path) else [path]
+        names = []
+        for file in files:
+            with open(file, encoding="utf-8") as f:
+                text = f.read()
+            documents = [json.loads(text)] if file.endswith(".json") else \
+                load_yaml_documents(text)
+            for document in documents:
+                items = document.get("items", []) if isinstance(document, dict) and \
+                    document.get("kind", "").endswith("List") else [document]
+                for item in items:
+                    if isinstance(item, dict) and item.get("kind") == "CustomResourceDefinition":
+                        names.append(self.install_crd(item)["metadata"]["name"])
+        return names
+
+    @property
+    def resource_version(self):
+        """The store's current resourceVersion (what a list answers now), as a string."""
+        return str(self.store.rv)
+
+    # watches
+
+    def compact(self):
+        """Forgets every kept event, as an etcd compaction would: a watch or an exact list
+        (resourceVersionMatch=Exact, or a continue token) from an older resourceVersion gets
+        410 Expired."""
+        self.store.compact()
+
+    def drop_watches(self, graceful=False, resource=None, timeout=5.0):
+        """Ends the open watches (of one resource, or all): abruptly by default, closing the
+        connection without the terminating chunk, as a load balancer or a restarting
+        apiserver would; with graceful=True, with the chunk, as at a watch's timeout. Returns
+        how many ended, once they have."""
+        qualified = self.resource(resource).qualified if resource is not None else None
+        with self.store.lock:
+            streams = [s for s in self._watches
+                       if qualified is None or s.resource == qualified]
+            for stream in streams:
+                stream.drop = "graceful" if graceful else "abrupt"
+            self.store.changed.notify_all()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.store.lock:
+                if not any(s in self._watches for s in streams):
+                    break
+            time.sleep(0.01)
+        return len(streams)
+
+    def watch_count(self, resource=None):
+        """How many watches are open (of one resource, or all)."""
+        qualified = self.resource(resource).qualified if resource is not None else None
+        with self.store.lock:
+            return sum(1 for s in self._watches if qualified is None or s.resource == qualified)
+
+    def wait_for_watches(self, resource=None, count=1, timeout=10.0):
+        """Waits until at least `count` watches are open; True if they were in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.watch_count(resource) >= count:
+                return True
+            time.sleep(0.01)
+        return self.watch_count(resource) >= count
+
+    def _open_watch(self, qualified):
+        stream = _WatchStream(qualified)
+        with self.store.lock:
+            self._watches.add(stream)
+        return stream
+
+    def _close_watch(self, stream):
+        with self.store.lock:
+            self._watches.discard(stream)
 
     # secrets
 
@@ -2780,12 +5752,22 @@ def main(argv=None):
     parser.add_argument("--review-token", action="append", default=[], type=parse_review_token,
                         metavar="TOKEN=USERNAME[:aud1,aud2]",
                         help="a token that TokenReview authenticates (repeatable)")
+    parser.add_argument("--crd-file", action="append", default=[], metavar="PATH",
+                        help="a YAML or JSON file of CustomResourceDefinitions, or a directory "
+                             "of them, installed before serving (repeatable)")
+    parser.add_argument("--bookmark-interval", type=float, default=BOOKMARK_INTERVAL,
+                        metavar="SECONDS", help="between the BOOKMARK events of watches that "
+                                                "allow them (default: %(default)s)")
+    parser.add_argument("--no-kubernetes-service", action="store_true",
+                        help="no default/kubernetes Service and EndpointSlice")
     parser.add_argument("--port-file", help="where to write the port once listening")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     args = parser.parse_args(argv)
 
     log = None if args.quiet else (lambda line: print(line, flush=True))
-    server = KubeApiServer(args.cert, args.key, args.token, args.port, log=log)
+    server = KubeApiServer(args.cert, args.key, args.token, args.port, log=log,
+                           bookmark_interval=args.bookmark_interval, crds=args.crd_file,
+                           kubernetes_service=not args.no_kubernetes_service)
     for token, username, audiences in args.review_token:
         server.add_review_token(token, username, audiences)
     stop = threading.Event()

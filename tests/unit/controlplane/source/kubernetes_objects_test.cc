@@ -31,7 +31,7 @@ constexpr std::string_view kServiceFromApi = R"({
 })";
 
 TEST(KubernetesObjectsTest, ServiceFromTheApiIsReadLikeItsManifest) {
-  const ManifestFile file = readApiObject(parse(kServiceFromApi), "Service", {});
+  const ManifestFile file = readApiObject(parse(kServiceFromApi), "v1", "Service", {});
   EXPECT_EQ(file.source, "Service shop/reviews");
   ASSERT_EQ(file.documents.size(), 1u);
   const ManifestDocument& document = file.documents[0];
@@ -47,6 +47,17 @@ TEST(KubernetesObjectsTest, ServiceFromTheApiIsReadLikeItsManifest) {
   EXPECT_EQ(service.ports[1].protocol, PortProtocol::kGrpc);
 }
 
+TEST(KubernetesObjectsTest, ListItemWithoutTypeMetaTakesTheResourcesVersion) {
+  // kube-apiserver's JSON lists of built-in kinds leave apiVersion and kind off each item.
+  boost::json::object item = parse(kServiceFromApi);
+  item.erase("apiVersion");
+  item.erase("kind");
+  const ManifestFile file = readApiObject(item, "v1", "Service", {});
+  ASSERT_EQ(file.documents.size(), 1u);
+  EXPECT_EQ(file.documents[0].result, DocumentResult::kAccepted)
+      << (file.documents[0].errors.empty() ? "" : file.documents[0].errors[0].toString());
+}
+
 TEST(KubernetesObjectsTest, CustomResourceKeepsItsGenerationAndIgnoresStatus) {
   const ManifestFile file = readApiObject(parse(R"({
     "apiVersion": "weft.dev/v1alpha1", "kind": "TrafficRoute",
@@ -56,7 +67,7 @@ TEST(KubernetesObjectsTest, CustomResourceKeepsItsGenerationAndIgnoresStatus) {
              "rules": [{"backends": [{"service": "reviews", "weight": 100}]}]},
     "status": {"conditions": [{"type": "Accepted", "status": "True"}]}
   })"),
-                                          "TrafficRoute", {});
+                                          "weft.dev/v1alpha1", "TrafficRoute", {});
   ASSERT_EQ(file.documents.size(), 1u);
   const ManifestDocument& document = file.documents[0];
   ASSERT_EQ(document.result, DocumentResult::kAccepted)
@@ -73,7 +84,7 @@ TEST(KubernetesObjectsTest, InvalidCustomResourceIsRejectedWithTheField) {
     "spec": {"hosts": ["reviews"],
              "rules": [{"backends": [{"service": "reviews", "weight": 100, "colour": "red"}]}]}
   })"),
-                                          "TrafficRoute", {});
+                                          "weft.dev/v1alpha1", "TrafficRoute", {});
   ASSERT_EQ(file.documents.size(), 1u);
   const ManifestDocument& document = file.documents[0];
   ASSERT_EQ(document.result, DocumentResult::kRejected);
