@@ -1,7 +1,9 @@
 // weftctl: the operator's command line for a Weft mesh.
 #include <iostream>
 
+#include "cli/check_command.h"
 #include "cli/demo_command.h"
+#include "cli/install_command.h"
 #include "cli/proxy_config_command.h"
 #include "cli/proxy_status_command.h"
 #include "cli/stat_command.h"
@@ -31,6 +33,9 @@ int main(int argc, char** argv) {
   std::string output;
   weft::cli::StatOptions stat;
   weft::cli::DemoOptions demo;
+  weft::cli::InstallOptions install;
+  int replicas = 0;
+  weft::cli::KubeConnectionOptions kube;
   std::vector<std::string> arguments;
   po::options_description options("Options");
   options.add_options()("control-plane",
@@ -58,7 +63,31 @@ int main(int argc, char** argv) {
       "demo: the loopback variant (no namespaces, no root needed)")(
       "demo-dir", po::value(&demo.demo_dir),
       "demo: the directory of the demo scripts (default $WEFT_DEMO_DIR, else the source "
-      "tree's scripts/demo)")("args", po::value(&arguments), "the command and its arguments");
+      "tree's scripts/demo)")("trust-domain", po::value(&install.trust_domain),
+                              "install: the mesh's SPIFFE trust domain (adds MeshConfig "
+                              "weft-system/default); unset: cluster.local")(
+      "replicas", po::value(&replicas), "install: control plane replicas (default 2)")(
+      "controlplane-image", po::value(&install.controlplane_image),
+      "install: the control plane's image reference")(
+      "proxy-image", po::value(&install.proxy_image),
+      "install: the sidecar's image reference, for the sidecar injector")(
+      "ca-mode", po::value(&install.ca_mode)->default_value("secret"),
+      "install: secret (the control plane generates the CA root into Secret "
+      "weft-system/weft-ca on first start) or provided (you create that Secret first; the "
+      "control plane may only read it)")(
+      "namespace-selector", po::value(&install.namespace_selector),
+      "install: only namespaces with these labels (key=value[,key=value]) are in the mesh")(
+      "kubeconfig", po::value(&kube.kubeconfig),
+      "check: the kubeconfig file (default: the first file of $KUBECONFIG, else ~/.kube/config, "
+      "else in-cluster); its user needs a token or a client certificate")(
+      "context", po::value(&kube.context), "check: the kubeconfig context (default current)")(
+      "server", po::value(&kube.server),
+      "check: the API server (https://host:port) instead of a kubeconfig, with --token-file "
+      "and --ca-file")("token-file", po::value(&kube.token_file),
+                       "check: the bearer token for --server")(
+      "ca-file", po::value(&kube.ca_file),
+      "check: the roots the --server certificate must chain to")("args", po::value(&arguments),
+                                                                 "the command and its arguments");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;
@@ -89,6 +118,15 @@ int main(int argc, char** argv) {
   }
   if (command == "demo" && arguments.size() == 1) {
     return weft::cli::runDemo(demo, std::cout, std::cerr);
+  }
+  if (command == "install" && arguments.size() == 1) {
+    if (values.count("replicas") != 0) {
+      install.replicas = replicas;
+    }
+    return weft::cli::runInstall(install, std::cout, std::cerr);
+  }
+  if (command == "check" && arguments.size() == 1) {
+    return weft::cli::runCheck(kube, std::cout, std::cerr);
   }
   std::cerr << "weftctl: unknown command or wrong arguments: " << command
             << "; see weftctl --help\n";
