@@ -6,7 +6,7 @@
 namespace weft::cli {
 
 // A file of the install manifests, by its path relative to deploy/k8s ("rbac.yaml",
-// "crds/kustomization.yaml", "grafana/service.json").
+// "crds/trafficroutes.weft.dev.yaml", "grafana/service.json").
 struct EmbeddedFile {
   std::string_view path;
   std::string_view content;

@@ -18,8 +18,9 @@ inline constexpr std::string_view kRegenerateCommand =
     "cmake --build <build-dir> --target weft-crds";
 
 // Builds one CustomResourceDefinition (apiextensions.k8s.io/v1) per mesh kind from the
-// weft.mesh.v1alpha1 descriptors linked into this binary, "<plural>.weft.dev.yaml", plus a
-// kustomization.yaml listing them; sorted by name. The output depends only on the protos: the
+// weft.mesh.v1alpha1 descriptors linked into this binary, "<plural>.weft.dev.yaml"; sorted by
+// name. (deploy/k8s/kustomization.yaml lists them: a kustomization beside them would make
+// `kubectl apply -f deploy/k8s/crds/` fail.) The output depends only on the protos: the
 // same bytes on every run and machine.
 //
 // Returns an empty string, or why a schema could not be generated.

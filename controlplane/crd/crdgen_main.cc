@@ -1,7 +1,7 @@
 // weft-crdgen: writes the CustomResourceDefinitions of the mesh API (weft.dev/v1alpha1),
 // generated from the weft.mesh.v1alpha1 protos, or checks that a directory holds exactly them.
 //
-//   weft-crdgen <out-dir>          write <plural>.weft.dev.yaml and kustomization.yaml
+//   weft-crdgen <out-dir>          write <plural>.weft.dev.yaml
 //   weft-crdgen --check <dir>      exit 1 and print a diff if <dir> differs
 #include <iostream>
 #include <string_view>

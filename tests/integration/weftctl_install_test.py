@@ -65,7 +65,9 @@ class WeftctlInstallTest(IntegrationTest):
         for name in sorted(os.listdir(K8S)):
             if name.endswith(".yaml") and name != "kustomization.yaml":
                 self.assertIn(f"  - {name}\n", kustomization, f"deploy/k8s/{name} is not installed")
-        self.assertIn("  - crds\n", kustomization)
+        for name in sorted(os.listdir(os.path.join(K8S, "crds"))):
+            self.assertIn(f"  - crds/{name}\n", kustomization, f"deploy/k8s/crds/{name} is not "
+                          "installed")
 
     def test_the_webhook_is_left_to_the_injector(self):
         # weft-injector does not serve admission reviews yet, so no webhook is installed.

@@ -174,15 +174,25 @@ TEST(CrdGeneratorTest, CheckReportsChangedMissingAndStaleFiles) {
   std::filesystem::remove_all(directory);
 }
 
-TEST(CrdGeneratorTest, KustomizationListsEveryCrd) {
-  const YAML::Node kustomization = YAML::Load(contentOf("kustomization.yaml"));
+TEST(CrdGeneratorTest, InstallKustomizationListsEveryCrd) {
+  // deploy/k8s/kustomization.yaml, which `kubectl apply -k` and `weftctl install` follow,
+  // names every generated CRD; none is left out of an install.
+  const YAML::Node kustomization = YAML::LoadFile(
+      (std::filesystem::path(WEFT_SOURCE_DIR) / "deploy/k8s/kustomization.yaml").string());
+  std::vector<std::string> listed;
+  for (const std::string& resource : strings(kustomization["resources"])) {
+    if (resource.rfind("crds/", 0) == 0) {
+      listed.push_back(resource.substr(5));
+    }
+  }
   std::vector<std::string> expected;
   for (const std::string& plural : kPlurals) {
     expected.push_back(plural + ".weft.dev.yaml");
   }
   std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(strings(kustomization["resources"]), expected);
-  EXPECT_EQ(generated().size(), kPlurals.size() + 1);
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, expected);
+  EXPECT_EQ(generated().size(), kPlurals.size());
 }
 
 // (b) Kubernetes' side of each CRD.
