@@ -16,12 +16,15 @@ and kube_api_resources_test.py), with a real sidecar and real traffic on loopbac
 The productpage caller is a weft.dev Workload with its own sidecar ports (as a VM would be);
 the reviews pods run without sidecars, so the caller's proxy reaches their applications
 directly and every answer names the pod that served it."""
+import base64
+import glob
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -69,8 +72,11 @@ class KubernetesSourceTest(IntegrationTest):
         cert, key = mesh_certs.write_pair(
             self.tempdir, "kube-apiserver", authority.issue([], ip_addresses=["127.0.0.1"]))
         self.kube_token = self.write("sa-token", ADMIN_TOKEN + "\n")
+        # Client certificates (a kubeconfig user's) chain to their own root, as on a cluster.
+        self.client_authority = mesh_certs.Authority("kubernetes-client-ca")
+        client_ca = self.write("client-ca.crt", self.client_authority.cert_pem())
         self.api = KubeApiServer(cert, key, token=ADMIN_TOKEN, crds=[CRDS],
-                                 bookmark_interval=0.2)
+                                 bookmark_interval=0.2, client_ca=client_ca)
         self.api.start()
         self.addCleanup(self.api.stop)
 
@@ -129,12 +135,12 @@ class KubernetesSourceTest(IntegrationTest):
 
     # --- processes -----------------------------------------------------------------------
 
-    def start_control_plane(self, name="weft-controlplane", extra=()):
+    def start_control_plane(self, name="weft-controlplane", extra=(), kube=None):
         xds_port = free_port()
+        kube = kube or ["--kube-api-server", self.api.url, "--kube-token-file", self.kube_token,
+                        "--kube-ca-file", self.kube_ca]
         process = self.start([
-            os.path.join(BIN_DIR, "weft-controlplane"), "--kubernetes",
-            "--kube-api-server", self.api.url, "--kube-token-file", self.kube_token,
-            "--kube-ca-file", self.kube_ca,
+            os.path.join(BIN_DIR, "weft-controlplane"), "--kubernetes", *kube,
             "--xds-address", f"127.0.0.1:{xds_port}", "--metrics-address", "127.0.0.1:0",
             "--debounce-ms", "20", "--id", name,
             "--kube-watch-timeout", "5s", "--kube-resync-period", "3s",
@@ -384,6 +390,47 @@ class KubernetesSourceTest(IntegrationTest):
                                                     name="later"))
         self.wait_until(lambda: self.accepted_condition("trafficroutes", "later")[1],
                         "status from the new leader")
+
+    def test_kubeconfig_with_a_client_certificate(self):
+        # A kubeconfig as `kind` or kubeadm write it: inline CA, client certificate and key.
+        cert, key = self.client_authority.issue([], common_name="weft-operator",
+                                                organizations=["system:masters"])
+        encode = lambda text: base64.b64encode(text.encode()).decode()  # noqa: E731
+        with open(self.kube_ca) as f:
+            ca = f.read()
+        kubeconfig = self.write("kubeconfig", json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "test",
+            "clusters": [{"name": "test", "cluster": {
+                "server": self.api.url, "certificate-authority-data": encode(ca)}}],
+            "users": [{"name": "operator", "user": {
+                "client-certificate-data": encode(cert), "client-key-data": encode(key)}}],
+            "contexts": [{"name": "test", "context": {"cluster": "test", "user": "operator"}}]}))
+        # The real client authenticates with it: the server's x509 authenticator is faithful.
+        whoami = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "auth", "whoami",
+                                 "-o", "json"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(whoami.returncode, 0, whoami.stderr)
+        self.assertEqual(json.loads(whoami.stdout)["status"]["userInfo"]["username"],
+                         "weft-operator")
+        def runtime_dirs():
+            return set(glob.glob(os.path.join(tempfile.gettempdir(), "weft-kube-*")))
+
+        before = runtime_dirs()
+        cp = self.start_control_plane("weft-controlplane-kubeconfig",
+                                      kube=["--kubeconfig", kubeconfig])
+        self.wait_until(lambda: self.metric(cp, "weft_cp_kube_synced", "Service") == 1.0 or None,
+                        "Services listed with the client certificate")
+        self.assertEqual(self.metric(cp, "weft_cp_kube_failures_total", "Service"), 0)
+        self.assertEqual(self.metric(cp, "weft_cp_kube_served", "TrafficRoute"), 1.0)
+        # The inline credentials were written for the clients, privately, and are gone when
+        # the control plane exits.
+        created = runtime_dirs() - before
+        self.assertEqual(len(created), 1, created)
+        runtime = created.pop()
+        self.assertEqual(os.stat(runtime).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(os.path.join(runtime, "client.key")).st_mode & 0o777, 0o600)
+        cp.signal(signal.SIGTERM)
+        self.assertEqual(cp.wait(timeout=20), 0)
+        self.assertFalse(os.path.exists(runtime))
 
     def test_mesh_comes_up_with_crds_missing_and_picks_them_up_later(self):
         # A cluster where the CRDs were not installed (yet): services and pods still work.

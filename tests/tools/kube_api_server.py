@@ -145,9 +145,11 @@ holds them. request_log and requests_to() show what was answered.
 
 Authentication
 --------------
-Every path, including /version and /healthz, needs `Authorization: Bearer <admin token>`:
-the server behaves like kube-apiserver with --anonymous-auth=false and no authorization
-beyond authentication. Anything else is 401 Unauthorized. Tokens registered for TokenReview
+Every path, including /version and /healthz, needs `Authorization: Bearer <admin token>`,
+or (with client_ca) a client certificate that chains to it, whose subject CN is the user and
+O the groups: the server behaves like kube-apiserver with --anonymous-auth=false,
+--client-ca-file and no authorization beyond authentication. Anything else is 401
+Unauthorized. Tokens registered for TokenReview
 are service-account tokens for reviewing only; they do not authenticate API calls.
 
 TokenReview audiences
@@ -3888,7 +3890,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(target.query, keep_blank_values=True)
         try:
             api._delay(self.command, path)
-            user = api._authenticate(self.headers.get("Authorization"))
+            user = api._authenticate(self.headers.get("Authorization"),
+                                     self.connection.getpeercert())
             if user is None:
                 raise ApiError(401, "Unauthorized")
             code = api._take("fail", self.command, path)
@@ -5331,13 +5334,17 @@ class KubeApiServer:
     """The server in a background thread; see the module docstring for what it serves."""
 
     def __init__(self, cert, key, token=(), port=0, *, log=None,
-                 bookmark_interval=BOOKMARK_INTERVAL, crds=(), kubernetes_service=True):
+                 bookmark_interval=BOOKMARK_INTERVAL, crds=(), kubernetes_service=True,
+                 client_ca=None):
         """cert, key: PEM files of the serving certificate (it must name 127.0.0.1);
         token: the admin bearer token, or several; port 0 picks a free one; log: a callable
         given one line per answered request; bookmark_interval: seconds between the BOOKMARK
         events of watches that allow them; crds: CRD manifests (dicts) or paths of YAML/JSON
         files or directories of them, installed before start; kubernetes_service: create the
-        default/kubernetes Service and EndpointSlice on start, as a real cluster has."""
+        default/kubernetes Service and EndpointSlice on start, as a real cluster has;
+        client_ca: a PEM file of roots for client certificates (kube-apiserver's
+        --client-ca-file): a verified one authenticates its subject's CN as the user name and
+        its O entries as groups, as the x509 authenticator does."""
         self._cert, self._key, self._requested_port = cert, key, port
         self._tokens = {token} if isinstance(token, str) else set(token)
         self._review_tokens = {}
@@ -5348,6 +5355,7 @@ class KubeApiServer:
         self._thread = None
         self._watches = set()
         self._kubernetes_service = kubernetes_service
+        self._client_ca = client_ca
         self.bookmark_interval = float(bookmark_interval)
         self.store = _Store()
         self.secrets = SecretsView(self.store)
@@ -5366,6 +5374,10 @@ class KubeApiServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._cert, self._key)
+        if self._client_ca:
+            # Asked for, not required: bearer tokens still work, as on a real server.
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(self._client_ca)
         context.set_alpn_protocols(["http/1.1"])  # no h2: http.server speaks HTTP/1.1 only
         self._httpd = _HttpsServer(self._requested_port, context, self)
         self.port = self._httpd.server_address[1]
@@ -5695,12 +5707,20 @@ class KubeApiServer:
         if seconds:
             time.sleep(seconds)
 
-    def _authenticate(self, header):
+    def _authenticate(self, header, peer_certificate=None):
         scheme, _, token = (header or "").strip().partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token or token not in self._tokens:
-            return None
-        return copy.deepcopy(ADMIN_USER)
+        if scheme.lower() == "bearer" and token in self._tokens:
+            return copy.deepcopy(ADMIN_USER)
+        if peer_certificate:
+            # Verified against client_ca by the handshake (unverified ones are refused there).
+            names = [value for entry in peer_certificate.get("subject", ())
+                     for key, value in entry if key == "commonName"]
+            groups = [value for entry in peer_certificate.get("subject", ())
+                      for key, value in entry if key == "organizationName"]
+            if names:
+                return {"username": names[0], "groups": groups + ["system:authenticated"]}
+        return None
 
     def _review(self, token, audiences):
         requested = list(audiences) or [DEFAULT_AUDIENCE]

@@ -45,14 +45,18 @@ class Authority:
                                       serialization.NoEncryption()).decode()
 
     def issue(self, uris, is_ca=False, not_before=None, not_after=None, dns_names=(),
-              ip_addresses=()):
+              ip_addresses=(), common_name=None, organizations=()):
         """A workload certificate with these URI SANs (and DNS or IP SANs, for a server
-        certificate such as the control plane's or a Kubernetes API server's); returns
+        certificate such as the control plane's or a Kubernetes API server's; or a subject,
+        for a Kubernetes client certificate: CN the user, O its groups); returns
         (cert_pem, key_pem)."""
         key = ec.generate_private_key(ec.SECP256R1())
+        subject = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
+        if common_name:
+            subject.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
         builder = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([]))
+            .subject_name(x509.Name(subject))
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
