@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
       "cluster mode: list every resource again this often to repair drift (0s: never)")(
       "kube-watch-timeout", po::value(&kube_watch_timeout)->default_value(kube_watch_timeout),
       "cluster mode: a watch request lasts between this and twice this, then resumes")(
+      "kube-list-page-size",
+      po::value(&cp.kube_list_page_size)->default_value(cp.kube_list_page_size),
+      "cluster mode: objects per page of a list (limit/continue)")(
       "leader-election-namespace", po::value(&cp.leader_election_namespace),
       "cluster mode: namespace of the Lease whose holder writes the resources' status (default: "
       "the pod's own, else weft-system)")(
@@ -129,12 +132,13 @@ int main(int argc, char** argv) {
   }
   if (!cp.kubernetes &&
       (values.count("namespace-selector") != 0 || !values["kube-resync-period"].defaulted() ||
-       !values["kube-watch-timeout"].defaulted() ||
+       !values["kube-watch-timeout"].defaulted() || !values["kube-list-page-size"].defaulted() ||
        values.count("leader-election-namespace") != 0 ||
        !values["leader-election-lease"].defaulted() ||
        !values["leader-lease-duration"].defaulted())) {
     std::cerr << "weft-controlplane: --namespace-selector, --kube-resync-period, "
-                 "--kube-watch-timeout and the --leader-* options are for --kubernetes\n";
+                 "--kube-watch-timeout, --kube-list-page-size and the --leader-* options are for "
+                 "--kubernetes\n";
     return 2;
   }
   if (cp.kubernetes && values.count("leader-election-namespace") == 0) {
@@ -196,6 +200,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     *out = std::chrono::seconds(duration.seconds());
+  }
+  if (cp.kube_list_page_size < 1) {
+    std::cerr << "weft-controlplane: --kube-list-page-size must be at least 1\n";
+    return 2;
   }
   if (cp.kube_watch_timeout.count() < 1) {
     std::cerr << "weft-controlplane: --kube-watch-timeout must be at least 1s\n";

@@ -16,6 +16,8 @@ struct ApiResponse {
   // Transport failure: connecting, TLS (a certificate that does not verify), the token file,
   // the deadline. Empty when a response arrived, whatever its status.
   std::string error;
+  // AsyncApiClient::stream(): the stream was ended because one line was longer than allowed.
+  bool line_too_long = false;
 
   // For a log line or a refusal: the transport error, or the status with the message of the
   // Kubernetes Status object in the body ("404: secrets \"x\" not found").

@@ -14,8 +14,8 @@ namespace weft::kube {
 struct ApiServer {
   std::string host;  // a DNS name or an IP address; also the name its certificate must carry
   uint16_t port = 443;
-  std::string token_file;      // the bearer token; empty: no Authorization header
-  std::string ca_file;         // the roots its serving certificate must chain to
+  std::string token_file;  // the bearer token; empty: no Authorization header
+  std::string ca_file;     // the roots its serving certificate must chain to
   // A client certificate and its key (PEM files), for a kubeconfig user that has one; empty:
   // none. Read for every request, like the token.
   std::string client_cert_file;

@@ -1,5 +1,9 @@
 #include "common/kube/async_api_client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -28,16 +32,31 @@ struct AsyncApiClient::Connection {
   explicit Connection(std::shared_ptr<Shared> client) : shared(std::move(client)) {
     shared->in_flight.insert(this);
   }
-  ~Connection() { shared->in_flight.erase(this); }
+  ~Connection() {
+    shared->in_flight.erase(this);
+    if (handle != nullptr) {
+      handle->connection_ = nullptr;
+    }
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   void cancel() {
+    cancelled = true;
     if (stream) {
       beast::get_lowest_layer(*stream).cancel();
     }
   }
+
+  bool cancelled = false;
+  AsyncApiClient::RequestHandle* handle = nullptr;
 };
+
+void AsyncApiClient::RequestHandle::cancel() {
+  if (connection_ != nullptr) {
+    connection_->cancel();
+  }
+}
 
 namespace {
 
@@ -61,8 +80,7 @@ asio::awaitable<void> sendRequest(AsyncApiClient::Connection& connection, const 
   if (!server.client_cert_file.empty()) {
     connection.context.use_certificate_chain_file(server.client_cert_file, failure);
     if (!failure) {
-      connection.context.use_private_key_file(server.client_key_file, ssl::context::pem,
-                                              failure);
+      connection.context.use_private_key_file(server.client_key_file, ssl::context::pem, failure);
     }
     if (failure) {
       error = "cannot use the client certificate " + server.client_cert_file + " and key " +
@@ -83,11 +101,28 @@ asio::awaitable<void> sendRequest(AsyncApiClient::Connection& connection, const 
   asio::ip::tcp::resolver resolver(executor);
   const auto addresses = co_await resolver.async_resolve(server.host, std::to_string(server.port),
                                                          asio::use_awaitable);
+  if (connection.cancelled || connection.shared->cancelled) {
+    error = step + ": cancelled";
+    co_return;
+  }
   auto& stream = connection.stream.emplace(executor, connection.context);
   // Bounds the connect, the handshake and the request (and, for call(), the answer).
   beast::get_lowest_layer(stream).expires_after(timeout);
   step = "connecting to " + server.url();
   co_await beast::get_lowest_layer(stream).async_connect(addresses, asio::use_awaitable);
+  if (streaming) {
+    // A watch is quiet for minutes at a time: keepalive probes find a peer that vanished (a
+    // node gone, a load balancer that lost the connection) in about a minute.
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    socket.set_option(asio::socket_base::keep_alive(true));
+    const int fd = socket.native_handle();
+    const int idle = 30;
+    const int interval = 10;
+    const int count = 3;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+  }
   error_code not_an_address;
   asio::ip::make_address(server.host, not_an_address);
   if (not_an_address) {
@@ -185,8 +220,10 @@ asio::awaitable<ApiResponse> AsyncApiClient::call(
 }
 
 asio::awaitable<ApiResponse> AsyncApiClient::stream(const std::string& target,
+                                                    std::chrono::milliseconds head_timeout,
                                                     std::chrono::milliseconds idle_timeout,
-                                                    const LineHandler& on_line, size_t max_line) {
+                                                    const LineHandler& on_line, size_t max_line,
+                                                    RequestHandle* handle) {
   const std::shared_ptr<Shared> shared = shared_;
   const ApiServer server = server_;
   ApiResponse response;
@@ -198,16 +235,19 @@ asio::awaitable<ApiResponse> AsyncApiClient::stream(const std::string& target,
   std::string step = "preparing " + method + " " + target;
   try {
     Connection connection(shared);
+    if (handle != nullptr) {
+      handle->connection_ = &connection;
+      connection.handle = handle;
+    }
     std::string error;
     const std::string none;
-    co_await sendRequest(connection, server, method, target, none, none, true, idle_timeout, step,
+    co_await sendRequest(connection, server, method, target, none, none, true, head_timeout, step,
                          error);
     if (!error.empty()) {
       response.error = std::move(error);
       co_return response;
     }
     auto& stream = *connection.stream;
-    beast::get_lowest_layer(stream).expires_after(idle_timeout);
     step = "reading the answer to " + method + " " + target;
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
@@ -256,6 +296,7 @@ asio::awaitable<ApiResponse> AsyncApiClient::stream(const std::string& target,
         const size_t newline = data.find('\n');
         if (newline == std::string_view::npos) {
           if (pending.size() + data.size() > max_line) {
+            response.line_too_long = true;
             response.error = step + ": an event longer than " + std::to_string(max_line) +
                              " bytes; the watch was ended";
             co_return response;
@@ -267,6 +308,7 @@ asio::awaitable<ApiResponse> AsyncApiClient::stream(const std::string& target,
         data.remove_prefix(newline + 1);
         if (!pending.empty()) {
           if (pending.size() + line.size() > max_line) {
+            response.line_too_long = true;
             response.error = step + ": an event longer than " + std::to_string(max_line) +
                              " bytes; the watch was ended";
             co_return response;
@@ -279,7 +321,7 @@ asio::awaitable<ApiResponse> AsyncApiClient::stream(const std::string& target,
         if (!more) {
           co_return response;
         }
-        if (shared->cancelled) {
+        if (shared->cancelled || connection.cancelled) {
           response.error = step + ": cancelled";
           co_return response;
         }

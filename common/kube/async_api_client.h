@@ -26,6 +26,8 @@ namespace weft::kube {
 // client: they hold what they use.
 class AsyncApiClient {
  public:
+  struct Connection;  // a request's stream, registered while in flight
+
   AsyncApiClient(boost::asio::any_io_executor executor, ApiServer server);
   ~AsyncApiClient();
   AsyncApiClient(const AsyncApiClient&) = delete;
@@ -48,22 +50,38 @@ class AsyncApiClient {
   // its newline). Returning false ends the stream.
   using LineHandler = std::function<bool(std::string_view line)>;
 
-  // A streaming GET: a watch. For a 200 answer, `on_line` gets each line as it arrives and the
-  // result has `status` 200 and an empty body; `error` says why the stream ended when the
-  // server did not end it properly (the connection closed before the last chunk, nothing read
-  // for `idle_timeout`, a line longer than `max_line`, cancelled). Any other status is read
-  // whole, like call(). Never throws.
-  boost::asio::awaitable<ApiResponse> stream(const std::string& target,
-                                             std::chrono::milliseconds idle_timeout,
-                                             const LineHandler& on_line, size_t max_line);
+  // Lets its owner end one request in flight (a watch) while the client's others go on.
+  class RequestHandle {
+   public:
+    // Ends the request in flight, if any, with an error; later requests are not affected.
+    void cancel();
 
-  // Ends every request in flight (they return with an error) and makes later ones fail at once.
+   private:
+    friend class AsyncApiClient;
+    Connection* connection_ = nullptr;
+  };
+
+  // A streaming GET: a watch. The connection, the handshake and the answer's head must come
+  // within `head_timeout`; then `on_line` gets each line as it arrives, and the result has
+  // `status` 200 and an empty body. `error` says why the stream ended when the server did not
+  // end it properly: the connection closed before the last chunk, nothing read for
+  // `idle_timeout`, a line longer than `max_line` (also `line_too_long`), cancelled. TCP
+  // keepalive probes the connection while it is quiet, so a peer that vanished is noticed
+  // within about a minute. Any other status is read whole, like call(). `handle`, when given,
+  // can cancel this request alone. Never throws.
+  boost::asio::awaitable<ApiResponse> stream(const std::string& target,
+                                             std::chrono::milliseconds head_timeout,
+                                             std::chrono::milliseconds idle_timeout,
+                                             const LineHandler& on_line, size_t max_line,
+                                             RequestHandle* handle);
+
+  // Ends every request in flight (they return with an error; one still resolving the server's
+  // name does when the resolver answers) and makes later ones fail at once.
   void cancelAll();
 
   const ApiServer& server() const { return server_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
-  struct Connection;  // a request's stream, registered while in flight
   // What requests in flight touch after resuming: shared with their frames, so the client may
   // be destroyed while a cancelled request has yet to resume.
   struct Shared {

@@ -89,6 +89,13 @@ tls::Result<ApiServer> kubeconfigApiServer(const std::string& path, const std::s
                       "\" sets insecure-skip-tls-verify; the API server must be verified (give "
                       "certificate-authority)"};
   }
+  for (const char* unsupported : {"tls-server-name", "proxy-url"}) {
+    if (!scalar(cluster, unsupported).empty()) {
+      return tls::Error{where + "cluster \"" + cluster_name + "\" sets " + unsupported +
+                        ", which is not supported: the server's name must be in its URL, and "
+                        "the API reached directly"};
+    }
+  }
   if (user["exec"] || user["auth-provider"]) {
     return tls::Error{where + "user \"" + user_name +
                       "\" authenticates through a plugin (exec or auth-provider), which is not "
@@ -99,14 +106,15 @@ tls::Result<ApiServer> kubeconfigApiServer(const std::string& path, const std::s
   std::error_code ignored;
   bool made_dir = false;
   // Inline credentials become private files; the clients read them per request.
+  // Which of the two forms wins when both are given follows client-go: the *-data fields
+  // over their files, tokenFile over token.
   auto materialize = [&](const YAML::Node& map, const char* file_key, const char* data_key,
                          const char* out_name, bool base64) -> tls::Result<std::string> {
-    if (const std::string file = scalar(map, file_key); !file.empty()) {
-      return resolve(file, base);
-    }
     const std::string data = scalar(map, data_key);
-    if (data.empty()) {
-      return std::string();
+    const std::string file = scalar(map, file_key);
+    const bool file_wins = std::string_view(file_key) == "tokenFile";
+    if (data.empty() || (file_wins && !file.empty())) {
+      return file.empty() ? std::string() : resolve(file, base);
     }
     std::string contents = data;
     if (base64) {

@@ -83,6 +83,17 @@ LeaderElector::~LeaderElector() {
   }
 }
 
+std::chrono::milliseconds LeaderElector::requestTimeout() const {
+  if (!stats_.leader) {
+    return options_.request_timeout;
+  }
+  // A leader's round must end by its renew deadline, which comes before the others may take
+  // the Lease: a slow request must not keep a leader that has lost its claim writing.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      last_renewal_ + options_.renew_deadline - std::chrono::steady_clock::now());
+  return std::clamp(left, std::chrono::milliseconds(100), options_.request_timeout);
+}
+
 int64_t LeaderElector::leaseSeconds() const {
   return std::max<int64_t>(
       1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count());
@@ -180,8 +191,7 @@ asio::awaitable<void> LeaderElector::run(State& state) {
 asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
   state.round = Round::kUnknown;
   const std::string item = leasePath() + "/" + options_.name;
-  const ApiResponse read =
-      co_await client_.call(kGet, item, kNoBody, options_.request_timeout, kJson);
+  const ApiResponse read = co_await client_.call(kGet, item, kNoBody, requestTimeout(), kJson);
   if (state.stopped) {
     co_return false;
   }
@@ -204,7 +214,7 @@ asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
     const std::string body = json::serialize(lease);
     const std::string collection = leasePath();
     const ApiResponse created =
-        co_await client_.call(kPost, collection, body, options_.request_timeout, kJson);
+        co_await client_.call(kPost, collection, body, requestTimeout(), kJson);
     if (state.stopped) {
       co_return false;
     }
@@ -263,8 +273,7 @@ asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
   // The resourceVersion read stays in metadata: the update fails with 409 if anyone wrote in
   // between.
   const std::string body = json::serialize(lease);
-  const ApiResponse updated =
-      co_await client_.call(kPut, item, body, options_.request_timeout, kJson);
+  const ApiResponse updated = co_await client_.call(kPut, item, body, requestTimeout(), kJson);
   if (state.stopped) {
     co_return false;
   }

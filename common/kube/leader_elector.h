@@ -54,7 +54,9 @@ struct LeaderElectionStats {
 //    at once instead of after lease_duration.
 // Only the leader writes status; every replica serves xDS regardless.
 //
-// Runs on the client's executor; call everything on that thread.
+// Runs on the client's executor; call everything on that thread. Destroy it only after
+// stop()'s `done` has run, or once the executor's loop has stopped for good: until then its
+// coroutine may still resume and use it.
 class LeaderElector {
  public:
   using Callback = std::function<void(bool leading)>;
@@ -82,6 +84,8 @@ class LeaderElector {
   void setLeader(bool leading);
   std::string leasePath() const;
   int64_t leaseSeconds() const;
+  // The deadline of one request: for the leader, bounded by its renew deadline.
+  std::chrono::milliseconds requestTimeout() const;
 
   AsyncApiClient& client_;
   const LeaderElectionOptions options_;

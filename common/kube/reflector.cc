@@ -88,6 +88,8 @@ struct Reflector::State {
   bool stopped = false;
   bool relist_requested = false;
   asio::steady_timer wake;
+  // The watch in flight, which relist() ends.
+  AsyncApiClient::RequestHandle watch;
 };
 
 Reflector::Reflector(AsyncApiClient& client, ResourceType type, ReflectorOptions options,
@@ -124,6 +126,7 @@ void Reflector::relist() {
   if (state_) {
     state_->relist_requested = true;
     state_->wake.cancel();
+    state_->watch.cancel();
   }
 }
 
@@ -131,6 +134,7 @@ void Reflector::stop() {
   if (state_) {
     state_->stopped = true;
     state_->wake.cancel();
+    state_->watch.cancel();
     state_.reset();
   }
 }
@@ -149,34 +153,54 @@ asio::awaitable<void> Reflector::sleep(State& state, std::chrono::milliseconds d
 
 asio::awaitable<void> Reflector::run(State& state) {
   while (!state.stopped) {
-    state.relist_requested = false;
-    const bool listed = co_await list(state);
-    if (state.stopped) {
-      co_return;
-    }
-    if (!listed || !stats_.served) {
-      // Not served (a CRD not installed yet) is looked for again at the backoff's pace.
-      co_await sleep(state, backoff_.next());
-      continue;
-    }
-    while (!state.stopped) {
-      if (state.relist_requested) {
-        break;
-      }
-      if (options_.resync_period.count() > 0 && std::chrono::steady_clock::now() >= next_resync_) {
-        ++stats_.resyncs;
-        break;
-      }
-      const WatchEnd end = co_await watch(state);
+    bool crashed = false;
+    try {
+      co_await listAndWatch(state);
+    } catch (const std::exception& error) {
+      // The consumer threw on an object (memory, most likely): list again later rather than
+      // leave the resource unwatched for good.
       if (state.stopped) {
         co_return;
       }
-      if (end == WatchEnd::kRelist) {
-        break;
-      }
-      if (end == WatchEnd::kFailed) {
-        co_await sleep(state, backoff_.next());
-      }
+      failed(std::string("handling an object failed: ") + error.what() + "; listing again");
+      crashed = true;
+    }
+    if (crashed && !state.stopped) {
+      co_await sleep(state, backoff_.next());
+    }
+  }
+}
+
+asio::awaitable<void> Reflector::listAndWatch(State& state) {
+  state.relist_requested = false;
+  const bool listed = co_await list(state);
+  if (state.stopped) {
+    co_return;
+  }
+  if (!listed || !stats_.served) {
+    // Not served (a CRD not installed yet) is looked for again at the backoff's pace.
+    co_await sleep(state, backoff_.next());
+    co_return;
+  }
+  // Resyncs and relist() requests are taken between watches; relist() also ends the watch
+  // in flight, and a resync waits at most one watch (watch_timeout to twice that).
+  while (!state.stopped) {
+    if (state.relist_requested) {
+      break;
+    }
+    if (options_.resync_period.count() > 0 && std::chrono::steady_clock::now() >= next_resync_) {
+      ++stats_.resyncs;
+      break;
+    }
+    const WatchEnd end = co_await watch(state);
+    if (state.stopped) {
+      co_return;
+    }
+    if (end == WatchEnd::kRelist) {
+      break;
+    }
+    if (end == WatchEnd::kFailed) {
+      co_await sleep(state, backoff_.next());
     }
   }
 }
@@ -186,7 +210,8 @@ asio::awaitable<bool> Reflector::list(State& state) {
   std::set<std::string> seen;
   std::string continue_token;
   std::string list_version;
-  do {
+  bool complete = false;
+  while (!complete) {
     std::string target = type_.collection() + "?limit=" + std::to_string(options_.page_size);
     if (!continue_token.empty()) {
       target += "&continue=" + queryEscape(continue_token);
@@ -210,12 +235,17 @@ asio::awaitable<bool> Reflector::list(State& state) {
       stats_.served = false;
       seen.clear();
       list_version.clear();
-      break;
+      complete = true;
+      continue;
     }
     if (response.status == 410 && !continue_token.empty()) {
-      // The continue token's snapshot was compacted: the list starts over.
+      // The continue token's snapshot was compacted while the pages were read: the list
+      // starts over from the first page (what the earlier pages delivered is compared again).
       ++stats_.relists_expired;
+      kubeLog().info("{}: the list's snapshot expired between pages (410); listing again",
+                     type_.kind);
       continue_token.clear();
+      list_version.clear();
       seen.clear();
       continue;
     }
@@ -263,7 +293,8 @@ asio::awaitable<bool> Reflector::list(State& state) {
       }
     }
     continue_token = std::string(stringAt(*metadata, "continue"));
-  } while (!continue_token.empty());
+    complete = continue_token.empty();
+  }
 
   for (auto it = known_.begin(); it != known_.end();) {
     if (seen.count(it->first) != 0) {
@@ -287,9 +318,12 @@ asio::awaitable<bool> Reflector::list(State& state) {
     handler_.on_event(WatchEventType::kDeleted, gone);
   }
   resource_version_ = list_version;
-  ++stats_.lists;
+  stats_.objects = known_.size();
   stats_.synced = true;
-  backoff_.reset();
+  if (stats_.served) {
+    ++stats_.lists;
+    backoff_.reset();  // a 404 keeps backing off: the CRD is looked for ever more slowly
+  }
   if (options_.resync_period.count() > 0) {
     const auto period =
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.resync_period);
@@ -311,13 +345,18 @@ asio::awaitable<Reflector::WatchEnd> Reflector::watch(State& state) {
     target += "&resourceVersion=" + queryEscape(resource_version_);
   }
   WatchEnd end = WatchEnd::kResume;
-  const AsyncApiClient::LineHandler on_line = [this, &state, &end](std::string_view line) {
+  uint64_t received = 0;
+  const AsyncApiClient::LineHandler on_line = [this, &state, &end,
+                                               &received](std::string_view line) {
     // After stop() the reflector may be gone: `state` (owned elsewhere) says so.
+    ++received;
     return !state.stopped && handleEvent(line, end);
   };
+  const auto started = std::chrono::steady_clock::now();
   const ApiResponse response = co_await client_.stream(
-      target, std::chrono::duration_cast<std::chrono::milliseconds>(timeout + options_.watch_grace),
-      on_line, options_.max_event_bytes);
+      target, options_.request_timeout,
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout + options_.watch_grace),
+      on_line, options_.max_event_bytes, &state.watch);
   if (state.stopped) {
     co_return WatchEnd::kResume;
   }
@@ -326,6 +365,15 @@ asio::awaitable<Reflector::WatchEnd> Reflector::watch(State& state) {
   }
   if (end != WatchEnd::kResume) {
     co_return end;
+  }
+  if (state.relist_requested) {
+    co_return WatchEnd::kRelist;  // relist() ended it
+  }
+  if (response.line_too_long) {
+    // Resuming would read the same event again: only a list gets past it.
+    failed("watch: " + response.error + "; listing again");
+    co_await sleep(state, backoff_.next());
+    co_return WatchEnd::kRelist;
   }
   if (!response.error.empty()) {
     failed("watch: " + response.error);
@@ -340,6 +388,13 @@ asio::awaitable<Reflector::WatchEnd> Reflector::watch(State& state) {
     // Whatever went wrong (the resource no longer served, permissions), a list finds out.
     co_await sleep(state, backoff_.next());
     co_return WatchEnd::kRelist;
+  }
+  if (received == 0 && std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+    // Ended at once, and cleanly, with nothing in it (a proxy in the way, a server going
+    // down): as client-go does, that is a failure to back off from, not a watch to resume
+    // in a tight loop.
+    failed("watch: ended at once without an event");
+    co_return WatchEnd::kFailed;
   }
   co_return WatchEnd::kResume;  // the server's timeout: resume from resource_version_
 }
@@ -396,19 +451,19 @@ bool Reflector::handleEvent(std::string_view line, WatchEnd& end) {
   }
   ++stats_.events;
   backoff_.reset();  // the watch works
-  if (!version.empty()) {
-    resource_version_ = version;
-  }
+  // The consumer first: if it throws, the version stays behind the event, and the list that
+  // follows delivers it again. A MODIFIED for an object never seen (or an ADDED for a known
+  // one) is passed on as the server says: the consumer replaces what it holds under that key.
+  handler_.on_event(event_type, *object);
   if (event_type == WatchEventType::kDeleted) {
     known_.erase(key);
   } else {
-    auto [known, added] = known_.insert_or_assign(std::move(key), std::move(version));
-    // A MODIFIED for an object never seen (or ADDED for a known one) is passed on as the
-    // server says: the consumer replaces whatever it holds under that key.
-    (void)known;
-    (void)added;
+    known_.insert_or_assign(key, version);
   }
-  handler_.on_event(event_type, *object);
+  stats_.objects = known_.size();
+  if (!version.empty()) {
+    resource_version_ = std::move(version);
+  }
   return true;
 }
 

@@ -62,6 +62,7 @@ struct ReflectorStats {
   uint64_t bookmarks = 0;
   uint64_t drift_repairs = 0;  // differences a list found from what the watches had delivered
   uint64_t failures = 0;       // failed lists and watches (transport, status, bad events)
+  uint64_t objects = 0;        // objects held now (as of the last list and events)
   bool synced = false;         // a list has completed (or the resource is not served)
   bool served = true;          // false when the API answered 404 for the resource
   std::string last_error;
@@ -99,7 +100,7 @@ class Reflector {
   Reflector& operator=(const Reflector&) = delete;
 
   void start();
-  // Lists again soon (SIGHUP), whatever the watch is doing.
+  // Lists again soon (SIGHUP): ends the watch in flight.
   void relist();
   // Ends the work; the in-flight request is cancelled by the client's cancelAll().
   void stop();
@@ -114,6 +115,8 @@ class Reflector {
   // The coroutines take the State by reference: co_spawn's completion handler owns it until
   // run() ends (see AsyncApiClient::call on by-value arguments under GCC 12).
   boost::asio::awaitable<void> run(State& state);
+  // One list, then watches until a relist is due. Throws what the consumer throws.
+  boost::asio::awaitable<void> listAndWatch(State& state);
   boost::asio::awaitable<bool> list(State& state);
   boost::asio::awaitable<WatchEnd> watch(State& state);
   boost::asio::awaitable<void> sleep(State& state, std::chrono::milliseconds delay);

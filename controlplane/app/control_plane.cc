@@ -258,6 +258,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
     source_options.namespace_selector = options.namespace_selector;
     source_options.reflector.resync_period = options.kube_resync_period;
     source_options.reflector.watch_timeout = options.kube_watch_timeout;
+    source_options.reflector.page_size = options.kube_list_page_size;
     auto kubernetes = std::make_unique<KubernetesSource>(loop, source_options, on_model);
     status_client = std::make_unique<kube::AsyncApiClient>(loop.get_executor(), *kube_server);
     status_writer = std::make_unique<StatusWriter>(

@@ -19,6 +19,8 @@ struct ControlPlaneOptions {
   // length of one watch request (kube/reflector.h).
   std::chrono::seconds kube_resync_period{std::chrono::minutes(30)};
   std::chrono::seconds kube_watch_timeout{std::chrono::minutes(5)};
+  // Cluster mode: items per list page.
+  uint32_t kube_list_page_size = 500;
   // Cluster mode: the Lease whose holder writes status (every replica serves xDS). The
   // namespace defaults to the pod's own.
   std::string leader_election_namespace = "weft-system";

@@ -73,6 +73,14 @@ std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
     }
     out.push_back(std::move(metric));
   }
+  auto objects = family("weft_cp_kube_objects", "Objects of a resource the control plane holds",
+                        prometheus::MetricType::Gauge);
+  for (const auto& [resource, reflector] : stats.resources) {
+    objects.metric.push_back(sample(prometheus::MetricType::Gauge,
+                                    static_cast<double>(reflector.objects),
+                                    {{"resource", resource}}));
+  }
+  out.push_back(std::move(objects));
   auto synced = family("weft_cp_kube_synced",
                        "1 once a resource has been listed (or found not served), else 0",
                        prometheus::MetricType::Gauge);

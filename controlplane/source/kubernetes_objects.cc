@@ -200,12 +200,23 @@ std::map<std::string, PodEndpoint> readEndpointSlicePods(const json::object& obj
     }
     PodEndpoint state;
     if (const json::object* conditions = objectAt(endpoint, "conditions")) {
-      const json::value* ready = conditions->if_contains("ready");
-      state.ready = ready == nullptr || !ready->is_bool() || ready->get_bool();
+      // `ready` is forced true for a Service with publishNotReadyAddresses; `serving` is the
+      // pod's own readiness there too, and `terminating` a pod on its way out. Unset
+      // conditions count as ready and serving, and not terminating (discovery.k8s.io/v1).
+      auto flag = [conditions](std::string_view name, bool unset) {
+        const json::value* value = conditions->if_contains(name);
+        return value == nullptr || !value->is_bool() ? unset : value->get_bool();
+      };
+      state.ready = flag("ready", true) && flag("serving", true) && !flag("terminating", false);
     }
     state.zone = stringAt(endpoint, "zone");
-    pods.insert_or_assign(stringAt(*target, "namespace") + "/" + stringAt(*target, "name"),
-                          std::move(state));
+    std::string namespace_ = stringAt(*target, "namespace");
+    if (namespace_.empty()) {
+      // A targetRef names a pod of the slice's own namespace when it leaves it out.
+      const json::object* metadata = objectAt(object, "metadata");
+      namespace_ = metadata == nullptr ? std::string() : stringAt(*metadata, "namespace");
+    }
+    pods.insert_or_assign(namespace_ + "/" + stringAt(*target, "name"), std::move(state));
   }
   return pods;
 }

@@ -55,7 +55,9 @@ std::optional<PodInfo> readPod(const boost::json::object& object);
 
 // A pod's state in one EndpointSlice.
 struct PodEndpoint {
-  // conditions.ready: unset counts as ready (the API's rule for consumers).
+  // Whether it should get traffic: conditions.ready and serving, and not terminating (so a
+  // Service with publishNotReadyAddresses, whose slices say ready regardless, does not make
+  // an unready pod an endpoint of the pod's other Services). Unset counts as ready.
   bool ready = true;
   // The zone of the pod's node, when the slice says.
   std::string zone;

@@ -48,7 +48,13 @@ AcceptedCondition desiredCondition(const ResourceOutcome& outcome, const std::st
       message += (message.empty() ? "" : "; ") + error;
     }
     if (message.size() > kMaxMessageBytes) {
-      message.resize(kMaxMessageBytes);
+      // Cut at a character boundary: a split UTF-8 sequence would be stored as U+FFFD, never
+      // match what is written, and be written again on every pass.
+      size_t cut = kMaxMessageBytes;
+      while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) {
+        --cut;
+      }
+      message.resize(cut);
       message += "...";
     }
     condition.message = message + ". The last accepted version, if any, stays in effect.";

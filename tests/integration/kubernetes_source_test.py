@@ -298,6 +298,32 @@ class KubernetesSourceTest(IntegrationTest):
         self.assertGreaterEqual(self.metric(
             self.control_plane, "weft_cp_kube_relists_expired_total", "EndpointSlice"), 1)
 
+    def test_a_list_whose_snapshot_expires_between_pages_starts_over(self):
+        # Its own control plane, listing two pods a page; the first one stops so that nothing
+        # else asks for pods meanwhile.
+        self.control_plane.signal(signal.SIGTERM)
+        self.assertEqual(self.control_plane.wait(timeout=20), 0)
+        self.add_pod("reviews-v2", "v2", self.v2_port)
+        self.add_pod("reviews-v3", "v3", self.v2_port)
+        self.api.delay_next(2, 2.0, method="GET", path="/api/v1/pods")
+        cp = self.start_control_plane("weft-controlplane-paged",
+                                      extra=["--kube-list-page-size", "2"])
+
+        def first_page_answered():
+            return any(r.method == "GET" and r.path == "/api/v1/pods" and "limit=2" in r.query
+                       and "continue=" not in r.query for r in self.api.request_log)
+
+        self.wait_until(first_page_answered, "the first page of pods")
+        # The second page is still held back: the snapshot it continues is compacted now.
+        self.api.create("secrets", {"metadata": metadata("unrelated"), "data": {}})
+        self.api.compact()
+        self.wait_until(lambda: self.metric(cp, "weft_cp_kube_relists_expired_total", "Pod")
+                        >= 1 or None, "the expired continue token seen")
+        self.wait_until(lambda: self.metric(cp, "weft_cp_kube_synced", "Pod") == 1.0 or None,
+                        "pods listed again from the first page")
+        self.assertEqual(self.metric(cp, "weft_cp_kube_objects", "Pod"), 3)
+        self.assertEqual(self.metric(cp, "weft_cp_kube_lists_total", "Pod"), 1)
+
     def test_resync_repairs_an_event_that_never_came(self):
         self.add_pod("reviews-v2", "v2", self.v2_port)
         self.set_slice({"reviews-v1": True, "reviews-v2": True})

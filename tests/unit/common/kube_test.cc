@@ -233,6 +233,29 @@ TEST_F(KubeconfigTest, RefusesWhatItCannotUseSafely) {
     EXPECT_NE(server.error().find(c.reason), std::string::npos) << server.error();
   }
   EXPECT_FALSE(kubeconfigApiServer(dir_ + "/missing", "", dir_ + "/run"));
+  for (const char* unsupported : {"tls-server-name: api.internal", "proxy-url: http://p:3128"}) {
+    std::string text = base;
+    const std::string from = "certificate-authority-data: Q0EtUEVN}";
+    text.replace(text.find(from), from.size(),
+                 "certificate-authority-data: Q0EtUEVN, " + std::string(unsupported) + "}");
+    const auto server = kubeconfigApiServer(write("config", text), "", dir_ + "/run");
+    ASSERT_FALSE(server) << unsupported;
+    EXPECT_NE(server.error().find("not supported"), std::string::npos) << server.error();
+  }
+}
+
+TEST_F(KubeconfigTest, BothFormsGivenFollowClientGo) {
+  // The *-data fields win over their files; tokenFile wins over token.
+  std::string text = kTwoContexts;
+  const std::string from = "user: {token: dev-token}";
+  text.replace(text.find(from), from.size(),
+               "user: {token: inline, tokenFile: tok, client-certificate: c.crt, "
+               "client-certificate-data: Q0VSVA==, client-key: k.key, client-key-data: S0VZ}");
+  const auto server = kubeconfigApiServer(write("config", text), "", dir_ + "/run");
+  ASSERT_TRUE(server) << server.error();
+  EXPECT_EQ(server->token_file, dir_ + "/tok");
+  EXPECT_EQ(slurp(server->client_cert_file), "CERT");
+  EXPECT_EQ(slurp(server->client_key_file), "KEY");
 }
 
 }  // namespace

@@ -186,5 +186,27 @@ TEST(KubernetesObjectsTest, EndpointSliceListsPodsWithReadinessAndZone) {
   EXPECT_TRUE(pods.at("shop/reviews-v2-new").ready);
 }
 
+TEST(KubernetesObjectsTest, ServingAndTerminatingOverrideAForcedReady) {
+  // A Service with publishNotReadyAddresses gets ready=true for every pod; serving still says
+  // whether the pod itself is ready, and terminating whether it is leaving.
+  const auto pods = readEndpointSlicePods(parse(R"({
+    "metadata": {"name": "peers-1", "namespace": "shop"},
+    "endpoints": [
+      {"addresses": ["10.0.0.1"], "conditions": {"ready": true, "serving": false},
+       "targetRef": {"kind": "Pod", "name": "probe-failing"}},
+      {"addresses": ["10.0.0.2"],
+       "conditions": {"ready": true, "serving": true, "terminating": true},
+       "targetRef": {"kind": "Pod", "name": "leaving"}},
+      {"addresses": ["10.0.0.3"], "conditions": {"ready": true, "serving": true},
+       "targetRef": {"kind": "Pod", "name": "fine"}}
+    ]
+  })"));
+  ASSERT_EQ(pods.size(), 3u);
+  // targetRef without a namespace: the slice's own.
+  EXPECT_FALSE(pods.at("shop/probe-failing").ready);
+  EXPECT_FALSE(pods.at("shop/leaving").ready);
+  EXPECT_TRUE(pods.at("shop/fine").ready);
+}
+
 }  // namespace
 }  // namespace weft::controlplane
