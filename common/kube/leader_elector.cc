@@ -10,6 +10,7 @@
 #include <exception>
 #include <random>
 
+#include "common/kube/json_fields.h"
 #include "common/log/logger.h"
 
 namespace weft::kube {
@@ -29,16 +30,6 @@ const std::string kPost = "POST";
 const std::string kPut = "PUT";
 const std::string kNoBody;
 const std::string kJson = "application/json";
-
-std::string stringAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
-}
-
-int64_t integerAt(const json::object& object, std::string_view key, int64_t fallback) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_int64() ? value->get_int64() : fallback;
-}
 
 // What one round found.
 enum class Round : uint8_t {
@@ -246,8 +237,8 @@ asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
   }
   json::object& lease = parsed.get_object();
   json::object& spec = lease["spec"].get_object();
-  const std::string holder = stringAt(spec, "holderIdentity");
-  const std::string renew_time = stringAt(spec, "renewTime");
+  const std::string holder = std::string(stringField(spec, "holderIdentity"));
+  const std::string renew_time = std::string(stringField(spec, "renewTime"));
   if (holder != observed_holder_ || renew_time != observed_renew_time_ ||
       observed_at_ == std::chrono::steady_clock::time_point{}) {
     observed_holder_ = holder;
@@ -257,7 +248,7 @@ asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
   stats_.holder = holder;
   const bool mine = holder == options_.identity;
   const auto duration =
-      std::chrono::seconds(integerAt(spec, "leaseDurationSeconds", leaseSeconds()));
+      std::chrono::seconds(integerField(spec, "leaseDurationSeconds", leaseSeconds()));
   const bool expired = holder.empty() || now_steady >= observed_at_ + duration;
   if (!mine && !expired) {
     state.round = Round::kHeldByOther;
@@ -268,7 +259,7 @@ asio::awaitable<bool> LeaderElector::tryAcquireOrRenew(State& state) {
   spec["renewTime"] = now;
   if (!mine) {
     spec["acquireTime"] = now;
-    spec["leaseTransitions"] = integerAt(spec, "leaseTransitions", 0) + 1;
+    spec["leaseTransitions"] = integerField(spec, "leaseTransitions", 0) + 1;
   }
   // The resourceVersion read stays in metadata: the update fails with 409 if anyone wrote in
   // between.
@@ -313,7 +304,7 @@ asio::awaitable<void> LeaderElector::release(State& state) {
     co_return;
   }
   json::object& spec = parsed.get_object()["spec"].get_object();
-  if (stringAt(spec, "holderIdentity") != options_.identity) {
+  if (std::string(stringField(spec, "holderIdentity")) != options_.identity) {
     co_return;
   }
   const std::string now = microTime(std::chrono::system_clock::now());

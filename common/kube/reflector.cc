@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "common/kube/json_fields.h"
 #include "common/log/logger.h"
 
 namespace weft::kube {
@@ -20,17 +21,6 @@ namespace {
 spdlog::logger& kubeLog() {
   static spdlog::logger& logger = log::logger("kube");
   return logger;
-}
-
-std::string_view stringAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string_view(value->get_string())
-                                                : std::string_view();
-}
-
-const json::object* objectAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_object() ? &value->get_object() : nullptr;
 }
 
 // A query parameter's value, percent-encoded (continue tokens are base64: '+', '/', '=').
@@ -66,21 +56,22 @@ const std::string kJson = "application/json";
 }  // namespace
 
 std::string objectKeyOf(const json::object& object) {
-  const json::object* metadata = objectAt(object, "metadata");
+  const json::object* metadata = objectField(object, "metadata");
   if (metadata == nullptr) {
     return {};
   }
-  const std::string_view name = stringAt(*metadata, "name");
+  const std::string_view name = stringField(*metadata, "name");
   if (name.empty()) {
     return {};
   }
-  const std::string_view namespace_ = stringAt(*metadata, "namespace");
+  const std::string_view namespace_ = stringField(*metadata, "namespace");
   return namespace_.empty() ? std::string(name) : std::string(namespace_) + "/" + std::string(name);
 }
 
 std::string resourceVersionOf(const json::object& object) {
-  const json::object* metadata = objectAt(object, "metadata");
-  return metadata == nullptr ? std::string() : std::string(stringAt(*metadata, "resourceVersion"));
+  const json::object* metadata = objectField(object, "metadata");
+  return metadata == nullptr ? std::string()
+                             : std::string(stringField(*metadata, "resourceVersion"));
 }
 
 struct Reflector::State {
@@ -257,7 +248,7 @@ asio::awaitable<bool> Reflector::list(State& state) {
     json::value parsed = json::parse(response.body, parse_error);
     const json::object* page = parsed.is_object() ? &parsed.get_object() : nullptr;
     const json::value* items = page == nullptr ? nullptr : page->if_contains("items");
-    const json::object* metadata = page == nullptr ? nullptr : objectAt(*page, "metadata");
+    const json::object* metadata = page == nullptr ? nullptr : objectField(*page, "metadata");
     if (parse_error || metadata == nullptr ||
         (items != nullptr && !items->is_array() && !items->is_null())) {
       failed("list " + type_.collection() + ": the answer is not a list");
@@ -266,7 +257,7 @@ asio::awaitable<bool> Reflector::list(State& state) {
     ++stats_.list_pages;
     stats_.served = true;
     if (continue_token.empty()) {
-      list_version = std::string(stringAt(*metadata, "resourceVersion"));
+      list_version = std::string(stringField(*metadata, "resourceVersion"));
     }
     if (items != nullptr && items->is_array()) {
       for (const json::value& item : items->get_array()) {
@@ -292,7 +283,7 @@ asio::awaitable<bool> Reflector::list(State& state) {
         seen.insert(std::move(key));
       }
     }
-    continue_token = std::string(stringAt(*metadata, "continue"));
+    continue_token = std::string(stringField(*metadata, "continue"));
     complete = continue_token.empty();
   }
 
@@ -403,8 +394,8 @@ bool Reflector::handleEvent(std::string_view line, WatchEnd& end) {
   boost::system::error_code parse_error;
   json::value parsed = json::parse(line, parse_error);
   const json::object* event = parsed.is_object() ? &parsed.get_object() : nullptr;
-  const json::object* object = event == nullptr ? nullptr : objectAt(*event, "object");
-  const std::string_view type = event == nullptr ? std::string_view() : stringAt(*event, "type");
+  const json::object* object = event == nullptr ? nullptr : objectField(*event, "object");
+  const std::string_view type = event == nullptr ? std::string_view() : stringField(*event, "type");
   if (parse_error || object == nullptr || type.empty()) {
     failed("watch: an event that is not a watch event; listing again");
     end = WatchEnd::kRelist;
@@ -420,7 +411,7 @@ bool Reflector::handleEvent(std::string_view line, WatchEnd& end) {
       end = WatchEnd::kRelist;
       return false;
     }
-    failed("watch: error event: " + std::string(stringAt(*object, "message")));
+    failed("watch: error event: " + std::string(stringField(*object, "message")));
     end = WatchEnd::kRelist;
     return false;
   }

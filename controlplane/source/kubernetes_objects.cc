@@ -5,29 +5,16 @@
 #include <set>
 #include <variant>
 
+#include "common/kube/json_fields.h"
+
 namespace weft::controlplane {
 namespace {
 
 namespace json = boost::json;
 
-const json::object* objectAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_object() ? &value->get_object() : nullptr;
-}
-
-const json::array* arrayAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_array() ? &value->get_array() : nullptr;
-}
-
-std::string stringAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
-}
-
 std::map<std::string, std::string> stringMapAt(const json::object& object, std::string_view key) {
   std::map<std::string, std::string> out;
-  if (const json::object* map = objectAt(object, key)) {
+  if (const json::object* map = kube::objectField(object, key)) {
     for (const auto& [name, value] : *map) {
       if (value.is_string()) {
         out.emplace(std::string(name), std::string(value.get_string()));
@@ -48,11 +35,11 @@ void readContainers(const json::array* containers, PodInfo& pod, std::set<uint32
       continue;
     }
     const json::object& container = entry.get_object();
-    if (stringAt(container, "name") == kSidecarContainerName) {
+    if (std::string(kube::stringField(container, "name")) == kSidecarContainerName) {
       pod.meshed = true;
       continue;
     }
-    const json::array* ports = arrayAt(container, "ports");
+    const json::array* ports = kube::arrayField(container, "ports");
     if (ports == nullptr) {
       continue;
     }
@@ -61,7 +48,7 @@ void readContainers(const json::array* containers, PodInfo& pod, std::set<uint32
         continue;
       }
       const json::object& port = port_entry.get_object();
-      const std::string protocol = stringAt(port, "protocol");
+      const std::string protocol = std::string(kube::stringField(port, "protocol"));
       const json::value* number = port.if_contains("containerPort");
       if ((!protocol.empty() && protocol != "TCP") || number == nullptr || !number->is_int64() ||
           number->get_int64() < 1 || number->get_int64() > 65535) {
@@ -69,7 +56,7 @@ void readContainers(const json::array* containers, PodInfo& pod, std::set<uint32
       }
       const auto value = static_cast<uint32_t>(number->get_int64());
       if (seen.insert(value).second) {
-        pod.ports.emplace_back(stringAt(port, "name"), value);
+        pod.ports.emplace_back(std::string(kube::stringField(port, "name")), value);
       }
     }
   }
@@ -87,11 +74,11 @@ std::string apiObjectSource(std::string_view kind, std::string_view key) {
 ManifestFile readApiObject(const json::object& object, std::string_view api_version,
                            std::string_view kind, const config::YamlLimits& limits) {
   json::object trimmed;
-  const std::string written = stringAt(object, "apiVersion");
+  const std::string written = std::string(kube::stringField(object, "apiVersion"));
   trimmed["apiVersion"] = written.empty() ? std::string(api_version) : written;
   trimmed["kind"] = kind;
   std::string key;
-  if (const json::object* metadata = objectAt(object, "metadata")) {
+  if (const json::object* metadata = kube::objectField(object, "metadata")) {
     json::object meta;
     for (const std::string_view field : {"name", "namespace", "labels", "annotations"}) {
       if (const json::value* value = metadata->if_contains(field)) {
@@ -101,8 +88,9 @@ ManifestFile readApiObject(const json::object& object, std::string_view api_vers
     if (const json::value* generation = metadata->if_contains("generation")) {
       meta["generation"] = *generation;
     }
-    const std::string namespace_ = stringAt(*metadata, "namespace");
-    key = (namespace_.empty() ? "" : namespace_ + "/") + stringAt(*metadata, "name");
+    const std::string namespace_ = std::string(kube::stringField(*metadata, "namespace"));
+    key = (namespace_.empty() ? "" : namespace_ + "/") +
+          std::string(kube::stringField(*metadata, "name"));
     trimmed["metadata"] = std::move(meta);
   }
   if (const json::value* spec = object.if_contains("spec")) {
@@ -115,7 +103,7 @@ ManifestFile readApiObject(const json::object& object, std::string_view api_vers
           service_spec[field] = *value;
         }
       }
-      if (const json::array* ports = arrayAt(spec->get_object(), "ports")) {
+      if (const json::array* ports = kube::arrayField(spec->get_object(), "ports")) {
         json::array kept;
         for (const json::value& port : *ports) {
           if (!port.is_object()) {
@@ -149,17 +137,17 @@ ManifestFile readApiObject(const json::object& object, std::string_view api_vers
 }
 
 std::optional<PodInfo> readPod(const json::object& object) {
-  const json::object* metadata = objectAt(object, "metadata");
-  const json::object* spec = objectAt(object, "spec");
-  const json::object* status = objectAt(object, "status");
+  const json::object* metadata = kube::objectField(object, "metadata");
+  const json::object* spec = kube::objectField(object, "spec");
+  const json::object* status = kube::objectField(object, "status");
   if (metadata == nullptr || spec == nullptr || status == nullptr) {
     return std::nullopt;
   }
   PodInfo pod;
-  pod.namespace_ = stringAt(*metadata, "namespace");
-  pod.name = stringAt(*metadata, "name");
-  pod.ip = stringAt(*status, "podIP");
-  const std::string phase = stringAt(*status, "phase");
+  pod.namespace_ = std::string(kube::stringField(*metadata, "namespace"));
+  pod.name = std::string(kube::stringField(*metadata, "name"));
+  pod.ip = std::string(kube::stringField(*status, "podIP"));
+  const std::string phase = std::string(kube::stringField(*status, "phase"));
   boost::system::error_code not_an_address;
   boost::asio::ip::make_address(pod.ip, not_an_address);
   if (pod.namespace_.empty() || pod.name.empty() || pod.ip.empty() || not_an_address ||
@@ -168,24 +156,24 @@ std::optional<PodInfo> readPod(const json::object& object) {
   }
   pod.labels = stringMapAt(*metadata, "labels");
   pod.annotations = stringMapAt(*metadata, "annotations");
-  pod.service_account = stringAt(*spec, "serviceAccountName");
+  pod.service_account = std::string(kube::stringField(*spec, "serviceAccountName"));
   if (pod.service_account.empty()) {
     pod.service_account = "default";
   }
   std::set<uint32_t> seen;
-  readContainers(arrayAt(*spec, "containers"), pod, seen);
+  readContainers(kube::arrayField(*spec, "containers"), pod, seen);
   // A native sidecar is an init container; other init containers have finished before the
   // pod serves, so their ports are not the pod's.
   std::set<uint32_t> ignored;
   PodInfo init;
-  readContainers(arrayAt(*spec, "initContainers"), init, ignored);
+  readContainers(kube::arrayField(*spec, "initContainers"), init, ignored);
   pod.meshed = pod.meshed || init.meshed;
   return pod;
 }
 
 std::map<std::string, PodEndpoint> readEndpointSlicePods(const json::object& object) {
   std::map<std::string, PodEndpoint> pods;
-  const json::array* endpoints = arrayAt(object, "endpoints");
+  const json::array* endpoints = kube::arrayField(object, "endpoints");
   if (endpoints == nullptr) {
     return pods;
   }
@@ -194,12 +182,12 @@ std::map<std::string, PodEndpoint> readEndpointSlicePods(const json::object& obj
       continue;
     }
     const json::object& endpoint = entry.get_object();
-    const json::object* target = objectAt(endpoint, "targetRef");
-    if (target == nullptr || stringAt(*target, "kind") != "Pod") {
+    const json::object* target = kube::objectField(endpoint, "targetRef");
+    if (target == nullptr || std::string(kube::stringField(*target, "kind")) != "Pod") {
       continue;
     }
     PodEndpoint state;
-    if (const json::object* conditions = objectAt(endpoint, "conditions")) {
+    if (const json::object* conditions = kube::objectField(endpoint, "conditions")) {
       // `ready` is forced true for a Service with publishNotReadyAddresses; `serving` is the
       // pod's own readiness there too, and `terminating` a pod on its way out. Unset
       // conditions count as ready and serving, and not terminating (discovery.k8s.io/v1).
@@ -209,14 +197,16 @@ std::map<std::string, PodEndpoint> readEndpointSlicePods(const json::object& obj
       };
       state.ready = flag("ready", true) && flag("serving", true) && !flag("terminating", false);
     }
-    state.zone = stringAt(endpoint, "zone");
-    std::string namespace_ = stringAt(*target, "namespace");
+    state.zone = std::string(kube::stringField(endpoint, "zone"));
+    std::string namespace_ = std::string(kube::stringField(*target, "namespace"));
     if (namespace_.empty()) {
       // A targetRef names a pod of the slice's own namespace when it leaves it out.
-      const json::object* metadata = objectAt(object, "metadata");
-      namespace_ = metadata == nullptr ? std::string() : stringAt(*metadata, "namespace");
+      const json::object* metadata = kube::objectField(object, "metadata");
+      namespace_ = metadata == nullptr ? std::string()
+                                       : std::string(kube::stringField(*metadata, "namespace"));
     }
-    pods.insert_or_assign(namespace_ + "/" + stringAt(*target, "name"), std::move(state));
+    pods.insert_or_assign(namespace_ + "/" + std::string(kube::stringField(*target, "name")),
+                          std::move(state));
   }
   return pods;
 }

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/kube/json_fields.h"
 #include "common/log/logger.h"
 
 namespace weft::controlplane {
@@ -12,16 +13,6 @@ namespace json = boost::json;
 spdlog::logger& sourceLog() {
   static spdlog::logger& log = weft::log::logger("source");
   return log;
-}
-
-const json::object* objectAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_object() ? &value->get_object() : nullptr;
-}
-
-std::string stringAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
 }
 
 std::string namespaceOf(const std::string& key) {
@@ -63,29 +54,27 @@ ObjectKind objectKindNamed(const std::string& kind) {
   return ObjectKind::kService;  // not reached for the kinds watched
 }
 
-int64_t integerAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_int64() ? value->get_int64() : 0;
-}
-
 // What the resource's status says now: observedGeneration and the Accepted condition.
 void readStatus(const json::object& object, ResourceOutcome& outcome) {
-  const json::object* status = objectAt(object, "status");
+  const json::object* status = kube::objectField(object, "status");
   if (status == nullptr) {
     return;
   }
-  outcome.status_observed_generation = integerAt(*status, "observedGeneration");
+  outcome.status_observed_generation = kube::integerField(*status, "observedGeneration");
   const json::value* conditions = status->if_contains("conditions");
   if (conditions == nullptr || !conditions->is_array()) {
     return;
   }
   for (const json::value& entry : conditions->get_array()) {
-    if (entry.is_object() && stringAt(entry.get_object(), "type") == "Accepted") {
+    if (entry.is_object() &&
+        std::string(kube::stringField(entry.get_object(), "type")) == "Accepted") {
       const json::object& condition = entry.get_object();
-      outcome.current = AcceptedCondition{
-          stringAt(condition, "status"), stringAt(condition, "reason"),
-          stringAt(condition, "message"), integerAt(condition, "observedGeneration"),
-          stringAt(condition, "lastTransitionTime")};
+      outcome.current =
+          AcceptedCondition{std::string(kube::stringField(condition, "status")),
+                            std::string(kube::stringField(condition, "reason")),
+                            std::string(kube::stringField(condition, "message")),
+                            kube::integerField(condition, "observedGeneration"),
+                            std::string(kube::stringField(condition, "lastTransitionTime"))};
     }
   }
 }
@@ -259,9 +248,10 @@ void KubernetesSource::onEvent(const std::string& kind, kube::WatchEventType typ
     if (deleted) {
       namespaces_.erase(key);
     } else {
-      const json::object* metadata = objectAt(object, "metadata");
+      const json::object* metadata = kube::objectField(object, "metadata");
       std::map<std::string, std::string> labels;
-      if (const json::object* map = metadata == nullptr ? nullptr : objectAt(*metadata, "labels")) {
+      if (const json::object* map =
+              metadata == nullptr ? nullptr : kube::objectField(*metadata, "labels")) {
         for (const auto& [label, value] : *map) {
           if (value.is_string()) {
             labels.emplace(std::string(label), std::string(value.get_string()));
@@ -304,8 +294,8 @@ void KubernetesSource::onEvent(const std::string& kind, kube::WatchEventType typ
     const std::string source = apiObjectSource(kind, key);
     const std::string namespace_ = namespaceOf(key);
     if (!deleted && kind == "Service") {
-      const json::object* spec = objectAt(object, "spec");
-      if (spec != nullptr && stringAt(*spec, "type") == "ExternalName") {
+      const json::object* spec = kube::objectField(object, "spec");
+      if (spec != nullptr && std::string(kube::stringField(*spec, "type")) == "ExternalName") {
         // A DNS alias: nothing to route to, and no mistake of the user's either.
         sourceLog().debug("{}: an ExternalName Service; not part of the mesh", source);
         held_.erase(source);
@@ -327,8 +317,8 @@ void KubernetesSource::onEvent(const std::string& kind, kube::WatchEventType typ
         ResourceOutcome outcome;
         outcome.id = ObjectId{objectKindNamed(kind), document.namespace_, document.name};
         outcome.plural = mesh_kind->plural;
-        const json::object* metadata = objectAt(object, "metadata");
-        outcome.generation = metadata == nullptr ? 0 : integerAt(*metadata, "generation");
+        const json::object* metadata = kube::objectField(object, "metadata");
+        outcome.generation = metadata == nullptr ? 0 : kube::integerField(*metadata, "generation");
         readStatus(object, outcome);
         outcome.accepted = document.result == DocumentResult::kAccepted;
         for (const ManifestError& error : document.errors) {
