@@ -293,6 +293,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
   }
   metrics.addCollectable(registry);
   metrics.addCollectable(source_metrics);
+  metrics.setReadiness([&source] { return source->notReadyReason(); });
   if (std::string error = source->start(); !error.empty()) {
     grpc_server->Shutdown();
     return fail(error);

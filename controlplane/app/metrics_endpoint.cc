@@ -38,6 +38,7 @@ struct MetricsEndpoint::State {
   boost::asio::io_context& loop;
   tcp::acceptor acceptor;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  std::function<std::string()> not_ready_reason;
   // Open connections, to close on stop().
   std::list<boost::beast::tcp_stream*> connections;
   bool stopped = false;
@@ -65,10 +66,19 @@ struct MetricsEndpoint::State {
       response.set(http::field::allow, "GET, HEAD");
       response.set(http::field::content_type, "text/plain; charset=utf-8");
       response.body() = "only GET and HEAD are served here\n";
+    } else if (request.target() == "/healthz") {
+      response.result(http::status::ok);
+      response.set(http::field::content_type, "text/plain; charset=utf-8");
+      response.body() = "ok\n";
+    } else if (request.target() == "/ready") {
+      const std::string reason = not_ready_reason ? not_ready_reason() : std::string();
+      response.result(reason.empty() ? http::status::ok : http::status::service_unavailable);
+      response.set(http::field::content_type, "text/plain; charset=utf-8");
+      response.body() = reason.empty() ? "ready\n" : "not ready: " + reason + "\n";
     } else if (request.target() != "/metrics" && request.target().rfind("/metrics?", 0) != 0) {
       response.result(http::status::not_found);
       response.set(http::field::content_type, "text/plain; charset=utf-8");
-      response.body() = "not found; the metrics are at /metrics\n";
+      response.body() = "not found; the metrics are at /metrics (probes: /healthz, /ready)\n";
     } else {
       response.result(http::status::ok);
       response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -94,6 +104,10 @@ MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& loop)
 
 void MetricsEndpoint::addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
   state_->collectables.push_back(std::move(collectable));
+}
+
+void MetricsEndpoint::setReadiness(std::function<std::string()> not_ready_reason) {
+  state_->not_ready_reason = std::move(not_ready_reason);
 }
 
 MetricsEndpoint::~MetricsEndpoint() {

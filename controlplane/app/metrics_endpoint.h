@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,9 @@
 namespace weft::controlplane {
 
 // The control plane's Prometheus endpoint: GET (or HEAD) /metrics renders every collectable
-// in the text exposition format. HTTP/1.1 with keep-alive, served by Beast on the control
+// in the text exposition format. It also answers the kubelet's probes: /healthz (200 while
+// the loop serves it) and /ready (200 once the configuration source has read everything, 503
+// with the reason before). HTTP/1.1 with keep-alive, served by Beast on the control
 // plane's loop thread, so stopping it is closing sockets (prometheus-cpp's civetweb server
 // took 2 s to stop, polling its listener on a thread of its own).
 //
@@ -28,6 +31,10 @@ class MetricsEndpoint {
 
   // Adds what a scrape collects; call before the loop runs, or on its thread.
   void addCollectable(std::shared_ptr<prometheus::Collectable> collectable);
+
+  // What /ready asks: empty when ready, else why not. Unset: always ready. Called on the
+  // loop's thread.
+  void setReadiness(std::function<std::string()> not_ready_reason);
 
   // Listens on "host:port" ("0.0.0.0:15014", "[::]:15014", port 0 for any). Returns an empty
   // string, or why not.

@@ -117,6 +117,10 @@ class DirectorySource final : public MeshSource {
     return change_noticed_at_;
   }
   std::string describe() const override { return "manifests from " + options_.directory; }
+  // start() reads the directory before it returns.
+  std::string notReadyReason() const override {
+    return started_ ? std::string() : "the manifests are not read yet";
+  }
 
   SourceStats stats() const;
 

@@ -190,6 +190,19 @@ void KubernetesSource::stop() {
   stats_timer_.cancel();
 }
 
+std::string KubernetesSource::notReadyReason() const {
+  if (synced_) {
+    return {};
+  }
+  std::string waiting;
+  for (const auto& watched : watched_) {
+    if (!watched->synced) {
+      waiting += (waiting.empty() ? "" : ", ") + watched->reflector.type().kind;
+    }
+  }
+  return waiting.empty() ? "building the first model" : "waiting for the first list of " + waiting;
+}
+
 MeshModelPtr KubernetesSource::current() const {
   std::lock_guard lock(mutex_);
   return current_;

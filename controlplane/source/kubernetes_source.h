@@ -120,6 +120,8 @@ class KubernetesSource final : public MeshSource {
     return change_noticed_at_;
   }
   std::string describe() const override { return "the Kubernetes API at " + options_.server.url(); }
+  // Until every resource has been listed once: "waiting for the first list of Service, Pod".
+  std::string notReadyReason() const override;
   KubernetesSourceStats stats() const;
   // Every weft.dev resource's outcome, by id.
   std::map<ObjectId, ResourceOutcome> outcomes() const;

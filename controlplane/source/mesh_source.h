@@ -28,6 +28,9 @@ class MeshSource {
   virtual std::chrono::steady_clock::time_point changeNoticedAt() const = 0;
   // "manifests from /etc/weft/mesh", for the log.
   virtual std::string describe() const = 0;
+  // Empty once the source has read everything it describes (its model is whole), else what
+  // it still waits for; the readiness probe says it. On the event loop's thread.
+  virtual std::string notReadyReason() const = 0;
 };
 
 }  // namespace weft::controlplane

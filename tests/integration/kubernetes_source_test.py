@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -323,6 +324,30 @@ class KubernetesSourceTest(IntegrationTest):
                         "pods listed again from the first page")
         self.assertEqual(self.metric(cp, "weft_cp_kube_objects", "Pod"), 3)
         self.assertEqual(self.metric(cp, "weft_cp_kube_lists_total", "Pod"), 1)
+
+    def probe(self, control_plane, path):
+        try:
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{control_plane.metrics_port}{path}", timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def test_ready_only_once_every_resource_is_listed(self):
+        # Nothing else may ask for services meanwhile: the first control plane stops.
+        self.control_plane.signal(signal.SIGTERM)
+        self.assertEqual(self.control_plane.wait(timeout=20), 0)
+        self.api.delay_next(1, 3.0, method="GET", path="/api/v1/services")
+        cp = self.start_control_plane("weft-controlplane-late")
+        status, body = self.probe(cp, "/ready")
+        self.assertEqual(status, 503, body)
+        self.assertIn("Service", body)
+        self.assertEqual(self.probe(cp, "/healthz"), (200, "ok\n"))
+        # Every other resource comes in; the held-back one is what it still waits for.
+        self.wait_until(lambda: self.probe(cp, "/ready") == (
+            503, "not ready: waiting for the first list of Service\n") or None,
+            "only Services missing")
+        self.wait_until(lambda: self.probe(cp, "/ready")[0] == 200 or None, "ready")
 
     def test_resync_repairs_an_event_that_never_came(self):
         self.add_pod("reviews-v2", "v2", self.v2_port)

@@ -422,9 +422,9 @@ TEST(InstallManifestsTest, ControlPlaneRunsLockedDown) {
   EXPECT_EQ(container["securityContext"]["capabilities"]["drop"][0].as<std::string>(), "ALL");
   EXPECT_TRUE(container["resources"]["requests"]["memory"]);
   EXPECT_TRUE(container["resources"]["limits"]["memory"]);
-  // The probes ask the one path the control plane serves over HTTP.
-  EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/metrics");
-  EXPECT_EQ(container["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/metrics");
+  // Ready once the watches have listed everything; live while the loop answers.
+  EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/ready");
+  EXPECT_EQ(container["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
   std::vector<std::string> args;
   for (const YAML::Node& arg : container["args"]) {
     args.push_back(arg.as<std::string>());

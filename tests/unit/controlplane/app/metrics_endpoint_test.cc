@@ -97,6 +97,21 @@ TEST_F(MetricsEndpointTest, AnswersOtherRequestsWithAReason) {
               AllOf(StartsWith("HTTP/1.1 400"), HasSubstr("larger than 8 KiB")));
 }
 
+TEST_F(MetricsEndpointTest, AnswersTheProbes) {
+  const std::string get_ready = "GET /ready HTTP/1.1\r\nHost: cp\r\nConnection: close\r\n\r\n";
+  EXPECT_THAT(exchange(get_ready), AllOf(StartsWith("HTTP/1.1 200"), HasSubstr("ready")));
+  std::string reason = "waiting for the first list of Pod";
+  boost::asio::post(loop_,
+                    [this, &reason] { endpoint_.setReadiness([&reason] { return reason; }); });
+  EXPECT_THAT(
+      exchange(get_ready),
+      AllOf(StartsWith("HTTP/1.1 503"), HasSubstr("not ready: waiting for the first list of Pod")));
+  boost::asio::post(loop_, [&reason] { reason.clear(); });
+  EXPECT_THAT(exchange(get_ready), StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(exchange("GET /healthz HTTP/1.1\r\nHost: cp\r\nConnection: close\r\n\r\n"),
+              AllOf(StartsWith("HTTP/1.1 200"), HasSubstr("ok")));
+}
+
 TEST(MetricsEndpointListenTest, RefusesAddressesItCannotUse) {
   boost::asio::io_context loop;
   MetricsEndpoint endpoint(loop);
