@@ -5,30 +5,9 @@
 #include <tuple>
 #include <utility>
 
+#include "controlplane/app/metric_samples.h"
+
 namespace weft::controlplane {
-namespace {
-
-prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
-  prometheus::MetricFamily out;
-  out.name = std::move(name);
-  out.help = std::move(help);
-  out.type = type;
-  return out;
-}
-
-prometheus::ClientMetric sample(prometheus::MetricType type, double value,
-                                std::vector<prometheus::ClientMetric::Label> labels) {
-  prometheus::ClientMetric metric;
-  metric.label = std::move(labels);
-  if (type == prometheus::MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  return metric;
-}
-
-}  // namespace
 
 KubernetesSourceMetrics::KubernetesSourceMetrics(Read read, Problems translation_problems,
                                                  Leadership leadership)
@@ -65,75 +44,72 @@ std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
        &kube::ReflectorStats::failures},
   };
   for (const PerResource& counter : kCounters) {
-    auto metric = family(counter.name, counter.help, prometheus::MetricType::Counter);
+    auto metric = metricFamily(counter.name, counter.help, prometheus::MetricType::Counter);
     for (const auto& [resource, reflector] : stats.resources) {
-      metric.metric.push_back(sample(prometheus::MetricType::Counter,
-                                     static_cast<double>(reflector.*counter.field),
-                                     {{"resource", resource}}));
+      metric.metric.push_back(
+          counterSample(static_cast<double>(reflector.*counter.field), {{"resource", resource}}));
     }
     out.push_back(std::move(metric));
   }
-  auto objects = family("weft_cp_kube_objects", "Objects of a resource the control plane holds",
-                        prometheus::MetricType::Gauge);
+  auto objects =
+      metricFamily("weft_cp_kube_objects", "Objects of a resource the control plane holds",
+                   prometheus::MetricType::Gauge);
   for (const auto& [resource, reflector] : stats.resources) {
-    objects.metric.push_back(sample(prometheus::MetricType::Gauge,
-                                    static_cast<double>(reflector.objects),
-                                    {{"resource", resource}}));
+    objects.metric.push_back(
+        gaugeSample(static_cast<double>(reflector.objects), {{"resource", resource}}));
   }
   out.push_back(std::move(objects));
-  auto synced = family("weft_cp_kube_synced",
-                       "1 once a resource has been listed (or found not served), else 0",
-                       prometheus::MetricType::Gauge);
-  auto served = family("weft_cp_kube_served",
-                       "1 when the API serves the resource, 0 after a 404 (CRD not installed)",
-                       prometheus::MetricType::Gauge);
+  auto synced = metricFamily("weft_cp_kube_synced",
+                             "1 once a resource has been listed (or found not served), else 0",
+                             prometheus::MetricType::Gauge);
+  auto served =
+      metricFamily("weft_cp_kube_served",
+                   "1 when the API serves the resource, 0 after a 404 (CRD not installed)",
+                   prometheus::MetricType::Gauge);
   for (const auto& [resource, reflector] : stats.resources) {
-    synced.metric.push_back(
-        sample(prometheus::MetricType::Gauge, reflector.synced ? 1 : 0, {{"resource", resource}}));
-    served.metric.push_back(
-        sample(prometheus::MetricType::Gauge, reflector.served ? 1 : 0, {{"resource", resource}}));
+    synced.metric.push_back(gaugeSample(reflector.synced ? 1 : 0, {{"resource", resource}}));
+    served.metric.push_back(gaugeSample(reflector.served ? 1 : 0, {{"resource", resource}}));
   }
   out.push_back(std::move(synced));
   out.push_back(std::move(served));
 
-  auto documents = family("weft_cp_source_documents_total",
-                          "Objects read into the model, by kind and result (accepted, rejected, "
-                          "ignored)",
-                          prometheus::MetricType::Counter);
+  auto documents =
+      metricFamily("weft_cp_source_documents_total",
+                   "Objects read into the model, by kind and result (accepted, rejected, "
+                   "ignored)",
+                   prometheus::MetricType::Counter);
   for (const auto& [kind, counts] : stats.documents) {
     for (const auto& [result, value] :
          {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
           std::pair{"ignored", counts.ignored}}) {
-      documents.metric.push_back(sample(prometheus::MetricType::Counter, static_cast<double>(value),
-                                        {{"kind", kind}, {"result", result}}));
+      documents.metric.push_back(
+          counterSample(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
     }
   }
   out.push_back(std::move(documents));
-  auto errors = family("weft_cp_source_current_errors",
-                       "Errors in the mesh's resources as they are now (rejected objects)",
-                       prometheus::MetricType::Gauge);
-  errors.metric.push_back(
-      sample(prometheus::MetricType::Gauge, static_cast<double>(stats.current_errors), {}));
+  auto errors = metricFamily("weft_cp_source_current_errors",
+                             "Errors in the mesh's resources as they are now (rejected objects)",
+                             prometheus::MetricType::Gauge);
+  errors.metric.push_back(gaugeSample(static_cast<double>(stats.current_errors), {}));
   out.push_back(std::move(errors));
-  auto models = family("weft_cp_source_models_total", "Mesh models built that changed something",
-                       prometheus::MetricType::Counter);
-  models.metric.push_back(
-      sample(prometheus::MetricType::Counter, static_cast<double>(stats.models), {}));
+  auto models =
+      metricFamily("weft_cp_source_models_total", "Mesh models built that changed something",
+                   prometheus::MetricType::Counter);
+  models.metric.push_back(counterSample(static_cast<double>(stats.models), {}));
   out.push_back(std::move(models));
-  auto problems = family("weft_cp_translation_problems",
-                         "Things the latest configuration asks for that could not be translated "
-                         "(listed in the log)",
-                         prometheus::MetricType::Gauge);
-  problems.metric.push_back(
-      sample(prometheus::MetricType::Gauge, static_cast<double>(translation_problems_()), {}));
+  auto problems =
+      metricFamily("weft_cp_translation_problems",
+                   "Things the latest configuration asks for that could not be translated "
+                   "(listed in the log)",
+                   prometheus::MetricType::Gauge);
+  problems.metric.push_back(gaugeSample(static_cast<double>(translation_problems_()), {}));
   out.push_back(std::move(problems));
 
   const LeadershipStats leadership = leadership_();
   const std::pair<const char*, const char*> gauge_help = {
       "weft_cp_leader", "1 while this replica holds the leader Lease (and writes status), else 0"};
-  auto leader = family(gauge_help.first, gauge_help.second, prometheus::MetricType::Gauge);
-  leader.metric.push_back(
-      sample(prometheus::MetricType::Gauge, leadership.election.leader ? 1 : 0, {}));
+  auto leader = metricFamily(gauge_help.first, gauge_help.second, prometheus::MetricType::Gauge);
+  leader.metric.push_back(gaugeSample(leadership.election.leader ? 1 : 0, {}));
   out.push_back(std::move(leader));
   for (const auto& [name, help, value] :
        {std::tuple{"weft_cp_leader_acquisitions_total", "Times this replica became the leader",
@@ -148,9 +124,8 @@ std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
                    leadership.status.writes},
         std::tuple{"weft_cp_status_write_failures_total", "Status writes that failed (retried)",
                    leadership.status.failures}}) {
-    auto metric = family(name, help, prometheus::MetricType::Counter);
-    metric.metric.push_back(
-        sample(prometheus::MetricType::Counter, static_cast<double>(value), {}));
+    auto metric = metricFamily(name, help, prometheus::MetricType::Counter);
+    metric.metric.push_back(counterSample(static_cast<double>(value), {}));
     out.push_back(std::move(metric));
   }
   return out;

@@ -1,32 +1,8 @@
 #include "controlplane/app/source_metrics.h"
 
+#include "controlplane/app/metric_samples.h"
+
 namespace weft::controlplane {
-
-namespace {
-
-prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type) {
-  prometheus::MetricFamily out;
-  out.name = std::move(name);
-  out.help = std::move(help);
-  out.type = type;
-  return out;
-}
-
-prometheus::ClientMetric counter(double value,
-                                 std::vector<prometheus::ClientMetric::Label> labels) {
-  prometheus::ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.counter.value = value;
-  return metric;
-}
-
-prometheus::ClientMetric gauge(double value) {
-  prometheus::ClientMetric metric;
-  metric.gauge.value = value;
-  return metric;
-}
-
-}  // namespace
 
 SourceMetrics::SourceMetrics(Read read, Problems translation_problems)
     : read_(std::move(read)), translation_problems_(std::move(translation_problems)) {}
@@ -36,48 +12,51 @@ std::vector<prometheus::MetricFamily> SourceMetrics::Collect() const {
   std::vector<prometheus::MetricFamily> out;
 
   auto documents =
-      family("weft_cp_source_documents_total",
-             "Manifest documents read, by kind and result (accepted, rejected, ignored)",
-             prometheus::MetricType::Counter);
+      metricFamily("weft_cp_source_documents_total",
+                   "Manifest documents read, by kind and result (accepted, rejected, ignored)",
+                   prometheus::MetricType::Counter);
   for (const auto& [kind, counts] : stats.documents) {
     for (const auto& [result, value] :
          {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
           std::pair{"ignored", counts.ignored}}) {
       documents.metric.push_back(
-          counter(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
+          counterSample(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
     }
   }
   out.push_back(std::move(documents));
 
-  auto reloads = family("weft_cp_source_reloads_total", "Reads of the manifest directory",
-                        prometheus::MetricType::Counter);
-  reloads.metric.push_back(counter(static_cast<double>(stats.reloads), {}));
+  auto reloads = metricFamily("weft_cp_source_reloads_total", "Reads of the manifest directory",
+                              prometheus::MetricType::Counter);
+  reloads.metric.push_back(counterSample(static_cast<double>(stats.reloads), {}));
   out.push_back(std::move(reloads));
 
-  auto listings = family("weft_cp_source_listings_total",
-                         "Reads that listed the whole manifest directory tree (the others read "
-                         "only the files inotify named)",
-                         prometheus::MetricType::Counter);
-  listings.metric.push_back(counter(static_cast<double>(stats.listings), {}));
+  auto listings =
+      metricFamily("weft_cp_source_listings_total",
+                   "Reads that listed the whole manifest directory tree (the others read "
+                   "only the files inotify named)",
+                   prometheus::MetricType::Counter);
+  listings.metric.push_back(counterSample(static_cast<double>(stats.listings), {}));
   out.push_back(std::move(listings));
 
-  auto failed =
-      family("weft_cp_source_failed_reloads_total",
-             "Reads that could not list the manifest directory", prometheus::MetricType::Counter);
-  failed.metric.push_back(counter(static_cast<double>(stats.failed_reloads), {}));
+  auto failed = metricFamily("weft_cp_source_failed_reloads_total",
+                             "Reads that could not list the manifest directory",
+                             prometheus::MetricType::Counter);
+  failed.metric.push_back(counterSample(static_cast<double>(stats.failed_reloads), {}));
   out.push_back(std::move(failed));
 
-  auto errors = family("weft_cp_source_last_reload_errors",
-                       "Errors found by the latest read of the manifest directory (0: all good)",
-                       prometheus::MetricType::Gauge);
-  errors.metric.push_back(gauge(static_cast<double>(stats.last_reload_errors)));
+  auto errors =
+      metricFamily("weft_cp_source_last_reload_errors",
+                   "Errors found by the latest read of the manifest directory (0: all good)",
+                   prometheus::MetricType::Gauge);
+  errors.metric.push_back(gaugeSample(static_cast<double>(stats.last_reload_errors)));
   out.push_back(std::move(errors));
 
-  auto problems = family("weft_cp_translation_problems",
-                         "Things the latest configuration asks for that could not be translated "
-                         "(listed in the log)",
-                         prometheus::MetricType::Gauge);
-  problems.metric.push_back(gauge(static_cast<double>(translation_problems_())));
+  auto problems =
+      metricFamily("weft_cp_translation_problems",
+                   "Things the latest configuration asks for that could not be translated "
+                   "(listed in the log)",
+                   prometheus::MetricType::Gauge);
+  problems.metric.push_back(gaugeSample(static_cast<double>(translation_problems_())));
   out.push_back(std::move(problems));
   return out;
 }
