@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "controlplane/app/metric_samples.h"
+#include "controlplane/app/source_metrics.h"
 
 namespace weft::controlplane {
 
@@ -73,20 +74,9 @@ std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
   out.push_back(std::move(synced));
   out.push_back(std::move(served));
 
-  auto documents =
-      metricFamily("weft_cp_source_documents_total",
-                   "Objects read into the model, by kind and result (accepted, rejected, "
-                   "ignored)",
-                   prometheus::MetricType::Counter);
-  for (const auto& [kind, counts] : stats.documents) {
-    for (const auto& [result, value] :
-         {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
-          std::pair{"ignored", counts.ignored}}) {
-      documents.metric.push_back(
-          counterSample(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
-    }
-  }
-  out.push_back(std::move(documents));
+  out.push_back(documentsFamily(
+      stats.documents,
+      "Objects read into the model, by kind and result (accepted, rejected, ignored)"));
   auto errors = metricFamily("weft_cp_source_current_errors",
                              "Errors in the mesh's resources as they are now (rejected objects)",
                              prometheus::MetricType::Gauge);
@@ -97,13 +87,7 @@ std::vector<prometheus::MetricFamily> KubernetesSourceMetrics::Collect() const {
                    prometheus::MetricType::Counter);
   models.metric.push_back(counterSample(static_cast<double>(stats.models), {}));
   out.push_back(std::move(models));
-  auto problems =
-      metricFamily("weft_cp_translation_problems",
-                   "Things the latest configuration asks for that could not be translated "
-                   "(listed in the log)",
-                   prometheus::MetricType::Gauge);
-  problems.metric.push_back(gaugeSample(static_cast<double>(translation_problems_()), {}));
-  out.push_back(std::move(problems));
+  out.push_back(translationProblemsFamily(translation_problems_()));
 
   const LeadershipStats leadership = leadership_();
   const std::pair<const char*, const char*> gauge_help = {

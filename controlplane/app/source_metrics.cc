@@ -4,6 +4,30 @@
 
 namespace weft::controlplane {
 
+prometheus::MetricFamily documentsFamily(const std::map<std::string, DocumentCounts>& documents,
+                                         std::string help) {
+  auto family = metricFamily("weft_cp_source_documents_total", std::move(help),
+                             prometheus::MetricType::Counter);
+  for (const auto& [kind, counts] : documents) {
+    for (const auto& [result, value] :
+         {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
+          std::pair{"ignored", counts.ignored}}) {
+      family.metric.push_back(
+          counterSample(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
+    }
+  }
+  return family;
+}
+
+prometheus::MetricFamily translationProblemsFamily(size_t problems) {
+  auto family = metricFamily("weft_cp_translation_problems",
+                             "Things the latest configuration asks for that could not be "
+                             "translated (listed in the log)",
+                             prometheus::MetricType::Gauge);
+  family.metric.push_back(gaugeSample(static_cast<double>(problems)));
+  return family;
+}
+
 SourceMetrics::SourceMetrics(Read read, Problems translation_problems)
     : read_(std::move(read)), translation_problems_(std::move(translation_problems)) {}
 
@@ -11,19 +35,9 @@ std::vector<prometheus::MetricFamily> SourceMetrics::Collect() const {
   const SourceStats stats = read_();
   std::vector<prometheus::MetricFamily> out;
 
-  auto documents =
-      metricFamily("weft_cp_source_documents_total",
-                   "Manifest documents read, by kind and result (accepted, rejected, ignored)",
-                   prometheus::MetricType::Counter);
-  for (const auto& [kind, counts] : stats.documents) {
-    for (const auto& [result, value] :
-         {std::pair{"accepted", counts.accepted}, std::pair{"rejected", counts.rejected},
-          std::pair{"ignored", counts.ignored}}) {
-      documents.metric.push_back(
-          counterSample(static_cast<double>(value), {{"kind", kind}, {"result", result}}));
-    }
-  }
-  out.push_back(std::move(documents));
+  out.push_back(
+      documentsFamily(stats.documents,
+                      "Manifest documents read, by kind and result (accepted, rejected, ignored)"));
 
   auto reloads = metricFamily("weft_cp_source_reloads_total", "Reads of the manifest directory",
                               prometheus::MetricType::Counter);
@@ -51,13 +65,7 @@ std::vector<prometheus::MetricFamily> SourceMetrics::Collect() const {
   errors.metric.push_back(gaugeSample(static_cast<double>(stats.last_reload_errors)));
   out.push_back(std::move(errors));
 
-  auto problems =
-      metricFamily("weft_cp_translation_problems",
-                   "Things the latest configuration asks for that could not be translated "
-                   "(listed in the log)",
-                   prometheus::MetricType::Gauge);
-  problems.metric.push_back(gaugeSample(static_cast<double>(translation_problems_())));
-  out.push_back(std::move(problems));
+  out.push_back(translationProblemsFamily(translation_problems_()));
   return out;
 }
 
