@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   std::string ca_max_validity = "24h";
   std::string xds_tls_hosts;
   std::string ca_secret;
+  std::string mesh_root_configmap = "weft-system/weft-mesh-root";
   std::string token_review_audience;
   std::string namespace_selector;
   std::string kube_resync_period = "30m";
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
       "ca-secret", po::value(&ca_secret),
       "cluster mode: <namespace>/<name> of the Kubernetes Secret holding the CA (the same entries "
       "as --ca-dir); a root is generated into it on first start")(
+      "mesh-root-configmap", po::value(&mesh_root_configmap)->default_value(mesh_root_configmap),
+      "with --ca-secret: <namespace>/<name> of the ConfigMap the CA's trust bundle is published "
+      "to (key root-cert.pem; created, and replaced when the bundle changes), for the sidecar "
+      "injector; an empty value publishes nothing")(
       "bootstrap-token-file", po::value(&cp.bootstrap_token_file),
       "local mode: static token file (token,user,uid[,groups] CSV lines, user "
       "system:serviceaccount:<ns>:<sa>) that authenticates CA callers")(
@@ -225,6 +230,30 @@ int main(int argc, char** argv) {
     }
     cp.ca_secret_namespace = namespace_name;
     cp.ca_secret_name = name;
+  }
+  if (!values["mesh-root-configmap"].defaulted() && cp.ca_secret_name.empty() &&
+      !mesh_root_configmap.empty()) {
+    std::cerr << "weft-controlplane: --mesh-root-configmap publishes the root of the CA in "
+                 "--ca-secret; it needs --ca-secret\n";
+    return 2;
+  }
+  if (!cp.ca_secret_name.empty() && !mesh_root_configmap.empty()) {
+    const size_t slash = mesh_root_configmap.find('/');
+    const std::string namespace_name = mesh_root_configmap.substr(0, slash);
+    const std::string name =
+        slash == std::string::npos ? "" : mesh_root_configmap.substr(slash + 1);
+    std::string problem = weft::controlplane::checkDns1123Label(namespace_name);
+    if (problem.empty()) {
+      problem = weft::controlplane::checkDns1123Subdomain(name);
+    }
+    if (slash == std::string::npos || !problem.empty()) {
+      std::cerr << "weft-controlplane: --mesh-root-configmap '" << mesh_root_configmap
+                << "': expected <namespace>/<name>"
+                << (problem.empty() ? std::string() : " (" + problem + ")") << "\n";
+      return 2;
+    }
+    cp.mesh_root_configmap_namespace = namespace_name;
+    cp.mesh_root_configmap_name = name;
   }
   if (!cp.ca_dir.empty() && !cp.ca_secret_name.empty()) {
     std::cerr << "weft-controlplane: give either --ca-dir or --ca-secret, not both\n";

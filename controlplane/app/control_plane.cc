@@ -26,6 +26,7 @@
 #include "controlplane/ca/certificate_authority.h"
 #include "controlplane/ca/certificate_service.h"
 #include "controlplane/ca/directory_ca_storage.h"
+#include "controlplane/ca/mesh_root_publisher.h"
 #include "controlplane/ca/secret_ca_storage.h"
 #include "controlplane/ca/token_file_authenticator.h"
 #include "controlplane/ca/token_review_authenticator.h"
@@ -205,6 +206,18 @@ int runControlPlane(const ControlPlaneOptions& options) {
   if (authority) {
     trust_bundle = std::make_shared<const std::string>(authority->material()->trust_bundle_pem);
   }
+  // Cluster mode's CA publishes that bundle for the sidecar injector to put into pods.
+  std::unique_ptr<kube::AsyncApiClient> mesh_root_client;
+  std::unique_ptr<ca::MeshRootPublisher> mesh_root;
+  if (authority && kube_server && !options.mesh_root_configmap_name.empty()) {
+    mesh_root_client = std::make_unique<kube::AsyncApiClient>(loop.get_executor(), *kube_server);
+    ca::MeshRootPublisherOptions publisher_options;
+    publisher_options.namespace_ = options.mesh_root_configmap_namespace;
+    publisher_options.name = options.mesh_root_configmap_name;
+    mesh_root =
+        std::make_unique<ca::MeshRootPublisher>(*mesh_root_client, publisher_options, *registry);
+    mesh_root->publish(*trust_bundle);
+  }
   std::atomic<size_t> problems{0};
   std::set<std::string> reported_problems;
   std::optional<std::chrono::steady_clock::time_point> pending_since;
@@ -315,6 +328,9 @@ int runControlPlane(const ControlPlaneOptions& options) {
         cpLog().info("signal {}: closing every stream and stopping", signal_number);
         source->stop();
         metrics.stop();
+        if (mesh_root) {
+          mesh_root->stop();
+        }
         discovery.closeAll();
         // Shutdown waits for the streams' last callbacks, which post to this loop: wait for
         // it on another thread, then stop the loop.
@@ -343,6 +359,10 @@ int runControlPlane(const ControlPlaneOptions& options) {
             // Root rotation: every proxy gets the new bundle (through a translation).
             trust_bundle = std::make_shared<const std::string>(pem);
             debouncer.notify();
+          }
+          if (mesh_root) {
+            // Also when unchanged: the ConfigMap is read again and repaired if it differs.
+            mesh_root->publish(*trust_bundle);
           }
           if (xds_tls) {
             // Chained to the signing certificate now in use.

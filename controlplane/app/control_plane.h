@@ -41,6 +41,10 @@ struct ControlPlaneOptions {
   // Cluster mode: the Secret with the same entries instead of ca_dir. Both empty: no CA.
   std::string ca_secret_namespace;
   std::string ca_secret_name;
+  // With the CA Secret: the ConfigMap its trust bundle is published to (root-cert.pem), which
+  // the sidecar injector mounts into pods. Empty name: not published.
+  std::string mesh_root_configmap_namespace;
+  std::string mesh_root_configmap_name;
   // Who may ask the CA: the static token file (local mode), or, with token_review, the
   // Kubernetes API's TokenReview of the caller's service-account token. One of the two is
   // required with a CA.
