@@ -17,9 +17,9 @@
 #include "common/kube/kubeconfig.h"
 #include "common/kube/leader_elector.h"
 #include "common/log/logger.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/signals/signal_watcher.h"
 #include "controlplane/app/kubernetes_source_metrics.h"
-#include "controlplane/app/metrics_endpoint.h"
 #include "controlplane/app/source_metrics.h"
 #include "controlplane/app/xds_server_tls.h"
 #include "controlplane/ca/ca_metrics.h"
@@ -191,7 +191,7 @@ int runControlPlane(const ControlPlaneOptions& options) {
   cpLog().info("xDS server listening on {} ({})", withPort(options.xds_address, xds_port),
                xds_tls ? "TLS" : "plaintext");
 
-  MetricsEndpoint metrics(loop);
+  metrics::MetricsEndpoint metrics(loop);
   if (std::string error = metrics.listen(options.metrics_address); !error.empty()) {
     grpc_server->Shutdown();
     return fail("cannot listen on " + options.metrics_address + " for metrics: " + error);

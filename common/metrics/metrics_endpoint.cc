@@ -1,4 +1,4 @@
-#include "controlplane/app/metrics_endpoint.h"
+#include "common/metrics/metrics_endpoint.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -15,7 +15,7 @@
 
 #include "common/log/logger.h"
 
-namespace weft::controlplane {
+namespace weft::metrics {
 
 namespace http = boost::beast::http;
 using boost::asio::ip::tcp;
@@ -236,4 +236,4 @@ boost::asio::awaitable<void> serve(std::shared_ptr<MetricsEndpoint::State> state
 
 }  // namespace
 
-}  // namespace weft::controlplane
+}  // namespace weft::metrics

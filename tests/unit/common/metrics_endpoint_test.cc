@@ -1,4 +1,4 @@
-#include "controlplane/app/metrics_endpoint.h"
+#include "common/metrics/metrics_endpoint.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-namespace weft::controlplane {
+namespace weft::metrics {
 namespace {
 
 using boost::asio::ip::tcp;
@@ -124,4 +124,4 @@ TEST(MetricsEndpointListenTest, RefusesAddressesItCannotUse) {
 }
 
 }  // namespace
-}  // namespace weft::controlplane
+}  // namespace weft::metrics

@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-namespace weft::controlplane {
+namespace weft::metrics {
 
-// The control plane's Prometheus endpoint: GET (or HEAD) /metrics renders every collectable
-// in the text exposition format. It also answers the kubelet's probes: /healthz (200 while
-// the loop serves it) and /ready (200 once the configuration source has read everything, 503
-// with the reason before). HTTP/1.1 with keep-alive, served by Beast on the control
-// plane's loop thread, so stopping it is closing sockets (prometheus-cpp's civetweb server
-// took 2 s to stop, polling its listener on a thread of its own).
+// A process's Prometheus endpoint (the control plane's, the injector's): GET (or HEAD) /metrics
+// renders every collectable in the text exposition format. It also answers the kubelet's probes:
+// /healthz (200 while the loop serves it) and /ready (200 once the process is ready, 503 with the
+// reason before). HTTP/1.1 with keep-alive, served by Beast on the owner's loop thread, so stopping
+// it is closing sockets (prometheus-cpp's civetweb server took 2 s to stop, polling its listener on
+// a thread of its own).
 //
 // Bounded: request heads over 8 KiB and bodies are refused, and a connection idle or slow for
 // 10 s is closed.
@@ -53,4 +53,4 @@ class MetricsEndpoint {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace weft::controlplane
+}  // namespace weft::metrics
