@@ -6,7 +6,9 @@ refused when invalid, and given a status through the status subresource; pods, s
 EndpointSlices and Leases created and printed. Direct HTTPS requests and the module API pin
 what a controller relies on: list pages from one snapshot, watch events in order, bookmarks,
 410 Expired after a compaction, watches dropped with and without the terminating chunk,
-metadata.generation, status subresource semantics and the Lease's optimistic concurrency."""
+metadata.generation, status subresource semantics and the Lease's optimistic concurrency.
+ConfigMaps, Deployments and MutatingWebhookConfigurations (an install's kinds) are applied with
+kubectl, printed, defaulted and refused when invalid."""
 import glob
 import http.client
 import ipaddress
@@ -393,6 +395,65 @@ class KubeApiResourcesTest(IntegrationTest):
                       self.kubectl_ok(port, "delete", "pod", "reviews-v1-5d8f"))
         self.assertNotIn("reviews-v1-5d8f", self.kubectl_ok(port, "get", "pods", "-A"))
 
+    def test_kubectl_applies_configmaps_deployments_and_webhooks(self):
+        # What `weftctl install` prints and `weftctl check` reads, beyond the mesh's kinds.
+        server = self.start_module()
+        port = server.port
+        with open(os.path.join(SOURCE_DIR, "deploy", "k8s", "controlplane.yaml")) as f:
+            deployment = kube_api_server.load_yaml_documents(f.read())[0]
+        config_map = {"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "settings", "namespace": "weft-system"},
+                      "data": {"proxyImage": "weft-proxy:0.1.0"}}
+        webhook = {"apiVersion": "admissionregistration.k8s.io/v1",
+                   "kind": "MutatingWebhookConfiguration",
+                   "metadata": {"name": "weft-sidecar-injector"},
+                   "webhooks": [{"name": "sidecar.weft.dev", "clientConfig": {
+                       "service": {"namespace": "weft-system", "name": "weft-injector",
+                                   "path": "/inject"},
+                       "caBundle": "LS0tLS1CRUdJTg=="},
+                       "rules": [{"operations": ["CREATE"], "apiGroups": [""],
+                                  "apiVersions": ["v1"], "resources": ["pods"]}],
+                       "sideEffects": "None", "admissionReviewVersions": ["v1"]}]}
+        applied = self.kubectl_ok(port, "apply", "-f", self.write("install.json", json.dumps(
+            {"apiVersion": "v1", "kind": "List", "items": [deployment, config_map, webhook]})))
+        self.assertIn("deployment.apps/weft-controlplane created", applied)
+        self.assertIn("configmap/settings created", applied)
+        self.assertIn("mutatingwebhookconfiguration.admissionregistration.k8s.io/"
+                      "weft-sidecar-injector created", applied)
+        self.assertRegex(self.kubectl_ok(port, "get", "deploy", "-n", "weft-system"),
+                         r"NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\n"
+                         r"weft-controlplane\s+0/2\s+0\s+0\s")
+        server.update_status("deployments", dict(deployment, status={
+            "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2}))
+        self.assertRegex(self.kubectl_ok(port, "get", "deploy", "-n", "weft-system"),
+                         r"weft-controlplane\s+2/2\s+2\s+2\s")
+        self.assertRegex(self.kubectl_ok(port, "get", "cm", "-n", "weft-system"),
+                         r"NAME\s+DATA\s+AGE\nsettings\s+1\s")
+        stored = json.loads(self.kubectl_ok(port, "get", "mutatingwebhookconfiguration",
+                                            "weft-sidecar-injector", "-o", "json"))
+        hook = stored["webhooks"][0]
+        # The v1 defaults.
+        self.assertEqual((hook["failurePolicy"], hook["matchPolicy"], hook["timeoutSeconds"],
+                          hook["reinvocationPolicy"], hook["clientConfig"]["service"]["port"]),
+                         ("Fail", "Equivalent", 10, "Never", 443))
+        # A second apply changes nothing (kubectl still sends the rules, whose defaulted
+        # scope it cannot merge, as against a real server); an invalid one is refused with the
+        # field.
+        self.kubectl_ok(port, "apply", "-f", self.write("webhook.json", json.dumps(webhook)))
+        again = server.get("mutatingwebhookconfigurations", None, "weft-sidecar-injector")
+        self.assertEqual(again["metadata"]["resourceVersion"],
+                         stored["metadata"]["resourceVersion"])
+        webhook["webhooks"][0]["sideEffects"] = "Some"
+        webhook["metadata"]["name"] = "broken"
+        stderr = self.kubectl_fails(port, "apply", "-f", self.write("broken.json",
+                                                                    json.dumps(webhook)))
+        self.assertIn('webhooks[0].sideEffects: Unsupported value: "Some"', stderr)
+        deployment["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
+        deployment["metadata"]["name"] = "mismatched"
+        stderr = self.kubectl_fails(port, "apply", "-f", self.write("mismatched.json",
+                                                                    json.dumps(deployment)))
+        self.assertIn("`selector` does not match template `labels`", stderr)
+
     def test_program_preinstalls_crds_and_sends_bookmarks(self):
         _, port = self.start_program("--crd-file", CRDS, "--bookmark-interval", "0.2",
                                      "--crd-file", os.path.join(CRDS, "workloads.weft.dev.yaml"))
@@ -719,8 +780,8 @@ class KubeApiResourcesTest(IntegrationTest):
         server.load_crds(os.path.join(CRDS, "trafficroutes.weft.dev.yaml"))
         groups = self.ok(server.port, "GET", "/apis")
         self.assertEqual([g["name"] for g in groups["groups"]], [
-            "authentication.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io",
-            "discovery.k8s.io", "weft.dev"])
+            "apps", "authentication.k8s.io", "admissionregistration.k8s.io",
+            "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "weft.dev"])
         resources = self.ok(server.port, "GET", "/apis/weft.dev/v1alpha1")["resources"]
         self.assertEqual(resources, [
             {"name": "trafficroutes", "singularName": "trafficroute", "namespaced": True,

@@ -39,8 +39,9 @@ What it serves
   built-in kinds from its own Go types. /openapi/v2 (protobuf for kubectl, JSON otherwise) is
   a valid document without paths or definitions: kubectl's client-side schema check, its
   fallback for kinds without a PATCH such as TokenReview, finds nothing and passes.
-- core/v1 namespaces (cluster-scoped) and secrets, pods, services (namespaced);
-  discovery.k8s.io/v1 endpointslices; coordination.k8s.io/v1 leases;
+- core/v1 namespaces (cluster-scoped) and secrets, pods, services, configmaps (namespaced);
+  discovery.k8s.io/v1 endpointslices; coordination.k8s.io/v1 leases; apps/v1 deployments;
+  admissionregistration.k8s.io/v1 mutatingwebhookconfigurations (cluster-scoped);
   apiextensions.k8s.io/v1 customresourcedefinitions; and the resources each CRD defines, in
   every served version. Verbs: get, list, watch, create, update (PUT), patch (JSON patch,
   merge patch, and strategic merge patch for built-in kinds, with their merge keys), delete
@@ -89,6 +90,18 @@ kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
   but metadata, or the labels, change.
 - leases: acquireTime and renewTime are MicroTime (exactly six fractional digits in, UTC out),
   leaseDurationSeconds > 0.
+- configmaps: data and binaryData (base64) keys valid and not in both, at most 1 MiB,
+  immutable.
+- deployments: apps/v1 defaults (replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10,
+  progressDeadlineSeconds 600, the template's pod defaults); a selector that matches the
+  template's labels and cannot change, containers required, restartPolicy Always. No
+  controller: no ReplicaSets or pods are made, and the status is what tests write
+  (update_status).
+- mutatingwebhookconfigurations: the v1 defaults (failurePolicy Fail, matchPolicy
+  Equivalent, timeoutSeconds 10, reinvocationPolicy Never, service port 443, rule scope *)
+  and checks (names of three segments and unique, url or service, path, port, operations,
+  sideEffects None or NoneOnDryRun, admissionReviewVersions, timeout 1-30, selectors);
+  caBundle is base64. Stored only: no webhook is ever called.
 - customresourcedefinitions: names, group, scope, versions and schemas checked lightly;
   status set at once (NamesAccepted and Established True, acceptedNames, storedVersions); its
   resources are served from then on, and deleting it deletes their objects.
@@ -1063,6 +1076,41 @@ _LEASE_SPEC = GoStruct("v1.LeaseSpec", {
     "renewTime": "microtime", "leaseTransitions": "int32", "strategy": "string",
     "preferredHolder": "string"})
 _LEASE = GoStruct("v1.Lease", {"spec": _LEASE_SPEC})
+
+# What an install of Weft is made of and `weftctl check` reads: ConfigMaps, Deployments and
+# MutatingWebhookConfigurations.
+_CONFIG_MAP = GoStruct("v1.ConfigMap", {
+    "immutable": "bool", "data": GoMap("string"), "binaryData": GoMap("string")})
+_LABEL_SELECTOR = GoStruct("v1.LabelSelector", {
+    "matchLabels": GoMap("string"),
+    "matchExpressions": GoList(GoStruct("v1.LabelSelectorRequirement", {
+        "key": "string", "operator": "string", "values": GoList("string")}))})
+_DEPLOYMENT_SPEC = GoStruct("v1.DeploymentSpec", {
+    "replicas": "int32", "selector": _LABEL_SELECTOR,
+    "template": GoStruct("v1.PodTemplateSpec", {"metadata": "any", "spec": _POD_SPEC}),
+    "strategy": "any", "minReadySeconds": "int32", "revisionHistoryLimit": "int32",
+    "paused": "bool", "progressDeadlineSeconds": "int32"})
+_DEPLOYMENT_STATUS = GoStruct("v1.DeploymentStatus", {
+    "observedGeneration": "int64", "replicas": "int32", "updatedReplicas": "int32",
+    "readyReplicas": "int32", "availableReplicas": "int32", "unavailableReplicas": "int32",
+    "terminatingReplicas": "int32", "conditions": "any", "collisionCount": "int32"})
+_DEPLOYMENT = GoStruct("v1.Deployment", {"spec": _DEPLOYMENT_SPEC, "status": _DEPLOYMENT_STATUS})
+_MUTATING_WEBHOOK = GoStruct("v1.MutatingWebhook", {
+    "name": "string",
+    "clientConfig": GoStruct("v1.WebhookClientConfig", {
+        "url": "string",
+        "service": GoStruct("v1.ServiceReference", {
+            "namespace": "string", "name": "string", "path": "string", "port": "int32"}),
+        "caBundle": "string"}),
+    "rules": GoList(GoStruct("v1.RuleWithOperations", {
+        "operations": GoList("string"), "apiGroups": GoList("string"),
+        "apiVersions": GoList("string"), "resources": GoList("string"), "scope": "string"})),
+    "failurePolicy": "string", "matchPolicy": "string", "namespaceSelector": _LABEL_SELECTOR,
+    "objectSelector": _LABEL_SELECTOR, "sideEffects": "string", "timeoutSeconds": "int32",
+    "admissionReviewVersions": GoList("string"), "reinvocationPolicy": "string",
+    "matchConditions": "any"})
+_MUTATING_WEBHOOK_CONFIGURATION = GoStruct("v1.MutatingWebhookConfiguration", {
+    "webhooks": GoList(_MUTATING_WEBHOOK)})
 
 _CRD_NAMES = GoStruct("v1.CustomResourceDefinitionNames", {
     "plural": "string", "singular": "string", "shortNames": GoList("string"), "kind": "string",
@@ -3189,6 +3237,301 @@ class _Leases(_Resource):
                 _age(obj["metadata"].get("creationTimestamp"))]
 
 
+class _ConfigMaps(_Resource):
+    name, kind, list_kind, singular, namespaced = "configmaps", "ConfigMap", "ConfigMapList", \
+        "configmap", True
+    short_names = ("cm",)
+    struct = _CONFIG_MAP
+    columns = [_NAME_COLUMN, _column("Data", "Data contains the configuration data.",
+                                     kind="integer"), _AGE_COLUMN]
+
+    def decode(self, body):
+        obj, unknown = super().decode(body)
+        decoder = _Decoder("ConfigMap")
+        for key, value in (obj.get("binaryData") or {}).items():
+            # []byte: base64 on the wire, checked like a Secret's data.
+            obj["binaryData"][key] = base64.b64encode(
+                decoder.base64(value, "ConfigMap.binaryData")).decode("ascii")
+        return obj, unknown
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
+        total = 0
+        for field, entries in (("data", data), ("binaryData", binary)):
+            for key, value in entries.items():
+                errors += [FieldError("Invalid", f"{field}[{key}]", key, p)
+                           for p in _config_key_problems(key)]
+                total += len(value) if field == "data" else len(base64.b64decode(value))
+        for key in sorted(set(data) & set(binary)):
+            errors.append(FieldError("Invalid", "data", key,
+                                     "duplicate of key present in binaryData"))
+        if total > MAX_SECRET_BYTES:
+            errors.append(too_long("", MAX_SECRET_BYTES))
+        if old is not None and old.get("immutable"):
+            if not obj.get("immutable"):
+                errors.append(FieldError("Forbidden", "immutable", None,
+                                         "field is immutable when `immutable` is set"))
+            if (old.get("data") or {}) != data or (old.get("binaryData") or {}) != binary:
+                errors.append(FieldError("Forbidden", "data", None,
+                                         "field is immutable when `immutable` is set"))
+        return errors
+
+    def cells(self, obj):
+        return [obj["metadata"]["name"],
+                len(obj.get("data") or {}) + len(obj.get("binaryData") or {}),
+                _age(obj["metadata"].get("creationTimestamp"))]
+
+
+def _selector_errors(selector, path):
+    """ValidateLabelSelector: known operators, values only with In and NotIn."""
+    errors = []
+    for index, requirement in enumerate((selector or {}).get("matchExpressions") or []):
+        where, operator = f"{path}.matchExpressions[{index}]", requirement.get("operator", "")
+        values = requirement.get("values") or []
+        if operator in ("In", "NotIn"):
+            if not values:
+                errors.append(FieldError("Required", f"{where}.values", None,
+                                         "must be specified when `operator` is 'In' or "
+                                         "'NotIn'"))
+        elif operator in ("Exists", "DoesNotExist"):
+            if values:
+                errors.append(FieldError("Forbidden", f"{where}.values", None,
+                                         "may not be specified when `operator` is 'Exists' "
+                                         "or 'DoesNotExist'"))
+        else:
+            errors.append(FieldError("Invalid", f"{where}.operator", operator,
+                                     "not a valid selector operator"))
+        errors += [FieldError("Invalid", f"{where}.key", requirement.get("key", ""), p)
+                   for p in _qualified_name_problems(requirement.get("key", ""))]
+    for key, value in ((selector or {}).get("matchLabels") or {}).items():
+        errors += [FieldError("Invalid", f"{path}.matchLabels", key, p)
+                   for p in _qualified_name_problems(key)]
+        errors += [FieldError("Invalid", f"{path}.matchLabels", value, p)
+                   for p in _label_value_problems(value)]
+    return errors
+
+
+def _selector_matches(selector, labels):
+    """Whether a LabelSelector selects an object with `labels`."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for requirement in selector.get("matchExpressions") or []:
+        key, operator = requirement.get("key", ""), requirement.get("operator", "")
+        values = requirement.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+class _Deployments(_Resource):
+    """No controller: nothing makes ReplicaSets or pods, and the status is what tests write
+    (update_status), as the deployment controller would."""
+    group, name, kind, list_kind, singular, namespaced = "apps", "deployments", "Deployment", \
+        "DeploymentList", "deployment", True
+    short_names, categories = ("deploy",), ("all",)
+    struct = _DEPLOYMENT
+    status_subresource = True
+    tracks_generation = True
+    merge_keys = {("spec", "template", "spec", "containers"): "name",
+                  ("spec", "template", "spec", "initContainers"): "name",
+                  ("spec", "template", "spec", "volumes"): "name",
+                  ("spec", "template", "spec", "containers", "ports"): "containerPort",
+                  ("spec", "template", "spec", "containers", "env"): "name",
+                  ("spec", "template", "spec", "containers", "volumeMounts"): "mountPath",
+                  ("status", "conditions"): "type"}
+    columns = [
+        _NAME_COLUMN,
+        _column("Ready", "Number of the pod with ready state"),
+        _column("Up-to-date", "Total number of non-terminated pods targeted by this deployment "
+                              "that have the desired template spec.", kind="integer"),
+        _column("Available", "Total number of available pods (ready for at least "
+                             "minReadySeconds) targeted by this deployment.", kind="integer"),
+        _AGE_COLUMN]
+
+    def default(self, obj):
+        """SetDefaults_Deployment of apps/v1, and the template's pod defaults."""
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("replicas", 1)
+        strategy = spec.setdefault("strategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", "25%")
+            rolling.setdefault("maxSurge", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        template = spec.setdefault("template", {})
+        pod = {"spec": template.setdefault("spec", {})}
+        PODS.default(pod)
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        spec = obj.get("spec") or {}
+        if spec.get("replicas", 0) < 0:
+            errors.append(FieldError("Invalid", "spec.replicas", spec["replicas"],
+                                     "must be greater than or equal to 0"))
+        selector = spec.get("selector")
+        template = spec.get("template") or {}
+        labels = ((template.get("metadata") or {}).get("labels")) or {}
+        if not selector:
+            errors.append(FieldError("Required", "spec.selector"))
+        elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            errors.append(FieldError("Invalid", "spec.selector", selector,
+                                     "empty selector is invalid for deployment"))
+        else:
+            errors += _selector_errors(selector, "spec.selector")
+            if not _selector_matches(selector, labels):
+                errors.append(FieldError("Invalid", "spec.template.metadata.labels", labels,
+                                         "`selector` does not match template `labels`"))
+        pod_spec = template.get("spec") or {}
+        if not pod_spec.get("containers"):
+            errors.append(FieldError("Required", "spec.template.spec.containers"))
+        if pod_spec.get("restartPolicy", "Always") != "Always":
+            errors.append(not_supported("spec.template.spec.restartPolicy",
+                                        pod_spec["restartPolicy"], ["Always"]))
+        if old is not None and (old.get("spec") or {}).get("selector") != selector:
+            errors.append(FieldError("Invalid", "spec.selector", selector,
+                                     "field is immutable"))
+        return errors
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        return [obj["metadata"]["name"],
+                f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+                status.get("updatedReplicas", 0), status.get("availableReplicas", 0),
+                _age(obj["metadata"].get("creationTimestamp"))]
+
+
+_WEBHOOK_OPERATIONS = ("*", "CONNECT", "CREATE", "DELETE", "UPDATE")
+
+
+class _MutatingWebhookConfigurations(_Resource):
+    """Stored and validated only: no admission is run (pods are created as they are sent)."""
+    group, name, kind, list_kind, singular = "admissionregistration.k8s.io", \
+        "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", \
+        "MutatingWebhookConfigurationList", "mutatingwebhookconfiguration"
+    struct = _MUTATING_WEBHOOK_CONFIGURATION
+    tracks_generation = True
+    merge_keys = {("webhooks",): "name"}
+    columns = [_NAME_COLUMN, _column("Webhooks", "Webhooks is a list of webhooks and the "
+                                                 "affected resources and operations.",
+                                     kind="integer"), _AGE_COLUMN]
+
+    def decode(self, body):
+        obj, unknown = super().decode(body)
+        decoder = _Decoder(self.kind)
+        for webhook in obj.get("webhooks") or []:
+            config = webhook.get("clientConfig") or {}
+            if "caBundle" in config:
+                # []byte: base64 on the wire.
+                config["caBundle"] = base64.b64encode(decoder.base64(
+                    config["caBundle"], "WebhookClientConfig.clientConfig.caBundle")).decode()
+        return obj, unknown
+
+    def default(self, obj):
+        """SetDefaults_MutatingWebhook of admissionregistration/v1."""
+        for webhook in obj.get("webhooks") or []:
+            webhook.setdefault("failurePolicy", "Fail")
+            webhook.setdefault("matchPolicy", "Equivalent")
+            webhook.setdefault("namespaceSelector", {})
+            webhook.setdefault("objectSelector", {})
+            webhook.setdefault("timeoutSeconds", 10)
+            webhook.setdefault("reinvocationPolicy", "Never")
+            for rule in webhook.get("rules") or []:
+                rule.setdefault("scope", "*")
+            service = (webhook.get("clientConfig") or {}).get("service")
+            if service is not None:
+                service.setdefault("port", 443)
+
+    def validate(self, obj, old=None):
+        errors = self._validate_meta(obj, _dns_subdomain_problems)
+        names = set()
+        for index, webhook in enumerate(obj.get("webhooks") or []):
+            errors += self._webhook_errors(webhook, f"webhooks[{index}]", names)
+        return errors
+
+    @staticmethod
+    def _webhook_errors(webhook, path, names):
+        errors = []
+        name = webhook.get("name", "")
+        if not name:
+            errors.append(FieldError("Required", f"{path}.name"))
+        elif name in names:
+            errors.append(FieldError("Duplicate", f"{path}.name", name))
+        else:
+            names.add(name)
+            if len(name.split(".")) < 3 or _dns_subdomain_problems(name):
+                errors.append(FieldError("Invalid", f"{path}.name", name,
+                                         "should be a domain with at least three segments "
+                                         "separated by dots"))
+        config = webhook.get("clientConfig") or {}
+        service = config.get("service")
+        if bool(config.get("url")) == (service is not None):
+            errors.append(FieldError("Required", f"{path}.clientConfig", None,
+                                     "exactly one of url or service is required"))
+        if service is not None:
+            where = f"{path}.clientConfig.service"
+            if not service.get("name"):
+                errors.append(FieldError("Required", f"{where}.name", None,
+                                         "service name is required"))
+            if not service.get("namespace"):
+                errors.append(FieldError("Required", f"{where}.namespace", None,
+                                         "service namespace is required"))
+            if service.get("path") and not service["path"].startswith("/"):
+                errors.append(FieldError("Invalid", f"{where}.path", service["path"],
+                                         "must start with a '/'"))
+            if not 1 <= service.get("port", 443) <= 65535:
+                errors.append(FieldError("Invalid", f"{where}.port", service["port"],
+                                         "port is not valid: must be between 1 and 65535, "
+                                         "inclusive"))
+        for index, rule in enumerate(webhook.get("rules") or []):
+            where = f"{path}.rules[{index}]"
+            for field in ("operations", "apiGroups", "apiVersions", "resources"):
+                if not rule.get(field):
+                    errors.append(FieldError("Required", f"{where}.{field}"))
+            for operation in rule.get("operations") or []:
+                if operation not in _WEBHOOK_OPERATIONS:
+                    errors.append(not_supported(f"{where}.operations", operation,
+                                                _WEBHOOK_OPERATIONS))
+            if rule.get("scope", "*") not in ("*", "Cluster", "Namespaced"):
+                errors.append(not_supported(f"{where}.scope", rule["scope"],
+                                            ("*", "Cluster", "Namespaced")))
+        for field, allowed in (("failurePolicy", ("Fail", "Ignore")),
+                               ("matchPolicy", ("Equivalent", "Exact")),
+                               ("reinvocationPolicy", ("IfNeeded", "Never"))):
+            if webhook.get(field) not in allowed:
+                errors.append(not_supported(f"{path}.{field}", webhook.get(field), allowed))
+        side_effects = webhook.get("sideEffects")
+        if not side_effects:
+            errors.append(FieldError("Required", f"{path}.sideEffects"))
+        elif side_effects not in ("None", "NoneOnDryRun"):
+            errors.append(not_supported(f"{path}.sideEffects", side_effects,
+                                        ("None", "NoneOnDryRun")))
+        versions = webhook.get("admissionReviewVersions") or []
+        if not {"v1", "v1beta1"} & set(versions):
+            errors.append(FieldError("Required", f"{path}.admissionReviewVersions", None,
+                                     "must specify one of v1, v1beta1"))
+        if not 1 <= webhook.get("timeoutSeconds", 10) <= 30:
+            errors.append(FieldError("Invalid", f"{path}.timeoutSeconds",
+                                     webhook["timeoutSeconds"], "the timeout value must be "
+                                                                "between 1 and 30 seconds"))
+        for field in ("namespaceSelector", "objectSelector"):
+            errors += _selector_errors(webhook.get(field), f"{path}.{field}")
+        return errors
+
+    def cells(self, obj):
+        return [obj["metadata"]["name"], len(obj.get("webhooks") or []),
+                _age(obj["metadata"].get("creationTimestamp"))]
+
+
 _CRD_CONDITIONS = (("NamesAccepted", "NoConflicts", "no conflicts found"),
                    ("Established", "InitialNamesAccepted", "the initial names have been "
                                                            "accepted"))
@@ -3438,7 +3781,11 @@ SERVICES = _Services()
 ENDPOINT_SLICES = _EndpointSlices()
 LEASES = _Leases()
 CRDS = _CustomResourceDefinitions()
-BUILTIN_RESOURCES = (NAMESPACES, SECRETS, PODS, SERVICES, ENDPOINT_SLICES, LEASES, CRDS)
+CONFIG_MAPS = _ConfigMaps()
+DEPLOYMENTS = _Deployments()
+MUTATING_WEBHOOK_CONFIGURATIONS = _MutatingWebhookConfigurations()
+BUILTIN_RESOURCES = (NAMESPACES, SECRETS, PODS, SERVICES, ENDPOINT_SLICES, LEASES, CRDS,
+                     CONFIG_MAPS, DEPLOYMENTS, MUTATING_WEBHOOK_CONFIGURATIONS)
 
 
 # --- storage ----------------------------------------------------------------------------------
@@ -4698,8 +5045,8 @@ _AUTHENTICATION_GROUP = {
     "versions": [{"groupVersion": "authentication.k8s.io/v1", "version": "v1"}],
     "preferredVersion": {"groupVersion": "authentication.k8s.io/v1", "version": "v1"}}
 # kube-apiserver lists the built-in groups by priority, then the CRD groups.
-_GROUP_ORDER = ("authentication.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io",
-                "discovery.k8s.io")
+_GROUP_ORDER = ("apps", "authentication.k8s.io", "admissionregistration.k8s.io",
+                "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io")
 
 
 def _authentication_resources():
@@ -4979,7 +5326,8 @@ def _operation(action, kind, operation_id, body=None, response=None, parameters=
 
 
 _SCHEMA_PREFIXES = {"": "io.k8s.api.core", "discovery.k8s.io": "io.k8s.api.discovery",
-                    "coordination.k8s.io": "io.k8s.api.coordination",
+                    "coordination.k8s.io": "io.k8s.api.coordination", "apps": "io.k8s.api.apps",
+                    "admissionregistration.k8s.io": "io.k8s.api.admissionregistration",
                     "apiextensions.k8s.io":
                         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"}
 
