@@ -147,6 +147,7 @@ InjectionResult injectSidecar(const json::object& pod, std::string_view namespac
   InjectionResult result;
   result.outcome = InjectionOutcome::kInjected;
   result.reason = "injected";
+  result.mode = options->mode;
   result.message = std::string("injected a ") + sidecarModeName(options->mode) + " sidecar";
   json::array& patch = result.patch;
   // Index-based replacements first, while the indexes are still those of the pod as given.

@@ -41,6 +41,8 @@ struct InjectionResult {
   std::string message;
   // RFC 6902 operations against the pod as given (empty unless kInjected).
   boost::json::array patch;
+  // kInjected: how the proxy joins the pod.
+  SidecarMode mode = SidecarMode::kNative;
 };
 
 // Decides what to do with `pod` (a v1 Pod as JSON: metadata and spec), to be created in
