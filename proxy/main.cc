@@ -19,14 +19,18 @@ int main(int argc, char** argv) {
   namespace po = boost::program_options;
   const weft::ProgramInfo program{
       "weft-proxy", "the Weft sidecar proxy",
-      "weft-proxy --config <bootstrap.yaml> [options]\n       weft-proxy init [options]   (traffic "
-      "capture rules; init --help)"};
+      "weft-proxy --config <bootstrap.yaml> [options]\n"
+      "       weft-proxy --config-env <VARIABLE> [options]\n"
+      "       weft-proxy init [options]   (traffic capture rules; init --help)"};
   std::string log_level;
   std::string log_format;
   weft::proxy::ProxyOptions proxy_options;
   po::options_description options("Options");
-  options.add_options()("config,c", po::value(&proxy_options.config_path),
+  options.add_options()("config,c", po::value(&proxy_options.bootstrap.file_path),
                         "bootstrap file (YAML of weft.v1.Bootstrap; see docs/api.md)")(
+      "config-env", po::value(&proxy_options.bootstrap.env_variable),
+      "read the bootstrap YAML from this environment variable instead of a file (the injected "
+      "sidecar's way; the file watcher is off)")(
       "concurrency", po::value(&proxy_options.concurrency)->default_value(0),
       "worker threads (0: the bootstrap's value, else one per CPU)")(
       "validate", po::bool_switch(&proxy_options.validate_only),
@@ -47,8 +51,18 @@ int main(int argc, char** argv) {
     std::cerr << "weft-proxy: --log-format must be text or json, not '" << log_format << "'\n";
     return 2;
   }
-  if (proxy_options.config_path.empty()) {
-    std::cerr << "weft-proxy: --config is required (a bootstrap YAML file; see --help)\n";
+  const weft::proxy::BootstrapSource& source = proxy_options.bootstrap;
+  if (values.count("config") > 0 && values.count("config-env") > 0) {
+    std::cerr << "weft-proxy: give --config or --config-env, not both\n";
+    return 2;
+  }
+  if (values.count("config-env") > 0 && source.env_variable.empty()) {
+    std::cerr << "weft-proxy: --config-env needs the name of an environment variable\n";
+    return 2;
+  }
+  if (source.file_path.empty() && source.env_variable.empty()) {
+    std::cerr << "weft-proxy: --config (a bootstrap YAML file) or --config-env (an environment "
+                 "variable holding it) is required; see --help\n";
     return 2;
   }
   weft::log::initLogging(

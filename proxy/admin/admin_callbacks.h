@@ -36,6 +36,9 @@ struct ProxyStatus {
   std::string reason;
   // Worker threads.
   uint32_t concurrency = 0;
+  // Where the bootstrap came from (a file's path, or "$NAME" for an environment variable), for
+  // /server_info; empty: not shown.
+  std::string config_source{};
 };
 
 // How the admin server reaches the proxy. The server knows nothing of snapshots or workers:

@@ -469,6 +469,9 @@ asio::awaitable<AdminResponse> AdminEndpoints::serverInfo(const AdminRequest&,
       {"concurrency", status.concurrency},
       {"log_level", weft::log::logLevelName(weft::log::logLevel())},
   };
+  if (!status.config_source.empty()) {
+    info["config_source"] = status.config_source;
+  }
   if (status.state != ServerState::kLive) {
     info["reason"] = status.reason;
   }

@@ -149,9 +149,12 @@ bool renderConfigDump(const ConfigDump& dump, std::string& out, std::string& err
       return false;
     }
   }
-  out = "{\n  \"version_info\": " + jsonQuoted(dump.version_info) +
-        ",\n  \"last_updated\": " + formatTime(dump.last_updated) +
-        ",\n  \"bootstrap\": " + nest(bootstrap_json) + "\n}\n";
+  out = "{\n  \"version_info\": " + jsonQuoted(dump.version_info);
+  if (!dump.config_source.empty()) {
+    out += ",\n  \"config_source\": " + jsonQuoted(dump.config_source);
+  }
+  out += ",\n  \"last_updated\": " + formatTime(dump.last_updated) +
+         ",\n  \"bootstrap\": " + nest(bootstrap_json) + "\n}\n";
   return true;
 }
 

@@ -18,10 +18,14 @@ struct ConfigDump {
   std::string version_info;
   // When this configuration became active. The epoch means unknown (shown as null).
   std::chrono::system_clock::time_point last_updated{};
+  // Where the bootstrap came from: the file's path, or "$NAME" for an environment variable.
+  // Left out of the rendering when empty.
+  std::string config_source{};
 };
 
 // Renders the dump as pretty JSON:
-//   {"version_info": ..., "last_updated": "2024-05-01T12:34:56.789Z", "bootstrap": {...}}
+//   {"version_info": ..., "config_source": "/etc/weft/bootstrap.yaml",
+//    "last_updated": "2024-05-01T12:34:56.789Z", "bootstrap": {...}}
 // The bootstrap is printed by protobuf's JSON printer with the field names of the .proto files.
 // Inline private keys are replaced by "[redacted]". Returns false (with `error`) only if the
 // printer fails.

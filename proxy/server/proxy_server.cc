@@ -74,11 +74,17 @@ struct ContentDigest {
   bool operator==(const ContentDigest&) const = default;
 };
 
-// The digest of the file at `path` as it is now; an unreadable file digests as
-// empty, and the reload that follows reports why.
-ContentDigest digestFile(const std::string& path) {
+// The digest of the bootstrap as it is now; an unreadable file digests as empty, and the
+// reload that follows reports why.
+ContentDigest digestSource(const BootstrapSource& source) {
   ContentDigest digest;
-  std::ifstream file(path, std::ios::binary);
+  if (source.fromEnvironment()) {
+    std::string text;
+    source.read(text);
+    digest.update(text);
+    return digest;
+  }
+  std::ifstream file(source.file_path, std::ios::binary);
   std::array<char, 16 * 1024> chunk;
   while (file.read(chunk.data(), chunk.size()) || file.gcount() > 0) {
     digest.update(std::string_view(chunk.data(), static_cast<size_t>(file.gcount())));
@@ -104,20 +110,20 @@ uint32_t resolveConcurrency(const ProxyOptions& options, const weft::v1::Bootstr
 // config objects and keep their pages resident; on its own thread they live in
 // that thread's malloc arena, which is freed whole when it ends.
 // `digest` is set to that of the text loaded, even when it has errors.
-config::ConfigErrors loadBootstrapIsolated(const std::string& path, weft::v1::Bootstrap& out,
+config::ConfigErrors loadBootstrapIsolated(const BootstrapSource& source, weft::v1::Bootstrap& out,
                                            ContentDigest& digest) {
   config::ConfigErrors errors;
   std::string serialized;
   config::warmReflection(*weft::v1::Bootstrap::descriptor());
   std::thread loader([&] {
     std::string text;
-    errors = config::readConfigFile(path, text);
+    errors = source.read(text);
     if (!errors.empty()) {
       return;
     }
     digest = ContentDigest::of(text);
     weft::v1::Bootstrap parsed;
-    errors = config::loadYaml(text, path, parsed);
+    errors = config::loadYaml(text, source.name(), parsed);
     if (errors.empty()) {
       parsed.SerializeToString(&serialized);
     }
@@ -139,7 +145,7 @@ SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
                          const std::vector<weft::v1::Secret>& identity_secrets = {},
                          std::string* file_source = nullptr) {
   weft::v1::Bootstrap bootstrap;
-  errors = loadBootstrapIsolated(options.config_path, bootstrap, digest);
+  errors = loadBootstrapIsolated(options.bootstrap, bootstrap, digest);
   if (!errors.empty()) {
     return nullptr;
   }
@@ -150,7 +156,7 @@ SnapshotPtr loadSnapshot(const ProxyOptions& options, uint32_t workers,
     bootstrap.SerializeToString(file_source);
   }
   identity::addMissingSecrets(identity_secrets, bootstrap);
-  return buildSnapshot(bootstrap, options.config_path, errors, workers);
+  return buildSnapshot(bootstrap, options.bootstrap.name(), errors, workers);
 }
 
 // Parts of dynamic_resources this version does not implement yet: refused, never ignored.
@@ -282,21 +288,28 @@ class ProxyServer {
     health_checker_->adopt(snapshot_);
     // Watched before anything says the proxy is up, so that an edit made the moment it does is
     // seen; one made between loading the file and here is caught by the check posted below
-    // (reload() does nothing when the content is what was loaded).
-    watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.config_path,
-                                                   std::chrono::milliseconds(100),
-                                                   [this] { reload("file change"); });
-    if (ads_) {
-      // The dynamic configuration is merged into the bootstrap's; re-reading the file alone
-      // would drop it. Bootstrap changes take a restart when a control plane is used.
-      watcher_.reset();
-    } else if (!watcher_->error().empty()) {
-      serverLog().warn("not watching {} for changes ({}); reload with SIGHUP", options_.config_path,
-                       watcher_->error());
-      watcher_.reset();
+    // (reload() does nothing when the content is what was loaded). Not watched: a variable,
+    // which cannot change while the process runs, and the file of a proxy with a control
+    // plane, whose dynamic configuration is merged into the bootstrap's (re-reading the file
+    // alone would drop it; bootstrap changes take a restart then).
+    if (!options_.bootstrap.fromEnvironment() && !ads_) {
+      watcher_ = std::make_unique<ConfigFileWatcher>(main_context_, options_.bootstrap.file_path,
+                                                     std::chrono::milliseconds(100),
+                                                     [this] { reload("file change"); });
+      if (!watcher_->error().empty()) {
+        serverLog().warn("not watching {} for changes ({}); reload with SIGHUP",
+                         options_.bootstrap.file_path, watcher_->error());
+        watcher_.reset();
+      }
     }
     if (watcher_) {
       boost::asio::post(main_context_, [this] { reload("file change"); });
+    }
+    if (options_.bootstrap.fromEnvironment()) {
+      serverLog().info(
+          "bootstrap from the environment variable {} (not watched: it cannot "
+          "change while the proxy runs)",
+          options_.bootstrap.env_variable);
     }
     // Signals are taken over before the proxy says it is ready: a SIGTERM sent the moment it
     // does must drain, not kill it (the handlers run once the main loop runs).
@@ -396,7 +409,7 @@ class ProxyServer {
           ads_ && !ads_->appliedVersions().empty()
               ? ads_->appliedVersions()
               : "static-" + std::to_string(applied_reloads_),  // n: after the nth reload
-          config_updated_});
+          config_updated_, options_.bootstrap.name()});
     };
     callbacks.clusters = [this](admin::AdminCallbacks::ClustersDone done) {
       gatherClusterStatus(std::move(done));
@@ -405,10 +418,11 @@ class ProxyServer {
       if (!draining_ && identity_ && !identity_->hasValidCertificate()) {
         // Not ready without a certificate: mesh peers could not reach this workload.
         return admin::ProxyStatus{admin::ServerState::kInitializing, identity_->notReadyReason(),
-                                  concurrency};
+                                  concurrency, options_.bootstrap.name()};
       }
       return admin::ProxyStatus{
-          draining_ ? admin::ServerState::kDraining : admin::ServerState::kLive, "", concurrency};
+          draining_ ? admin::ServerState::kDraining : admin::ServerState::kLive, "", concurrency,
+          options_.bootstrap.name()};
     };
     if (identity_) {
       callbacks.certificates = [this] { return identity_->status(); };
@@ -620,7 +634,7 @@ class ProxyServer {
           trigger);
       return;
     }
-    if (digestFile(options_.config_path) == last_config_ && std::string_view(trigger) != "SIGHUP") {
+    if (digestSource(options_.bootstrap) == last_config_ && std::string_view(trigger) != "SIGHUP") {
       return;  // an event that did not change the content
     }
     config::ConfigErrors errors;
@@ -701,8 +715,8 @@ class ProxyServer {
     config.ParseFromString(file_source_);
     identity::addMissingSecrets(secrets, config);
     config::ConfigErrors errors;
-    SnapshotPtr next =
-        buildSnapshot(config, options_.config_path, errors, static_cast<uint32_t>(workers_.size()));
+    SnapshotPtr next = buildSnapshot(config, options_.bootstrap.name(), errors,
+                                     static_cast<uint32_t>(workers_.size()));
     if (!next) {
       serverLog().error("the configuration with the new workload certificate was refused:\n{}",
                         config::formatErrors(errors));
@@ -801,12 +815,13 @@ int runProxy(const ProxyOptions& options) {
   SnapshotPtr snapshot = loadSnapshot(options, 0, errors, loaded);
   if (!snapshot) {
     std::cerr << config::formatErrors(errors) << "\n";
-    serverLog().error("config {} rejected with {} error(s)", options.config_path, errors.size());
+    serverLog().error("config {} rejected with {} error(s)", options.bootstrap.name(),
+                      errors.size());
     return 1;
   }
   if (options.validate_only) {
-    std::cout << options.config_path << ": OK (" << snapshot->listeners.size() << " listeners, "
-              << snapshot->clusters.size() << " clusters)\n";
+    std::cout << options.bootstrap.name() << ": OK (" << snapshot->listeners.size()
+              << " listeners, " << snapshot->clusters.size() << " clusters)\n";
     return 0;
   }
   // Loading builds large transient structures (YAML tree, field positions);
@@ -814,8 +829,8 @@ int runProxy(const ProxyOptions& options) {
   ::malloc_trim(0);
   const weft::v1::Bootstrap bootstrap = snapshot->bootstrap();
   if (std::string error = unsupportedDynamicSettings(bootstrap); !error.empty()) {
-    std::cerr << options.config_path << ": " << error << "\n";
-    serverLog().error("config {} rejected: {}", options.config_path, error);
+    std::cerr << options.bootstrap.name() << ": " << error << "\n";
+    serverLog().error("config {} rejected: {}", options.bootstrap.name(), error);
     return 1;
   }
   ProxyServer server(options, std::move(snapshot), loaded, bootstrap.dynamic_resources().has_ads());

@@ -3,10 +3,13 @@
 #include <cstdint>
 #include <string>
 
+#include "proxy/server/bootstrap_source.h"
+
 namespace weft::proxy {
 
 struct ProxyOptions {
-  std::string config_path;
+  // The bootstrap: a file, watched for changes, or an environment variable.
+  BootstrapSource bootstrap;
   // Worker threads; 0 means one per CPU (or the bootstrap's concurrency).
   uint32_t concurrency = 0;
   // Only load and check the config, print the result, and exit.

@@ -213,6 +213,25 @@ TEST(YamlToProtoTest, EmptyValuesAreErrorsNotSilentlyIgnored) {
   EXPECT_THAT(onlyError("tags: [a, ~]\n").reason, HasSubstr("list entry has no value"));
 }
 
+// The injected sidecar's bootstrap gets its pod addresses from the kubelet's expansion of
+// $(POD_IPS) inside a flow sequence: no quotes and no space after the comma, and an IPv6
+// address full of colons. Each must arrive as one whole string (a colon in a flow sequence
+// could otherwise start a single-pair mapping).
+TEST(YamlToProtoTest, ExpandedPodAddressesLoadAsOneStringEach) {
+  weft::test::Sample sample;
+  const ConfigErrors errors =
+      load(std::string(kValidBase) + "tags: [10.244.0.5,fd00:10:244::5]\n", sample);
+  ASSERT_TRUE(errors.empty()) << formatErrors(errors);
+  ASSERT_EQ(sample.tags_size(), 2);
+  EXPECT_EQ(sample.tags(0), "10.244.0.5");
+  EXPECT_EQ(sample.tags(1), "fd00:10:244::5");
+  // IPv6 first, and an address that starts with a colon.
+  ASSERT_TRUE(load(std::string(kValidBase) + "tags: [::1,10.0.0.1]\n", sample).empty());
+  ASSERT_EQ(sample.tags_size(), 2);
+  EXPECT_EQ(sample.tags(0), "::1");
+  EXPECT_EQ(sample.tags(1), "10.0.0.1");
+}
+
 TEST(YamlToProtoTest, PatternLengthAndUniquenessRules) {
   weft::test::Sample sample;
   ConfigErrors errors = load("name: Web_1\ncluster: c\nretries: 1\nrequired_color: RED\n", sample);

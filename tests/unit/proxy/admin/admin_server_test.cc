@@ -523,6 +523,22 @@ TEST_F(AdminServerTest, ServerInfoReportsVersionStateUptimeAndConcurrency) {
   EXPECT_EQ(info.at("concurrency").to_number<int>(), 3);
   EXPECT_GE(info.at("uptime_seconds").to_number<int64_t>(), 0);
   EXPECT_EQ(info.at("log_level"), "info");
+  EXPECT_FALSE(info.as_object().contains("config_source"));  // not given: not shown
+}
+
+TEST_F(AdminServerTest, ServerInfoAndConfigDumpNameTheBootstrapSource) {
+  AdminCallbacks callbacks;
+  callbacks.status = [] { return ProxyStatus{ServerState::kLive, "", 1, "$WEFT_BOOTSTRAP"}; };
+  auto bootstrap = std::make_shared<const weft::v1::Bootstrap>(sampleBootstrap());
+  callbacks.config_dump = [bootstrap] {
+    return std::optional<ConfigDump>(
+        ConfigDump{bootstrap, "static-0", std::chrono::system_clock::now(), "$WEFT_BOOTSTRAP"});
+  };
+  start(std::move(callbacks));
+  const boost::json::value info = boost::json::parse(get(port_, "/server_info").body());
+  EXPECT_EQ(info.at("config_source"), "$WEFT_BOOTSTRAP");
+  const boost::json::value dump = boost::json::parse(get(port_, "/config_dump").body());
+  EXPECT_EQ(dump.at("config_source"), "$WEFT_BOOTSTRAP");
 }
 
 TEST_F(AdminServerTest, LoggingShowsTheActiveLevel) {
