@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cli/injector_webhook.h"
 #include "cli/manifest_bundle.h"
 #include "cli/yaml_output.h"
 #include "common/version/version.h"
@@ -76,6 +77,22 @@ std::string checkNamespaceSelector(const std::string& selector) {
 }
 
 std::string checkOptions(const InstallOptions& options) {
+  if (options.injector_webhook_only) {
+    // Those options change objects that this output leaves out.
+    for (const auto& [flag, set] :
+         {std::pair{"--trust-domain", !options.trust_domain.empty()},
+          std::pair{"--replicas", options.replicas.has_value()},
+          std::pair{"--controlplane-image", !options.controlplane_image.empty()},
+          std::pair{"--proxy-image", !options.proxy_image.empty()},
+          std::pair{"--ca-mode", options.ca_mode != "secret"},
+          std::pair{"--namespace-selector", !options.namespace_selector.empty()}}) {
+      if (set) {
+        return std::string(flag) +
+               " changes objects that --injector-webhook-only leaves out; give it to the "
+               "install of deploy/k8s instead";
+      }
+    }
+  }
   if (!options.trust_domain.empty()) {
     if (std::string problem = checkTrustDomain(options.trust_domain); !problem.empty()) {
       return "--trust-domain " + problem;
@@ -211,12 +228,17 @@ std::string describe(const InstallOptions& options) {
   add("--proxy-image", options.proxy_image);
   add("--ca-mode", options.ca_mode == "secret" ? "" : options.ca_mode);
   add("--namespace-selector", options.namespace_selector);
+  add("--injector-tls-dir", options.injector_tls_dir);
+  if (options.injector_webhook_only) {
+    line += " --injector-webhook-only";
+  }
   return line;
 }
 
 }  // namespace
 
-RenderedInstall renderInstall(const InstallOptions& options, std::span<const EmbeddedFile> files) {
+RenderedInstall renderInstall(const InstallOptions& options, std::span<const EmbeddedFile> files,
+                              const InjectorTls& injector_tls) {
   RenderedInstall rendered;
   if (rendered.error = checkOptions(options); !rendered.error.empty()) {
     return rendered;
@@ -235,6 +257,14 @@ RenderedInstall renderInstall(const InstallOptions& options, std::span<const Emb
         std::string("the embedded manifests are not shaped as expected: ") + error.what();
     return rendered;
   }
+  if (options.injector_webhook_only) {
+    bundle.documents.clear();
+  }
+  // Last, after the injector's Deployment and Service: the API server calls the webhook from
+  // the moment it exists.
+  bundle.documents.push_back({injectorTlsSecret(injector_tls), "the injector's certificate"});
+  bundle.documents.push_back(
+      {injectorWebhookConfiguration(injector_tls.ca_pem), "the injector's webhook"});
   rendered.yaml =
       "# Weft " + std::string(version()) + " install manifests: " + describe(options) + "\n";
   for (const ManifestDocument& document : bundle.documents) {
@@ -244,7 +274,16 @@ RenderedInstall renderInstall(const InstallOptions& options, std::span<const Emb
 }
 
 int runInstall(const InstallOptions& options, std::ostream& out, std::ostream& err) {
-  const RenderedInstall rendered = renderInstall(options, installManifestFiles());
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  tls::Result<InjectorTls> injector_tls = options.injector_tls_dir.empty()
+                                              ? generateInjectorTls(now)
+                                              : readInjectorTls(options.injector_tls_dir, now);
+  if (!injector_tls) {
+    err << "weftctl install: " << (options.injector_tls_dir.empty() ? "" : "--injector-tls-dir ")
+        << injector_tls.error() << "\n";
+    return options.injector_tls_dir.empty() ? 1 : 2;
+  }
+  const RenderedInstall rendered = renderInstall(options, installManifestFiles(), *injector_tls);
   if (!rendered.error.empty()) {
     err << "weftctl install: " << rendered.error << "\n";
     return 2;

@@ -77,6 +77,12 @@ int main(int argc, char** argv) {
       "control plane may only read it)")(
       "namespace-selector", po::value(&install.namespace_selector),
       "install: only namespaces with these labels (key=value[,key=value]) are in the mesh")(
+      "injector-tls-dir", po::value(&install.injector_tls_dir),
+      "install: the sidecar injector's ca.crt, tls.crt and tls.key (e.g. from Secret "
+      "weft-system/weft-injector-tls); unset: a new CA and certificate on every run")(
+      "injector-webhook-only", po::bool_switch(&install.injector_webhook_only),
+      "install: print only the injector's certificate Secret and MutatingWebhookConfiguration, "
+      "for a cluster installed with kubectl apply -k deploy/k8s")(
       "kubeconfig", po::value(&kube.kubeconfig),
       "check: the kubeconfig file (default: the first file of $KUBECONFIG, else ~/.kube/config, "
       "else in-cluster); its user needs a token or a client certificate")(

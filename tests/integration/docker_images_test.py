@@ -180,7 +180,7 @@ class DockerImagesTest(harness.IntegrationTest):
         return [s for s in self.stages.values() if s.copied]
 
     def test_stages_and_bases(self):
-        self.assertEqual(set(self.stages), {"build", "controlplane", "proxy"})
+        self.assertEqual(set(self.stages), {"build", "controlplane", "proxy", "injector"})
         self.assertEqual(self.stages["build"].base, "debian:12")
         shipped = {}
         for stage in self.runtime_stages():
@@ -190,15 +190,18 @@ class DockerImagesTest(harness.IntegrationTest):
             self.assertEqual(stage.copied_from, ["build"], stage.name)
             shipped[stage.name] = os.path.basename(source)
             self.assertEqual(stage.entrypoint, f'["{destination}"]', stage.name)
-        self.assertEqual(shipped, {"controlplane": "weft-controlplane", "proxy": "weft-proxy"})
+        self.assertEqual(shipped, {"controlplane": "weft-controlplane", "proxy": "weft-proxy",
+                                   "injector": "weft-injector"})
 
     def test_runtime_users_are_not_root(self):
         # The control plane runs as the manifests' runAsUser; the proxy as the uid that
         # `weft-proxy init` exempts from capture by default.
         self.assertEqual(self.stages["controlplane"].user, "65532:65532")
         self.assertEqual(self.stages["proxy"].user, "1337:1337")
-        with open(os.path.join(harness.SOURCE_DIR, "deploy", "k8s", "controlplane.yaml")) as f:
-            self.assertIn("runAsUser: 65532", f.read())
+        self.assertEqual(self.stages["injector"].user, "65532:65532")
+        for manifest in ("controlplane.yaml", "injector.yaml"):
+            with open(os.path.join(harness.SOURCE_DIR, "deploy", "k8s", manifest)) as f:
+                self.assertIn("runAsUser: 65532", f.read())
 
     def test_build_stage_installs_the_build_packages_of_install_deps(self):
         self.assertEqual(self.stages["build"].packages, build_packages())

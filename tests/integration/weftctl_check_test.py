@@ -181,8 +181,9 @@ class WeftctlCheckTest(IntegrationTest):
             for document in by_kind.pop(kind):
                 self.api.put(kind, document)
         self.assertEqual(sorted(by_kind), ["ClusterRole", "ClusterRoleBinding", "ConfigMap",
-                                           "Deployment", "PodDisruptionBudget", "Role",
-                                           "RoleBinding", "ServiceAccount"])
+                                           "Deployment", "MutatingWebhookConfiguration",
+                                           "PodDisruptionBudget", "Role", "RoleBinding",
+                                           "Secret", "ServiceAccount"])
         deployment = by_kind["Deployment"][0]
         template = deployment["spec"]["template"]
         # The Deployment's pods, as its controller and a kubelet would make and start them.

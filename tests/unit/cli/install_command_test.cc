@@ -6,14 +6,26 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "cli/injector_tls.h"
+#include "cli/injector_webhook.h"
 #include "cli/install_manifest_files.h"
 #include "cli/manifest_bundle.h"
 #include "cli/yaml_output.h"
+#include "common/text/base64.h"
+#include "common/tls/certificate.h"
+#include "common/tls/certificate_builder.h"
+#include "common/tls/key.h"
+#include "common/tls/pem.h"
 
 namespace weft::cli {
 namespace {
@@ -71,8 +83,19 @@ std::map<std::string, std::string> flattenStream(const std::string& yaml) {
   return out;
 }
 
+// One certificate for every rendering, so that two renderings differ only by their options.
+const InjectorTls& testTls() {
+  static const InjectorTls tls = [] {
+    auto generated = generateInjectorTls(
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    EXPECT_TRUE(generated.ok()) << generated.error();
+    return generated.ok() ? *generated : InjectorTls{};
+  }();
+  return tls;
+}
+
 std::string render(const InstallOptions& options) {
-  const RenderedInstall rendered = renderInstall(options, installManifestFiles());
+  const RenderedInstall rendered = renderInstall(options, installManifestFiles(), testTls());
   EXPECT_EQ(rendered.error, "");
   return rendered.yaml;
 }
@@ -129,13 +152,18 @@ TEST(InstallRenderTest, EveryDocumentParsesAndNamesItself) {
     }
   }
   EXPECT_EQ(kinds.count("CustomResourceDefinition"), 6u);
-  for (const char* kind : {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                           "Role", "RoleBinding", "Deployment", "Service", "PodDisruptionBudget"}) {
+  for (const char* kind : {"Namespace", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+                           "Secret", "MutatingWebhookConfiguration"}) {
     EXPECT_EQ(kinds.count(kind), 1u) << kind;
+  }
+  // The control plane's and the injector's.
+  for (const char* kind : {"ServiceAccount", "Deployment", "Service", "PodDisruptionBudget"}) {
+    EXPECT_EQ(kinds.count(kind), 2u) << kind;
   }
   EXPECT_EQ(kinds.count("ConfigMap"), 2u);  // the dashboards and the injector's settings
   EXPECT_EQ(kinds.count("MeshConfig"), 0u);
-  EXPECT_FALSE(identities.contains("MutatingWebhookConfiguration weft-sidecar-injector"));
+  EXPECT_TRUE(identities.contains("MutatingWebhookConfiguration weft-sidecar-injector"));
+  EXPECT_TRUE(identities.contains("Secret weft-system/weft-injector-tls"));
 }
 
 TEST(InstallRenderTest, OutputIsTheEmbeddedFilesObjectForObject) {
@@ -146,7 +174,16 @@ TEST(InstallRenderTest, OutputIsTheEmbeddedFilesObjectForObject) {
   for (const ManifestDocument& document : bundle.documents) {
     flatten(document.object, identity(document.object), files);
   }
-  EXPECT_EQ(flattenStream(render({})), files);
+  // Beside them, only the two objects weftctl makes itself (decision 67), last.
+  std::map<std::string, std::string> rendered = flattenStream(render({}));
+  std::erase_if(rendered, [](const auto& entry) {
+    return entry.first.starts_with("Secret weft-system/weft-injector-tls.") ||
+           entry.first.starts_with("MutatingWebhookConfiguration weft-sidecar-injector.");
+  });
+  EXPECT_EQ(rendered, files);
+  const std::string yaml = render({});
+  EXPECT_GT(yaml.find("kind: MutatingWebhookConfiguration"), yaml.rfind("kind: Deployment"));
+  EXPECT_GT(yaml.find("kind: MutatingWebhookConfiguration"), yaml.find("kind: Secret"));
 }
 
 TEST(InstallRenderTest, TextThatLooksLikeOtherTypesStaysText) {
@@ -195,8 +232,11 @@ TEST(InstallRenderTest, OneReplicaAlsoDropsTheDisruptionBudget) {
   const auto after = flattenStream(render(options));
   EXPECT_EQ(after.at(kDeployment + ".spec.replicas"), "1");
   for (const auto& [path, value] : after) {
-    EXPECT_EQ(path.rfind("PodDisruptionBudget", 0), std::string::npos) << path;
+    EXPECT_EQ(path.rfind("PodDisruptionBudget weft-system/weft-controlplane", 0), std::string::npos)
+        << path;
   }
+  // The injector's replicas are not the control plane's: its budget stays.
+  EXPECT_TRUE(after.contains("PodDisruptionBudget weft-system/weft-injector.spec.minAvailable"));
 }
 
 TEST(InstallRenderTest, ControlPlaneImageChangesOnlyTheContainerImage) {
@@ -292,7 +332,7 @@ TEST(InstallRenderTest, BadOptionsAreRefusedNamingTheFlag) {
       {with([](auto& o) { o.namespace_selector = "mesh=on off"; }), "--namespace-selector"},
   };
   for (const auto& [options, flag] : cases) {
-    const RenderedInstall rendered = renderInstall(options, installManifestFiles());
+    const RenderedInstall rendered = renderInstall(options, installManifestFiles(), testTls());
     EXPECT_EQ(rendered.yaml, "");
     EXPECT_EQ(rendered.error.rfind(flag, 0), 0u) << rendered.error;
   }
@@ -377,7 +417,7 @@ TEST(InstallManifestsTest, EveryRbacRuleSaysWhichCodeNeedsIt) {
       previous = line;
     }
   }
-  EXPECT_EQ(rules, 9);
+  EXPECT_EQ(rules, 11);
 }
 
 TEST(InstallManifestsTest, RbacGrantsNoWildcardsAndReadsOneSecret) {
@@ -436,6 +476,8 @@ TEST(InstallManifestsTest, ControlPlaneRunsLockedDown) {
       "--token-review",
       "--token-review-audience",
       "weft",
+      "--mesh-root-configmap",
+      "weft-system/weft-mesh-root",
       "--xds-address",
       "0.0.0.0:15012",
       "--xds-tls-hosts",
@@ -449,6 +491,272 @@ TEST(InstallManifestsTest, ControlPlaneRunsLockedDown) {
       "--id",
       "$(POD_NAME)"};
   EXPECT_EQ(args, expected);
+}
+
+// --- the sidecar injector: its certificate and webhook (decision 67) -----------------------
+
+// The document of `wanted` ("Kind ns/name") in a rendering.
+YAML::Node documentOf(const std::string& yaml, const std::string& wanted) {
+  for (const YAML::Node& document : YAML::LoadAll(yaml)) {
+    if (!document.IsNull() && identity(document) == wanted) {
+      return document;
+    }
+  }
+  return YAML::Node();
+}
+
+std::vector<std::string> strings(const YAML::Node& list) {
+  std::vector<std::string> out;
+  for (const YAML::Node& item : list) {
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
+const std::string kWebhook = "MutatingWebhookConfiguration weft-sidecar-injector";
+
+TEST(InjectorWebhookTest, RegistersTheInjectorForPodCreationInLabelledNamespaces) {
+  const auto values = flattenStream(render({}));
+  const std::string hook = kWebhook + ".webhooks[0]";
+  const std::map<std::string, std::string> expected = {
+      {kWebhook + ".apiVersion", "!admissionregistration.k8s.io/v1"},
+      {hook + ".name", "!sidecar.weft.dev"},
+      {hook + ".clientConfig.service.namespace", "!weft-system"},
+      {hook + ".clientConfig.service.name", "!weft-injector"},
+      {hook + ".clientConfig.service.path", "!/inject"},
+      {hook + ".clientConfig.service.port", "443"},
+      {hook + ".rules[0].operations[0]", "!CREATE"},
+      {hook + ".rules[0].apiGroups[0]", "!"},
+      {hook + ".rules[0].apiVersions[0]", "!v1"},
+      {hook + ".rules[0].resources[0]", "!pods"},
+      {hook + ".namespaceSelector.matchLabels.weft.dev/inject", "!enabled"},
+      {hook + ".namespaceSelector.matchExpressions[0].key", "!kubernetes.io/metadata.name"},
+      {hook + ".namespaceSelector.matchExpressions[0].operator", "!NotIn"},
+      {hook + ".admissionReviewVersions[0]", "!v1"},
+      {hook + ".sideEffects", "!None"},
+      {hook + ".failurePolicy", "!Fail"},
+      {hook + ".timeoutSeconds", "10"},
+      {hook + ".reinvocationPolicy", "!IfNeeded"},
+      {hook + ".matchPolicy", "!Equivalent"},
+  };
+  for (const auto& [path, value] : expected) {
+    ASSERT_TRUE(values.contains(path)) << path;
+    EXPECT_EQ(values.at(path), value) << path;
+  }
+  const YAML::Node webhook = documentOf(render({}), kWebhook);
+  ASSERT_TRUE(webhook.IsMap());
+  EXPECT_EQ(webhook["webhooks"].size(), 1u);
+  EXPECT_EQ(webhook["webhooks"][0]["rules"].size(), 1u);
+  EXPECT_EQ(
+      strings(webhook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"]),
+      (std::vector<std::string>{"kube-system", "kube-public", "kube-node-lease", "weft-system"}));
+  EXPECT_EQ(
+      text::decodeBase64(webhook["webhooks"][0]["clientConfig"]["caBundle"].as<std::string>()),
+      testTls().ca_pem);
+  // What weftctl check looks for.
+  EXPECT_EQ(webhook["metadata"]["name"].as<std::string>(), kWebhookConfiguration);
+}
+
+TEST(InjectorWebhookTest, TheSecretHoldsTheCertificateTheDeploymentMounts) {
+  const std::string yaml = render({});
+  const YAML::Node secret = documentOf(yaml, "Secret weft-system/weft-injector-tls");
+  ASSERT_TRUE(secret.IsMap());
+  EXPECT_EQ(secret["type"].as<std::string>(), "kubernetes.io/tls");
+  EXPECT_EQ(secret["data"].size(), 3u);
+  EXPECT_EQ(text::decodeBase64(secret["data"]["tls.crt"].as<std::string>()), testTls().cert_pem);
+  EXPECT_EQ(text::decodeBase64(secret["data"]["tls.key"].as<std::string>()), testTls().key_pem);
+  EXPECT_EQ(text::decodeBase64(secret["data"]["ca.crt"].as<std::string>()), testTls().ca_pem);
+  const YAML::Node deployment = documentOf(yaml, "Deployment weft-system/weft-injector");
+  ASSERT_TRUE(deployment.IsMap());
+  bool mounted = false;
+  for (const YAML::Node& volume : deployment["spec"]["template"]["spec"]["volumes"]) {
+    mounted = mounted || (volume["secret"] &&
+                          volume["secret"]["secretName"].as<std::string>() == kInjectorSecret);
+  }
+  EXPECT_TRUE(mounted);
+}
+
+TEST(InjectorWebhookTest, WebhookOnlyPrintsTheTwoObjectsAndRefusesOtherOptions) {
+  InstallOptions options;
+  options.injector_webhook_only = true;
+  const std::string yaml = render(options);
+  std::vector<std::string> identities;
+  for (const YAML::Node& document : YAML::LoadAll(yaml)) {
+    if (!document.IsNull()) {
+      identities.push_back(identity(document));
+    }
+  }
+  EXPECT_EQ(identities,
+            (std::vector<std::string>{"Secret weft-system/weft-injector-tls", kWebhook}));
+  EXPECT_NE(yaml.find("--injector-webhook-only"), std::string::npos);
+  options.replicas = 3;
+  const RenderedInstall refused = renderInstall(options, installManifestFiles(), testTls());
+  EXPECT_EQ(refused.yaml, "");
+  EXPECT_EQ(refused.error.rfind("--replicas changes objects that --injector-webhook-only", 0), 0u)
+      << refused.error;
+}
+
+// --- the injector's certificate ---------------------------------------------------------
+
+std::chrono::sys_seconds now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+TEST(InjectorTlsTest, AGeneratedCertificateServesTheServiceNamesForTenYears) {
+  const InjectorTls& tls = testTls();
+  EXPECT_EQ(injectorTlsProblem(tls, now()), "");
+  auto cert = tls::readCertificatePem(tls.cert_pem);
+  ASSERT_TRUE(cert.ok());
+  for (std::string_view host : kInjectorHosts) {
+    EXPECT_EQ(X509_check_host(cert->get(), host.data(), host.size(), 0, nullptr), 1) << host;
+  }
+  auto key = tls::readPrivateKeyPem(tls.key_pem);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(tls::describeKey(**key), "EC P-256");
+  const auto validity = tls::certificateValidity(**cert);
+  ASSERT_TRUE(validity.ok());
+  EXPECT_GT(validity->not_after - now(), std::chrono::hours(24 * 3649));
+  // Still good in nine years, not after eleven.
+  EXPECT_EQ(injectorTlsProblem(tls, now() + std::chrono::hours(24 * 365 * 9)), "");
+  EXPECT_NE(injectorTlsProblem(tls, now() + std::chrono::hours(24 * 365 * 11)).find("expired"),
+            std::string::npos);
+  // A CA of its own each time: another run's CA does not verify this certificate.
+  auto other = generateInjectorTls(now());
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->ca_pem, tls.ca_pem);
+  EXPECT_NE(injectorCertificateProblem(other->ca_pem, tls.cert_pem, now()), "");
+}
+
+TEST(InjectorTlsTest, UnusableMaterialIsRefusedWithTheReason) {
+  const InjectorTls& good = testTls();
+  auto other = generateInjectorTls(now());
+  ASSERT_TRUE(other.ok());
+  auto with = [&](auto change) {
+    InjectorTls tls = good;
+    change(tls);
+    return injectorTlsProblem(tls, now());
+  };
+  EXPECT_NE(with([&](InjectorTls& t) {
+              t.key_pem = other->key_pem;
+            }).find("tls.key is not the key of tls.crt"),
+            std::string::npos);
+  EXPECT_NE(with([&](InjectorTls& t) {
+              t.ca_pem = other->ca_pem;
+            }).find("tls.crt does not verify with ca.crt"),
+            std::string::npos);
+  EXPECT_NE(with([](InjectorTls& t) { t.key_pem = "not a key"; }).find("tls.key:"),
+            std::string::npos);
+  EXPECT_NE(with([](InjectorTls& t) { t.cert_pem = ""; }).find("tls.crt:"), std::string::npos);
+  EXPECT_NE(with([](InjectorTls& t) { t.ca_pem = "garbage"; }).find("ca.crt:"), std::string::npos);
+  // Both CAs in ca.crt (a rotation): either verifies.
+  EXPECT_EQ(with([&](InjectorTls& t) { t.ca_pem = other->ca_pem + good.ca_pem; }), "");
+
+  // A certificate from the right CA for another name.
+  auto ca_key = tls::generateEcdsaP256Key();
+  auto key = tls::generateEcdsaP256Key();
+  ASSERT_TRUE(ca_key.ok() && key.ok());
+  tls::CertificateBuilder ca_builder;
+  ca_builder.setSubjectKey(**ca_key)
+      .setSubjectName("test CA")
+      .setValidity(now() - std::chrono::hours(1), now() + std::chrono::hours(24))
+      .addExtension(NID_basic_constraints, "critical,CA:TRUE")
+      .addExtension(NID_key_usage, "critical,keyCertSign");
+  auto ca = ca_builder.sign(**ca_key);
+  ASSERT_TRUE(ca.ok());
+  const std::vector<std::string> hosts = {"weft-injector.other.svc"};
+  tls::CertificateBuilder builder;
+  builder.setSubjectKey(**key)
+      .setValidity(now() - std::chrono::hours(1), now() + std::chrono::hours(24))
+      .setIssuer(ca->get())
+      .addServerSubjectAltNames(hosts, true);
+  auto leaf = builder.sign(**ca_key);
+  ASSERT_TRUE(leaf.ok());
+  InjectorTls misnamed{*tls::writeCertificatePem(**ca), *tls::writeCertificatePem(**leaf),
+                       *tls::writePrivateKeyPem(**key)};
+  EXPECT_NE(injectorTlsProblem(misnamed, now()).find("does not name weft-injector.weft-system.svc"),
+            std::string::npos);
+}
+
+TEST(InjectorTlsTest, ADirectoryIsReadAndChecked) {
+  const std::string dir = ::testing::TempDir() + "/injector-tls-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+  };
+  write("ca.crt", testTls().ca_pem);
+  write("tls.crt", testTls().cert_pem);
+  auto missing = readInjectorTls(dir, now());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error(), dir + "/tls.key: cannot be read");
+  write("tls.key", testTls().key_pem);
+  auto read = readInjectorTls(dir, now());
+  ASSERT_TRUE(read.ok()) << read.error();
+  EXPECT_EQ(read->cert_pem, testTls().cert_pem);
+  write("tls.key", "nonsense");
+  auto refused = readInjectorTls(dir, now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().rfind(dir + ": tls.key:", 0), 0u) << refused.error();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(InstallManifestsTest, InjectorRunsLockedDownWithItsVolumes) {
+  const std::vector<YAML::Node> documents = YAML::LoadAll(sourceFile("injector.yaml"));
+  std::map<std::string, YAML::Node> by_kind;
+  for (const YAML::Node& document : documents) {
+    by_kind[document["kind"].as<std::string>()] = document;
+  }
+  ASSERT_EQ(by_kind.size(), 4u);
+  EXPECT_FALSE(by_kind["ServiceAccount"]["automountServiceAccountToken"].as<bool>());
+  const YAML::Node deployment = by_kind["Deployment"];
+  EXPECT_EQ(deployment["spec"]["replicas"].as<int>(), 2);
+  const YAML::Node pod = deployment["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["serviceAccountName"].as<std::string>(), "weft-injector");
+  EXPECT_FALSE(pod["automountServiceAccountToken"].as<bool>());
+  EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>());
+  EXPECT_EQ(pod["securityContext"]["runAsUser"].as<int>(), 65532);
+  EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"].as<std::string>(), "RuntimeDefault");
+  EXPECT_EQ(pod["topologySpreadConstraints"][0]["topologyKey"].as<std::string>(),
+            "kubernetes.io/hostname");
+  const YAML::Node container = pod["containers"][0];
+  EXPECT_EQ(container["image"].as<std::string>(), "weft-injector:0.1.0");
+  EXPECT_FALSE(container["securityContext"]["allowPrivilegeEscalation"].as<bool>());
+  EXPECT_TRUE(container["securityContext"]["readOnlyRootFilesystem"].as<bool>());
+  EXPECT_EQ(container["securityContext"]["capabilities"]["drop"][0].as<std::string>(), "ALL");
+  EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/ready");
+  EXPECT_EQ(container["livenessProbe"]["httpGet"]["path"].as<std::string>(), "/healthz");
+  EXPECT_TRUE(container["resources"]["limits"]["memory"]);
+  EXPECT_EQ(strings(container["args"]),
+            (std::vector<std::string>{
+                "--webhook-address", "0.0.0.0:9443", "--tls-cert-file",
+                "/var/run/weft/injector-tls/tls.crt", "--tls-key-file",
+                "/var/run/weft/injector-tls/tls.key", "--config-dir", "/etc/weft/injector",
+                "--mesh-root-file", "/var/run/weft/mesh-root/root-cert.pem", "--metrics-address",
+                "0.0.0.0:15014", "--own-namespace", "$(POD_NAMESPACE)", "--log-format", "json"}));
+  // Each file the arguments name is in a volume mounted where they point.
+  std::map<std::string, std::string> mounts;
+  for (const YAML::Node& mount : container["volumeMounts"]) {
+    mounts[mount["name"].as<std::string>()] = mount["mountPath"].as<std::string>();
+    EXPECT_TRUE(mount["readOnly"].as<bool>());
+  }
+  std::map<std::string, YAML::Node> volumes;
+  for (const YAML::Node& volume : pod["volumes"]) {
+    volumes[volume["name"].as<std::string>()] = volume;
+  }
+  EXPECT_EQ(mounts,
+            (std::map<std::string, std::string>{{"injector-tls", "/var/run/weft/injector-tls"},
+                                                {"injector-config", "/etc/weft/injector"},
+                                                {"mesh-root", "/var/run/weft/mesh-root"}}));
+  EXPECT_EQ(volumes["injector-tls"]["secret"]["secretName"].as<std::string>(), "weft-injector-tls");
+  EXPECT_EQ(volumes["injector-config"]["configMap"]["name"].as<std::string>(),
+            "weft-sidecar-injector");
+  EXPECT_EQ(volumes["mesh-root"]["configMap"]["name"].as<std::string>(), "weft-mesh-root");
+  EXPECT_TRUE(volumes["mesh-root"]["configMap"]["optional"].as<bool>());
+  // The Service the webhook names, and the budget.
+  const YAML::Node port = by_kind["Service"]["spec"]["ports"][0];
+  EXPECT_EQ(port["port"].as<int>(), kWebhookServicePort);
+  EXPECT_EQ(port["targetPort"].as<std::string>(), container["ports"][0]["name"].as<std::string>());
+  EXPECT_EQ(container["ports"][0]["containerPort"].as<int>(), 9443);
+  EXPECT_EQ(by_kind["PodDisruptionBudget"]["spec"]["minAvailable"].as<int>(), 1);
 }
 
 // --- the YAML writer ------------------------------------------------------------------------
