@@ -780,7 +780,7 @@ class KubeApiResourcesTest(IntegrationTest):
         server.load_crds(os.path.join(CRDS, "trafficroutes.weft.dev.yaml"))
         groups = self.ok(server.port, "GET", "/apis")
         self.assertEqual([g["name"] for g in groups["groups"]], [
-            "apps", "authentication.k8s.io", "admissionregistration.k8s.io",
+            "apps", "authentication.k8s.io", "batch", "admissionregistration.k8s.io",
             "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "weft.dev"])
         resources = self.ok(server.port, "GET", "/apis/weft.dev/v1alpha1")["resources"]
         self.assertEqual(resources, [

@@ -40,7 +40,8 @@ What it serves
   a valid document without paths or definitions: kubectl's client-side schema check, its
   fallback for kinds without a PATCH such as TokenReview, finds nothing and passes.
 - core/v1 namespaces (cluster-scoped) and secrets, pods, services, configmaps (namespaced);
-  discovery.k8s.io/v1 endpointslices; coordination.k8s.io/v1 leases; apps/v1 deployments;
+  discovery.k8s.io/v1 endpointslices; coordination.k8s.io/v1 leases; apps/v1 deployments,
+  replicasets, daemonsets, statefulsets; batch/v1 jobs, cronjobs;
   admissionregistration.k8s.io/v1 mutatingwebhookconfigurations (cluster-scoped);
   apiextensions.k8s.io/v1 customresourcedefinitions; and the resources each CRD defines, in
   every served version. Verbs: get, list, watch, create, update (PUT), patch (JSON patch,
@@ -74,11 +75,15 @@ kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
 - namespaces: labelled with their name. Deleting one deletes it and every object in it at
   once (a real one goes through Terminating first). An object created in a namespace that
   does not exist brings it into being (a real server would answer 404).
-- pods: spec.containers (names, images, ports) and policies validated, spec immutable but for
-  images and the like. The status given on create is kept (tests stand in for the kubelet,
-  which a real server leaves it to); podIP and podIPs[0] are kept in step. pods/status
-  changes the status only, a PUT or patch of the pod cannot. Field selectors: metadata.name,
-  metadata.namespace, spec.nodeName, spec.restartPolicy, spec.schedulerName,
+- pods: defaulted and validated as kube-apiserver 1.32 does (kube_pod_validation.py, which
+  lists the rules: containers, init containers and native sidecars, probes, ports, volumes,
+  mounts, env, resources, security contexts, pod annotations), with its field paths and
+  messages; quantities parse on decoding and are stored canonically; spec immutable but for
+  images and the like. Of admission, only the ServiceAccount plugin's defaulting of
+  serviceAccountName to "default" on create is reproduced. The status given on create is
+  kept (tests stand in for the kubelet, which a real server leaves it to); podIP and
+  podIPs[0] are kept in step. pods/status changes the status only, a PUT or patch of the
+  pod cannot. Field selectors: metadata.name, metadata.namespace, spec.nodeName, spec.restartPolicy, spec.schedulerName,
   spec.serviceAccountName, spec.hostNetwork, status.phase, status.podIP,
   status.nominatedNodeName. Deleting a running pod on a node is graceful (a MODIFIED event
   with deletionTimestamp), and then, as if the kubelet had confirmed at once, DELETED.
@@ -94,9 +99,14 @@ kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
   immutable.
 - deployments: apps/v1 defaults (replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10,
   progressDeadlineSeconds 600, the template's pod defaults); a selector that matches the
-  template's labels and cannot change, containers required, restartPolicy Always. No
-  controller: no ReplicaSets or pods are made, and the status is what tests write
-  (update_status).
+  template's labels and cannot change, the pod template validated as a pod's, restartPolicy
+  Always, the strategy. No controller: no ReplicaSets or pods are made, and the status is
+  what tests write (update_status).
+- replicasets, daemonsets, statefulsets, jobs, cronjobs: their v1 defaults and validation
+  (kube_workload_validation.py): selectors, the pod template as a pod's (a StatefulSet's only
+  labels and annotations, as in 1.32), restart policies (Always, or OnFailure/Never for
+  Jobs), strategies, cron schedules; a Job's selector and template labels generated from its
+  uid on create; kubectl's columns (-o wide too). No controller makes anything of them.
 - mutatingwebhookconfigurations: the v1 defaults (failurePolicy Fail, matchPolicy
   Equivalent, timeoutSeconds 10, reinvocationPolicy Never, service port 443, rule scope *)
   and checks (names of three segments and unique, url or service, path, port, operations,
@@ -203,7 +213,8 @@ apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validat
 ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas
 not checked for being structural. Pods have no metadata.generation (as before 1.33) and their
 update rule does not print kube-apiserver's spec diff. Go-type mismatches inside fields
-decoded loosely (volumes, probes, affinity, ...) are not caught. Watches of Tables are
+decoded loosely (affinity, tolerations, volume sources other than the common ones, ...) are
+not caught. No warnings for pods (duplicate port names and the like). Watches of Tables are
 supported but their bookmarks are not Tables. Schema validation visits an object's
 properties in sorted order, where kube-openapi follows Go's random map order, so errors of
 several fields may be listed in another order than a real server's.
@@ -231,6 +242,10 @@ import uuid
 from collections.abc import MutableMapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+# Next to this file, stdlib-only too: what kube-apiserver checks in pod specs and workloads.
+import kube_pod_validation
+import kube_workload_validation
 
 DEFAULT_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's limit for a JSON request body
@@ -397,7 +412,8 @@ def too_many(field, count, limit):
 
 def invalid(kind, name, errors, group=""):
     """422 Invalid. Its details name the Kind (not the resource, unlike NotFound)."""
-    texts = [f"{e.field}: {e.text()}" if e.field else e.text() for e in errors]
+    texts = list(dict.fromkeys(f"{e.field}: {e.text()}" if e.field else e.text()
+                               for e in errors))
     summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     qualified = f"{kind}.{group}" if group else kind
     details = _details(name, kind, group)
@@ -837,7 +853,14 @@ _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
 
 
 def _go_type_name(t):
-    return t.go if isinstance(t, (GoStruct, GoList, GoMap)) else _SCALAR_GO_TYPES[t]
+    if isinstance(t, (GoStruct, GoList, GoMap)):
+        return t.go
+    return t if _named_string(t) else _SCALAR_GO_TYPES[t]
+
+
+def _named_string(t):
+    """A Go string type of its own ("v1.Capability"), which a decoding error names."""
+    return isinstance(t, str) and t.startswith("v1.")
 
 
 def _parse_rfc3339(text):
@@ -937,10 +960,22 @@ class _TypedDecoder:
     def scalar(self, value, t, struct, field):
         if t == "any":
             return copy.deepcopy(value)
-        if t in ("string", "quantity") or (t == "intstr" and isinstance(value, str)):
-            if t == "quantity" and isinstance(value, (int, float)) and \
-                    not isinstance(value, bool):
-                return _go_float(value) if isinstance(value, float) else str(value)
+        if _named_string(t):
+            if not isinstance(value, str):
+                raise self.mismatch(struct, field, value, t)
+            return value
+        if t == "quantity":
+            # resource.Quantity parses on decoding (a 400 when it cannot) and is stored, and
+            # answered, in its canonical form ("2000m" is "2").
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = _go_float(value) if isinstance(value, float) else str(value)
+            if not isinstance(value, str):
+                raise self.mismatch(struct, field, value, "string")
+            try:
+                return str(kube_pod_validation.parse_quantity(value))
+            except kube_pod_validation.QuantityError as error:
+                raise self.fail(str(error)) from None
+        if t == "string" or (t == "intstr" and isinstance(value, str)):
             if not isinstance(value, str):
                 raise self.mismatch(struct, field, value, "string")
             return value
@@ -988,6 +1023,8 @@ def _zero(t):
         return {}
     if isinstance(t, GoList):
         return []
+    if _named_string(t):
+        return ""
     return {"string": "", "bool": False, "int32": 0, "int64": 0, "float64": 0,
             "quantity": "0", "intstr": 0}.get(t)
 
@@ -1003,23 +1040,124 @@ _CONTAINER_PORT = GoStruct("v1.ContainerPort", {
     "hostIP": "string"})
 _RESOURCES = GoStruct("v1.ResourceRequirements", {
     "limits": GoMap("quantity"), "requests": GoMap("quantity"), "claims": "any"})
-_CONTAINER = GoStruct("v1.Container", {
+# The parts of a pod spec that kube_pod_validation checks are typed, so that a value of the
+# wrong JSON type is the decoding error (400) it is on a real server rather than a surprise
+# for the validator; the rest is taken as it comes ("any").
+_EXEC_ACTION = GoStruct("v1.ExecAction", {"command": GoList("string")})
+_HTTP_GET_ACTION = GoStruct("v1.HTTPGetAction", {
+    "path": "string", "port": "intstr", "host": "string", "scheme": "v1.URIScheme",
+    "httpHeaders": GoList(GoStruct("v1.HTTPHeader", {"name": "string", "value": "string"}))})
+_TCP_SOCKET_ACTION = GoStruct("v1.TCPSocketAction", {"port": "intstr", "host": "string"})
+_PROBE = GoStruct("v1.Probe", {
+    "exec": _EXEC_ACTION, "httpGet": _HTTP_GET_ACTION, "tcpSocket": _TCP_SOCKET_ACTION,
+    "grpc": GoStruct("v1.GRPCAction", {"port": "int32", "service": "string"}),
+    "initialDelaySeconds": "int32", "timeoutSeconds": "int32", "periodSeconds": "int32",
+    "successThreshold": "int32", "failureThreshold": "int32",
+    "terminationGracePeriodSeconds": "int64"})
+_LIFECYCLE_HANDLER = GoStruct("v1.LifecycleHandler", {
+    "exec": _EXEC_ACTION, "httpGet": _HTTP_GET_ACTION, "tcpSocket": _TCP_SOCKET_ACTION,
+    "sleep": GoStruct("v1.SleepAction", {"seconds": "int64"})})
+_OBJECT_FIELD_SELECTOR = GoStruct("v1.ObjectFieldSelector", {
+    "apiVersion": "string", "fieldPath": "string"})
+_RESOURCE_FIELD_SELECTOR = GoStruct("v1.ResourceFieldSelector", {
+    "containerName": "string", "resource": "string", "divisor": "quantity"})
+_ENV_VAR = GoStruct("v1.EnvVar", {
+    "name": "string", "value": "string", "valueFrom": GoStruct("v1.EnvVarSource", {
+        "fieldRef": _OBJECT_FIELD_SELECTOR, "resourceFieldRef": _RESOURCE_FIELD_SELECTOR,
+        "configMapKeyRef": GoStruct("v1.ConfigMapKeySelector", {
+            "name": "string", "key": "string", "optional": "bool"}),
+        "secretKeyRef": GoStruct("v1.SecretKeySelector", {
+            "name": "string", "key": "string", "optional": "bool"})})})
+_ENV_FROM_SOURCE = GoStruct("v1.EnvFromSource", {
+    "prefix": "string",
+    "configMapRef": GoStruct("v1.ConfigMapEnvSource", {"name": "string", "optional": "bool"}),
+    "secretRef": GoStruct("v1.SecretEnvSource", {"name": "string", "optional": "bool"})})
+_VOLUME_MOUNT = GoStruct("v1.VolumeMount", {
+    "name": "string", "readOnly": "bool", "recursiveReadOnly": "v1.RecursiveReadOnlyMode",
+    "mountPath": "string", "subPath": "string", "mountPropagation": "v1.MountPropagationMode",
+    "subPathExpr": "string"})
+_SECCOMP_PROFILE = GoStruct("v1.SeccompProfile", {
+    "type": "v1.SeccompProfileType", "localhostProfile": "string"})
+_APPARMOR_PROFILE = GoStruct("v1.AppArmorProfile", {
+    "type": "v1.AppArmorProfileType", "localhostProfile": "string"})
+_SECURITY_CONTEXT = GoStruct("v1.SecurityContext", {
+    "capabilities": GoStruct("v1.Capabilities", {
+        "add": GoList("v1.Capability"), "drop": GoList("v1.Capability")}),
+    "privileged": "bool", "seLinuxOptions": "any", "windowsOptions": "any",
+    "runAsUser": "int64", "runAsGroup": "int64", "runAsNonRoot": "bool",
+    "readOnlyRootFilesystem": "bool", "allowPrivilegeEscalation": "bool",
+    "procMount": "v1.ProcMountType", "seccompProfile": _SECCOMP_PROFILE,
+    "appArmorProfile": _APPARMOR_PROFILE})
+_POD_SECURITY_CONTEXT = GoStruct("v1.PodSecurityContext", {
+    "seLinuxOptions": "any", "windowsOptions": "any", "runAsUser": "int64",
+    "runAsGroup": "int64", "runAsNonRoot": "bool", "supplementalGroups": GoList("int64"),
+    "supplementalGroupsPolicy": "v1.SupplementalGroupsPolicy", "fsGroup": "int64",
+    "sysctls": "any", "fsGroupChangePolicy": "v1.PodFSGroupChangePolicy",
+    "seccompProfile": _SECCOMP_PROFILE, "appArmorProfile": _APPARMOR_PROFILE,
+    "seLinuxChangePolicy": "v1.PodSELinuxChangePolicy"})
+_KEY_TO_PATH = GoStruct("v1.KeyToPath", {"key": "string", "path": "string", "mode": "int32"})
+_DOWNWARD_API_FILE = GoStruct("v1.DownwardAPIVolumeFile", {
+    "path": "string", "fieldRef": _OBJECT_FIELD_SELECTOR,
+    "resourceFieldRef": _RESOURCE_FIELD_SELECTOR, "mode": "int32"})
+_VOLUME_PROJECTION = GoStruct("v1.VolumeProjection", {
+    "secret": GoStruct("v1.SecretProjection", {
+        "name": "string", "items": GoList(_KEY_TO_PATH), "optional": "bool"}),
+    "downwardAPI": GoStruct("v1.DownwardAPIProjection", {"items": GoList(_DOWNWARD_API_FILE)}),
+    "configMap": GoStruct("v1.ConfigMapProjection", {
+        "name": "string", "items": GoList(_KEY_TO_PATH), "optional": "bool"}),
+    "serviceAccountToken": GoStruct("v1.ServiceAccountTokenProjection", {
+        "audience": "string", "expirationSeconds": "int64", "path": "string"}),
+    "clusterTrustBundle": "any"})
+# Every VolumeSource, so that each one counts towards "exactly one"; seven are typed.
+_VOLUME = GoStruct("v1.Volume", dict({
+    "name": "string",
+    "hostPath": GoStruct("v1.HostPathVolumeSource", {
+        "path": "string", "type": "v1.HostPathType"}),
+    "emptyDir": GoStruct("v1.EmptyDirVolumeSource", {
+        "medium": "v1.StorageMedium", "sizeLimit": "quantity"}),
+    "secret": GoStruct("v1.SecretVolumeSource", {
+        "secretName": "string", "items": GoList(_KEY_TO_PATH), "defaultMode": "int32",
+        "optional": "bool"}),
+    "persistentVolumeClaim": GoStruct("v1.PersistentVolumeClaimVolumeSource", {
+        "claimName": "string", "readOnly": "bool"}),
+    "downwardAPI": GoStruct("v1.DownwardAPIVolumeSource", {
+        "items": GoList(_DOWNWARD_API_FILE), "defaultMode": "int32"}),
+    "configMap": GoStruct("v1.ConfigMapVolumeSource", {
+        "name": "string", "items": GoList(_KEY_TO_PATH), "defaultMode": "int32",
+        "optional": "bool"}),
+    "projected": GoStruct("v1.ProjectedVolumeSource", {
+        "sources": GoList(_VOLUME_PROJECTION), "defaultMode": "int32"})},
+    **{source: "any" for source in (
+        "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi", "glusterfs",
+        "rbd", "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile",
+        "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "portworxVolume",
+        "scaleIO", "storageos", "csi", "ephemeral", "image")}))
+_CONTAINER_FIELDS = {
     "name": "string", "image": "string", "command": GoList("string"), "args": GoList("string"),
-    "workingDir": "string", "ports": GoList(_CONTAINER_PORT), "envFrom": "any", "env": "any",
-    "resources": _RESOURCES, "resizePolicy": "any", "restartPolicy": "string",
-    "volumeMounts": "any", "volumeDevices": "any", "livenessProbe": "any",
-    "readinessProbe": "any", "startupProbe": "any", "lifecycle": "any",
+    "workingDir": "string", "ports": GoList(_CONTAINER_PORT),
+    "envFrom": GoList(_ENV_FROM_SOURCE), "env": GoList(_ENV_VAR), "resources": _RESOURCES,
+    "resizePolicy": GoList(GoStruct("v1.ContainerResizePolicy", {
+        "resourceName": "v1.ResourceName", "restartPolicy": "v1.ResourceResizeRestartPolicy"})),
+    "restartPolicy": "string", "volumeMounts": GoList(_VOLUME_MOUNT), "volumeDevices": "any",
+    "livenessProbe": _PROBE, "readinessProbe": _PROBE, "startupProbe": _PROBE,
+    "lifecycle": GoStruct("v1.Lifecycle", {
+        "postStart": _LIFECYCLE_HANDLER, "preStop": _LIFECYCLE_HANDLER}),
     "terminationMessagePath": "string", "terminationMessagePolicy": "string",
-    "imagePullPolicy": "string", "securityContext": "any", "stdin": "bool",
-    "stdinOnce": "bool", "tty": "bool"})
+    "imagePullPolicy": "string", "securityContext": _SECURITY_CONTEXT, "stdin": "bool",
+    "stdinOnce": "bool", "tty": "bool"}
+_CONTAINER = GoStruct("v1.Container", _CONTAINER_FIELDS)
+_EPHEMERAL_CONTAINER = GoStruct("v1.EphemeralContainer", dict(
+    _CONTAINER_FIELDS, targetContainerName="string"))
 _POD_SPEC = GoStruct("v1.PodSpec", {
-    "volumes": "any", "initContainers": GoList(_CONTAINER), "containers": GoList(_CONTAINER),
-    "ephemeralContainers": "any", "restartPolicy": "string",
+    "volumes": GoList(_VOLUME), "initContainers": GoList(_CONTAINER),
+    "containers": GoList(_CONTAINER), "ephemeralContainers": GoList(_EPHEMERAL_CONTAINER),
+    "restartPolicy": "string",
     "terminationGracePeriodSeconds": "int64", "activeDeadlineSeconds": "int64",
     "dnsPolicy": "string", "nodeSelector": GoMap("string"), "serviceAccountName": "string",
     "serviceAccount": "string", "automountServiceAccountToken": "bool", "nodeName": "string",
     "hostNetwork": "bool", "hostPID": "bool", "hostIPC": "bool",
-    "shareProcessNamespace": "bool", "securityContext": "any", "imagePullSecrets": "any",
+    "shareProcessNamespace": "bool", "securityContext": _POD_SECURITY_CONTEXT,
+    "imagePullSecrets": "any",
     "hostname": "string", "subdomain": "string", "affinity": "any", "schedulerName": "string",
     "tolerations": "any", "hostAliases": "any", "priorityClassName": "string",
     "priority": "int32", "dnsConfig": "any", "readinessGates": "any",
@@ -1085,16 +1223,90 @@ _LABEL_SELECTOR = GoStruct("v1.LabelSelector", {
     "matchLabels": GoMap("string"),
     "matchExpressions": GoList(GoStruct("v1.LabelSelectorRequirement", {
         "key": "string", "operator": "string", "values": GoList("string")}))})
+# A pod template's metadata: only labels and annotations matter (ValidatePodTemplateSpec).
+_TEMPLATE_META = GoStruct("v1.ObjectMeta", {
+    "name": "string", "generateName": "string", "namespace": "string", "uid": "string",
+    "resourceVersion": "string", "generation": "int64", "creationTimestamp": "time",
+    "labels": GoMap("string"), "annotations": GoMap("string"), "ownerReferences": "any",
+    "finalizers": GoList("string")})
+_POD_TEMPLATE_SPEC = GoStruct("v1.PodTemplateSpec", {
+    "metadata": _TEMPLATE_META, "spec": _POD_SPEC})
 _DEPLOYMENT_SPEC = GoStruct("v1.DeploymentSpec", {
-    "replicas": "int32", "selector": _LABEL_SELECTOR,
-    "template": GoStruct("v1.PodTemplateSpec", {"metadata": "any", "spec": _POD_SPEC}),
-    "strategy": "any", "minReadySeconds": "int32", "revisionHistoryLimit": "int32",
+    "replicas": "int32", "selector": _LABEL_SELECTOR, "template": _POD_TEMPLATE_SPEC,
+    "strategy": GoStruct("v1.DeploymentStrategy", {
+        "type": "string", "rollingUpdate": GoStruct("v1.RollingUpdateDeployment", {
+            "maxUnavailable": "intstr", "maxSurge": "intstr"})}),
+    "minReadySeconds": "int32", "revisionHistoryLimit": "int32",
     "paused": "bool", "progressDeadlineSeconds": "int32"})
 _DEPLOYMENT_STATUS = GoStruct("v1.DeploymentStatus", {
     "observedGeneration": "int64", "replicas": "int32", "updatedReplicas": "int32",
     "readyReplicas": "int32", "availableReplicas": "int32", "unavailableReplicas": "int32",
     "terminatingReplicas": "int32", "conditions": "any", "collisionCount": "int32"})
 _DEPLOYMENT = GoStruct("v1.Deployment", {"spec": _DEPLOYMENT_SPEC, "status": _DEPLOYMENT_STATUS})
+# The other workloads an injected pod template can come in (apps/v1, batch/v1).
+_REPLICA_SET = GoStruct("v1.ReplicaSet", {
+    "spec": GoStruct("v1.ReplicaSetSpec", {
+        "replicas": "int32", "minReadySeconds": "int32", "selector": _LABEL_SELECTOR,
+        "template": _POD_TEMPLATE_SPEC}),
+    "status": GoStruct("v1.ReplicaSetStatus", {
+        "replicas": "int32", "fullyLabeledReplicas": "int32", "readyReplicas": "int32",
+        "availableReplicas": "int32", "terminatingReplicas": "int32",
+        "observedGeneration": "int64", "conditions": "any"})})
+_DAEMON_SET = GoStruct("v1.DaemonSet", {
+    "spec": GoStruct("v1.DaemonSetSpec", {
+        "selector": _LABEL_SELECTOR, "template": _POD_TEMPLATE_SPEC,
+        "updateStrategy": GoStruct("v1.DaemonSetUpdateStrategy", {
+            "type": "string", "rollingUpdate": GoStruct("v1.RollingUpdateDaemonSet", {
+                "maxUnavailable": "intstr", "maxSurge": "intstr"})}),
+        "minReadySeconds": "int32", "revisionHistoryLimit": "int32"}),
+    "status": GoStruct("v1.DaemonSetStatus", {
+        "currentNumberScheduled": "int32", "numberMisscheduled": "int32",
+        "desiredNumberScheduled": "int32", "numberReady": "int32",
+        "observedGeneration": "int64", "updatedNumberScheduled": "int32",
+        "numberAvailable": "int32", "numberUnavailable": "int32", "collisionCount": "int32",
+        "conditions": "any"})})
+_STATEFUL_SET = GoStruct("v1.StatefulSet", {
+    "spec": GoStruct("v1.StatefulSetSpec", {
+        "replicas": "int32", "selector": _LABEL_SELECTOR, "template": _POD_TEMPLATE_SPEC,
+        "volumeClaimTemplates": "any", "serviceName": "string",
+        "podManagementPolicy": "string",
+        "updateStrategy": GoStruct("v1.StatefulSetUpdateStrategy", {
+            "type": "string", "rollingUpdate": GoStruct(
+                "v1.RollingUpdateStatefulSetStrategy", {
+                    "partition": "int32", "maxUnavailable": "intstr"})}),
+        "revisionHistoryLimit": "int32", "minReadySeconds": "int32",
+        "persistentVolumeClaimRetentionPolicy": GoStruct(
+            "v1.StatefulSetPersistentVolumeClaimRetentionPolicy", {
+                "whenDeleted": "string", "whenScaled": "string"}),
+        "ordinals": GoStruct("v1.StatefulSetOrdinals", {"start": "int32"})}),
+    "status": GoStruct("v1.StatefulSetStatus", {
+        "observedGeneration": "int64", "replicas": "int32", "readyReplicas": "int32",
+        "currentReplicas": "int32", "updatedReplicas": "int32", "currentRevision": "string",
+        "updateRevision": "string", "collisionCount": "int32", "conditions": "any",
+        "availableReplicas": "int32"})})
+_JOB_SPEC = GoStruct("v1.JobSpec", {
+    "parallelism": "int32", "completions": "int32", "activeDeadlineSeconds": "int64",
+    "podFailurePolicy": "any", "successPolicy": "any", "backoffLimit": "int32",
+    "backoffLimitPerIndex": "int32", "maxFailedIndexes": "int32", "selector": _LABEL_SELECTOR,
+    "manualSelector": "bool", "template": _POD_TEMPLATE_SPEC,
+    "ttlSecondsAfterFinished": "int32", "completionMode": "string", "suspend": "bool",
+    "podReplacementPolicy": "string", "managedBy": "string"})
+_JOB = GoStruct("v1.Job", {
+    "spec": _JOB_SPEC,
+    "status": GoStruct("v1.JobStatus", {
+        "conditions": "any", "startTime": "time", "completionTime": "time", "active": "int32",
+        "succeeded": "int32", "failed": "int32", "terminating": "int32",
+        "completedIndexes": "string", "failedIndexes": "string",
+        "uncountedTerminatedPods": "any", "ready": "int32"})})
+_CRON_JOB = GoStruct("v1.CronJob", {
+    "spec": GoStruct("v1.CronJobSpec", {
+        "schedule": "string", "timeZone": "string", "startingDeadlineSeconds": "int64",
+        "concurrencyPolicy": "string", "suspend": "bool",
+        "jobTemplate": GoStruct("v1.JobTemplateSpec", {
+            "metadata": _TEMPLATE_META, "spec": _JOB_SPEC}),
+        "successfulJobsHistoryLimit": "int32", "failedJobsHistoryLimit": "int32"}),
+    "status": GoStruct("v1.CronJobStatus", {
+        "active": "any", "lastScheduleTime": "time", "lastSuccessfulTime": "time"})})
 _MUTATING_WEBHOOK = GoStruct("v1.MutatingWebhook", {
     "name": "string",
     "clientConfig": GoStruct("v1.WebhookClientConfig", {
@@ -2575,7 +2787,7 @@ class _Resource:
         for key in annotations:
             errors += [FieldError("Invalid", "metadata.annotations", key, p)
                        for p in _qualified_name_problems(key.lower())]
-        if sum(len(k) + len(v) for k, v in annotations.items()) > 256 * 1024:
+        if sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items()) > 256 * 1024:
             errors.append(too_long("metadata.annotations", 256 * 1024))
         return errors
 
@@ -2787,24 +2999,8 @@ class _Pods(_Resource):
                                    "pod readiness.", priority=1)]
 
     def default(self, obj):
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        spec.setdefault("dnsPolicy", "ClusterFirst")
-        spec.setdefault("securityContext", {})
-        spec.setdefault("schedulerName", "default-scheduler")
-        spec.setdefault("enableServiceLinks", True)
-        for field in ("containers", "initContainers"):
-            for container in spec.get(field) or []:
-                image = container.get("image", "")
-                tag = image.rpartition("/")[2]
-                latest = "@" not in image and (":" not in tag or tag.endswith(":latest"))
-                container.setdefault("resources", {})
-                container.setdefault("terminationMessagePath", "/dev/termination-log")
-                container.setdefault("terminationMessagePolicy", "File")
-                container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
-                for port in container.get("ports") or []:
-                    port.setdefault("protocol", "TCP")
+        # SetDefaults_Pod and what it holds (probes, handlers, volumes, requests from limits).
+        kube_pod_validation.default_pod(obj)
         status = obj.setdefault("status", {})
         # The v1 conversion keeps podIP and podIPs[0] (hostIP and hostIPs[0]) the same; the
         # singular field wins a clash.
@@ -2820,48 +3016,27 @@ class _Pods(_Resource):
         # A real server resets status on create (the kubelet writes it later); tests stand in
         # for the kubelet, so the status given is kept.
         obj.setdefault("status", {}).setdefault("phase", "Pending")
+        # The one effect of the ServiceAccount admission plugin reproduced here: it runs
+        # before validation and names the namespace's "default" account when none is given
+        # (which, for one, lets a projected serviceAccountToken volume through).
+        spec = obj.setdefault("spec", {})
+        if not spec.get("serviceAccountName"):
+            spec["serviceAccountName"] = "default"
 
     def validate(self, obj, old=None):
         errors = self._validate_meta(obj, _dns_subdomain_problems)
+        # Everything the spec is checked for (containers, probes, volumes, env, ...).
+        errors += kube_pod_validation.validate_pod(obj, old)
         spec = obj.get("spec") or {}
-        containers = spec.get("containers") or []
-        if not containers:
-            errors.append(FieldError("Required", "spec.containers"))
-        names = set()
-        for field in ("initContainers", "containers"):
-            for index, container in enumerate(spec.get(field) or []):
-                path = f"spec.{field}[{index}]"
-                name = container.get("name", "")
-                if not name:
-                    errors.append(FieldError("Required", f"{path}.name"))
-                else:
-                    errors += [FieldError("Invalid", f"{path}.name", name, p)
-                               for p in _dns_label_problems(name)]
-                    if name in names:
-                        errors.append(FieldError("Duplicate", f"{path}.name", name))
-                    names.add(name)
-                if not container.get("image"):
-                    errors.append(FieldError("Required", f"{path}.image"))
-                for number, port in enumerate(container.get("ports") or []):
-                    port_path = f"{path}.ports[{number}]"
-                    errors += [FieldError("Invalid", f"{port_path}.containerPort",
-                                          port.get("containerPort", 0), p)
-                               for p in _port_problems(port.get("containerPort", 0))]
-                    if port.get("protocol") not in _PROTOCOLS:
-                        errors.append(not_supported(f"{port_path}.protocol",
-                                                    port.get("protocol"), _PROTOCOLS))
-        policies = ("Always", "OnFailure", "Never")
-        if spec.get("restartPolicy") not in policies:
-            errors.append(not_supported("spec.restartPolicy", spec.get("restartPolicy"),
-                                        policies))
-        dns = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-        if spec.get("dnsPolicy") not in dns:
-            errors.append(not_supported("spec.dnsPolicy", spec.get("dnsPolicy"), dns))
         status = obj.get("status") or {}
         for index, entry in enumerate(status.get("podIPs") or []):
             errors += [FieldError("Invalid", f"status.podIPs[{index}].ip", entry.get("ip"), p)
                        for p in _ip_problems(entry.get("ip", ""))]
-        if old is not None and self._mutable_spec(spec) != self._mutable_spec(old["spec"]):
+        resized = old is not None and any(
+            len(spec.get(f) or []) != len(old["spec"].get(f) or [])
+            for f in ("containers", "initContainers"))  # reported alone, as Go returns early
+        if old is not None and not resized and \
+                self._mutable_spec(spec) != self._mutable_spec(old["spec"]):
             errors.append(FieldError(
                 "Forbidden", "spec", None,
                 "pod updates may not change fields other than `spec.containers[*].image`,"
@@ -3331,6 +3506,37 @@ def _selector_matches(selector, labels):
     return True
 
 
+# kubectl get -o wide of the workloads: their containers' names and images, and the selector.
+_WIDE_COLUMNS = [_column("Containers", "Names of each container in the template.", priority=1),
+                 _column("Images", "Images referenced by each container in the template.",
+                         priority=1),
+                 _column("Selector", "Label selector for pods.", priority=1)]
+
+
+def _wide_cells(template, selector):
+    containers = ((template or {}).get("spec") or {}).get("containers") or []
+    return [",".join(c.get("name", "") for c in containers),
+            ",".join(c.get("image", "") for c in containers),
+            kube_workload_validation.format_selector(selector)]
+
+
+def _template_merge_keys(prefix):
+    """A pod template's strategic-merge keys (the PodSpec's patchMergeKey tags) under
+    `prefix`."""
+    keys = {}
+    for field in ("containers", "initContainers", "ephemeralContainers"):
+        keys[prefix + ("spec", field)] = "name"
+        keys[prefix + ("spec", field, "ports")] = "containerPort"
+        keys[prefix + ("spec", field, "env")] = "name"
+        keys[prefix + ("spec", field, "volumeMounts")] = "mountPath"
+        keys[prefix + ("spec", field, "volumeDevices")] = "devicePath"
+    for field in ("volumes", "imagePullSecrets", "resourceClaims", "schedulingGates"):
+        keys[prefix + ("spec", field)] = "name"
+    keys[prefix + ("spec", "hostAliases")] = "ip"
+    keys[prefix + ("spec", "topologySpreadConstraints")] = "topologyKey"
+    return keys
+
+
 class _Deployments(_Resource):
     """No controller: nothing makes ReplicaSets or pods, and the status is what tests write
     (update_status), as the deployment controller would."""
@@ -3340,13 +3546,7 @@ class _Deployments(_Resource):
     struct = _DEPLOYMENT
     status_subresource = True
     tracks_generation = True
-    merge_keys = {("spec", "template", "spec", "containers"): "name",
-                  ("spec", "template", "spec", "initContainers"): "name",
-                  ("spec", "template", "spec", "volumes"): "name",
-                  ("spec", "template", "spec", "containers", "ports"): "containerPort",
-                  ("spec", "template", "spec", "containers", "env"): "name",
-                  ("spec", "template", "spec", "containers", "volumeMounts"): "mountPath",
-                  ("status", "conditions"): "type"}
+    merge_keys = {**_template_merge_keys(("spec", "template")), ("status", "conditions"): "type"}
     columns = [
         _NAME_COLUMN,
         _column("Ready", "Number of the pod with ready state"),
@@ -3354,60 +3554,189 @@ class _Deployments(_Resource):
                               "that have the desired template spec.", kind="integer"),
         _column("Available", "Total number of available pods (ready for at least "
                              "minReadySeconds) targeted by this deployment.", kind="integer"),
-        _AGE_COLUMN]
+        _AGE_COLUMN] + _WIDE_COLUMNS
 
     def default(self, obj):
         """SetDefaults_Deployment of apps/v1, and the template's pod defaults."""
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("replicas", 1)
-        strategy = spec.setdefault("strategy", {})
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            rolling.setdefault("maxUnavailable", "25%")
-            rolling.setdefault("maxSurge", "25%")
-        spec.setdefault("revisionHistoryLimit", 10)
-        spec.setdefault("progressDeadlineSeconds", 600)
-        template = spec.setdefault("template", {})
-        pod = {"spec": template.setdefault("spec", {})}
-        PODS.default(pod)
+        kube_workload_validation.default_deployment(obj)
 
     def validate(self, obj, old=None):
-        errors = self._validate_meta(obj, _dns_subdomain_problems)
-        spec = obj.get("spec") or {}
-        if spec.get("replicas", 0) < 0:
-            errors.append(FieldError("Invalid", "spec.replicas", spec["replicas"],
-                                     "must be greater than or equal to 0"))
-        selector = spec.get("selector")
-        template = spec.get("template") or {}
-        labels = ((template.get("metadata") or {}).get("labels")) or {}
-        if not selector:
-            errors.append(FieldError("Required", "spec.selector"))
-        elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            errors.append(FieldError("Invalid", "spec.selector", selector,
-                                     "empty selector is invalid for deployment"))
-        else:
-            errors += _selector_errors(selector, "spec.selector")
-            if not _selector_matches(selector, labels):
-                errors.append(FieldError("Invalid", "spec.template.metadata.labels", labels,
-                                         "`selector` does not match template `labels`"))
-        pod_spec = template.get("spec") or {}
-        if not pod_spec.get("containers"):
-            errors.append(FieldError("Required", "spec.template.spec.containers"))
-        if pod_spec.get("restartPolicy", "Always") != "Always":
-            errors.append(not_supported("spec.template.spec.restartPolicy",
-                                        pod_spec["restartPolicy"], ["Always"]))
-        if old is not None and (old.get("spec") or {}).get("selector") != selector:
-            errors.append(FieldError("Invalid", "spec.selector", selector,
-                                     "field is immutable"))
-        return errors
+        # The spec and its pod template as ValidateDeploymentSpec checks them; on update the
+        # selector is fixed (apps/v1).
+        return self._validate_meta(obj, _dns_subdomain_problems) + \
+            kube_workload_validation.validate_deployment(obj, old)
 
     def cells(self, obj):
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         return [obj["metadata"]["name"],
                 f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
                 status.get("updatedReplicas", 0), status.get("availableReplicas", 0),
-                _age(obj["metadata"].get("creationTimestamp"))]
+                _age(obj["metadata"].get("creationTimestamp"))] + \
+            _wide_cells(spec.get("template"), spec.get("selector"))
+
+
+class _Workload(_Resource):
+    """The other apps/v1 and batch/v1 kinds: stored, defaulted and validated as
+    kube-apiserver does (kube_workload_validation), with kubectl's columns. No controller: no
+    pods are made, and the status is what tests write (update_status)."""
+    namespaced = True
+    categories = ("all",)
+    status_subresource = True
+    tracks_generation = True
+    template_path = ("spec", "template")
+    defaults = validation = None  # kube_workload_validation's functions for the kind
+    name_problems = staticmethod(_dns_subdomain_problems)
+
+    @property
+    def merge_keys(self):
+        return {**_template_merge_keys(self.template_path), ("status", "conditions"): "type"}
+
+    def default(self, obj):
+        self.defaults(obj)
+
+    def validate(self, obj, old=None):
+        return self._validate_meta(obj, self.name_problems) + self.validation(obj, old)
+
+
+class _ReplicaSets(_Workload):
+    group, name, kind, list_kind, singular = "apps", "replicasets", "ReplicaSet", \
+        "ReplicaSetList", "replicaset"
+    short_names = ("rs",)
+    struct = _REPLICA_SET
+    defaults = staticmethod(kube_workload_validation.default_replica_set)
+    validation = staticmethod(kube_workload_validation.validate_replica_set)
+    columns = [_NAME_COLUMN,
+               _column("Desired", "Number of desired pods.", kind="integer"),
+               _column("Current", "Number of actual pods.", kind="integer"),
+               _column("Ready", "Number of ready pods.", kind="integer"),
+               _AGE_COLUMN] + _WIDE_COLUMNS
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        return [obj["metadata"]["name"], spec.get("replicas", 0), status.get("replicas", 0),
+                status.get("readyReplicas", 0), _age(obj["metadata"].get("creationTimestamp"))] \
+            + _wide_cells(spec.get("template"), spec.get("selector"))
+
+
+class _DaemonSets(_Workload):
+    group, name, kind, list_kind, singular = "apps", "daemonsets", "DaemonSet", \
+        "DaemonSetList", "daemonset"
+    short_names = ("ds",)
+    struct = _DAEMON_SET
+    defaults = staticmethod(kube_workload_validation.default_daemon_set)
+    validation = staticmethod(kube_workload_validation.validate_daemon_set)
+    columns = [_NAME_COLUMN,
+               _column("Desired", "The total number of nodes that should be running the daemon "
+                                  "pod.", kind="integer"),
+               _column("Current", "The number of nodes running at least one daemon pod.",
+                       kind="integer"),
+               _column("Ready", "The number of nodes running the daemon pod ready.",
+                       kind="integer"),
+               _column("Up-to-date", "The number of nodes running the updated daemon pod.",
+                       kind="integer"),
+               _column("Available", "The number of nodes running the daemon pod available.",
+                       kind="integer"),
+               _column("Node Selector", "The node selector of the daemon pod."),
+               _AGE_COLUMN] + _WIDE_COLUMNS
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
+        return [obj["metadata"]["name"], status.get("desiredNumberScheduled", 0),
+                status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
+                status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+                ",".join(f"{k}={v}" for k, v in sorted((node_selector or {}).items()))
+                or "<none>", _age(obj["metadata"].get("creationTimestamp"))] + \
+            _wide_cells(spec.get("template"), spec.get("selector"))
+
+
+class _StatefulSets(_Workload):
+    group, name, kind, list_kind, singular = "apps", "statefulsets", "StatefulSet", \
+        "StatefulSetList", "statefulset"
+    short_names = ("sts",)
+    struct = _STATEFUL_SET
+    name_problems = staticmethod(_dns_label_problems)  # pods' hostnames come from it
+    defaults = staticmethod(kube_workload_validation.default_stateful_set)
+    validation = staticmethod(kube_workload_validation.validate_stateful_set)
+    columns = [_NAME_COLUMN,
+               _column("Ready", "Number of the pod with ready state."), _AGE_COLUMN] + \
+        _WIDE_COLUMNS[:2]
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        return [obj["metadata"]["name"],
+                f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+                _age(obj["metadata"].get("creationTimestamp"))] + \
+            _wide_cells(spec.get("template"), spec.get("selector"))[:2]
+
+
+class _Jobs(_Workload):
+    group, name, kind, list_kind, singular = "batch", "jobs", "Job", "JobList", "job"
+    struct = _JOB
+    defaults = staticmethod(kube_workload_validation.default_job)
+    validation = staticmethod(kube_workload_validation.validate_job)
+    columns = [_NAME_COLUMN,
+               _column("Status", "Status of the job."),
+               _column("Completions", "The completion status of the job."),
+               _column("Duration", "Time required to complete the job."),
+               _AGE_COLUMN] + _WIDE_COLUMNS
+
+    def prepare_create(self, obj, store):
+        # The strategy labels the template and selects by the uid, so the uid comes first.
+        obj["metadata"]["uid"] = str(uuid.uuid4())
+        kube_workload_validation.generate_job_selector(obj)
+        # SetDefaults_Job gives a Job without labels its template's; a real server runs it
+        # again when it reads the Job back, by when the generated labels are there.
+        labels = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("labels")
+        if labels and not obj["metadata"].get("labels"):
+            obj["metadata"]["labels"] = dict(labels)
+        super().prepare_create(obj, store)
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        conditions = {c.get("type") for c in status.get("conditions") or []
+                      if isinstance(c, dict) and c.get("status") == "True"}
+        state = next((name for name in ("Complete", "Failed") if name in conditions), None)
+        if state is None and obj["metadata"].get("deletionTimestamp"):
+            state = "Terminating"
+        state = state or next((name for name in ("Suspended", "FailureTarget",
+                                                 "SuccessCriteriaMet") if name in conditions),
+                              "Running")
+        succeeded = status.get("succeeded", 0)
+        completions = f"{succeeded}/{spec['completions']}" if spec.get("completions") \
+            is not None else f"{succeeded}/1 of {spec.get('parallelism', 1)}"
+        duration = _age(status["startTime"]) if status.get("startTime") else ""
+        return [obj["metadata"]["name"], state, completions, duration,
+                _age(obj["metadata"].get("creationTimestamp"))] + \
+            _wide_cells(spec.get("template"), spec.get("selector"))
+
+
+class _CronJobs(_Workload):
+    group, name, kind, list_kind, singular = "batch", "cronjobs", "CronJob", "CronJobList", \
+        "cronjob"
+    short_names = ("cj",)
+    struct = _CRON_JOB
+    template_path = ("spec", "jobTemplate", "spec", "template")
+    defaults = staticmethod(kube_workload_validation.default_cron_job)
+    validation = staticmethod(kube_workload_validation.validate_cron_job)
+    columns = [_NAME_COLUMN,
+               _column("Schedule", "The schedule in Cron format."),
+               _column("Timezone", "The time zone name for the given schedule."),
+               _column("Suspend", "Whether subsequent executions are suspended.",
+                       kind="boolean"),
+               _column("Active", "Pointers to currently running jobs.", kind="integer"),
+               _column("Last Schedule", "Last time the job was successfully scheduled."),
+               _AGE_COLUMN] + _WIDE_COLUMNS
+
+    def cells(self, obj):
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+        last = status.get("lastScheduleTime")
+        return [obj["metadata"]["name"], spec.get("schedule", ""),
+                spec.get("timeZone") or "<none>", bool(spec.get("suspend")),
+                len(status.get("active") or []), _age(last) if last else "<none>",
+                _age(obj["metadata"].get("creationTimestamp"))] + \
+            _wide_cells(job_spec.get("template"), job_spec.get("selector"))
 
 
 _WEBHOOK_OPERATIONS = ("*", "CONNECT", "CREATE", "DELETE", "UPDATE")
@@ -3784,8 +4113,14 @@ CRDS = _CustomResourceDefinitions()
 CONFIG_MAPS = _ConfigMaps()
 DEPLOYMENTS = _Deployments()
 MUTATING_WEBHOOK_CONFIGURATIONS = _MutatingWebhookConfigurations()
+REPLICA_SETS = _ReplicaSets()
+DAEMON_SETS = _DaemonSets()
+STATEFUL_SETS = _StatefulSets()
+JOBS = _Jobs()
+CRON_JOBS = _CronJobs()
 BUILTIN_RESOURCES = (NAMESPACES, SECRETS, PODS, SERVICES, ENDPOINT_SLICES, LEASES, CRDS,
                      CONFIG_MAPS, DEPLOYMENTS, MUTATING_WEBHOOK_CONFIGURATIONS)
+BUILTIN_RESOURCES += (REPLICA_SETS, DAEMON_SETS, STATEFUL_SETS, JOBS, CRON_JOBS)
 
 
 # --- storage ----------------------------------------------------------------------------------
@@ -3932,7 +4267,7 @@ class _Store:
         meta = obj["metadata"]
         if resource.namespaced:
             self._ensure_namespace(meta["namespace"])
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # a Job's strategy sets it first
         meta["creationTimestamp"] = _now_rfc3339()
         meta["resourceVersion"] = self._next_rv()
         self.objects[resource.qualified][_key(obj)] = obj
@@ -3977,7 +4312,7 @@ class _Store:
             if _key(obj) in objects:
                 raise already_exists(resource.name, meta["name"], resource.group)
             if dry_run:
-                meta["uid"] = str(uuid.uuid4())
+                meta["uid"] = meta.get("uid") or str(uuid.uuid4())
                 meta["creationTimestamp"] = _now_rfc3339()
                 meta.pop("resourceVersion", None)
                 return copy.deepcopy(obj)
@@ -5045,7 +5380,7 @@ _AUTHENTICATION_GROUP = {
     "versions": [{"groupVersion": "authentication.k8s.io/v1", "version": "v1"}],
     "preferredVersion": {"groupVersion": "authentication.k8s.io/v1", "version": "v1"}}
 # kube-apiserver lists the built-in groups by priority, then the CRD groups.
-_GROUP_ORDER = ("apps", "authentication.k8s.io", "admissionregistration.k8s.io",
+_GROUP_ORDER = ("apps", "authentication.k8s.io", "batch", "admissionregistration.k8s.io",
                 "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io")
 
 
@@ -5327,6 +5662,7 @@ def _operation(action, kind, operation_id, body=None, response=None, parameters=
 
 _SCHEMA_PREFIXES = {"": "io.k8s.api.core", "discovery.k8s.io": "io.k8s.api.discovery",
                     "coordination.k8s.io": "io.k8s.api.coordination", "apps": "io.k8s.api.apps",
+                    "batch": "io.k8s.api.batch",
                     "admissionregistration.k8s.io": "io.k8s.api.admissionregistration",
                     "apiextensions.k8s.io":
                         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions"}
@@ -5356,6 +5692,8 @@ def _go_schema(t):
         return {"type": "array", "items": _go_schema(t.item)}
     if isinstance(t, GoMap):
         return {"type": "object", "additionalProperties": _go_schema(t.value)}
+    if _named_string(t):
+        return {"type": "string"}
     return {"string": {"type": "string"}, "bool": {"type": "boolean"},
             "int32": {"type": "integer", "format": "int32"},
             "int64": {"type": "integer", "format": "int64"},
