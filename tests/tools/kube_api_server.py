@@ -3733,7 +3733,7 @@ class _CronJobs(_Workload):
         job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
         last = status.get("lastScheduleTime")
         return [obj["metadata"]["name"], spec.get("schedule", ""),
-                spec.get("timeZone") or "<none>", bool(spec.get("suspend")),
+                spec.get("timeZone") or "<none>", "True" if spec.get("suspend") else "False",
                 len(status.get("active") or []), _age(last) if last else "<none>",
                 _age(obj["metadata"].get("creationTimestamp"))] + \
             _wide_cells(job_spec.get("template"), job_spec.get("selector"))
