@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 
+#include "cli/injector_tls.h"
 #include "cli/install_manifest_files.h"
 #include "cli/manifest_bundle.h"
 #include "common/text/base64.h"
@@ -327,16 +328,30 @@ CheckResult checkLease(const ApiGet& get, const ClusterExpectations& expected,
                       (age <= 0 ? std::string("just now") : plural(age, "second") + " ago"));
 }
 
-// One certificate of the CA Secret: nullopt when fine, else the result to report.
+// What to do about a certificate that is unusable, expires soon or has expired, per check.
+struct CertificateAdvice {
+  std::string name;      // the check: "CA Secret"
+  std::string unusable;  // what to do about a certificate that is not one
+  std::string rotate;    // before it expires
+  std::string expired;   // once it has
+};
+
+const CertificateAdvice kCaSecretAdvice{
+    "CA Secret", "the control plane refuses this Secret; put the CA's PEM certificate there",
+    "rotate it before then (docs/security.md, \"Root rotation\")",
+    "workload certificates can no longer be issued; replace the CA (docs/security.md, \"The CA "
+    "in a cluster\")"};
+
+// One certificate: nullopt when fine (then `fine` says until when), else the result to report.
 std::optional<CheckResult> judgeCertificate(const std::string& pem, const std::string& what,
                                             const ClusterExpectations& expected,
-                                            system_clock::time_point now, std::string& fine) {
-  const std::string name = "CA Secret";
-  const std::string rotate = "rotate it before then (docs/security.md, \"Root rotation\")";
+                                            system_clock::time_point now, std::string& fine,
+                                            const CertificateAdvice& advice = kCaSecretAdvice) {
+  const std::string& name = advice.name;
+  const std::string& rotate = advice.rotate;
   auto cert = tls::readCertificatePem(pem);
   if (!cert) {
-    return fail(name, what + " is not a certificate: " + cert.error(),
-                "the control plane refuses this Secret; put the CA's PEM certificate there");
+    return fail(name, what + " is not a certificate: " + cert.error(), advice.unusable);
   }
   auto validity = tls::certificateValidity(**cert);
   if (!validity) {
@@ -348,9 +363,7 @@ std::optional<CheckResult> judgeCertificate(const std::string& pem, const std::s
                 "check the clocks, or the certificate's notBefore");
   }
   if (seconds_now > validity->not_after) {
-    return fail(name, what + " expired on " + formatDate(validity->not_after),
-                "workload certificates can no longer be issued; replace the CA "
-                "(docs/security.md, \"The CA in a cluster\")");
+    return fail(name, what + " expired on " + formatDate(validity->not_after), advice.expired);
   }
   const auto left = validity->not_after - seconds_now;
   const long long days = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
@@ -365,8 +378,10 @@ std::optional<CheckResult> judgeCertificate(const std::string& pem, const std::s
   return std::nullopt;
 }
 
+// `root_pem` receives the mesh's root when the Secret could be read (root-cert.pem, else the
+// self-signed ca-cert.pem).
 CheckResult checkCaSecret(const ApiGet& get, const ClusterExpectations& expected,
-                          system_clock::time_point now) {
+                          system_clock::time_point now, std::string& root_pem) {
   const std::string name = "CA Secret";
   const std::string secret = expected.namespace_ + "/" + expected.ca_secret;
   const kube::ApiResponse response =
@@ -405,6 +420,7 @@ CheckResult checkCaSecret(const ApiGet& get, const ClusterExpectations& expected
   // root, so both are judged.
   std::string fine;
   const std::optional<std::string> root = entry("root-cert.pem");
+  root_pem = root ? *root : *signing;
   if (root) {
     if (auto result =
             judgeCertificate(*root, "root certificate (root-cert.pem)", expected, now, fine)) {
@@ -419,27 +435,292 @@ CheckResult checkCaSecret(const ApiGet& get, const ClusterExpectations& expected
   return ok(name, "Secret " + secret + ": " + fine);
 }
 
-CheckResult checkWebhook(const ApiGet& get, const ClusterExpectations& expected) {
+long long integerAt(const json::object* object, std::string_view key, long long fallback) {
+  if (object == nullptr) {
+    return fallback;
+  }
+  const json::value* value = object->if_contains(key);
+  return value != nullptr && value->is_int64() ? value->get_int64() : fallback;
+}
+
+// The certificates of a PEM text, or an Error.
+tls::Result<std::vector<tls::X509Ptr>> certificatesIn(const std::string& pem) {
+  return tls::readCertificateChainPem(pem);
+}
+
+const std::string kReinstallInjector =
+    "weftctl install | kubectl apply -f - (for an install made with kubectl apply -k "
+    "deploy/k8s: weftctl install --injector-webhook-only | kubectl apply -f -)";
+
+const CertificateAdvice kWebhookCaAdvice{
+    "sidecar injection", "the API server cannot verify the injector with it; " + kReinstallInjector,
+    "renew the injector's CA and certificate before then: " + kReinstallInjector,
+    "the API server refuses the injector's certificate, so pods of injected namespaces are "
+    "refused; " +
+        kReinstallInjector};
+
+// The injector's serving certificate in its Secret: empty when it verifies with `ca_bundle`
+// for the Service's name and is not about to expire, else the result to report. `note`
+// receives what was found (or why it was not checked).
+std::optional<CheckResult> checkInjectorSecret(const ApiGet& get,
+                                               const ClusterExpectations& expected,
+                                               system_clock::time_point now,
+                                               const std::string& ca_bundle, std::string& note) {
   const std::string name = "sidecar injection";
+  const std::string secret = expected.namespace_ + "/" + expected.injector_secret;
+  const kube::ApiResponse response =
+      get("/api/v1/namespaces/" + expected.namespace_ + "/secrets/" + expected.injector_secret);
+  if (response.status == 404) {
+    return fail(name,
+                "Secret " + secret +
+                    " does not exist: the injector cannot start, so pods of injected namespaces "
+                    "are refused",
+                kReinstallInjector);
+  }
+  if (response.status == 403) {
+    note = "the injector's certificate not checked (not allowed to read Secret " + secret + ")";
+    return std::nullopt;
+  }
+  if (response.status != 200) {
+    return fail(name, "reading Secret " + secret + ": " + response.describe(),
+                "check the API server");
+  }
+  const auto object = parseObject(response.body);
+  const json::object* data = object ? objectAt(*object, "data") : nullptr;
+  const std::optional<std::string> cert = text::decodeBase64(stringAt(data, "tls.crt"));
+  if (!cert || cert->empty()) {
+    return fail(name, "Secret " + secret + " holds no tls.crt", kReinstallInjector);
+  }
+  const auto seconds_now = std::chrono::floor<std::chrono::seconds>(now);
+  if (std::string problem = injectorCertificateProblem(ca_bundle, *cert, seconds_now);
+      !problem.empty()) {
+    return fail(name,
+                "the injector's certificate (Secret " + secret +
+                    ") fails the webhook's caBundle: " + problem +
+                    "; the API server refuses to call it",
+                "apply the Secret and the webhook of the same weftctl install (--injector-tls-dir "
+                "keeps the certificate in use)");
+  }
+  CertificateAdvice advice = kWebhookCaAdvice;
+  advice.rotate = "renew it before then: " + kReinstallInjector;
+  if (auto result = judgeCertificate(*cert, "the injector's certificate (Secret " + secret + ")",
+                                     expected, now, note, advice)) {
+    return result;
+  }
+  return std::nullopt;
+}
+
+CheckResult checkWebhook(const ApiGet& get, const ClusterExpectations& expected,
+                         system_clock::time_point now, bool& installed) {
+  const std::string name = "sidecar injection";
+  const std::string what = "MutatingWebhookConfiguration " + expected.webhook;
+  installed = false;
   const kube::ApiResponse response = get(
       "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/" + expected.webhook);
   if (response.status == 404) {
-    return warn(name,
-                "sidecar injection not installed (no MutatingWebhookConfiguration " +
-                    expected.webhook + ")",
-                "pods get no sidecar automatically; this version of Weft has no injector yet");
+    return warn(name, "sidecar injection not installed (no " + what + ")",
+                "pods get no sidecar automatically; to install it: " + kReinstallInjector);
   }
   if (response.status == 403) {
-    return warn(name, "not allowed to read MutatingWebhookConfiguration " + expected.webhook,
+    return warn(name, "not allowed to read " + what,
                 "run weftctl check as a user who may get mutatingwebhookconfigurations");
   }
   if (response.status != 200) {
+    return fail(name, "reading " + what + ": " + response.describe(), "check the API server");
+  }
+  installed = true;
+  const auto object = parseObject(response.body);
+  const json::object* hook = nullptr;
+  if (const json::array* hooks = object ? arrayAt(*object, "webhooks") : nullptr) {
+    for (const json::value& entry : *hooks) {
+      if (entry.is_object() && stringAt(&entry.get_object(), "name") == expected.webhook_entry) {
+        hook = &entry.get_object();
+      }
+    }
+  }
+  if (hook == nullptr) {
+    return fail(name, what + " has no webhook " + expected.webhook_entry, kReinstallInjector);
+  }
+  const json::object* client = objectAt(*hook, "clientConfig");
+  const json::object* service = client == nullptr ? nullptr : objectAt(*client, "service");
+  if (service == nullptr) {
+    const std::string url = stringAt(client, "url");
+    return fail(name,
+                what + " does not call the injector's Service (" +
+                    (url.empty() ? "no clientConfig.service" : "it calls " + url) + ")",
+                kReinstallInjector);
+  }
+  const std::string encoded = stringAt(client, "caBundle");
+  if (encoded.empty()) {
+    return fail(name,
+                what +
+                    " has no caBundle: the API server cannot verify the injector's certificate, "
+                    "so pods of injected namespaces are refused",
+                kReinstallInjector);
+  }
+  const std::optional<std::string> bundle = text::decodeBase64(encoded);
+  auto cas = bundle ? certificatesIn(*bundle) : tls::Error{"not base64"};
+  if (!cas) {
+    return fail(name, what + ": the caBundle is not PEM certificates: " + cas.error(),
+                kReinstallInjector);
+  }
+  std::string fine;
+  for (const tls::X509Ptr& ca : *cas) {
+    auto pem = tls::writeCertificatePem(*ca);
+    if (!pem) {
+      return fail(name, what + ": the caBundle cannot be read: " + pem.error(), kReinstallInjector);
+    }
+    if (auto result = judgeCertificate(*pem, "the injector's CA (caBundle of " + what + ")",
+                                       expected, now, fine, kWebhookCaAdvice)) {
+      return *result;
+    }
+  }
+  // The Service the API server calls: without it, or without the port, every call fails.
+  const std::string service_namespace = stringAt(service, "namespace");
+  const std::string service_name = stringAt(service, "name");
+  const long long port = integerAt(service, "port", 443);
+  const std::string target = service_namespace + "/" + service_name;
+  const kube::ApiResponse found =
+      get("/api/v1/namespaces/" + service_namespace + "/services/" + service_name);
+  if (found.status == 404) {
+    return fail(name,
+                what + " calls Service " + target +
+                    ", which does not exist: pods of injected namespaces are refused",
+                kReinstallInjector);
+  }
+  if (found.status == 403) {
+    fine += "; Service " + target + " not checked (not allowed to read it)";
+  } else if (found.status != 200) {
+    return fail(name, "reading Service " + target + ": " + found.describe(),
+                "check the API server");
+  } else {
+    const auto svc = parseObject(found.body);
+    const json::object* spec = svc ? objectAt(*svc, "spec") : nullptr;
+    bool has_port = false;
+    if (const json::array* ports = spec == nullptr ? nullptr : arrayAt(*spec, "ports")) {
+      for (const json::value& entry : *ports) {
+        has_port =
+            has_port || (entry.is_object() && integerAt(&entry.get_object(), "port", 0) == port);
+      }
+    }
+    if (!has_port) {
+      return fail(name,
+                  "Service " + target + " has no port " + std::to_string(port) + ", which " + what +
+                      " calls",
+                  kReinstallInjector);
+    }
+  }
+  if (auto result = checkInjectorSecret(get, expected, now, *bundle, fine)) {
+    return *result;
+  }
+  return ok(name, what + " calls Service " + target + ":" + std::to_string(port) +
+                      stringAt(service, "path") + "; " + fine);
+}
+
+CheckResult checkInjector(const ApiGet& get, const ClusterExpectations& expected,
+                          bool webhook_installed) {
+  const std::string name = "sidecar injector";
+  const std::string deployment = expected.namespace_ + "/" + expected.injector_deployment;
+  const std::string describe =
+      "kubectl -n " + expected.namespace_ + " describe pods -l " + expected.injector_selector;
+  // With the webhook installed (failurePolicy Fail) no injector means no pod creation in
+  // injected namespaces; without it, only that pods get no sidecar.
+  auto bad = [&](std::string detail, std::string action) {
+    return webhook_installed
+               ? fail(name, detail + ": pods of injected namespaces are refused", action)
+               : warn(name, std::move(detail), std::move(action));
+  };
+  const kube::ApiResponse response = get("/apis/apps/v1/namespaces/" + expected.namespace_ +
+                                         "/deployments/" + expected.injector_deployment);
+  if (response.status == 404) {
+    return bad("no Deployment " + deployment, "install it: " + kReinstallInjector);
+  }
+  if (response.status == 403) {
+    return warn(name, "not allowed to read Deployment " + deployment,
+                "run weftctl check as a user who may get deployments in " + expected.namespace_);
+  }
+  if (response.status != 200) {
+    return fail(name, "reading Deployment " + deployment + ": " + response.describe(),
+                "check the API server");
+  }
+  const auto object = parseObject(response.body);
+  const long long replicas = integerAt(object ? objectAt(*object, "spec") : nullptr, "replicas", 1);
+  const long long ready =
+      integerAt(object ? objectAt(*object, "status") : nullptr, "readyReplicas", 0);
+  const std::string counts =
+      std::to_string(ready) + " of " + std::to_string(replicas) + " replicas Ready";
+  if (replicas == 0) {
+    return bad("Deployment " + deployment + " is scaled to 0",
+               "kubectl -n " + expected.namespace_ + " scale deployment " +
+                   expected.injector_deployment + " --replicas 2");
+  }
+  if (ready == 0) {
+    return bad("Deployment " + deployment + ": " + counts,
+               describe + " says why (a missing Secret " + expected.injector_secret +
+                   " or mesh root, an image that cannot be pulled)");
+  }
+  if (ready < replicas) {
+    return warn(name, "Deployment " + deployment + ": " + counts, describe);
+  }
+  return ok(name, "Deployment " + deployment + ": " + counts);
+}
+
+CheckResult checkMeshRoot(const ApiGet& get, const ClusterExpectations& expected,
+                          const std::string& ca_root_pem, bool webhook_installed) {
+  const std::string name = "mesh root";
+  const std::string config_map = expected.namespace_ + "/" + expected.mesh_root_configmap;
+  const std::string logs = "kubectl -n " + expected.namespace_ + " logs -l " +
+                           expected.pod_selector + " says why (a 403: its Role lacks configmaps)";
+  auto missing = [&](const std::string& detail) {
+    const std::string action = "the control plane publishes it (--mesh-root-configmap); " + logs;
+    return webhook_installed
+               ? fail(name, detail + ": the injector stays unready and injects nothing", action)
+               : warn(name, detail + ": the injector would inject nothing", action);
+  };
+  const kube::ApiResponse response = get("/api/v1/namespaces/" + expected.namespace_ +
+                                         "/configmaps/" + expected.mesh_root_configmap);
+  if (response.status == 404) {
+    return missing("ConfigMap " + config_map + " does not exist");
+  }
+  if (response.status == 403) {
+    return warn(name, "not allowed to read ConfigMap " + config_map,
+                "run weftctl check as a user who may get configmaps in " + expected.namespace_);
+  }
+  if (response.status != 200) {
+    return fail(name, "reading ConfigMap " + config_map + ": " + response.describe(),
+                "check the API server");
+  }
+  const auto object = parseObject(response.body);
+  const std::string bundle =
+      stringAt(object ? objectAt(*object, "data") : nullptr, "root-cert.pem");
+  if (bundle.empty()) {
+    return missing("ConfigMap " + config_map + " holds no root-cert.pem");
+  }
+  auto roots = certificatesIn(bundle);
+  if (!roots) {
     return fail(
         name,
-        "reading MutatingWebhookConfiguration " + expected.webhook + ": " + response.describe(),
-        "check the API server");
+        "ConfigMap " + config_map + ": root-cert.pem is not PEM certificates: " + roots.error(),
+        logs);
   }
-  return ok(name, "MutatingWebhookConfiguration " + expected.webhook + " is installed");
+  const std::string counted = plural(static_cast<long long>(roots->size()), "root certificate");
+  if (ca_root_pem.empty()) {
+    return ok(name, "ConfigMap " + config_map + " holds " + counted);
+  }
+  auto ca_root = tls::readCertificatePem(ca_root_pem);
+  if (!ca_root) {
+    return ok(name, "ConfigMap " + config_map + " holds " + counted);  // the CA check said why
+  }
+  for (const tls::X509Ptr& root : *roots) {
+    if (X509_cmp(root.get(), ca_root->get()) == 0) {
+      return ok(name, "ConfigMap " + config_map + " holds " + counted + ", the CA's among them");
+    }
+  }
+  return warn(name,
+              "ConfigMap " + config_map + " (" + counted + ") does not hold the root of Secret " +
+                  expected.namespace_ + "/" + expected.ca_secret +
+                  ": pods injected now would not trust a control plane that uses it",
+              "the control plane publishes its root at start and at SIGHUP; " + logs);
 }
 
 }  // namespace
@@ -455,8 +736,15 @@ std::vector<CheckResult> checkCluster(const ApiGet& get, const ClusterExpectatio
   results.push_back(checkCrds(get, expected));
   results.push_back(checkPods(get, expected));
   results.push_back(checkLease(get, expected, now));
-  results.push_back(checkCaSecret(get, expected, now));
-  results.push_back(checkWebhook(get, expected));
+  std::string root_pem;
+  results.push_back(checkCaSecret(get, expected, now, root_pem));
+  // The webhook first: whether it is installed decides how much a missing injector or mesh
+  // root matters (with it, pod creation in injected namespaces is refused).
+  bool webhook_installed = false;
+  CheckResult webhook = checkWebhook(get, expected, now, webhook_installed);
+  results.push_back(checkMeshRoot(get, expected, root_pem, webhook_installed));
+  results.push_back(std::move(webhook));
+  results.push_back(checkInjector(get, expected, webhook_installed));
   return results;
 }
 

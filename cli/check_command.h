@@ -31,15 +31,25 @@ struct ClusterExpectations {
   std::string pod_selector = "app.kubernetes.io/name=weft-controlplane";
   std::string lease = "weft-controlplane";
   std::string ca_secret = "weft-ca";
-  std::string webhook = "weft-sidecar-injector";  // MutatingWebhookConfiguration
-  std::chrono::hours ca_warning_window{24 * 30};  // WARN when a CA certificate expires sooner
+  std::string webhook = "weft-sidecar-injector";   // MutatingWebhookConfiguration
+  std::string webhook_entry = "sidecar.weft.dev";  // its webhook
+  std::string injector_deployment = "weft-injector";
+  std::string injector_selector = "app.kubernetes.io/name=weft-injector";
+  std::string injector_secret = "weft-injector-tls";   // its serving certificate
+  std::string mesh_root_configmap = "weft-mesh-root";  // the control plane publishes it
+  // WARN when a CA certificate, the injector's CA or its certificate expires sooner.
+  std::chrono::hours ca_warning_window{24 * 30};
 };
 
 // One GET of the API (path and query); the real one is kube::ApiClient::call.
 using ApiGet = std::function<kube::ApiResponse(const std::string& target)>;
 
-// Runs the checks in order: API, CRDs, control plane pods, leader Lease, CA Secret, sidecar
-// injection. When the API does not answer (or refuses the credentials), only that result.
+// Runs the checks in order: API, CRDs, control plane pods, leader Lease, CA Secret, mesh root
+// (ConfigMap weft-mesh-root holds the CA's root), sidecar injection (the webhook: its caBundle
+// valid, its Service there, the injector's certificate verifying with it), sidecar injector
+// (its Deployment Ready). Without the webhook, a missing injector or mesh root is a WARN; with
+// it (failurePolicy Fail) a FAIL, since pods of injected namespaces are then refused. When the
+// API does not answer (or refuses the credentials), only that result.
 // `where` names the API server in the first line (its URL and how it was chosen).
 std::vector<CheckResult> checkCluster(const ApiGet& get, const ClusterExpectations& expected,
                                       std::chrono::system_clock::time_point now,

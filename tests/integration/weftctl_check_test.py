@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """`weftctl check` against the Kubernetes API test server (tests/tools/kube_api_server.py):
 an empty cluster FAILs the CRDs and the control plane (exit 1); a fully installed one (the
-CRDs of deploy/k8s/crds, Ready control plane pods, a freshly renewed Lease, a valid CA Secret)
-passes (exit 0), with sidecar injection a WARN since nothing installs a webhook yet, and so does
-a cluster set up from `weftctl install`'s own output with a real weft-controlplane started with
-the Deployment's arguments (the test server stores the kinds it serves; RBAC, ConfigMaps and the
-Deployment it does not serve, so the test stands in for the Deployment controller); a CA root
-that expires within 30 days is a WARN, an expired one or a stale Lease a FAIL; an unreachable
-server is a FAIL with the reason. The connection comes from --server/--token-file/--ca-file,
+CRDs of deploy/k8s/crds, Ready control plane pods, a freshly renewed Lease, a valid CA Secret,
+the mesh root ConfigMap holding its root, the sidecar injector's webhook, Secret, Service and
+Ready Deployment as `weftctl install` and deploy/k8s/injector.yaml make them) passes (exit 0),
+and so does a cluster set up from `weftctl install`'s own output with a real weft-controlplane
+started with the Deployment's arguments, which publishes the mesh root (the test server stores
+the kinds it serves; RBAC and budgets it does not serve, and the test stands in for the
+Deployment controller and the kubelet); without the webhook, sidecar injection is a WARN; with
+it, an injector without Ready replicas, a webhook whose Service is gone or whose caBundle does
+not verify the injector's certificate is a FAIL, a mesh root without the CA's root a WARN; a
+CA root or injector CA that expires within 30 days is a WARN, an expired one or a stale Lease
+a FAIL; an unreachable server is a FAIL with the reason. The connection comes from --server/--token-file/--ca-file,
 or from a kubeconfig with inline token, client certificate and CA data; a kubeconfig user with
 an exec plugin is refused with a message saying so."""
 import base64
@@ -32,6 +36,7 @@ except ImportError:  # a skip (setUp), which CI counts as a failure (harness.mai
 
 ADMIN_TOKEN = "weftctl-check-admin-token"
 CRDS = os.path.join(SOURCE_DIR, "deploy", "k8s", "crds")
+INJECTOR = os.path.join(SOURCE_DIR, "deploy", "k8s", "injector.yaml")
 NAMESPACE = "weft-system"
 LABELS = {"app.kubernetes.io/name": "weft-controlplane", "app.kubernetes.io/part-of": "weft"}
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -128,14 +133,44 @@ class WeftctlCheckTest(IntegrationTest):
         cert, key = self_signed_root(not_before, not_after)
         self.api.put_secret(NAMESPACE, "weft-ca", {"ca-cert.pem": cert, "ca-key.pem": key},
                             labels={"app.kubernetes.io/part-of": "weft"})
+        return cert
 
-    def install_everything(self):
+    def put_mesh_root(self, pem):
+        self.api.put("configmaps", {"metadata": {"name": "weft-mesh-root",
+                                                 "namespace": NAMESPACE},
+                                    "data": {"root-cert.pem": pem}})
+
+    def install_injector(self, ready=2):
+        """What `weftctl install --injector-webhook-only` prints and deploy/k8s/injector.yaml
+        holds, with the Deployment's status as its controller would write it."""
+        printed = subprocess.run([os.path.join(BIN_DIR, "weftctl"), "install",
+                                  "--injector-webhook-only"], capture_output=True, text=True,
+                                 timeout=30)
+        self.assertEqual(printed.returncode, 0, printed.stderr)
+        with open(INJECTOR) as f:
+            documents = load_yaml_documents(printed.stdout) + load_yaml_documents(f.read())
+        for document in documents:
+            if document["kind"] in ("Secret", "MutatingWebhookConfiguration", "Service",
+                                    "Deployment"):
+                self.api.put(document["kind"], document)
+        self.set_injector_ready(ready)
+        return documents
+
+    def set_injector_ready(self, ready):
+        deployment = self.api.get("deployments", NAMESPACE, "weft-injector")
+        self.api.update_status("deployments", dict(deployment, status={
+            "observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": ready, "availableReplicas": ready}))
+
+    def install_everything(self, injector=True):
         self.api.create("namespaces", {"metadata": {"name": NAMESPACE}})
         self.install_crds()
         self.add_pod("weft-controlplane-0")
         self.add_pod("weft-controlplane-1")
         self.put_lease(datetime.datetime.now(datetime.timezone.utc))
-        self.put_ca()
+        self.put_mesh_root(self.put_ca())
+        if injector:
+            self.install_injector()
 
     # --- tests -----------------------------------------------------------------------------
 
@@ -149,9 +184,12 @@ class WeftctlCheckTest(IntegrationTest):
                            "app.kubernetes.io/name=weft-controlplane in weft-system")
         self.assert_status(lines, "leader Lease", "FAIL", "no Lease weft-system/weft-controlplane")
         self.assert_status(lines, "CA Secret", "FAIL", "weft-system/weft-ca does not exist")
+        self.assert_status(lines, "mesh root", "WARN", "weft-system/weft-mesh-root does not exist")
         self.assert_status(lines, "sidecar injection", "WARN", "sidecar injection not installed")
-        self.assertEqual(len(lines), 6, output)
-        self.assertIn("4 checks failed, 1 warning", output)
+        self.assert_status(lines, "sidecar injector", "WARN",
+                           "no Deployment weft-system/weft-injector")
+        self.assertEqual(len(lines), 8, output)
+        self.assertIn("4 checks failed, 3 warnings", output)
 
     def test_fully_installed_cluster_passes(self):
         self.install_everything()
@@ -162,10 +200,79 @@ class WeftctlCheckTest(IntegrationTest):
         self.assert_status(lines, "control plane pods", "OK", "2 of 2 Ready")
         self.assert_status(lines, "leader Lease", "OK", "held by weft-controlplane-0")
         self.assert_status(lines, "CA Secret", "OK", "root certificate (ca-cert.pem) valid until")
-        self.assert_status(lines, "sidecar injection", "WARN", "not installed")
-        self.assertIn("no check failed; 1 warning", output)
+        self.assert_status(lines, "mesh root", "OK", "1 root certificate, the CA's among them")
+        self.assert_status(lines, "sidecar injection", "OK",
+                           "calls Service weft-system/weft-injector:443/inject",
+                           "the injector's certificate (Secret weft-system/weft-injector-tls) "
+                           "valid until")
+        self.assert_status(lines, "sidecar injector", "OK", "2 of 2 replicas Ready")
+        self.assertIn("all 8 checks passed", output)
         # Read-only: nothing but GETs reached the server.
         self.assertEqual({request.method for request in self.api.request_log}, {"GET"})
+
+    def test_without_the_webhook_injection_is_a_warning(self):
+        self.install_everything(injector=False)
+        code, lines, output = self.check()
+        self.assertEqual(code, 0, output)
+        self.assert_status(lines, "sidecar injection", "WARN", "not installed",
+                           "weftctl install --injector-webhook-only | kubectl apply -f -")
+        self.assert_status(lines, "sidecar injector", "WARN", "no Deployment")
+        self.assert_status(lines, "mesh root", "OK")
+        self.assertIn("no check failed; 2 warnings", output)
+
+    def test_an_injector_that_cannot_answer_fails(self):
+        self.install_everything()
+        # No replica Ready: with failurePolicy Fail, pods of injected namespaces are refused.
+        self.set_injector_ready(0)
+        code, lines, output = self.check()
+        self.assertEqual(code, 1, output)
+        self.assert_status(lines, "sidecar injector", "FAIL", "0 of 2 replicas Ready",
+                           "pods of injected namespaces are refused",
+                           "describe pods -l app.kubernetes.io/name=weft-injector")
+        self.set_injector_ready(2)
+        # The Service the webhook calls is gone.
+        self.api.delete("services", NAMESPACE, "weft-injector")
+        code, lines, output = self.check()
+        self.assertEqual(code, 1, output)
+        self.assert_status(lines, "sidecar injection", "FAIL",
+                           "calls Service weft-system/weft-injector, which does not exist")
+        # A Secret from another install: the caBundle does not verify its certificate.
+        self.install_injector()
+        printed = subprocess.run([os.path.join(BIN_DIR, "weftctl"), "install",
+                                  "--injector-webhook-only"], capture_output=True, text=True,
+                                 timeout=30)
+        other = [d for d in load_yaml_documents(printed.stdout) if d["kind"] == "Secret"][0]
+        self.api.put("secrets", other)
+        code, lines, output = self.check()
+        self.assertEqual(code, 1, output)
+        self.assert_status(lines, "sidecar injection", "FAIL", "fails the webhook's caBundle",
+                           "the API server refuses to call it")
+
+    def test_the_mesh_root_must_hold_the_cas_root(self):
+        self.install_everything()
+        other, _ = self_signed_root(NOW - DAY, NOW + 3650 * DAY)
+        self.put_mesh_root(other)
+        code, lines, output = self.check()
+        self.assertEqual(code, 0, output)
+        self.assert_status(lines, "mesh root", "WARN",
+                           "does not hold the root of Secret weft-system/weft-ca")
+        self.api.delete("configmaps", NAMESPACE, "weft-mesh-root")
+        code, lines, output = self.check()
+        self.assertEqual(code, 1, output)
+        self.assert_status(lines, "mesh root", "FAIL", "does not exist",
+                           "the injector stays unready", "--mesh-root-configmap")
+
+    def test_an_injector_ca_expiring_within_30_days_is_a_warning(self):
+        self.install_everything()
+        webhook = self.api.get("mutatingwebhookconfigurations", None, "weft-sidecar-injector")
+        expiring, _ = self_signed_root(NOW - DAY, NOW + 10 * DAY + HALF_DAY)
+        webhook["webhooks"][0]["clientConfig"]["caBundle"] = \
+            base64.b64encode(expiring.encode()).decode()
+        self.api.put("mutatingwebhookconfigurations", webhook)
+        code, lines, output = self.check()
+        self.assertEqual(code, 0, output)
+        self.assert_status(lines, "sidecar injection", "WARN", "the injector's CA", "in 10 days",
+                           "weftctl install")
 
     def test_a_cluster_installed_from_weftctl_install_with_a_real_control_plane(self):
         result = subprocess.run([os.path.join(BIN_DIR, "weftctl"), "install", "--trust-domain",
@@ -177,14 +284,17 @@ class WeftctlCheckTest(IntegrationTest):
             by_kind.setdefault(document["kind"], []).append(document)
         # What the test server serves goes through its decoding and validation: the CRDs
         # first (the MeshConfig needs its own), as `kubectl apply` would create them.
-        for kind in ("Namespace", "CustomResourceDefinition", "Service", "MeshConfig"):
+        for kind in ("Namespace", "CustomResourceDefinition", "Service", "MeshConfig",
+                     "ConfigMap", "Deployment", "Secret", "MutatingWebhookConfiguration"):
             for document in by_kind.pop(kind):
                 self.api.put(kind, document)
-        self.assertEqual(sorted(by_kind), ["ClusterRole", "ClusterRoleBinding", "ConfigMap",
-                                           "Deployment", "MutatingWebhookConfiguration",
+        self.assertEqual(sorted(by_kind), ["ClusterRole", "ClusterRoleBinding",
                                            "PodDisruptionBudget", "Role", "RoleBinding",
-                                           "Secret", "ServiceAccount"])
-        deployment = by_kind["Deployment"][0]
+                                           "ServiceAccount"])
+        # The injector's pods are not run here; its Deployment's controller would say this.
+        self.set_injector_ready(2)
+        deployment = [d for d in documents if d["kind"] == "Deployment"][0]
+        self.assertEqual(deployment["metadata"]["name"], "weft-controlplane")
         template = deployment["spec"]["template"]
         # The Deployment's pods, as its controller and a kubelet would make and start them.
         replicas = deployment["spec"]["replicas"]
@@ -211,13 +321,17 @@ class WeftctlCheckTest(IntegrationTest):
                                     "--kube-ca-file", self.kube_ca], "weft-controlplane")
         control_plane.wait_for(r"weft-controlplane-0 is the leader now")
         control_plane.wait_for(r'CA issues identities in trust domain \\"example.org\\"')
+        control_plane.wait_for(r"published the mesh root to ConfigMap weft-system/weft-mesh-root")
         code, lines, output = self.check()
         self.assertEqual(code, 0, output + control_plane.output())
         self.assert_status(lines, "CRDs", "OK")
         self.assert_status(lines, "control plane pods", "OK", f"{replicas} of {replicas} Ready")
         self.assert_status(lines, "leader Lease", "OK", "held by weft-controlplane-0")
         self.assert_status(lines, "CA Secret", "OK", "root certificate (ca-cert.pem)")
-        self.assert_status(lines, "sidecar injection", "WARN", "not installed")
+        self.assert_status(lines, "mesh root", "OK", "the CA's among them")
+        self.assert_status(lines, "sidecar injection", "OK")
+        self.assert_status(lines, "sidecar injector", "OK", "2 of 2 replicas Ready")
+        self.assertIn("all 8 checks passed", output)
 
     def test_a_root_expiring_within_30_days_is_a_warning(self):
         self.install_everything()

@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "cli/injector_tls.h"
 #include "cli/kube_connection.h"
+#include "common/text/base64.h"
 
 namespace weft::cli {
 namespace {
@@ -176,21 +179,218 @@ TEST(CheckClusterTest, LeaseFreshnessFollowsItsDuration) {
   EXPECT_EQ(lease_verdict(lease("yesterday")).status, CheckStatus::kFail);
 }
 
-TEST(CheckClusterTest, UnreadableSecretAndWebhookAreWarnings) {
+TEST(CheckClusterTest, UnreadableSecretIsAWarningAndSoIsInjectionNotInstalled) {
   FakeApi api;
   installAll(api);
   api.set(kSecret, answer(403, R"({"kind":"Status","code":403,"message":"forbidden"})"));
   const auto results = checkCluster(api.get(), expectations(), kNow, "x");
   EXPECT_EQ(result(results, "CA Secret").status, CheckStatus::kWarn);
-  EXPECT_EQ(result(results, "sidecar injection").status, CheckStatus::kWarn);
+  // Without the webhook nothing is refused: the injector and its mesh root missing only mean
+  // that pods get no sidecar.
+  for (const char* name : {"sidecar injection", "sidecar injector", "mesh root"}) {
+    EXPECT_EQ(result(results, name).status, CheckStatus::kWarn) << name;
+  }
   EXPECT_NE(result(results, "sidecar injection").detail.find("sidecar injection not installed"),
             std::string::npos);
+  EXPECT_NE(result(results, "sidecar injection").action.find("--injector-webhook-only"),
+            std::string::npos);
+}
+
+// --- the sidecar injector -----------------------------------------------------------------
+
+const std::string kWebhook =
+    "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/weft-sidecar-injector";
+const std::string kInjectorService = "/api/v1/namespaces/weft-system/services/weft-injector";
+const std::string kInjectorSecret = "/api/v1/namespaces/weft-system/secrets/weft-injector-tls";
+const std::string kInjector = "/apis/apps/v1/namespaces/weft-system/deployments/weft-injector";
+const std::string kMeshRoot = "/api/v1/namespaces/weft-system/configmaps/weft-mesh-root";
+
+std::chrono::sys_seconds seconds(system_clock::time_point time) {
+  return std::chrono::floor<std::chrono::seconds>(time);
+}
+
+// An injector's CA and certificate made at `made` (valid ten years from then).
+InjectorTls madeAt(system_clock::time_point made) {
+  auto tls = generateInjectorTls(seconds(made));
+  EXPECT_TRUE(tls.ok()) << tls.error();
+  return tls.ok() ? *tls : InjectorTls{};
+}
+
+std::string webhook(const std::string& ca_pem, const std::string& port = "443") {
+  boost::json::object config{{"caBundle", text::encodeBase64(ca_pem)},
+                             {"service", boost::json::parse(R"({"namespace":"weft-system",)"
+                                                            R"("name":"weft-injector",)"
+                                                            R"("path":"/inject","port":)" +
+                                                            port + "}")}};
+  if (ca_pem.empty()) {
+    config.erase("caBundle");
+  }
+  return boost::json::serialize(boost::json::object{
+      {"webhooks", boost::json::array{boost::json::object{{"name", "sidecar.weft.dev"},
+                                                          {"clientConfig", config}}}}});
+}
+
+std::string tlsSecret(const InjectorTls& tls) {
+  return boost::json::serialize(boost::json::object{
+      {"data", boost::json::object{{"tls.crt", text::encodeBase64(tls.cert_pem)},
+                                   {"ca.crt", text::encodeBase64(tls.ca_pem)}}}});
+}
+
+std::string deployment(int replicas, int ready) {
+  return R"({"spec":{"replicas":)" + std::to_string(replicas) + R"(},"status":{"readyReplicas":)" +
+         std::to_string(ready) + "}}";
+}
+
+std::string meshRoot(const std::string& pem) {
+  return boost::json::serialize(
+      boost::json::object{{"data", boost::json::object{{"root-cert.pem", pem}}}});
+}
+
+void installInjector(FakeApi& api, const InjectorTls& tls) {
+  api.set(kWebhook, answer(200, webhook(tls.ca_pem)));
+  api.set(kInjectorService, answer(200, R"({"spec":{"ports":[{"port":443},{"port":15014}]}})"));
+  api.set(kInjectorSecret, answer(200, tlsSecret(tls)));
+  api.set(kInjector, answer(200, deployment(2, 2)));
+}
+
+TEST(CheckClusterTest, AnInstalledInjectorPasses) {
+  FakeApi api;
+  installAll(api);
+  const InjectorTls tls = madeAt(kNow);
+  installInjector(api, tls);
+  api.set(kMeshRoot, answer(200, meshRoot(tls.ca_pem)));
+  const auto results = checkCluster(api.get(), expectations(), kNow, "x");
+  const CheckResult& injection = result(results, "sidecar injection");
+  EXPECT_EQ(injection.status, CheckStatus::kOk) << injection.detail << injection.action;
+  EXPECT_NE(injection.detail.find("calls Service weft-system/weft-injector:443/inject"),
+            std::string::npos)
+      << injection.detail;
+  EXPECT_NE(injection.detail.find("the injector's certificate (Secret "
+                                  "weft-system/weft-injector-tls) valid until 2035-"),
+            std::string::npos)
+      << injection.detail;
+  EXPECT_EQ(result(results, "sidecar injector").status, CheckStatus::kOk);
+  EXPECT_EQ(result(results, "sidecar injector").detail,
+            "Deployment weft-system/weft-injector: 2 of 2 replicas Ready");
+  EXPECT_EQ(result(results, "mesh root").status, CheckStatus::kOk);
+  // The mesh root comes before the webhook and the injector in the report.
+  std::vector<std::string> names;
+  for (const CheckResult& entry : results) {
+    names.push_back(entry.name);
+  }
+  EXPECT_EQ(std::vector<std::string>(names.end() - 3, names.end()),
+            (std::vector<std::string>{"mesh root", "sidecar injection", "sidecar injector"}));
+}
+
+TEST(CheckClusterTest, TheWebhooksCaAndCertificateAreJudged) {
+  FakeApi api;
+  installAll(api);
+  auto verdict = [&] {
+    return result(checkCluster(api.get(), expectations(), kNow, "x"), "sidecar injection");
+  };
+  // Made ten years ago less ten and a half days: it expires in ten days.
+  const InjectorTls old = madeAt(kNow - std::chrono::hours(24 * 3650 - 252));
+  installInjector(api, old);
+  EXPECT_EQ(verdict().status, CheckStatus::kWarn);
+  EXPECT_NE(verdict().detail.find("the injector's CA (caBundle of MutatingWebhookConfiguration "
+                                  "weft-sidecar-injector) expires on"),
+            std::string::npos)
+      << verdict().detail;
+  EXPECT_NE(verdict().detail.find("in 10 days"), std::string::npos) << verdict().detail;
+  // Expired: the API server refuses the injector, so pods are refused.
+  installInjector(api, madeAt(kNow - std::chrono::hours(24 * 3651)));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  EXPECT_NE(verdict().detail.find("expired on"), std::string::npos) << verdict().detail;
+
+  const InjectorTls tls = madeAt(kNow);
+  installInjector(api, tls);
+  api.set(kWebhook, answer(200, webhook("")));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  EXPECT_NE(verdict().detail.find("has no caBundle"), std::string::npos) << verdict().detail;
+  api.set(kWebhook, answer(200, R"({"webhooks":[{"name":"other.example.com"}]})"));
+  EXPECT_NE(verdict().detail.find("has no webhook sidecar.weft.dev"), std::string::npos);
+  api.set(kWebhook, answer(200, R"({"webhooks":[{"name":"sidecar.weft.dev","clientConfig":)"
+                                R"({"url":"https://injector.example.com/inject"}}]})"));
+  EXPECT_NE(verdict().detail.find("it calls https://injector.example.com/inject"),
+            std::string::npos);
+
+  // The certificate the injector serves must verify with the caBundle.
+  api.set(kWebhook, answer(200, webhook(tls.ca_pem)));
+  api.set(kInjectorSecret, answer(200, tlsSecret(madeAt(kNow))));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  EXPECT_NE(verdict().detail.find("fails the webhook's caBundle"), std::string::npos)
+      << verdict().detail;
+  api.set(kInjectorSecret, answer(404, R"({"kind":"Status","code":404})"));
+  EXPECT_NE(verdict().detail.find("does not exist: the injector cannot start"), std::string::npos);
+  api.set(kInjectorSecret, answer(403, R"({"kind":"Status","code":403})"));
+  EXPECT_EQ(verdict().status, CheckStatus::kOk);
+  EXPECT_NE(verdict().detail.find("certificate not checked"), std::string::npos);
+
+  // The Service the API server calls, and its port.
+  api.set(kInjectorService, answer(404, R"({"kind":"Status","code":404})"));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  EXPECT_NE(verdict().detail.find("calls Service weft-system/weft-injector, which does not exist"),
+            std::string::npos)
+      << verdict().detail;
+  api.set(kInjectorService, answer(200, R"({"spec":{"ports":[{"port":15014}]}})"));
+  EXPECT_NE(verdict().detail.find("has no port 443"), std::string::npos) << verdict().detail;
+}
+
+TEST(CheckClusterTest, AnUnreadyInjectorFailsOnlyWithTheWebhookInstalled) {
+  FakeApi api;
+  installAll(api);
+  const InjectorTls tls = madeAt(kNow);
+  installInjector(api, tls);
+  api.set(kMeshRoot, answer(200, meshRoot(tls.ca_pem)));
+  auto verdict = [&] {
+    return result(checkCluster(api.get(), expectations(), kNow, "x"), "sidecar injector");
+  };
+  api.set(kInjector, answer(200, deployment(2, 1)));
+  EXPECT_EQ(verdict().status, CheckStatus::kWarn);
+  EXPECT_NE(verdict().detail.find("1 of 2 replicas Ready"), std::string::npos);
+  api.set(kInjector, answer(200, deployment(2, 0)));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  EXPECT_NE(verdict().detail.find("pods of injected namespaces are refused"), std::string::npos);
+  api.set(kInjector, answer(404, R"({"kind":"Status","code":404})"));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  api.set(kWebhook, answer(404, R"({"kind":"Status","code":404})"));
+  EXPECT_EQ(verdict().status, CheckStatus::kWarn);
+  api.set(kInjector, answer(200, deployment(2, 0)));
+  EXPECT_EQ(verdict().status, CheckStatus::kWarn);
+}
+
+TEST(CheckClusterTest, TheMeshRootMustHoldTheCasRoot) {
+  FakeApi api;
+  installAll(api);
+  const InjectorTls tls = madeAt(kNow);
+  installInjector(api, tls);
+  // The CA Secret's root, self-signed, stands in for the mesh's (any CA certificate will do).
+  const InjectorTls mesh = madeAt(kNow);
   api.set(
-      "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
-      "weft-sidecar-injector",
-      answer(200));
-  EXPECT_EQ(result(checkCluster(api.get(), expectations(), kNow, "x"), "sidecar injection").status,
-            CheckStatus::kOk);
+      kSecret,
+      answer(200, boost::json::serialize(boost::json::object{
+                      {"data", boost::json::object{{"ca-cert.pem", text::encodeBase64(mesh.ca_pem)},
+                                                   {"ca-key.pem", "eA=="}}}})));
+  auto verdict = [&] {
+    return result(checkCluster(api.get(), expectations(), kNow, "x"), "mesh root");
+  };
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);  // missing, with the webhook installed
+  EXPECT_NE(verdict().detail.find("the injector stays unready"), std::string::npos);
+  EXPECT_NE(verdict().action.find("--mesh-root-configmap"), std::string::npos);
+  api.set(kMeshRoot, answer(200, meshRoot(tls.ca_pem)));
+  EXPECT_EQ(verdict().status, CheckStatus::kWarn);
+  EXPECT_NE(verdict().detail.find("does not hold the root of Secret weft-system/weft-ca"),
+            std::string::npos)
+      << verdict().detail;
+  // During a rotation the bundle holds two roots; the CA's is one of them.
+  api.set(kMeshRoot, answer(200, meshRoot(tls.ca_pem + mesh.ca_pem)));
+  EXPECT_EQ(verdict().status, CheckStatus::kOk);
+  EXPECT_EQ(verdict().detail,
+            "ConfigMap weft-system/weft-mesh-root holds 2 root certificates, the CA's among them");
+  api.set(kMeshRoot, answer(200, meshRoot("not PEM")));
+  EXPECT_EQ(verdict().status, CheckStatus::kFail);
+  api.set(kMeshRoot, answer(200, R"({"data":{}})"));
+  EXPECT_NE(verdict().detail.find("holds no root-cert.pem"), std::string::npos);
 }
 
 TEST(CheckClusterTest, SecretWithoutTheSigningCertificateFails) {
