@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "common/tls/openssl_error.h"
+#include "common/tls/pem.h"
 
 namespace weft::proxy::xds {
 namespace {
@@ -52,7 +53,30 @@ std::shared_ptr<const ControlPlaneTls> ControlPlaneTls::from(const weft::v1::Con
     return nullptr;
   }
   auto out = std::make_shared<ControlPlaneTls>();
-  out->ca_file_ = tls.ca_file();
+  switch (tls.roots_case()) {
+    case weft::v1::ControlPlaneTls::kCaFile:
+      if (tls.ca_file().empty()) {
+        error = field_path + ".ca_file: must not be empty";
+        return nullptr;
+      }
+      out->ca_file_ = tls.ca_file();
+      out->roots_source_ = tls.ca_file();
+      break;
+    case weft::v1::ControlPlaneTls::kCaPem: {
+      auto roots = tls::readCertificateChainPem(tls.ca_pem());
+      if (!roots) {
+        error = field_path + ".ca_pem: no usable root certificates: " + roots.error();
+        return nullptr;
+      }
+      out->inline_roots_ = std::move(*roots);
+      out->roots_source_ = "the inline ca_pem";
+      break;
+    }
+    default:
+      // The schema requires one; this must not depend on it.
+      error = field_path + ": one of ca_file, ca_pem is required";
+      return nullptr;
+  }
   out->server_name_ = tls.server_name().empty() ? dialed_host : tls.server_name();
   boost::system::error_code not_address;
   boost::asio::ip::make_address(out->server_name_, not_address);
@@ -82,9 +106,21 @@ std::unique_ptr<boost::asio::ssl::context> ControlPlaneTls::makeContext(std::str
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   ERR_clear_error();
-  if (SSL_CTX_load_verify_locations(native, ca_file_.c_str(), nullptr) != 1) {
-    error = "cannot load the control plane's roots from " + ca_file_ + ": " + tls::opensslErrors();
-    return nullptr;
+  if (!ca_file_.empty()) {
+    if (SSL_CTX_load_verify_locations(native, ca_file_.c_str(), nullptr) != 1) {
+      error =
+          "cannot load the control plane's roots from " + ca_file_ + ": " + tls::opensslErrors();
+      return nullptr;
+    }
+  } else {
+    // The store takes its own reference to each certificate.
+    X509_STORE* store = SSL_CTX_get_cert_store(native);
+    for (const tls::X509Ptr& root : inline_roots_) {
+      if (X509_STORE_add_cert(store, root.get()) != 1) {
+        error = "cannot add a root of " + roots_source_ + ": " + tls::opensslErrors();
+        return nullptr;
+      }
+    }
   }
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_set_alpn_protos(native, kAlpnH2, sizeof(kAlpnH2)) != 0) {

@@ -193,7 +193,7 @@ void GrpcBidiStream::startTls() {
                                 ? std::string("the control plane's certificate was refused: ") +
                                       X509_verify_cert_error_string(verify) + " (expected " +
                                       self->options_.tls->serverName() + ", roots from " +
-                                      self->options_.tls->caFile() + ")"
+                                      self->options_.tls->rootsSource() + ")"
                                 : handshake_error.message();
           self->fail({kUnavailable, "TLS handshake with " + self->authority() + " failed: " + why});
           return;

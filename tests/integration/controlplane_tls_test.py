@@ -6,6 +6,7 @@ its certificate request. A proxy gets its identity and configuration over TLS; o
 sees TLS with ALPN h2 and a certificate for the address; a proxy that expects another name,
 holds another root or speaks plaintext gets nothing and says why; weftctl proxy-status reads the
 control plane over TLS; and the operator's own certificate files work too (--xds-tls-cert-file)."""
+import json
 import os
 import re
 import signal
@@ -60,6 +61,40 @@ class ControlPlaneTlsTest(MeshIdentityTest):
         proxy.wait_for(r"discovery stream to \S+ established")
         proxy.wait_for(r"configuration applied")
         self.assertEqual(self.certs(admin)["certificate"]["spiffe_id"], REVIEWS_ID)
+
+    def test_a_proxy_with_inline_roots_gets_its_identity_and_configuration_over_tls(self):
+        # ca_pem, as the injected sidecar's bootstrap carries the mesh root: a JSON string is
+        # a YAML double-quoted scalar, newlines escaped. The root exists once the control plane
+        # has started.
+        self.start_tls_control_plane()
+        with open(self.mesh_root()) as f:
+            roots = f.read()
+        proxy, admin = self.start_ads_proxy(f"      tls: {{ca_pem: {json.dumps(roots)}}}")
+        self.wait_ready(admin)
+        proxy.wait_for(r"discovery stream to \S+ established")
+        self.assertEqual(self.certs(admin)["certificate"]["spiffe_id"], REVIEWS_ID)
+
+    def test_a_proxy_with_inline_roots_of_another_ca_gets_nothing_and_says_why(self):
+        other = mesh_certs.Authority("another root")
+        self.start_tls_control_plane()
+        proxy, admin = self.start_ads_proxy(
+            f"      tls: {{ca_pem: {json.dumps(other.cert_pem())}}}")
+        proxy.wait_for(r"the control plane's certificate was refused: unable to get local "
+                       r"issuer certificate \(expected 127\.0\.0\.1, roots from the inline "
+                       r"ca_pem\)")
+        self.assertNotIn("established", proxy.output())
+        self.assertNotEqual(self.admin(admin, "/ready")[0], 200)
+
+    def test_inline_roots_without_a_certificate_stop_the_proxy(self):
+        token_file = self.write("token-reviews", "reviews-token\n")
+        path = self.write("bootstrap-bad-roots.yaml", WITH_ADS.format(
+            cp=self.cp_port, token_file=token_file,
+            tls='      tls: {ca_pem: "not a certificate"}'))
+        process = self.start([os.path.join(harness.BIN_DIR, "weft-proxy"), "--config", path],
+                             "weft-proxy")
+        self.assertEqual(process.wait(), 1)
+        self.assertIn("dynamic_resources.ads.server.tls.ca_pem: no usable root certificates",
+                      process.output())
 
     def test_openssl_sees_tls_with_h2_and_a_certificate_for_the_address(self):
         self.start_tls_control_plane()

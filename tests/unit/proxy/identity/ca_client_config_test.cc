@@ -60,7 +60,7 @@ TEST(CaClientConfigTest, TakesTheAdsServersTls) {
   CaClientConfig config;
   ASSERT_EQ(caClientConfigFrom(bootstrap, config), "");
   ASSERT_NE(config.tls, nullptr);
-  EXPECT_EQ(config.tls->caFile(), "/var/run/weft/roots.pem");
+  EXPECT_EQ(config.tls->rootsSource(), "/var/run/weft/roots.pem");
   // The name checked defaults to the host dialed.
   EXPECT_EQ(config.tls->serverName(), "weft-controlplane.weft-system.svc");
 }

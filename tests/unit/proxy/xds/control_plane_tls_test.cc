@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/yaml_to_proto.h"
 #include "common/tls/certificate_builder.h"
 #include "common/tls/key.h"
 #include "common/tls/pem.h"
@@ -255,6 +256,75 @@ TEST_F(ControlPlaneTlsTest, SaysWhenTheRootsCannotBeRead) {
   EXPECT_EQ(closed_->code, 14);
   EXPECT_THAT(closed_->message, HasSubstr("cannot load the control plane's roots from " +
                                           directory_ + "/missing.pem"));
+}
+
+TEST_F(ControlPlaneTlsTest, VerifiesWithInlineRootsWhereverTheRightOneIs) {
+  // Every certificate of the text is trusted, not only the first.
+  const std::string roots = TestCa("another root").pem() + mesh_ca_.pem();
+  auto compiled = settings([&roots](weft::v1::ControlPlaneTls& tls) { tls.set_ca_pem(roots); });
+  ASSERT_NE(compiled, nullptr);
+  EXPECT_EQ(compiled->rootsSource(), "the inline ca_pem");
+  call(compiled);
+  ASSERT_EQ(responses_.size(), 1u) << (closed_ ? closed_->message : "");
+  EXPECT_EQ(responses_[0].type_url(), "type/A");
+}
+
+TEST_F(ControlPlaneTlsTest, RefusesAServerFromAnotherCaWithInlineRoots) {
+  const std::string roots = TestCa("another root").pem();
+  call(settings([&roots](weft::v1::ControlPlaneTls& tls) { tls.set_ca_pem(roots); }));
+  ASSERT_TRUE(closed_.has_value());
+  EXPECT_TRUE(responses_.empty());
+  EXPECT_EQ(closed_->code, 14);
+  EXPECT_THAT(closed_->message, HasSubstr("certificate was refused: unable to get local issuer"));
+  EXPECT_THAT(closed_->message, HasSubstr("roots from the inline ca_pem"));
+}
+
+TEST_F(ControlPlaneTlsTest, RefusesInlineRootsWithoutACertificate) {
+  const std::string mesh = mesh_ca_.pem();
+  // Nothing PEM at all; a key instead of a certificate; a readable root beside a broken block.
+  for (const std::string& text :
+       {std::string("not PEM"),
+        tls::writePrivateKeyPem(*tls::generateEcdsaP256Key().value()).value(),
+        mesh + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}) {
+    weft::v1::ControlPlaneTls tls;
+    tls.set_ca_pem(text);
+    std::string error;
+    EXPECT_EQ(ControlPlaneTls::from(tls, "127.0.0.1", "ads.server.tls", error), nullptr) << text;
+    EXPECT_THAT(error, HasSubstr("ads.server.tls.ca_pem: no usable root certificates"));
+  }
+}
+
+TEST_F(ControlPlaneTlsTest, RefusesSettingsWithoutRoots) {
+  weft::v1::ControlPlaneTls tls;
+  std::string error;
+  EXPECT_EQ(ControlPlaneTls::from(tls, "127.0.0.1", "ads.server.tls", error), nullptr);
+  EXPECT_THAT(error, HasSubstr("ads.server.tls: one of ca_file, ca_pem is required"));
+  tls.set_ca_file("");
+  EXPECT_EQ(ControlPlaneTls::from(tls, "127.0.0.1", "ads.server.tls", error), nullptr);
+  EXPECT_THAT(error, HasSubstr("ads.server.tls.ca_file: must not be empty"));
+}
+
+// The bootstrap's rules: exactly one of the two, each error naming the field.
+TEST(ControlPlaneTlsRulesTest, ABootstrapGivesExactlyOneSourceOfRoots) {
+  const auto load = [](const std::string& tls) {
+    weft::v1::Bootstrap bootstrap;
+    return config::formatErrors(
+        config::loadYaml("node: {id: a}\n"
+                         "dynamic_resources:\n"
+                         "  ads:\n"
+                         "    server:\n"
+                         "      address: {address: 127.0.0.1, port: 15012}\n"
+                         "      tls: " +
+                             tls + "\n",
+                         "bootstrap.yaml", bootstrap));
+  };
+  EXPECT_EQ(load("{ca_file: /etc/weft/roots.pem}"), "");
+  EXPECT_EQ(load("{ca_pem: \"-----BEGIN CERTIFICATE-----\\n...\\n\"}"), "");
+  EXPECT_THAT(load("{server_name: cp.weft-system.svc}"),
+              HasSubstr("dynamic_resources.ads.server.tls: one of ca_file, ca_pem is required"));
+  EXPECT_THAT(load("{ca_file: /etc/weft/roots.pem, ca_pem: x}"),
+              HasSubstr("dynamic_resources.ads.server.tls.ca_pem: only one of the 'roots' fields "
+                        "may be set"));
 }
 
 TEST_F(ControlPlaneTlsTest, ACleartextCallToTheTlsPortFails) {
