@@ -26,7 +26,7 @@ InjectionResult refused(std::string reason, std::string message) {
 // The opt-out, as an annotation or a label: "false" (or "disabled") leaves the pod alone;
 // "true" or "enabled" change nothing (the namespace decides). Anything else is a typo that
 // must not pass silently.
-std::optional<bool> optedOut(const json::object* metadata, std::string& error) {
+std::optional<bool> optedOut(const json::object* metadata, std::string& error, std::string& how) {
   for (const char* section : {"annotations", "labels"}) {
     const json::object* entries =
         metadata != nullptr ? kube::objectField(*metadata, section) : nullptr;
@@ -37,6 +37,8 @@ std::optional<bool> optedOut(const json::object* metadata, std::string& error) {
     }
     const std::string_view text = value->is_string() ? std::string_view(value->get_string()) : "";
     if (text == "false" || text == "disabled") {
+      how = std::string(section == std::string_view("labels") ? "label " : "annotation ") +
+            std::string(kInjectAnnotation) + ": " + std::string(text);
       return true;
     }
     if (text != "true" && text != "enabled") {
@@ -88,12 +90,13 @@ InjectionResult injectSidecar(const json::object& pod, std::string_view namespac
                    "namespace " + std::string(namespace_name) + " is never injected");
   }
   std::string error;
-  const auto opt_out = optedOut(metadata, error);
+  std::string how;
+  const auto opt_out = optedOut(metadata, error, how);
   if (!opt_out) {
     return refused("invalid-annotation", error);
   }
   if (*opt_out) {
-    return skipped("opted-out", "the pod sets " + std::string(kInjectAnnotation) + ": false");
+    return skipped("opted-out", "the pod opts out (" + how + ")");
   }
   const json::array* containers = nullptr;
   const json::array* init_containers = nullptr;
@@ -197,9 +200,17 @@ InjectionResult injectSidecar(const json::object& pod, std::string_view namespac
       added.emplace_back(std::move(key), std::move(value));
     }
   };
-  addIfAbsent("prometheus.io/scrape", "true");
-  addIfAbsent("prometheus.io/port", std::to_string(kProxyStatusPort));
-  addIfAbsent("prometheus.io/path", "/metrics");
+  // A pod that names its own scrape target keeps it whole: mixing its port with our path
+  // would point Prometheus at neither.
+  const bool own_scrape_target =
+      annotations != nullptr &&
+      (annotations->contains("prometheus.io/scrape") ||
+       annotations->contains("prometheus.io/port") || annotations->contains("prometheus.io/path"));
+  if (!own_scrape_target) {
+    added.emplace_back("prometheus.io/scrape", "true");
+    added.emplace_back("prometheus.io/port", std::to_string(kProxyStatusPort));
+    added.emplace_back("prometheus.io/path", "/metrics");
+  }
   if (options->mode == SidecarMode::kClassic) {
     const json::object* first = (*containers)[0].if_object();
     if (first != nullptr && !kube::stringField(*first, "name").empty()) {
