@@ -462,6 +462,16 @@ class PodValidationTest(unittest.TestCase):
                                         "Probe.spec.initContainers.readinessProbe.periodSeconds "
                                         "of type int32")
 
+    def test_the_message_lists_a_repeated_error_once(self):
+        # field.ErrorList.ToAggregate drops repeated texts from the message; the causes keep
+        # them all.
+        def sources(spec):
+            spec["containers"][0]["envFrom"] = [{"prefix": "A_"}, {"prefix": "B_"}]
+        repeated = ('spec.containers[0].envFrom: Invalid value: "": must specify one of: '
+                    "`configMapRef` or `secretRef`")
+        error = self.refused("pods", self.broken(sources), repeated, repeated)
+        self.assertEqual(error.message, f'Pod "broken" is invalid: {repeated}')
+
     # --- annotations --------------------------------------------------------------------
 
     def test_annotations_keys_and_total_size_in_bytes(self):
@@ -572,6 +582,9 @@ class PodValidationTest(unittest.TestCase):
             "controller-uid": uid, "job-name": "migrate"})
         self.assertEqual((stored["spec"]["completions"], stored["spec"]["backoffLimit"],
                           stored["spec"]["podReplacementPolicy"]), (1, 6, "TerminatingOrFailed"))
+        # SetDefaults_Job gives the Job its template's labels, as read back from a real server.
+        self.assertEqual(stored["metadata"]["labels"],
+                         stored["spec"]["template"]["metadata"]["labels"])
         always = copy.deepcopy(job)
         always["metadata"]["name"] = "forever"
         del always["spec"]["template"]["spec"]["restartPolicy"]
@@ -707,7 +720,14 @@ class KubectlPodValidationTest(IntegrationTest):
         self.assertRegex(self.kubectl("get", "cronjobs"),
                          r"NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE\n"
                          r"nightly\s+0 3 \* \* \*\s+<none>\s+False\s+0\s+<none>\s+\S+\n")
-        self.assertRegex(self.kubectl("get", "sts,ds"), r"statefulset.apps/db\s+0/2\s")
+        self.assertRegex(self.kubectl("get", "ds", "-o", "wide"),
+                         r"NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+"
+                         r"NODE SELECTOR\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n"
+                         r"nodes\s+0\s+0\s+0\s+0\s+0\s+<none>\s+\S+\s+reviews\s+"
+                         r"example/reviews:1.0\s+app=reviews\n")
+        self.assertRegex(self.kubectl("get", "sts", "-o", "wide"),
+                         r"NAME\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\n"
+                         r"db\s+0/2\s+\S+\s+reviews\s+example/reviews:1.0\n")
         init = json.loads(self.kubectl("get", "pod", "native", "-o",
                                        "jsonpath={.spec.initContainers[1]}"))
         self.assertEqual((init["name"], init["restartPolicy"]), ("weft-proxy", "Always"))

@@ -203,11 +203,12 @@ lingeringly so that the answer arrives.
 Limitations (documented so that tests do not lean on them)
 ----------------------------------------------------------
 No YAML bodies (415) and no YAML or protobuf answers (406 when the client accepts nothing
-else); protobuf bodies of pods, services, EndpointSlices, Leases and CRDs (typed clients such
-as `kubectl run` send them) are a 400. No server-side apply (415), no managedFields, no RBAC,
-no admission (so no service-account token volumes, default tolerations or priority), no
-controllers: nothing writes EndpointSlices for Services, schedules or runs pods, or moves a
-namespace through Terminating. CRDs: CEL rules (x-kubernetes-validations) are not evaluated;
+else); protobuf bodies of pods, services, EndpointSlices, Leases, CRDs and workloads (typed
+clients such as `kubectl run` and `kubectl create deployment` send them) are a 400. No
+server-side apply (415), no managedFields, no RBAC, no admission but the ServiceAccount
+plugin's serviceAccountName default (so no service-account token volumes, default
+tolerations or priority), no controllers: nothing writes EndpointSlices for Services,
+schedules or runs pods, or moves a namespace through Terminating. CRDs: CEL rules (x-kubernetes-validations) are not evaluated;
 no conversion between versions (every served version shows the same fields under its own
 apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validation
 ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas
