@@ -83,9 +83,9 @@ kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
   serviceAccountName to "default" on create is reproduced. The status given on create is
   kept (tests stand in for the kubelet, which a real server leaves it to); podIP and
   podIPs[0] are kept in step. pods/status changes the status only, a PUT or patch of the
-  pod cannot. Field selectors: metadata.name, metadata.namespace, spec.nodeName, spec.restartPolicy, spec.schedulerName,
-  spec.serviceAccountName, spec.hostNetwork, status.phase, status.podIP,
-  status.nominatedNodeName. Deleting a running pod on a node is graceful (a MODIFIED event
+  pod cannot. Field selectors: metadata.name, metadata.namespace, spec.nodeName,
+  spec.restartPolicy, spec.schedulerName, spec.serviceAccountName, spec.hostNetwork,
+  status.phase, status.podIP, status.nominatedNodeName. Deleting a running pod on a node is graceful (a MODIFIED event
   with deletionTimestamp), and then, as if the kubelet had confirmed at once, DELETED.
 - services: a cluster IP from 10.96.0.0/12 (random, or the one asked for if it is free),
   node ports for NodePort and LoadBalancer, ipFamilies; ports required unless ExternalName or
@@ -208,8 +208,8 @@ clients such as `kubectl run` and `kubectl create deployment` send them) are a 4
 server-side apply (415), no managedFields, no RBAC, no admission but the ServiceAccount
 plugin's serviceAccountName default (so no service-account token volumes, default
 tolerations or priority), no controllers: nothing writes EndpointSlices for Services,
-schedules or runs pods, or moves a namespace through Terminating. CRDs: CEL rules (x-kubernetes-validations) are not evaluated;
-no conversion between versions (every served version shows the same fields under its own
+schedules or runs pods, or moves a namespace through Terminating. CRDs: CEL rules
+(x-kubernetes-validations) are not evaluated; no conversion between versions (every served version shows the same fields under its own
 apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validation
 ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas
 not checked for being structural. Pods have no metadata.generation (as before 1.33) and their
