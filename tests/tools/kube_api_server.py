@@ -85,8 +85,9 @@ kind's defaults apply (a pod's restartPolicy, a port's protocol, ...). Per kind:
   podIPs[0] are kept in step. pods/status changes the status only, a PUT or patch of the
   pod cannot. Field selectors: metadata.name, metadata.namespace, spec.nodeName,
   spec.restartPolicy, spec.schedulerName, spec.serviceAccountName, spec.hostNetwork,
-  status.phase, status.podIP, status.nominatedNodeName. Deleting a running pod on a node is graceful (a MODIFIED event
-  with deletionTimestamp), and then, as if the kubelet had confirmed at once, DELETED.
+  status.phase, status.podIP, status.nominatedNodeName. Deleting a running pod on a node is
+  graceful (a MODIFIED event with deletionTimestamp), and then, as if the kubelet had
+  confirmed at once, DELETED.
 - services: a cluster IP from 10.96.0.0/12 (random, or the one asked for if it is free),
   node ports for NodePort and LoadBalancer, ipFamilies; ports required unless ExternalName or
   headless; the cluster IP cannot change; a status reset on create.
@@ -206,19 +207,19 @@ No YAML bodies (415) and no YAML or protobuf answers (406 when the client accept
 else); protobuf bodies of pods, services, EndpointSlices, Leases, CRDs and workloads (typed
 clients such as `kubectl run` and `kubectl create deployment` send them) are a 400. No
 server-side apply (415), no managedFields, no RBAC, no admission but the ServiceAccount
-plugin's serviceAccountName default (so no service-account token volumes, default
-tolerations or priority), no controllers: nothing writes EndpointSlices for Services,
-schedules or runs pods, or moves a namespace through Terminating. CRDs: CEL rules
-(x-kubernetes-validations) are not evaluated; no conversion between versions (every served version shows the same fields under its own
-apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validation
-ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas
-not checked for being structural. Pods have no metadata.generation (as before 1.33) and their
-update rule does not print kube-apiserver's spec diff. Go-type mismatches inside fields
-decoded loosely (affinity, tolerations, volume sources other than the common ones, ...) are
-not caught. No warnings for pods (duplicate port names and the like). Watches of Tables are
-supported but their bookmarks are not Tables. Schema validation visits an object's
-properties in sorted order, where kube-openapi follows Go's random map order, so errors of
-several fields may be listed in another order than a real server's.
+plugin's serviceAccountName default (so no service-account token volumes, default tolerations
+or priority), no controllers: nothing writes EndpointSlices for Services, schedules or runs
+pods, or moves a namespace through Terminating. CRDs: CEL rules (x-kubernetes-validations) are
+not evaluated; no conversion between versions (every served version shows the same fields under
+its own apiVersion), no scale subresource, no x-kubernetes-embedded-resource, no validation
+ratcheting, int32/int64 formats not range-checked, names not checked for conflicts, schemas not
+checked for being structural. Pods have no metadata.generation (as before 1.33) and their
+update rule does not print kube-apiserver's spec diff. Go-type mismatches inside fields decoded
+loosely (affinity, tolerations, volume sources other than the common ones, ...) are not caught.
+No warnings for pods (duplicate port names and the like). Watches of Tables are supported but
+their bookmarks are not Tables. Schema validation visits an object's properties in sorted
+order, where kube-openapi follows Go's random map order, so errors of several fields may be
+listed in another order than a real server's.
 """
 import argparse
 import base64
