@@ -1,6 +1,7 @@
 #include "injector/webhook_server.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -294,11 +295,19 @@ std::shared_ptr<ssl::context> loadServerTlsContext(const std::string& certificat
     error = certificate_file + ": not a PEM certificate chain: " + tls::opensslErrors();
     return nullptr;
   }
-  if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+  // Read first, then installed: OpenSSL's file call reports a key of another certificate as
+  // an unreadable key.
+  BIO* file = BIO_new_file(key_file.c_str(), "r");
+  EVP_PKEY* key =
+      file != nullptr ? PEM_read_bio_PrivateKey(file, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(file);
+  if (key == nullptr) {
     error = key_file + ": not a PEM private key: " + tls::opensslErrors();
     return nullptr;
   }
-  if (SSL_CTX_check_private_key(native) != 1) {
+  const bool installed = SSL_CTX_use_PrivateKey(native, key) == 1;
+  EVP_PKEY_free(key);
+  if (!installed || SSL_CTX_check_private_key(native) != 1) {
     error = key_file + " is not the key of " + certificate_file + ": " + tls::opensslErrors();
     return nullptr;
   }
