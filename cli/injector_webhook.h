@@ -10,7 +10,7 @@
 namespace weft::cli {
 
 // The two objects that connect the API server to the sidecar injector, which `weftctl install`
-// prints after the manifests of deploy/k8s (decision 67) and `weftctl check` looks for.
+// prints after the manifests of deploy/k8s (decision 69) and `weftctl check` looks for.
 
 inline constexpr std::string_view kInjectorNamespace = "weft-system";
 inline constexpr std::string_view kInjectorService = "weft-injector";

@@ -13,7 +13,7 @@ namespace weft::cli {
 // `weftctl install`: the install manifests of deploy/k8s (embedded at build time) as one
 // multi-document YAML stream for `kubectl apply -f -`, with the options below applied to the
 // parsed objects, followed by the sidecar injector's certificate Secret and its
-// MutatingWebhookConfiguration, which only weftctl makes (decision 67). docs/operations.md
+// MutatingWebhookConfiguration, which only weftctl makes (decision 69). docs/operations.md
 // ("Installing on Kubernetes").
 
 struct InstallOptions {

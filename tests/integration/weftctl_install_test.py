@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`weftctl install` against `kubectl kustomize deploy/k8s`: both are made to normal form by
 kustomize itself, and must be the same text but for the two objects only weftctl makes
-(decision 67), so the two-line install and `kubectl apply -k` create the same objects. Those
+(decision 69), so the two-line install and `kubectl apply -k` create the same objects. Those
 two: the sidecar injector's Secret (a new CA and serving certificate, or --injector-tls-dir's)
 and its MutatingWebhookConfiguration, whose caBundle verifies the certificate for the
 Service's name (openssl verify); `--injector-webhook-only` prints them alone, and kubectl
@@ -202,6 +202,21 @@ class WeftctlInstallTest(IntegrationTest):
                          "kubernetes.io/tls")
         self.assertEqual(api.secret_data("weft-system", "weft-injector-tls")["tls.crt"],
                          base64.b64decode(secret["data"]["tls.crt"]))
+        # The files back from the cluster as docs/operations.md shows, for the next install.
+        kept = os.path.join(self.tempdir, "injector-tls")
+        os.mkdir(kept, 0o700)
+        script = (f'for f in ca.crt tls.crt tls.key; do kubectl --server {api.url} '
+                  f'--certificate-authority {kube_ca} --token admin-token -n weft-system get '
+                  f'secret weft-injector-tls -o "jsonpath={{.data.${{f//./\\\\.}}}}" '
+                  f'| base64 -d > {kept}/$f; done')
+        fetched = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                                 timeout=60, env=env)
+        self.assertEqual(fetched.returncode, 0, fetched.stderr)
+        again = self.weftctl_install("--injector-webhook-only", "--injector-tls-dir", kept)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        _, same = self.injector_objects(again.stdout)
+        self.assertEqual(same["webhooks"][0]["clientConfig"]["caBundle"],
+                         webhook["webhooks"][0]["clientConfig"]["caBundle"])
 
     def test_trust_domain_warns_about_the_first_apply_on_stderr_only(self):
         installed = self.weftctl_install("--trust-domain", "example.org")

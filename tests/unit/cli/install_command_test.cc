@@ -174,7 +174,7 @@ TEST(InstallRenderTest, OutputIsTheEmbeddedFilesObjectForObject) {
   for (const ManifestDocument& document : bundle.documents) {
     flatten(document.object, identity(document.object), files);
   }
-  // Beside them, only the two objects weftctl makes itself (decision 67), last.
+  // Beside them, only the two objects weftctl makes itself (decision 69), last.
   std::map<std::string, std::string> rendered = flattenStream(render({}));
   std::erase_if(rendered, [](const auto& entry) {
     return entry.first.starts_with("Secret weft-system/weft-injector-tls.") ||
@@ -493,7 +493,7 @@ TEST(InstallManifestsTest, ControlPlaneRunsLockedDown) {
   EXPECT_EQ(args, expected);
 }
 
-// --- the sidecar injector: its certificate and webhook (decision 67) -----------------------
+// --- the sidecar injector: its certificate and webhook (decision 69) -----------------------
 
 // The document of `wanted` ("Kind ns/name") in a rendering.
 YAML::Node documentOf(const std::string& yaml, const std::string& wanted) {
