@@ -1,5 +1,7 @@
 #include "injector/app_probe_rewrite.h"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <string_view>
 
@@ -38,6 +40,47 @@ std::optional<int64_t> resolvePort(const json::value* port, const json::object& 
   return std::nullopt;
 }
 
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// What the proxy's app probes take (StatusServer.app_probes in bootstrap.proto): a path of
+// visible ASCII, header names that are HTTP tokens, values without control characters, and
+// none of the fields the probe's own request framing sets. A probe outside these rules stays
+// with the kubelet rather than giving the proxy a bootstrap it would refuse.
+bool isProbePath(std::string_view path) {
+  return path.size() <= 2048 &&
+         std::all_of(path.begin(), path.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; });
+}
+
+bool isForwardableHeader(std::string_view name, std::string_view value) {
+  static constexpr std::string_view kFramingFields[] = {
+      "content-length",     "te",      "connection", "keep-alive",         "proxy-connection",
+      "transfer-encoding",  "upgrade", "trailer",    "proxy-authenticate", "http2-settings",
+      "proxy-authorization"};
+  const std::string lower = lowercase(name);
+  if (name.empty() || name.size() > 256 || value.size() > 8192 ||
+      std::find(std::begin(kFramingFields), std::end(kFramingFields), lower) !=
+          std::end(kFramingFields)) {
+    return false;
+  }
+  constexpr std::string_view kTokenSymbols = "!#$%&'*+.^_`|~-";
+  const bool token = std::all_of(name.begin(), name.end(), [&](unsigned char c) {
+    return std::isalnum(c) || kTokenSymbols.find(static_cast<char>(c)) != std::string_view::npos;
+  });
+  const bool clean = std::none_of(value.begin(), value.end(), [](unsigned char c) {
+    return (c < ' ' && c != '\t') || c == 0x7f;
+  });
+  // A Host header must be a visible-ASCII authority (the proxy's http_get.host).
+  return token && clean &&
+         (lower != "host" || (!value.empty() && value.size() <= 261 &&
+                              std::all_of(value.begin(), value.end(),
+                                          [](unsigned char c) { return c > ' ' && c < 0x7f; })));
+}
+
 // The check the proxy runs, or nullopt when this probe stays with the kubelet.
 std::optional<json::object> proxiedCheck(const json::object& probe, const json::object& container) {
   json::object check;
@@ -51,17 +94,35 @@ std::optional<json::object> proxiedCheck(const json::object& probe, const json::
     }
     json::object get;
     get["port"] = *port;
-    const std::string_view path = kube::stringField(*http, "path");
-    get["path"] = path.empty() ? std::string_view("/") : path;
+    // The kubelet joins the path to "http://host:port" as given; a relative one becomes
+    // absolute the same way.
+    std::string path(kube::stringField(*http, "path"));
+    if (path.empty() || path.front() != '/') {
+      path.insert(path.begin(), '/');
+    }
+    if (!isProbePath(path)) {
+      return std::nullopt;
+    }
+    get["path"] = path;
     if (kube::stringField(*http, "scheme") == "HTTPS") {
       get["scheme"] = "HTTPS";
     }
     if (const json::array* headers = kube::arrayField(*http, "httpHeaders")) {
       json::array copied;
       for (const json::value& entry : *headers) {
-        if (const json::object* header = entry.if_object()) {
-          copied.push_back(json::object{{"name", kube::stringField(*header, "name")},
-                                        {"value", kube::stringField(*header, "value")}});
+        const json::object* header = entry.if_object();
+        if (header == nullptr) {
+          continue;
+        }
+        const std::string_view name = kube::stringField(*header, "name");
+        const std::string_view value = kube::stringField(*header, "value");
+        if (!isForwardableHeader(name, value)) {
+          return std::nullopt;
+        }
+        if (lowercase(name) == "host") {
+          get["host"] = value;
+        } else {
+          copied.push_back(json::object{{"name", name}, {"value", value}});
         }
       }
       if (!copied.empty()) {
@@ -84,7 +145,11 @@ std::optional<json::object> proxiedCheck(const json::object& probe, const json::
       return std::nullopt;
     }
     json::object call{{"port", *port}};
-    if (const std::string_view service = kube::stringField(*grpc, "service"); !service.empty()) {
+    const std::string_view service = kube::stringField(*grpc, "service");
+    if (service.size() > 256) {
+      return std::nullopt;
+    }
+    if (!service.empty()) {
       call["service"] = service;
     }
     check["grpc"] = std::move(call);

@@ -35,7 +35,8 @@ struct ProbeRewrite {
 // The rewrites of the httpGet, tcpSocket and grpc probes of `containers` (a pod's
 // spec.containers). Left as they are: exec probes (they run inside the container), probes
 // with httpGet.host (they go to another host), and probes whose named port the container does
-// not declare (the kubelet would fail them too). Timing fields are kept.
+// not declare (the kubelet would fail them too), and HTTP probes the proxy could not send as
+// written (a path or header outside its rules). Timing fields are kept.
 ProbeRewrite rewriteAppProbes(const boost::json::array& containers, uint16_t status_port);
 
 }  // namespace weft::injector
