@@ -3,6 +3,7 @@
 
 #include "cli/check_command.h"
 #include "cli/demo_command.h"
+#include "cli/inject_command.h"
 #include "cli/install_command.h"
 #include "cli/proxy_config_command.h"
 #include "cli/proxy_status_command.h"
@@ -28,7 +29,10 @@ int main(int argc, char** argv) {
       "  demo                          the local mesh demo: as root, a shop of three services\n"
       "                                in network namespaces with traffic capture, sidecars\n"
       "                                and a control plane, and a guided walkthrough; without\n"
-      "                                root (or with --loopback), the loopback variant"};
+      "                                root (or with --loopback), the loopback variant\n"
+      "  inject [-f FILE|-]            the sidecar injector's change, applied to the pods and\n"
+      "                                pod templates of a YAML stream (default: stdin) and\n"
+      "                                written to stdout, for a cluster without the webhook"};
   weft::cli::ControlPlaneTarget control_plane;
   std::string output;
   weft::cli::StatOptions stat;
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
   weft::cli::InstallOptions install;
   int replicas = 0;
   weft::cli::KubeConnectionOptions kube;
+  weft::cli::InjectOptions inject;
   std::vector<std::string> arguments;
   po::options_description options("Options");
   options.add_options()("control-plane",
@@ -70,7 +75,7 @@ int main(int argc, char** argv) {
       "controlplane-image", po::value(&install.controlplane_image),
       "install: the control plane's image reference")(
       "proxy-image", po::value(&install.proxy_image),
-      "install: the sidecar's image reference, for the sidecar injector")(
+      "install, inject: the sidecar's image reference, for the sidecar injector")(
       "ca-mode", po::value(&install.ca_mode)->default_value("secret"),
       "install: secret (the control plane generates the CA root into Secret "
       "weft-system/weft-ca on first start) or provided (you create that Secret first; the "
@@ -84,16 +89,30 @@ int main(int argc, char** argv) {
       "install: print only the injector's certificate Secret and MutatingWebhookConfiguration, "
       "for a cluster installed with kubectl apply -k deploy/k8s")(
       "kubeconfig", po::value(&kube.kubeconfig),
-      "check: the kubeconfig file (default: the first file of $KUBECONFIG, else ~/.kube/config, "
-      "else in-cluster); its user needs a token or a client certificate")(
-      "context", po::value(&kube.context), "check: the kubeconfig context (default current)")(
+      "check, inject: the kubeconfig file (default: the first file of $KUBECONFIG, else "
+      "~/.kube/config, else in-cluster); its user needs a token or a client certificate")(
+      "context", po::value(&kube.context),
+      "check, inject: the kubeconfig context (default current)")(
       "server", po::value(&kube.server),
-      "check: the API server (https://host:port) instead of a kubeconfig, with --token-file "
-      "and --ca-file")("token-file", po::value(&kube.token_file),
-                       "check: the bearer token for --server")(
+      "check, inject: the API server (https://host:port) instead of a kubeconfig, with "
+      "--token-file and --ca-file")("token-file", po::value(&kube.token_file),
+                                    "check, inject: the bearer token for --server")(
       "ca-file", po::value(&kube.ca_file),
-      "check: the roots the --server certificate must chain to")("args", po::value(&arguments),
-                                                                 "the command and its arguments");
+      "check, inject: the roots the --server certificate must chain to")(
+      "filename,f", po::value(&inject.file),
+      "inject: the YAML file to read, - for stdin (the default)")(
+      "namespace,n", po::value(&inject.namespace_),
+      "inject: the namespace of objects that name none (default: default)")(
+      "sidecar-mode", po::value(&inject.sidecar_mode),
+      "inject: native (the proxy is an init container that keeps running; Kubernetes 1.29+) "
+      "or classic (a regular container); default: the settings' sidecarMode, else native")(
+      "mesh-root-file", po::value(&inject.mesh_root_file),
+      "inject: PEM roots the proxies verify the control plane with; unset: ConfigMap "
+      "weft-system/weft-mesh-root, read from the cluster")(
+      "settings-dir", po::value(&inject.settings_dir),
+      "inject: a directory with the injector's settings, one file per key of ConfigMap "
+      "weft-system/weft-sidecar-injector, as the webhook mounts it; flags override them")(
+      "args", po::value(&arguments), "the command and its arguments");
   po::positional_options_description positional;
   positional.add("args", -1);
   po::variables_map values;
@@ -133,6 +152,10 @@ int main(int argc, char** argv) {
   }
   if (command == "check" && arguments.size() == 1) {
     return weft::cli::runCheck(kube, std::cout, std::cerr);
+  }
+  if (command == "inject" && arguments.size() == 1) {
+    inject.proxy_image = install.proxy_image;
+    return weft::cli::runInject(inject, kube, std::cin, std::cout, std::cerr);
   }
   std::cerr << "weftctl: unknown command or wrong arguments: " << command
             << "; see weftctl --help\n";

@@ -6,10 +6,7 @@
 #include <string_view>
 
 namespace weft::cli {
-namespace {
 
-// Whether a plain scalar with this text could be read as something other than a string. Errs
-// towards yes: a needless pair of quotes costs nothing.
 bool plainWouldNotBeText(std::string_view text) {
   if (text.empty()) {
     return true;
@@ -26,6 +23,8 @@ bool plainWouldNotBeText(std::string_view text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
 }
+
+namespace {
 
 // yaml-cpp writes a literal block faithfully only for text that ends in exactly one line break
 // and does not start with a blank (it writes no indentation or chomping indicator).

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <string_view>
 
 namespace weft::cli {
 
@@ -23,5 +24,10 @@ void setText(YAML::Node node, const std::string& value);
 
 // A new scalar node holding the text `value`, marked likewise.
 YAML::Node textNode(const std::string& value);
+
+// Whether a plain scalar with this text could be read as something other than a string (a
+// number, a boolean or null in YAML 1.1 or 1.2). Errs towards yes: a needless pair of quotes
+// costs nothing.
+bool plainWouldNotBeText(std::string_view text);
 
 }  // namespace weft::cli
