@@ -53,6 +53,42 @@ def review(obj, uid="8f2c6b1e-0d4f-4a53-9d59-5b3f8d1e2a77", operation="CREATE"):
                         "operation": operation, "object": obj, "dryRun": False}}
 
 
+def kubelet_expand(text, defined):
+    """The kubelet's expansion of an env value (k8s.io/kubernetes third_party/forked/golang/
+    expansion): $(NAME) becomes NAME's value when NAME is defined, "$$" becomes "$", and any
+    other "$" or an unknown reference stays as written."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "$" and i + 1 < len(text):
+            if text[i + 1] == "$":
+                out.append("$")
+                i += 2
+                continue
+            if text[i + 1] == "(":
+                end = text.find(")", i + 2)
+                if end != -1 and text[i + 2:end] in defined:
+                    out.append(defined[text[i + 2:end]])
+                    i = end + 1
+                    continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def proxy_environment(container, pod_name, namespace, service_account, pod_ips):
+    """The injected proxy's environment as the kubelet builds it: the downward API values, then
+    each variable expanded from the ones before it."""
+    downward = {"metadata.name": pod_name, "metadata.namespace": namespace,
+                "spec.serviceAccountName": service_account, "status.podIPs": pod_ips}
+    env = {}
+    for variable in container["env"]:
+        if "valueFrom" in variable:
+            env[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
+        else:
+            env[variable["name"]] = kubelet_expand(variable["value"], env)
+    return env
+
+
 def kubelet_volume(directory, files):
     """A Secret or ConfigMap volume as the kubelet writes it: the files in a timestamped
     directory, "..data" pointing at it, each key a symlink through "..data". Called again, it
@@ -318,7 +354,31 @@ class InjectorWebhookTest(IntegrationTest):
         self.assertEqual(result.returncode, 2)
         self.assertIn("--reload-interval", result.stderr)
 
-    # --- the API server accepts what the webhook makes --------------------------------------
+    # --- the proxy and the API server accept what the webhook makes -------------------------
+
+    def test_the_injected_proxy_accepts_its_bootstrap(self):
+        """The bootstrap, expanded as the kubelet does, passes weft-proxy's own checks (schema,
+        app probes, control-plane roots) in both modes, with a dual-stack POD_IPS and a probe
+        header holding "$(...)", which must reach the proxy as written."""
+        self.start_injector()
+        for mode in ("native", "classic"):
+            obj = pod(annotations={"weft.dev/sidecar-mode": mode})
+            obj["spec"]["containers"][0]["readinessProbe"]["httpGet"]["httpHeaders"] = [
+                {"name": "X-Probe", "value": "$(NOT_A_VARIABLE)"}]
+            patched = self.injected(obj)
+            containers = patched["spec"]["initContainers"] + patched["spec"]["containers"]
+            proxy = next(c for c in containers if c["name"] == "weft-proxy")
+            env = proxy_environment(proxy, "web-7d9f8c6b5-x2x4q", "shop", "web",
+                                    "10.244.1.7,fd00:10:244:1::7")
+            self.assertIn('"value":"$(NOT_A_VARIABLE)"', env["WEFT_BOOTSTRAP"])
+            self.assertIn("ip_addresses: [10.244.1.7,fd00:10:244:1::7]", env["WEFT_BOOTSTRAP"])
+            self.assertIn('id: "web-7d9f8c6b5-x2x4q.shop"', env["WEFT_BOOTSTRAP"])
+            result = subprocess.run(
+                [os.path.join(BIN_DIR, "weft-proxy"), *proxy["args"], "--validate"],
+                env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 0,
+                             f"{mode}: {result.stdout}{result.stderr}\n{env['WEFT_BOOTSTRAP']}")
+
 
     def test_injected_pods_are_accepted_by_the_api_server(self):
         self.start_injector()
