@@ -19,6 +19,7 @@ TEST_PACKAGES=(
   python3-cryptography  # tests/tools/mesh_certs.py: test CAs and workload certificates
   python3-prometheus-client  # tests/integration/proxy_metrics.py: parses /stats/prometheus
   python3-jsonpatch  # tests/integration/injector_webhook_test.py: applies the patches, RFC 6902
+  python3-yaml  # tests/integration/weftctl_inject_test.py: reads weftctl inject's output back
   testssl.sh            # tests/integration/proxy_mtls_test.py: TLS scan of the inbound port
   iptables  # tests/e2e: capture rules inside the test's own network namespaces
   prometheus  # tests/integration/proxy_telemetry_test.py: a real server scrapes /metrics; promtool
