@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -131,12 +132,12 @@ class WeftctlInjectTest(IntegrationTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         return result
 
-    def start_webhook(self):
-        """weft-injector with the same settings and mesh root; returns its review function."""
+    def start_webhook(self, settings):
+        """weft-injector with these settings and the mesh root; returns its review function."""
         cert, key = mesh_certs.write_pair(self.tempdir, "injector", self.authority.issue(
             [], ip_addresses=["127.0.0.1"]))
         process = self.start([os.path.join(BIN_DIR, "weft-injector"), "--tls-cert-file", cert,
-                              "--tls-key-file", key, "--config-dir", self.settings,
+                              "--tls-key-file", key, "--config-dir", settings,
                               "--mesh-root-file", self.root,
                               "--webhook-address", "127.0.0.1:0",
                               "--metrics-address", "127.0.0.1:0"], "weft-injector")
@@ -168,10 +169,23 @@ class WeftctlInjectTest(IntegrationTest):
     # --- the tests ---------------------------------------------------------------------------
 
     def test_output_is_the_input_plus_the_webhooks_mutation(self):
-        result = self.inject_fixture()
+        self.check_against_webhook("native")
+
+    def test_classic_sidecars_too(self):
+        # The proxy goes first among the containers: the app's comments must stay with the app.
+        self.check_against_webhook("classic")
+
+    def check_against_webhook(self, mode):
+        settings = os.path.join(self.tempdir, f"settings-{mode}")
+        shutil.copytree(self.settings, settings)
+        with open(os.path.join(settings, "sidecarMode"), "w") as f:
+            f.write(mode)
+        result = self.inject("-f", FIXTURE, "--mesh-root-file", self.root, "--settings-dir",
+                             settings)
+        self.assertEqual(result.returncode, 0, result.stderr)
         before, after = split_documents(self.fixture), split_documents(result.stdout)
         self.assertEqual(len(after), len(before), result.stdout)
-        review = self.start_webhook()
+        review = self.start_webhook(settings)
         injected = 0
         for old_text, new_text in zip(before, after):
             old_objects = list(yaml.safe_load_all(old_text))
@@ -195,10 +209,14 @@ class WeftctlInjectTest(IntegrationTest):
             at(old, path[:-1])[path[-1]] = None
             self.assertEqual(new, old)
             self.assertIn("registry.example/weft-proxy:test", new_text)
+            if kind == "Deployment":  # the rewritten probe keeps its comment
+                self.assertIn("          # Rewritten to go through the proxy: it still "
+                              "answers under STRICT mTLS.\n          readinessProbe:\n",
+                              new_text)
         self.assertEqual(injected, 2)
         self.assertEqual(result.stderr.splitlines()[:3], [
-            f"{FIXTURE}: document 1 (Deployment web): injected a native sidecar",
-            f"{FIXTURE}: document 4 (CronJob report): injected a native sidecar",
+            f"{FIXTURE}: document 1 (Deployment web): injected a {mode} sidecar",
+            f"{FIXTURE}: document 4 (CronJob report): injected a {mode} sidecar",
             f"{FIXTURE}: document 5 (Pod node-debugger): skipped: namespace kube-system is "
             "never injected"])
         self.assertRegex(result.stderr.splitlines()[3],

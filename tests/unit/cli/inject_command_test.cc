@@ -109,9 +109,14 @@ json::value expectedInjection(const json::value& object,
   return expected;
 }
 
-TEST(InjectCommandTest, TheFixtureParsesBackToTheInputPlusExactlyThePatch) {
+class InjectFixtureTest : public ::testing::TestWithParam<injector::SidecarMode> {};
+
+TEST_P(InjectFixtureTest, TheFixtureParsesBackToTheInputPlusExactlyThePatch) {
   const std::string input = readFile(kFixture);
-  const injector::InjectionSettings settings = testSettings();
+  injector::InjectionSettings settings = testSettings();
+  settings.mode = GetParam();
+  const std::string injected_note =
+      std::string("injected a ") + injector::sidecarModeName(settings.mode) + " sidecar";
   const InjectedStream result =
       injectYamlStream(input, "workloads.yaml", "default", realInjector(settings));
   ASSERT_FALSE(result.syntax_error);
@@ -145,7 +150,9 @@ TEST(InjectCommandTest, TheFixtureParsesBackToTheInputPlusExactlyThePatch) {
         "              cpu: 0.5\n", "      backoffLimit: 0x3\n",
         "          args: [\"--listen\", \"0.0.0.0:8080\", '--verbose=yes']\n",
         "\n# The Service in front of it.\n---\n",
-        "              # part of the script, not a YAML comment\n"}) {
+        "              # part of the script, not a YAML comment\n",
+        "          # Rewritten to go through the proxy: it still answers under STRICT mTLS.\n"
+        "          readinessProbe:\n"}) {
     if (std::string(kept).starts_with("          args: [")) {
       // A flow list is written as a block list, its items as they were spelled.
       EXPECT_NE(result.output.find("            - \"--listen\"\n            - \"0.0.0.0:8080\"\n"
@@ -164,16 +171,21 @@ TEST(InjectCommandTest, TheFixtureParsesBackToTheInputPlusExactlyThePatch) {
   const std::string kube_system_message =
       injector::injectSidecar(kube_system_pod, "kube-system", settings).message;
   ASSERT_EQ(result.notes.size(), 4u);
-  EXPECT_EQ(result.notes[0],
-            "workloads.yaml: document 1 (Deployment web): injected a native sidecar");
-  EXPECT_EQ(result.notes[1],
-            "workloads.yaml: document 4 (CronJob report): injected a native sidecar");
+  EXPECT_EQ(result.notes[0], "workloads.yaml: document 1 (Deployment web): " + injected_note);
+  EXPECT_EQ(result.notes[1], "workloads.yaml: document 4 (CronJob report): " + injected_note);
   EXPECT_EQ(result.notes[2],
             "workloads.yaml: document 5 (Pod node-debugger): skipped: " + kube_system_message);
   EXPECT_TRUE(
       result.notes[3].starts_with("workloads.yaml: document 6 (DaemonSet log-shipper): skipped: "))
       << result.notes[3];
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, InjectFixtureTest,
+                         ::testing::Values(injector::SidecarMode::kNative,
+                                           injector::SidecarMode::kClassic),
+                         [](const ::testing::TestParamInfo<injector::SidecarMode>& mode) {
+                           return std::string(injector::sidecarModeName(mode.param));
+                         });
 
 TEST(InjectCommandTest, InjectingTwiceGivesTheSameBytesAsOnce) {
   const std::string input = readFile(kFixture);
