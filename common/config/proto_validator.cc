@@ -124,12 +124,26 @@ class Validator {
     if (field.is_map()) {
       const FieldDescriptor& key_field = *field.message_type()->map_key();
       const FieldDescriptor& value_field = *field.message_type()->map_value();
+      const bool string_keys = key_field.cpp_type() == FieldDescriptor::CPPTYPE_STRING;
+      // Cached under the entry's key field: the map field's own slot holds `pattern`.
+      const RE2* key_pattern = string_keys && !rules.key_pattern().empty()
+                                   ? compiledPattern(key_field, rules.key_pattern())
+                                   : nullptr;
+      if (key_pattern != nullptr && !key_pattern->ok()) {
+        fail(path,
+             "the API's own key pattern for this field does not compile: " + key_pattern->error());
+        key_pattern = nullptr;
+      }
       for (int i = 0; i < size; ++i) {
         const Message& entry = reflection.GetRepeatedMessage(message, &field, i);
+        const std::string key =
+            string_keys ? entry.GetReflection()->GetString(entry, &key_field) : std::string();
         const std::string entry_path =
-            key_field.cpp_type() == FieldDescriptor::CPPTYPE_STRING
-                ? appendKey(path, entry.GetReflection()->GetString(entry, &key_field))
-                : appendIndex(path, static_cast<size_t>(i));
+            string_keys ? appendKey(path, key) : appendIndex(path, static_cast<size_t>(i));
+        if (key_pattern != nullptr && !RE2::FullMatch(key, *key_pattern)) {
+          fail(entry_path,
+               "the key \"" + key + "\" does not match the pattern " + rules.key_pattern());
+        }
         if (value_field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
           validateChild(entry.GetReflection()->GetMessage(entry, &value_field), entry_path);
         } else {

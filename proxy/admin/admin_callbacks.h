@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,7 +18,7 @@ namespace weft::proxy::admin {
 // Which endpoints a server offers.
 enum class AdminRole {
   kAdmin,   // the local admin endpoint (127.0.0.1:15000): everything, POSTs included
-  kStatus,  // the pod-facing status endpoint (15020): /healthz/ready and /metrics, read-only
+  kStatus,  // the pod-facing status endpoint (15020): /healthz/ready, /metrics, /app-health/<key>
 };
 
 // The proxy's lifecycle, as /ready, /healthz and /server_info report it.
@@ -39,6 +40,12 @@ struct ProxyStatus {
   // Where the bootstrap came from (a file's path, or "$NAME" for an environment variable), for
   // /server_info; empty: not shown.
   std::string config_source{};
+};
+
+// What one run of an application probe found (GET /app-health/<key> on the status port).
+struct AppProbeOutcome {
+  bool passed = false;
+  std::string reason{};  // why it failed, one line
 };
 
 // How the admin server reaches the proxy. The server knows nothing of snapshots or workers:
@@ -85,6 +92,13 @@ struct AdminCallbacks {
   // most once per server; it should return at once (workers drain on their own threads) and
   // must leave the admin server running, so the operator can still watch the drain.
   std::function<void()> drain;
+
+  // GET /app-health/<key> on the status port: runs the application's probe named `key` now and
+  // gives its outcome (200 or 503), or nullopt when there is no such probe (404). A coroutine on
+  // the admin server's thread, bounded by the probe's own timeout (the admin server sets none
+  // for it); `key` lives until it returns. Empty: every key is unknown.
+  std::function<boost::asio::awaitable<std::optional<AppProbeOutcome>>(const std::string& key)>
+      app_probe;
 
   // POST /quitquitquit: drain, then exit. Called after the response has been sent, so it may
   // stop the admin server (AdminServer::stop()) and the main loop. Called at most once.

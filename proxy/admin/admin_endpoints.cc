@@ -1,5 +1,6 @@
 #include "proxy/admin/admin_endpoints.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -164,7 +165,14 @@ struct AdminEndpoints::Endpoint {
   std::string_view param;  // the one query parameter it takes, if any
   std::string_view usage;  // the index line
   Handler handler;
+  bool prefix = false;  // `path` is a prefix: the rest of the request's path is an argument
 };
+
+namespace {
+
+constexpr std::string_view kAppHealthPrefix = "/app-health/";
+
+}  // namespace
 
 const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::statusEndpoints() {
   // What the kubelet and Prometheus reach on the pod IP: nothing that changes state or shows
@@ -179,6 +187,10 @@ const std::vector<AdminEndpoints::Endpoint>& AdminEndpoints::statusEndpoints() {
        "GET  /metrics           the golden request metrics and the proxy's counters, "
        "Prometheus text format",
        &AdminEndpoints::prometheusStats},
+      {kAppHealthPrefix, Methods::kGet, "",
+       "GET  /app-health/<key>  runs the application's probe <key> now: 200 when it passes, "
+       "503 and why when it fails, 404 for an unknown key",
+       &AdminEndpoints::appHealth, true},
   };
   return kEndpoints;
 }
@@ -253,7 +265,8 @@ asio::awaitable<AdminResponse> AdminEndpoints::handle(const AdminRequest& reques
   }
   const Endpoint* endpoint = nullptr;
   for (const Endpoint& candidate : endpoints()) {
-    if (candidate.path == target->path) {
+    if (candidate.prefix ? target->path.starts_with(candidate.path)
+                         : candidate.path == target->path) {
       endpoint = &candidate;
       break;
     }
@@ -535,6 +548,27 @@ asio::awaitable<AdminResponse> AdminEndpoints::quit(const AdminRequest&, const R
   response.close = true;
   response.after_response = callbacks_.quit;
   co_return response;
+}
+
+asio::awaitable<AdminResponse> AdminEndpoints::appHealth(const AdminRequest&,
+                                                         const RequestTarget& target) {
+  const std::string key = target.path.substr(kAppHealthPrefix.size());
+  std::optional<AppProbeOutcome> outcome;
+  if (callbacks_.app_probe) {
+    outcome = co_await callbacks_.app_probe(key);
+  }
+  if (!outcome) {
+    co_return text(404, "no application probe named '" + key +
+                            "' (status_server.app_probes lists the probes)");
+  }
+  if (!outcome->passed) {
+    // One line, whatever the failure said.
+    std::string reason = outcome->reason.empty() ? "the probe failed" : outcome->reason;
+    std::replace_if(
+        reason.begin(), reason.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    co_return text(503, key + ": " + reason);
+  }
+  co_return text(200, key + ": OK");
 }
 
 std::string_view serverStateName(ServerState state) {

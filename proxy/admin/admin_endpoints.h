@@ -78,6 +78,7 @@ class AdminEndpoints {
   boost::asio::awaitable<AdminResponse> logging(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> drain(const AdminRequest&, const RequestTarget&);
   boost::asio::awaitable<AdminResponse> quit(const AdminRequest&, const RequestTarget&);
+  boost::asio::awaitable<AdminResponse> appHealth(const AdminRequest&, const RequestTarget&);
 
   // Asks `provider` and waits for its answer, at most AdminOptions::provider_timeout.
   template <typename Answer>

@@ -18,6 +18,7 @@
 #include "common/signals/signal_watcher.h"
 #include "proxy/admin/admin_address.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/app_health/app_health_prober.h"
 #include "proxy/http1/local_reply.h"
 #include "proxy/identity/ca_client_config.h"
 #include "proxy/identity/grpc_certificate_signer.h"
@@ -205,11 +206,12 @@ bool sameAddress(const ListenerConfig& a, const ListenerConfig& b) {
 class ProxyServer {
  public:
   ProxyServer(const ProxyOptions& options, SnapshotPtr snapshot, ContentDigest loaded,
-              bool bootstrap_has_ads)
+              bool bootstrap_has_ads, AppProbes app_probes)
       : options_(options),
         snapshot_(std::move(snapshot)),
         last_config_(loaded),
-        bootstrap_has_ads_(bootstrap_has_ads) {}
+        bootstrap_has_ads_(bootstrap_has_ads),
+        app_probes_(std::move(app_probes)) {}
 
   int run() {
     uint32_t concurrency = 0;
@@ -272,6 +274,9 @@ class ProxyServer {
       return 1;
     }
     if (status_address) {
+      if (!app_probes_.empty()) {
+        app_health_ = std::make_unique<AppHealthProber>(main_context_, std::move(app_probes_));
+      }
       admin::AdminOptions status_options;
       status_options.role = admin::AdminRole::kStatus;
       status_options.address = *status_address;
@@ -343,7 +348,10 @@ class ProxyServer {
     serverLog().info("admin listening on {}", admin::endpointAddress(boost::asio::ip::tcp::endpoint(
                                                   admin_address.address(), admin_->port())));
     if (status_) {
-      serverLog().info("status endpoint (/healthz/ready, /metrics) listening on {}",
+      serverLog().info("status endpoint (/healthz/ready, /metrics{}) listening on {}",
+                       app_health_ ? ", /app-health/<key> for " +
+                                         std::to_string(app_health_->size()) + " app probes"
+                                   : std::string(),
                        admin::endpointAddress(boost::asio::ip::tcp::endpoint(
                            status_address->address(), status_->port())));
     }
@@ -393,12 +401,28 @@ class ProxyServer {
       signals_->stop();
     }
     watcher_.reset();
+    if (app_health_) {
+      app_health_->stop();
+    }
     if (admin_) {
       admin_->stop();
     }
     if (status_) {
       status_->stop();
     }
+  }
+
+  // GET /app-health/<key> on the status port.
+  boost::asio::awaitable<std::optional<admin::AppProbeOutcome>> probeApplication(
+      const std::string& key) {
+    if (!app_health_) {
+      co_return std::nullopt;
+    }
+    const std::optional<ProbeResult> result = co_await app_health_->probe(key);
+    if (!result) {
+      co_return std::nullopt;
+    }
+    co_return admin::AppProbeOutcome{result->success, result->detail};
   }
 
   admin::AdminCallbacks adminCallbacks(uint32_t concurrency) {
@@ -449,6 +473,7 @@ class ProxyServer {
     callbacks.request_metrics = [this](admin::AdminCallbacks::MetricsDone done) {
       gatherRequestMetrics(std::move(done));
     };
+    callbacks.app_probe = [this](const std::string& key) { return probeApplication(key); };
     callbacks.drain = [this] { beginDrain("admin /drain_listeners"); };
     callbacks.quit = [this] { shutdown("admin /quitquitquit"); };
     return callbacks;
@@ -799,6 +824,10 @@ class ProxyServer {
   std::set<std::string> static_clusters_;
   // Probes the endpoints of clusters with a health_check; on main_context_.
   std::unique_ptr<HealthChecker> health_checker_;
+  // The status port's application probes, until run() hands them to app_health_.
+  AppProbes app_probes_;
+  // Runs them for GET /app-health/<key>; outlives the status server that calls it.
+  std::unique_ptr<AppHealthProber> app_health_;
   // Last: destroyed before the workers and the main context it refers to.
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<admin::AdminServer> status_;  // with status_server: /healthz/ready, /metrics
@@ -819,6 +848,13 @@ int runProxy(const ProxyOptions& options) {
                       errors.size());
     return 1;
   }
+  const weft::v1::Bootstrap bootstrap = snapshot->bootstrap();
+  AppProbes app_probes;
+  if (std::string error = readAppProbes(bootstrap.status_server(), app_probes); !error.empty()) {
+    std::cerr << options.bootstrap.name() << ": " << error << "\n";
+    serverLog().error("config {} rejected: {}", options.bootstrap.name(), error);
+    return 1;
+  }
   if (options.validate_only) {
     std::cout << options.bootstrap.name() << ": OK (" << snapshot->listeners.size()
               << " listeners, " << snapshot->clusters.size() << " clusters)\n";
@@ -827,13 +863,13 @@ int runProxy(const ProxyOptions& options) {
   // Loading builds large transient structures (YAML tree, field positions);
   // hand the freed pages back so the idle footprint is the snapshot's.
   ::malloc_trim(0);
-  const weft::v1::Bootstrap bootstrap = snapshot->bootstrap();
   if (std::string error = unsupportedDynamicSettings(bootstrap); !error.empty()) {
     std::cerr << options.bootstrap.name() << ": " << error << "\n";
     serverLog().error("config {} rejected: {}", options.bootstrap.name(), error);
     return 1;
   }
-  ProxyServer server(options, std::move(snapshot), loaded, bootstrap.dynamic_resources().has_ads());
+  ProxyServer server(options, std::move(snapshot), loaded, bootstrap.dynamic_resources().has_ads(),
+                     std::move(app_probes));
   return server.run();
 }
 

@@ -32,5 +32,28 @@ TEST(ExamplesTest, EveryProxyBootstrapExampleLoads) {
   }
 }
 
+// The injected sidecar's bootstrap, as the kubelet's expansion leaves it: the pod's addresses
+// each whole, the application's probes and the inline roots where the proxy looks for them.
+TEST(ExamplesTest, TheInjectedSidecarBootstrapReadsAsTheKubeletExpandsIt) {
+  weft::v1::Bootstrap bootstrap;
+  const ConfigErrors errors = loadYamlFile(
+      (std::filesystem::path(WEFT_SOURCE_DIR) / "docs/examples/proxy/injected-sidecar.yaml")
+          .string(),
+      bootstrap);
+  ASSERT_TRUE(errors.empty()) << formatErrors(errors);
+  ASSERT_EQ(bootstrap.node().ip_addresses_size(), 2);
+  EXPECT_EQ(bootstrap.node().ip_addresses(0), "10.244.0.5");
+  EXPECT_EQ(bootstrap.node().ip_addresses(1), "fd00:10:244::5");
+  const auto& probes = bootstrap.status_server().app_probes();
+  ASSERT_EQ(probes.size(), 3u);
+  EXPECT_EQ(probes.at("app/livez").http_get().path(), "/healthz");
+  EXPECT_EQ(probes.at("app/readyz").tcp_socket().port(), 8080u);
+  EXPECT_TRUE(probes.at("worker/startupz").has_grpc());
+  EXPECT_EQ(probes.at("worker/startupz").grpc().service(), "");
+  const auto& tls = bootstrap.dynamic_resources().ads().server().tls();
+  EXPECT_EQ(tls.ca_pem().rfind("-----BEGIN CERTIFICATE-----\nMII", 0), 0u);
+  EXPECT_EQ(tls.ca_pem().back(), '\n');
+}
+
 }  // namespace
 }  // namespace weft::config

@@ -54,6 +54,25 @@ TEST(ProtoValidatorTest, ChecksInsideMapsListsAndAny) {
                                               "extension.weight: must be at most 128, got 500"));
 }
 
+TEST(ProtoValidatorTest, MapKeysMatchTheirPattern) {
+  weft::test::Sample sample = validSample();
+  (*sample.mutable_routes())["app/livez"].set_host("a");
+  (*sample.mutable_routes())["db"].set_host("b");
+  EXPECT_TRUE(validateMessage(sample).empty());
+  (*sample.mutable_routes())["App Live"].set_host("c");
+  (*sample.mutable_routes())["a/b/c"];  // and the entry itself is still checked
+  std::vector<std::string> found;
+  for (const auto& error : validateMessage(sample)) {
+    found.push_back(error.field_path + ": " + error.reason);
+  }
+  EXPECT_THAT(found, ::testing::UnorderedElementsAre(
+                         "routes[\"App Live\"]: the key \"App Live\" does not match the pattern "
+                         "[a-z]+(/[a-z]+)?",
+                         "routes[\"a/b/c\"]: the key \"a/b/c\" does not match the pattern "
+                         "[a-z]+(/[a-z]+)?",
+                         "routes[\"a/b/c\"].host: is required"));
+}
+
 TEST(ProtoValidatorTest, UndecodableAnyIsAnError) {
   weft::test::Sample sample = validSample();
   sample.mutable_extension()->set_type_url("type.googleapis.com/weft.test.Endpoint");

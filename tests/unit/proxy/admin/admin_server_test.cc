@@ -830,5 +830,66 @@ TEST_F(AdminServerTest, ListenReportsABusyPort) {
       << error;
 }
 
+// The status port's /app-health/<key>: the proxy's probe decides, the endpoint maps its outcome
+// to 200, 503 (one line saying why) or 404.
+TEST_F(AdminServerTest, AppHealthAnswersWithTheProbesOutcome) {
+  AdminCallbacks callbacks = liveCallbacks();
+  std::vector<std::string> asked;
+  callbacks.app_probe =
+      [&asked](const std::string& key) -> asio::awaitable<std::optional<AppProbeOutcome>> {
+    asked.push_back(key);
+    if (key == "app/livez") {
+      co_return AppProbeOutcome{true, ""};
+    }
+    if (key == "app/readyz") {
+      co_return AppProbeOutcome{false, "GET /ready answered 500\nand more"};
+    }
+    co_return std::nullopt;
+  };
+  AdminOptions options;
+  options.role = AdminRole::kStatus;
+  start(std::move(callbacks), options);
+
+  Response response = get(port_, "/app-health/app/livez");
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), "app/livez: OK\n");
+  response = get(port_, "/app-health/app/readyz");
+  EXPECT_EQ(response.result_int(), 503);
+  EXPECT_EQ(response.body(), "app/readyz: GET /ready answered 500 and more\n");
+  response = get(port_, "/app-health/worker/startupz");
+  EXPECT_EQ(response.result_int(), 404);
+  EXPECT_NE(response.body().find("no application probe named 'worker/startupz'"),
+            std::string::npos);
+  EXPECT_EQ(asked, (std::vector<std::string>{"app/livez", "app/readyz", "worker/startupz"}));
+  // Reads only, no parameters, and the prefix alone names no probe.
+  EXPECT_EQ(post(port_, "/app-health/app/livez").result_int(), 405);
+  EXPECT_EQ(get(port_, "/app-health/app/livez?verbose").result_int(), 400);
+  EXPECT_EQ(get(port_, "/app-health/").result_int(), 404);
+  EXPECT_EQ(get(port_, "/app-health").result_int(), 404);
+  EXPECT_EQ(asked.size(), 4u);  // the empty key only, besides the three
+  // The index lists it.
+  EXPECT_NE(get(port_, "/").body().find("/app-health/<key>"), std::string::npos);
+}
+
+TEST_F(AdminServerTest, AppHealthIsOnTheStatusPortOnly) {
+  AdminCallbacks callbacks = liveCallbacks();
+  int asked = 0;
+  callbacks.app_probe =
+      [&asked](const std::string&) -> asio::awaitable<std::optional<AppProbeOutcome>> {
+    ++asked;
+    co_return AppProbeOutcome{true, ""};
+  };
+  start(std::move(callbacks));
+  EXPECT_EQ(get(port_, "/app-health/app/livez").result_int(), 404);
+  EXPECT_EQ(asked, 0);
+}
+
+TEST_F(AdminServerTest, AppHealthWithoutProbesIsNotFound) {
+  AdminOptions options;
+  options.role = AdminRole::kStatus;
+  start(liveCallbacks(), options);
+  EXPECT_EQ(get(port_, "/app-health/app/livez").result_int(), 404);
+}
+
 }  // namespace
 }  // namespace weft::proxy::admin
