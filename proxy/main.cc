@@ -8,11 +8,16 @@
 #include "proxy/init/init_command.h"
 #include "proxy/server/proxy_server.h"
 #include "proxy/tls/record_buffer_cache.h"
+#include "proxy/wait/wait_command.h"
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "init") {
     // The pod's init step: traffic capture rules, no proxy.
     return weft::proxy::init::runInitCommand(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "wait") {
+    // A classic sidecar's postStart hook: wait for the proxy of this pod, no proxy.
+    return weft::proxy::wait::runWaitCommand(argc - 1, argv + 1);
   }
   // First: OpenSSL accepts a new allocator only before its first allocation.
   const bool record_cache = weft::proxy::installTlsRecordBufferCache();
@@ -21,7 +26,8 @@ int main(int argc, char** argv) {
       "weft-proxy", "the Weft sidecar proxy",
       "weft-proxy --config <bootstrap.yaml> [options]\n"
       "       weft-proxy --config-env <VARIABLE> [options]\n"
-      "       weft-proxy init [options]   (traffic capture rules; init --help)"};
+      "       weft-proxy init [options]   (traffic capture rules; init --help)\n"
+      "       weft-proxy wait [options]   (until the proxy is ready; wait --help)"};
   std::string log_level;
   std::string log_format;
   weft::proxy::ProxyOptions proxy_options;

@@ -2,8 +2,8 @@
 """What the injected sidecar needs from weft-proxy, run as the injector runs it: the bootstrap
 from an environment variable (--config-env), its errors and where /server_info and /config_dump
 say it came from; the application's probes on the status port (/app-health/<key>) against small
-apps on 127.0.0.1, checked with curl. Run with /usr/bin/python3 (python3-grpcio and
-python3-cryptography)."""
+apps on 127.0.0.1, checked with curl; `weft-proxy wait`, the classic sidecar's postStart hold.
+Run with /usr/bin/python3 (python3-grpcio and python3-cryptography)."""
 import http.server
 import json
 import os
@@ -331,6 +331,69 @@ status_server:
         self.assertIn('$WEFT_BOOTSTRAP: status_server.app_probes["app/livez"].http_get.headers[0]: '
                       'set the Host header with http_get.host', header.stderr)
 
+
+
+WAITING = """
+status_server:
+  address: {{address: 127.0.0.1, port: {status}}}
+dynamic_resources:
+  ads:
+    server:
+      address: {{address: 127.0.0.1, port: {control_plane}}}
+  ca: {{}}
+"""
+
+
+class WaitCommandTest(SidecarTest):
+    def start_wait(self, *args):
+        process = harness.Process([PROXY, "wait", *args], "weft-proxy-wait")
+        self.processes.append(process)
+        return process
+
+    def test_wait_returns_once_the_proxy_is_ready(self):
+        status = harness.free_port()
+        waiting = self.start_wait("--url", f"http://127.0.0.1:{status}/healthz/ready",
+                                  "--timeout", "60s", "--interval", "100ms")
+        # No proxy yet: it has polled and been refused, and keeps polling.
+        waiting.wait_for(r"connecting failed: Connection refused")
+        self.assertIsNone(waiting.proc.poll())
+        self.start_env_proxy(EXPANDED.format(admin=harness.free_port()) + f"""
+status_server:
+  address: {{address: 127.0.0.1, port: {status}}}
+""")
+        self.assertEqual(waiting.wait(timeout=60), 0, waiting.output())
+        self.assertRegex(waiting.output(), rf"http://127\.0\.0\.1:{status}/healthz/ready "
+                                           r"answered 200 after \d+ ms")
+
+    def test_wait_gives_up_at_the_timeout_saying_what_it_last_saw(self):
+        # A proxy whose CA never answers has no certificate and stays INITIALIZING: 503, never
+        # 200.
+        status = harness.free_port()
+        self.start_env_proxy(EXPANDED.format(admin=harness.free_port()) + WAITING.format(
+            status=status, control_plane=harness.free_port()))
+        waiting = self.start_wait("--url", f"http://127.0.0.1:{status}/healthz/ready",
+                                  "--timeout", "1s", "--interval", "100ms")
+        self.assertEqual(waiting.wait(timeout=60), 1, waiting.output())
+        self.assertIn(f"http://127.0.0.1:{status}/healthz/ready did not answer 200 within 1s "
+                      "(last: 503 INITIALIZING: ", waiting.output())
+
+    def test_a_port_that_never_answers_is_a_timeout_too(self):
+        waiting = self.start_wait("--url", f"http://127.0.0.1:{harness.free_port()}/",
+                                  "--timeout", "300ms", "--interval", "100ms")
+        self.assertEqual(waiting.wait(timeout=60), 1, waiting.output())
+        self.assertIn("did not answer 200 within 300ms (last: connecting failed: Connection "
+                      "refused)", waiting.output())
+
+    def test_usage_errors(self):
+        for args, message in (
+                (["--url", "https://127.0.0.1:15020/healthz/ready"], "must start with http://"),
+                (["--timeout", "soon"], "--timeout: invalid duration"),
+                (["--interval", "0s"], "--interval must be at least 1ms"),
+                (["--retries", "3"], "retries")):
+            result = subprocess.run([PROXY, "wait", *args], capture_output=True, text=True,
+                                    timeout=30)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertIn(message, result.stderr, args)
 
 
 if __name__ == "__main__":
