@@ -47,7 +47,7 @@ std::string firstLine(std::string_view body) {
 }
 
 asio::awaitable<void> poll(const HttpUrl& url, const asio::ip::tcp::resolver::results_type& peers,
-                           Clock::time_point deadline, Answer& answer) {
+                           const Clock::time_point& deadline, Answer& answer) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   stream.expires_at(deadline);
   auto [connect_error, peer] = co_await stream.async_connect(peers, kUseTuple);
