@@ -623,7 +623,62 @@ class DocumentWriter {
     return value;
   }
 
+  // A flow collection the source wrote on one line ("{app: web}", '["a", "b"]'), as written:
+  // what a collection that did not change is copied as. Not with an alias or an anchor inside,
+  // whose other end may not be in the output.
+  std::optional<std::string> flowText(const YAML::Node& node) const {
+    if (!node.IsMap() && !node.IsSequence()) {
+      return std::nullopt;
+    }
+    const std::optional<size_t> start = valueStart(node);
+    if (!start || (text_[*start] != '[' && text_[*start] != '{')) {
+      return std::nullopt;
+    }
+    int depth = 0;
+    for (size_t i = *start; i < piece_.end && text_[i] != '\n'; ++i) {
+      const char c = text_[i];
+      const char before = i > *start ? text_[i - 1] : '[';
+      const bool token_start = std::string_view(" \t[{,:").find(before) != std::string::npos;
+      if ((c == '"' || c == '\'') && token_start) {
+        size_t j = i + 1;
+        for (; j < piece_.end && text_[j] != '\n'; ++j) {
+          if (c == '"' && text_[j] == '\\') {
+            ++j;
+          } else if (text_[j] == c) {
+            if (c == '\'' && j + 1 < piece_.end && text_[j + 1] == '\'') {
+              ++j;
+              continue;
+            }
+            break;
+          }
+        }
+        if (j >= piece_.end || text_[j] != c) {
+          return std::nullopt;
+        }
+        i = j;
+      } else if ((c == '&' || c == '*') && token_start) {
+        return std::nullopt;
+      } else if (c == '#' && (before == ' ' || before == '\t')) {
+        return std::nullopt;  // a comment before the collection closes: several lines
+      } else if (c == '[' || c == '{') {
+        ++depth;
+      } else if ((c == ']' || c == '}') && --depth == 0) {
+        return std::string(text_.substr(*start, i + 1 - *start));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Whether `value` is a collection written as its source's one-line flow text.
+  bool keepsFlow(const json::value& value, const Source& source) const {
+    return (value.is_object() || value.is_array()) && source.valid() && *source.json == value &&
+           flowText(source.node).has_value();
+  }
+
   ScalarText scalarText(const json::value& value, const Source& source) const {
+    if (keepsFlow(value, source)) {
+      return {ScalarText::Kind::kInline, *flowText(source.node), {}};
+    }
     if (value.is_object()) {
       return {ScalarText::Kind::kInline, "{}", {}};
     }
@@ -714,9 +769,27 @@ class DocumentWriter {
 
   void writeMap(const json::object& object, const Source& source, size_t indent,
                 bool inline_first) {
-    bool first = true;
+    // The source's keys in the source's order, then the new ones: a value the patch replaced
+    // as a whole (a rewritten probe) is built in the injector's order.
+    std::vector<std::string_view> keys;
+    std::set<std::string_view> listed;
+    if (source.valid() && source.node.IsMap()) {
+      for (const auto& entry : source.node) {
+        if (entry.first.IsScalar() && object.contains(entry.first.Scalar()) &&
+            listed.insert(entry.first.Scalar()).second) {
+          keys.push_back(entry.first.Scalar());
+        }
+      }
+    }
     for (const auto& entry : object) {
-      const std::string key(entry.key());
+      if (listed.insert(entry.key()).second) {
+        keys.push_back(entry.key());
+      }
+    }
+    bool first = true;
+    for (std::string_view name : keys) {
+      const std::string key(name);
+      const json::value& value = *object.if_contains(name);
       YAML::Node key_node;
       const Source value_source = child(source, key, key_node);
       const LineIndex key_line = key_node.IsDefined() ? lineOf(key_node) : std::nullopt;
@@ -726,19 +799,18 @@ class DocumentWriter {
       }
       first = false;
       out_ += keyText(key, key_node) + ":";
-      const json::value& value = entry.value();
       const bool laid_out = value_source.valid() && key_node.IsDefined() &&
                             blockLayout(value_source.node) &&
                             value_source.node.Mark().line > key_node.Mark().line;
       const long offset = laid_out ? value_source.node.Mark().column - key_node.Mark().column : -1;
-      if (nonEmptyObject(value)) {
+      if (nonEmptyObject(value) && !keepsFlow(value, value_source)) {
         writeEndOfLine({key_line});
         out_ += "\n";
         const size_t step = laid_out && value_source.node.IsMap() && offset > 0
                                 ? static_cast<size_t>(offset)
                                 : map_indent_;
         writeMap(value.get_object(), value_source, indent + step, false);
-      } else if (nonEmptyArray(value)) {
+      } else if (nonEmptyArray(value) && !keepsFlow(value, value_source)) {
         writeEndOfLine({key_line});
         out_ += "\n";
         const size_t step = laid_out && value_source.node.IsSequence() && offset >= 0
@@ -765,7 +837,9 @@ class DocumentWriter {
       }
       out_ += "-";
       const json::value& item = items[i];
-      if (nonEmptyObject(item)) {
+      if (keepsFlow(item, sources[i])) {
+        writeInline(item, sources[i], indent + 2, item_line);
+      } else if (nonEmptyObject(item)) {
         out_ += " ";
         writeMap(item.get_object(), sources[i], indent + 2, true);
       } else if (nonEmptyArray(item)) {

@@ -228,11 +228,34 @@ TEST(YamlDocumentWriterTest, ItemsKeepTheirCommentsWhenOthersAreInsertedBeforeTh
   EXPECT_EQ(result.dropped_comments, 0u);
 }
 
-TEST(YamlDocumentWriterTest, FlowCollectionsBecomeBlocksAndTheirCommentsStayOnTheKey) {
+TEST(YamlDocumentWriterTest, UnchangedFlowCollectionsStayChangedOnesBecomeBlocks) {
   const RewrittenDocument result =
-      rewrite("selector: {app: web}  # who\nports: [80, 443]\n",
-              [](json::value& value) { value.as_object()["added"] = true; });
-  EXPECT_EQ(result.text, "selector:  # who\n  app: web\nports:\n- 80\n- 443\nadded: true\n");
+      rewrite("selector: {app: web}  # who\nports: [80, 443]  # both\nargs: ['a', \"b, c\", [d]]\n",
+              [](json::value& value) {
+                value.at("selector").as_object()["tier"] = "1";
+                value.as_object()["added"] = true;
+              });
+  EXPECT_EQ(result.text,
+            "selector:  # who\n  app: web\n  tier: \"1\"\nports: [80, 443]  # both\n"
+            "args: ['a', \"b, c\", [d]]\nadded: true\n");
+  // An alias inside would point at an anchor that may not be written: such a list is
+  // written out.
+  const RewrittenDocument aliased =
+      rewrite("a: &x 1\nb: [*x, 2]\n", [](json::value& value) { value.as_object()["c"] = 3; });
+  EXPECT_EQ(aliased.text, "a: 1\nb:\n- 1\n- 2\nc: 3\n");
+}
+
+TEST(YamlDocumentWriterTest, AMapReplacedAsAWholeKeepsTheSourcesKeyOrder) {
+  const RewrittenDocument result = rewrite(
+      "probe:\n  httpGet:\n    path: /ready\n    port: http\n  periodSeconds: 10  # often\n",
+      [](json::value& value) {
+        value.as_object()["probe"] =
+            json::parse(R"({"periodSeconds":10,"timeoutSeconds":1,)"
+                        R"("httpGet":{"scheme":"HTTP","port":15020,"path":"/app-health/a"}})");
+      });
+  EXPECT_EQ(result.text,
+            "probe:\n  httpGet:\n    path: /app-health/a\n    port: 15020\n    scheme: HTTP\n"
+            "  periodSeconds: 10  # often\n  timeoutSeconds: 1\n");
 }
 
 TEST(YamlDocumentWriterTest, CommentsOfARemovedValueAreCounted) {
