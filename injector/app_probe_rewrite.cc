@@ -13,6 +13,10 @@ namespace json = boost::json;
 
 namespace {
 
+// The proxy's bounds on StatusServer.app_probes (bootstrap.proto).
+constexpr size_t kMaxAppProbes = 64;
+constexpr int64_t kMaxProbeTimeoutSeconds = 300;
+
 // A probe's port: a number, or the name of one of the container's ports.
 std::optional<int64_t> resolvePort(const json::value* port, const json::object& container) {
   if (port == nullptr) {
@@ -156,9 +160,11 @@ std::optional<json::object> proxiedCheck(const json::object& probe, const json::
   } else {
     return std::nullopt;  // exec, or no handler: nothing crosses the network
   }
-  // The kubelet's default timeout is one second; the proxy's check uses the probe's own.
-  const int64_t timeout = kube::integerField(probe, "timeoutSeconds", 1);
-  check["timeout"] = std::to_string(timeout > 0 ? timeout : 1) + "s";
+  // The kubelet's default timeout is one second; the proxy's check uses the probe's own, up
+  // to the five minutes the proxy takes (a longer one would outlast any sensible period).
+  const int64_t timeout = std::clamp<int64_t>(kube::integerField(probe, "timeoutSeconds", 1), 1,
+                                              kMaxProbeTimeoutSeconds);
+  check["timeout"] = std::to_string(timeout) + "s";
   return check;
 }
 
@@ -183,7 +189,8 @@ ProbeRewrite rewriteAppProbes(const json::array& containers, uint16_t status_por
         continue;
       }
       auto check = proxiedCheck(*probe, *container);
-      if (!check) {
+      // The proxy holds at most kMaxAppProbes; the rest stay with the kubelet.
+      if (!check || rewrite.app_probes.size() >= kMaxAppProbes) {
         continue;
       }
       std::string key = std::string(name) + "/" + std::string(kind.suffix);

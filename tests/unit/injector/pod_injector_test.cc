@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "injector/app_probe_rewrite.h"
 #include "injector/json_patch.h"
 #include "injector/pod_injector.h"
 
@@ -227,6 +228,25 @@ TEST(InjectionOutcomes, OwnNamespaceFromSettingsIsExcluded) {
           .as_object();
   EXPECT_EQ(injectSidecar(pod, "mesh", settings).reason, "namespace-excluded");
   EXPECT_EQ(injectSidecar(pod, "shop", settings).reason, "injected");
+}
+
+TEST(ProbeRewrite, StaysWithinTheProxysBounds) {
+  // 22 containers with three probes each: the proxy takes 64 app probes, the last two stay
+  // with the kubelet. A ten-minute probe timeout becomes the proxy's five-minute maximum.
+  json::array containers;
+  for (int i = 0; i < 22; ++i) {
+    json::object probe{{"tcpSocket", {{"port", 8000 + i}}}, {"timeoutSeconds", 600}};
+    containers.push_back({{"name", "c" + std::to_string(i)},
+                          {"image", "app"},
+                          {"livenessProbe", probe},
+                          {"readinessProbe", probe},
+                          {"startupProbe", probe}});
+  }
+  const ProbeRewrite rewrite = rewriteAppProbes(containers, 15020);
+  ASSERT_EQ(rewrite.app_probes.size(), 64u);
+  EXPECT_EQ(rewrite.replacements.size(), 64u);
+  EXPECT_EQ(rewrite.app_probes.back().key, "c21/readyz");
+  EXPECT_EQ(rewrite.app_probes.front().check.at("timeout"), "300s");
 }
 
 }  // namespace
