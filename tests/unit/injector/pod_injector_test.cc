@@ -231,7 +231,8 @@ TEST(InjectionOutcomes, OwnNamespaceFromSettingsIsExcluded) {
 }
 
 TEST(ProbeRewrite, StaysWithinTheProxysBounds) {
-  // 22 containers with three probes each: the proxy takes 64 app probes, the last two stay
+  // 22 containers with three probes each (66): the proxy takes 64 app probes, c21's readiness
+  // and startup probes stay
   // with the kubelet. A ten-minute probe timeout becomes the proxy's five-minute maximum.
   json::array containers;
   for (int i = 0; i < 22; ++i) {
@@ -245,7 +246,7 @@ TEST(ProbeRewrite, StaysWithinTheProxysBounds) {
   const ProbeRewrite rewrite = rewriteAppProbes(containers, 15020);
   ASSERT_EQ(rewrite.app_probes.size(), 64u);
   EXPECT_EQ(rewrite.replacements.size(), 64u);
-  EXPECT_EQ(rewrite.app_probes.back().key, "c21/readyz");
+  EXPECT_EQ(rewrite.app_probes.back().key, "c21/livez");
   EXPECT_EQ(rewrite.app_probes.front().check.at("timeout"), "300s");
 }
 
