@@ -231,9 +231,9 @@ TEST(InjectionOutcomes, OwnNamespaceFromSettingsIsExcluded) {
 }
 
 TEST(ProbeRewrite, StaysWithinTheProxysBounds) {
-  // 22 containers with three probes each (66): the proxy takes 64 app probes, c21's readiness
-  // and startup probes stay
-  // with the kubelet. A ten-minute probe timeout becomes the proxy's five-minute maximum.
+  // 22 containers with three probes each (66): the proxy takes 64 app probes, and c21's
+  // readiness and startup probes stay with the kubelet. A ten-minute probe timeout becomes the
+  // proxy's five-minute maximum.
   json::array containers;
   for (int i = 0; i < 22; ++i) {
     json::object probe{{"tcpSocket", {{"port", 8000 + i}}}, {"timeoutSeconds", 600}};
