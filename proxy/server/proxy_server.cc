@@ -439,6 +439,14 @@ class ProxyServer {
       gatherClusterStatus(std::move(done));
     };
     callbacks.status = [this, concurrency] {
+      if (!draining_ && ads_ && !ads_->hasApplied()) {
+        // Not ready before the first configuration (from the control plane, or the persisted
+        // one): the pod's captured traffic would find no listener. The injected sidecar's
+        // startup probe and `weft-proxy wait` hold the app on this.
+        return admin::ProxyStatus{admin::ServerState::kInitializing,
+                                  "waiting for the first configuration from the control plane",
+                                  concurrency, options_.bootstrap.name()};
+      }
       if (!draining_ && identity_ && !identity_->hasValidCertificate()) {
         // Not ready without a certificate: mesh peers could not reach this workload.
         return admin::ProxyStatus{admin::ServerState::kInitializing, identity_->notReadyReason(),

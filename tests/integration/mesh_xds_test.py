@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -292,9 +293,37 @@ class MeshXdsTest(IntegrationTest):
         self.proxies["productpage-v1"].stop()
         self.proxies["productpage-v1"] = self.start_sidecar("productpage-v1")
         self.proxies["productpage-v1"].wait_for(r"serving the persisted configuration")
+        self.assertEqual(self.admin_ready("productpage-v1")[0], 200)
         for _ in range(10):
             self.assertEqual(self.backend_for(), "reviews-v1")
             self.assertEqual(self.backend_for(["x-canary: yes"]), "reviews-v2")
+
+    def admin_ready(self, name):
+        """(status, body) of the proxy's /ready, what its startup probe and `weft-proxy wait`
+        ask through the status port."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[name][2]}/ready",
+                                        timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def test_a_proxy_is_not_ready_before_its_first_configuration(self):
+        # Without the control plane, a proxy that has never had a configuration has no
+        # listener: it must say so, or an injected pod's app would start with its traffic
+        # captured to nothing.
+        self.control_plane.signal(signal.SIGKILL)
+        self.control_plane.wait()
+        self.proxies["productpage-v1"].stop()
+        os.unlink(os.path.join(self.tempdir, "productpage-v1.pb"))
+        self.proxies["productpage-v1"] = self.start_sidecar("productpage-v1")
+        status, body = self.admin_ready("productpage-v1")
+        self.assertEqual(status, 503, body)
+        self.assertIn("waiting for the first configuration from the control plane", body)
+        self.control_plane = self.start_control_plane()
+        self.wait_until(lambda: self.admin_ready("productpage-v1")[0] == 200,
+                        "ready once the configuration arrives")
+        self.assertIn(self.backend_for(), ("reviews-v1", "reviews-v2"))
 
     def test_restarted_control_plane_gets_every_proxy_back_in_sync(self):
         self.control_plane.signal(signal.SIGTERM)
