@@ -12,7 +12,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "common/log/logger.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -30,18 +29,23 @@ spdlog::logger& injectorLog() {
   return logger;
 }
 
-// The file's bytes, up to 1 MiB; nullopt when it cannot be read.
+// The file's bytes; nullopt when it cannot be read or is over 1 MiB (none of the mounted
+// files is near that).
 std::optional<std::string> readSmallFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) {
     return std::nullopt;
   }
-  std::string text(1024 * 1024 + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (file.bad()) {
+  const std::streamoff size = file.tellg();
+  if (size < 0 || size > 1024 * 1024) {
     return std::nullopt;
   }
-  text.resize(static_cast<size_t>(file.gcount()));
+  std::string text(static_cast<size_t>(size), '\0');
+  file.seekg(0);
+  file.read(text.data(), size);
+  if (!file) {
+    return std::nullopt;
+  }
   return text;
 }
 
