@@ -12,7 +12,9 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake_args+=(-DWEFT_SANITIZE=ON)
 fi
 
-jobs=$(nproc 2>/dev/null || echo 2)
+# One job more than the cores: a link or a test discovery waits on the disk and starts
+# processes, and the next compile fills that time.
+jobs=$(( $(nproc 2>/dev/null || echo 2) + 1 ))
 mkdir -p "$build_dir"
 echo "[build] configuring $build_dir ${cmake_args[*]:-}"
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}" >"$build_dir/configure.log" 2>&1 || {
