@@ -168,11 +168,10 @@ TEST(YamlToJsonTest, BoundedAgainstAliasBombsAndDeepNesting) {
   // yaml-cpp refuses deep text itself; aliases of aliases nest without that check.
   std::string deep = "a0: &a0 [1]\n";
   for (int i = 1; i < 600; ++i) {
-    deep += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" +
-            std::to_string(i - 1) + "]\n";
+    deep += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
+            "]\n";
   }
-  EXPECT_NE(conversionError(deep).find("nested more than 512 levels deep"),
-            std::string::npos);
+  EXPECT_NE(conversionError(deep).find("nested more than 512 levels deep"), std::string::npos);
 }
 
 }  // namespace
